@@ -1,0 +1,35 @@
+# DragonRec: `make demo` runs the whole system on embedded services; `make test` runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint services-start services-stop services-status bench clean
+
+# Reinstalls only when requirements.txt changed since the last install.
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+services-start: $(STAMP)
+	$(PY) -m config.embedded start
+services-stop: $(STAMP)
+	$(PY) -m config.embedded stop
+services-status: $(STAMP)
+	$(PY) -m config.embedded status
+
+clean:
+	-$(PY) -m config.embedded stop
+	rm -rf var

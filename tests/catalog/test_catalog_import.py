@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Category, Product
+from catalog.services import catalog_import
+
+pytestmark = pytest.mark.django_db
+
+
+def write_jsonl(path: Path, rows: list[dict | str]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+GOOD = [
+    {"item_id": "MON-1", "title": "27in Monitor", "brand": "Lumora", "category": "Electronics > Monitors",
+     "description": "IPS panel", "price": 249.99},
+    {"item_id": "KEY-1", "title": "Mechanical Keyboard", "brand": "Keyforge",
+     "category": "Electronics > Keyboards", "description": None},
+]  # fmt: skip
+
+
+def test_import_creates_products_and_category_tree(tmp_path: Path) -> None:
+    # when
+    report = catalog_import(path=write_jsonl(tmp_path / "items.jsonl", GOOD))
+    # then
+    assert (report.created, report.updated, report.errors) == (2, 0, [])
+    monitor = Product.objects.get(sku="MON-1")
+    assert monitor.category.path == "Electronics > Monitors"
+    assert monitor.category.parent.path == "Electronics"
+    assert str(monitor.price) == "249.99"
+    assert Category.objects.filter(path="Electronics").count() == 1
+
+
+def test_import_is_an_idempotent_upsert(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "items.jsonl", GOOD)
+    catalog_import(path=path)
+    stamp = Product.objects.get(sku="MON-1").updated_at
+    # when: the same file again, then a changed title
+    again = catalog_import(path=path)
+    changed = catalog_import(path=write_jsonl(tmp_path / "b.jsonl", [{**GOOD[0], "title": "27in Monitor v2"}]))
+    # then
+    assert (again.created, again.updated) == (0, 0)
+    assert Product.objects.count() == 2
+    assert (changed.created, changed.updated) == (0, 1)
+    monitor = Product.objects.get(sku="MON-1")
+    assert monitor.title == "27in Monitor v2"
+    assert monitor.updated_at > stamp
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_good_rows_imported(tmp_path: Path) -> None:
+    rows: list[dict | str] = [
+        GOOD[0],
+        "{not json",
+        {"item_id": "X-1"},
+        {"item_id": "X-2", "title": "Cable", "price": "cheap"},
+        {"item_id": "X-3", "title": "Cable", "price": -1},
+        {"item_id": "MON-1", "title": "dup"},
+        GOOD[1],
+    ]
+    report = catalog_import(path=write_jsonl(tmp_path / "items.jsonl", rows))
+    assert report.created == 2
+    reasons = {e.line: e.reason for e in report.errors}
+    assert set(reasons) == {2, 3, 4, 5, 6}
+    assert "invalid JSON" in reasons[2]
+    assert "missing title" in reasons[3]
+    assert "price is not a number" in reasons[4]
+    assert "non-negative" in reasons[5]
+    assert "duplicate sku" in reasons[6] and "line 1" in reasons[6]
+
+
+def test_strict_aborts_without_writing_anything(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "items.jsonl", [GOOD[0], {"item_id": "BAD"}, GOOD[1]])
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("catalog_import", str(path), "--strict", "--no-progress")
+    assert Product.objects.count() == 0
+
+
+def test_csv_import_with_stock(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text(
+        "item_id,title,brand,category,description,price,stock\n"
+        "C-1,USB-C Cable 2m,Linkly,Electronics > Cables,,9.50,0\n"
+        "C-2,HDMI Cable,Linkly,Electronics > Cables,,x,3\n"
+    )
+    report = catalog_import(path=path)
+    assert report.created == 1
+    assert report.errors[0].line == 3
+    cable = Product.objects.get(sku="C-1")
+    assert cable.in_stock is False and cable.stock_quantity == 0
+
+
+def test_command_prints_summary_and_row_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_jsonl(tmp_path / "items.jsonl", [GOOD[0], {"item_id": "BAD"}])
+    call_command("catalog_import", str(path), "--no-progress")
+    out, err = capsys.readouterr()
+    assert "1 created, 0 updated, 1 rejected" in out
+    assert f"{path}:2: missing title" in err
+
+
+def test_imports_the_shared_dataset_format(tmp_path: Path, shared_data: Path) -> None:
+    # the first 300 lines of a real dataset file import cleanly
+    lines = (shared_data / "amazon_scientific" / "items.jsonl").read_text().splitlines()[:300]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = catalog_import(path=path)
+    assert report.created + len(report.errors) == 300
+    assert report.created >= 290

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalog():  # type: ignore[no-untyped-def]
+    electronics = CategoryFactory(name="Electronics")
+    monitors = CategoryFactory(name="Monitors", parent=electronics)
+    mice = CategoryFactory(name="Mice", parent=electronics)
+    return {
+        "monitor": ProductFactory(title="UltraView 27 Monitor", brand="Lumora", category=monitors, price=Decimal("300")),
+        "cheap_monitor": ProductFactory(title="Basic 22 Monitor", brand="Basico", category=monitors, price=Decimal("99")),
+        "mouse": ProductFactory(title="Glide Mouse", brand="Lumora", category=mice, price=Decimal("25"),
+                                in_stock=False, stock_quantity=0),
+        "hidden": ProductFactory(title="Retired Monitor", category=monitors, is_active=False),
+    }  # fmt: skip
+
+
+def ids(response) -> set[int]:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.content
+    return {p["id"] for p in response.json()["results"]}
+
+
+def test_list_hides_inactive_products(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
+    assert ids(api_client.get("/api/products/")) == {catalog["monitor"].id, catalog["cheap_monitor"].id, catalog["mouse"].id}
+
+
+def test_filters(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
+    assert ids(api_client.get("/api/products/", {"search": "monitor"})) == {catalog["monitor"].id, catalog["cheap_monitor"].id}
+    assert ids(api_client.get("/api/products/", {"category": "Electronics > Mice"})) == {catalog["mouse"].id}
+    assert len(ids(api_client.get("/api/products/", {"category": "Electronics"}))) == 3
+    assert ids(api_client.get("/api/products/", {"brand": "lumora"})) == {catalog["monitor"].id, catalog["mouse"].id}
+    assert ids(api_client.get("/api/products/", {"min_price": 50, "max_price": 200})) == {catalog["cheap_monitor"].id}
+    assert ids(api_client.get("/api/products/", {"in_stock": "true", "brand": "Lumora"})) == {catalog["monitor"].id}
+
+
+def test_bad_filter_value_is_a_400_not_a_500(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get("/api/products/", {"min_price": "cheap"})
+    assert response.status_code == 400
+    assert "min_price" in response.json()
+
+
+def test_detail_and_404(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get(f"/api/products/{catalog['monitor'].id}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["category"] == "Electronics > Monitors"
+    assert body["price"] == "300.00"
+    assert api_client.get(f"/api/products/{catalog['hidden'].id}/").status_code == 404
+
+
+def test_pagination(api_client) -> None:  # type: ignore[no-untyped-def]
+    ProductFactory.create_batch(25)
+    first = api_client.get("/api/products/").json()
+    assert first["count"] == 25 and len(first["results"]) == 20 and first["next"]

@@ -1,0 +1,85 @@
+"""Fixtures shared by the whole suite. Everything runs against the real embedded PostgreSQL+pgvector and Redis
+(started here if `make test` has not already), the real offline embedder and real Celery processes; the only
+stand-in is the LLM, a real HTTP server on 127.0.0.1 (tests/llm_server.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import embedded
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    embedded.start()  # idempotent; a no-op for servers named by DATABASE_URL / REDIS_URL
+
+
+@pytest.fixture
+def redis_client() -> Iterator[object]:
+    """A redis.Redis on the real server, in a logical database of its own, emptied before and after."""
+    import redis
+    from django.conf import settings
+
+    url = settings.CACHES["default"]["LOCATION"].rsplit("/", 1)[0] + f"/{settings.TEST_REDIS_DB + 2}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def api_client():  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or a clean skip where it is absent."""
+    if not (SHARED_DATA / "README.md").exists():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on the test database and the test broker (not eager mode).
+
+    Tests using it must use `transactional_db` data: the worker sees only committed rows.
+    """
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    env["DRAGONREC_WORKER_USE_TEST_DB"] = settings.DATABASES["default"]["NAME"]
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "1",
+           "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            break
+        if proc.poll() is not None:
+            raise RuntimeError("celery worker exited at start")
+    else:
+        proc.terminate()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()

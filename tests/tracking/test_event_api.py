@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from catalog.factories import ProductFactory
+from tracking.factories import EventFactory
+from tracking.models import Event
+from tracking.selectors import history_recent
+
+pytestmark = pytest.mark.django_db
+URL = "/api/events/"
+
+
+def event(product_id: int | None, **extra: object) -> dict[str, object]:
+    return {"id": str(uuid.uuid4()), "type": "view", "product_id": product_id, "session_id": "s-1", **extra}
+
+
+@pytest.fixture
+def product():  # type: ignore[no-untyped-def]
+    return ProductFactory()
+
+
+def post(api_client, body):  # type: ignore[no-untyped-def]
+    return api_client.post(URL, body, format="json")
+
+
+def test_batch_of_good_events_is_stored(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    body = {"events": [event(product.id), event(product.id, type="add_to_cart", timestamp="2026-01-02T10:00:00Z")]}
+    response = post(api_client, body)
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["accepted", "accepted"]
+    assert Event.objects.count() == 2
+    stored = Event.objects.get(id=body["events"][1]["id"])
+    assert stored.type == "add_to_cart" and stored.session_id == "s-1" and stored.timestamp.year == 2026
+
+
+def test_a_single_event_object_is_accepted(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    response = post(api_client, event(product.id))
+    assert response.json()["results"][0]["status"] == "accepted"
+
+
+def test_replayed_id_is_a_duplicate_never_a_second_row(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    item = event(product.id)
+    post(api_client, {"events": [item]})
+    response = post(api_client, {"events": [item, item]})
+    assert [r["status"] for r in response.json()["results"]] == ["duplicate", "duplicate"]
+    assert Event.objects.count() == 1
+
+
+def test_mixed_batch_stores_the_valid_items_and_explains_the_rest(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    future = (timezone.now() + timedelta(days=1)).isoformat()
+    items = [
+        event(product.id),
+        event(999_999),
+        event(product.id, type="teleport"),
+        event(product.id, timestamp=future),
+        {"type": "view", "product_id": product.id},
+        event(product.id, session_id=""),
+        "not an object",
+        event(product.id, type="purchase", quantity=2),
+    ]
+    response = post(api_client, {"events": items})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [
+        "accepted", "rejected", "rejected", "rejected", "rejected", "rejected", "rejected", "accepted",
+    ]  # fmt: skip
+    assert "unknown product 999999" in results[1]["error"]
+    assert "unknown event type 'teleport'" in results[2]["error"]
+    assert "in the future" in results[3]["error"]
+    assert results[4]["error"].startswith("id:")
+    assert "session_id is required" in results[5]["error"]
+    assert Event.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"events": "nope"}, "expected a JSON object"),
+        ({"events": []}, "empty"),
+        ({"events": [{"id": str(uuid.uuid4())}] * 501}, "at most 500"),
+        ([1, 2], "expected a JSON object"),
+    ],
+)
+def test_malformed_or_oversize_body_is_a_400(api_client, body, message) -> None:  # type: ignore[no-untyped-def]
+    response = post(api_client, body)
+    assert response.status_code == 400
+    assert message in str(response.json())
+    assert Event.objects.count() == 0
+
+
+def test_invalid_json_is_a_400(api_client) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.post(URL, "{nope", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_signed_in_user_owns_events_without_session(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    user = get_user_model().objects.create_user("ann", password="pw-ann-123")
+    api_client.force_authenticate(user)
+    response = post(api_client, {"events": [event(product.id, session_id="")]})
+    assert response.json()["results"][0]["status"] == "accepted"
+    assert Event.objects.get().user == user
+
+
+def test_anonymous_history_is_merged_on_login_without_duplicates(client, product) -> None:  # type: ignore[no-untyped-def]
+    # given: an anonymous session with two events and a user with one of their own
+    user = get_user_model().objects.create_user("bob", password="pw-bob-123", is_staff=True)
+    EventFactory(product=product, session_id="s-anon", timestamp=timezone.now() - timedelta(minutes=5))
+    EventFactory(product=product, session_id="s-anon", type="add_to_cart")
+    EventFactory(product=product, user=user, session_id="")
+    # when: the user logs in through Django's login (twice: a repeated login must not duplicate anything)
+    for _ in range(2):
+        assert client.login(username="bob", password="pw-bob-123")  # no request headers: nothing merged
+        client.post("/admin/login/", {"username": "bob", "password": "pw-bob-123"}, HTTP_X_SESSION_ID="s-anon")
+    # then
+    assert Event.objects.count() == 3
+    assert Event.objects.filter(user=user).count() == 3
+    assert sorted(t for _, t, _ in history_recent(user_id=user.id)) == ["add_to_cart", "view", "view"]
+    assert history_recent(session_id="s-anon") == []
+
+
+def test_session_merge_api(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    user = get_user_model().objects.create_user("cy", password="pw-cy-1234")
+    EventFactory(product=product, session_id="s-9")
+    api_client.force_authenticate(user)
+    assert api_client.post("/api/sessions/merge/", {"session_id": "s-9"}, format="json").json() == {"merged": 1}
+    assert api_client.post("/api/sessions/merge/", {"session_id": "s-9"}, format="json").json() == {"merged": 0}
+
+
+def test_history_selector_is_one_query_oldest_first(product, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    for minutes, kind in [(30, "view"), (20, "add_to_cart"), (10, "purchase")]:
+        EventFactory(product=product, session_id="s-h", type=kind, timestamp=now - timedelta(minutes=minutes))
+    with django_assert_num_queries(1):
+        rows = history_recent(session_id="s-h", limit=2)
+    assert [t for _, t, _ in rows] == ["add_to_cart", "purchase"]
+
+
+def test_preferences_api(api_client) -> None:  # type: ignore[no-untyped-def]
+    assert api_client.get("/api/preferences/").status_code in (401, 403)
+    user = get_user_model().objects.create_user("dee", password="pw-dee-123")
+    api_client.force_authenticate(user)
+    body = {"categories": ["Electronics > Mice"], "brands": ["Lumora"], "price_min": "10", "price_max": "50"}
+    assert api_client.put("/api/preferences/", body, format="json").status_code == 200
+    got = api_client.get("/api/preferences/").json()
+    assert got["categories"] == ["Electronics > Mice"] and got["price_max"] == "50.00"
+    bad = api_client.put("/api/preferences/", {**body, "price_min": "60"}, format="json")
+    assert bad.status_code == 400 and "price_max" in bad.json()

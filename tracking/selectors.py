@@ -1,0 +1,45 @@
+"""Reads of tracking data, shaped for the recommender's history store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tracking.models import Event, UserPreference
+
+HISTORY_LIMIT = 50  # the student reads the last 50 steps; profiles use fewer
+
+
+def history_recent(
+    *, user_id: int | None = None, session_id: str = "", limit: int = HISTORY_LIMIT
+) -> list[tuple[int, str, datetime]]:
+    """(product id, event type, timestamp) of the most recent product events, oldest first.
+
+    A logged-in user's history includes the sessions merged into it at login. One indexed query
+    (tracking_ev_user_ts / tracking_ev_session_ts).
+    """
+    if user_id is not None:
+        qs = Event.objects.filter(user_id=user_id)
+    elif session_id:
+        qs = Event.objects.filter(session_id=session_id, user__isnull=True)
+    else:
+        return []
+    rows = list(
+        qs.filter(product__isnull=False).order_by("-timestamp").values_list("product_id", "type", "timestamp")[:limit]
+    )
+    rows.reverse()
+    return rows
+
+
+def preference_get(*, user: Any) -> UserPreference | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return UserPreference.objects.filter(user=user).first()
+
+
+def events_since(*, since: datetime, types: tuple[str, ...] | None = None) -> Any:
+    """(product id, type, timestamp, user id, session id) of product events since `since`, for the beat jobs."""
+    qs = Event.objects.filter(timestamp__gte=since, product__isnull=False)
+    if types:
+        qs = qs.filter(type__in=types)
+    return qs.order_by("timestamp").values_list("product_id", "type", "timestamp", "user_id", "session_id")
