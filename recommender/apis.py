@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recommender.conf import recommender_settings
+from recommender.core.types import SCENARIOS
+from recommender.services.recommendations import (
+    RecommendationError,
+    complementary_products,
+    recommendation_list,
+    similar_products,
+)
+from recommender.selectors import products_by_ids
+
+
+def _n_field() -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
+
+
+class ItemSerializer(serializers.Serializer):
+    product = serializers.DictField(help_text="The product, as RECOMMENDER['PRODUCT_SERIALIZER'] renders it.")
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+    source = serializers.CharField()
+
+
+def _items(rows: list[Any]) -> list[dict[str, Any]]:
+    products = products_by_ids([r.product_id for r in rows])
+    serializer = recommender_settings.PRODUCT_SERIALIZER
+    return [
+        {"product": serializer(products[r.product_id]).data, "score": r.score,
+         "reason": getattr(r, "reason", ""), "source": r.source}  # fmt: skip
+        for r in rows
+        if r.product_id in products
+    ]
+
+
+class RecommendationListApi(APIView):
+    """Recommendations for the signed-in user, else for `session_id`; `ranker` says what ordered the list
+    (`teacher`, `student:<version>`, `embedding`, or `trending` for a visitor we know nothing about)."""
+
+    class InputSerializer(serializers.Serializer):
+        scenario = serializers.ChoiceField(choices=SCENARIOS, default="home")
+        product_id = serializers.IntegerField(required=False, min_value=1)
+        session_id = serializers.CharField(required=False, max_length=128, allow_blank=True, default="")
+        n = _n_field()
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["scenario"] == "product" and not attrs.get("product_id"):
+                raise serializers.ValidationError({"product_id": "required for scenario=product"})
+            if attrs["n"] > recommender_settings.MAX_N:
+                raise serializers.ValidationError({"n": f"at most {recommender_settings.MAX_N}"})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        request_id = serializers.UUIDField()
+        scenario = serializers.CharField()
+        ranker = serializers.CharField()
+        items = ItemSerializer(many=True)
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        try:
+            served = recommendation_list(
+                scenario=data["scenario"], user=request.user, session_id=data["session_id"],
+                product_id=data.get("product_id"), n=data["n"],
+            )  # fmt: skip
+        except RecommendationError as exc:
+            raise ValidationError({"product_id": str(exc)}) from exc
+        return Response(
+            {"request_id": served.request_id, "scenario": served.scenario, "ranker": served.ranker,
+             "items": _items(served.items)}  # fmt: skip
+        )
+
+
+class _ProductListInput(serializers.Serializer):
+    n = _n_field()
+
+
+class ProductSimilarApi(APIView):
+    """Content-similar products (nearest neighbours of the product's text embedding)."""
+
+    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
+    def get(self, request: Request, product_id: int) -> Response:
+        params = _ProductListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            rows = similar_products(product_id=product_id, n=params.validated_data["n"])
+        except RecommendationError as exc:
+            raise ValidationError({"product_id": str(exc)}) from exc
+        return Response({"items": _items(rows)})
+
+
+class ProductComplementsApi(APIView):
+    """Products that go well with this one (learned from what shoppers buy together, by category first)."""
+
+    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
+    def get(self, request: Request, product_id: int) -> Response:
+        params = _ProductListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            rows = complementary_products(product_id=product_id, n=params.validated_data["n"])
+        except RecommendationError as exc:
+            raise ValidationError({"product_id": str(exc)}) from exc
+        return Response({"items": _items(rows)})

@@ -1,0 +1,299 @@
+"""Serving: turn an API request into a Context, run the shared Pipeline with the best available ranker, record
+the impression, and ask the teacher (in Celery, never inline) to judge what we served."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from recommender.conf import recommender_settings
+from recommender.core.base import Ranker
+from recommender.core.pipeline import Pipeline, PipelineConfig
+from recommender.core.rankers import EmbeddingRanker
+from recommender.core.types import ADD_TO_CART, PURCHASE, REMOVE_FROM_CART, Context, HistoryEvent, Preferences
+from recommender.core.types import Recommendation, ScoredItem
+from recommender.models import Impression, ImpressionItem
+from recommender.services.embeddings import embedder_get, embedding_model_name
+from recommender.services.rules import merchant_rules_for
+from recommender.stores import OrmHistoryStore, OrmProductStore, PgVectorIndex
+from tracking.selectors import preference_get
+
+TEACHER_RANKER = "teacher"
+
+
+class RecommendationError(ValueError):
+    """A request the API answers with 400 (unknown product, ...)."""
+
+
+@dataclass
+class ServedItem:
+    product_id: int
+    score: float
+    source: str
+    reason: str
+    position: int
+
+
+@dataclass
+class ServedList:
+    request_id: uuid.UUID
+    scenario: str
+    ranker: str
+    model_version: str
+    items: list[ServedItem] = field(default_factory=list)
+
+
+def user_key_for(*, user: Any | None, session_id: str) -> str:
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"u:{user.pk}"
+    return f"s:{session_id}" if session_id else ""
+
+
+def history_signature(history: list[HistoryEvent]) -> str:
+    """Identifies 'this user with exactly this recent history': teacher scores are cached per signature."""
+    import hashlib
+
+    payload = json.dumps([(e.product_id, e.event_type) for e in history[-20:]])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def teacher_cache_key(user_key: str, signature: str) -> str:
+    return f"dragonrec:teacher-scores:{user_key}:{signature}"
+
+
+def cart_ids(history: list[HistoryEvent]) -> list[int]:
+    """What is in the cart now, by replaying add/remove/purchase events (newest last)."""
+    cart: dict[int, None] = {}
+    for event in history:
+        if event.event_type == ADD_TO_CART:
+            cart[event.product_id] = None
+        elif event.event_type in (REMOVE_FROM_CART, PURCHASE):
+            cart.pop(event.product_id, None)
+    return list(cart)
+
+
+class TeacherScoresRanker(Ranker):
+    """Cached teacher judgments first; candidates the teacher did not see keep the fallback ranker's order below."""
+
+    name = TEACHER_RANKER
+
+    def __init__(self, scores: dict[int, float], fallback: Ranker) -> None:
+        self.scores = scores
+        self.fallback = fallback
+
+    def score(self, ctx: Context, candidate_ids: Any) -> Any:
+        import numpy as np
+
+        base = np.asarray(self.fallback.score(ctx, candidate_ids), dtype=np.float64)
+        finite = base[np.isfinite(base)]
+        low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
+        # judged items: 10 + score (10..20) always above unjudged ones (0..1)
+        judged = np.array([10.0 + self.scores[i] if i in self.scores else np.nan for i in candidate_ids])
+        return np.where(np.isnan(judged), scaled, judged)
+
+
+def pipeline_config() -> PipelineConfig:
+    s = recommender_settings
+    return PipelineConfig(diversity=float(s.DIVERSITY), category_cap=int(s.CATEGORY_CAP))
+
+
+def local_ranker(*, products: OrmProductStore, index: PgVectorIndex) -> Ranker:
+    """The active student if one is loaded, else embedding similarity."""
+    from recommender.services.students import active_student_ranker
+
+    student = active_student_ranker(products=products, index=index)
+    if student is not None:
+        return student
+    return EmbeddingRanker(products=products, index=index, embedder=embedder_get())
+
+
+def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
+    embedder = embedder_get()
+    products = OrmProductStore()
+    index = PgVectorIndex(model_name=embedding_model_name(), dim=embedder.dim)
+    local = local_ranker(products=products, index=index)
+    sources = [cls(products=products, index=index, embedder=embedder) for cls in recommender_settings.CANDIDATE_SOURCES]
+    return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
+
+
+def fatigued_ids(*, user_key: str) -> frozenset[int]:
+    """Products shown FATIGUE_IMPRESSIONS+ times in FATIGUE_DAYS to this shopper and never clicked."""
+    kind, _, key = user_key.partition(":")
+    if not key:
+        return frozenset()
+    since = timezone.now() - timedelta(days=recommender_settings.FATIGUE_DAYS)
+    qs = ImpressionItem.objects.filter(impression__created_at__gte=since)
+    qs = qs.filter(impression__user_id=int(key)) if kind == "u" else qs.filter(impression__session_id=key)
+    rows = (
+        qs.values("product_id")
+        .annotate(shown=Count("id"), clicks=Count("clicked_at"))
+        .filter(shown__gte=recommender_settings.FATIGUE_IMPRESSIONS, clicks=0)
+        .values_list("product_id", flat=True)
+    )
+    return frozenset(int(pid) for pid in rows)
+
+
+def preferences_for(user: Any | None) -> Preferences:
+    pref = preference_get(user=user)
+    if pref is None:
+        return Preferences()
+    return Preferences(
+        categories=tuple(pref.categories),
+        brands=tuple(pref.brands),
+        price_min=float(pref.price_min) if pref.price_min is not None else None,
+        price_max=float(pref.price_max) if pref.price_max is not None else None,
+    )
+
+
+REASONS = {
+    "similar": "Similar to what you are looking at",
+    "complements": "Goes well with {anchor}",
+    "embedding": "Picked for your recent browsing",
+    "student": "Picked for your recent browsing",
+    "trending": "Popular right now",
+}
+
+
+def recommendation_list(
+    *,
+    scenario: str,
+    user: Any | None = None,
+    session_id: str = "",
+    product_id: int | None = None,
+    n: int | None = None,
+    record: bool = True,
+) -> ServedList:
+    """The recommendations for one request: never calls the LLM inline, always answers."""
+    n = n or recommender_settings.DEFAULT_N
+    key = user_key_for(user=user, session_id=session_id)
+    history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
+    products = OrmProductStore()
+    anchors: list[int] = []
+    if scenario == "product":
+        if product_id is None or not products.get_many([product_id]):
+            raise RecommendationError(f"unknown product {product_id}" if product_id else "product_id is required")
+        anchors = [product_id]
+    elif scenario == "cart":
+        anchors = cart_ids(history)
+    ctx = Context(
+        scenario=scenario,
+        history=history,
+        anchor_ids=anchors,
+        preferences=preferences_for(user),
+        n=n,
+        exclude_ids=set(anchors),
+        user_key=key,
+    )
+    signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
+    teacher_scores = _cached_teacher_scores(key, signature)
+    pipeline, local = build_pipeline()
+    if teacher_scores:
+        pipeline.ranker = TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
+    rules = merchant_rules_for(scenario=scenario)
+    rules = replace(rules, exclude=rules.exclude | fatigued_ids(user_key=key))
+    result: Recommendation = pipeline.recommend(ctx, rules)
+    served = _served(result, teacher_scores, anchors, products, scenario)
+    if record:
+        _record_impression(served, user=user, session_id=session_id, anchors=anchors)
+        if recommender_settings.teacher_enabled and not teacher_scores and key and history:
+            _ask_teacher(served, ctx, signature)
+    return served
+
+
+def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str, Any]]:
+    if not recommender_settings.teacher_enabled or not user_key:
+        return {}
+    return cache.get(teacher_cache_key(user_key, signature)) or {}
+
+
+def _served(
+    result: Recommendation, teacher: dict[str, dict[str, Any]], anchors: list[int], products: Any, scenario: str
+) -> ServedList:
+    ranker_label = result.ranker
+    version = ""
+    if ranker_label.startswith("student:"):
+        version = ranker_label.split(":", 1)[1]
+    anchor_titles = {pid: p.title for pid, p in products.get_many(anchors).items()} if anchors else {}
+    anchor_title = next(iter(anchor_titles.values()), "your cart")
+    items = []
+    for position, item in enumerate(result.items, start=1):
+        judged = teacher.get(str(item.product_id))
+        reason = (judged or {}).get("reason") or REASONS.get(item.source, "").format(anchor=anchor_title)
+        items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position))
+    return ServedList(uuid.uuid4(), scenario, ranker_label, version, items)
+
+
+def _record_impression(served: ServedList, *, user: Any | None, session_id: str, anchors: list[int]) -> None:
+    with transaction.atomic():
+        impression = Impression.objects.create(
+            request_id=served.request_id,
+            user=user if user is not None and getattr(user, "is_authenticated", False) else None,
+            session_id=session_id,
+            scenario=served.scenario,
+            anchor_ids=anchors,
+            ranker=served.ranker,
+            model_version=served.model_version,
+        )
+        ImpressionItem.objects.bulk_create(
+            ImpressionItem(impression=impression, product_id=i.product_id, position=i.position, score=i.score,
+                           source=i.source)  # fmt: skip
+            for i in served.items
+        )
+
+
+def _ask_teacher(served: ServedList, ctx: Context, signature: str) -> None:
+    """Queue a teacher judgment of this list's candidates; optionally wait up to TEACHER_WAIT_MS for it."""
+    from recommender.tasks import teacher_score
+
+    payload = {
+        "request_id": str(served.request_id),
+        "user_key": ctx.user_key,
+        "signature": signature,
+        "history": [[e.product_id, e.event_type] for e in ctx.history[-20:]],
+        "preferences": asdict(ctx.preferences),
+        "candidates": [i.product_id for i in served.items][: recommender_settings.TEACHER_CANDIDATES],
+    }
+    transaction.on_commit(lambda: teacher_score.delay(payload))
+    wait_ms = int(recommender_settings.TEACHER_WAIT_MS)
+    if wait_ms > 0:
+        deadline = time.monotonic() + wait_ms / 1000
+        while time.monotonic() < deadline and not cache.get(teacher_cache_key(ctx.user_key, signature)):
+            time.sleep(0.01)
+
+
+def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
+    """Content-similar products (pgvector ANN on the product's own embedding)."""
+    products = OrmProductStore()
+    if not products.get_many([product_id]):
+        raise RecommendationError(f"unknown product {product_id}")
+    embedder = embedder_get()
+    index = PgVectorIndex(model_name=embedding_model_name(), dim=embedder.dim)
+    vectors, mask = index.vectors([product_id])
+    if not mask[0]:
+        return []
+    rows = index.search(vectors[0], k=n, exclude=[product_id])
+    return [ScoredItem(product_id=pid, score=score, source="similar") for pid, score in rows]
+
+
+def complementary_products(*, product_id: int, n: int) -> list[ScoredItem]:
+    """'Goes well with': the complement source alone (learned pairs, then the best items of complementary
+    categories, so a product created a minute ago has complements too), diversified like any list."""
+    products = OrmProductStore()
+    if not products.get_many([product_id]):
+        raise RecommendationError(f"unknown product {product_id}")
+    pipeline, _ = build_pipeline()
+    only = (("complements", max(100, 5 * n)),)
+    pipeline.config = replace(pipeline.config, sources={"home": only, "product": only})
+    ctx = Context(scenario="product", anchor_ids=[product_id], n=n, exclude_ids={product_id})
+    result = pipeline.recommend(ctx, merchant_rules_for(scenario="product"))
+    return [item for item in result.items if item.source == "complements"]
