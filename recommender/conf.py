@@ -34,6 +34,16 @@ DEFAULTS: dict[str, Any] = {
     "CANDIDATES_K": 200,  # candidates scored per request
     "DIVERSITY": 0.3,  # MMR strength 0..1 (0 = pure relevance)
     "CATEGORY_CAP": 3,  # at most this many items of one leaf category in a list
+    # Added to a candidate's [0, 1] score when a source found it, per scenario. On a product page similar items
+    # have higher cosines than accessories by construction; the bonus lets "goes well with" items share the list.
+    "SOURCE_BONUS": {"cart": {"complements": 1.0}, "product": {"complements": 0.35}},
+    # Candidate sources per scenario, (source name, how many), in order: an item found by several sources keeps
+    # the first one's label (and its bonus), so complements come first where accessories matter.
+    "SCENARIO_SOURCES": {
+        "home": [["embedding", 200], ["complements", 50], ["trending", 100]],
+        "product": [["complements", 60], ["similar", 100], ["embedding", 50], ["trending", 30]],
+        "cart": [["complements", 100], ["similar", 40], ["embedding", 40], ["trending", 30]],
+    },
     "FATIGUE_IMPRESSIONS": 5,  # shown this many times in FATIGUE_DAYS without a click: stop showing it
     "FATIGUE_DAYS": 7,
     # Import strings of the candidate sources (recommender.core.base.CandidateSource) the pipeline merges.
@@ -55,9 +65,15 @@ DEFAULTS: dict[str, Any] = {
     "TEACHER_BASE_URL": "",
     "TEACHER_MODEL": "gpt-4o-mini",
     "TEACHER_TIMEOUT_S": 20.0,
-    "TEACHER_MAX_RETRIES": 3,
-    "TEACHER_HOURLY_BUDGET_USD": 1.0,
-    "TEACHER_CANDIDATES": 30,  # candidates per teacher call: longer prompts cost more and judge worse
+    "TEACHER_MAX_RETRIES": 3,  # after the first attempt, on 429/5xx/timeouts only
+    "TEACHER_BACKOFF_BASE_S": 1.0,
+    "TEACHER_BACKOFF_CAP_S": 20.0,  # longer Retry-After waits go back to Celery as a countdown
+    "TEACHER_BREAKER_THRESHOLD": 5,  # failed calls in a row that open the circuit (shared by all workers in Redis)
+    "TEACHER_BREAKER_COOLDOWN_S": 60.0,
+    "TEACHER_HOURLY_BUDGET_USD": 1.0,  # None = no limit
+    "TEACHER_PRICE_PER_1K_INPUT_USD": 0.00015,  # gpt-4o-mini list price; set yours for another model
+    "TEACHER_PRICE_PER_1K_OUTPUT_USD": 0.0006,
+    "TEACHER_CANDIDATES": 20,  # candidates per call: longer prompts cost more and judge worse
     "TEACHER_WAIT_MS": 0,  # how long a request may wait for a fresh teacher answer (0 = never wait)
     "TEACHER_CACHE_TTL_S": 6 * 3600,
     # --- the student ----------------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ class Impression(models.Model):
     ranker = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     experiment = models.CharField(max_length=100, blank=True)
+    context = models.JSONField(
+        default=dict, blank=True, help_text="What the list was made from: history, preferences, history signature."
+    )
 
     class Meta:
         ordering = ["-created_at"]

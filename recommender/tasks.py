@@ -41,11 +41,19 @@ def complements_recompute() -> tuple[int, int]:
 
 
 @shared_task(bind=True, max_retries=2, acks_late=True, soft_time_limit=120)
-def teacher_score(self: Any, payload: dict[str, Any]) -> str:
+def teacher_score(self: Any, request_id: str) -> str:
     """Ask the LLM teacher to judge a served list; stores a TeacherJudgment whatever happens."""
+    from recommender.services.recommendations import teacher_payload
     from recommender.services.teacher import teacher_judge
 
-    return teacher_judge(payload=payload)
+    payload = teacher_payload(request_id=request_id)
+    if payload is None:
+        return "unknown request"
+    result = teacher_judge(payload=payload)
+    if result.error == "rate_limited" and result.retry_after_s and self.request.retries < self.max_retries:
+        # the server asked for a longer pause than the client waits in-process: come back then
+        raise self.retry(countdown=float(result.retry_after_s))
+    return str(result.error or "ok")
 
 
 @shared_task(bind=True, acks_late=True, expires=12 * 3600, soft_time_limit=50 * 60, time_limit=55 * 60)

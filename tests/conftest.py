@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from config import embedded
+from tests.llm_server import llm_server  # noqa: F401  (fixture: the fake OpenAI-compatible server)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -53,20 +54,28 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker process (settings overrides don't cross process boundaries)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, worker_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process on the test database and the test broker (not eager mode).
 
     Tests using it must use `transactional_db` data: the worker sees only committed rows.
     """
     from django.conf import settings
 
-    env = dict(os.environ)
+    env = dict(os.environ, **worker_env)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["DRAGONREC_WORKER_USE_TEST_DB"] = settings.DATABASES["default"]["NAME"]
     cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "1",
            "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
     from config.celery import app
+
+    app.control.purge()  # messages queued by earlier tests' on_commit hooks would only slow the worker down
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

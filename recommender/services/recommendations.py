@@ -104,7 +104,10 @@ class TeacherScoresRanker(Ranker):
 
 def pipeline_config() -> PipelineConfig:
     s = recommender_settings
-    return PipelineConfig(diversity=float(s.DIVERSITY), category_cap=int(s.CATEGORY_CAP))
+    sources = {scenario: tuple((str(name), int(k)) for name, k in rows) for scenario, rows in s.SCENARIO_SOURCES.items()}
+    return PipelineConfig(
+        sources=sources, source_bonus=s.SOURCE_BONUS, diversity=float(s.DIVERSITY), category_cap=int(s.CATEGORY_CAP)
+    )
 
 
 def local_ranker(*, products: OrmProductStore, index: PgVectorIndex) -> Ranker:
@@ -204,7 +207,9 @@ def recommendation_list(
     result: Recommendation = pipeline.recommend(ctx, rules)
     served = _served(result, teacher_scores, anchors, products, scenario)
     if record:
-        _record_impression(served, user=user, session_id=session_id, anchors=anchors)
+        context = {"user_key": key, "signature": signature, "preferences": asdict(ctx.preferences),
+                   "history": [[e.product_id, e.event_type] for e in history[-20:]]}  # fmt: skip
+        _record_impression(served, user=user, session_id=session_id, anchors=anchors, context=context)
         if recommender_settings.teacher_enabled and not teacher_scores and key and history:
             _ask_teacher(served, ctx, signature)
     return served
@@ -233,7 +238,9 @@ def _served(
     return ServedList(uuid.uuid4(), scenario, ranker_label, version, items)
 
 
-def _record_impression(served: ServedList, *, user: Any | None, session_id: str, anchors: list[int]) -> None:
+def _record_impression(
+    served: ServedList, *, user: Any | None, session_id: str, anchors: list[int], context: dict[str, Any]
+) -> None:
     with transaction.atomic():
         impression = Impression.objects.create(
             request_id=served.request_id,
@@ -243,6 +250,7 @@ def _record_impression(served: ServedList, *, user: Any | None, session_id: str,
             anchor_ids=anchors,
             ranker=served.ranker,
             model_version=served.model_version,
+            context=context,
         )
         ImpressionItem.objects.bulk_create(
             ImpressionItem(impression=impression, product_id=i.product_id, position=i.position, score=i.score,
@@ -251,19 +259,22 @@ def _record_impression(served: ServedList, *, user: Any | None, session_id: str,
         )
 
 
+def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
+    """What the teacher judges for a served list: its items as candidates, in the context it was made for."""
+    impression = Impression.objects.filter(request_id=request_id).first()
+    if impression is None:
+        return None
+    candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
+    return {**impression.context, "request_id": str(impression.request_id),
+            "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES]}  # fmt: skip
+
+
 def _ask_teacher(served: ServedList, ctx: Context, signature: str) -> None:
-    """Queue a teacher judgment of this list's candidates; optionally wait up to TEACHER_WAIT_MS for it."""
+    """Queue a teacher judgment of this list; optionally wait up to TEACHER_WAIT_MS for it."""
     from recommender.tasks import teacher_score
 
-    payload = {
-        "request_id": str(served.request_id),
-        "user_key": ctx.user_key,
-        "signature": signature,
-        "history": [[e.product_id, e.event_type] for e in ctx.history[-20:]],
-        "preferences": asdict(ctx.preferences),
-        "candidates": [i.product_id for i in served.items][: recommender_settings.TEACHER_CANDIDATES],
-    }
-    transaction.on_commit(lambda: teacher_score.delay(payload))
+    request_id = str(served.request_id)
+    transaction.on_commit(lambda: teacher_score.delay(request_id))
     wait_ms = int(recommender_settings.TEACHER_WAIT_MS)
     if wait_ms > 0:
         deadline = time.monotonic() + wait_ms / 1000

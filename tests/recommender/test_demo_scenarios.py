@@ -1,0 +1,62 @@
+"""The cold-start, complement and diversity promises, on the shipped demo catalog and its generated events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Category, Product
+from recommender.services.embeddings import product_embeddings_refresh
+from tracking.factories import EventFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/recommendations/"
+ACCESSORIES = {"Keyboards", "Mice", "Cables & Adapters"}
+
+
+def leaves(body: dict) -> list[str]:  # type: ignore[type-arg]
+    return [item["product"]["category"].rsplit(" > ", 1)[-1] for item in body["items"]]
+
+
+@pytest.fixture
+def monitor(demo_shop: None) -> Product:
+    return Product.objects.filter(category__name="Monitors", in_stock=True).order_by("sku").first()
+
+
+@pytest.mark.parametrize("scenario", ["product", "cart"])
+def test_one_monitor_in_the_history_brings_accessories_not_ten_monitors(api_client, monitor, scenario) -> None:  # type: ignore[no-untyped-def]
+    # given: a shopper whose whole history is one monitor (viewed, then carted for the cart scenario)
+    EventFactory(session_id="s-mon", product=monitor, type="view", timestamp=timezone.now() - timedelta(minutes=2))
+    if scenario == "cart":
+        EventFactory(session_id="s-mon", product=monitor, type="add_to_cart")
+    # when
+    body = api_client.get(URL, {"scenario": scenario, "product_id": monitor.id, "session_id": "s-mon"}).json()
+    # then
+    found = leaves(body)
+    assert len(found) == 10
+    assert Counter(found)["Monitors"] <= 3, found
+    assert len(ACCESSORIES & set(found)) >= 2, found
+
+
+def test_a_brand_new_visitor_gets_at_least_four_categories(api_client, demo_shop) -> None:  # type: ignore[no-untyped-def]
+    body = api_client.get(URL, {"session_id": "never-seen"}).json()
+    assert body["ranker"] == "trending"
+    assert len(set(leaves(body))) >= 4 and max(Counter(leaves(body)).values()) <= 3
+
+
+def test_a_product_created_a_minute_ago_is_reachable_from_its_neighbours(api_client, monitor) -> None:  # type: ignore[no-untyped-def]
+    # given: a new cable with no interactions at all, embedded by the same service the Celery task calls
+    cables = Category.objects.get(name="Cables & Adapters")
+    cable = Product.objects.create(sku="NEW-CABLE", title="Arcwire Ultra DisplayPort 2.1 Cable, 2 m",
+                                   description="DisplayPort cable for 4K and 8K monitors.", category=cables,
+                                   price=19, stock_quantity=50)  # fmt: skip
+    product_embeddings_refresh(product_ids=[cable.id])
+    sibling = Product.objects.filter(category=cables, title__icontains="DisplayPort").exclude(id=cable.id).first()
+    # then: it is similar to a sibling cable, and a complement of a monitor through the category complements
+    similar = api_client.get(f"/api/products/{sibling.id}/similar/", {"n": 10}).json()
+    assert cable.id in [item["product"]["id"] for item in similar["items"]]
+    complements = api_client.get(f"/api/products/{monitor.id}/complements/", {"n": 50}).json()
+    assert cable.id in [item["product"]["id"] for item in complements["items"]]
