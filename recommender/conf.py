@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # --- serving --------------------------------------------------------------------------------------------
     "DEFAULT_N": 10,
     "MAX_N": 100,
+    "SNAPSHOT_TTL_S": 5,  # how stale a serving process's in-memory catalog may be (stock, new products)
+    "EXACT_SEARCH_MAX_PRODUCTS": 50_000,  # up to this catalog size, exact in-memory search; above, pgvector HNSW
     "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
     "DIVERSITY": 0.3,  # MMR strength 0..1 (0 = pure relevance)
     "CATEGORY_CAP": 3,  # at most this many items of one leaf category in a list

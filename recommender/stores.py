@@ -5,14 +5,18 @@ The evaluation harness uses the in-memory ones (recommender.core.memory); both f
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from pgvector.django import CosineDistance
 
 from recommender.adapters import DefaultProductAdapter, product_adapter
+from recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
 from recommender.core.stores import HistoryStore, ProductStore, VectorIndex
 from recommender.core.types import HistoryEvent, Product, ProductId
 from recommender.models import CategoryComplement, ProductComplement, ProductEmbedding, TrendingScore
@@ -28,31 +32,117 @@ def _category_q(field: str, prefixes: Sequence[str]) -> Q:
     return q
 
 
+class CatalogSnapshot:
+    """The catalog as the ranking code reads it, held in each serving process: products, trending, complements and
+    the embedding matrix, in the same in-memory stores the evaluation harness uses.
+
+    Why: a request touches a few hundred products, their vectors and several aggregate lists; as ORM queries
+    that is ~25 round trips (~60 ms on 2 cores), from memory it is microseconds. The snapshot is rebuilt when one
+    cheap version query (max timestamps and row counts of the source tables) changes, checked at most every
+    SNAPSHOT_TTL_S seconds, so a stock change or a new product shows within seconds.
+    """
+
+    def __init__(self, *, adapter: DefaultProductAdapter, model_name: str, dim: int) -> None:
+        products = [adapter.to_product(row) for row in adapter.queryset().values(*adapter.values_fields())]
+        trending = dict(TrendingScore.objects.values_list("product_id", "score"))
+        complements: dict[int, list[tuple[int, float]]] = {}
+        for pid, other, score in ProductComplement.objects.order_by("product_id", "-score").values_list(
+            "product_id", "complement_id", "score"
+        ):
+            complements.setdefault(pid, []).append((other, score))
+        categories: dict[str, list[tuple[str, float]]] = {}
+        for path, other, score in CategoryComplement.objects.order_by("category_path", "-manual", "-score").values_list(
+            "category_path", "complement_path", "score"
+        ):
+            categories.setdefault(path, []).append((other, score))
+        self.products = InMemoryProductStore(
+            products, trending=trending, complements=complements, category_complements=categories
+        )
+        rows = ProductEmbedding.objects.filter(model_name=model_name).values_list("product_id", "vector")
+        ids, vectors = [], []
+        for pid, vector in rows.iterator(chunk_size=5000):
+            ids.append(int(pid))
+            vectors.append(np.asarray(vector, dtype=np.float32))
+        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+        self.index = InMemoryVectorIndex(ids, matrix, products=products)
+        self.size = len(products)
+
+
+_snapshot_lock = threading.Lock()
+_snapshot: dict[str, Any] = {"version": None, "checked": 0.0, "value": None}
+
+
+def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> tuple[Any, ...]:
+    qs = adapter.queryset()
+    products = qs.aggregate(n=Count("pk"), last=Max(adapter.updated_field))
+    embeddings = ProductEmbedding.objects.filter(model_name=model_name).aggregate(n=Count("id"), last=Max("embedded_at"))
+    trending = TrendingScore.objects.aggregate(n=Count("id"), last=Max("computed_at"))
+    pairs = ProductComplement.objects.aggregate(n=Count("id"), last=Max("computed_at"))
+    categories = CategoryComplement.objects.aggregate(n=Count("id"), last=Max("computed_at"))
+    return (model_name, *products.values(), *embeddings.values(), *trending.values(), *pairs.values(),
+            *categories.values())  # fmt: skip
+
+
+def catalog_snapshot(*, model_name: str, dim: int) -> CatalogSnapshot:
+    from recommender.conf import recommender_settings
+
+    now = time.monotonic()
+    with _snapshot_lock:
+        current = _snapshot["value"]
+        if current is not None and now - _snapshot["checked"] < recommender_settings.SNAPSHOT_TTL_S:
+            return current
+        adapter = product_adapter()
+        version = _snapshot_version(adapter, model_name)
+        if current is None or version != _snapshot["version"]:
+            current = CatalogSnapshot(adapter=adapter, model_name=model_name, dim=dim)
+            _snapshot.update(version=version, value=current)
+        _snapshot["checked"] = now
+        return current
+
+
+def snapshot_reset() -> None:
+    """Forget the process's snapshot (tests that change the catalog mid-test)."""
+    with _snapshot_lock:
+        _snapshot.update(version=None, checked=0.0, value=None)
+
+
+def products_from_db(ids: Iterable[ProductId]) -> dict[ProductId, Product]:
+    """Products straight from the database, for batch jobs (Celery) that must not see a stale snapshot."""
+    adapter = product_adapter()
+    ids = list(ids)
+    rows = adapter.queryset().filter(pk__in=ids).values(*adapter.values_fields()) if ids else []
+    return {int(row["pk"]): adapter.to_product(row) for row in rows}
+
+
+def serving_stores() -> tuple[OrmProductStore, PgVectorIndex]:
+    """The product store and vector index one request uses (backed by this process's snapshot)."""
+    from recommender.conf import recommender_settings
+    from recommender.services.embeddings import embedder_get
+
+    embedder = embedder_get()
+    snapshot = catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    index = PgVectorIndex(model_name=embedder.name, dim=embedder.dim, snapshot=snapshot,
+                          exact_max=int(recommender_settings.EXACT_SEARCH_MAX_PRODUCTS))  # fmt: skip
+    return OrmProductStore(snapshot), index
+
+
 class OrmProductStore(ProductStore):
-    def __init__(self, adapter: DefaultProductAdapter | None = None) -> None:
-        self.adapter = adapter or product_adapter()
+    """Serving's product store: reads the process's catalog snapshot (see CatalogSnapshot)."""
+
+    def __init__(self, snapshot: CatalogSnapshot) -> None:
+        self.snapshot = snapshot
 
     def get_many(self, ids: Iterable[ProductId]) -> dict[ProductId, Product]:
-        ids = list(ids)
-        if not ids:
-            return {}
-        rows = self.adapter.queryset().filter(pk__in=ids).values(*self.adapter.values_fields())
-        return {int(row["pk"]): self.adapter.to_product(row) for row in rows}
+        return self.snapshot.products.get_many(ids)
 
     def trending(self, *, limit: int, categories: Sequence[str] = ()) -> list[tuple[ProductId, float]]:
-        available = self.adapter.available().values("pk")
-        qs = TrendingScore.objects.filter(product__in=available)
-        if categories:
-            qs = qs.filter(_category_q("category_path", categories))
-        return [(int(pid), float(s)) for pid, s in qs.order_by("-score").values_list("product_id", "score")[:limit]]
+        return self.snapshot.products.trending(limit=limit, categories=categories)
 
     def complements(self, product_id: ProductId, *, limit: int) -> list[tuple[ProductId, float]]:
-        qs = ProductComplement.objects.filter(product_id=product_id).order_by("-score")
-        return [(int(pid), float(s)) for pid, s in qs.values_list("complement_id", "score")[:limit]]
+        return self.snapshot.products.complements(product_id, limit=limit)
 
     def category_complements(self, category: str, *, limit: int) -> list[tuple[str, float]]:
-        qs = CategoryComplement.objects.filter(category_path=category).order_by("-manual", "-score")
-        return [(path, float(s)) for path, s in qs.values_list("complement_path", "score")[:limit]]
+        return self.snapshot.products.category_complements(category, limit=limit)
 
 
 class OrmHistoryStore(HistoryStore):
@@ -68,14 +158,31 @@ class OrmHistoryStore(HistoryStore):
 
 
 class PgVectorIndex(VectorIndex):
-    """Cosine nearest neighbours through pgvector's HNSW index, with availability and category filters."""
+    """Cosine nearest neighbours through pgvector's HNSW index, with availability and category filters.
 
-    def __init__(self, *, model_name: str, dim: int, adapter: DefaultProductAdapter | None = None) -> None:
+    With a `snapshot` and a catalog of at most EXACT_SEARCH_MAX_PRODUCTS products, searches run exactly in memory
+    instead (a 50k x 384 matrix product takes a few milliseconds, less than the round trip); above that, and
+    always without a snapshot, pgvector's HNSW index answers.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        dim: int,
+        adapter: DefaultProductAdapter | None = None,
+        snapshot: CatalogSnapshot | None = None,
+        exact_max: int = 0,
+    ) -> None:
         self.model_name = model_name
         self.dim = dim
         self.adapter = adapter or product_adapter()
+        self.snapshot = snapshot
+        self.in_memory = snapshot is not None and snapshot.size <= exact_max
 
     def vectors(self, ids: Sequence[ProductId]) -> tuple[np.ndarray, np.ndarray]:
+        if self.snapshot is not None:
+            return self.snapshot.index.vectors(ids)
         matrix = np.zeros((len(ids), self.dim), dtype=np.float32)
         mask = np.zeros(len(ids), dtype=bool)
         if not ids:
@@ -101,6 +208,11 @@ class PgVectorIndex(VectorIndex):
     ) -> list[tuple[ProductId, float]]:
         if k <= 0:
             return []
+        if self.in_memory:
+            assert self.snapshot is not None
+            return self.snapshot.index.search(
+                query, k=k, exclude=exclude, only_available=only_available, categories=categories
+            )
         qs = ProductEmbedding.objects.filter(model_name=self.model_name)
         if only_available:
             qs = qs.filter(product__in=self.adapter.available().values("pk"))

@@ -20,3 +20,6 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # A Celery worker started by the test suite must use the database pytest-django created, not the demo's.
 if os.environ.get("DRAGONREC_WORKER_USE_TEST_DB"):
     DATABASES["default"]["NAME"] = os.environ["DRAGONREC_WORKER_USE_TEST_DB"]  # noqa: F405
+
+# Every request re-checks the catalog version, so a product created mid-test is served at once.
+RECOMMENDER = {**RECOMMENDER, "SNAPSHOT_TTL_S": 0}  # noqa: F405

@@ -14,7 +14,7 @@ from recommender.conf import recommender_settings
 from recommender.core import aggregates
 from recommender.core.types import HistoryEvent, Product
 from recommender.models import CategoryComplement, ProductComplement, TrendingScore
-from recommender.stores import OrmProductStore
+from recommender.stores import products_from_db
 from tracking.selectors import events_since
 
 SESSION_GAP_S = 30 * 60  # a user's events more than 30 minutes apart start a new session (the usual web convention)
@@ -32,7 +32,7 @@ def trending_recompute() -> int:
         half_life_s=float(s.TRENDING_HALF_LIFE_HOURS) * 3600,
         weights=s.EVENT_WEIGHTS,
     )
-    products = OrmProductStore().get_many(scores)
+    products = products_from_db(scores)
     TrendingScore.objects.all().delete()
     TrendingScore.objects.bulk_create(
         [TrendingScore(product_id=pid, score=score, category_path=products[pid].category)
@@ -69,7 +69,7 @@ def complements_recompute() -> tuple[int, int]:
     started = time.monotonic()
     rows = list(events_since(since=timezone.now() - timedelta(days=s.COMPLEMENTS_WINDOW_DAYS)).iterator(chunk_size=5000))
     sessions = _sessions(rows)
-    products: dict[int, Product] = OrmProductStore().get_many({r[0] for r in rows})
+    products: dict[int, Product] = products_from_db({r[0] for r in rows})
     pairs = aggregates.item_complements(
         sessions, products=products, min_count=s.COMPLEMENTS_MIN_COUNT, weights=s.EVENT_WEIGHTS
     )

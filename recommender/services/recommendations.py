@@ -22,9 +22,9 @@ from recommender.core.rankers import EmbeddingRanker
 from recommender.core.types import ADD_TO_CART, PURCHASE, REMOVE_FROM_CART, Context, HistoryEvent, Preferences
 from recommender.core.types import Recommendation, ScoredItem
 from recommender.models import Impression, ImpressionItem
-from recommender.services.embeddings import embedder_get, embedding_model_name
+from recommender.services.embeddings import embedder_get
 from recommender.services.rules import merchant_rules_for
-from recommender.stores import OrmHistoryStore, OrmProductStore, PgVectorIndex
+from recommender.stores import OrmHistoryStore, serving_stores
 from tracking.selectors import preference_get
 
 TEACHER_RANKER = "teacher"
@@ -110,7 +110,7 @@ def pipeline_config() -> PipelineConfig:
     )
 
 
-def local_ranker(*, products: OrmProductStore, index: PgVectorIndex) -> Ranker:
+def local_ranker(*, products: Any, index: Any) -> Ranker:
     """The active student if one is loaded, else embedding similarity."""
     from recommender.services.students import active_student_ranker
 
@@ -122,8 +122,7 @@ def local_ranker(*, products: OrmProductStore, index: PgVectorIndex) -> Ranker:
 
 def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
     embedder = embedder_get()
-    products = OrmProductStore()
-    index = PgVectorIndex(model_name=embedding_model_name(), dim=embedder.dim)
+    products, index = serving_stores()
     local = local_ranker(products=products, index=index)
     sources = [cls(products=products, index=index, embedder=embedder) for cls in recommender_settings.CANDIDATE_SOURCES]
     return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
@@ -180,7 +179,7 @@ def recommendation_list(
     n = n or recommender_settings.DEFAULT_N
     key = user_key_for(user=user, session_id=session_id)
     history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
-    products = OrmProductStore()
+    products, _ = serving_stores()
     anchors: list[int] = []
     if scenario == "product":
         if product_id is None or not products.get_many([product_id]):
@@ -284,11 +283,9 @@ def _ask_teacher(served: ServedList, ctx: Context, signature: str) -> None:
 
 def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
     """Content-similar products (pgvector ANN on the product's own embedding)."""
-    products = OrmProductStore()
+    products, index = serving_stores()
     if not products.get_many([product_id]):
         raise RecommendationError(f"unknown product {product_id}")
-    embedder = embedder_get()
-    index = PgVectorIndex(model_name=embedding_model_name(), dim=embedder.dim)
     vectors, mask = index.vectors([product_id])
     if not mask[0]:
         return []
@@ -299,7 +296,7 @@ def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
 def complementary_products(*, product_id: int, n: int) -> list[ScoredItem]:
     """'Goes well with': the complement source alone (learned pairs, then the best items of complementary
     categories, so a product created a minute ago has complements too), diversified like any list."""
-    products = OrmProductStore()
+    products, _ = serving_stores()
     if not products.get_many([product_id]):
         raise RecommendationError(f"unknown product {product_id}")
     pipeline, _ = build_pipeline()

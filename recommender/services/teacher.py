@@ -15,7 +15,7 @@ from recommender.conf import recommender_settings
 from recommender.core.types import HistoryEvent, Preferences
 from recommender.models import TeacherJudgment
 from recommender.services.recommendations import teacher_cache_key
-from recommender.stores import OrmProductStore
+from recommender.stores import products_from_db
 from recommender.teacher.client import TeacherClient, TeacherResult
 from recommender.teacher.config import TeacherConfig
 from recommender.teacher.prompt import resolve_history
@@ -59,11 +59,10 @@ def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> Teache
 
     payload: request_id, user_key, signature, history [[product id, event type], ...], preferences, candidates.
     """
-    products = OrmProductStore()
     history = [HistoryEvent(product_id=int(pid), event_type=str(kind), timestamp=float(i))
                for i, (pid, kind) in enumerate(payload.get("history", []))]  # fmt: skip
     candidate_ids = [int(pid) for pid in payload.get("candidates", [])]
-    known = products.get_many({e.product_id for e in history} | set(candidate_ids))
+    known = products_from_db({e.product_id for e in history} | set(candidate_ids))
     candidates = [known[pid] for pid in candidate_ids if pid in known]
     prefs = payload.get("preferences") or {}
     preferences = Preferences(

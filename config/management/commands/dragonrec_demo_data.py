@@ -42,7 +42,7 @@ class Command(BaseCommand):
             from recommender.models import ModelVersion
 
             if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
-                call_command("recommender_train", "--promote")
+                call_command("recommender_train", "--promote", "--quiet")
 
     @transaction.atomic
     def _load_events(self) -> None:

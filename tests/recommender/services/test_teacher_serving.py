@@ -24,7 +24,7 @@ def teacher_on(llm_server, redis_client) -> Any:  # type: ignore[no-untyped-def]
     cache.clear()
     fast = {"TEACHER_BASE_URL": llm_server.base_url, "TEACHER_MODEL": "fake-teacher", "TEACHER_TIMEOUT_S": 0.5,
             "TEACHER_MAX_RETRIES": 1, "TEACHER_BACKOFF_BASE_S": 0.01, "TEACHER_BACKOFF_CAP_S": 0.2,
-            "TEACHER_BREAKER_THRESHOLD": 3, "TEACHER_BREAKER_COOLDOWN_S": 30}  # fmt: skip
+            "TEACHER_BREAKER_THRESHOLD": 3, "TEACHER_BREAKER_COOLDOWN_S": 30, "SNAPSHOT_TTL_S": 0}  # fmt: skip
     with override_settings(RECOMMENDER=fast):
         get_redis = __import__("django_redis").get_redis_connection
         get_redis("default").flushdb()  # breaker, budget and cache state of earlier tests

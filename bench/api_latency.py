@@ -1,0 +1,118 @@
+#!/usr/bin/env python
+"""Latency and throughput of GET /api/recommendations/ against a running server (e.g. `make demo`).
+
+    python bench/api_latency.py --url http://127.0.0.1:8000 --clients 16 --requests 2000
+
+Each client sends requests back to back over its own keep-alive connection, cycling through a mix of scenarios
+(home for known and unknown sessions, product pages, carts) built from the live catalog. Prints p50/p95/p99 latency
+and requests/s. Bounded in count and time; only talks to the given (local) server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import threading
+import time
+import uuid
+from urllib.parse import urlencode, urlparse
+
+
+def get_json(conn: http.client.HTTPConnection, path: str) -> tuple[int, object]:
+    conn.request("GET", path, headers={"Accept": "application/json"})
+    response = conn.getresponse()
+    body = response.read()
+    return response.status, json.loads(body) if body else None
+
+
+def build_paths(base: urlparse, n_products: int) -> list[str]:
+    conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+    _, page = get_json(conn, "/api/products/?page=1")
+    ids = [p["id"] for p in page["results"]]  # type: ignore[index]
+    _, page2 = get_json(conn, "/api/products/?page=2")
+    ids += [p["id"] for p in page2["results"]]  # type: ignore[index]
+    # give a few sessions some history so the personalised path is measured too
+    for i, pid in enumerate(ids[:8]):
+        event = {"id": str(uuid.uuid4()), "type": "view", "product_id": pid, "session_id": f"bench-{i % 4}"}
+        conn.request("POST", "/api/events/", json.dumps({"events": [event]}), {"Content-Type": "application/json"})
+        conn.getresponse().read()
+    conn.close()
+    paths = []
+    for i in range(n_products):
+        pid = ids[i % len(ids)]
+        paths += [
+            "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"bench-{i % 4}"}),
+            "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"new-{i}"}),
+            "/api/recommendations/?" + urlencode({"scenario": "product", "product_id": pid, "session_id": f"bench-{i % 4}"}),
+            "/api/recommendations/?" + urlencode({"scenario": "cart", "session_id": f"bench-{i % 4}"}),
+        ]
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=2000, help="total requests (after warm-up)")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    base = urlparse(args.url)
+    paths = build_paths(base, 40)
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    rankers: dict[str, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(args.warmup + args.requests))
+    deadline = time.monotonic() + args.max_seconds
+
+    def client(worker: int) -> None:
+        conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+        for n in counter:
+            if time.monotonic() > deadline:
+                return
+            path = paths[(n * 7 + worker) % len(paths)]
+            started = time.perf_counter()
+            try:
+                status, body = get_json(conn, path)
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+                with lock:
+                    errors.append(repr(exc))
+                continue
+            elapsed = time.perf_counter() - started
+            with lock:
+                if n >= args.warmup:
+                    latencies.append(elapsed)
+                    if status != 200:
+                        errors.append(f"HTTP {status}")
+                    else:
+                        ranker = str(body.get("ranker"))  # type: ignore[union-attr]
+                        rankers[ranker.split(":")[0]] = rankers.get(ranker.split(":")[0], 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    wall = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - wall
+    if not latencies:
+        raise SystemExit("no successful requests")
+    ms = sorted(x * 1000 for x in latencies)
+    q = statistics.quantiles(ms, n=100)
+    measured = len(ms)
+    # throughput over the measured part only: total wall time scaled by the share of measured requests
+    rps = measured / (wall * measured / (measured + args.warmup))
+    print(f"GET /api/recommendations/  clients={args.clients}  requests={measured} (+{args.warmup} warm-up)")
+    print(f"latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {ms[-1]:.1f}  mean {statistics.mean(ms):.1f}")
+    print(f"throughput: {rps:.0f} requests/s   errors: {len(errors)}   rankers: {rankers}")
+
+
+if __name__ == "__main__":
+    main()
