@@ -40,9 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # Candidate sources per scenario, (source name, how many), in order: an item found by several sources keeps
     # the first one's label (and its bonus), so complements come first where accessories matter.
     "SCENARIO_SOURCES": {
-        "home": [["embedding", 200], ["complements", 50], ["trending", 100]],
+        "home": [["student", 150], ["embedding", 150], ["complements", 50], ["trending", 100]],
         "product": [["complements", 60], ["similar", 100], ["embedding", 50], ["trending", 30]],
-        "cart": [["complements", 100], ["similar", 40], ["embedding", 40], ["trending", 30]],
+        "cart": [["complements", 100], ["similar", 40], ["student", 40], ["embedding", 40], ["trending", 30]],
     },
     "FATIGUE_IMPRESSIONS": 5,  # shown this many times in FATIGUE_DAYS without a click: stop showing it
     "FATIGUE_DAYS": 7,

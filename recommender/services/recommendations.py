@@ -125,6 +125,12 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
     products, index = serving_stores()
     local = local_ranker(products=products, index=index)
     sources = [cls(products=products, index=index, embedder=embedder) for cls in recommender_settings.CANDIDATE_SOURCES]
+    student = getattr(local, "student", None)
+    if student is not None:
+        local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text  # the active student also retrieves: what shoppers like you went on to buy
+        from recommender.ml.candidates import StudentSource
+
+        sources.append(StudentSource(student=student, products=products))
     return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
 
 
@@ -193,7 +199,9 @@ def recommendation_list(
         anchor_ids=anchors,
         preferences=preferences_for(user),
         n=n,
-        exclude_ids=set(anchors),
+        # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
+        # measured with ("recently viewed" is the storefront's own widget).
+        exclude_ids=set(anchors) | {e.product_id for e in history},
         user_key=key,
     )
     signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"

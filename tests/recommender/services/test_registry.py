@@ -1,0 +1,131 @@
+"""The model registry: train on tracking events, store the artifact, gate promotion, roll back, switch serving."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from recommender.models import ModelVersion
+from recommender.services import students
+from recommender.services.recommendations import recommendation_list
+from recommender.services.registry import (
+    model_version_activate,
+    model_version_promote_if_better,
+    model_version_rollback,
+    student_train_and_register,
+)
+from tracking.factories import EventFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
+    students.reset_cache()
+
+
+def shop_events(tiny_shop, n_sessions: int = 40) -> None:  # type: ignore[no-untyped-def]
+    """Sessions with an obvious pattern: monitor -> cable -> keyboard; running shoe -> socks -> bottle."""
+    start = timezone.now() - timedelta(days=2)
+    patterns = [["monitor", "cable", "keyboard"], ["shoe_road", "socks_run", "bottle"]]
+    for s in range(n_sessions):
+        for i, key in enumerate(patterns[s % 2]):
+            EventFactory(session_id=f"s-{s}", product=tiny_shop[key], type="view",
+                         timestamp=start + timedelta(minutes=10 * s + i))  # fmt: skip
+
+
+def small_config():  # type: ignore[no-untyped-def]
+    from recommender.ml.model import StudentConfig
+
+    return StudentConfig(max_epochs=40, min_epochs=4, patience=3, eval_every=2, time_budget_s=60, dropout=0.1,
+                         attn_dropout=0.1, batch_size=16)  # fmt: skip
+
+
+@override_settings(RECOMMENDER={"STUDENT_MIN_EVENTS": 50, "MODEL_REFRESH_S": 0, "SNAPSHOT_TTL_S": 0})
+def test_first_version_is_trained_stored_activated_and_served(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    shop_events(tiny_shop)
+    # when
+    version = student_train_and_register(config=small_config(), seed=1)
+    # then
+    assert version is not None and version.version == "v1" and version.status == ModelVersion.Status.ACTIVE
+    assert version.data_snapshot["events"] == 120 and version.data_snapshot["products"] == 12
+    assert version.metrics["valid_ndcg@10"] > 0.5  # the pattern is learnable
+    from django.core.files.storage import default_storage
+
+    assert default_storage.exists(f"{version.artifact}/student.json")
+    # serving picks it up without a restart, and the student follows the pattern
+    EventFactory(session_id="s-new", product=tiny_shop["monitor"], type="view")
+    EventFactory(session_id="s-new", product=tiny_shop["cable"], type="view")
+    served = recommendation_list(scenario="home", session_id="s-new", n=3)
+    assert served.ranker == "student:v1" and served.model_version == "v1"
+    assert served.items[0].product_id == tiny_shop["keyboard"].id
+
+
+@override_settings(RECOMMENDER={"STUDENT_MIN_EVENTS": 50})
+def test_too_little_data_trains_nothing(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    EventFactory(session_id="s", product=tiny_shop["monitor"])
+    assert student_train_and_register(config=small_config()) is None
+    assert not ModelVersion.objects.exists()
+
+
+def make_version(name: str, ndcg: float, status: str = ModelVersion.Status.CANDIDATE, **metrics: float) -> ModelVersion:
+    activated = timezone.now() if status == ModelVersion.Status.ACTIVE else None
+    return ModelVersion.objects.create(version=name, status=status, artifact=f"dragonrec/models/{name}",
+                                       metrics={"valid_ndcg@10": ndcg, **metrics}, activated_at=activated)  # fmt: skip
+
+
+def test_promotion_gate_refuses_a_worse_model_and_accepts_a_better_one() -> None:
+    active = make_version("v1", 0.30, ModelVersion.Status.ACTIVE)
+    worse = make_version("v2", 0.25)
+    worse.metrics = {"valid_ndcg@10": 0.25, "active_valid_ndcg@10": 0.30}
+    better = make_version("v3", 0.32)
+    better.metrics = {"valid_ndcg@10": 0.32, "active_valid_ndcg@10": 0.30}
+    assert model_version_promote_if_better(version=worse) is False
+    active.refresh_from_db()
+    assert active.status == ModelVersion.Status.ACTIVE
+    with override_settings(RECOMMENDER={"STUDENT_PROMOTION_MARGIN": 0.05}):
+        assert model_version_promote_if_better(version=better) is False  # 0.32 < 0.30 + margin 0.05
+    assert model_version_promote_if_better(version=better) is True
+    active.refresh_from_db()
+    assert active.status == ModelVersion.Status.ARCHIVED
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).version == "v3"
+
+
+def test_rollback_reactivates_the_previous_version() -> None:
+    v1 = make_version("v1", 0.3)
+    v2 = make_version("v2", 0.4)
+    model_version_activate(version=v1)
+    model_version_activate(version=v2)
+    assert model_version_rollback().version == "v1"
+    assert ModelVersion.objects.get(version="v2").status == ModelVersion.Status.ARCHIVED
+    with pytest.raises(ValueError, match="no usable artifact"):
+        model_version_activate(version=make_version("v9", 0.1, ModelVersion.Status.FAILED))
+
+
+def test_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import CommandError, call_command
+
+    make_version("v1", 0.3, ModelVersion.Status.ACTIVE)
+    make_version("v2", 0.2)
+    with pytest.raises(CommandError, match="does not beat"):
+        call_command("recommender_promote", "v2")
+    call_command("recommender_promote", "v2", "--force")
+    call_command("recommender_rollback")
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).version == "v1"
+
+
+def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyped-def]
+    a = make_version("v1", 0.3)
+    b = make_version("v2", 0.4)
+    a.training_log = [{"epoch": 2, "valid_ndcg10": 0.2}, {"epoch": 4, "valid_ndcg10": 0.3}]
+    a.save()
+    response = admin_client.post("/admin/recommender/modelversion/",
+                                 {"action": "compare", "_selected_action": [a.pk, b.pk]})  # fmt: skip
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Compare model versions" in html and "0.4000" in html and "data:image/png;base64" in html
