@@ -1,0 +1,60 @@
+"""The ORM/pgvector stores against the in-memory ones: serving and evaluation must agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from catalog.models import Product
+from recommender.services.embeddings import embedder_get
+from recommender.services.recommendations import recommendation_list
+from recommender.stores import PgVectorIndex, serving_stores
+from tracking.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def pgvector_index() -> PgVectorIndex:
+    embedder = embedder_get()
+    return PgVectorIndex(model_name=embedder.name, dim=embedder.dim)  # no snapshot: always the HNSW index
+
+
+def test_pgvector_search_keeps_k_rows_under_filters(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    # given: a query close to monitors, and most monitors out of stock
+    index = pgvector_index()
+    monitors = list(Product.objects.filter(category__name="Monitors").values_list("id", flat=True))
+    Product.objects.filter(id__in=monitors[:-2]).update(in_stock=False)
+    vectors, _ = index.vectors(monitors[:1])
+    # when
+    rows = index.search(vectors[0], k=20, exclude=monitors[-1:])
+    monitor_rows = index.search(vectors[0], k=5, categories=["Electronics > Displays > Monitors"], only_available=False)
+    # then: still 20 rows, none unavailable or excluded, best first
+    ids = [pid for pid, _ in rows]
+    assert len(ids) == 20
+    assert not set(ids) & set(monitors[:-2]) and monitors[-1] not in ids
+    scores = [s for _, s in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert len(monitor_rows) == 5 and set(pid for pid, _ in monitor_rows) <= set(monitors)
+
+
+def test_pgvector_and_in_memory_index_give_the_same_top_10(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    _, memory = serving_stores()
+    assert memory.in_memory
+    database = pgvector_index()
+    rng = np.random.default_rng(0)
+    ids = list(Product.objects.values_list("id", flat=True))
+    for pid in rng.choice(ids, size=25, replace=False):
+        query, _ = memory.vectors([int(pid)])
+        a = [p for p, _ in memory.search(query[0], k=10, exclude=[int(pid)])]
+        b = [p for p, _ in database.search(query[0], k=10, exclude=[int(pid)])]
+        assert a == b
+
+
+def test_served_lists_are_the_same_with_either_index(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    sessions = list(Event.objects.exclude(session_id="").values_list("session_id", flat=True).distinct()[:15])
+    for session in sessions:
+        in_memory = recommendation_list(scenario="home", session_id=session, record=False)
+        with override_settings(RECOMMENDER={"EXACT_SEARCH_MAX_PRODUCTS": 0, "SNAPSHOT_TTL_S": 0}):
+            on_pgvector = recommendation_list(scenario="home", session_id=session, record=False)
+        assert [i.product_id for i in in_memory.items] == [i.product_id for i in on_pgvector.items], session
