@@ -56,6 +56,17 @@ def teacher_score(self: Any, request_id: str) -> str:
     return str(result.error or "ok")
 
 
+@shared_task(bind=True, max_retries=2, acks_late=True, soft_time_limit=120)
+def teacher_judge_payload(self: Any, payload: dict[str, Any]) -> str:
+    """Judge a dataset-building history (recommender_build_teacher_dataset); stored like serving judgments."""
+    from recommender.services.teacher import teacher_judge
+
+    result = teacher_judge(payload=payload, source="dataset")
+    if result.error == "rate_limited" and result.retry_after_s and self.request.retries < self.max_retries:
+        raise self.retry(countdown=float(result.retry_after_s))
+    return str(result.error or "ok")
+
+
 @shared_task(bind=True, acks_late=True, expires=12 * 3600, soft_time_limit=50 * 60, time_limit=55 * 60)
 def student_train(self: Any, *, promote: bool = True, reason: str = "scheduled") -> str:
     """Train a new student version on tracking data (its own 'training' queue); promotion is gated."""

@@ -46,10 +46,10 @@ DEFAULT_PROFILE_WEIGHTS: Mapping[str, float] = {
 class ProfileConfig:
     event_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROFILE_WEIGHTS))
     # Tastes drift within a visit. Steps are counted in purchase-equivalents (a view is 1/5 of a step, the ratio of
-    # their intent weights), so ten views of one need weigh like two purchases. Half-life 3: tuned on the validation
-    # targets of amazon_beauty (purchase sequences: 2-3 beat 5 and 10 by 20-40% NDCG@10; next items follow the last
-    # few purchases).
-    half_life_events: float | None = 3.0
+    # their intent weights), so five views weigh like one purchase. Half-life 1: tuned on the *validation* targets
+    # (bench/evaluate.py --split loo-valid) of amazon_beauty and amazon_scientific, where 1 beat 3 by 8-14% and 10 by
+    # 20% NDCG@10: the next purchase follows the last one or two.
+    half_life_events: float | None = 1.0
     # ... and across visits: a two-week-old session counts half (None: ignore clock times, e.g. datasets whose
     # timestamps are positions). Ages are taken relative to the newest event, so a returning user keeps a profile.
     half_life_s: float | None = 14 * 86400.0

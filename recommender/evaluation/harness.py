@@ -37,7 +37,7 @@ from recommender.core.metrics import (
     target_ranks,
     top_k,
 )
-from recommender.core.pipeline import Pipeline
+from recommender.core.pipeline import Pipeline, PipelineConfig
 from recommender.core.types import Context, HistoryEvent
 from recommender.evaluation.baselines import (
     ItemKNNRanker,
@@ -90,13 +90,13 @@ class EvalResources:
         return self._vectors
 
 
-def _build_pipeline(split: Split, res: EvalResources) -> Ranker:
+def _build_pipeline(split: Split, res: EvalResources, config: PipelineConfig | None = None) -> Ranker:
     """The serving Pipeline, unchanged, on in-memory stores built from the training events only."""
     products = split.dataset.products
     store = InMemoryProductStore.from_sessions(products, list(split.train.values()))  # counts: no real clock
     index = InMemoryVectorIndex(range(len(products)), res.item_vectors, products=products)
     # No embedder: the datasets carry no stated preferences, the only thing the pipeline would embed at request time.
-    return PipelineRanker(Pipeline.default(products=store, index=index), n=max(KS))
+    return PipelineRanker(Pipeline.default(products=store, index=index, config=config), n=max(KS))
 
 
 def _build_student(split: Split, res: EvalResources) -> Ranker:
@@ -112,6 +112,8 @@ RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
     "itemknn": lambda split, res: ItemKNNRanker(split.train.values(), n_items=split.dataset.n_items),
     "embedding": lambda split, res: MeanEmbeddingRanker(res.item_vectors),
     "pipeline": _build_pipeline,
+    # Ablation: the same pipeline without MMR and the category cap, i.e. the accuracy price of diversity.
+    "pipeline-nodiv": lambda split, res: _build_pipeline(split, res, PipelineConfig(diversity=0.0, category_cap=None)),
     "random": lambda split, res: RandomRanker(seed=res.seed),
     "oracle": lambda split, res: OracleRanker(split.test_target),  # sanity checks only: knows the answer
     "student": _build_student,
