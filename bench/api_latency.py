@@ -45,7 +45,8 @@ def build_paths(base: urlparse, n_products: int) -> list[str]:
         paths += [
             "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"bench-{i % 4}"}),
             "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"new-{i}"}),
-            "/api/recommendations/?" + urlencode({"scenario": "product", "product_id": pid, "session_id": f"bench-{i % 4}"}),
+            "/api/recommendations/?"
+            + urlencode({"scenario": "product", "product_id": pid, "session_id": f"bench-{i % 4}"}),
             "/api/recommendations/?" + urlencode({"scenario": "cart", "session_id": f"bench-{i % 4}"}),
         ]
     return paths
@@ -110,7 +111,9 @@ def main() -> None:
     # throughput over the measured part only: total wall time scaled by the share of measured requests
     rps = measured / (wall * measured / (measured + args.warmup))
     print(f"GET /api/recommendations/  clients={args.clients}  requests={measured} (+{args.warmup} warm-up)")
-    print(f"latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {ms[-1]:.1f}  mean {statistics.mean(ms):.1f}")
+    print(
+        f"latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {ms[-1]:.1f}  mean {statistics.fmean(ms):.0f}"
+    )
     print(f"throughput: {rps:.0f} requests/s   errors: {len(errors)}   rankers: {rankers}")
 
 

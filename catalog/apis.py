@@ -19,9 +19,21 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = [
-            "id", "sku", "title", "description", "brand", "category", "category_id", "price", "currency",
-            "stock_quantity", "in_stock", "image_url", "attributes", "updated_at",
-        ]  # fmt: skip
+            "id",
+            "sku",
+            "title",
+            "description",
+            "brand",
+            "category",
+            "category_id",
+            "price",
+            "currency",
+            "stock_quantity",
+            "in_stock",
+            "image_url",
+            "attributes",
+            "updated_at",
+        ]
 
 
 class ProductListApi(ListAPIView):

@@ -220,15 +220,23 @@ def _start_redis(state: dict[str, object]) -> str:
     pid_file = REDIS_DIR / "redis.pid"
     cmd = [
         _redis_binary(),
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(REDIS_DIR),
-        "--daemonize", "yes",
-        "--pidfile", str(pid_file),
-        "--logfile", str(REDIS_DIR / "redis.log"),
-        "--save", "300 10",  # the demo's caches and queues survive a restart; nothing here is precious
-        "--protected-mode", "yes",
-    ]  # fmt: skip
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(REDIS_DIR),
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(pid_file),
+        "--logfile",
+        str(REDIS_DIR / "redis.log"),
+        "--save",
+        "300 10",  # the demo's caches and queues survive a restart; nothing here is precious
+        "--protected-mode",
+        "yes",
+    ]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(100):

@@ -41,8 +41,16 @@ class DefaultProductAdapter:
         return qs.filter(**{self.active_field: True, self.in_stock_field: True})
 
     def values_fields(self) -> list[str]:
-        return ["pk", self.title_field, self.brand_field, self.category_path_field, self.price_field,
-                self.in_stock_field, self.active_field, "attributes"]  # fmt: skip
+        return [
+            "pk",
+            self.title_field,
+            self.brand_field,
+            self.category_path_field,
+            self.price_field,
+            self.in_stock_field,
+            self.active_field,
+            "attributes",
+        ]
 
     def to_product(self, row: dict[str, Any]) -> Product:
         price = row.get(self.price_field)

@@ -32,8 +32,18 @@ class ProductEmbeddingAdmin(admin.ModelAdmin):
 
 @admin.register(TeacherJudgment)
 class TeacherJudgmentAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "model", "prompt_version", "user_key", "n_candidates", "latency_ms", "cost_usd",
-                    "cache_hit", "error", "source"]  # fmt: skip
+    list_display = [
+        "created_at",
+        "model",
+        "prompt_version",
+        "user_key",
+        "n_candidates",
+        "latency_ms",
+        "cost_usd",
+        "cache_hit",
+        "error",
+        "source",
+    ]
     list_filter = ["error", "model", "prompt_version", "cache_hit", "source"]
     search_fields = ["user_key", "request_id", "cache_key"]
     readonly_fields = [f.name for f in TeacherJudgment._meta.fields]
@@ -49,8 +59,9 @@ class TeacherJudgmentAdmin(admin.ModelAdmin):
             qs = response.context_data["cl"].queryset  # type: ignore[attr-defined]
         except (AttributeError, KeyError):
             return response
-        totals = qs.aggregate(calls=Count("id"), cost=Sum("cost_usd"), latency=Avg("latency_ms"),
-                              errors=Count("id", filter=~Q(error="")))  # fmt: skip
+        totals = qs.aggregate(
+            calls=Count("id"), cost=Sum("cost_usd"), latency=Avg("latency_ms"), errors=Count("id", filter=~Q(error=""))
+        )
         self.message_user(
             request,
             f"{totals['calls']} calls, ${totals['cost'] or 0:.4f} spent, mean latency {totals['latency'] or 0:.0f} ms, "
@@ -101,8 +112,18 @@ class CategoryComplementAdmin(admin.ModelAdmin):
 
 @admin.register(MerchantRule)
 class MerchantRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "scenario", "product", "category_path", "multiplier", "position", "is_active",
-                    "starts_at", "ends_at"]  # fmt: skip
+    list_display = [
+        "name",
+        "kind",
+        "scenario",
+        "product",
+        "category_path",
+        "multiplier",
+        "position",
+        "is_active",
+        "starts_at",
+        "ends_at",
+    ]
     list_filter = ["kind", "scenario", "is_active"]
     search_fields = ["name", "category_path"]
     raw_id_fields = ["product"]
@@ -112,8 +133,18 @@ class MerchantRuleAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["version", "status", "valid_ndcg", "test_ndcg", "parent", "created_at", "activated_at"]
     list_filter = ["status"]
-    readonly_fields = ["version", "artifact", "architecture", "hyperparameters", "data_snapshot", "metrics",
-                       "training_log", "parent", "created_at", "activated_at"]  # fmt: skip
+    readonly_fields = [
+        "version",
+        "artifact",
+        "architecture",
+        "hyperparameters",
+        "data_snapshot",
+        "metrics",
+        "training_log",
+        "parent",
+        "created_at",
+        "activated_at",
+    ]
     actions = ["activate", "compare"]
 
     @admin.display(description="valid NDCG@10")
@@ -141,6 +172,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         from recommender.services.registry import versions_comparison
 
         versions = list(queryset.order_by("created_at"))
-        context = {**self.admin_site.each_context(request), "title": "Compare model versions",
-                   **versions_comparison(versions=versions), "opts": self.model._meta}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Compare model versions",
+            **versions_comparison(versions=versions),
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/recommender/modelversion/compare.html", context)

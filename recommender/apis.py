@@ -11,13 +11,13 @@ from rest_framework.views import APIView
 
 from recommender.conf import recommender_settings
 from recommender.core.types import SCENARIOS
+from recommender.selectors import products_by_ids
 from recommender.services.recommendations import (
     RecommendationError,
     complementary_products,
     recommendation_list,
     similar_products,
 )
-from recommender.selectors import products_by_ids
 
 
 def _n_field() -> serializers.IntegerField:
@@ -35,8 +35,12 @@ def _items(rows: list[Any]) -> list[dict[str, Any]]:
     products = products_by_ids([r.product_id for r in rows])
     serializer = recommender_settings.PRODUCT_SERIALIZER
     return [
-        {"product": serializer(products[r.product_id]).data, "score": r.score,
-         "reason": getattr(r, "reason", ""), "source": r.source}  # fmt: skip
+        {
+            "product": serializer(products[r.product_id]).data,
+            "score": r.score,
+            "reason": getattr(r, "reason", ""),
+            "source": r.source,
+        }
         for r in rows
         if r.product_id in products
     ]
@@ -72,14 +76,21 @@ class RecommendationListApi(APIView):
         data = params.validated_data
         try:
             served = recommendation_list(
-                scenario=data["scenario"], user=request.user, session_id=data["session_id"],
-                product_id=data.get("product_id"), n=data["n"],
-            )  # fmt: skip
+                scenario=data["scenario"],
+                user=request.user,
+                session_id=data["session_id"],
+                product_id=data.get("product_id"),
+                n=data["n"],
+            )
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
         return Response(
-            {"request_id": served.request_id, "scenario": served.scenario, "ranker": served.ranker,
-             "items": _items(served.items)}  # fmt: skip
+            {
+                "request_id": served.request_id,
+                "scenario": served.scenario,
+                "ranker": served.ranker,
+                "items": _items(served.items),
+            }
         )
 
 

@@ -10,11 +10,14 @@ class RecommenderConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_migrate, post_save
 
-        from recommender import checks  # noqa: F401  (registers system checks)
-        from recommender import receivers
+        from recommender import (
+            checks,  # noqa: F401  (registers system checks)
+            receivers,
+        )
         from tracking.signals import events_recorded
 
-        post_save.connect(receivers.product_saved, sender=settings.DRAGONREC_PRODUCT_MODEL,
-                          dispatch_uid="recommender.product_saved")  # fmt: skip
+        post_save.connect(
+            receivers.product_saved, sender=settings.DRAGONREC_PRODUCT_MODEL, dispatch_uid="recommender.product_saved"
+        )
         events_recorded.connect(receivers.events_recorded, dispatch_uid="recommender.events_recorded")
         post_migrate.connect(receivers.schedule_install, sender=self, dispatch_uid="recommender.schedule_install")

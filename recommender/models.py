@@ -28,8 +28,13 @@ class ProductEmbedding(models.Model):
         indexes = [
             # HNSW with cosine distance: the ANN behind candidate retrieval (pgvector docs: m=16,
             # ef_construction=64 are the defaults and fine below a few million rows).
-            HnswIndex(name="recommender_embedding_hnsw", fields=["vector"], m=16, ef_construction=64,
-                      opclasses=["vector_cosine_ops"]),  # fmt: skip
+            HnswIndex(
+                name="recommender_embedding_hnsw",
+                fields=["vector"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -73,7 +78,9 @@ class Impression(models.Model):
 
     request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     session_id = models.CharField(max_length=128, blank=True)
     scenario = models.CharField(max_length=16)
     anchor_ids = models.JSONField(default=list, blank=True)
@@ -114,6 +121,9 @@ class ImpressionItem(models.Model):
         ]
         indexes = [models.Index(fields=["product", "impression"], name="recommender_impitem_product")]
 
+    def __str__(self) -> str:
+        return f"#{self.position} {self.product_id} in {self.impression_id}"
+
     @property
     def reward(self) -> float:
         """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
@@ -135,6 +145,9 @@ class TrendingScore(models.Model):
     class Meta:
         ordering = ["-score"]
 
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.score:.3f}"
+
 
 class ProductComplement(models.Model):
     """`complement` goes well with `product` (co-purchase / view-then-buy lift), recomputed by a beat job."""
@@ -146,9 +159,10 @@ class ProductComplement(models.Model):
 
     class Meta:
         ordering = ["product", "-score"]
-        constraints = [
-            models.UniqueConstraint(fields=["product", "complement"], name="recommender_complement_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["product", "complement"], name="recommender_complement_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} -> {self.complement_id}"
 
 
 class CategoryComplement(models.Model):

@@ -75,12 +75,20 @@ _snapshot: dict[str, Any] = {"version": None, "checked": 0.0, "value": None}
 def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> tuple[Any, ...]:
     qs = adapter.queryset()
     products = qs.aggregate(n=Count("pk"), last=Max(adapter.updated_field))
-    embeddings = ProductEmbedding.objects.filter(model_name=model_name).aggregate(n=Count("id"), last=Max("embedded_at"))
+    embeddings = ProductEmbedding.objects.filter(model_name=model_name).aggregate(
+        n=Count("id"), last=Max("embedded_at")
+    )
     trending = TrendingScore.objects.aggregate(n=Count("id"), last=Max("computed_at"))
     pairs = ProductComplement.objects.aggregate(n=Count("id"), last=Max("computed_at"))
     categories = CategoryComplement.objects.aggregate(n=Count("id"), last=Max("computed_at"))
-    return (model_name, *products.values(), *embeddings.values(), *trending.values(), *pairs.values(),
-            *categories.values())  # fmt: skip
+    return (
+        model_name,
+        *products.values(),
+        *embeddings.values(),
+        *trending.values(),
+        *pairs.values(),
+        *categories.values(),
+    )
 
 
 def catalog_snapshot(*, model_name: str, dim: int) -> CatalogSnapshot:
@@ -121,8 +129,12 @@ def serving_stores() -> tuple[OrmProductStore, PgVectorIndex]:
 
     embedder = embedder_get()
     snapshot = catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
-    index = PgVectorIndex(model_name=embedder.name, dim=embedder.dim, snapshot=snapshot,
-                          exact_max=int(recommender_settings.EXACT_SEARCH_MAX_PRODUCTS))  # fmt: skip
+    index = PgVectorIndex(
+        model_name=embedder.name,
+        dim=embedder.dim,
+        snapshot=snapshot,
+        exact_max=int(recommender_settings.EXACT_SEARCH_MAX_PRODUCTS),
+    )
     return OrmProductStore(snapshot), index
 
 
@@ -217,8 +229,11 @@ class PgVectorIndex(VectorIndex):
         if only_available:
             qs = qs.filter(product__in=self.adapter.available().values("pk"))
         if categories:
-            qs = qs.filter(product__in=self.adapter.queryset().filter(
-                _category_q(self.adapter.category_path_field, categories)).values("pk"))  # fmt: skip
+            qs = qs.filter(
+                product__in=self.adapter.queryset()
+                .filter(_category_q(self.adapter.category_path_field, categories))
+                .values("pk")
+            )
         excluded = list(exclude)
         if excluded:
             qs = qs.exclude(product_id__in=excluded)

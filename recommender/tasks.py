@@ -20,7 +20,7 @@ def embed_products(self: Any, product_ids: list[int] | None = None) -> int:
     try:
         embedded, skipped = product_embeddings_refresh(product_ids=product_ids)
     except Exception as exc:  # DB/embedder hiccups: retry with backoff; the work is idempotent
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries))
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
     if product_ids is None and embedded + skipped > 0:
         embed_products.apply_async(countdown=EMBED_REQUEUE_COUNTDOWN_S)
     return embedded

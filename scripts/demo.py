@@ -41,21 +41,49 @@ def main() -> int:
         manage("migrate", "--no-input", "-v", "0")
         manage("collectstatic", "--no-input", "-v", "0")
         manage("dragonrec_demo_data")
-        children.append(subprocess.Popen(
-            [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "2", "-l", "info"],
-            cwd=REPO))  # fmt: skip
-        children.append(subprocess.Popen(
-            [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(REPO / "var" / "celerybeat")],
-            cwd=REPO))  # fmt: skip
+        children.append(
+            subprocess.Popen(
+                [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "2", "-l", "info"],
+                cwd=REPO,
+            )
+        )
+        children.append(
+            subprocess.Popen(
+                [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(REPO / "var" / "celerybeat")],
+                cwd=REPO,
+            )
+        )
         # One torch thread per web thread: a request's forward pass is tiny, and several threads per request on
         # 2 cores spin against each other (measured: 31 ms -> 8 ms per request).
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        children.append(subprocess.Popen(
-            [PY, "-m", "gunicorn", "config.wsgi:application", "--bind", BIND, "--workers", GUNICORN_WORKERS,
-             "--threads", "4", "--worker-class", "gthread", "--preload", "--access-logfile", "-"],
-            cwd=REPO, env=env))  # fmt: skip
-        print(f"\nDragonRec demo: http://{BIND}/  (admin: http://{BIND}/admin/ as admin / dragonrec-demo)\n"
-              "Ctrl-C stops everything.\n", flush=True)  # fmt: skip
+        children.append(
+            subprocess.Popen(
+                [
+                    PY,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    BIND,
+                    "--workers",
+                    GUNICORN_WORKERS,
+                    "--threads",
+                    "4",
+                    "--worker-class",
+                    "gthread",
+                    "--preload",
+                    "--access-logfile",
+                    "-",
+                ],
+                cwd=REPO,
+                env=env,
+            )
+        )
+        print(
+            f"\nDragonRec demo: http://{BIND}/  (admin: http://{BIND}/admin/ as admin / dragonrec-demo)\n"
+            "Ctrl-C stops everything.\n",
+            flush=True,
+        )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("a demo process exited; stopping the rest", file=sys.stderr)
@@ -72,7 +100,7 @@ def main() -> int:
                 child.wait(20)
             except subprocess.TimeoutExpired:
                 child.kill()
-        if before["redis"]["mode"] == "embedded" and not before["redis"]["running"] or (
+        if (before["redis"]["mode"] == "embedded" and not before["redis"]["running"]) or (
             before["postgres"]["mode"] == "embedded" and not before["postgres"]["running"]
         ):
             embedded.stop()

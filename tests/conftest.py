@@ -70,8 +70,25 @@ def celery_worker_process(transactional_db: None, worker_env: dict[str, str]) ->
     env = dict(os.environ, **worker_env)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["DRAGONREC_WORKER_USE_TEST_DB"] = settings.DATABASES["default"]["NAME"]
-    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "1",
-           "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "default,training",
+        "-c",
+        "1",
+        "--pool",
+        "solo",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "warning",
+    ]
     from config.celery import app
 
     app.control.purge()  # messages queued by earlier tests' on_commit hooks would only slow the worker down

@@ -62,15 +62,25 @@ class EventCreateApi(APIView):
                 "A view and a click on a recommendation",
                 value={
                     "events": [
-                        {"id": "3f0c1f8e-7b1a-4c55-9d7e-0d6b1b0f8a11", "type": "view", "product_id": 12,
-                         "session_id": "s-1", "timestamp": "2026-11-26T10:00:00Z"},
-                        {"id": "9a1d2e3f-4b5c-4d6e-8f70-1a2b3c4d5e6f", "type": "click", "product_id": 40,
-                         "session_id": "s-1", "context": {"request_id": "<from /api/recommendations/>", "position": 3}},
+                        {
+                            "id": "3f0c1f8e-7b1a-4c55-9d7e-0d6b1b0f8a11",
+                            "type": "view",
+                            "product_id": 12,
+                            "session_id": "s-1",
+                            "timestamp": "2026-11-26T10:00:00Z",
+                        },
+                        {
+                            "id": "9a1d2e3f-4b5c-4d6e-8f70-1a2b3c4d5e6f",
+                            "type": "click",
+                            "product_id": 40,
+                            "session_id": "s-1",
+                            "context": {"request_id": "<from /api/recommendations/>", "position": 3},
+                        },
                     ]
                 },
                 request_only=True,
             )
-        ],  # fmt: skip
+        ],
     )
     def post(self, request: Request) -> Response:
         body = request.data
@@ -113,8 +123,12 @@ class PreferenceApi(APIView):
     class PreferenceSerializer(serializers.Serializer):
         categories = serializers.ListField(child=serializers.CharField(max_length=1000), max_length=50, default=list)
         brands = serializers.ListField(child=serializers.CharField(max_length=200), max_length=50, default=list)
-        price_min = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None)
-        price_max = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None)
+        price_min = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None
+        )
+        price_max = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             low, high = attrs.get("price_min"), attrs.get("price_max")
@@ -127,8 +141,12 @@ class PreferenceApi(APIView):
         pref = preference_get(user=request.user)
         data = {"categories": [], "brands": [], "price_min": None, "price_max": None}
         if pref is not None:
-            data = {"categories": pref.categories, "brands": pref.brands,
-                    "price_min": pref.price_min, "price_max": pref.price_max}  # fmt: skip
+            data = {
+                "categories": pref.categories,
+                "brands": pref.brands,
+                "price_min": pref.price_min,
+                "price_max": pref.price_max,
+            }
         return Response(self.PreferenceSerializer(data).data)
 
     @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
@@ -138,8 +156,12 @@ class PreferenceApi(APIView):
         pref = preference_update(user=request.user, **serializer.validated_data)
         return Response(
             self.PreferenceSerializer(
-                {"categories": pref.categories, "brands": pref.brands,
-                 "price_min": pref.price_min, "price_max": pref.price_max}  # fmt: skip
+                {
+                    "categories": pref.categories,
+                    "brands": pref.brands,
+                    "price_min": pref.price_min,
+                    "price_max": pref.price_max,
+                }
             ).data
         )
 
@@ -153,7 +175,10 @@ class SessionMergeApi(APIView):
     class InputSerializer(serializers.Serializer):
         session_id = serializers.CharField(max_length=128)
 
-    @extend_schema(request=InputSerializer, responses=inline_serializer("SessionMergeOutput", {"merged": serializers.IntegerField()}))
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer("SessionMergeOutput", {"merged": serializers.IntegerField()}),
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -161,4 +186,4 @@ class SessionMergeApi(APIView):
         return Response({"merged": merged})
 
 
-__all__ = ["EventCreateApi", "PreferenceApi", "SessionMergeApi", "EventType"]
+__all__ = ["EventCreateApi", "EventType", "PreferenceApi", "SessionMergeApi"]

@@ -252,7 +252,9 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
     with transaction.atomic():
         if new_users:
             User.objects.bulk_create(new_users, ignore_conflicts=True)
-            users.update(User.objects.filter(username__in=[u.username for u in new_users]).values_list("username", "pk"))
+            users.update(
+                User.objects.filter(username__in=[u.username for u in new_users]).values_list("username", "pk")
+            )
             report.users_created += len(new_users)
         for event in events:
             event.user_id = users[event._user_key]  # type: ignore[attr-defined]

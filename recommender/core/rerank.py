@@ -56,13 +56,12 @@ def is_allowed(product: Product | None, rules: RerankRules) -> bool:
         product.category == c or product.category.startswith(c + " > ") for c in rules.categories
     ):
         return False
+    # An unknown price passes: a restriction drops what is known to violate it (catalogs without prices still work).
     if product.price is not None:
         if rules.price_min is not None and product.price < rules.price_min:
             return False
         if rules.price_max is not None and product.price > rules.price_max:
             return False
-    elif rules.price_min is not None or rules.price_max is not None:
-        return False  # unknown price cannot satisfy a price restriction
     return True
 
 

@@ -20,8 +20,8 @@ class StudentRanker(Ranker):
     """Scores = user vector (from the request's history) . item vector (id embedding + projected text).
 
     Products the student has never seen are scored from their text vector when `index` (a VectorIndex holding the
-    SAME text embeddings the student was trained with: MiniLM of "title. brand. category") has one for them, and
-    get -inf otherwise. Nothing is excluded here: filtering (history, stock, business rules) is the pipeline's job.
+    SAME text embeddings the student was trained with: MiniLM of recommender.core.text.product_text) has one for
+    them, and get -inf otherwise. Nothing is excluded here: filtering (history, stock, rules) is the pipeline's job.
     """
 
     name = "student"
@@ -31,27 +31,27 @@ class StudentRanker(Ranker):
         self.index = index
         self.version = version if version is not None else (student.version or "")
 
+    def _text_vectors(self, candidate_ids: Sequence[ProductId]) -> np.ndarray | None:
+        """Text vectors for the candidates the student does not know (zeros elsewhere), from the index."""
+        if self.index is None:
+            return None
+        unknown = np.flatnonzero(self.student.dense_ids(candidate_ids) < 0)
+        if not len(unknown):
+            return None
+        vecs, has = self.index.vectors([candidate_ids[i] for i in unknown])
+        out = np.zeros((len(candidate_ids), self.student.config.text_dim), dtype=np.float32)
+        out[unknown[has]] = np.asarray(vecs, dtype=np.float32)[has]
+        return out
+
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        return self.score_batch([ctx], candidate_ids)[0]
+
+    def score_batch(self, contexts: Sequence[Context], candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        """One forward pass for all histories, one matrix product against the candidates' item vectors."""
+        if not contexts:
+            return np.zeros((0, len(candidate_ids)), dtype=np.float32)
         if len(candidate_ids) == 0:
-            return np.zeros(0, dtype=np.float32)
-        s = self.student
-        if len(candidate_ids) >= s.n_items // 2:
-            # Full-catalogue calls (evaluation): one matrix-vector product, then a vectorised id lookup.
-            dense = s.dense_ids(candidate_ids)
-            all_scores = s.score_all(ctx.history)
-            out = np.where(dense >= 0, all_scores[dense.clip(min=0)], -np.inf).astype(np.float32)
-            unknown = np.flatnonzero(dense < 0)
-            if len(unknown) and self.index is not None:
-                ids = [candidate_ids[i] for i in unknown]
-                vecs, has = self.index.vectors(ids)
-                out[unknown] = s.score(ctx.history, ids, text_vectors=np.where(has[:, None], vecs, 0.0))
-            return out
-        text = None
-        if self.index is not None:
-            dense = s.dense_ids(candidate_ids)
-            unknown = np.flatnonzero(dense < 0)
-            if len(unknown):
-                vecs, has = self.index.vectors([candidate_ids[i] for i in unknown])
-                text = np.zeros((len(candidate_ids), s.config.text_dim), dtype=np.float32)
-                text[unknown[has]] = vecs[has]
-        return s.score(ctx.history, candidate_ids, text_vectors=text)
+            return np.zeros((len(contexts), 0), dtype=np.float32)
+        return self.student.score_matrix(
+            [ctx.history for ctx in contexts], candidate_ids, text_vectors=self._text_vectors(candidate_ids)
+        )

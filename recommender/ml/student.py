@@ -100,10 +100,16 @@ class Student:
 
     # ----- scoring -----
     @torch.inference_mode()
+    def user_vectors(self, histories: Sequence[Iterable[HistoryEvent | Step]]) -> np.ndarray:
+        """(len(histories), hidden) float32: each history's last hidden state, in one batched forward pass."""
+        if not histories:
+            return np.zeros((0, self.config.hidden), dtype=np.float32)
+        items, events, lengths = encode_histories([self._steps(h) for h in histories], max_len=self.config.max_len)
+        return self.model.user_vectors(items, events, lengths).numpy().astype(np.float32, copy=False)
+
     def user_vector(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
         """(hidden,) float32: the last hidden state. score(product) = user_vector @ item_vector(product)."""
-        items, events, lengths = encode_histories([self._steps(history)], max_len=self.config.max_len)
-        return self.model.user_vectors(items, events, lengths).numpy()[0].astype(np.float32)
+        return self.user_vectors([history])[0]
 
     @torch.inference_mode()
     def item_vectors(self) -> np.ndarray:
@@ -112,12 +118,37 @@ class Student:
         return self.model.item_matrix()[1:].numpy().astype(np.float32, copy=True)
 
     @torch.inference_mode()
-    def score_all(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
-        """(n_items,) scores in dense-id order (self.product_ids[i] is the product of entry i)."""
-        u = torch.from_numpy(self.user_vector(history))
-        return (self.model.item_matrix()[1:] @ u).numpy()
+    def candidate_matrix(
+        self, candidate_ids: Sequence[ProductId], *, text_vectors: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """((C, hidden) item vectors, (C,) bool scoreable) for candidate product ids. Unknown products use their
+        projected text vector when `text_vectors` (C, text_dim) has a non-zero row for them, else are unscoreable."""
+        dense = self.dense_ids(candidate_ids)
+        M = self.model.item_matrix()
+        out = M[torch.from_numpy(dense + 1)].numpy().astype(np.float32, copy=True)  # -1 -> row 0 (zeros)
+        ok = dense >= 0
+        if text_vectors is not None and not ok.all():
+            tv = np.asarray(text_vectors, dtype=np.float32)
+            new = np.flatnonzero(~ok & (np.abs(tv).sum(1) > 0))
+            if len(new):
+                out[new] = self.model.text_proj(torch.from_numpy(tv[new])).numpy()
+                ok[new] = True
+        return out, ok
 
-    @torch.inference_mode()
+    def score_matrix(
+        self,
+        histories: Sequence[Iterable[HistoryEvent | Step]],
+        candidate_ids: Sequence[ProductId],
+        *,
+        text_vectors: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(len(histories), C) scores; -inf for candidates the student cannot score (see candidate_matrix)."""
+        U = self.user_vectors(histories)
+        C, ok = self.candidate_matrix(candidate_ids, text_vectors=text_vectors)
+        s = U @ C.T
+        s[:, ~ok] = -np.inf
+        return s
+
     def score(
         self,
         history: Iterable[HistoryEvent | Step],
@@ -128,22 +159,13 @@ class Student:
         """One float per candidate (higher is better). Unknown products score -inf, unless `text_vectors`
         (len(candidate_ids), text_dim) is given: then an unknown product with a non-zero row is scored from its
         projected text vector alone, as if it had been added with add_items."""
-        dense = self.dense_ids(candidate_ids)
+        return self.score_matrix([history], candidate_ids, text_vectors=text_vectors)[0]
+
+    @torch.inference_mode()
+    def score_all(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
+        """(n_items,) scores in dense-id order (self.product_ids[i] is the product of entry i)."""
         u = torch.from_numpy(self.user_vector(history))
-        known = dense >= 0
-        M = self.model.item_matrix()
-        out = np.full(len(dense), -np.inf, dtype=np.float32)
-        if known.any():
-            out[known] = (M[torch.from_numpy(dense[known] + 1)] @ u).numpy()
-        if text_vectors is not None and (~known).any():
-            tv = np.asarray(text_vectors, dtype=np.float32)[~known]
-            has = np.abs(tv).sum(1) > 0
-            if has.any():
-                proj = self.model.text_proj(torch.from_numpy(tv[has]))
-                sub = out[~known]
-                sub[has] = (proj @ u).numpy()
-                out[~known] = sub
-        return out
+        return (self.model.item_matrix()[1:] @ u).numpy()
 
     # ----- catalogue growth -----
     def add_items(

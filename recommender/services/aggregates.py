@@ -35,8 +35,11 @@ def trending_recompute() -> int:
     products = products_from_db(scores)
     TrendingScore.objects.all().delete()
     TrendingScore.objects.bulk_create(
-        [TrendingScore(product_id=pid, score=score, category_path=products[pid].category)
-         for pid, score in scores.items() if pid in products],  # fmt: skip
+        [
+            TrendingScore(product_id=pid, score=score, category_path=products[pid].category)
+            for pid, score in scores.items()
+            if pid in products
+        ],
         batch_size=2000,
     )
     return len(scores)
@@ -67,7 +70,9 @@ def complements_recompute() -> tuple[int, int]:
     complements (manual=True) are kept as they are."""
     s = recommender_settings
     started = time.monotonic()
-    rows = list(events_since(since=timezone.now() - timedelta(days=s.COMPLEMENTS_WINDOW_DAYS)).iterator(chunk_size=5000))
+    rows = list(
+        events_since(since=timezone.now() - timedelta(days=s.COMPLEMENTS_WINDOW_DAYS)).iterator(chunk_size=5000)
+    )
     sessions = _sessions(rows)
     products: dict[int, Product] = products_from_db({r[0] for r in rows})
     pairs = aggregates.item_complements(
@@ -78,15 +83,22 @@ def complements_recompute() -> tuple[int, int]:
     )
     ProductComplement.objects.all().delete()
     ProductComplement.objects.bulk_create(
-        [ProductComplement(product_id=a, complement_id=b, score=score)
-         for a, neighbours in pairs.items() for b, score in neighbours],  # fmt: skip
+        [
+            ProductComplement(product_id=a, complement_id=b, score=score)
+            for a, neighbours in pairs.items()
+            for b, score in neighbours
+        ],
         batch_size=5000,
     )
     manual = set(CategoryComplement.objects.filter(manual=True).values_list("category_path", "complement_path"))
     CategoryComplement.objects.filter(manual=False).delete()
     CategoryComplement.objects.bulk_create(
-        [CategoryComplement(category_path=a, complement_path=b, score=score)
-         for a, neighbours in categories.items() for b, score in neighbours if (a, b) not in manual],  # fmt: skip
+        [
+            CategoryComplement(category_path=a, complement_path=b, score=score)
+            for a, neighbours in categories.items()
+            for b, score in neighbours
+            if (a, b) not in manual
+        ],
         batch_size=5000,
     )
     del started

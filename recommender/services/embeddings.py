@@ -105,7 +105,9 @@ def product_embeddings_refresh_all(*, force: bool = False, progress: Callable[[i
         ids = list(adapter.queryset().order_by("pk").values_list("pk", flat=True))
         step = recommender_settings.EMBED_BATCH_SIZE
         for start in range(0, len(ids), step):
-            embedded, _ = product_embeddings_refresh(product_ids=ids[start : start + step], force=True, progress=progress)
+            embedded, _ = product_embeddings_refresh(
+                product_ids=ids[start : start + step], force=True, progress=progress
+            )
             embedded_total += embedded
         return embedded_total
     while True:
@@ -113,4 +115,3 @@ def product_embeddings_refresh_all(*, force: bool = False, progress: Callable[[i
         embedded_total += embedded
         if embedded + skipped == 0:
             return embedded_total
-

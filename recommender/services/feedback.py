@@ -38,10 +38,17 @@ def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:
     updated = 0
     clicked = ImpressionItem.objects.filter(clicked_at__gte=start).select_related("impression")
     for item in clicked.iterator(chunk_size=1000):
-        owner = (Q(user_id=item.impression.user_id) if item.impression.user_id
-                 else Q(session_id=item.impression.session_id, user__isnull=True))  # fmt: skip
-        later = Event.objects.filter(owner, product_id=item.product_id, timestamp__gte=item.clicked_at,
-                                     timestamp__lte=item.clicked_at + ATTRIBUTION_WINDOW)  # fmt: skip
+        owner = (
+            Q(user_id=item.impression.user_id)
+            if item.impression.user_id
+            else Q(session_id=item.impression.session_id, user__isnull=True)
+        )
+        later = Event.objects.filter(
+            owner,
+            product_id=item.product_id,
+            timestamp__gte=item.clicked_at,
+            timestamp__lte=item.clicked_at + ATTRIBUTION_WINDOW,
+        )
         changes: dict[str, Any] = {}
         if item.carted_at is None:
             cart = later.filter(type="add_to_cart").order_by("timestamp").values_list("timestamp", flat=True).first()

@@ -19,8 +19,16 @@ from recommender.conf import recommender_settings
 from recommender.core.base import Ranker
 from recommender.core.pipeline import Pipeline, PipelineConfig
 from recommender.core.rankers import EmbeddingRanker
-from recommender.core.types import ADD_TO_CART, PURCHASE, REMOVE_FROM_CART, Context, HistoryEvent, Preferences
-from recommender.core.types import Recommendation, ScoredItem
+from recommender.core.types import (
+    ADD_TO_CART,
+    PURCHASE,
+    REMOVE_FROM_CART,
+    Context,
+    HistoryEvent,
+    Preferences,
+    Recommendation,
+    ScoredItem,
+)
 from recommender.models import Impression, ImpressionItem
 from recommender.services.embeddings import embedder_get
 from recommender.services.rules import merchant_rules_for
@@ -104,7 +112,9 @@ class TeacherScoresRanker(Ranker):
 
 def pipeline_config() -> PipelineConfig:
     s = recommender_settings
-    sources = {scenario: tuple((str(name), int(k)) for name, k in rows) for scenario, rows in s.SCENARIO_SOURCES.items()}
+    sources = {
+        scenario: tuple((str(name), int(k)) for name, k in rows) for scenario, rows in s.SCENARIO_SOURCES.items()
+    }
     return PipelineConfig(
         sources=sources, source_bonus=s.SOURCE_BONUS, diversity=float(s.DIVERSITY), category_cap=int(s.CATEGORY_CAP)
     )
@@ -214,8 +224,12 @@ def recommendation_list(
     result: Recommendation = pipeline.recommend(ctx, rules)
     served = _served(result, teacher_scores, anchors, products, scenario)
     if record:
-        context = {"user_key": key, "signature": signature, "preferences": asdict(ctx.preferences),
-                   "history": [[e.product_id, e.event_type] for e in history[-20:]]}  # fmt: skip
+        context = {
+            "user_key": key,
+            "signature": signature,
+            "preferences": asdict(ctx.preferences),
+            "history": [[e.product_id, e.event_type] for e in history[-20:]],
+        }
         _record_impression(served, user=user, session_id=session_id, anchors=anchors, context=context)
         if recommender_settings.teacher_enabled and not teacher_scores and key and history:
             _ask_teacher(served, ctx, signature)
@@ -260,8 +274,9 @@ def _record_impression(
             context=context,
         )
         ImpressionItem.objects.bulk_create(
-            ImpressionItem(impression=impression, product_id=i.product_id, position=i.position, score=i.score,
-                           source=i.source)  # fmt: skip
+            ImpressionItem(
+                impression=impression, product_id=i.product_id, position=i.position, score=i.score, source=i.source
+            )
             for i in served.items
         )
 
@@ -272,8 +287,11 @@ def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
     if impression is None:
         return None
     candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
-    return {**impression.context, "request_id": str(impression.request_id),
-            "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES]}  # fmt: skip
+    return {
+        **impression.context,
+        "request_id": str(impression.request_id),
+        "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
+    }
 
 
 def _ask_teacher(served: ServedList, ctx: Context, signature: str) -> None:

@@ -3,6 +3,7 @@ Django's storage API, and promote it only when it beats the active version (Gors
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -79,16 +80,26 @@ def teacher_labels() -> list[Any]:
     from recommender.ml.data import TeacherLabel
 
     labels = []
-    for history, candidates, scores in TeacherJudgment.objects.filter(error="").exclude(scores={}).values_list(
-        "history", "candidates", "scores"
-    ).iterator(chunk_size=2000):
+    for history, candidates, scores in (
+        TeacherJudgment.objects.filter(error="")
+        .exclude(scores={})
+        .values_list("history", "candidates", "scores")
+        .iterator(chunk_size=2000)
+    ):
         judged = [(int(c), float(scores[str(c)])) for c in candidates if str(c) in scores]
         if len(judged) < 2 or not history:
             continue
-        events = [HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i))
-                  for i, (p, e) in enumerate(history)]  # fmt: skip
-        labels.append(TeacherLabel(history=events, candidate_ids=[c for c, _ in judged],
-                                   scores=[s for _, s in judged], confidence=TEACHER_CONFIDENCE))  # fmt: skip
+        events = [
+            HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i)) for i, (p, e) in enumerate(history)
+        ]
+        labels.append(
+            TeacherLabel(
+                history=events,
+                candidate_ids=[c for c, _ in judged],
+                scores=[s for _, s in judged],
+                confidence=TEACHER_CONFIDENCE,
+            )
+        )
     return labels
 
 
@@ -181,25 +192,47 @@ def student_train_and_register(
     version = ModelVersion.objects.create(
         version=_next_version(),
         status=ModelVersion.Status.TRAINING,
-        architecture={"backbone": "gpt2", "hidden": config.hidden, "layers": config.n_layers, "heads": config.n_heads,
-                      "max_len": config.max_len, "text_dim": config.text_dim},  # fmt: skip
+        architecture={
+            "backbone": "gpt2",
+            "hidden": config.hidden,
+            "layers": config.n_layers,
+            "heads": config.n_heads,
+            "max_len": config.max_len,
+            "text_dim": config.text_dim,
+        },
         hyperparameters=config.to_dict(),
-        data_snapshot={"events": n_events, "sequences": len(sequences), "products": len(product_ids),
-                       "teacher_labels": len(labels), "valid_users": len(valid),
-                       "first_event": span["first"].isoformat() if span["first"] else None,
-                       "last_event": span["last"].isoformat() if span["last"] else None},  # fmt: skip
+        data_snapshot={
+            "events": n_events,
+            "sequences": len(sequences),
+            "products": len(product_ids),
+            "teacher_labels": len(labels),
+            "valid_users": len(valid),
+            "first_event": span["first"].isoformat() if span["first"] else None,
+            "last_event": span["last"].isoformat() if span["last"] else None,
+        },
         parent=active,
         notes=notes,
     )
     try:
-        student = Student.fit(sequences=train, product_ids=product_ids, text_vectors=vectors, config=config,
-                              valid=valid, teacher_labels=labels, version=version.version, seed=seed,
-                              progress=progress)  # fmt: skip
+        student = Student.fit(
+            sequences=train,
+            product_ids=product_ids,
+            text_vectors=vectors,
+            config=config,
+            valid=valid,
+            teacher_labels=labels,
+            version=version.version,
+            seed=seed,
+            progress=progress,
+        )
         with tempfile.TemporaryDirectory() as tmp:
             student.save(Path(tmp))
             version.artifact = artifact_save(local_dir=Path(tmp), version=version.version)
-        metrics = {"valid_ndcg@10": valid_ndcg10(student, valid), "train_seconds": student.meta.get("train_seconds"),
-                   "best_epoch": student.meta.get("best_epoch")}  # fmt: skip
+        metrics = {
+            "valid_ndcg@10": valid_ndcg10(student, valid),
+            "train_seconds": student.meta.get("train_seconds"),
+            "best_epoch": student.meta.get("best_epoch"),
+        }
         if active is not None:
             from recommender.services.students import load_student_ranker
 
@@ -231,8 +264,9 @@ def model_version_promote_if_better(*, version: ModelVersion) -> bool:
         theirs = version.metrics.get("active_valid_ndcg@10")
         theirs = float(theirs) if theirs is not None else float(active.metrics.get("valid_ndcg@10") or 0.0)
         if mine <= theirs + float(recommender_settings.STUDENT_PROMOTION_MARGIN):
-            logger.info("%s stays a candidate: %.4f does not beat %s's %.4f", version.version, mine, active.version,
-                        theirs)  # fmt: skip
+            logger.info(
+                "%s stays a candidate: %.4f does not beat %s's %.4f", version.version, mine, active.version, theirs
+            )
             return False
     model_version_activate(version=version)
     return True
@@ -305,7 +339,5 @@ def _plot(versions: list[ModelVersion]) -> str:
 
 def artifact_delete(*, version: ModelVersion) -> None:
     """Remove an archived version's files (admin housekeeping)."""
-    try:
+    with contextlib.suppress(NotImplementedError):
         shutil.rmtree(default_storage.path(version.artifact))
-    except NotImplementedError:
-        pass

@@ -35,8 +35,11 @@ def merchant_rules_for(*, scenario: str) -> RerankRules:
     price_min: float | None = None
     price_max: float | None = None
     for rule in rules:
-        targets = [rule.product_id] if rule.product_id else (
-            _category_product_ids(rule.category_path) if rule.category_path else [])  # fmt: skip
+        targets = (
+            [rule.product_id]
+            if rule.product_id
+            else (_category_product_ids(rule.category_path) if rule.category_path else [])
+        )
         if rule.kind == MerchantRule.Kind.BLOCK:
             exclude.update(targets)
         elif rule.kind == MerchantRule.Kind.BOOST:

@@ -22,8 +22,9 @@ def periodic_tasks_install() -> int:
         defaults: dict[str, object] = {"task": task, "expire_seconds": expires, "kwargs": json.dumps({})}
         if "crontab" in spec:
             minute, hour = str(spec["crontab"]).split()
-            crontab, _ = CrontabSchedule.objects.get_or_create(minute=minute, hour=hour, day_of_week="*",
-                                                               day_of_month="*", month_of_year="*")  # fmt: skip
+            crontab, _ = CrontabSchedule.objects.get_or_create(
+                minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*"
+            )
             defaults.update(crontab=crontab, interval=None)
         else:
             interval, _ = IntervalSchedule.objects.get_or_create(every=spec["every"], period=spec["period"])

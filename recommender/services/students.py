@@ -46,10 +46,9 @@ def reset_cache() -> None:
 
 
 def load_student_ranker(version: ModelVersion) -> Ranker:
-    from recommender.services.registry import artifact_local_path
-
     from recommender.ml.ranker import StudentRanker
     from recommender.ml.student import Student
+    from recommender.services.registry import artifact_local_path
 
     student = Student.load(artifact_local_path(version))
     return StudentRanker(student, version=version.version)

@@ -59,16 +59,20 @@ def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> Teache
 
     payload: request_id, user_key, signature, history [[product id, event type], ...], preferences, candidates.
     """
-    history = [HistoryEvent(product_id=int(pid), event_type=str(kind), timestamp=float(i))
-               for i, (pid, kind) in enumerate(payload.get("history", []))]  # fmt: skip
+    history = [
+        HistoryEvent(product_id=int(pid), event_type=str(kind), timestamp=float(i))
+        for i, (pid, kind) in enumerate(payload.get("history", []))
+    ]
     candidate_ids = [int(pid) for pid in payload.get("candidates", [])]
     known = products_from_db({e.product_id for e in history} | set(candidate_ids))
     candidates = [known[pid] for pid in candidate_ids if pid in known]
     prefs = payload.get("preferences") or {}
     preferences = Preferences(
-        categories=tuple(prefs.get("categories", ())), brands=tuple(prefs.get("brands", ())),
-        price_min=prefs.get("price_min"), price_max=prefs.get("price_max"),
-    )  # fmt: skip
+        categories=tuple(prefs.get("categories", ())),
+        brands=tuple(prefs.get("brands", ())),
+        price_min=prefs.get("price_min"),
+        price_max=prefs.get("price_max"),
+    )
     result = teacher_client().score(resolve_history(history, known), preferences, candidates)
     request_id = payload.get("request_id")
     TeacherJudgment.objects.create(

@@ -21,8 +21,14 @@ from recommender.services.registry import training_sequences
 from recommender.stores import products_from_db, serving_stores
 
 EDGE_CASES = ("single_item", "mixed_categories", "cold_start", "repeated_views", "bot_burst")
-VERB = {VIEW: "viewed", ADD_TO_CART: "added", PURCHASE: "purchased", "rating": "purchased", "click": "clicked",
-        "remove_from_cart": "removed"}  # fmt: skip
+VERB = {
+    VIEW: "viewed",
+    ADD_TO_CART: "added",
+    PURCHASE: "purchased",
+    "rating": "purchased",
+    "click": "clicked",
+    "remove_from_cart": "removed",
+}
 
 
 def _edge_case(kind: str, rng: random.Random, products: list[Any]) -> tuple[list[HistoryEvent], Preferences]:
@@ -40,7 +46,8 @@ def _edge_case(kind: str, rng: random.Random, products: list[Any]) -> tuple[list
     if kind == "repeated_views":
         item = pick(products)
         return [HistoryEvent(item.id, VIEW, float(i)) for i in range(3)] + [HistoryEvent(item.id, ADD_TO_CART, 3.0)], (
-            Preferences())  # fmt: skip
+            Preferences()
+        )
     # bot-like burst: many unrelated views in a row, the kind of history a scraper leaves
     return [HistoryEvent(pick(products).id, VIEW, float(i)) for i in range(20)], Preferences()
 
@@ -67,19 +74,33 @@ def teacher_dataset_histories(*, n: int, edge_share: float = 0.2, seed: int = 0)
         else:
             kind = EDGE_CASES[i % len(EDGE_CASES)]
             history, prefs = _edge_case(kind, rng, catalog)
-        ctx = Context(scenario="home", history=history, preferences=prefs, n=recommender_settings.TEACHER_CANDIDATES,
-                      exclude_ids={e.product_id for e in history})  # fmt: skip
+        ctx = Context(
+            scenario="home",
+            history=history,
+            preferences=prefs,
+            n=recommender_settings.TEACHER_CANDIDATES,
+            exclude_ids={e.product_id for e in history},
+        )
         candidates, _ = pipeline.candidates(ctx)
-        payloads.append({
-            "user_key": f"dataset:{seed}:{i}", "kind": kind, "preferences": asdict(prefs),
-            "history": [[e.product_id, e.event_type] for e in history],
-            "candidates": [c.product_id for c in candidates[: recommender_settings.TEACHER_CANDIDATES]],
-        })  # fmt: skip
+        payloads.append(
+            {
+                "user_key": f"dataset:{seed}:{i}",
+                "kind": kind,
+                "preferences": asdict(prefs),
+                "history": [[e.product_id, e.event_type] for e in history],
+                "candidates": [c.product_id for c in candidates[: recommender_settings.TEACHER_CANDIDATES]],
+            }
+        )
     return payloads
 
 
 def teacher_dataset_build(
-    *, n: int, max_cost_usd: float, seed: int = 0, via_celery: bool = True, progress: Callable[[int], None] | None = None
+    *,
+    n: int,
+    max_cost_usd: float,
+    seed: int = 0,
+    via_celery: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Queue (or run) teacher judgments for `n` histories; stops queuing once this run's stored cost reaches
     `max_cost_usd` (the client's hourly budget applies on top)."""
@@ -115,8 +136,10 @@ def teacher_dataset_export(*, path: Path, top: int = 5) -> int:
         for history, scores in rows:
             steps = [f"{VERB.get(kind, kind)} {titles.get(int(pid), pid)}" for pid, kind in history]
             best = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
-            line = {"input": "User " + ", ".join(steps) if steps else "New visitor with no history",
-                    "output": "Recommend: " + ", ".join(str(titles.get(int(pid), pid)) for pid, _ in best)}  # fmt: skip
+            line = {
+                "input": "User " + ", ".join(steps) if steps else "New visitor with no history",
+                "output": "Recommend: " + ", ".join(str(titles.get(int(pid), pid)) for pid, _ in best),
+            }
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             written += 1
     return written

@@ -18,11 +18,22 @@ def write_jsonl(path: Path, rows: list[dict | str]) -> Path:
 
 
 GOOD = [
-    {"item_id": "MON-1", "title": "27in Monitor", "brand": "Lumora", "category": "Electronics > Monitors",
-     "description": "IPS panel", "price": 249.99},
-    {"item_id": "KEY-1", "title": "Mechanical Keyboard", "brand": "Keyforge",
-     "category": "Electronics > Keyboards", "description": None},
-]  # fmt: skip
+    {
+        "item_id": "MON-1",
+        "title": "27in Monitor",
+        "brand": "Lumora",
+        "category": "Electronics > Monitors",
+        "description": "IPS panel",
+        "price": 249.99,
+    },
+    {
+        "item_id": "KEY-1",
+        "title": "Mechanical Keyboard",
+        "brand": "Keyforge",
+        "category": "Electronics > Keyboards",
+        "description": None,
+    },
+]
 
 
 def test_import_creates_products_and_category_tree(tmp_path: Path) -> None:

@@ -15,12 +15,17 @@ def catalog():  # type: ignore[no-untyped-def]
     monitors = CategoryFactory(name="Monitors", parent=electronics)
     mice = CategoryFactory(name="Mice", parent=electronics)
     return {
-        "monitor": ProductFactory(title="UltraView 27 Monitor", brand="Lumora", category=monitors, price=Decimal("300")),
-        "cheap_monitor": ProductFactory(title="Basic 22 Monitor", brand="Basico", category=monitors, price=Decimal("99")),
-        "mouse": ProductFactory(title="Glide Mouse", brand="Lumora", category=mice, price=Decimal("25"),
-                                in_stock=False, stock_quantity=0),
+        "monitor": ProductFactory(
+            title="UltraView 27 Monitor", brand="Lumora", category=monitors, price=Decimal("300")
+        ),
+        "cheap_monitor": ProductFactory(
+            title="Basic 22 Monitor", brand="Basico", category=monitors, price=Decimal("99")
+        ),
+        "mouse": ProductFactory(
+            title="Glide Mouse", brand="Lumora", category=mice, price=Decimal("25"), in_stock=False, stock_quantity=0
+        ),
         "hidden": ProductFactory(title="Retired Monitor", category=monitors, is_active=False),
-    }  # fmt: skip
+    }
 
 
 def ids(response) -> set[int]:  # type: ignore[no-untyped-def]
@@ -29,11 +34,18 @@ def ids(response) -> set[int]:  # type: ignore[no-untyped-def]
 
 
 def test_list_hides_inactive_products(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
-    assert ids(api_client.get("/api/products/")) == {catalog["monitor"].id, catalog["cheap_monitor"].id, catalog["mouse"].id}
+    assert ids(api_client.get("/api/products/")) == {
+        catalog["monitor"].id,
+        catalog["cheap_monitor"].id,
+        catalog["mouse"].id,
+    }
 
 
 def test_filters(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
-    assert ids(api_client.get("/api/products/", {"search": "monitor"})) == {catalog["monitor"].id, catalog["cheap_monitor"].id}
+    assert ids(api_client.get("/api/products/", {"search": "monitor"})) == {
+        catalog["monitor"].id,
+        catalog["cheap_monitor"].id,
+    }
     assert ids(api_client.get("/api/products/", {"category": "Electronics > Mice"})) == {catalog["mouse"].id}
     assert len(ids(api_client.get("/api/products/", {"category": "Electronics"}))) == 3
     assert ids(api_client.get("/api/products/", {"brand": "lumora"})) == {catalog["monitor"].id, catalog["mouse"].id}

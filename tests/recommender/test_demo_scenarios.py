@@ -50,9 +50,14 @@ def test_a_brand_new_visitor_gets_at_least_four_categories(api_client, demo_shop
 def test_a_product_created_a_minute_ago_is_reachable_from_its_neighbours(api_client, monitor) -> None:  # type: ignore[no-untyped-def]
     # given: a new cable with no interactions at all, embedded by the same service the Celery task calls
     cables = Category.objects.get(name="Cables & Adapters")
-    cable = Product.objects.create(sku="NEW-CABLE", title="Arcwire Ultra DisplayPort 2.1 Cable, 2 m",
-                                   description="DisplayPort cable for 4K and 8K monitors.", category=cables,
-                                   price=19, stock_quantity=50)  # fmt: skip
+    cable = Product.objects.create(
+        sku="NEW-CABLE",
+        title="Arcwire Ultra DisplayPort 2.1 Cable, 2 m",
+        description="DisplayPort cable for 4K and 8K monitors.",
+        category=cables,
+        price=19,
+        stock_quantity=50,
+    )
     product_embeddings_refresh(product_ids=[cable.id])
     sibling = Product.objects.filter(category=cables, title__icontains="DisplayPort").exclude(id=cable.id).first()
     # then: it is similar to a sibling cable, and a complement of a monitor through the category complements

@@ -68,8 +68,15 @@ def test_mixed_batch_stores_the_valid_items_and_explains_the_rest(api_client, pr
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["status"] for r in results] == [
-        "accepted", "rejected", "rejected", "rejected", "rejected", "rejected", "rejected", "accepted",
-    ]  # fmt: skip
+        "accepted",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "accepted",
+    ]
     assert "unknown product 999999" in results[1]["error"]
     assert "unknown event type 'teleport'" in results[2]["error"]
     assert "in the future" in results[3]["error"]

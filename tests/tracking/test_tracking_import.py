@@ -30,8 +30,10 @@ def test_import_is_idempotent_and_reports_bad_rows(tmp_path: Path) -> None:
     second = tracking_import(path=path)
     assert (first.created, first.users_created) == (3, 2)
     assert {e.line: e.reason for e in first.errors} == {
-        4: "unknown product sku 'ZZZ'", 5: "unknown event type 'teleport'", 7: "bad timestamp 'yesterday'"
-    }  # fmt: skip
+        4: "unknown product sku 'ZZZ'",
+        5: "unknown event type 'teleport'",
+        7: "bad timestamp 'yesterday'",
+    }
     assert (second.created, second.duplicates) == (0, 3)
     assert Event.objects.count() == 3
     u1 = Event.objects.filter(user__username="u1").first().user

@@ -20,7 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=1000)
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args: object, path: Path, strict: bool, batch_size: int, no_progress: bool, **opts: object) -> None:
+    def handle(
+        self, *args: object, path: Path, strict: bool, batch_size: int, no_progress: bool, **opts: object
+    ) -> None:
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
         with tqdm(desc="products", unit="row", disable=no_progress) as bar:

@@ -6,7 +6,7 @@ from config import embedded
 
 
 class Command(BaseCommand):
-    help = "Start, stop or show the embedded PostgreSQL+pgvector and Redis servers (unused when DATABASE_URL/REDIS_URL are set)."
+    help = "Start, stop or show the embedded PostgreSQL+pgvector and Redis (unused with DATABASE_URL/REDIS_URL)."
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -12,5 +12,7 @@ class Command(BaseCommand):
         trending = trending_recompute()
         pairs, categories = complements_recompute()
         self.stdout.write(
-            self.style.SUCCESS(f"trending: {trending} products; complements: {pairs} pairs, {categories} category pairs")
+            self.style.SUCCESS(
+                f"trending: {trending} products; complements: {pairs} pairs, {categories} category pairs"
+            )
         )

@@ -24,14 +24,24 @@ class Command(BaseCommand):
         parser.add_argument("--export", type=Path, help="Write the text-format JSONL here (after judging, if any).")
         parser.add_argument("--export-only", action="store_true")
 
-    def handle(self, *args: object, histories: int, max_cost: float, seed: int, sync: bool, export: Path | None,
-               export_only: bool, **options: object) -> None:  # fmt: skip
+    def handle(
+        self,
+        *args: object,
+        histories: int,
+        max_cost: float,
+        seed: int,
+        sync: bool,
+        export: Path | None,
+        export_only: bool,
+        **options: object,
+    ) -> None:
         if not export_only:
             if not recommender_settings.teacher_enabled:
                 raise CommandError("the teacher is off: set OPENAI_API_KEY or OPENAI_BASE_URL")
             with tqdm(total=histories, desc="histories", unit="history") as bar:
-                report = teacher_dataset_build(n=histories, max_cost_usd=max_cost, seed=seed, via_celery=not sync,
-                                               progress=bar.update)  # fmt: skip
+                report = teacher_dataset_build(
+                    n=histories, max_cost_usd=max_cost, seed=seed, via_celery=not sync, progress=bar.update
+                )
             where = "queued for the Celery worker" if report["celery"] else "judged"
             self.stdout.write(self.style.SUCCESS(f"{report['queued']} of {report['histories']} histories {where}"))
         if export:

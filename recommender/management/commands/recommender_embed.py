@@ -17,7 +17,9 @@ class Command(BaseCommand):
         embedder = embedder_get()
         from recommender.adapters import product_adapter
 
-        total = product_adapter().queryset().count() if all else dirty_products_queryset(model_name=embedder.name).count()
+        total = (
+            product_adapter().queryset().count() if all else dirty_products_queryset(model_name=embedder.name).count()
+        )
         with tqdm(total=total, desc="embedding", unit="product", disable=no_progress) as bar:
             embedded = product_embeddings_refresh_all(force=all, progress=bar.update)
         self.stdout.write(self.style.SUCCESS(f"{embedded} products embedded with {embedder.name}"))

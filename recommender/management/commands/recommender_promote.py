@@ -18,7 +18,9 @@ class Command(BaseCommand):
         if target is None:
             raise CommandError(f"no model version {version!r}")
         try:
-            promoted = model_version_activate(version=target) if force else model_version_promote_if_better(version=target)
+            promoted = (
+                model_version_activate(version=target) if force else model_version_promote_if_better(version=target)
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if not promoted:

@@ -15,16 +15,31 @@ class Command(BaseCommand):
         parser.add_argument("--time-budget", type=float, default=None, help="Seconds of training at most.")
         parser.add_argument("--quiet", action="store_true")
 
-    def handle(self, *args: object, promote: bool, seed: int, max_epochs: int | None, time_budget: float | None,
-               quiet: bool, **options: object) -> None:  # fmt: skip
+    def handle(
+        self,
+        *args: object,
+        promote: bool,
+        seed: int,
+        max_epochs: int | None,
+        time_budget: float | None,
+        quiet: bool,
+        **options: object,
+    ) -> None:
         from recommender.conf import recommender_settings
         from recommender.ml.model import StudentConfig
 
-        overrides: dict[str, object] = {"time_budget_s": time_budget or float(recommender_settings.STUDENT_TIME_BUDGET_S)}
+        overrides: dict[str, object] = {
+            "time_budget_s": time_budget or float(recommender_settings.STUDENT_TIME_BUDGET_S)
+        }
         if max_epochs:
             overrides["max_epochs"] = max_epochs
-        version = student_train_and_register(promote=promote, notes="manage.py recommender_train", seed=seed,
-                                             config=StudentConfig(**overrides), progress=not quiet)  # fmt: skip
+        version = student_train_and_register(
+            promote=promote,
+            notes="manage.py recommender_train",
+            seed=seed,
+            config=StudentConfig(**overrides),
+            progress=not quiet,
+        )
         if version is None:
             raise CommandError("not enough data to train (see STUDENT_MIN_EVENTS) or no product embeddings yet")
         ndcg = version.metrics.get("valid_ndcg@10")

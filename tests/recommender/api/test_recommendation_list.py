@@ -41,8 +41,13 @@ def test_each_served_list_is_an_impression_and_clicks_are_attributed(api_client,
     assert [i.product_id for i in items] == [it["product"]["id"] for it in body["items"]]
     # when: the storefront reports a click on position 2 carrying the request id
     clicked = body["items"][1]["product"]["id"]
-    click = {"id": str(uuid.uuid4()), "type": "click", "product_id": clicked, "session_id": "s-imp",
-             "context": {"request_id": body["request_id"], "position": 2}}  # fmt: skip
+    click = {
+        "id": str(uuid.uuid4()),
+        "type": "click",
+        "product_id": clicked,
+        "session_id": "s-imp",
+        "context": {"request_id": body["request_id"], "position": 2},
+    }
     from django.test.utils import CaptureQueriesContext  # noqa: F401  (keeps the import local to this test)
 
     with pytest.MonkeyPatch.context():

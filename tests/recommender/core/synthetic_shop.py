@@ -1,4 +1,4 @@
-"""Helpers (imported as `synthetic_shop`, a unique name: tests/ has no packages): a small synthetic shop for the ranking-core tests: 8 leaf categories, titles that share words within a category
+"""A small synthetic shop for the ranking-core tests: 8 leaf categories, titles that share words within a category
 (so the hashing embedder puts them close), and sessions where phones go with cases and chargers, running shoes with
 socks, kettles with tea, plus one bestseller bought with everything (popular, but nobody's complement)."""
 

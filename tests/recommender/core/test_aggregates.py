@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from synthetic_shop import make_products, make_sessions
+from tests.recommender.core.synthetic_shop import make_products, make_sessions
 
 from recommender.core.aggregates import DEFAULT_EVENT_WEIGHTS, category_complements, item_complements, trending_scores
 from recommender.core.types import ADD_TO_CART, PURCHASE, VIEW, HistoryEvent

@@ -23,7 +23,7 @@ def test_vector_index_search_orders_by_cosine_and_honours_filters() -> None:
     index, _ = _index()
     query = np.array([1.0, 0.0], dtype=np.float32)
 
-    assert [pid for pid, _ in index.search(query, k=3, only_available=False)] == [10, 11, 12]
+    assert [pid for pid, _ in index.search(query, k=3, only_available=False)] == [10, 11, 14]
     assert [pid for pid, _ in index.search(query, k=3)] == [10, 12, 13]  # 11 out of stock, 14 inactive
     assert [pid for pid, _ in index.search(query, k=3, exclude={10})] == [12, 13, 15]  # still k rows
     assert [pid for pid, _ in index.search(query, k=5, categories=["A"])] == [10, 12, 15]  # prefix "A" matches

@@ -35,15 +35,27 @@ def shop_events(tiny_shop, n_sessions: int = 40) -> None:  # type: ignore[no-unt
     patterns = [["monitor", "cable", "keyboard"], ["shoe_road", "socks_run", "bottle"]]
     for s in range(n_sessions):
         for i, key in enumerate(patterns[s % 2]):
-            EventFactory(session_id=f"s-{s}", product=tiny_shop[key], type="view",
-                         timestamp=start + timedelta(minutes=10 * s + i))  # fmt: skip
+            EventFactory(
+                session_id=f"s-{s}",
+                product=tiny_shop[key],
+                type="view",
+                timestamp=start + timedelta(minutes=10 * s + i),
+            )
 
 
 def small_config():  # type: ignore[no-untyped-def]
     from recommender.ml.model import StudentConfig
 
-    return StudentConfig(max_epochs=40, min_epochs=4, patience=3, eval_every=2, time_budget_s=60, dropout=0.1,
-                         attn_dropout=0.1, batch_size=16)  # fmt: skip
+    return StudentConfig(
+        max_epochs=40,
+        min_epochs=4,
+        patience=3,
+        eval_every=2,
+        time_budget_s=60,
+        dropout=0.1,
+        attn_dropout=0.1,
+        batch_size=16,
+    )
 
 
 @override_settings(RECOMMENDER={"STUDENT_MIN_EVENTS": 50, "MODEL_REFRESH_S": 0, "SNAPSHOT_TTL_S": 0})
@@ -75,8 +87,13 @@ def test_too_little_data_trains_nothing(tiny_shop) -> None:  # type: ignore[no-u
 
 def make_version(name: str, ndcg: float, status: str = ModelVersion.Status.CANDIDATE, **metrics: float) -> ModelVersion:
     activated = timezone.now() if status == ModelVersion.Status.ACTIVE else None
-    return ModelVersion.objects.create(version=name, status=status, artifact=f"dragonrec/models/{name}",
-                                       metrics={"valid_ndcg@10": ndcg, **metrics}, activated_at=activated)  # fmt: skip
+    return ModelVersion.objects.create(
+        version=name,
+        status=status,
+        artifact=f"dragonrec/models/{name}",
+        metrics={"valid_ndcg@10": ndcg, **metrics},
+        activated_at=activated,
+    )
 
 
 def test_promotion_gate_refuses_a_worse_model_and_accepts_a_better_one() -> None:
@@ -124,8 +141,9 @@ def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyp
     b = make_version("v2", 0.4)
     a.training_log = [{"epoch": 2, "valid_ndcg10": 0.2}, {"epoch": 4, "valid_ndcg10": 0.3}]
     a.save()
-    response = admin_client.post("/admin/recommender/modelversion/",
-                                 {"action": "compare", "_selected_action": [a.pk, b.pk]})  # fmt: skip
+    response = admin_client.post(
+        "/admin/recommender/modelversion/", {"action": "compare", "_selected_action": [a.pk, b.pk]}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Compare model versions" in html and "0.4000" in html and "data:image/png;base64" in html

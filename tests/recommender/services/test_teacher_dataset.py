@@ -23,8 +23,12 @@ def test_build_judges_real_and_edge_case_histories_then_exports_text(tiny_shop, 
     cache.clear()
     start = timezone.now() - timedelta(hours=1)
     for i, key in enumerate(["monitor", "cable", "keyboard", "shoe_road", "socks_run"]):
-        EventFactory(session_id="s-d", product=tiny_shop[key], type="add_to_cart" if i == 1 else "view",
-                     timestamp=start + timedelta(minutes=i))  # fmt: skip
+        EventFactory(
+            session_id="s-d",
+            product=tiny_shop[key],
+            type="add_to_cart" if i == 1 else "view",
+            timestamp=start + timedelta(minutes=i),
+        )
     out = tmp_path / "teacher.jsonl"
     settings = {"TEACHER_BASE_URL": llm_server.base_url, "TEACHER_MODEL": "fake", "SNAPSHOT_TTL_S": 0}
     with override_settings(RECOMMENDER=settings):

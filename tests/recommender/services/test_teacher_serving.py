@@ -22,9 +22,17 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def teacher_on(llm_server, redis_client) -> Any:  # type: ignore[no-untyped-def]
     cache.clear()
-    fast = {"TEACHER_BASE_URL": llm_server.base_url, "TEACHER_MODEL": "fake-teacher", "TEACHER_TIMEOUT_S": 0.5,
-            "TEACHER_MAX_RETRIES": 1, "TEACHER_BACKOFF_BASE_S": 0.01, "TEACHER_BACKOFF_CAP_S": 0.2,
-            "TEACHER_BREAKER_THRESHOLD": 3, "TEACHER_BREAKER_COOLDOWN_S": 30, "SNAPSHOT_TTL_S": 0}  # fmt: skip
+    fast = {
+        "TEACHER_BASE_URL": llm_server.base_url,
+        "TEACHER_MODEL": "fake-teacher",
+        "TEACHER_TIMEOUT_S": 0.5,
+        "TEACHER_MAX_RETRIES": 1,
+        "TEACHER_BACKOFF_BASE_S": 0.01,
+        "TEACHER_BACKOFF_CAP_S": 0.2,
+        "TEACHER_BREAKER_THRESHOLD": 3,
+        "TEACHER_BREAKER_COOLDOWN_S": 30,
+        "SNAPSHOT_TTL_S": 0,
+    }
     with override_settings(RECOMMENDER=fast):
         get_redis = __import__("django_redis").get_redis_connection
         get_redis("default").flushdb()  # breaker, budget and cache state of earlier tests
@@ -37,7 +45,9 @@ def history(tiny_shop) -> None:  # type: ignore[no-untyped-def]
     EventFactory(session_id="s-t", product=tiny_shop["socks_run"], type="add_to_cart")
 
 
-def test_teacher_judges_off_the_request_path_then_orders_the_next_list(teacher_on, tiny_shop, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+def test_teacher_judges_off_the_request_path_then_orders_the_next_list(
+    teacher_on, tiny_shop, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
     history(tiny_shop)
     # when: the first request is served by the local ranker and queues the teacher after commit
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -53,7 +63,9 @@ def test_teacher_judges_off_the_request_path_then_orders_the_next_list(teacher_o
     second = recommendation_list(scenario="home", session_id="s-t", n=5)
     assert second.ranker == "teacher"
     judged = {int(k): v for k, v in judgment.scores.items()}
-    assert judged[second.items[0].product_id] == max(judged[i.product_id] for i in second.items if i.product_id in judged)
+    assert judged[second.items[0].product_id] == max(
+        judged[i.product_id] for i in second.items if i.product_id in judged
+    )
     assert second.items[0].reason.startswith("shares")
 
 

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from recommender.core.metrics import (
+    catalog_coverage,
+    category_coverage,
+    complement_rate,
+    intra_list_diversity,
+    mrr,
+    ndcg_at_k,
+    novelty,
+    recall_at_k,
+    target_ranks,
+    top_k,
+)
+
+
+def test_ranks_are_one_based_and_ties_count_against_the_target() -> None:
+    scores = np.array([[0.1, 0.9, 0.5], [1.0, 1.0, 1.0], [0.2, -np.inf, 0.3]])
+
+    assert target_ranks(scores, np.array([2, 0, 1])).tolist() == [2, 3, 3]
+
+
+def test_accuracy_metrics_known_values() -> None:
+    ranks = np.array([1, 3, 11])
+
+    assert recall_at_k(ranks, 10) == pytest.approx(2 / 3)
+    assert ndcg_at_k(ranks, 10) == pytest.approx((1.0 + 1 / math.log2(4)) / 3)
+    assert ndcg_at_k(ranks, 1) == pytest.approx(1 / 3)
+    assert mrr(ranks) == pytest.approx((1 + 1 / 3 + 1 / 11) / 3)
+
+
+def test_top_k_is_sorted_with_ties_broken_by_index() -> None:
+    scores = np.array([[0.5, 0.9, 0.5, 0.1], [0.0, 0.0, 0.0, 1.0]])
+
+    assert top_k(scores, 3).tolist() == [[1, 0, 2], [3, 0, 1]]
+
+
+def test_beyond_accuracy_metrics_known_values() -> None:
+    vectors = np.array([[1, 0], [0, 1], [1, 0]], dtype=np.float32)
+    lists = np.array([[0, 1], [0, 2]])
+
+    assert intra_list_diversity(lists, vectors).tolist() == pytest.approx([1.0, 0.0])
+    assert category_coverage(lists, np.array([7, 8, 7])).tolist() == [2, 1]
+    assert catalog_coverage(lists, 4) == pytest.approx(3 / 4)
+    # item 0 seen by all 3 users, items 1, 2 by nobody: p = 4/4 and 1/4
+    assert novelty(lists, np.array([3, 0, 0]), 3) == pytest.approx((0 + 2 + 0 + 2) / 4)
+
+
+def test_complement_rate_counts_cooccurring_items_of_other_categories() -> None:
+    category_of = {1: "Phones", 2: "Cases", 3: "Phones", 4: "Chargers"}
+    cooccurring = {1: {2, 3}}
+
+    assert complement_rate(1, [2, 3, 4], category_of=category_of, cooccurring=cooccurring) == pytest.approx(1 / 3)
+    assert complement_rate(1, [], category_of=category_of, cooccurring=cooccurring) == 0.0

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.core.metrics import intra_list_diversity
+from recommender.core.rerank import RerankRules, mmr_select, rerank
+from recommender.core.types import Product, ScoredItem
+from tests.recommender.core.synthetic_shop import make_shop
+
+
+def _ranked(shop, ids: list[int]) -> list[ScoredItem]:  # type: ignore[no-untyped-def]
+    return [ScoredItem(product_id=pid, score=1.0 - 0.01 * r, source="test") for r, pid in enumerate(ids)]
+
+
+def _by_id(shop) -> dict[int, Product]:  # type: ignore[no-untyped-def]
+    return {p.id: p for p in shop.products}
+
+
+def test_category_cap_limits_items_per_leaf_category() -> None:
+    shop = make_shop()
+    # relevance order puts all phones and cases first
+    ids = shop.in_category("Electronics > Phones") + shop.in_category("Electronics > Phone Cases")
+    ids += shop.in_category("Electronics > Chargers")
+
+    page = rerank(_ranked(shop, ids), products=_by_id(shop), index=shop.index, rules=RerankRules(category_cap=2), n=6)
+
+    categories = [shop.category_of(i.product_id) for i in page]
+    assert len(page) == 6
+    assert max(categories.count(c) for c in set(categories)) == 2
+
+
+def test_mmr_raises_intra_list_diversity_and_zero_is_off() -> None:
+    shop = make_shop()
+    # the 4 phones are the most relevant, then everything else
+    ids = shop.in_category("Electronics > Phones") + [p.id for p in shop.products if "Phones" not in p.category]
+    vectors = shop.index.vectors(ids)[0]
+    scores = np.linspace(1.0, 0.5, len(ids))
+
+    plain = mmr_select(scores, vectors, n=4, diversity=0.0)
+    diverse = mmr_select(scores, vectors, n=4, diversity=0.5)
+
+    assert plain == [0, 1, 2, 3]  # diversity 0 keeps the ranker's order
+    ild = [float(intra_list_diversity(np.array([ids[i] for i in pick]), shop.index.matrix)[0]) for pick in (plain, diverse)]
+    assert ild[1] > ild[0] + 0.2
+    assert diverse[0] == 0  # the most relevant item still leads
+
+
+def test_business_rules_drop_unavailable_excluded_and_bought_durables() -> None:
+    products = {
+        1: Product(id=1, title="in stock"),
+        2: Product(id=2, title="sold out", in_stock=False),
+        3: Product(id=3, title="retired", is_active=False),
+        4: Product(id=4, title="blocked"),
+        5: Product(id=5, title="bought kettle"),
+        6: Product(id=6, title="bought coffee", consumable=True),
+        7: Product(id=7, title="too expensive", price=500.0),
+        8: Product(id=8, title="cheap", price=5.0),
+    }
+    items = [ScoredItem(product_id=i, score=1.0, source="t") for i in products]
+    rules = RerankRules(exclude=frozenset({4}), bought=frozenset({5, 6}), price_max=100.0)
+
+    page = rerank(items, products=products, index=None, rules=rules, n=10)
+
+    assert sorted(i.product_id for i in page) == [1, 6, 8]
+
+
+def test_pins_boosts_and_category_restrictions() -> None:
+    products = {i: Product(id=i, title=str(i), category="A > B" if i < 5 else "C") for i in range(1, 9)}
+    items = [ScoredItem(product_id=i, score=1.0 - i / 10, source="t") for i in range(1, 9)]
+
+    boosted = rerank(items, products=products, index=None, rules=RerankRules(boosts={3: 2.0}), n=3)
+    pinned = rerank(items, products=products, index=None, rules=RerankRules(pins={8: 0, 7: 2}), n=4)
+    only_a = rerank(items, products=products, index=None, rules=RerankRules(categories=("A",)), n=10)
+
+    assert [i.product_id for i in boosted] == [3, 1, 2]
+    assert [i.product_id for i in pinned] == [8, 1, 7, 2]
+    assert {i.product_id for i in only_a} == {1, 2, 3, 4}
+
+
+def test_fallback_fills_the_page_then_relaxes_the_cap() -> None:
+    products = {i: Product(id=i, title=str(i), category="A" if i < 8 else "B") for i in range(1, 10)}
+    items = [ScoredItem(product_id=1, score=1.0, source="embedding")]
+    fallback = [ScoredItem(product_id=i, score=10.0 - i, source="trending") for i in range(1, 10)]
+
+    page = rerank(items, products=products, index=None, rules=RerankRules(category_cap=2), n=5, fallback=fallback)
+
+    assert [i.product_id for i in page][:4] == [1, 2, 8, 9]  # capped fill first: A, A, then B, B
+    assert len(page) == 5  # then the cap gives way to a full page
