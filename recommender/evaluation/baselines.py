@@ -147,7 +147,7 @@ class OracleRanker(Ranker):
         self.targets = targets
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return (_column_ids(candidate_ids) == self.targets[ctx.user_key]).astype(np.float32)
+        return (_column_ids(candidate_ids) == self.targets.get(ctx.user_key, -1)).astype(np.float32)
 
 
 class PipelineRanker(Ranker):
