@@ -80,7 +80,11 @@ def standardize(scores: np.ndarray) -> np.ndarray:
 
 class BlendRanker(Ranker):
     """Weighted sum of other rankers' per-request z-scores (scores of different rankers live on different scales,
-    so raw sums would let whichever has the widest range win)."""
+    so raw sums would let whichever has the widest range win).
+
+    The standardisation uses the candidates of the request, so a blend's scores depend on the candidate set: compare
+    blends in evaluation through the Pipeline (same candidates as serving), not over the full catalog.
+    """
 
     def __init__(self, parts: Sequence[tuple[Ranker, float]], *, name: str = "blend") -> None:
         if not parts:

@@ -125,8 +125,22 @@ class MeanEmbeddingRanker(Ranker):
         return self.score_batch([ctx], candidate_ids)[0]
 
 
+def _uniform_hash(ids: np.ndarray, key: int) -> np.ndarray:
+    """Uniform [0, 1) numbers that are a pure function of (key, id): the splitmix64 finaliser (Steele et al.,
+    OOPSLA 2014). uint64 arithmetic wraps, which is what the mixer wants."""
+    x = ids.astype(np.uint64) + np.uint64(key & 0xFFFFFFFFFFFFFFFF)
+    x *= np.uint64(0x9E3779B97F4A7C15)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
 class RandomRanker(Ranker):
-    """Uniform random scores, seeded per user so results do not depend on batch size or order."""
+    """Uniform random scores, a pure function of (seed, user, item): independent of batch size, order and of
+    which other candidates are scored."""
 
     name = "random"
 
@@ -134,8 +148,8 @@ class RandomRanker(Ranker):
         self.seed = seed
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, zlib.crc32(ctx.user_key.encode())])
-        return rng.random(len(candidate_ids), dtype=np.float32)
+        key = (self.seed << 32) ^ zlib.crc32(ctx.user_key.encode())
+        return _uniform_hash(_column_ids(candidate_ids), key).astype(np.float32)
 
 
 class OracleRanker(Ranker):

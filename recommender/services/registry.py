@@ -8,6 +8,7 @@ import logging
 import shutil
 import tempfile
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from recommender.conf import recommender_settings
 from recommender.core.types import HistoryEvent, ProductId
-from recommender.models import ModelVersion, ProductEmbedding, TeacherJudgment
+from recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
 from recommender.services.embeddings import embedding_model_name
 from tracking.models import Event
 
@@ -98,6 +99,41 @@ def teacher_labels() -> list[Any]:
                 candidate_ids=[c for c, _ in judged],
                 scores=[s for _, s in judged],
                 confidence=TEACHER_CONFIDENCE,
+            )
+        )
+    return labels
+
+
+REWARD_CONFIDENCE = 0.5  # one shopper's click is noisier than a teacher's judgment of the same list
+REWARD_WINDOW_DAYS = 90
+
+
+def reward_labels() -> list[Any]:
+    """Served lists with at least one click/cart/purchase as listwise labels: the rewarded items against what was
+    shown and ignored (exposure-aware implicit feedback), in the same form as teacher judgments."""
+    from recommender.ml.data import TeacherLabel
+
+    since = timezone.now() - timedelta(days=REWARD_WINDOW_DAYS)
+    clicked = ImpressionItem.objects.filter(impression__created_at__gte=since, clicked_at__isnull=False)
+    rewarded = set(clicked.values_list("impression_id", flat=True).distinct()[:50_000])
+    by_impression: dict[Any, list[ImpressionItem]] = defaultdict(list)
+    for item in ImpressionItem.objects.filter(impression_id__in=rewarded).select_related("impression"):
+        by_impression[item.impression_id].append(item)
+    labels = []
+    for rows in by_impression.values():
+        history = rows[0].impression.context.get("history") or []
+        if not history or len(rows) < 2:
+            continue
+        events = [
+            HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i)) for i, (p, e) in enumerate(history)
+        ]
+        rows.sort(key=lambda r: r.position)
+        labels.append(
+            TeacherLabel(
+                history=events,
+                candidate_ids=[r.product_id for r in rows],
+                scores=[10.0 * r.reward for r in rows],
+                confidence=REWARD_CONFIDENCE,
             )
         )
     return labels
@@ -186,6 +222,7 @@ def student_train_and_register(
         return None
     train, valid = leave_last_out(sequences)
     labels = teacher_labels()
+    rewards = reward_labels()
     config = config or StudentConfig(time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S))
     span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"))
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()

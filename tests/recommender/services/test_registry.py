@@ -147,3 +147,22 @@ def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyp
     assert response.status_code == 200
     html = response.content.decode()
     assert "Compare model versions" in html and "0.4000" in html and "data:image/png;base64" in html
+
+
+def test_clicked_impressions_become_listwise_reward_labels(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from recommender.models import Impression, ImpressionItem
+    from recommender.services.registry import reward_labels
+
+    impression = Impression.objects.create(
+        scenario="home", ranker="embedding", context={"history": [[tiny_shop["monitor"].id, "view"]]}
+    )
+    for position, key in enumerate(["cable", "pan", "keyboard"], start=1):
+        ImpressionItem.objects.create(impression=impression, product=tiny_shop[key], position=position, score=1.0)
+    ImpressionItem.objects.filter(impression=impression, position=3).update(
+        clicked_at=timezone.now(), purchased_at=timezone.now()
+    )
+    Impression.objects.create(scenario="home", ranker="embedding")  # never clicked: no label
+    (label,) = reward_labels()
+    assert [e.product_id for e in label.history] == [tiny_shop["monitor"].id]
+    assert label.candidate_ids == [tiny_shop["cable"].id, tiny_shop["pan"].id, tiny_shop["keyboard"].id]
+    assert label.scores == [0.0, 0.0, 10.0] and label.confidence == 0.5
