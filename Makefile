@@ -16,8 +16,9 @@ $(STAMP): requirements.txt
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+# The settings are explicit: importing `config` (celery.py) defaults the variable to dev for child processes.
 test: $(STAMP)
-	$(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

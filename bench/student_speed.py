@@ -23,9 +23,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import _student_common as common  # noqa: E402
-from recommender.core.types import HistoryEvent  # noqa: E402
+from recommender.core.types import Context, HistoryEvent  # noqa: E402
 from recommender.ml import Student, StudentConfig, StudentModel, StudentRanker, train_student  # noqa: E402
-from recommender.core.types import Context  # noqa: E402
 from recommender.ml.data import EVENT_VOCAB  # noqa: E402
 
 
@@ -92,7 +91,8 @@ def main() -> None:
         la = os.getloadavg()
         r = train_student(sequences=[split.train[u] for u in users], n_items=ds.n_items, item_text_vectors=vecs,
                           config=cfg, seed=0)
-        per = [b.seconds - a.seconds for a, b in zip([type(r.history[0])(0, 0, 0, 0, 0.0)] + r.history, r.history)]
+        ends = [e.seconds for e in r.history]
+        per = np.diff([0.0, *ends])
         print(f"training: {args.train_epochs} epochs on amazon_beauty, {args.train_threads} threads: "
               f"{r.train_seconds:.1f}s ({np.mean(per):.1f}s/epoch, no validation); load average before {la}, "
               f"after {os.getloadavg()}")

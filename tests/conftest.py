@@ -28,10 +28,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def redis_client() -> Iterator[object]:
     """A redis.Redis on the real server, in a logical database of its own, emptied before and after."""
     import redis
-    from django.conf import settings
 
-    url = settings.CACHES["default"]["LOCATION"].rsplit("/", 1)[0] + f"/{settings.TEST_REDIS_DB + 2}"
-    client = redis.Redis.from_url(url)
+    # the test settings use logical dbs 8 (cache) and 9 (broker); this fixture takes the next one. Read without
+    # Django so the Django-free suites can use it under `-p no:django` too.
+    db = int(os.environ.get("DRAGONREC_TEST_REDIS_DB", "8")) + 2
+    client = redis.Redis.from_url(embedded.redis_url().rsplit("/", 1)[0] + f"/{db}")
     client.flushdb()
     yield client
     client.flushdb()

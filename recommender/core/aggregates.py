@@ -78,7 +78,7 @@ def trending_scores(
     return dict(scores)
 
 
-def _strongest_per_key(
+def _keyed_events(
     session: Sequence[HistoryEvent], key_of: Callable[[ProductId], K | None], weights: Mapping[str, float]
 ) -> list[tuple[int, K, float]]:
     """(position, key, weight) of a session's events with a known key and a positive weight."""
@@ -118,7 +118,7 @@ def cooccurrence_pmi(
     pair_sessions: dict[tuple[K, K], int] = defaultdict(int)
     n_sessions = 0.0
     for session in sessions:
-        events = _strongest_per_key(session, key_of, weights)
+        events = _keyed_events(session, key_of, weights)
         if not events:
             continue
         n_sessions += 1.0

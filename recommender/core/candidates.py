@@ -40,7 +40,9 @@ class StoreSource(CandidateSource):
         durable = {pid for pid, p in self.products.get_many(bought).items() if not p.consumable}
         return set(ctx.exclude_ids) | durable
 
-    def _candidates(self, rows: Iterable[tuple[ProductId, float]], *, exclude: set[ProductId], k: int) -> list:
+    def _candidates(
+        self, rows: Iterable[tuple[ProductId, float]], *, exclude: set[ProductId], k: int
+    ) -> list[Candidate]:
         out: list[Candidate] = []
         seen: set[ProductId] = set()
         for product_id, score in rows:

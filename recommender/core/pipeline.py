@@ -119,7 +119,12 @@ class Pipeline:
         return Recommendation(items=items, ranker=self.ranker.label if personalised else TRENDING)
 
     def candidates(self, ctx: Context) -> tuple[list[Candidate], dict[ProductId, float]]:
-        """The scenario's sources in order, deduplicated (first source kept), plus trending scores seen."""
+        """The scenario's sources in order, deduplicated, plus the trending scores seen.
+
+        A product proposed by several sources keeps the first one, unless a later one earns a higher scenario
+        bonus: a phone case that is both "similar" and a learned complement on a phone page is a complement.
+        """
+        bonus = self.config.source_bonus.get(ctx.scenario, {})
         merged: dict[ProductId, Candidate] = {}
         trend: dict[ProductId, float] = {}
         for name, k in self.config.sources.get(ctx.scenario, self.config.sources["home"]):
@@ -127,7 +132,9 @@ class Pipeline:
             if source is None:
                 continue
             for candidate in source.candidates(ctx, k=k):
-                merged.setdefault(candidate.product_id, candidate)
+                kept = merged.setdefault(candidate.product_id, candidate)
+                if bonus.get(candidate.source, 0.0) > bonus.get(kept.source, 0.0):
+                    merged[candidate.product_id] = candidate
                 if name == TRENDING:
                     trend[candidate.product_id] = candidate.score
         return list(merged.values()), trend

@@ -95,7 +95,10 @@ def _slice_lines(results: dict[str, Any]) -> list[str]:
         return []
     lines = ["", "Slices (R@10 / N@10):", "", _row(["ranker", *slice_names]), _row(["---"] * (len(slice_names) + 1))]
     for name, metrics in results["rankers"].items():
-        cells = [f"{s['recall@10']:.4f} / {s['ndcg@10']:.4f} (n={s['users']})" for s in metrics["slices"].values()]
+        cells = [
+            f"{s['recall@10']:.4f} / {s['ndcg@10']:.4f} (n={s['users']})" if s["users"] else "n/a (n=0)"
+            for s in metrics["slices"].values()
+        ]
         lines.append(_row([name, *cells]))
     return lines
 
@@ -127,9 +130,11 @@ def plot_results(results: dict[str, Any], path: Path) -> Path:
     coverage = [results["rankers"][n]["catalog_coverage@10"] for n in names]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.bar(names, ndcg, color="tab:blue")
-    for anchor in PUBLISHED_ANCHORS.get(results["settings"]["dataset"], ()):
+    for number, anchor in enumerate(PUBLISHED_ANCHORS.get(results["settings"]["dataset"], ())):
         left.axhline(anchor.ndcg_at_10, linestyle="--", linewidth=0.8, color="gray")
-        left.annotate(anchor.model, (len(names) - 0.5, anchor.ndcg_at_10), fontsize=7, ha="right", va="bottom")
+        # Alternate label sides: anchors with close values (eSASRec, SASRec+SS) would print over each other.
+        x, side = (len(names) - 0.5, "right") if number % 2 == 0 else (-0.5, "left")
+        left.annotate(anchor.model, (x, anchor.ndcg_at_10), fontsize=7, ha=side, va="bottom")
     left.set_title("NDCG@10 (dashed: published)")
     right.bar(names, coverage, color="tab:green")
     right.set_title("Catalog coverage of the top 10")

@@ -69,6 +69,7 @@ class StudentConfig:
     max_epochs: int = 200
     patience: int = 5  # evaluations without a better valid NDCG@10 before stopping
     eval_every: int = 2  # epochs between validation runs (a full-ranking pass over the valid users)
+    ema_decay: float | None = None  # per-step EMA of the weights, evaluated and returned (None = off)
     min_epochs: int = 10  # never stop before (CE-SASRec's valid curve is noisy early)
     time_budget_s: float | None = None  # stop (keeping the best checkpoint) once training has run this long
     num_threads: int | None = None  # torch threads while training; None = torch's setting (see train_student)

@@ -15,11 +15,12 @@ Early stopping on validation NDCG@10 (full ranking, history items excluded); the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,6 +107,22 @@ class _TeacherBatches:
         return np.array_split(order, n_steps)
 
 
+@contextlib.contextmanager
+def _swapped(params: list[torch.Tensor], ema: list[torch.Tensor] | None) -> Iterator[None]:
+    """Temporarily put the EMA weights into the model (no-op without EMA)."""
+    if ema is None:
+        yield
+        return
+    with torch.no_grad():
+        backup = [p.detach().clone() for p in params]
+        torch._foreach_copy_(params, ema)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            torch._foreach_copy_(params, backup)
+
+
 def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch.Tensor) -> torch.Tensor:
     t = torch.from_numpy(idx)
     lengths = tb.lengths[t]
@@ -164,6 +181,10 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
     tb = _TeacherBatches(teacher_labels, max_len=cfg.max_len, n_items=n_items, tau=cfg.distill_temperature)
     use_kd = tb.n > 0 and cfg.distill_weight > 0
 
+    params = [p for p in model.parameters() if p.requires_grad]
+    # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
+    # weights; smooths the noisy end of training on small, sparse data.
+    ema = [p.detach().clone() for p in params] if cfg.ema_decay else None
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (decay if p.ndim == 2 and "emb" not in name and "wpe" not in name else no_decay).append(p)
@@ -216,6 +237,8 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                torch._foreach_lerp_(ema, params, 1.0 - cfg.ema_decay)
             with torch.no_grad():
                 model.id_emb.weight[0].zero_()
                 model.event_emb.weight[0].zero_()
@@ -226,11 +249,13 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
         entry = EpochLog(epoch=epoch, loss=tot / n, ce=tot_ce / n, kd=tot_kd / n, seconds=0.0)
         stop = ""
         if valid_set is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.max_epochs):
-            entry.valid = valid_set.metrics(model, ks=(10,))
+            with _swapped(params, ema):
+                entry.valid = valid_set.metrics(model, ks=(10,))
             nd = entry.valid["ndcg@10"]
             if nd > best:
                 best, bad = nd, 0
-                best_state = copy.deepcopy(model.state_dict())
+                with _swapped(params, ema):
+                    best_state = copy.deepcopy(model.state_dict())
                 result.best_epoch = epoch
             else:
                 bad += 1
@@ -255,6 +280,9 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
             break
     else:
         result.stopped_because = "max_epochs reached"
+    if best_state is None and ema is not None:
+        with torch.no_grad():
+            torch._foreach_copy_(params, ema)
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -7,18 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 
-from catalog.factories import CategoryFactory, ProductFactory
-from catalog.models import Product
+# Django imports live inside the fixtures: the Django-free suites under core/, evaluation/, ml/ and teacher/ also
+# run with `-p no:django`, and this conftest is loaded for them too.
 
 
 @dataclass
 class Shop:
-    products: dict[str, Product]
+    products: dict[str, Any]
 
-    def __getitem__(self, key: str) -> Product:
+    def __getitem__(self, key: str) -> Any:
         return self.products[key]
 
 
@@ -40,6 +38,7 @@ TINY_CATALOG = {
 
 
 def make_tiny_shop() -> Shop:
+    from catalog.factories import CategoryFactory, ProductFactory
     from recommender.services.embeddings import product_embeddings_refresh_all
 
     categories: dict[str, Any] = {}
@@ -64,6 +63,9 @@ def tiny_shop(db: None) -> Shop:
 @pytest.fixture(scope="module")
 def demo_shop(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """The demo catalog and generated events, embedded and aggregated, rolled back after the module."""
+    from django.core.management import call_command
+    from django.db import transaction
+
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()

@@ -3,10 +3,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from tests.recommender.core.synthetic_shop import make_products, make_sessions
 
 from recommender.core.aggregates import DEFAULT_EVENT_WEIGHTS, category_complements, item_complements, trending_scores
 from recommender.core.types import ADD_TO_CART, PURCHASE, VIEW, HistoryEvent
+from tests.recommender.core.synthetic_shop import make_products, make_sessions
 
 
 def test_trending_halves_per_half_life_and_weighs_intent() -> None:
@@ -58,7 +58,7 @@ def test_complements_respect_min_count_and_window() -> None:
     products = {p.id: p for p in make_products()}
     one_session = [[HistoryEvent(0, PURCHASE, 0.0), HistoryEvent(4, PURCHASE, 1.0)]]
     far_apart = [[HistoryEvent(0, PURCHASE, 0.0)] + [HistoryEvent(20, VIEW, t) for t in range(1, 5)]] * 3
-    far_apart = [s + [HistoryEvent(7, PURCHASE, 9.0)] for s in far_apart]
+    far_apart = [[*s, HistoryEvent(7, PURCHASE, 9.0)] for s in far_apart]
 
     assert item_complements(one_session, products=products, window=5, min_count=2, top_k=5) == {}
     comps = item_complements(far_apart, products=products, window=2, min_count=2, top_k=5)

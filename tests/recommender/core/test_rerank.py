@@ -40,7 +40,8 @@ def test_mmr_raises_intra_list_diversity_and_zero_is_off() -> None:
     diverse = mmr_select(scores, vectors, n=4, diversity=0.5)
 
     assert plain == [0, 1, 2, 3]  # diversity 0 keeps the ranker's order
-    ild = [float(intra_list_diversity(np.array([ids[i] for i in pick]), shop.index.matrix)[0]) for pick in (plain, diverse)]
+    pages = [np.array([ids[i] for i in pick]) for pick in (plain, diverse)]
+    ild = [float(intra_list_diversity(page, shop.index.matrix)[0]) for page in pages]
     assert ild[1] > ild[0] + 0.2
     assert diverse[0] == 0  # the most relevant item still leads
 
