@@ -55,7 +55,7 @@ def main() -> int:
         )
         # One torch thread per web thread: a request's forward pass is tiny, and several threads per request on
         # 2 cores spin against each other (measured: 31 ms -> 8 ms per request).
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         children.append(
             subprocess.Popen(
                 [
