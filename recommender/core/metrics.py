@@ -9,11 +9,16 @@ List metrics take a (users, k) integer matrix of recommended item indices:
 
     >>> intra_list_diversity(top, vectors).mean(), category_coverage(top, category_codes).mean()
     >>> catalog_coverage(top, n_items), novelty(top, popularity_counts, n_users)
+
+Complement rate takes one context product and its list, with co-occurrence from the training sessions:
+
+    >>> partners = cooccurring_items(train_sequences_of_ids, window=5)
+    >>> complement_rate(context_id, page_ids, category_of=category_by_id, cooccurring=partners)
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -101,3 +106,26 @@ def complement_rate(
     partners = cooccurring.get(context_id, ())
     hits = sum(1 for i in items if i in partners and category_of.get(i, "") != context_category)
     return hits / len(items)
+
+
+def cooccurring_items(
+    sessions: Iterable[Sequence[ProductId]], *, window: int | None = None
+) -> dict[ProductId, set[ProductId]]:
+    """For each product, the other products seen within `window` positions of it in at least one session (the whole
+    session when `window` is None): the "co-occur in real data" half of `complement_rate`.
+
+    Plain co-occurrence, no count threshold or PMI, so the metric does not share the complement source's own notion
+    of what goes together. Symmetric; a product is never its own partner.
+    """
+    if window is not None and window < 1:
+        raise ValueError(f"window must be >= 1 or None, got {window}")
+    partners: dict[ProductId, set[ProductId]] = {}
+    for session in sessions:
+        items = list(session)
+        for position, item in enumerate(items):
+            end = len(items) if window is None else min(len(items), position + window + 1)
+            for other in items[position + 1 : end]:
+                if other != item:
+                    partners.setdefault(item, set()).add(other)
+                    partners.setdefault(other, set()).add(item)
+    return partners

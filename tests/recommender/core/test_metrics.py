@@ -9,6 +9,7 @@ from recommender.core.metrics import (
     catalog_coverage,
     category_coverage,
     complement_rate,
+    cooccurring_items,
     intra_list_diversity,
     mrr,
     ndcg_at_k,
@@ -57,3 +58,25 @@ def test_complement_rate_counts_cooccurring_items_of_other_categories() -> None:
 
     assert complement_rate(1, [2, 3, 4], category_of=category_of, cooccurring=cooccurring) == pytest.approx(1 / 3)
     assert complement_rate(1, [], category_of=category_of, cooccurring=cooccurring) == 0.0
+
+
+def test_cooccurring_items_respects_the_window_and_is_symmetric() -> None:
+    sessions = [[1, 2, 3, 4], [5, 5, 6]]
+
+    within_one = cooccurring_items(sessions, window=1)
+    whole = cooccurring_items(sessions)
+
+    assert within_one == {1: {2}, 2: {1, 3}, 3: {2, 4}, 4: {3}, 5: {6}, 6: {5}}
+    assert whole[1] == {2, 3, 4} and whole[4] == {1, 2, 3}
+    assert 5 not in whole[5]  # a repeat view is not a partner of itself
+    with pytest.raises(ValueError):
+        cooccurring_items(sessions, window=0)
+
+
+def test_complement_rate_from_session_cooccurrence() -> None:
+    # given a monitor bought with a cable in one session and next to another monitor in a second one
+    category_of = {1: "Monitors", 2: "Cables", 3: "Monitors", 4: "Mice"}
+    partners = cooccurring_items([[1, 2], [3, 1]], window=5)
+
+    # then only the cable counts: the other monitor co-occurs but is a substitute, the mouse never co-occurred
+    assert complement_rate(1, [2, 3, 4], category_of=category_of, cooccurring=partners) == pytest.approx(1 / 3)
