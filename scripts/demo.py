@@ -72,6 +72,8 @@ def main() -> int:
                     "--worker-class",
                     "gthread",
                     "--preload",
+                    "--graceful-timeout",  # shorter than our 30 s wait below, so workers are never orphaned
+                    "5",
                     "--access-logfile",
                     "-",
                 ],
@@ -97,7 +99,7 @@ def main() -> int:
                 child.send_signal(signal.SIGTERM)
         for child in children:
             try:
-                child.wait(20)
+                child.wait(30)  # gunicorn's graceful timeout is 5 s, a Celery warm shutdown finishes its task
             except subprocess.TimeoutExpired:
                 child.kill()
         if (before["redis"]["mode"] == "embedded" and not before["redis"]["running"]) or (

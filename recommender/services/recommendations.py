@@ -220,8 +220,11 @@ def recommendation_list(
     if teacher_scores:
         pipeline.ranker = TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
     rules = merchant_rules_for(scenario=scenario)
-    rules = replace(rules, exclude=rules.exclude | fatigued_ids(user_key=key))
-    result: Recommendation = pipeline.recommend(ctx, rules)
+    tired = fatigued_ids(user_key=key)
+    result: Recommendation = pipeline.recommend(ctx, replace(rules, exclude=rules.exclude | tired))
+    if tired and len(result.items) < n:
+        # Fatigue is a preference, not a rule: a shopper who has seen most of a small catalog still gets a full page.
+        result = pipeline.recommend(ctx, rules)
     served = _served(result, teacher_scores, anchors, products, scenario)
     if record:
         context = {

@@ -73,3 +73,15 @@ def test_bought_durables_are_not_recommended_again_but_consumables_are(tiny_shop
     rules = RerankRules(bought=frozenset({tiny_shop["kettle"].id, coffee.id}))
     got = products.get_many([tiny_shop["kettle"].id, coffee.id])
     assert not is_allowed(got[tiny_shop["kettle"].id], rules) and is_allowed(got[coffee.id], rules)
+
+
+def test_fatigue_never_empties_the_page(shop) -> None:  # type: ignore[no-untyped-def]
+    from catalog.models import Product
+
+    for _ in range(5):  # every product shown 5 times without a click
+        impression = Impression.objects.create(session_id="s-me", scenario="home", ranker="embedding")
+        ImpressionItem.objects.bulk_create(
+            ImpressionItem(impression=impression, product_id=pid, position=i + 1, score=1.0)
+            for i, pid in enumerate(Product.objects.values_list("id", flat=True))
+        )
+    assert len(recommendation_list(scenario="home", session_id="s-me", n=4, record=False).items) == 4
