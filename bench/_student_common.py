@@ -30,7 +30,7 @@ log = logging.getLogger("bench")
 
 
 def product_text(p: Product) -> str:
-    """"title. brand. category" — what the brief asks the student's frozen text vectors to be built from."""
+    """ "title. brand. category" — what the brief asks the student's frozen text vectors to be built from."""
     return ". ".join(part for part in (p.title, p.brand, p.category) if part)
 
 

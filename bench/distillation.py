@@ -20,17 +20,17 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import time  # noqa: E402
+import argparse
+import logging
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import _student_common as common
+import numpy as np
+import torch
 
-import _student_common as common  # noqa: E402
-from recommender.ml import StudentConfig, train_student  # noqa: E402
-from recommender.ml.metrics import RankingEvalSet  # noqa: E402
-from recommender.ml.simulated_teacher import agreement, simulate_teacher_labels  # noqa: E402
+from recommender.ml import StudentConfig, train_student
+from recommender.ml.metrics import RankingEvalSet
+from recommender.ml.simulated_teacher import agreement, simulate_teacher_labels
 
 
 def main() -> None:
@@ -68,7 +68,7 @@ def main() -> None:
         noise=args.noise,
         seed=args.seed,
     )
-    hit = np.mean([split.valid_target[u] in lb.candidate_ids for u, lb in zip(label_pool, all_labels)])
+    hit = np.mean([split.valid_target[u] in lb.candidate_ids for u, lb in zip(label_pool, all_labels, strict=False)])
     # Held-out judgments for agreement: the other pool's test inputs, knowing their test targets.
     eval_labels = simulate_teacher_labels(
         [split.test_input(u) for u in stop_pool],
@@ -82,9 +82,11 @@ def main() -> None:
     cfg = StudentConfig()
     if args.weight is not None:
         cfg.distill_weight = args.weight
-    print(f"{ds.name}: {len(users)} users, {ds.n_items} items; label pool {len(label_pool)}, early-stopping pool "
-          f"{len(stop_pool)}; teacher noise {args.noise}, {args.k} candidates/judgment (held-out item retrieved in "
-          f"{hit:.0%} of them); lambda {cfg.distill_weight}, tau {cfg.distill_temperature}")
+    print(
+        f"{ds.name}: {len(users)} users, {ds.n_items} items; label pool {len(label_pool)}, early-stopping pool "
+        f"{len(stop_pool)}; teacher noise {args.noise}, {args.k} candidates/judgment (held-out item retrieved in "
+        f"{hit:.0%} of them); lambda {cfg.distill_weight}, tau {cfg.distill_temperature}"
+    )
     print()
     print("| teacher labels | test NDCG@10 | test Recall@10 | top-1 agreement | Kendall tau | best epoch | train s |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -102,8 +104,11 @@ def main() -> None:
         )
         m = test_set.metrics(r.model, ks=(10,))
         a = agreement(r.model, eval_labels)
-        print(f"| {n} | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | {a['top1']:.3f} | {a['kendall_tau']:.3f} | "
-              f"{r.best_epoch} | {time.perf_counter() - t0:.0f} |", flush=True)
+        print(
+            f"| {n} | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | {a['top1']:.3f} | {a['kendall_tau']:.3f} | "
+            f"{r.best_epoch} | {time.perf_counter() - t0:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

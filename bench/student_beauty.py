@@ -16,18 +16,18 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning (shared box)
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import time  # noqa: E402
-from dataclasses import fields  # noqa: E402
+import argparse
+import json
+import logging
+import time
+from dataclasses import fields
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import _student_common as common
+import numpy as np
+import torch
 
-import _student_common as common  # noqa: E402
-from recommender.ml import Student, StudentConfig, StudentRanker  # noqa: E402
-from recommender.ml.metrics import RankingEvalSet  # noqa: E402
+from recommender.ml import Student, StudentConfig, StudentRanker
+from recommender.ml.metrics import RankingEvalSet
 
 PUBLISHED_BEST = {"ndcg@10": 0.0531, "recall@10": None}  # SASRec + sampled softmax, best published on this split
 
@@ -100,20 +100,26 @@ def main() -> None:
     print()
     print(f"dataset {ds.name}: {len(split.users)} test users, {ds.n_items} items, full ranking, history excluded")
     print(f"config: {json.dumps({k: v for k, v in cfg.to_dict().items() if k != 'target_weights'})}")
-    print(f"training wall time: {wall:.0f}s ({wall / 60:.1f} min) with {threads} torch thread(s); "
-          f"{student.meta['stopped_because']}; best epoch {student.meta['best_epoch']}; "
-          f"load average before {tuple(round(x, 2) for x in load_before)}, after "
-          f"{tuple(round(x, 2) for x in load_after)}")
+    print(
+        f"training wall time: {wall:.0f}s ({wall / 60:.1f} min) with {threads} torch thread(s); "
+        f"{student.meta['stopped_because']}; best epoch {student.meta['best_epoch']}; "
+        f"load average before {tuple(round(x, 2) for x in load_before)}, after "
+        f"{tuple(round(x, 2) for x in load_after)}"
+    )
     print(f"best valid NDCG@10 {student.meta['best_valid_ndcg10']:.4f}")
     print()
     print("| split | Recall@5 | Recall@10 | Recall@20 | NDCG@5 | NDCG@10 | NDCG@20 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     print("| test | " + " | ".join(f"{test[f'{m}@{k}']:.4f}" for m in ("recall", "ndcg") for k in (5, 10, 20)) + " |")
-    print(f"\nbars: NDCG@10 >= 0.055 -> {test['ndcg@10'] >= 0.055}; Recall@10 >= 0.090 -> {test['recall@10'] >= 0.090}; "
-          f"training < 10 min -> {wall < 600}")
+    print(
+        f"\nbars: NDCG@10 >= 0.055 -> {test['ndcg@10'] >= 0.055}; Recall@10 >= 0.090 -> {test['recall@10'] >= 0.090}; "
+        f"training < 10 min -> {wall < 600}"
+    )
     if not args.no_save:
         path = student.save(args.save)
-        (path / "bench.json").write_text(json.dumps({"test": test, "train_seconds": wall, "threads": threads}, indent=2))
+        (path / "bench.json").write_text(
+            json.dumps({"test": test, "train_seconds": wall, "threads": threads}, indent=2)
+        )
         print(f"saved to {path}")
     np.set_printoptions()
 

@@ -15,17 +15,17 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning (shared box)
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import time  # noqa: E402
+import argparse
+import logging
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import _student_common as common
+import numpy as np
+import torch
 
-import _student_common as common  # noqa: E402
-from recommender.core.types import Context, HistoryEvent  # noqa: E402
-from recommender.ml import Student, StudentConfig, StudentModel, StudentRanker, train_student  # noqa: E402
-from recommender.ml.data import EVENT_VOCAB  # noqa: E402
+from recommender.core.types import Context, HistoryEvent
+from recommender.ml import Student, StudentConfig, StudentModel, StudentRanker, train_student
+from recommender.ml.data import EVENT_VOCAB
 
 
 def _beauty_sized_student(n_items: int = 12101) -> Student:
@@ -74,8 +74,10 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
     student = Student.load(args.model) if args.model else _beauty_sized_student()
     torch.set_num_threads(args.serving_threads)
-    print(f"model: {student.n_items} items, {sum(p.numel() for p in student.model.parameters()):,} params, "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"model: {student.n_items} items, {sum(p.numel() for p in student.model.parameters()):,} params, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     print(f"{'history':>8} {'cands':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     for hl in (5, 20, 50):
         t = latency(student, history_len=hl, n_candidates=args.candidates, n_requests=args.requests)
@@ -89,13 +91,16 @@ def main() -> None:
         users = sorted(split.train)
         cfg = StudentConfig(max_epochs=args.train_epochs, num_threads=args.train_threads)
         la = os.getloadavg()
-        r = train_student(sequences=[split.train[u] for u in users], n_items=ds.n_items, item_text_vectors=vecs,
-                          config=cfg, seed=0)
+        r = train_student(
+            sequences=[split.train[u] for u in users], n_items=ds.n_items, item_text_vectors=vecs, config=cfg, seed=0
+        )
         ends = [e.seconds for e in r.history]
         per = np.diff([0.0, *ends])
-        print(f"training: {args.train_epochs} epochs on amazon_beauty, {args.train_threads} threads: "
-              f"{r.train_seconds:.1f}s ({np.mean(per):.1f}s/epoch, no validation); load average before {la}, "
-              f"after {os.getloadavg()}")
+        print(
+            f"training: {args.train_epochs} epochs on amazon_beauty, {args.train_threads} threads: "
+            f"{r.train_seconds:.1f}s ({np.mean(per):.1f}s/epoch, no validation); load average before {la}, "
+            f"after {os.getloadavg()}"
+        )
 
 
 if __name__ == "__main__":

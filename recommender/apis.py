@@ -33,16 +33,13 @@ class ItemSerializer(serializers.Serializer):
 
 def _items(rows: list[Any]) -> list[dict[str, Any]]:
     products = products_by_ids([r.product_id for r in rows])
-    serializer = recommender_settings.PRODUCT_SERIALIZER
+    kept = [r for r in rows if r.product_id in products]
+    # One serializer for the whole list: DRF builds a ModelSerializer's fields per instance otherwise, which was
+    # half of a request's CPU time (measured with cProfile: ~8 of 15 ms).
+    rendered = recommender_settings.PRODUCT_SERIALIZER([products[r.product_id] for r in kept], many=True).data
     return [
-        {
-            "product": serializer(products[r.product_id]).data,
-            "score": r.score,
-            "reason": getattr(r, "reason", ""),
-            "source": r.source,
-        }
-        for r in rows
-        if r.product_id in products
+        {"product": product, "score": r.score, "reason": getattr(r, "reason", ""), "source": r.source}
+        for r, product in zip(kept, rendered, strict=True)
     ]
 
 

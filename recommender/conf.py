@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     # --- serving --------------------------------------------------------------------------------------------
     "DEFAULT_N": 10,
     "MAX_N": 100,
-    "SNAPSHOT_TTL_S": 5,  # how stale a serving process's in-memory catalog may be (stock, new products)
+    "SNAPSHOT_TTL_S": 5,  # how stale a serving process may be: catalog, stock, new products, merchant rules
     "EXACT_SEARCH_MAX_PRODUCTS": 50_000,  # up to this catalog size, exact in-memory search; above, pgvector HNSW
     "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
     "DIVERSITY": 0.2,  # MMR strength 0..1 (0 = off); 0.2 removes near-duplicates for ~5% NDCG (bench/evaluate.py)

@@ -1,7 +1,7 @@
 """Entry point for the offline evaluation harness: train a student on a leave-one-out split, return its ranker.
 
-    >>> ranker = build_student_ranker(split, item_vectors=vecs, seed=0, progress=True)
-    >>> ranker.score(Context(history=split.test_input(user)), all_product_ids)
+>>> ranker = build_student_ranker(split, item_vectors=vecs, seed=0, progress=True)
+>>> ranker.score(Context(history=split.test_input(user)), all_product_ids)
 """
 
 from __future__ import annotations

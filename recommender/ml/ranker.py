@@ -1,7 +1,7 @@
 """`StudentRanker`: the trained student behind the core `Ranker` interface (serving and offline evaluation).
 
-    >>> ranker = StudentRanker(Student.load(path), index=vector_index)   # index: optional VectorIndex
-    >>> ranker.score(ctx, candidate_ids)    # uses ctx.history (oldest first), last config.max_len steps
+>>> ranker = StudentRanker(Student.load(path), index=vector_index)   # index: optional VectorIndex
+>>> ranker.score(ctx, candidate_ids)    # uses ctx.history (oldest first), last config.max_len steps
 """
 
 from __future__ import annotations

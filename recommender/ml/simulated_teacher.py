@@ -57,7 +57,9 @@ class SimulatedTeacher:
         self.confidence = confidence
         self.rng = np.random.default_rng(seed)
 
-    def judge(self, history: Sequence[HistoryEvent], candidate_ids: Sequence[int], future_ids: Sequence[int]) -> TeacherLabel:
+    def judge(
+        self, history: Sequence[HistoryEvent], candidate_ids: Sequence[int], future_ids: Sequence[int]
+    ) -> TeacherLabel:
         c = np.asarray(candidate_ids, dtype=np.int64)
         f = np.asarray(future_ids, dtype=np.int64)
         sim = (self.v[c] @ self.v[f].T).max(1)
@@ -85,7 +87,7 @@ def simulate_teacher_labels(
     NOT inserted into the candidates: like a real pipeline, the teacher only rates what retrieval found."""
     teacher = SimulatedTeacher(item_vectors, noise=noise, seed=seed)
     out = []
-    for h, f in zip(histories, futures):
+    for h, f in zip(histories, futures, strict=True):
         cands = retrieve_candidates(h, item_vectors, k=k)
         if cands:
             out.append(teacher.judge(h, cands, f))
@@ -115,7 +117,7 @@ def agreement(model: StudentModel, labels: Sequence[TeacherLabel]) -> dict[str, 
         items, events, lengths = encode_histories([as_steps(lb.history) for lb in labels], max_len=model.cfg.max_len)
         u = model.user_vectors(items, events, lengths, M)
         top1, taus = [], []
-        for lb, uv in zip(labels, u):
+        for lb, uv in zip(labels, u, strict=True):
             s = (M[torch.tensor(lb.candidate_ids) + 1] @ uv).numpy()
             t = np.asarray(lb.scores)
             top1.append(float(t[int(np.argmax(s))] >= t.max()))

@@ -213,7 +213,11 @@ class Student:
                 val.append((tmp._steps(h), d))
         labels = []
         for lb in teacher_labels:
-            keep = [(tmp.dense_of[int(c)], s) for c, s in zip(lb.candidate_ids, lb.scores) if int(c) in tmp.dense_of]
+            keep = [
+                (tmp.dense_of[int(c)], s)
+                for c, s in zip(lb.candidate_ids, lb.scores, strict=True)
+                if int(c) in tmp.dense_of
+            ]
             if keep:
                 labels.append(
                     TeacherLabel(
@@ -237,7 +241,12 @@ class Student:
 
     @classmethod
     def from_result(
-        cls, result: TrainResult, product_ids: Sequence[ProductId], *, skus: Sequence[str] | None = None, version: str = ""
+        cls,
+        result: TrainResult,
+        product_ids: Sequence[ProductId],
+        *,
+        skus: Sequence[str] | None = None,
+        version: str = "",
     ) -> Student:
         meta = {
             "best_valid_ndcg10": result.best_valid_ndcg10,
@@ -299,4 +308,6 @@ class Student:
             model.text_proj.weight.copy_(tables["text_proj.weight"])
             model.text_proj.bias.copy_(tables["text_proj.bias"])
             model.event_emb.weight.copy_(tables["event_emb"])
-        return cls(model, index["product_ids"], skus=index.get("skus"), version=info.get("version", ""), meta=info.get("meta"))
+        return cls(
+            model, index["product_ids"], skus=index.get("skus"), version=info.get("version", ""), meta=info.get("meta")
+        )

@@ -86,7 +86,9 @@ class _TeacherBatches:
         self.n = len(labels)
         if not self.n:
             return
-        self.items, self.events, self.lengths = encode_histories([as_steps(lb.history) for lb in labels], max_len=max_len)
+        self.items, self.events, self.lengths = encode_histories(
+            [as_steps(lb.history) for lb in labels], max_len=max_len
+        )
         cand = [np.asarray(lb.candidate_ids, dtype=np.int64) for lb in labels]
         if any(((c < 0) | (c >= n_items)).any() for c in cand):
             raise ValueError("teacher candidate ids must be dense ids in [0, n_items)")
@@ -270,7 +272,9 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
             entry.ce,
             entry.kd,
             entry.seconds,
-            f" valid ndcg@10 {entry.valid['ndcg@10']:.4f} recall@10 {entry.valid['recall@10']:.4f}" if entry.valid else "",
+            f" valid ndcg@10 {entry.valid['ndcg@10']:.4f} recall@10 {entry.valid['recall@10']:.4f}"
+            if entry.valid
+            else "",
         )
         bar.set_postfix(loss=f"{entry.loss:.3f}", ndcg10=f"{best:.4f}" if best >= 0 else "-")
         if not stop and cfg.time_budget_s is not None and entry.seconds >= cfg.time_budget_s:

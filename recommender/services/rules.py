@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -20,7 +22,27 @@ def _category_product_ids(path: str) -> list[int]:
     return list(adapter.queryset().filter(q).values_list("pk", flat=True)[:MAX_CATEGORY_EXPANSION])
 
 
+_cache: dict[str, tuple[float, RerankRules]] = {}
+
+
 def merchant_rules_for(*, scenario: str) -> RerankRules:
+    """The active rules for a scenario, cached per process for SNAPSHOT_TTL_S like the catalog (a merchant's edit
+    shows within seconds; one query saved per request)."""
+    from recommender.conf import recommender_settings
+
+    cached = _cache.get(scenario)
+    if cached is not None and time.monotonic() - cached[0] < recommender_settings.SNAPSHOT_TTL_S:
+        return cached[1]
+    rules = _merchant_rules(scenario=scenario)
+    _cache[scenario] = (time.monotonic(), rules)
+    return rules
+
+
+def merchant_rules_reset() -> None:
+    _cache.clear()
+
+
+def _merchant_rules(*, scenario: str) -> RerankRules:
     now = timezone.now()
     rules = (
         MerchantRule.objects.filter(is_active=True)

@@ -129,5 +129,5 @@ def test_ranker_scores_every_candidate_in_order_and_unknown_ids_from_text(tiny_c
     s2 = with_index.score(ctx, cands)
     assert np.isfinite(s2).all()
     np.testing.assert_allclose(s2[:3], s[:3], rtol=1e-6)
-    full2 = with_index.score(ctx, pids + [99999, 123456])
+    full2 = with_index.score(ctx, [*pids, 99999, 123456])
     assert np.isfinite(full2[-2]) and full2[-1] == -np.inf
