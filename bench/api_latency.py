@@ -3,9 +3,14 @@
 
     python bench/api_latency.py --url http://127.0.0.1:8000 --clients 16 --requests 2000
 
-Each client sends requests back to back over its own keep-alive connection, cycling through a mix of scenarios
-(home for known and unknown sessions, product pages, carts) built from the live catalog. Prints p50/p95/p99 latency
-and requests/s. Bounded in count and time; only talks to the given (local) server.
+Each client sends requests over its own keep-alive connection, cycling through a mix of scenarios (home for
+known and unknown sessions, product pages, carts) built from the live catalog. Prints p50/p95/p99 latency and
+requests/s. Bounded in count and time; only talks to the given (local) server.
+
+Two modes. Without --rate the clients send back to back (closed loop): that measures the saturation throughput,
+and latency there is queueing by construction (Little's law: mean latency = clients / throughput). With
+--rate R the clients share a fixed schedule of R requests/s (open loop, as a storefront's traffic arrives), and
+latency is measured from each request's scheduled start, so a slow server cannot hide its queue.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="total requests (after warm-up)")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--rate", type=float, default=0.0, help="total requests/s to offer (0 = back to back)")
     args = parser.parse_args()
     base = urlparse(args.url)
     paths = build_paths(base, 40)
@@ -70,6 +76,8 @@ def main() -> None:
     counter = iter(range(args.warmup + args.requests))
     deadline = time.monotonic() + args.max_seconds
 
+    t0 = time.perf_counter()
+
     def client(worker: int) -> None:
         conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
         for n in counter:
@@ -77,6 +85,11 @@ def main() -> None:
                 return
             path = paths[(n * 7 + worker) % len(paths)]
             started = time.perf_counter()
+            if args.rate > 0:  # open loop: request n is due at n / rate; latency counts from then
+                due = t0 + n / args.rate
+                if due > started:
+                    time.sleep(due - started)
+                started = due
             try:
                 status, body = get_json(conn, path)
             except (OSError, http.client.HTTPException) as exc:
@@ -110,7 +123,8 @@ def main() -> None:
     measured = len(ms)
     # throughput over the measured part only: total wall time scaled by the share of measured requests
     rps = measured / (wall * measured / (measured + args.warmup))
-    print(f"GET /api/recommendations/  clients={args.clients}  requests={measured} (+{args.warmup} warm-up)")
+    mode = f"open loop at {args.rate:.0f} requests/s offered" if args.rate > 0 else "closed loop (back to back)"
+    print(f"GET /api/recommendations/  clients={args.clients}  requests={measured} (+{args.warmup} warm-up)  {mode}")
     print(f"latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {ms[-1]:.1f}")
     print(f"throughput: {rps:.0f} requests/s   errors: {len(errors)}   rankers: {rankers}")
 
