@@ -31,7 +31,15 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=REPO, check=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C and `kill` both mean "stop everything"; set explicitly, since a shell that starts us in the
+    # background hands us SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     before = embedded.status()
     print("starting embedded services ...", flush=True)
