@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -48,6 +49,7 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     actions = ["activate", "deactivate", "mark_out_of_stock"]
     list_per_page = 50
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # image CDNs are https
 
     @admin.action(description="Activate selected products")
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
