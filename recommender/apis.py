@@ -91,33 +91,34 @@ class RecommendationListApi(APIView):
         )
 
 
-class _ProductListInput(serializers.Serializer):
-    n = _n_field()
+class _ProductListApi(APIView):
+    """GET /api/products/{id}/<list>/?n= : one service call, the same output shape as recommendations' items."""
+
+    class InputSerializer(serializers.Serializer):
+        n = _n_field()
+
+    @staticmethod
+    def fetch(*, product_id: int, n: int) -> list[Any]:
+        raise NotImplementedError
+
+    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
+    def get(self, request: Request, product_id: int) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            rows = self.fetch(product_id=product_id, n=params.validated_data["n"])
+        except RecommendationError as exc:
+            raise ValidationError({"product_id": str(exc)}) from exc
+        return Response({"items": _items(rows)})
 
 
-class ProductSimilarApi(APIView):
+class ProductSimilarApi(_ProductListApi):
     """Content-similar products (nearest neighbours of the product's text embedding)."""
 
-    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
-    def get(self, request: Request, product_id: int) -> Response:
-        params = _ProductListInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        try:
-            rows = similar_products(product_id=product_id, n=params.validated_data["n"])
-        except RecommendationError as exc:
-            raise ValidationError({"product_id": str(exc)}) from exc
-        return Response({"items": _items(rows)})
+    fetch = staticmethod(similar_products)
 
 
-class ProductComplementsApi(APIView):
+class ProductComplementsApi(_ProductListApi):
     """Products that go well with this one (learned from what shoppers buy together, by category first)."""
 
-    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
-    def get(self, request: Request, product_id: int) -> Response:
-        params = _ProductListInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        try:
-            rows = complementary_products(product_id=product_id, n=params.validated_data["n"])
-        except RecommendationError as exc:
-            raise ValidationError({"product_id": str(exc)}) from exc
-        return Response({"items": _items(rows)})
+    fetch = staticmethod(complementary_products)
