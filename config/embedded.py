@@ -106,7 +106,8 @@ def status() -> dict[str, dict[str, object]]:
         "redis": {
             "mode": "external" if redis_external else "embedded",
             "url": redis_url(),
-            "running": _redis_ping(redis_url()),
+            # ours, not merely something answering on the default port (another checkout's server, say)
+            "running": _redis_ping(redis_url()) if redis_external else _embedded_redis_running(),
         },
     }
 
@@ -202,6 +203,12 @@ def _redis_ping(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
     except (redis.RedisError, OSError):
         return False
+
+
+def _embedded_redis_running() -> bool:
+    state = _read_state()
+    pid, url = state.get("redis_pid"), state.get("redis_url")
+    return bool(pid and url and _pid_alive(int(pid)) and _redis_ping(str(url)))  # type: ignore[arg-type]
 
 
 def _port_free(port: int) -> bool:
