@@ -24,23 +24,46 @@ from recommender.ml.model import StudentModel
 
 
 def retrieve_candidates(
-    history: Sequence[HistoryEvent], item_vectors: np.ndarray, *, k: int = 20, recent: int = 5
+    history: Sequence[HistoryEvent],
+    item_vectors: np.ndarray,
+    *,
+    k: int = 20,
+    recent: int = 5,
+    popular: Sequence[int] | None = None,
+    rng: np.random.Generator | None = None,
 ) -> list[int]:
-    """Text-embedding retrieval (what an ANN candidate source returns): the k products closest to the mean vector of
-    the last `recent` history products, excluding the history. Ids are rows of item_vectors (dense ids)."""
+    """A stand-in for the serving candidate pipeline. Without `popular`: the k products whose text vectors are
+    closest to the mean of the last `recent` history products (an embedding ANN source). With `popular` (ids, most
+    popular first) and `rng`: half of the k from that text source, a quarter sampled from the 100 most popular
+    (a trending source), a quarter uniformly from the catalogue (exploration). History products are never returned.
+    Ids are rows of item_vectors (dense ids)."""
     ids = [e.product_id for e in history]
     if not ids:
         return []
     q = item_vectors[ids[-recent:]].mean(0)
     sims = item_vectors @ q
     sims[ids] = -np.inf
-    top = np.argpartition(-sims, min(k, len(sims) - 1))[:k]
-    return [int(i) for i in top[np.argsort(-sims[top], kind="stable")]]
+    n_text = k if popular is None or rng is None else k - 2 * (k // 4)
+    top = np.argpartition(-sims, min(n_text, len(sims) - 1))[:n_text]
+    out = [int(i) for i in top[np.argsort(-sims[top], kind="stable")]]
+    if popular is not None and rng is not None:
+        taken = set(out) | set(ids)
+        pool = [int(p) for p in popular[:100] if p not in taken]
+        out += [int(p) for p in rng.choice(pool, size=min(k // 4, len(pool)), replace=False)]
+        taken |= set(out)
+        while len(out) < k and len(taken) < len(item_vectors):
+            c = int(rng.integers(len(item_vectors)))
+            if c not in taken:
+                out.append(c)
+                taken.add(c)
+    return out
 
 
 class SimulatedTeacher:
-    """Oracle-plus-noise judge. score(c) = 10 if c is a held-out next item, else 10 * similarity of c to the closest
-    held-out item rescaled from [sim_floor, 1] to [0, 1]; then + N(0, noise), clipped to [0, 10]."""
+    """Oracle-plus-noise judge. relevance(c) = 1 if c is a held-out next item, else the text similarity of c to the
+    closest held-out item rescaled from [sim_floor, 1] to [0, 1]; score = 10 * relevance + N(0, noise), clipped to
+    [0, 10]. Confidence = the best candidate's relevance, clipped to [min_confidence, 1]: like an LLM, the teacher is
+    sure when one candidate clearly fits and unsure when none does."""
 
     def __init__(
         self,
@@ -48,13 +71,13 @@ class SimulatedTeacher:
         *,
         noise: float = 1.5,
         sim_floor: float = 0.3,  # MiniLM cosine of unrelated products is ~0.0-0.3: below this counts as 0/10
-        confidence: float = 0.8,
+        min_confidence: float = 0.2,
         seed: int = 0,
     ) -> None:
         self.v = np.asarray(item_vectors, dtype=np.float32)
         self.noise = noise
         self.sim_floor = sim_floor
-        self.confidence = confidence
+        self.min_confidence = min_confidence
         self.rng = np.random.default_rng(seed)
 
     def judge(
@@ -70,7 +93,7 @@ class SimulatedTeacher:
             history=list(history),
             candidate_ids=[int(x) for x in c],
             scores=[round(float(s), 2) for s in scores],
-            confidence=self.confidence,
+            confidence=float(np.clip(rel.max(initial=0.0), self.min_confidence, 1.0)),
         )
 
 
@@ -81,16 +104,26 @@ def simulate_teacher_labels(
     *,
     k: int = 20,
     noise: float = 1.5,
+    candidate_recall: float = 0.5,
+    popular: Sequence[int] | None = None,
     seed: int = 0,
 ) -> list[TeacherLabel]:
-    """One label per (history, held-out future items) pair, over k text-retrieved candidates. The held-out items are
-    NOT inserted into the candidates: like a real pipeline, the teacher only rates what retrieval found."""
+    """One label per (history, held-out future items) pair, over k candidates from `retrieve_candidates` (mixed
+    sources when `popular` is given) plus — with probability `candidate_recall` — the first held-out item in place
+    of the last candidate, at a random position. That stands for the rest of a serving candidate pipeline
+    (co-purchases, the student's own top-k): text retrieval alone finds the next item only ~10% of the time on
+    Amazon data, and a teacher can only rate what it is shown."""
     teacher = SimulatedTeacher(item_vectors, noise=noise, seed=seed)
+    rng = np.random.default_rng(seed + 1)
     out = []
     for h, f in zip(histories, futures, strict=True):
-        cands = retrieve_candidates(h, item_vectors, k=k)
-        if cands:
-            out.append(teacher.judge(h, cands, f))
+        cands = retrieve_candidates(h, item_vectors, k=k, popular=popular, rng=rng)
+        if not cands:
+            continue
+        if f and f[0] not in cands and rng.random() < candidate_recall:
+            cands = cands[:-1]
+            cands.insert(int(rng.integers(len(cands) + 1)), int(f[0]))
+        out.append(teacher.judge(h, cands, f))
     return out
 
 

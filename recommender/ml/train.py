@@ -9,7 +9,8 @@ Loss per step = CE + lambda * KD, where
   (a purchase counts more than a view). Full CE instead of SASRec's one-negative BCE: Klenitskiy & Vasilev 2023.
 - KD: for each teacher judgment (history, candidates, 0-10 scores, confidence): KL(softmax(teacher / tau) ||
   softmax(student scores over the same candidates)), weighted by the teacher's confidence (DLLM2Rec, RecSys 2024).
-  Each judgment is used once per epoch, spread evenly over the epoch's steps.
+  Each judgment is used once per epoch, spread evenly over the epoch's steps, and weighs like `distill_weight`
+  next-item targets.
 Early stopping on validation NDCG@10 (full ranking, history items excluded); the best checkpoint is returned.
 """
 
@@ -49,7 +50,7 @@ class EpochLog:
     epoch: int
     loss: float
     ce: float
-    kd: float
+    kd: float  # mean confidence-weighted KL per teacher judgment
     seconds: float  # wall time since training started, at the end of this epoch (validation included)
     valid: dict[str, float] | None = None  # full-ranking metrics when validation ran this epoch
 
@@ -135,7 +136,7 @@ def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch
     log_q = torch.log_softmax(s, dim=1)
     p = tb.p[t]
     kl = (torch.xlogy(p, p) - p * log_q.masked_fill(~tb.mask[t], 0.0)).sum(1)
-    return (kl * tb.conf[t]).sum() / len(idx)
+    return (kl * tb.conf[t]).sum()
 
 
 def train_student(
@@ -186,7 +187,10 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
     params = [p for p in model.parameters() if p.requires_grad]
     # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
     # weights; smooths the noisy end of training on small, sparse data.
-    ema = [p.detach().clone() for p in params] if cfg.ema_decay else None
+    ema = [p.detach().clone() for p in params] if cfg.ema_epochs else None
+    steps_per_epoch = -(-len(windows) // cfg.batch_size)
+    ema_decay = 1.0 - 1.0 / (cfg.ema_epochs * steps_per_epoch) if cfg.ema_epochs else 0.0
+    n_steps = 0
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (decay if p.ndim == 2 and "emb" not in name and "wpe" not in name else no_decay).append(p)
@@ -234,13 +238,20 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
             loss = ce
             kd = torch.zeros(())
             if use_kd and len(kd_slices[step]):
-                kd = _kd_loss(model, tb, kd_slices[step], M)
-                loss = ce + cfg.distill_weight * kd
+                kd_sum = _kd_loss(model, tb, kd_slices[step], M)
+                # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
+                # weighted targets): lambda keeps its meaning whatever the ratio of judgments to sequences.
+                loss = ce + cfg.distill_weight * kd_sum / w.sum()
+                kd = kd_sum / len(kd_slices[step])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            n_steps += 1
             if ema is not None:
-                torch._foreach_lerp_(ema, params, 1.0 - cfg.ema_decay)
+                # Warm-up (as in TF's ExponentialMovingAverage with num_updates): early on, the average must not
+                # stay anchored to the random initialisation.
+                d_t = min(ema_decay, (1.0 + n_steps) / (10.0 + n_steps))
+                torch._foreach_lerp_(ema, params, 1.0 - d_t)
             with torch.no_grad():
                 model.id_emb.weight[0].zero_()
                 model.event_emb.weight[0].zero_()

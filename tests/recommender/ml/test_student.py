@@ -131,3 +131,36 @@ def test_ranker_scores_every_candidate_in_order_and_unknown_ids_from_text(tiny_c
     np.testing.assert_allclose(s2[:3], s[:3], rtol=1e-6)
     full2 = with_index.score(ctx, [*pids, 99999, 123456])
     assert np.isfinite(full2[-2]) and full2[-1] == -np.inf
+
+
+def test_build_student_ranker_trains_on_a_split_and_scores_the_catalog(tiny_config, clustered_text_vectors):
+    from recommender.core.types import Product
+    from recommender.evaluation.dataset import Dataset, Split
+    from recommender.ml.evaluation import build_student_ranker
+
+    # given: a leave-one-out split where every user alternates between two products of one text cluster
+    n_items = 12
+    products = [Product(id=i, title=f"p{i}") for i in range(n_items)]
+    seqs = {f"u{u}": _events([u % n_items, (u + 2) % n_items] * 3) for u in range(60)}
+    ds = Dataset(
+        name="toy", products=products, item_ids=[str(i) for i in range(n_items)], texts=[""] * n_items, sequences=seqs
+    )
+    split = Split(
+        dataset=ds,
+        train={u: s[:-2] for u, s in seqs.items()},
+        valid_target={u: s[-2].product_id for u, s in seqs.items()},
+        test_target={u: s[-1].product_id for u, s in seqs.items()},
+        users=sorted(seqs),
+    )
+
+    # when
+    ranker = build_student_ranker(
+        split, item_vectors=clustered_text_vectors(n_items), seed=0, progress=False, config=tiny_config
+    )
+
+    # then: a "student" ranker whose full-catalogue scores put the user's own cluster (parity) above the other
+    assert ranker.label == "student:toy-seed0"
+    ctx = Context(history=split.test_input("u3"))
+    scores = ranker.score_batch([ctx], list(range(n_items)))
+    assert scores.shape == (1, n_items) and np.isfinite(scores).all()
+    assert scores[0, 1::2].min() > scores[0, 0::2].max()
