@@ -82,8 +82,7 @@ def main() -> int:
                     "--preload",
                     "--graceful-timeout",  # shorter than our 30 s wait below, so workers are never orphaned
                     "5",
-                    "--access-logfile",
-                    "-",
+                    *(["--access-logfile", "-"] if os.environ.get("DRAGONREC_ACCESS_LOG") else []),
                 ],
                 cwd=REPO,
                 env=env,

@@ -68,7 +68,8 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": dj_database_url.parse(embedded.database_url(), conn_max_age=60, conn_health_checks=True)}
+# Persistent connections without a per-request health-check round trip (a broken one fails once and is replaced).
+DATABASES = {"default": dj_database_url.parse(embedded.database_url(), conn_max_age=60, conn_health_checks=False)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = embedded.redis_url()

@@ -57,6 +57,7 @@ class Student:
         self.skus: list[str] | None = list(skus) if skus is not None else None
         self.version = version
         self.meta = meta or {}
+        self._last_user: tuple[tuple[Step, ...], np.ndarray] | None = None
         self._reindex()
         self.model.freeze_items()
 
@@ -108,8 +109,19 @@ class Student:
         return self.model.user_vectors(items, events, lengths).numpy().astype(np.float32, copy=False)
 
     def user_vector(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
-        """(hidden,) float32: the last hidden state. score(product) = user_vector @ item_vector(product)."""
-        return self.user_vectors([history])[0]
+        """(hidden,) float32: the last hidden state. score(product) = user_vector @ item_vector(product).
+
+        The last answer is memoised: one request asks twice (the student candidate source, then the ranker), and
+        the forward pass is most of the student's serving cost."""
+        history = list(history)
+        steps = tuple(self._steps(history))[-self.config.max_len :]
+        last = self._last_user
+        if last is not None and last[0] == steps:
+            return last[1]
+        vector = self.user_vectors([history])[0]
+        vector.setflags(write=False)
+        self._last_user = (steps, vector)
+        return vector
 
     @torch.inference_mode()
     def item_vectors(self) -> np.ndarray:
@@ -173,6 +185,7 @@ class Student:
     ) -> None:
         """Make products created after training scoreable (zero id embedding + their projected text vector)
         and usable in histories. Already known ids are ignored."""
+        self._last_user = None  # the item tables change under the memoised user vector
         tv = np.asarray(text_vectors, dtype=np.float32).reshape(len(product_ids), -1)
         new = [i for i, p in enumerate(product_ids) if int(p) not in self.dense_of]
         if not new:
