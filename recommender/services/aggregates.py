@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -69,7 +68,6 @@ def complements_recompute() -> tuple[int, int]:
     """Recompute product and category complements from co-occurrence in sessions; merchant-entered category
     complements (manual=True) are kept as they are."""
     s = recommender_settings
-    started = time.monotonic()
     rows = list(
         events_since(since=timezone.now() - timedelta(days=s.COMPLEMENTS_WINDOW_DAYS)).iterator(chunk_size=5000)
     )
@@ -101,5 +99,4 @@ def complements_recompute() -> tuple[int, int]:
         ],
         batch_size=5000,
     )
-    del started
     return sum(len(v) for v in pairs.values()), sum(len(v) for v in categories.values())
