@@ -179,7 +179,8 @@ def artifact_local_path(version: ModelVersion) -> Path:
     except NotImplementedError:  # remote storage (S3, ...): mirror it once per process host
         local = Path(settings.BASE_DIR) / "var" / "cache" / "models" / version.version
         if not local.exists():
-            tmp = Path(tempfile.mkdtemp(dir=local.parent if local.parent.exists() else None))
+            local.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=local.parent))  # same filesystem, so the rename below is atomic
             _download(version.artifact, tmp)
             tmp.rename(local)
         return local
