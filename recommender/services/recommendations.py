@@ -195,7 +195,8 @@ def recommendation_list(
     n = n or recommender_settings.DEFAULT_N
     key = user_key_for(user=user, session_id=session_id)
     history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
-    products, _ = serving_stores()
+    pipeline, local = build_pipeline()
+    products = pipeline.products
     anchors: list[int] = []
     if scenario == "product":
         if product_id is None or not products.get_many([product_id]):
@@ -216,7 +217,6 @@ def recommendation_list(
     )
     signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
     teacher_scores = _cached_teacher_scores(key, signature)
-    pipeline, local = build_pipeline()
     if teacher_scores:
         pipeline.ranker = TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
     rules = merchant_rules_for(scenario=scenario)
@@ -325,10 +325,9 @@ def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
 def complementary_products(*, product_id: int, n: int) -> list[ScoredItem]:
     """'Goes well with': the complement source alone (learned pairs, then the best items of complementary
     categories, so a product created a minute ago has complements too), diversified like any list."""
-    products, _ = serving_stores()
-    if not products.get_many([product_id]):
-        raise RecommendationError(f"unknown product {product_id}")
     pipeline, _ = build_pipeline()
+    if not pipeline.products.get_many([product_id]):
+        raise RecommendationError(f"unknown product {product_id}")
     only = (("complements", max(100, 5 * n)),)
     pipeline.config = replace(pipeline.config, sources={"home": only, "product": only})
     ctx = Context(scenario="product", anchor_ids=[product_id], n=n, exclude_ids={product_id})

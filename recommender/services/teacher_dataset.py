@@ -18,7 +18,7 @@ from recommender.conf import recommender_settings
 from recommender.core.types import ADD_TO_CART, PURCHASE, VIEW, Context, HistoryEvent, Preferences
 from recommender.models import TeacherJudgment
 from recommender.services.registry import training_sequences
-from recommender.stores import products_from_db, serving_stores
+from recommender.stores import products_from_db
 
 EDGE_CASES = ("single_item", "mixed_categories", "cold_start", "repeated_views", "bot_burst")
 VERB = {
@@ -59,8 +59,7 @@ def teacher_dataset_histories(*, n: int, edge_share: float = 0.2, seed: int = 0)
     rng = random.Random(seed)
     sequences = [s for s in training_sequences().values() if s]
     pipeline, _ = build_pipeline()
-    products, _ = serving_stores()
-    catalog = [p for p in products.snapshot.products.products.values() if p.is_active]
+    catalog = [p for p in pipeline.products.snapshot.products.products.values() if p.is_active]  # type: ignore[attr-defined]
     if not catalog:
         return []
     # every edge-case kind at least once, then the given share; the rest are real sequence prefixes
