@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 EMBEDDING_DIM = 384  # all-MiniLM-L6-v2; RECOMMENDER["EMBEDDING_DIM"] must match (a migration changes it)
@@ -77,7 +78,8 @@ class Impression(models.Model):
     """One served list. A later click/cart/purchase event carrying its request id is attributed to it."""
 
     request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # when the list was served (not when the buffered row reached the database), hence a default, not auto_now_add
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -66,6 +66,9 @@ class CatalogSnapshot:
         matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
         self.index = InMemoryVectorIndex(ids, matrix, products=products)
         self.size = len(products)
+        # API renderings of products (PRODUCT_SERIALIZER output), filled on first use: they go stale exactly when
+        # the snapshot does, so they live and die with it.
+        self.rendered: dict[ProductId, Any] = {}
 
 
 _snapshot_lock = threading.Lock()
@@ -106,6 +109,11 @@ def catalog_snapshot(*, model_name: str, dim: int) -> CatalogSnapshot:
             _snapshot.update(version=version, value=current)
         _snapshot["checked"] = now
         return current
+
+
+def current_snapshot() -> CatalogSnapshot | None:
+    """The process's snapshot as last refreshed (by this request's pipeline), without a version check."""
+    return _snapshot["value"]
 
 
 def snapshot_reset() -> None:

@@ -79,7 +79,19 @@ def student_train(self: Any, *, promote: bool = True, reason: str = "scheduled")
 @shared_task(expires=3600)
 def rewards_update() -> int:
     """Attribute later carts/purchases to the impressions that showed those products (clicks are attributed as
-    they arrive)."""
-    from recommender.services.feedback import rewards_attribute
+    they arrive; recent ones are swept again in case one arrived while its list was still buffered)."""
+    from recommender.services.feedback import clicks_attribute_recent, rewards_attribute
 
+    clicks_attribute_recent()
     return rewards_attribute()
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True, expires=600)
+def impressions_flush(self: Any) -> int:
+    """Write the buffered served lists to the database (scheduled by the first buffered one; beat as a net)."""
+    from recommender.services.impressions import impressions_flush as flush
+
+    try:
+        return flush()
+    except Exception as exc:  # the records stay buffered until a flush succeeds
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc

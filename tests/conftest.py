@@ -93,6 +93,10 @@ def celery_worker_process(transactional_db: None, worker_env: dict[str, str]) ->
     from config.celery import app
 
     app.control.purge()  # messages queued by earlier tests' on_commit hooks would only slow the worker down
+    # ...and state in the cache that promises those messages (e.g. "an impression flush is scheduled") goes too
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").flushdb()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env)
 
     deadline = time.monotonic() + 60

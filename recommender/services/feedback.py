@@ -32,6 +32,15 @@ def clicks_attribute(*, events: list[Any]) -> int:
     return updated
 
 
+def clicks_attribute_recent(*, since: timedelta = timedelta(hours=1)) -> int:
+    """Attribute again the recent clicks that name a served list (idempotent): a click that arrived while its
+    list was still in the impression buffer, in a race with the flush, is credited here."""
+    clicks = Event.objects.filter(
+        type="click", timestamp__gte=timezone.now() - since, context__has_key="request_id"
+    ).only("type", "context", "product_id", "timestamp")
+    return clicks_attribute(events=list(clicks.iterator(chunk_size=1000)))
+
+
 def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:
     """Credit add-to-cart and purchase events to clicked impression items of the same shopper and product."""
     start = timezone.now() - since

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -31,6 +30,7 @@ from recommender.core.types import (
 )
 from recommender.models import Impression, ImpressionItem
 from recommender.services.embeddings import embedder_get
+from recommender.services.impressions import impression_record, impression_record_build
 from recommender.services.rules import merchant_rules_for
 from recommender.stores import OrmHistoryStore, serving_stores
 from tracking.selectors import preference_get
@@ -145,15 +145,19 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
 
 
 def fatigued_ids(*, user_key: str) -> frozenset[int]:
-    """Products shown FATIGUE_IMPRESSIONS+ times in FATIGUE_DAYS to this shopper and never clicked."""
+    """Products shown FATIGUE_IMPRESSIONS+ times to this shopper and never clicked, counted over their last
+    FATIGUE_LOOKBACK lists within FATIGUE_DAYS: bounded, so a shopper (or a bot) with thousands of impressions costs
+    the same indexed query as anyone else."""
     kind, _, key = user_key.partition(":")
     if not key:
         return frozenset()
     since = timezone.now() - timedelta(days=recommender_settings.FATIGUE_DAYS)
-    qs = ImpressionItem.objects.filter(impression__created_at__gte=since)
-    qs = qs.filter(impression__user_id=int(key)) if kind == "u" else qs.filter(impression__session_id=key)
+    lists = Impression.objects.filter(created_at__gte=since)
+    lists = lists.filter(user_id=int(key)) if kind == "u" else lists.filter(session_id=key)
+    recent = lists.order_by("-created_at").values("request_id")[: int(recommender_settings.FATIGUE_LOOKBACK)]
     rows = (
-        qs.values("product_id")
+        ImpressionItem.objects.filter(impression_id__in=recent)
+        .values("product_id")
         .annotate(shown=Count("id"), clicks=Count("clicked_at"))
         .filter(shown__gte=recommender_settings.FATIGUE_IMPRESSIONS, clicks=0)
         .values_list("product_id", flat=True)
@@ -227,15 +231,29 @@ def recommendation_list(
         result = pipeline.recommend(ctx, rules)
     served = _served(result, teacher_scores, anchors, products, scenario)
     if record:
-        context = {
-            "user_key": key,
-            "signature": signature,
-            "preferences": asdict(ctx.preferences),
-            "history": [[e.product_id, e.event_type] for e in history[-20:]],
-        }
-        _record_impression(served, user=user, session_id=session_id, anchors=anchors, context=context)
-        if recommender_settings.teacher_enabled and not teacher_scores and key and history:
-            _ask_teacher(served, ctx, signature)
+        teach = recommender_settings.teacher_enabled and not teacher_scores and bool(key and history)
+        wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
+        record_ = impression_record_build(
+            request_id=served.request_id,
+            user_id=user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
+            session_id=session_id,
+            scenario=served.scenario,
+            anchor_ids=anchors,
+            ranker=served.ranker,
+            model_version=served.model_version,
+            context={
+                "user_key": key,
+                "signature": signature,
+                "preferences": asdict(ctx.preferences),
+                "history": [[e.product_id, e.event_type] for e in history[-20:]],
+            },
+            items=((i.product_id, i.position, i.score, i.source) for i in served.items),
+            teach=teach,
+        )
+        # a request that will wait for the teacher writes its impression now, so the judgment can start at once
+        impression_record(record_, now=wait_ms > 0)
+        if wait_ms > 0:
+            _teacher_wait(key, signature, wait_ms)
     return served
 
 
@@ -262,28 +280,6 @@ def _served(
     return ServedList(uuid.uuid4(), scenario, ranker_label, version, items)
 
 
-def _record_impression(
-    served: ServedList, *, user: Any | None, session_id: str, anchors: list[int], context: dict[str, Any]
-) -> None:
-    with transaction.atomic():
-        impression = Impression.objects.create(
-            request_id=served.request_id,
-            user=user if user is not None and getattr(user, "is_authenticated", False) else None,
-            session_id=session_id,
-            scenario=served.scenario,
-            anchor_ids=anchors,
-            ranker=served.ranker,
-            model_version=served.model_version,
-            context=context,
-        )
-        ImpressionItem.objects.bulk_create(
-            ImpressionItem(
-                impression=impression, product_id=i.product_id, position=i.position, score=i.score, source=i.source
-            )
-            for i in served.items
-        )
-
-
 def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
     """What the teacher judges for a served list: its items as candidates, in the context it was made for."""
     impression = Impression.objects.filter(request_id=request_id).first()
@@ -297,17 +293,12 @@ def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
     }
 
 
-def _ask_teacher(served: ServedList, ctx: Context, signature: str) -> None:
-    """Queue a teacher judgment of this list; optionally wait up to TEACHER_WAIT_MS for it."""
-    from recommender.tasks import teacher_score
-
-    request_id = str(served.request_id)
-    transaction.on_commit(lambda: teacher_score.delay(request_id))
-    wait_ms = int(recommender_settings.TEACHER_WAIT_MS)
-    if wait_ms > 0:
-        deadline = time.monotonic() + wait_ms / 1000
-        while time.monotonic() < deadline and not cache.get(teacher_cache_key(ctx.user_key, signature)):
-            time.sleep(0.01)
+def _teacher_wait(user_key: str, signature: str, wait_ms: int) -> None:
+    """Wait up to TEACHER_WAIT_MS for the judgment of the list just served (a shop that prefers fresher teacher
+    orderings over latency); the judgment orders this shopper's next list either way."""
+    deadline = time.monotonic() + wait_ms / 1000
+    while time.monotonic() < deadline and not cache.get(teacher_cache_key(user_key, signature)):
+        time.sleep(0.01)
 
 
 def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:

@@ -12,6 +12,8 @@ SCHEDULE = {
     "dragonrec: embed dirty products": ("recommender.tasks.embed_products", {"every": 5, "period": "minutes"}, 300),
     "dragonrec: trending": ("recommender.tasks.trending_recompute", {"every": 15, "period": "minutes"}, 900),
     "dragonrec: complements": ("recommender.tasks.complements_recompute", {"every": 6, "period": "hours"}, 3600),
+    # normally each buffered impression schedules its own flush; this is the net if such a message was lost
+    "dragonrec: flush impressions": ("recommender.tasks.impressions_flush", {"every": 1, "period": "minutes"}, 60),
     "dragonrec: rewards": ("recommender.tasks.rewards_update", {"every": 30, "period": "minutes"}, 1800),
     "dragonrec: nightly student training": ("recommender.tasks.student_train", {"crontab": "30 3"}, 6 * 3600),
 }

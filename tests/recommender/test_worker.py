@@ -34,3 +34,15 @@ def test_worker_embeds_a_new_product_and_recomputes_trending(celery_worker_proce
     # then
     assert wait_for(lambda: ProductEmbedding.objects.filter(product=product).exists()), "worker did not embed"
     assert wait_for(lambda: TrendingScore.objects.filter(product=product).exists()), "worker did not run trending"
+
+
+def test_worker_writes_buffered_impressions(celery_worker_process, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from recommender.models import Impression
+    from recommender.services.recommendations import recommendation_list
+
+    EventFactory(product=tiny_shop["shoe_road"], type="view", session_id="s-worker")
+    # when: a list is served (its impression goes to the Redis buffer, and a flush is scheduled for the worker)
+    served = recommendation_list(scenario="home", session_id="s-worker", n=3)
+    # then
+    assert wait_for(lambda: Impression.objects.filter(request_id=served.request_id).exists()), "no flush"
+    assert Impression.objects.get(request_id=served.request_id).items.count() == 3

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from recommender.models import Impression, ImpressionItem
+from recommender.services.impressions import impressions_flush
 from tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,34 +33,66 @@ def test_a_running_shoe_browser_gets_running_products_first(api_client, tiny_sho
     assert set(body["items"][0]) == {"product", "score", "reason", "source"}
 
 
-def test_each_served_list_is_an_impression_and_clicks_are_attributed(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
-    EventFactory(session_id="s-imp", product=tiny_shop["monitor"], type="view")
-    body = api_client.get(URL, {"scenario": "home", "session_id": "s-imp", "n": 4}).json()
-    impression = Impression.objects.get(request_id=body["request_id"])
-    assert impression.ranker == body["ranker"] and impression.session_id == "s-imp"
-    items = list(impression.items.order_by("position"))
-    assert [i.product_id for i in items] == [it["product"]["id"] for it in body["items"]]
-    # when: the storefront reports a click on position 2 carrying the request id
-    clicked = body["items"][1]["product"]["id"]
+def report_click(api_client, body: dict, position: int, session_id: str) -> int:  # type: ignore[no-untyped-def,type-arg]
+    """The storefront reports a click on `position` of a served list, carrying its request id."""
+    clicked = body["items"][position - 1]["product"]["id"]
     click = {
         "id": str(uuid.uuid4()),
         "type": "click",
         "product_id": clicked,
-        "session_id": "s-imp",
-        "context": {"request_id": body["request_id"], "position": 2},
+        "session_id": session_id,
+        "context": {"request_id": body["request_id"], "position": position},
     }
-    from django.test.utils import CaptureQueriesContext  # noqa: F401  (keeps the import local to this test)
-
-    with pytest.MonkeyPatch.context():
-        response = api_client.post("/api/events/", {"events": [click]}, format="json")
+    response = api_client.post("/api/events/", {"events": [click]}, format="json")
     assert response.json()["results"][0]["status"] == "accepted"
-    # then (on_commit runs at the end of the request's transaction in the test client's atomic block)
-    from django.db import connection
+    return int(clicked)
 
-    for callback in connection.run_on_commit[:]:
-        callback[1]()
+
+def test_each_served_list_is_an_impression_and_clicks_are_attributed(
+    api_client, tiny_shop, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    EventFactory(session_id="s-imp", product=tiny_shop["monitor"], type="view")
+    body = api_client.get(URL, {"scenario": "home", "session_id": "s-imp", "n": 4}).json()
+    # served lists are buffered in Redis and written in batches (by a Celery task; here, the service it runs)
+    assert not Impression.objects.filter(request_id=body["request_id"]).exists()
+    assert impressions_flush() >= 1
+    impression = Impression.objects.get(request_id=body["request_id"])
+    assert impression.ranker == body["ranker"] and impression.session_id == "s-imp"
+    items = list(impression.items.order_by("position"))
+    assert [i.product_id for i in items] == [it["product"]["id"] for it in body["items"]]
+    # when: a click on position 2 is reported (attribution runs when the event's transaction commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        clicked = report_click(api_client, body, 2, "s-imp")
+    # then
     item = ImpressionItem.objects.get(impression=impression, position=2)
     assert item.clicked_at is not None and item.product_id == clicked
+
+
+def test_a_click_that_arrives_before_its_list_is_written_is_still_attributed(
+    api_client, tiny_shop, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    EventFactory(session_id="s-early", product=tiny_shop["monitor"], type="view")
+    body = api_client.get(URL, {"scenario": "home", "session_id": "s-early", "n": 4}).json()
+    # when: the click is recorded while the list is still in the buffer
+    with django_capture_on_commit_callbacks(execute=True):
+        clicked = report_click(api_client, body, 1, "s-early")
+    assert not ImpressionItem.objects.filter(impression_id=body["request_id"]).exists()
+    impressions_flush()
+    # then: the flush credits it
+    item = ImpressionItem.objects.get(impression_id=body["request_id"], position=1)
+    assert item.clicked_at is not None and item.product_id == clicked
+
+
+def test_impressions_are_written_inline_when_redis_is_down(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+    from django.test import override_settings
+
+    from recommender.services.recommendations import recommendation_list
+
+    unreachable = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    with override_settings(CACHES=unreachable):
+        served = recommendation_list(scenario="home", session_id="s-down", n=3)
+    assert Impression.objects.get(request_id=served.request_id).items.count() == 3
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,29 @@ def test_items_shown_often_without_a_click_are_rested(shop) -> None:  # type: ig
     assert tired not in ids(recommendation_list(scenario="home", session_id="s-me", n=4, record=False))
 
 
+def test_fatigue_counts_only_the_shoppers_recent_lists(shop) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from recommender.conf import recommender_settings
+    from recommender.services.recommendations import fatigued_ids
+
+    first = recommendation_list(scenario="home", session_id="s-me", n=4, record=False)
+    tired = first.items[0].product_id
+    long_ago = timezone.now() - timedelta(hours=1)
+    for _ in range(5):  # shown 5 times, but before the shopper's last FATIGUE_LOOKBACK lists
+        impression = Impression.objects.create(session_id="s-me", scenario="home", ranker="x", created_at=long_ago)
+        ImpressionItem.objects.create(impression=impression, product_id=tired, position=1, score=1.0)
+    assert tired in fatigued_ids(user_key="s:s-me")
+    with override_settings(RECOMMENDER={"FATIGUE_LOOKBACK": 3}):
+        for _ in range(3):  # three newer lists without it push those out of the window
+            Impression.objects.create(session_id="s-me", scenario="home", ranker="x")
+        assert recommender_settings.FATIGUE_LOOKBACK == 3
+        assert tired not in fatigued_ids(user_key="s:s-me")
+
+
 def test_bought_durables_are_not_recommended_again_but_consumables_are(tiny_shop) -> None:  # type: ignore[no-untyped-def]
     coffee = tiny_shop["coffee"]
     coffee.attributes = {"consumable": True}

@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from recommender.conf import recommender_settings
 from recommender.models import TeacherJudgment
+from recommender.services.impressions import impressions_flush
 from recommender.services.recommendations import recommendation_list, teacher_payload
 from recommender.tasks import teacher_score
 from tracking.factories import EventFactory
@@ -49,10 +50,12 @@ def test_teacher_judges_off_the_request_path_then_orders_the_next_list(
     teacher_on, tiny_shop, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
     history(tiny_shop)
-    # when: the first request is served by the local ranker and queues the teacher after commit
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        first = recommendation_list(scenario="home", session_id="s-t", n=5)
+    # when: the first request is served by the local ranker; its buffered impression, once written, queues the
+    # teacher after commit
+    first = recommendation_list(scenario="home", session_id="s-t", n=5)
     assert first.ranker == "embedding"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert impressions_flush() == 1
     assert teacher_on.request_count == 0 and len(callbacks) == 1
     # the task body, run synchronously (a real worker runs it in test_worker.py)
     assert teacher_score.apply(args=[str(first.request_id)]).get() == "ok"
@@ -75,6 +78,7 @@ def test_a_failing_teacher_is_stored_and_serving_carries_on(teacher_on, tiny_sho
     teacher_on.mode = mode
     teacher_on.slow_s = 2.0
     served = recommendation_list(scenario="home", session_id="s-t", n=5)
+    impressions_flush()
     teacher_score.apply(args=[str(served.request_id)])
     judgment = TeacherJudgment.objects.get()
     assert judgment.error in {"server_error", "bad_answer", "timeout"}, judgment.error
@@ -98,7 +102,23 @@ def test_the_request_never_waits_when_the_teacher_is_down(teacher_on, tiny_shop,
 def test_payload_is_rebuilt_from_the_impression(teacher_on, tiny_shop) -> None:  # type: ignore[no-untyped-def]
     history(tiny_shop)
     served = recommendation_list(scenario="home", session_id="s-t", n=5)
+    assert teacher_payload(request_id=served.request_id) is None  # still buffered
+    impressions_flush()
     payload = teacher_payload(request_id=served.request_id)
     assert payload["candidates"] == [i.product_id for i in served.items][: recommender_settings.TEACHER_CANDIDATES]
     assert payload["history"][-1] == [tiny_shop["socks_run"].id, "add_to_cart"]
     assert payload["user_key"] == "s:s-t"
+
+
+def test_a_request_that_waits_for_the_teacher_writes_its_impression_at_once(teacher_on, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+
+    from recommender.models import Impression
+
+    history(tiny_shop)
+    with override_settings(RECOMMENDER={**settings.RECOMMENDER, "TEACHER_WAIT_MS": 50}):
+        started = time.monotonic()
+        served = recommendation_list(scenario="home", session_id="s-t", n=5)
+        # no worker runs the judgment here: the request gives up after its budget and serves the local ranking
+        assert time.monotonic() - started < 1.0 and served.ranker == "embedding"
+    assert Impression.objects.filter(request_id=served.request_id).exists()
