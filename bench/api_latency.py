@@ -3,8 +3,9 @@
 
     python bench/api_latency.py --url http://127.0.0.1:8000 --clients 16 --requests 2000
 
-Each client sends requests over its own keep-alive connection, cycling through a mix of scenarios (home for
-known and unknown sessions, product pages, carts) built from the live catalog. Prints p50/p95/p99 latency and
+Each client sends requests over its own keep-alive connection, cycling through a mix of scenarios built from the
+live catalog: home for returning shoppers (8 sessions with 5 to 40 events, posted first) and for new visitors,
+product pages and carts of the returning shoppers. Prints p50/p95/p99 latency and
 requests/s. Bounded in count and time; only talks to the given (local) server.
 
 Two modes. Without --rate the clients send back to back (closed loop): that measures the saturation throughput,
@@ -18,11 +19,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import random
 import statistics
 import threading
 import time
 import uuid
 from urllib.parse import urlencode, urlparse
+
+SHOPPERS = 8
 
 
 def get_json(conn: http.client.HTTPConnection, path: str) -> tuple[int, object]:
@@ -38,21 +42,32 @@ def build_paths(base: urlparse, n_products: int) -> list[str]:
     ids = [p["id"] for p in page["results"]]  # type: ignore[index]
     _, page2 = get_json(conn, "/api/products/?page=2")
     ids += [p["id"] for p in page2["results"]]  # type: ignore[index]
-    # give a few sessions some history so the personalised path is measured too
-    for i, pid in enumerate(ids[:8]):
-        event = {"id": str(uuid.uuid4()), "type": "view", "product_id": pid, "session_id": f"bench-{i % 4}"}
-        conn.request("POST", "/api/events/", json.dumps({"events": [event]}), {"Content-Type": "application/json"})
+    # Eight returning shoppers with 5 to 40 events each (views, a few carts), so the personalised path is measured
+    # with histories of realistic length; ids are spread over the first two catalog pages.
+    rng = random.Random(7)
+    run = uuid.uuid4().hex[:8]  # fresh shoppers per run: every run measures the same state
+    for shopper in range(SHOPPERS):
+        events = [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "add_to_cart" if rng.random() < 0.1 else "view",
+                "product_id": rng.choice(ids),
+                "session_id": f"bench-{run}-{shopper}",
+            }
+            for _ in range(5 + 5 * shopper)
+        ]
+        conn.request("POST", "/api/events/", json.dumps({"events": events}), {"Content-Type": "application/json"})
         conn.getresponse().read()
     conn.close()
     paths = []
     for i in range(n_products):
         pid = ids[i % len(ids)]
         paths += [
-            "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"bench-{i % 4}"}),
-            "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"new-{i}"}),
+            "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"bench-{run}-{i % SHOPPERS}"}),
+            "/api/recommendations/?" + urlencode({"scenario": "home", "session_id": f"new-{run}-{i}"}),
             "/api/recommendations/?"
-            + urlencode({"scenario": "product", "product_id": pid, "session_id": f"bench-{i % 4}"}),
-            "/api/recommendations/?" + urlencode({"scenario": "cart", "session_id": f"bench-{i % 4}"}),
+            + urlencode({"scenario": "product", "product_id": pid, "session_id": f"bench-{run}-{i % SHOPPERS}"}),
+            "/api/recommendations/?" + urlencode({"scenario": "cart", "session_id": f"bench-{run}-{i % SHOPPERS}"}),
         ]
     return paths
 

@@ -16,12 +16,15 @@ def product_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 
 def events_recorded(sender: Any, events: list[Any], source: str, **kwargs: Any) -> None:
-    """Clicks that carry a recommendation request id are attributed to that impression."""
+    """Clicks that carry a recommendation request id are attributed to that impression (and lift its product's
+    impression fatigue for that shopper)."""
     if source != "api":
         return
     from recommender.services.feedback import clicks_attribute
+    from recommender.services.impressions import fatigue_clicks_record
 
     clicks_attribute(events=events)
+    fatigue_clicks_record(events=events)
 
 
 def schedule_install(sender: Any, **kwargs: Any) -> None:

@@ -23,8 +23,11 @@ from config import embedded  # noqa: E402
 
 PY = sys.executable
 BIND = os.environ.get("DRAGONREC_BIND", "127.0.0.1:8000")
-# 2 cores: 3 sync workers x 4 threads keep 16 concurrent clients busy without oversubscribing the CPUs.
-GUNICORN_WORKERS = os.environ.get("DRAGONREC_WEB_WORKERS", "3")
+# 2 cores: one process per core (each holds the GIL while it ranks) and a few threads each to overlap the database
+# and Redis round trips. Measured with bench/api_latency.py, 16 clients: 2x4 saturates at ~225 requests/s, 3x4 at
+# ~200 and 4x4 at ~170 (more processes only contend for the same two cores).
+GUNICORN_WORKERS = os.environ.get("DRAGONREC_WEB_WORKERS", "2")
+GUNICORN_THREADS = os.environ.get("DRAGONREC_WEB_THREADS", "4")
 
 
 def manage(*args: str) -> None:
@@ -76,7 +79,7 @@ def main() -> int:
                     "--workers",
                     GUNICORN_WORKERS,
                     "--threads",
-                    "4",
+                    GUNICORN_THREADS,
                     "--worker-class",
                     "gthread",
                     "--preload",

@@ -7,12 +7,9 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count
-from django.utils import timezone
 
 from recommender.conf import recommender_settings
 from recommender.core.base import Ranker
@@ -28,9 +25,9 @@ from recommender.core.types import (
     Recommendation,
     ScoredItem,
 )
-from recommender.models import Impression, ImpressionItem
+from recommender.models import Impression
 from recommender.services.embeddings import embedder_get
-from recommender.services.impressions import impression_record, impression_record_build
+from recommender.services.impressions import fatigued_ids, impression_record, impression_record_build
 from recommender.services.rules import merchant_rules_for
 from recommender.stores import OrmHistoryStore, serving_stores
 from tracking.selectors import preference_get
@@ -142,27 +139,6 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
 
         sources.append(StudentSource(student=student, products=products))
     return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
-
-
-def fatigued_ids(*, user_key: str) -> frozenset[int]:
-    """Products shown FATIGUE_IMPRESSIONS+ times to this shopper and never clicked, counted over their last
-    FATIGUE_LOOKBACK lists within FATIGUE_DAYS: bounded, so a shopper (or a bot) with thousands of impressions costs
-    the same indexed query as anyone else."""
-    kind, _, key = user_key.partition(":")
-    if not key:
-        return frozenset()
-    since = timezone.now() - timedelta(days=recommender_settings.FATIGUE_DAYS)
-    lists = Impression.objects.filter(created_at__gte=since)
-    lists = lists.filter(user_id=int(key)) if kind == "u" else lists.filter(session_id=key)
-    recent = lists.order_by("-created_at").values("request_id")[: int(recommender_settings.FATIGUE_LOOKBACK)]
-    rows = (
-        ImpressionItem.objects.filter(impression_id__in=recent)
-        .values("product_id")
-        .annotate(shown=Count("id"), clicks=Count("clicked_at"))
-        .filter(shown__gte=recommender_settings.FATIGUE_IMPRESSIONS, clicks=0)
-        .values_list("product_id", flat=True)
-    )
-    return frozenset(int(pid) for pid in rows)
 
 
 def preferences_for(user: Any | None) -> Preferences:

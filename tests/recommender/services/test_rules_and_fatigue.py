@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from recommender.models import Impression, ImpressionItem, MerchantRule
+from recommender.models import MerchantRule
 from recommender.services.aggregates import trending_recompute
+from recommender.services.impressions import fatigued_ids
 from recommender.services.recommendations import recommendation_list
 from tracking.factories import EventFactory
 
@@ -14,6 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def shop(tiny_shop):  # type: ignore[no-untyped-def]
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").flushdb()  # fatigue state of earlier tests' shoppers
     for key in ["coffee", "kettle", "monitor", "shoe_road", "mouse", "pan", "keyboard", "bottle"]:
         EventFactory(session_id=f"s-{key}", product=tiny_shop[key], type="purchase")
     trending_recompute()
@@ -46,36 +52,45 @@ def test_category_restriction_and_price_band(shop) -> None:  # type: ignore[no-u
     assert paths and all(p.startswith("Sports > ") for p in paths)
 
 
+def serve_times(times: int, *, n: int = 4) -> list[int]:
+    """Serve (and record) the same shopper's home list `times` times; the last list's ids."""
+    served: list[int] = []
+    for _ in range(times):
+        served = ids(recommendation_list(scenario="home", session_id="s-me", n=n))
+    return served
+
+
 def test_items_shown_often_without_a_click_are_rested(shop) -> None:  # type: ignore[no-untyped-def]
-    first = recommendation_list(scenario="home", session_id="s-me", n=4, record=False)
-    tired = first.items[0].product_id
-    for _ in range(5):  # shown 5 times (FATIGUE_IMPRESSIONS) in the last week, never clicked
-        impression = Impression.objects.create(session_id="s-me", scenario="home", ranker="embedding")
-        ImpressionItem.objects.create(impression=impression, product_id=tired, position=1, score=1.0)
-    assert tired not in ids(recommendation_list(scenario="home", session_id="s-me", n=4, record=False))
+    shown = serve_times(5)  # FATIGUE_IMPRESSIONS lists in a row, nothing clicked
+    assert fatigued_ids(user_key="s:s-me") == frozenset(shown)
+    assert not set(shown) & set(serve_times(1))
+
+
+def test_a_clicked_item_is_not_rested(shop, api_client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    shown = serve_times(5)
+    assert shown[0] in fatigued_ids(user_key="s:s-me")
+    click = {
+        "id": str(uuid.uuid4()),
+        "type": "click",
+        "product_id": shown[0],
+        "session_id": "s-me",
+        "context": {"request_id": str(uuid.uuid4()), "position": 1},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post("/api/events/", {"events": [click]}, format="json")
+    assert fatigued_ids(user_key="s:s-me") == frozenset(shown[1:])
 
 
 def test_fatigue_counts_only_the_shoppers_recent_lists(shop) -> None:  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
+    from django.conf import settings
     from django.test import override_settings
-    from django.utils import timezone
 
-    from recommender.conf import recommender_settings
-    from recommender.services.recommendations import fatigued_ids
-
-    first = recommendation_list(scenario="home", session_id="s-me", n=4, record=False)
-    tired = first.items[0].product_id
-    long_ago = timezone.now() - timedelta(hours=1)
-    for _ in range(5):  # shown 5 times, but before the shopper's last FATIGUE_LOOKBACK lists
-        impression = Impression.objects.create(session_id="s-me", scenario="home", ranker="x", created_at=long_ago)
-        ImpressionItem.objects.create(impression=impression, product_id=tired, position=1, score=1.0)
-    assert tired in fatigued_ids(user_key="s:s-me")
-    with override_settings(RECOMMENDER={"FATIGUE_LOOKBACK": 3}):
-        for _ in range(3):  # three newer lists without it push those out of the window
-            Impression.objects.create(session_id="s-me", scenario="home", ranker="x")
-        assert recommender_settings.FATIGUE_LOOKBACK == 3
-        assert tired not in fatigued_ids(user_key="s:s-me")
+    with override_settings(RECOMMENDER={**settings.RECOMMENDER, "FATIGUE_LOOKBACK": 5}):
+        tired = serve_times(5)
+        assert fatigued_ids(user_key="s:s-me") == frozenset(tired)
+        # one more list (of other products) pushes the oldest of those five out of the last FATIGUE_LOOKBACK
+        assert not set(tired) & set(serve_times(1))
+        assert fatigued_ids(user_key="s:s-me") == frozenset()
 
 
 def test_bought_durables_are_not_recommended_again_but_consumables_are(tiny_shop) -> None:  # type: ignore[no-untyped-def]
@@ -101,10 +116,6 @@ def test_bought_durables_are_not_recommended_again_but_consumables_are(tiny_shop
 def test_fatigue_never_empties_the_page(shop) -> None:  # type: ignore[no-untyped-def]
     from catalog.models import Product
 
-    for _ in range(5):  # every product shown 5 times without a click
-        impression = Impression.objects.create(session_id="s-me", scenario="home", ranker="embedding")
-        ImpressionItem.objects.bulk_create(
-            ImpressionItem(impression=impression, product_id=pid, position=i + 1, score=1.0)
-            for i, pid in enumerate(Product.objects.values_list("id", flat=True))
-        )
+    serve_times(5, n=Product.objects.count())  # every product shown 5 times without a click
+    assert len(fatigued_ids(user_key="s:s-me")) >= 4
     assert len(recommendation_list(scenario="home", session_id="s-me", n=4, record=False).items) == 4
