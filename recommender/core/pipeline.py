@@ -176,7 +176,7 @@ class Pipeline:
 
     def fallback(self, ctx: Context, rules: RerankRules) -> list[ScoredItem]:
         """Trending items to fill the page when candidates run out (whole catalog, not the preference subset)."""
-        limit = ctx.n * self.config.fallback_factor + len(rules.exclude) + len(rules.bought)
+        limit = ctx.n * self.config.fallback_factor + len(rules.exclude) + len(rules.rested) + len(rules.bought)
         return [ScoredItem(product_id=pid, score=s, source=TRENDING) for pid, s in self.products.trending(limit=limit)]
 
 

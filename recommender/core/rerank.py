@@ -4,12 +4,12 @@
     >>> page = rerank(ranked_items, products=products_by_id, index=index, rules=rules, n=10, fallback=trending)
 
 Order of operations and why:
-1. hard rules drop what must never show (inactive, out of stock, blocked/fatigued, bought non-consumables,
+1. hard rules drop what must never show (inactive, out of stock, blocked, bought non-consumables,
    outside the category or price restriction) and apply boosts, so diversity works on what can actually show;
 2. MMR (Carbonell & Goldstein, SIGIR 1998) picks the page greedily, trading relevance against similarity to what is
    already picked, with at most `category_cap` items per leaf category;
-3. if the candidates run dry, `fallback` items (trending) fill the page, then the cap is relaxed: a full page beats
-   a perfectly diverse half page;
+3. if the candidates run dry, `fallback` items (trending) fill the page, then the cap is relaxed, then `rested`
+   (fatigued) items come back: a full page beats a perfectly diverse or perfectly fresh half page;
 4. pins are placed last at their positions, so they never count against the cap or push each other around.
 """
 
@@ -30,7 +30,9 @@ BOUGHT_EVENT_TYPES = frozenset({PURCHASE, RATING})  # a review is the public dat
 class RerankRules:
     diversity: float = 0.0  # MMR trade-off in [0, 1]: 0 = pure relevance (off), 1 = only novelty w.r.t. the page
     category_cap: int | None = None  # max items per leaf category on a page (None = no cap)
-    exclude: frozenset[ProductId] = frozenset()  # blocked, impression fatigue, already in cart, ...
+    exclude: frozenset[ProductId] = frozenset()  # blocked, already in cart, ...
+    # shown often and never clicked (impression fatigue): left out unless the page would be short without them
+    rested: frozenset[ProductId] = frozenset()
     bought: frozenset[ProductId] = frozenset()  # recently bought: dropped unless the product is consumable
     pins: Mapping[ProductId, int] = field(default_factory=dict)  # product id -> 0-based position
     boosts: Mapping[ProductId, float] = field(default_factory=dict)  # product id -> score multiplier
@@ -176,6 +178,9 @@ def rerank(
 
     `products` must contain every id in `items`, `fallback` and `rules.pins`; unknown ids are dropped.
     """
+    soft = rules
+    if rules.rested:
+        rules = replace(rules, exclude=rules.exclude | rules.rested)
     pins = [
         (position, ScoredItem(product_id=pid, score=0.0, source="pinned", reason="pinned"))
         for pid, position in rules.pins.items()
@@ -203,4 +208,8 @@ def rerank(
         page = _fill(page, [extra], n=free, category_of=category_of, category_cap=rules.category_cap)
         # Still short: relax the cap rather than show a half-empty page.
         page = _fill(page, [ranked, extra], n=free, category_of=category_of, category_cap=None)
+    if len(page) < free and soft.rested:
+        # Fatigue is a preference, not a rule: rested items come back (best first) before a page goes short.
+        tired = [i for i in [*items, *fallback] if i.product_id in soft.rested and i.product_id not in soft.pins]
+        page = _fill(page, [apply_rules(tired, products, soft)], n=free, category_of=category_of, category_cap=None)
     return place_pins(page, pins, n=n)

@@ -201,10 +201,8 @@ def recommendation_list(
         pipeline.ranker = TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
     rules = merchant_rules_for(scenario=scenario)
     tired = fatigued_ids(user_key=key)
-    result: Recommendation = pipeline.recommend(ctx, replace(rules, exclude=rules.exclude | tired))
-    if tired and len(result.items) < n:
-        # Fatigue is a preference, not a rule: a shopper who has seen most of a small catalog still gets a full page.
-        result = pipeline.recommend(ctx, rules)
+    # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
+    result: Recommendation = pipeline.recommend(ctx, replace(rules, rested=tired))
     served = _served(result, teacher_scores, anchors, products, scenario)
     if record:
         teach = recommender_settings.teacher_enabled and not teacher_scores and bool(key and history)

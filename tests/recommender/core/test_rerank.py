@@ -87,3 +87,16 @@ def test_fallback_fills_the_page_then_relaxes_the_cap() -> None:
 
     assert [i.product_id for i in page][:4] == [1, 2, 8, 9]  # capped fill first: A, A, then B, B
     assert len(page) == 5  # then the cap gives way to a full page
+
+
+def test_rested_items_are_left_out_until_the_page_would_be_short() -> None:
+    shop = make_shop()
+    ids = [p.id for p in shop.products][:8]
+    ranked = _ranked(shop, ids)
+    rested = frozenset(ids[:3])
+    # plenty of fresh items: the rested ones stay out
+    page = rerank(ranked, products=_by_id(shop), index=None, rules=RerankRules(rested=rested), n=4)
+    assert [i.product_id for i in page] == ids[3:7]
+    # not enough fresh ones: every fresh item first, then the best rested ones fill the page
+    page = rerank(ranked, products=_by_id(shop), index=None, rules=RerankRules(rested=rested), n=7)
+    assert [i.product_id for i in page] == ids[3:8] + ids[:2]
