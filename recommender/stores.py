@@ -72,7 +72,7 @@ class CatalogSnapshot:
 
 
 _snapshot_lock = threading.Lock()
-_snapshot: dict[str, Any] = {"version": None, "checked": 0.0, "value": None}
+_snapshot: dict[str, Any] = {"version": None, "checked": 0.0, "value": None, "refreshing": False}
 
 
 def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> tuple[Any, ...]:
@@ -95,20 +95,39 @@ def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> tuple[
 
 
 def catalog_snapshot(*, model_name: str, dim: int) -> CatalogSnapshot:
+    """The process's snapshot, checked against the database at most every SNAPSHOT_TTL_S seconds.
+
+    One thread checks and, if the catalog changed, rebuilds; meanwhile the other threads keep serving the previous
+    snapshot instead of queueing behind the rebuild (seconds for a large catalog, and a trending recompute changes
+    the version every 15 minutes). Only a process with no snapshot at all makes its requests wait.
+    """
     from recommender.conf import recommender_settings
 
     now = time.monotonic()
     with _snapshot_lock:
         current = _snapshot["value"]
-        if current is not None and now - _snapshot["checked"] < recommender_settings.SNAPSHOT_TTL_S:
+        if current is not None and (
+            now - _snapshot["checked"] < recommender_settings.SNAPSHOT_TTL_S or _snapshot["refreshing"]
+        ):
             return current
-        adapter = product_adapter()
-        version = _snapshot_version(adapter, model_name)
-        if current is None or version != _snapshot["version"]:
-            current = CatalogSnapshot(adapter=adapter, model_name=model_name, dim=dim)
-            _snapshot.update(version=version, value=current)
-        _snapshot["checked"] = now
-        return current
+        if current is None:  # nothing to serve meanwhile: build while holding the lock
+            return _snapshot_refresh(model_name, dim, now)
+        _snapshot["refreshing"] = True
+    try:
+        return _snapshot_refresh(model_name, dim, now)
+    finally:
+        _snapshot["refreshing"] = False
+
+
+def _snapshot_refresh(model_name: str, dim: int, now: float) -> CatalogSnapshot:
+    adapter = product_adapter()
+    version = _snapshot_version(adapter, model_name)
+    current = _snapshot["value"]
+    if current is None or version != _snapshot["version"]:
+        current = CatalogSnapshot(adapter=adapter, model_name=model_name, dim=dim)
+        _snapshot.update(version=version, value=current)
+    _snapshot["checked"] = now
+    return current
 
 
 def current_snapshot() -> CatalogSnapshot | None:
@@ -119,7 +138,7 @@ def current_snapshot() -> CatalogSnapshot | None:
 def snapshot_reset() -> None:
     """Forget the process's snapshot (tests that change the catalog mid-test)."""
     with _snapshot_lock:
-        _snapshot.update(version=None, checked=0.0, value=None)
+        _snapshot.update(version=None, checked=0.0, value=None, refreshing=False)
 
 
 def products_from_db(ids: Iterable[ProductId]) -> dict[ProductId, Product]:

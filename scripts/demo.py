@@ -23,11 +23,6 @@ from config import embedded  # noqa: E402
 
 PY = sys.executable
 BIND = os.environ.get("DRAGONREC_BIND", "127.0.0.1:8000")
-# 2 cores: one process per core (each holds the GIL while it ranks) and a few threads each to overlap the database
-# and Redis round trips. Measured with bench/api_latency.py, 16 clients: 2x4 saturates at ~225 requests/s, 3x4 at
-# ~200 and 4x4 at ~170 (more processes only contend for the same two cores).
-GUNICORN_WORKERS = os.environ.get("DRAGONREC_WEB_WORKERS", "2")
-GUNICORN_THREADS = os.environ.get("DRAGONREC_WEB_THREADS", "4")
 
 
 def manage(*args: str) -> None:
@@ -64,31 +59,11 @@ def main() -> int:
                 cwd=REPO,
             )
         )
-        # One torch thread per web thread: a request's forward pass is tiny, and several threads per request on
-        # 2 cores spin against each other (measured: 31 ms -> 8 ms per request).
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        # workers, threads, bind, warm-up and thread limits: config/gunicorn.py (DRAGONREC_WEB_* variables)
         children.append(
             subprocess.Popen(
-                [
-                    PY,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi:application",
-                    "--bind",
-                    BIND,
-                    "--workers",
-                    GUNICORN_WORKERS,
-                    "--threads",
-                    GUNICORN_THREADS,
-                    "--worker-class",
-                    "gthread",
-                    "--preload",
-                    "--graceful-timeout",  # shorter than our 30 s wait below, so workers are never orphaned
-                    "5",
-                    *(["--access-logfile", "-"] if os.environ.get("DRAGONREC_ACCESS_LOG") else []),
-                ],
+                [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"],
                 cwd=REPO,
-                env=env,
             )
         )
         print(

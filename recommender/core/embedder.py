@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -59,13 +60,18 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str | None = None) -> None:
         self._model_arg = model
         self._model: Any = None
+        self._load_lock = threading.Lock()  # web threads racing to the first use would each load the model
 
     @property
     def name(self) -> str:
         return self._model_arg or DEFAULT_MODEL_NAME
 
     def _load(self) -> Any:
-        if self._model is None:
+        if self._model is not None:
+            return self._model
+        with self._load_lock:
+            if self._model is not None:
+                return self._model
             # Both flags keep transformers/huggingface_hub from reaching the network (the spec: never download).
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -78,7 +84,7 @@ class SentenceTransformerEmbedder(Embedder):
             else:
                 path = self._model_arg
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
-        return self._model
+            return self._model
 
     @property
     def dim(self) -> int:

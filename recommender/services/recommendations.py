@@ -231,6 +231,22 @@ def recommendation_list(
     return served
 
 
+def serving_warmup() -> None:
+    """Load what a request needs (embedder, catalog snapshot, active student, product renderings) and run one list
+    through the pipeline, so a fresh web process answers its first request as fast as its thousandth."""
+    from recommender.selectors import products_rendered
+
+    pipeline, _ = build_pipeline()
+    trending = [pid for pid, _ in pipeline.products.trending(limit=200)]
+    shown = [item.product_id for item in recommendation_list(scenario="home", record=False).items]
+    if trending:  # a product page runs the active ranker (the student's forward pass) too
+        shown += [
+            item.product_id
+            for item in recommendation_list(scenario="product", product_id=trending[0], record=False).items
+        ]
+    products_rendered(shown + trending)
+
+
 def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str, Any]]:
     if not recommender_settings.teacher_enabled or not user_key:
         return {}

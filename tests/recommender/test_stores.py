@@ -58,3 +58,24 @@ def test_served_lists_are_the_same_with_either_index(demo_shop) -> None:  # type
         with override_settings(RECOMMENDER={"EXACT_SEARCH_MAX_PRODUCTS": 0, "SNAPSHOT_TTL_S": 0}):
             on_pgvector = recommendation_list(scenario="home", session_id=session, record=False)
         assert [i.product_id for i in in_memory.items] == [i.product_id for i in on_pgvector.items], session
+
+
+def test_requests_keep_the_old_snapshot_while_another_thread_refreshes(tiny_shop, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    from recommender import stores
+
+    stores.snapshot_reset()
+    embedder = embedder_get()
+    first = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)  # SNAPSHOT_TTL_S is 0 in tests
+    kettle = tiny_shop["kettle"]
+    kettle.title = "Kettle, renamed"
+    kettle.save()
+    stores._snapshot["refreshing"] = True  # another thread is rebuilding
+    try:
+        with django_assert_num_queries(0):
+            assert stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim) is first
+    finally:
+        stores._snapshot["refreshing"] = False
+    # the next check sees the change and rebuilds
+    refreshed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    assert refreshed is not first
+    assert refreshed.products.get_many([tiny_shop["kettle"].pk])[tiny_shop["kettle"].pk].title == "Kettle, renamed"

@@ -1,0 +1,24 @@
+"""A fresh web process warms up (gunicorn's post_worker_init) before its first request."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import Product
+from recommender.services.aggregates import trending_recompute
+from recommender.services.recommendations import serving_warmup
+from recommender.stores import current_snapshot, snapshot_reset
+from tracking.factories import EventFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_serving_warmup_leaves_the_process_ready(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    for key in ["coffee", "kettle", "monitor", "shoe_road"]:
+        EventFactory(session_id=f"s-{key}", product=tiny_shop[key], type="purchase")
+    trending_recompute()
+    snapshot_reset()
+    serving_warmup()
+    snapshot = current_snapshot()
+    assert snapshot is not None and snapshot.size == Product.objects.count()
+    assert len(snapshot.rendered) >= 4  # the trending products' API renderings are cached
