@@ -46,10 +46,12 @@ DEFAULTS: dict[str, Any] = {
     },
     "FATIGUE_IMPRESSIONS": 5,  # shown this many times in FATIGUE_DAYS without a click: stop showing it
     "FATIGUE_DAYS": 7,
-    "FATIGUE_LOOKBACK": 30,  # ...counted over the shopper's last this-many lists (bounds the per-request query)
+    "FATIGUE_LOOKBACK": 30,  # ...counted over the shopper's last this-many lists (a per-shopper ring in Redis)
     # Served lists are buffered in Redis and written to the database in batches by a Celery task this many
     # seconds after the first unwritten one (the request path does one Redis push instead of four DB round trips).
     "IMPRESSION_FLUSH_S": 1.0,
+    # With the workers down the buffer grows; past this many records the web processes flush a batch themselves.
+    "IMPRESSION_BUFFER_MAX": 50_000,
     # Import strings of the candidate sources (recommender.core.base.CandidateSource) the pipeline merges.
     "CANDIDATE_SOURCES": [
         "recommender.core.candidates.EmbeddingSource",

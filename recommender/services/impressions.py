@@ -97,12 +97,14 @@ def impression_record(record: dict[str, Any], *, now: bool = False) -> None:
             delay = float(recommender_settings.IMPRESSION_FLUSH_S)
             pipe.set(SCHEDULED_KEY, 1, nx=True, ex=int(delay) + SCHEDULED_TTL_S)
             _seen_push(pipe, record)
-            first = pipe.execute()[1]  # one round trip
+            length, first = pipe.execute()[:2]  # one round trip
         except Exception:  # the broker/cache being down must not cost the record or the response
             logger.warning("impression buffer unavailable; writing %s inline", record["request_id"], exc_info=True)
         else:
             if first:
                 _flush_schedule()
+            if int(length) > int(recommender_settings.IMPRESSION_BUFFER_MAX):
+                _flush_from_request()
             return
     impressions_write([record])
     if now:
@@ -170,6 +172,15 @@ def fatigue_clicks_record(*, events: Iterable[Any]) -> None:
         logger.warning("could not record clicks for fatigue", exc_info=True)
 
 
+def _flush_from_request() -> None:
+    """Back-pressure: no worker is flushing (down, or far behind), so this request writes a batch itself. Slower
+    requests while the workers are gone beat a Redis that fills up (and, with an eviction policy, drops the list)."""
+    try:
+        impressions_flush(max_batches=1, reschedule=False)
+    except Exception:  # the database is in trouble too: the records stay buffered, the response still goes out
+        logger.exception("could not flush the impression buffer from a request")
+
+
 def _flush_schedule() -> None:
     from recommender.tasks import impressions_flush
 
@@ -179,13 +190,14 @@ def _flush_schedule() -> None:
         logger.warning("could not schedule the impression flush", exc_info=True)
 
 
-def impressions_flush(*, max_batches: int = 100) -> int:
+def impressions_flush(*, max_batches: int = 100, reschedule: bool = True) -> int:
     """Write buffered impressions to the database, a batch at a time, until the buffer is empty. One flusher at
     a time (a Redis lock); returns how many records were written."""
     client = _redis()
     lock = client.lock(LOCK_KEY, timeout=120, blocking_timeout=0)
     if not lock.acquire(blocking=False):
-        _flush_schedule()  # another flusher is busy; come back rather than leave late pushes waiting
+        if reschedule:
+            _flush_schedule()  # another flusher is busy; come back rather than leave late pushes waiting
         return 0
     written = 0
     try:

@@ -129,3 +129,18 @@ def test_similar_and_complements_endpoints(api_client, tiny_shop) -> None:  # ty
     assert titles(similar.json())[0] == "TrailBlaze Running Shoes"
     assert api_client.get("/api/products/999999/similar/").status_code == 400
     assert api_client.get(f"/api/products/{tiny_shop['mouse'].id}/complements/", {"n": 500}).status_code == 400
+
+
+def test_a_full_buffer_is_flushed_by_the_requests_themselves(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+    from django.test import override_settings
+
+    from recommender.services.impressions import impressions_buffered
+
+    # given: no worker is flushing, and the buffer may hold 2 records
+    impressions_flush()
+    with override_settings(RECOMMENDER={**settings.RECOMMENDER, "IMPRESSION_BUFFER_MAX": 2}):
+        ids = [api_client.get(URL, {"session_id": f"s-full-{i}", "n": 3}).json()["request_id"] for i in range(3)]
+    # then: the third request found 3 > 2 buffered and wrote them
+    assert impressions_buffered() == 0
+    assert Impression.objects.filter(request_id__in=ids).count() == 3
