@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from tracking.models import Event, UserPreference
 
 HISTORY_LIMIT = 50  # the student reads the last 50 steps; profiles use fewer
@@ -16,17 +18,24 @@ def history_recent(
     """(product id, event type, timestamp) of the most recent product events, oldest first.
 
     A logged-in user's history includes the sessions merged into it at login. One indexed query
-    (tracking_ev_user_ts / tracking_ev_session_ts).
+    (tracking_ev_user_ts / tracking_ev_session_ts), written as SQL because it runs on every recommendation request
+    and building it through the ORM cost more than running it (0.76 vs 0.34 ms, measured on the demo).
     """
     if user_id is not None:
-        qs = Event.objects.filter(user_id=user_id)
+        owner, params = "user_id = %s", [user_id]
     elif session_id:
-        qs = Event.objects.filter(session_id=session_id, user__isnull=True)
+        owner, params = "session_id = %s AND user_id IS NULL", [session_id]
     else:
         return []
-    rows = list(
-        qs.filter(product__isnull=False).order_by("-timestamp").values_list("product_id", "type", "timestamp")[:limit]
+    table = connection.ops.quote_name(Event._meta.db_table)
+    sql = (
+        # the table name comes from the model; every value is a bound parameter
+        f"SELECT product_id, type, timestamp FROM {table} "
+        f"WHERE {owner} AND product_id IS NOT NULL ORDER BY timestamp DESC LIMIT %s"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        rows = [(int(pid), str(kind), ts) for pid, kind, ts in cursor.fetchall()]
     rows.reverse()
     return rows
 

@@ -155,7 +155,8 @@ class Student:
         text_vectors: np.ndarray | None = None,
     ) -> np.ndarray:
         """(len(histories), C) scores; -inf for candidates the student cannot score (see candidate_matrix)."""
-        U = self.user_vectors(histories)
+        # one history (serving): the memoised vector the candidate source already computed for this request
+        U = self.user_vector(histories[0])[None, :] if len(histories) == 1 else self.user_vectors(histories)
         C, ok = self.candidate_matrix(candidate_ids, text_vectors=text_vectors)
         s = U @ C.T
         s[:, ~ok] = -np.inf
