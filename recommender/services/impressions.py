@@ -49,6 +49,9 @@ LOCK_KEY = "dragonrec:impressions:flush-lock"
 SCHEDULED_KEY = "dragonrec:impressions:flush-scheduled"
 SCHEDULED_TTL_S = 30
 BATCH_SIZE = 500
+# A click comes after its list was served; this allows for the storefront's clock. Narrow on purpose: the scan is
+# over every event since, on each flush; a click outside it is credited by the rewards job's sweep instead.
+CLICK_SKEW = timedelta(minutes=1)
 SEEN_KEY = "dragonrec:fatigue:seen:{}"  # per shopper: "<unix time>:<id>,<id>,..." per served list, newest first
 CLICKED_KEY = "dragonrec:fatigue:clicked:{}"  # per shopper: product ids clicked in a served list
 
@@ -281,7 +284,5 @@ def _clicks_for(records: list[dict[str, Any]]) -> None:
 
     oldest = min(datetime.fromisoformat(r["created_at"]) for r in records)
     request_ids = [r["request_id"] for r in records]
-    clicks = Event.objects.filter(
-        type="click", timestamp__gte=oldest - timedelta(minutes=5), context__request_id__in=request_ids
-    )
+    clicks = Event.objects.filter(type="click", timestamp__gte=oldest - CLICK_SKEW, context__request_id__in=request_ids)
     clicks_attribute(events=list(clicks))
