@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -32,13 +32,21 @@ def clicks_attribute(*, events: list[Any]) -> int:
     return updated
 
 
-def clicks_attribute_recent(*, since: timedelta = timedelta(hours=1)) -> int:
-    """Attribute again the recent clicks that name a served list (idempotent): a click that arrived while its
-    list was still in the impression buffer, in a race with the flush, is credited here."""
-    clicks = Event.objects.filter(
-        type="click", timestamp__gte=timezone.now() - since, context__has_key="request_id"
-    ).only("type", "context", "product_id", "timestamp")
+def clicks_attribute_since(*, start: datetime, request_ids: list[str] | None = None) -> int:
+    """Attribute again the clicks since `start` that name a served list (all of them, or those of `request_ids`);
+    idempotent. For clicks that arrived while their list was still in the impression buffer."""
+    clicks = Event.objects.filter(type="click", timestamp__gte=start)
+    if request_ids is None:
+        clicks = clicks.filter(context__has_key="request_id")
+    else:
+        clicks = clicks.filter(context__request_id__in=request_ids)
+    clicks = clicks.only("type", "context", "product_id", "timestamp")
     return clicks_attribute(events=list(clicks.iterator(chunk_size=1000)))
+
+
+def clicks_attribute_recent(*, since: timedelta = timedelta(hours=1)) -> int:
+    """The rewards job's sweep: a click that raced the flush of its list is credited here."""
+    return clicks_attribute_since(start=timezone.now() - since)
 
 
 def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:

@@ -60,6 +60,13 @@ def _redis() -> Any:
     return get_redis_connection("default")
 
 
+def shopper_key(*, user_id: int | None, session_id: str) -> str:
+    """ "u:<user id>" for a signed-in shopper, else "s:<session id>", else "" (nobody we can remember)."""
+    if user_id:
+        return f"u:{user_id}"
+    return f"s:{session_id}" if session_id else ""
+
+
 def impression_record_build(
     *,
     request_id: uuid.UUID,
@@ -160,7 +167,7 @@ def fatigue_clicks_record(*, events: Iterable[Any]) -> None:
     for event in events:
         if event.type != "click" or not isinstance(event.context, dict) or not event.context.get("request_id"):
             continue
-        key = f"u:{event.user_id}" if event.user_id else f"s:{event.session_id}" if event.session_id else ""
+        key = shopper_key(user_id=event.user_id, session_id=event.session_id)
         if key and event.product_id:
             clicks.setdefault(key, set()).add(int(event.product_id))
     if not clicks:
@@ -279,10 +286,7 @@ def _teacher_queue(request_ids: list[str]) -> None:
 
 def _clicks_for(records: list[dict[str, Any]]) -> None:
     """Clicks recorded before their list was flushed: attribute them now."""
-    from recommender.services.feedback import clicks_attribute
-    from tracking.models import Event
+    from recommender.services.feedback import clicks_attribute_since
 
     oldest = min(datetime.fromisoformat(r["created_at"]) for r in records)
-    request_ids = [r["request_id"] for r in records]
-    clicks = Event.objects.filter(type="click", timestamp__gte=oldest - CLICK_SKEW, context__request_id__in=request_ids)
-    clicks_attribute(events=list(clicks))
+    clicks_attribute_since(start=oldest - CLICK_SKEW, request_ids=[r["request_id"] for r in records])

@@ -27,7 +27,7 @@ from recommender.core.types import (
 )
 from recommender.models import Impression
 from recommender.services.embeddings import embedder_get
-from recommender.services.impressions import fatigued_ids, impression_record, impression_record_build
+from recommender.services.impressions import fatigued_ids, impression_record, impression_record_build, shopper_key
 from recommender.services.rules import merchant_rules_for
 from recommender.stores import OrmHistoryStore, serving_stores
 from tracking.selectors import preference_get
@@ -58,9 +58,8 @@ class ServedList:
 
 
 def user_key_for(*, user: Any | None, session_id: str) -> str:
-    if user is not None and getattr(user, "is_authenticated", False):
-        return f"u:{user.pk}"
-    return f"s:{session_id}" if session_id else ""
+    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+    return shopper_key(user_id=user_id, session_id=session_id)
 
 
 def history_signature(history: list[HistoryEvent]) -> str:
