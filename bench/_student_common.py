@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from recommender.core.types import HistoryEvent, Product  # noqa: E402
-from recommender.evaluation.dataset import Dataset, Split  # noqa: E402
+from dragonrec.recommender.core.types import HistoryEvent, Product  # noqa: E402
+from dragonrec.recommender.evaluation.dataset import Dataset, Split  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "var" / "cache"
@@ -82,7 +82,7 @@ def load_split(name: str) -> Split:
     """LOO split of ../shared/data/<name>, through the harness's loader when it is implemented."""
     path = DATA / name
     try:
-        from recommender.evaluation.dataset import leave_one_out, load_dataset
+        from dragonrec.recommender.evaluation.dataset import leave_one_out, load_dataset
 
         split = leave_one_out(load_dataset(path))
         log.info("loaded %s through the harness loader", name)
@@ -98,7 +98,7 @@ def text_vectors(ds: Dataset) -> np.ndarray:
     Through the project's embedder and `dataset.texts` (recommender.core.text.product_text: "Title. Brand: b.
     Category: c.") when they exist, so the student sees exactly the vectors serving's VectorIndex holds."""
     try:
-        from recommender.core.embedder import SentenceTransformerEmbedder, cached_encode
+        from dragonrec.recommender.core.embedder import SentenceTransformerEmbedder, cached_encode
 
         return cached_encode(SentenceTransformerEmbedder(), ds.texts, CACHE / "embeddings")
     except ImportError:

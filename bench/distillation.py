@@ -33,9 +33,9 @@ import _student_common as common
 import numpy as np
 import torch
 
-from recommender.ml import StudentConfig, train_student
-from recommender.ml.metrics import RankingEvalSet
-from recommender.ml.simulated_teacher import agreement, simulate_teacher_labels
+from dragonrec.recommender.ml import StudentConfig, train_student
+from dragonrec.recommender.ml.metrics import RankingEvalSet
+from dragonrec.recommender.ml.simulated_teacher import agreement, simulate_teacher_labels
 
 
 def main() -> None:

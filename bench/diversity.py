@@ -49,14 +49,14 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from recommender.core.aggregates import DEFAULT_EVENT_WEIGHTS, AggregateConfig  # noqa: E402
-from recommender.core.base import Ranker  # noqa: E402
-from recommender.core.metrics import complement_rate, cooccurring_items, ndcg_at_k, recall_at_k  # noqa: E402
-from recommender.core.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from recommender.core.types import ADD_TO_CART, VIEW, Context, HistoryEvent, Product, ProductId  # noqa: E402
-from recommender.evaluation.baselines import PipelineRanker  # noqa: E402
-from recommender.evaluation.dataset import Split, leave_one_out, load_dataset  # noqa: E402
-from recommender.evaluation.harness import (  # noqa: E402
+from dragonrec.recommender.core.aggregates import DEFAULT_EVENT_WEIGHTS, AggregateConfig  # noqa: E402
+from dragonrec.recommender.core.base import Ranker  # noqa: E402
+from dragonrec.recommender.core.metrics import complement_rate, cooccurring_items, ndcg_at_k, recall_at_k  # noqa: E402
+from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from dragonrec.recommender.core.types import ADD_TO_CART, VIEW, Context, HistoryEvent, Product, ProductId  # noqa: E402
+from dragonrec.recommender.evaluation.baselines import PipelineRanker  # noqa: E402
+from dragonrec.recommender.evaluation.dataset import Split, leave_one_out, load_dataset  # noqa: E402
+from dragonrec.recommender.evaluation.harness import (  # noqa: E402
     BEYOND_K,
     DEFAULT_CACHE_DIR,
     DEFAULT_OUT_ROOT,
@@ -99,7 +99,7 @@ def write_demo_dataset(out_dir: Path = DEMO_DIR, *, now: datetime = DEMO_NOW, se
     purchase of the same product, and leave-one-out with history exclusion would otherwise hold out an item the
     user already touched, which no ranker may recommend. Timestamps are unix seconds.
     """
-    from catalog.demo.sessions import generate_sessions, load_products
+    from dragonrec.catalog.demo.sessions import generate_sessions, load_products
 
     products = load_products()
     events = generate_sessions(products=products, seed=seed, now=now)
@@ -381,7 +381,7 @@ def run(
     notes = []
     if dataset == "demo":
         notes.append(
-            f"demo data: catalog/demo sessions, seed {DEMO_SEED}, now {DEMO_NOW.isoformat()}, written to "
+            f"demo data: dragonrec/catalog/demo sessions, seed {DEMO_SEED}, now {DEMO_NOW.isoformat()}, written to "
             f"{DEMO_DIR.relative_to(ROOT)}; anonymous sessions are users; one row per (user, product) at first "
             "touch with its strongest event"
         )

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from recommender.evaluation.harness import DEFAULT_RANKERS, RANKERS, SPLITS, run_evaluation  # noqa: E402
+from dragonrec.recommender.evaluation.harness import DEFAULT_RANKERS, RANKERS, SPLITS, run_evaluation  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,8 @@ import _student_common as common
 import numpy as np
 import torch
 
-from recommender.ml import Student, StudentConfig, StudentRanker
-from recommender.ml.metrics import RankingEvalSet
+from dragonrec.recommender.ml import Student, StudentConfig, StudentRanker
+from dragonrec.recommender.ml.metrics import RankingEvalSet
 
 PUBLISHED_BEST = {"ndcg@10": 0.0531, "recall@10": None}  # SASRec + sampled softmax, best published on this split
 
@@ -51,7 +51,7 @@ def auto_threads() -> int:
 
 def _test_metrics(student: Student, split) -> dict[str, float]:
     try:
-        from recommender.evaluation.harness import accuracy, make_task, rank_all
+        from dragonrec.recommender.evaluation.harness import accuracy, make_task, rank_all
     except ImportError:  # harness not there yet: same protocol through the student's own metrics
         users = split.users
         es = RankingEvalSet([split.test_input(u) for u in users], [split.test_target[u] for u in users], max_len=50)

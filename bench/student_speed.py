@@ -23,9 +23,9 @@ import _student_common as common
 import numpy as np
 import torch
 
-from recommender.core.types import Context, HistoryEvent
-from recommender.ml import Student, StudentConfig, StudentModel, StudentRanker, train_student
-from recommender.ml.data import EVENT_VOCAB
+from dragonrec.recommender.core.types import Context, HistoryEvent
+from dragonrec.recommender.ml import Student, StudentConfig, StudentModel, StudentRanker, train_student
+from dragonrec.recommender.ml.data import EVENT_VOCAB
 
 
 def _beauty_sized_student(n_items: int = 12101) -> Student:

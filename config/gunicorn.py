@@ -28,7 +28,7 @@ def post_worker_init(worker: Any) -> None:
     """Load the models and the catalog snapshot before this worker accepts its first request: done lazily, the
     first requests of every worker waited seconds for them (measured: p95 2.1 s over the first minute)."""
     try:
-        from recommender.services.recommendations import serving_warmup
+        from dragonrec.recommender.services.recommendations import serving_warmup
 
         serving_warmup()
     except Exception:  # a cold worker still serves; it just pays the loading on its first requests

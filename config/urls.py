@@ -6,8 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/", include("catalog.urls")),
-    path("api/", include("tracking.urls")),
-    path("api/", include("recommender.urls")),
+    path("api/", include("dragonrec.catalog.urls")),
+    path("api/", include("dragonrec.tracking.urls")),
+    path("api/", include("dragonrec.recommender.urls")),
     path("", include("config.home_urls")),
 ]

@@ -1,7 +1,7 @@
 """A small, real OpenAI-compatible HTTP server standing in for the LLM teacher in tests.
 
 It listens on 127.0.0.1 (a free port) in a background thread and speaks the teacher protocol documented in
-`recommender.teacher.protocol`: it reads the candidates from the prompt's ``id: <id>`` lines and answers
+`dragonrec.recommender.teacher.protocol`: it reads the candidates from the prompt's ``id: <id>`` lines and answers
 ``{"scores": [...]}`` according to its `mode`:
 
 =================  ==============================================================================================

@@ -34,9 +34,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "config.apps.DragonRecConfig",
-    "catalog",
-    "tracking",
-    "recommender",
+    "dragonrec.catalog",
+    "dragonrec.tracking",
+    "dragonrec.recommender",
 ]
 
 MIDDLEWARE = [
@@ -143,14 +143,14 @@ CELERY_TASK_TIME_LIMIT = 12 * 60
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task hands the task back; our tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks must not hoard the queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"recommender.tasks.student_train": {"queue": "training"}}
+CELERY_TASK_ROUTES = {"dragonrec.recommender.tasks.student_train": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # ------------------------------------------------------------------------------------------ DragonRec
 # The product model recommendations are about, like AUTH_USER_MODEL. A shop with its own model points this at it
 # and sets RECOMMENDER["PRODUCT_ADAPTER"] (see docs/configuration.md).
-DRAGONREC_PRODUCT_MODEL = os.environ.get("DRAGONREC_PRODUCT_MODEL", "catalog.Product")
+DRAGONREC_PRODUCT_MODEL = os.environ.get("DRAGONREC_PRODUCT_MODEL", "dragonrec_catalog.Product")
 
 RECOMMENDER: dict[str, object] = {
     "TEACHER_API_KEY": os.environ.get("OPENAI_API_KEY", ""),

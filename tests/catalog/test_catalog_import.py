@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import Category, Product
-from catalog.services import catalog_import
+from dragonrec.catalog.models import Category, Product
+from dragonrec.catalog.services import catalog_import
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from itertools import pairwise
 
 import pytest
 
-from catalog.demo import build_products
-from catalog.demo.sessions import (
+from dragonrec.catalog.demo import build_products
+from dragonrec.catalog.demo.sessions import (
     ADD_TO_CART,
     EVENT_TYPES,
     PRODUCTS_PATH,
@@ -131,7 +131,7 @@ def test_prompt_injection_product_is_present(products: list[dict]) -> None:
 
 def test_products_jsonl_matches_builder() -> None:
     expected = build_products.render(build_products.build_products())
-    assert PRODUCTS_PATH.read_text(encoding="utf-8") == expected, "run catalog/demo/build_products.py"
+    assert PRODUCTS_PATH.read_text(encoding="utf-8") == expected, "run dragonrec/catalog/demo/build_products.py"
 
 
 def test_complement_categories_exist_in_catalog(products: list[dict], complements: dict[str, list[str]]) -> None:

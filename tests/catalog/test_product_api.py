@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.factories import CategoryFactory, ProductFactory
+from dragonrec.catalog.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     "model",
-    [m for m in admin.site._registry if m._meta.app_label in {"catalog", "tracking", "recommender"}],
+    [m for m in admin.site._registry if m._meta.app_label.startswith("dragonrec_")],
     ids=lambda m: m._meta.label,
 )
 def test_changelist_and_add_pages_render(admin_client, model) -> None:  # type: ignore[no-untyped-def]
@@ -22,11 +22,11 @@ def test_changelist_and_add_pages_render(admin_client, model) -> None:  # type: 
 
 
 def test_product_bulk_actions(admin_client) -> None:  # type: ignore[no-untyped-def]
-    from catalog.factories import ProductFactory
-    from catalog.models import Product
+    from dragonrec.catalog.factories import ProductFactory
+    from dragonrec.catalog.models import Product
 
     a, b = ProductFactory(), ProductFactory()
-    admin_client.post("/admin/catalog/product/", {"action": "deactivate", "_selected_action": [a.pk, b.pk]})
+    admin_client.post("/admin/dragonrec_catalog/product/", {"action": "deactivate", "_selected_action": [a.pk, b.pk]})
     assert not Product.objects.filter(is_active=True).exists()
-    admin_client.post("/admin/catalog/product/", {"action": "mark_out_of_stock", "_selected_action": [a.pk]})
+    admin_client.post("/admin/dragonrec_catalog/product/", {"action": "mark_out_of_stock", "_selected_action": [a.pk]})
     assert Product.objects.get(pk=a.pk).in_stock is False

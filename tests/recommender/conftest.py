@@ -38,8 +38,8 @@ TINY_CATALOG = {
 
 
 def make_tiny_shop() -> Shop:
-    from catalog.factories import CategoryFactory, ProductFactory
-    from recommender.services.embeddings import product_embeddings_refresh_all
+    from dragonrec.catalog.factories import CategoryFactory, ProductFactory
+    from dragonrec.recommender.services.embeddings import product_embeddings_refresh_all
 
     categories: dict[str, Any] = {}
     products = {}

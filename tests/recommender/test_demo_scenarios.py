@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from catalog.models import Category, Product
-from recommender.services.embeddings import product_embeddings_refresh
-from tracking.factories import EventFactory
+from dragonrec.catalog.models import Category, Product
+from dragonrec.recommender.services.embeddings import product_embeddings_refresh
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/recommendations/"
@@ -50,8 +50,8 @@ def test_a_brand_new_visitor_gets_at_least_four_categories(api_client, demo_shop
 def test_a_product_created_a_minute_ago_is_reachable_from_its_neighbours(api_client, monitor) -> None:  # type: ignore[no-untyped-def]
     # given: a new edition of the accessory that best fits a monitor, in the category shoppers most often buy with
     # monitors; no interactions at all, embedded by the same service the Celery task calls
-    from recommender.models import CategoryComplement
-    from recommender.stores import serving_stores
+    from dragonrec.recommender.models import CategoryComplement
+    from dragonrec.recommender.stores import serving_stores
 
     path = CategoryComplement.objects.filter(category_path=monitor.category.path).order_by("-score").first()
     category = Category.objects.get(path=path.complement_path)

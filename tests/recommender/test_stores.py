@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from catalog.models import Product
-from recommender.services.embeddings import embedder_get
-from recommender.services.recommendations import recommendation_list
-from recommender.stores import PgVectorIndex, serving_stores
-from tracking.models import Event
+from dragonrec.catalog.models import Product
+from dragonrec.recommender.services.embeddings import embedder_get
+from dragonrec.recommender.services.recommendations import recommendation_list
+from dragonrec.recommender.stores import PgVectorIndex, serving_stores
+from dragonrec.tracking.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_served_lists_are_the_same_with_either_index(demo_shop) -> None:  # type
 
 
 def test_requests_keep_the_old_snapshot_while_another_thread_refreshes(tiny_shop, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
-    from recommender import stores
+    from dragonrec.recommender import stores
 
     stores.snapshot_reset()
     embedder = embedder_get()

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from catalog.factories import ProductFactory
-from recommender.models import ProductEmbedding, TrendingScore
-from tracking.factories import EventFactory
+from dragonrec.catalog.factories import ProductFactory
+from dragonrec.recommender.models import ProductEmbedding, TrendingScore
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ def wait_for(predicate, timeout: float = 90.0) -> bool:  # type: ignore[no-untyp
 
 
 def test_worker_embeds_a_new_product_and_recomputes_trending(celery_worker_process) -> None:  # type: ignore[no-untyped-def]
-    from recommender.tasks import embed_products, trending_recompute
+    from dragonrec.recommender.tasks import embed_products, trending_recompute
 
     # given: a product saved outside any test transaction (the worker sees committed rows only)
     product = ProductFactory(title="Trail Running Shoes")
@@ -37,8 +37,8 @@ def test_worker_embeds_a_new_product_and_recomputes_trending(celery_worker_proce
 
 
 def test_worker_writes_buffered_impressions(celery_worker_process, tiny_shop) -> None:  # type: ignore[no-untyped-def]
-    from recommender.models import Impression
-    from recommender.services.recommendations import recommendation_list
+    from dragonrec.recommender.models import Impression
+    from dragonrec.recommender.services.recommendations import recommendation_list
 
     EventFactory(product=tiny_shop["shoe_road"], type="view", session_id="s-worker")
     # when: a list is served (its impression goes to the Redis buffer, and a flush is scheduled for the worker)

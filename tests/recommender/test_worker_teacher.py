@@ -9,10 +9,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 
-from recommender.models import Impression, TeacherJudgment
-from recommender.services.recommendations import recommendation_list
+from dragonrec.recommender.models import Impression, TeacherJudgment
+from dragonrec.recommender.services.recommendations import recommendation_list
+from dragonrec.tracking.factories import EventFactory
 from tests.recommender.test_worker import wait_for
-from tracking.factories import EventFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 

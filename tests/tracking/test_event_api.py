@@ -7,10 +7,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from catalog.factories import ProductFactory
-from tracking.factories import EventFactory
-from tracking.models import Event
-from tracking.selectors import history_recent
+from dragonrec.catalog.factories import ProductFactory
+from dragonrec.tracking.factories import EventFactory
+from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import history_recent
 
 pytestmark = pytest.mark.django_db
 URL = "/api/events/"

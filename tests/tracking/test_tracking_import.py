@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from catalog.factories import ProductFactory
-from tracking.models import Event
-from tracking.selectors import history_recent
-from tracking.services import tracking_import
+from dragonrec.catalog.factories import ProductFactory
+from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import history_recent
+from dragonrec.tracking.services import tracking_import
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from catalog.demo.sessions import generate_sessions, load_products
-from catalog.models import Product
-from catalog.services import catalog_import
-from tracking.models import Event
+from dragonrec.catalog.demo.sessions import generate_sessions, load_products
+from dragonrec.catalog.models import Product
+from dragonrec.catalog.services import catalog_import
+from dragonrec.tracking.models import Event
 
 DEMO_ADMIN = ("admin", "dragonrec-demo")  # stated in the README; a demo-only account
 EVENT_NAMESPACE = uuid.UUID("0b8f4a52-6f1d-4b8e-9a3c-5d2e1f0a9b77")
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-train", action="store_true")
 
     def handle(self, *args: object, skip_train: bool, **options: object) -> None:
-        products_path = Path(__file__).resolve().parents[3] / "catalog" / "demo" / "products.jsonl"
+        products_path = Path(__file__).resolve().parents[3] / "dragonrec" / "catalog" / "demo" / "products.jsonl"
         report = catalog_import(path=products_path)
         self.stdout.write(f"catalog: {report.created} created, {report.updated} updated")
         User = get_user_model()
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         call_command("recommender_embed", "--no-progress")
         call_command("recommender_aggregates")
         if not skip_train:
-            from recommender.models import ModelVersion
+            from dragonrec.recommender.models import ModelVersion
 
             if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
                 call_command("recommender_train", "--promote", "--quiet")

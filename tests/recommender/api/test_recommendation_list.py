@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from recommender.models import Impression, ImpressionItem
-from recommender.services.impressions import impressions_flush
-from tracking.factories import EventFactory
+from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.services.impressions import impressions_flush
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/recommendations/"
@@ -87,7 +87,7 @@ def test_impressions_are_written_inline_when_redis_is_down(tiny_shop) -> None:  
     from django.conf import settings
     from django.test import override_settings
 
-    from recommender.services.recommendations import recommendation_list
+    from dragonrec.recommender.services.recommendations import recommendation_list
 
     unreachable = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
     with override_settings(CACHES=unreachable):
@@ -113,7 +113,7 @@ def test_invalid_parameters_are_a_400_with_a_clear_message(api_client, tiny_shop
 
 
 def test_new_visitor_gets_trending_across_categories(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
-    from recommender.services.aggregates import trending_recompute
+    from dragonrec.recommender.services.aggregates import trending_recompute
 
     for key in ["coffee", "kettle", "monitor", "shoe_road", "mouse", "pan"]:
         EventFactory(session_id=f"s-{key}", product=tiny_shop[key], type="purchase")
@@ -135,7 +135,7 @@ def test_a_full_buffer_is_flushed_by_the_requests_themselves(api_client, tiny_sh
     from django.conf import settings
     from django.test import override_settings
 
-    from recommender.services.impressions import impressions_buffered
+    from dragonrec.recommender.services.impressions import impressions_buffered
 
     # given: no worker is flushing, and the buffer may hold 2 records
     impressions_flush()

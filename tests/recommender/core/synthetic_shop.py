@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.core.embedder import HashingEmbedder
-from recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
-from recommender.core.types import PURCHASE, VIEW, HistoryEvent, Product
+from dragonrec.recommender.core.embedder import HashingEmbedder
+from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
+from dragonrec.recommender.core.types import PURCHASE, VIEW, HistoryEvent, Product
 
 CATALOG: dict[str, list[str]] = {
     "Electronics > Phones": ["Galaxy phone 128GB", "Pixel phone 256GB", "Moto phone 64GB", "Nokia phone dual sim"],

@@ -4,8 +4,13 @@ import math
 
 import pytest
 
-from recommender.core.aggregates import DEFAULT_EVENT_WEIGHTS, category_complements, item_complements, trending_scores
-from recommender.core.types import ADD_TO_CART, PURCHASE, VIEW, HistoryEvent
+from dragonrec.recommender.core.aggregates import (
+    DEFAULT_EVENT_WEIGHTS,
+    category_complements,
+    item_complements,
+    trending_scores,
+)
+from dragonrec.recommender.core.types import ADD_TO_CART, PURCHASE, VIEW, HistoryEvent
 from tests.recommender.core.synthetic_shop import make_products, make_sessions
 
 

@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from recommender.core.candidates import ComplementSource, EmbeddingSource, SimilarToAnchorSource, TrendingSource
-from recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
-from recommender.core.types import PURCHASE, Context, HistoryEvent, Preferences, Product
+from dragonrec.recommender.core.candidates import (
+    ComplementSource,
+    EmbeddingSource,
+    SimilarToAnchorSource,
+    TrendingSource,
+)
+from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
+from dragonrec.recommender.core.types import PURCHASE, Context, HistoryEvent, Preferences, Product
 from tests.recommender.core.synthetic_shop import make_products, make_sessions, make_shop
 
 

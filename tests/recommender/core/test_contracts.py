@@ -8,12 +8,17 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from recommender.core.base import CandidateSource, Ranker
-from recommender.core.candidates import ComplementSource, EmbeddingSource, SimilarToAnchorSource, TrendingSource
-from recommender.core.pipeline import Pipeline
-from recommender.core.rankers import BlendRanker, EmbeddingRanker
-from recommender.core.types import PURCHASE, VIEW, Candidate, Context, HistoryEvent, Preferences
-from recommender.evaluation.baselines import (
+from dragonrec.recommender.core.base import CandidateSource, Ranker
+from dragonrec.recommender.core.candidates import (
+    ComplementSource,
+    EmbeddingSource,
+    SimilarToAnchorSource,
+    TrendingSource,
+)
+from dragonrec.recommender.core.pipeline import Pipeline
+from dragonrec.recommender.core.rankers import BlendRanker, EmbeddingRanker
+from dragonrec.recommender.core.types import PURCHASE, VIEW, Candidate, Context, HistoryEvent, Preferences
+from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
     MeanEmbeddingRanker,
     OracleRanker,

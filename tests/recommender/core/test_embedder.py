@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.core.embedder import HashingEmbedder, SentenceTransformerEmbedder, cached_encode
+from dragonrec.recommender.core.embedder import HashingEmbedder, SentenceTransformerEmbedder, cached_encode
 
 
 class CountingEmbedder(HashingEmbedder):

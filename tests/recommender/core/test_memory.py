@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.core.memory import InMemoryHistoryStore, InMemoryProductStore, InMemoryVectorIndex
-from recommender.core.types import VIEW, HistoryEvent, Product
+from dragonrec.recommender.core.memory import InMemoryHistoryStore, InMemoryProductStore, InMemoryVectorIndex
+from dragonrec.recommender.core.types import VIEW, HistoryEvent, Product
 
 
 def _index() -> tuple[InMemoryVectorIndex, list[Product]]:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from recommender.core.metrics import (
+from dragonrec.recommender.core.metrics import (
     catalog_coverage,
     category_coverage,
     complement_rate,

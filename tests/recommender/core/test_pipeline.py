@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from recommender.core.candidates import EmbeddingSource
-from recommender.core.pipeline import Pipeline, PipelineConfig
-from recommender.core.rankers import EmbeddingRanker
-from recommender.core.rerank import RerankRules
-from recommender.core.types import PURCHASE, VIEW, Context, HistoryEvent, Preferences
+from dragonrec.recommender.core.candidates import EmbeddingSource
+from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig
+from dragonrec.recommender.core.rankers import EmbeddingRanker
+from dragonrec.recommender.core.rerank import RerankRules
+from dragonrec.recommender.core.types import PURCHASE, VIEW, Context, HistoryEvent, Preferences
 from tests.recommender.core.synthetic_shop import Shop, make_shop
 
 COMPLEMENTS_OF_PHONES = {"Electronics > Phone Cases", "Electronics > Chargers"}

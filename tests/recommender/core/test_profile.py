@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.core.profile import ProfileConfig, event_weights, preference_text, profile_vector
-from recommender.core.types import PURCHASE, REMOVE_FROM_CART, VIEW, HistoryEvent, Preferences
+from dragonrec.recommender.core.profile import ProfileConfig, event_weights, preference_text, profile_vector
+from dragonrec.recommender.core.types import PURCHASE, REMOVE_FROM_CART, VIEW, HistoryEvent, Preferences
 from tests.recommender.core.synthetic_shop import make_shop
 
 

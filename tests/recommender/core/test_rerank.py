@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.core.metrics import intra_list_diversity
-from recommender.core.rerank import RerankRules, mmr_select, rerank
-from recommender.core.types import Product, ScoredItem
+from dragonrec.recommender.core.metrics import intra_list_diversity
+from dragonrec.recommender.core.rerank import RerankRules, mmr_select, rerank
+from dragonrec.recommender.core.types import Product, ScoredItem
 from tests.recommender.core.synthetic_shop import make_shop
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from recommender.core.text import product_text
+from dragonrec.recommender.core.text import product_text
 
 
 def test_product_text_orders_fields_and_skips_missing_ones() -> None:

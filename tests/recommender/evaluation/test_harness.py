@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.core.embedder import HashingEmbedder
-from recommender.evaluation.dataset import leave_one_out, load_dataset
-from recommender.evaluation.harness import run_evaluation
+from dragonrec.recommender.core.embedder import HashingEmbedder
+from dragonrec.recommender.evaluation.dataset import leave_one_out, load_dataset
+from dragonrec.recommender.evaluation.harness import run_evaluation
 
 REPO = Path(__file__).resolve().parents[3]
 N_CATEGORIES, PER_CATEGORY, N_USERS = 6, 10, 90
@@ -128,7 +128,7 @@ def test_outputs_json_markdown_with_anchors_and_plot(tmp_path: Path) -> None:
 
 def test_missing_student_is_reported_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_dataset(tmp_path)
-    monkeypatch.setitem(sys.modules, "recommender.ml.evaluation", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "dragonrec.recommender.ml.evaluation", None)  # makes the import fail
 
     results = evaluate(tmp_path, ["popularity", "student"])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from recommender.ml import StudentConfig
+from dragonrec.recommender.ml import StudentConfig
 
 
 @pytest.fixture(autouse=True)

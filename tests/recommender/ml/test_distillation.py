@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.core.types import HistoryEvent
-from recommender.ml import TeacherLabel, train_student
-from recommender.ml.simulated_teacher import agreement
+from dragonrec.recommender.core.types import HistoryEvent
+from dragonrec.recommender.ml import TeacherLabel, train_student
+from dragonrec.recommender.ml.simulated_teacher import agreement
 
 
 def test_teacher_labels_move_the_student_toward_the_teacher(tiny_config):

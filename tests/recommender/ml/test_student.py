@@ -4,9 +4,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from recommender.core.stores import VectorIndex
-from recommender.core.types import Context, HistoryEvent, ProductId
-from recommender.ml import Student, StudentRanker
+from dragonrec.recommender.core.stores import VectorIndex
+from dragonrec.recommender.core.types import Context, HistoryEvent, ProductId
+from dragonrec.recommender.ml import Student, StudentRanker
 
 
 def _events(pids: Sequence[int], event_type: str = "view") -> list[HistoryEvent]:
@@ -134,9 +134,9 @@ def test_ranker_scores_every_candidate_in_order_and_unknown_ids_from_text(tiny_c
 
 
 def test_build_student_ranker_trains_on_a_split_and_scores_the_catalog(tiny_config, clustered_text_vectors):
-    from recommender.core.types import Product
-    from recommender.evaluation.dataset import Dataset, Split
-    from recommender.ml.evaluation import build_student_ranker
+    from dragonrec.recommender.core.types import Product
+    from dragonrec.recommender.evaluation.dataset import Dataset, Split
+    from dragonrec.recommender.ml.evaluation import build_student_ranker
 
     # given: a leave-one-out split where every user alternates between two products of one text cluster
     n_items = 12

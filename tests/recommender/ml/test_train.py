@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.ml import train_student
-from recommender.ml.data import make_windows
-from recommender.ml.metrics import full_ranking_metrics
+from dragonrec.recommender.ml import train_student
+from dragonrec.recommender.ml.data import make_windows
+from dragonrec.recommender.ml.metrics import full_ranking_metrics
 
 
 def _a_then_b_sequences(n_users: int, n_items: int, seed: int = 0) -> list[list[tuple[int, str]]]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from catalog.factories import ProductFactory
-from recommender.models import ProductEmbedding
-from recommender.services.embeddings import (
+from dragonrec.catalog.factories import ProductFactory
+from dragonrec.recommender.models import ProductEmbedding
+from dragonrec.recommender.services.embeddings import (
     dirty_products_queryset,
     embedding_model_name,
     product_embeddings_refresh,

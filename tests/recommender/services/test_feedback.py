@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recommender.models import ImpressionItem
-from recommender.services.feedback import clicks_attribute_recent
-from recommender.services.impressions import impressions_flush
-from recommender.services.recommendations import recommendation_list
-from tracking.factories import EventFactory
+from dragonrec.recommender.models import ImpressionItem
+from dragonrec.recommender.services.feedback import clicks_attribute_recent
+from dragonrec.recommender.services.impressions import impressions_flush
+from dragonrec.recommender.services.recommendations import recommendation_list
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,16 +9,16 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from recommender.models import ModelVersion
-from recommender.services import students
-from recommender.services.recommendations import recommendation_list
-from recommender.services.registry import (
+from dragonrec.recommender.models import ModelVersion
+from dragonrec.recommender.services import students
+from dragonrec.recommender.services.recommendations import recommendation_list
+from dragonrec.recommender.services.registry import (
     model_version_activate,
     model_version_promote_if_better,
     model_version_rollback,
     student_train_and_register,
 )
-from tracking.factories import EventFactory
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def shop_events(tiny_shop, n_sessions: int = 80) -> None:  # type: ignore[no-unt
 
 
 def small_config():  # type: ignore[no-untyped-def]
-    from recommender.ml.model import StudentConfig
+    from dragonrec.recommender.ml.model import StudentConfig
 
     return StudentConfig(
         max_epochs=40,
@@ -144,7 +144,7 @@ def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyp
     a.training_log = [{"epoch": 2, "valid_ndcg10": 0.2}, {"epoch": 4, "valid_ndcg10": 0.3}]
     a.save()
     response = admin_client.post(
-        "/admin/recommender/modelversion/", {"action": "compare", "_selected_action": [a.pk, b.pk]}
+        "/admin/dragonrec_recommender/modelversion/", {"action": "compare", "_selected_action": [a.pk, b.pk]}
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -152,8 +152,8 @@ def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyp
 
 
 def test_clicked_impressions_become_listwise_reward_labels(tiny_shop) -> None:  # type: ignore[no-untyped-def]
-    from recommender.models import Impression, ImpressionItem
-    from recommender.services.registry import reward_labels
+    from dragonrec.recommender.models import Impression, ImpressionItem
+    from dragonrec.recommender.services.registry import reward_labels
 
     impression = Impression.objects.create(
         scenario="home", ranker="embedding", context={"history": [[tiny_shop["monitor"].id, "view"]]}

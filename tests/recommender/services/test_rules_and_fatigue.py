@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from recommender.models import MerchantRule
-from recommender.services.aggregates import trending_recompute
-from recommender.services.impressions import fatigued_ids
-from recommender.services.recommendations import recommendation_list
-from tracking.factories import EventFactory
+from dragonrec.recommender.models import MerchantRule
+from dragonrec.recommender.services.aggregates import trending_recompute
+from dragonrec.recommender.services.impressions import fatigued_ids
+from dragonrec.recommender.services.recommendations import recommendation_list
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_block_pin_and_boost(shop) -> None:  # type: ignore[no-untyped-def]
 def test_category_restriction_and_price_band(shop) -> None:  # type: ignore[no-untyped-def]
     MerchantRule.objects.create(name="sports only", kind="restrict", category_path="Sports")
     served = recommendation_list(scenario="home", session_id="s-me", n=10, record=False)
-    from catalog.models import Product
+    from dragonrec.catalog.models import Product
 
     paths = set(Product.objects.filter(id__in=ids(served)).values_list("category__path", flat=True))
     assert paths and all(p.startswith("Sports > ") for p in paths)
@@ -104,8 +104,8 @@ def test_bought_durables_are_not_recommended_again_but_consumables_are(tiny_shop
     trending_recompute()
     served = ids(recommendation_list(scenario="home", session_id="new", n=12, record=False))
     assert tiny_shop["kettle"].id in served and coffee.id in served  # trending for a new visitor
-    from recommender.core.rerank import RerankRules, is_allowed
-    from recommender.stores import serving_stores
+    from dragonrec.recommender.core.rerank import RerankRules, is_allowed
+    from dragonrec.recommender.stores import serving_stores
 
     products, _ = serving_stores()
     rules = RerankRules(bought=frozenset({tiny_shop["kettle"].id, coffee.id}))
@@ -114,7 +114,7 @@ def test_bought_durables_are_not_recommended_again_but_consumables_are(tiny_shop
 
 
 def test_fatigue_never_empties_the_page(shop) -> None:  # type: ignore[no-untyped-def]
-    from catalog.models import Product
+    from dragonrec.catalog.models import Product
 
     serve_times(5, n=Product.objects.count())  # every product shown 5 times without a click
     assert len(fatigued_ids(user_key="s:s-me")) >= 4

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.models import Product
-from recommender.services.aggregates import trending_recompute
-from recommender.services.recommendations import serving_warmup
-from recommender.stores import current_snapshot, snapshot_reset
-from tracking.factories import EventFactory
+from dragonrec.catalog.models import Product
+from dragonrec.recommender.services.aggregates import trending_recompute
+from dragonrec.recommender.services.recommendations import serving_warmup
+from dragonrec.recommender.stores import current_snapshot, snapshot_reset
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 

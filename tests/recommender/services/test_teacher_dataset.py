@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from recommender.models import TeacherJudgment
-from tracking.factories import EventFactory
+from dragonrec.recommender.models import TeacherJudgment
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 

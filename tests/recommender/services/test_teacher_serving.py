@@ -10,12 +10,12 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from recommender.conf import recommender_settings
-from recommender.models import TeacherJudgment
-from recommender.services.impressions import impressions_flush
-from recommender.services.recommendations import recommendation_list, teacher_payload
-from recommender.tasks import teacher_score
-from tracking.factories import EventFactory
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.models import TeacherJudgment
+from dragonrec.recommender.services.impressions import impressions_flush
+from dragonrec.recommender.services.recommendations import recommendation_list, teacher_payload
+from dragonrec.recommender.tasks import teacher_score
+from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def test_payload_is_rebuilt_from_the_impression(teacher_on, tiny_shop) -> None: 
 def test_a_request_that_waits_for_the_teacher_writes_its_impression_at_once(teacher_on, tiny_shop) -> None:  # type: ignore[no-untyped-def]
     from django.conf import settings
 
-    from recommender.models import Impression
+    from dragonrec.recommender.models import Impression
 
     history(tiny_shop)
     with override_settings(RECOMMENDER={**settings.RECOMMENDER, "TEACHER_WAIT_MS": 50}):

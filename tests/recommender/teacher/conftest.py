@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.teacher import TeacherConfig
+from dragonrec.recommender.teacher import TeacherConfig
 from tests.llm_server import LLMServer
 
 

@@ -7,8 +7,8 @@ CABLE 0, SECOND_MONITOR 6 (dell, ultrasharp, monitor).
 
 from __future__ import annotations
 
-from recommender.core.types import HistoryEvent, Preferences, Product
-from recommender.teacher.prompt import HistoryItem
+from dragonrec.recommender.core.types import HistoryEvent, Preferences, Product
+from dragonrec.recommender.teacher.prompt import HistoryItem
 
 MONITOR = Product(1, "Dell UltraSharp monitor 27in", "Electronics > Monitors", "Dell", 329.0)
 MOUSE = Product(2, "Logitech wireless mouse", "Electronics > Mice", "Logitech", 29.9)

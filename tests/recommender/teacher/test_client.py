@@ -11,10 +11,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from recommender.core.types import Preferences, Product
-from recommender.teacher import ErrorKind, TeacherClient, TeacherConfig
-from recommender.teacher.client import NOT_SENT
-from recommender.teacher.protocol import MISSING_ID, OUT_OF_RANGE, UNKNOWN_ID
+from dragonrec.recommender.core.types import Preferences, Product
+from dragonrec.recommender.teacher import ErrorKind, TeacherClient, TeacherConfig
+from dragonrec.recommender.teacher.client import NOT_SENT
+from dragonrec.recommender.teacher.protocol import MISSING_ID, OUT_OF_RANGE, UNKNOWN_ID
 from tests.llm_server import LLMServer
 from tests.recommender.teacher.shop import (
     ARM,

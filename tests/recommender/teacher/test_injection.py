@@ -19,10 +19,10 @@ import re
 import pytest
 import redis
 
-from recommender.core.types import HistoryEvent, Product
-from recommender.teacher import TeacherClient, TeacherConfig, build_prompt
-from recommender.teacher.prompt import REDACTED
-from recommender.teacher.protocol import OUT_OF_RANGE, UNKNOWN_ID
+from dragonrec.recommender.core.types import HistoryEvent, Product
+from dragonrec.recommender.teacher import TeacherClient, TeacherConfig, build_prompt
+from dragonrec.recommender.teacher.prompt import REDACTED
+from dragonrec.recommender.teacher.protocol import OUT_OF_RANGE, UNKNOWN_ID
 from tests.llm_server import DEFAULT_INJECTION, LLMServer, good_scores
 from tests.recommender.teacher.shop import ARM, CABLE, CANDIDATES, EXPECTED_GOOD_SCORES, HISTORY, KEYBOARD, PREFERENCES
 

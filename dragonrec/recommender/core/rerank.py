@@ -1,0 +1,215 @@
+"""Re-ranking: business rules, then diversity (MMR + a per-category cap), then pins. Pure functions.
+
+    >>> rules = RerankRules(diversity=0.3, category_cap=3, exclude=frozenset(blocked), pins={42: 0})
+    >>> page = rerank(ranked_items, products=products_by_id, index=index, rules=rules, n=10, fallback=trending)
+
+Order of operations and why:
+1. hard rules drop what must never show (inactive, out of stock, blocked, bought non-consumables,
+   outside the category or price restriction) and apply boosts, so diversity works on what can actually show;
+2. MMR (Carbonell & Goldstein, SIGIR 1998) picks the page greedily, trading relevance against similarity to what is
+   already picked, with at most `category_cap` items per leaf category;
+3. if the candidates run dry, `fallback` items (trending) fill the page, then the cap is relaxed, then `rested`
+   (fatigued) items come back: a full page beats a perfectly diverse or perfectly fresh half page;
+4. pins are placed last at their positions, so they never count against the cap or push each other around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from dragonrec.recommender.core.stores import VectorIndex
+from dragonrec.recommender.core.types import PURCHASE, RATING, HistoryEvent, Product, ProductId, ScoredItem
+
+BOUGHT_EVENT_TYPES = frozenset({PURCHASE, RATING})  # a review is the public datasets' purchase signal
+
+
+@dataclass(frozen=True)
+class RerankRules:
+    diversity: float = 0.0  # MMR trade-off in [0, 1]: 0 = pure relevance (off), 1 = only novelty w.r.t. the page
+    category_cap: int | None = None  # max items per leaf category on a page (None = no cap)
+    exclude: frozenset[ProductId] = frozenset()  # blocked, already in cart, ...
+    # shown often and never clicked (impression fatigue): left out unless the page would be short without them
+    rested: frozenset[ProductId] = frozenset()
+    bought: frozenset[ProductId] = frozenset()  # recently bought: dropped unless the product is consumable
+    pins: Mapping[ProductId, int] = field(default_factory=dict)  # product id -> 0-based position
+    boosts: Mapping[ProductId, float] = field(default_factory=dict)  # product id -> score multiplier
+    categories: tuple[str, ...] = ()  # only products under these category paths (empty = all)
+    price_min: float | None = None
+    price_max: float | None = None
+    drop_unavailable: bool = True
+
+
+def bought_ids(history: Iterable[HistoryEvent]) -> frozenset[ProductId]:
+    return frozenset(e.product_id for e in history if e.event_type in BOUGHT_EVENT_TYPES)
+
+
+def is_allowed(product: Product | None, rules: RerankRules) -> bool:
+    """Whether a product may appear at all under the hard rules."""
+    if product is None or product.id in rules.exclude:
+        return False
+    if rules.drop_unavailable and not (product.is_active and product.in_stock):
+        return False
+    if product.id in rules.bought and not product.consumable:
+        return False
+    if rules.categories and not any(
+        product.category == c or product.category.startswith(c + " > ") for c in rules.categories
+    ):
+        return False
+    # An unknown price passes: a restriction drops what is known to violate it (catalogs without prices still work).
+    if product.price is not None:
+        if rules.price_min is not None and product.price < rules.price_min:
+            return False
+        if rules.price_max is not None and product.price > rules.price_max:
+            return False
+    return True
+
+
+def _boosted(score: float, boost: float) -> float:
+    # Multiplying a negative score would demote it; dividing keeps "boost > 1 moves the item up" for any sign.
+    return score * boost if score >= 0 else score / boost
+
+
+def apply_rules(
+    items: Sequence[ScoredItem], products: Mapping[ProductId, Product], rules: RerankRules
+) -> list[ScoredItem]:
+    """Allowed items only, boosts applied, best first (stable for equal scores)."""
+    kept = []
+    for item in items:
+        if not is_allowed(products.get(item.product_id), rules):
+            continue
+        boost = rules.boosts.get(item.product_id)
+        kept.append(replace(item, score=_boosted(item.score, boost)) if boost else item)
+    return sorted(kept, key=lambda item: -item.score)
+
+
+def mmr_select(
+    scores: np.ndarray,
+    vectors: np.ndarray,
+    *,
+    n: int,
+    diversity: float,
+    categories: Sequence[str] | None = None,
+    category_cap: int | None = None,
+) -> list[int]:
+    """Indices of up to `n` items picked by Maximal Marginal Relevance under a per-category cap.
+
+    Each step picks argmax (1 - diversity) * relevance - diversity * max cosine to the items already picked, with
+    relevance min-max scaled to [0, 1] so `diversity` means the same whatever the ranker's score range. Items whose
+    category already holds `category_cap` picks are skipped (empty category = unknown, never capped). May return
+    fewer than `n` when the cap leaves too few items.
+    """
+    count = len(scores)
+    if count == 0 or n <= 0:
+        return []
+    scores = np.asarray(scores, dtype=np.float64)
+    spread = scores.max() - scores.min()
+    relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(count)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    max_similarity = np.zeros(count)
+    available = np.ones(count, dtype=bool)
+    per_category: dict[str, int] = {}
+    picked: list[int] = []
+    while len(picked) < n and available.any():
+        gain = (1.0 - diversity) * relevance - diversity * max_similarity
+        gain[~available] = -np.inf
+        best = int(np.argmax(gain))  # first maximum: ties keep the ranker's order
+        available[best] = False
+        category = categories[best] if categories is not None else ""
+        if category_cap is not None and category and per_category.get(category, 0) >= category_cap:
+            continue
+        picked.append(best)
+        if category:
+            per_category[category] = per_category.get(category, 0) + 1
+        if diversity > 0:
+            max_similarity = np.maximum(max_similarity, vectors @ vectors[best])
+    return picked
+
+
+def _fill(
+    page: list[ScoredItem],
+    pools: Iterable[Sequence[ScoredItem]],
+    *,
+    n: int,
+    category_of: Mapping[ProductId, str],
+    category_cap: int | None,
+) -> list[ScoredItem]:
+    """Append items from the pools in order until the page holds `n`, skipping duplicates and capped categories."""
+    seen = {item.product_id for item in page}
+    per_category: dict[str, int] = {}
+    for item in page:
+        category = category_of.get(item.product_id, "")
+        per_category[category] = per_category.get(category, 0) + 1
+    for pool in pools:
+        for item in pool:
+            if len(page) >= n:
+                return page
+            category = category_of.get(item.product_id, "")
+            capped = category_cap is not None and category and per_category.get(category, 0) >= category_cap
+            if item.product_id in seen or capped:
+                continue
+            page.append(item)
+            seen.add(item.product_id)
+            per_category[category] = per_category.get(category, 0) + 1
+    return page
+
+
+def place_pins(page: list[ScoredItem], pins: Sequence[tuple[int, ScoredItem]], *, n: int) -> list[ScoredItem]:
+    """Insert pinned items at their positions (lowest position first), dropping their duplicates; length <= n."""
+    pinned_ids = {item.product_id for _, item in pins}
+    page = [item for item in page if item.product_id not in pinned_ids]
+    for position, item in sorted(pins, key=lambda pin: pin[0]):
+        page.insert(min(position, len(page)), item)
+    return page[:n]
+
+
+def rerank(
+    items: Sequence[ScoredItem],
+    *,
+    products: Mapping[ProductId, Product],
+    index: VectorIndex | None,
+    rules: RerankRules,
+    n: int,
+    fallback: Sequence[ScoredItem] = (),
+) -> list[ScoredItem]:
+    """The final page of up to `n` items (see the module docstring for the order of operations).
+
+    `products` must contain every id in `items`, `fallback` and `rules.pins`; unknown ids are dropped.
+    """
+    soft = rules
+    if rules.rested:
+        rules = replace(rules, exclude=rules.exclude | rules.rested)
+    pins = [
+        (position, ScoredItem(product_id=pid, score=0.0, source="pinned", reason="pinned"))
+        for pid, position in rules.pins.items()
+        if is_allowed(products.get(pid), rules)
+    ]
+    free = n - len(pins)
+    ranked = apply_rules([i for i in items if i.product_id not in rules.pins], products, rules)
+    category_of = {pid: product.category for pid, product in products.items()}
+    categories = [category_of[item.product_id] for item in ranked]
+    if ranked and (rules.diversity > 0 or rules.category_cap is not None):
+        vectors = (
+            index.vectors([item.product_id for item in ranked])[0]
+            if index is not None and rules.diversity > 0
+            else np.zeros((len(ranked), 1), dtype=np.float32)
+        )
+        scores = np.array([item.score for item in ranked])
+        chosen = mmr_select(
+            scores, vectors, n=free, diversity=rules.diversity, categories=categories, category_cap=rules.category_cap
+        )
+        page = [ranked[i] for i in chosen]
+    else:
+        page = ranked[:free]
+    if len(page) < free:
+        extra = apply_rules([i for i in fallback if i.product_id not in rules.pins], products, rules)
+        page = _fill(page, [extra], n=free, category_of=category_of, category_cap=rules.category_cap)
+        # Still short: relax the cap rather than show a half-empty page.
+        page = _fill(page, [ranked, extra], n=free, category_of=category_of, category_cap=None)
+    if len(page) < free and soft.rested:
+        # Fatigue is a preference, not a rule: rested items come back (best first) before a page goes short.
+        tired = [i for i in [*items, *fallback] if i.product_id in soft.rested and i.product_id not in soft.pins]
+        page = _fill(page, [apply_rules(tired, products, soft)], n=free, category_of=category_of, category_cap=None)
+    return place_pins(page, pins, n=n)

@@ -1,0 +1,316 @@
+"""Training the student: full-softmax next-product cross-entropy at every position, plus listwise distillation.
+
+    >>> result = train_student(sequences=seqs, n_items=n, item_text_vectors=vecs, config=StudentConfig(),
+    ...                        valid=[(history, target), ...], teacher_labels=labels, seed=0)
+    >>> result.best_valid_ndcg10, result.model
+
+Loss per step = CE + lambda * KD, where
+- CE: softmax over the WHOLE catalogue at every position of every sequence, weighted per target by its event type
+  (a purchase counts more than a view). Full CE instead of SASRec's one-negative BCE: Klenitskiy & Vasilev 2023.
+- KD: for each teacher judgment (history, candidates, 0-10 scores, confidence): KL(softmax(teacher / tau) ||
+  softmax(student scores over the same candidates)), weighted by the teacher's confidence (DLLM2Rec, RecSys 2024).
+  Each judgment is used once per epoch, spread evenly over the epoch's steps, and weighs like `distill_weight`
+  next-item targets.
+Early stopping on validation NDCG@10 (full ranking, history items excluded); the best checkpoint is returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from dragonrec.recommender.ml.data import (
+    EVENT_VOCAB,
+    Step,
+    TeacherLabel,
+    as_steps,
+    encode_histories,
+    length_bucketed_batches,
+    make_windows,
+    pad_right,
+)
+from dragonrec.recommender.ml.losses import full_softmax_ce
+from dragonrec.recommender.ml.metrics import RankingEvalSet
+from dragonrec.recommender.ml.model import StudentConfig, StudentModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    loss: float
+    ce: float
+    kd: float  # mean confidence-weighted KL per teacher judgment
+    seconds: float  # wall time since training started, at the end of this epoch (validation included)
+    valid: dict[str, float] | None = None  # full-ranking metrics when validation ran this epoch
+
+
+@dataclass
+class TrainResult:
+    model: StudentModel  # best checkpoint (by valid NDCG@10), in eval mode
+    config: StudentConfig
+    history: list[EpochLog] = field(default_factory=list)
+    best_valid_ndcg10: float | None = None
+    best_epoch: int = 0
+    train_seconds: float = 0.0
+    stopped_because: str = ""
+
+
+def bf16_available() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # pragma: no cover - older builds
+        return False
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class _TeacherBatches:
+    """Teacher judgments as padded tensors, handed out so that each is used once per epoch."""
+
+    def __init__(self, labels: Sequence[TeacherLabel], *, max_len: int, n_items: int, tau: float) -> None:
+        labels = [lb for lb in labels if lb.candidate_ids and lb.history]
+        self.n = len(labels)
+        if not self.n:
+            return
+        self.items, self.events, self.lengths = encode_histories(
+            [as_steps(lb.history) for lb in labels], max_len=max_len
+        )
+        cand = [np.asarray(lb.candidate_ids, dtype=np.int64) for lb in labels]
+        if any(((c < 0) | (c >= n_items)).any() for c in cand):
+            raise ValueError("teacher candidate ids must be dense ids in [0, n_items)")
+        self.cands = pad_right([c + 1 for c in cand])  # model rows, 0 = padding
+        scores = torch.zeros(self.cands.shape)
+        for i, lb in enumerate(labels):
+            scores[i, : len(lb.scores)] = torch.tensor(lb.scores, dtype=torch.float32)
+        mask = self.cands != 0
+        self.mask = mask
+        # Teacher distribution, computed once: softmax(score / tau) over the real candidates.
+        self.p = torch.softmax((scores / tau).masked_fill(~mask, float("-inf")), dim=1)
+        self.conf = torch.tensor([float(lb.confidence) for lb in labels], dtype=torch.float32)
+
+    def epoch_slices(self, n_steps: int, rng: np.random.Generator) -> list[np.ndarray]:
+        if not self.n:
+            return [np.zeros(0, dtype=np.int64)] * n_steps
+        order = rng.permutation(self.n)
+        return np.array_split(order, n_steps)
+
+
+@contextlib.contextmanager
+def _swapped(params: list[torch.Tensor], ema: list[torch.Tensor] | None) -> Iterator[None]:
+    """Temporarily put the EMA weights into the model (no-op without EMA)."""
+    if ema is None:
+        yield
+        return
+    with torch.no_grad():
+        backup = [p.detach().clone() for p in params]
+        torch._foreach_copy_(params, ema)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            torch._foreach_copy_(params, backup)
+
+
+def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch.Tensor) -> torch.Tensor:
+    t = torch.from_numpy(idx)
+    lengths = tb.lengths[t]
+    L = int(lengths.max())
+    u = model.user_vectors(tb.items[t, :L], tb.events[t, :L], lengths, M)
+    cands = tb.cands[t]
+    s = torch.einsum("bd,bcd->bc", u, M[cands]).masked_fill(~tb.mask[t], float("-inf"))
+    log_q = torch.log_softmax(s, dim=1)
+    p = tb.p[t]
+    kl = (torch.xlogy(p, p) - p * log_q.masked_fill(~tb.mask[t], 0.0)).sum(1)
+    return (kl * tb.conf[t]).sum()
+
+
+def train_student(
+    *,
+    sequences: Iterable[Sequence[Step]] | Mapping[str, Sequence[Step]],
+    n_items: int,
+    item_text_vectors: np.ndarray,
+    config: StudentConfig | None = None,
+    valid: Sequence[tuple[Sequence[Step], int]] | None = None,
+    teacher_labels: Sequence[TeacherLabel] = (),
+    seed: int = 0,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a student from scratch.
+
+    sequences: per user, oldest first, (dense product id, event type) pairs or HistoryEvents (product_id = dense
+        id = row of item_text_vectors).
+    valid: (history, next dense id) pairs for early stopping on full-ranking NDCG@10; without it the model trains
+        for config.max_epochs (or the time budget) and the last epoch is returned.
+    teacher_labels: TeacherLabels whose history/candidate ids are dense ids.
+    """
+    cfg = config or StudentConfig()
+    threads_before = torch.get_num_threads()
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    try:
+        return _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, seed, progress)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, seed, progress) -> TrainResult:
+    seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    if isinstance(sequences, Mapping):
+        sequences = [sequences[k] for k in sorted(sequences)]
+    seqs = [as_steps(s) for s in sequences]
+    windows = make_windows(seqs, max_len=cfg.max_len)
+    if not len(windows):
+        raise ValueError("no sequence has two or more steps: nothing to learn from")
+    valid = [(as_steps(h), int(t)) for h, t in (valid or [])]
+    valid_set = RankingEvalSet([h for h, _ in valid], [t for _, t in valid], max_len=cfg.max_len) if valid else None
+
+    model = StudentModel(cfg, n_items=n_items, text_vectors=item_text_vectors, n_event_types=len(EVENT_VOCAB))
+    tb = _TeacherBatches(teacher_labels, max_len=cfg.max_len, n_items=n_items, tau=cfg.distill_temperature)
+    use_kd = tb.n > 0 and cfg.distill_weight > 0
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
+    # weights; smooths the noisy end of training on small, sparse data.
+    ema = [p.detach().clone() for p in params] if cfg.ema_epochs else None
+    steps_per_epoch = -(-len(windows) // cfg.batch_size)
+    ema_decay = 1.0 - 1.0 / (cfg.ema_epochs * steps_per_epoch) if cfg.ema_epochs else 0.0
+    n_steps = 0
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.ndim == 2 and "emb" not in name and "wpe" not in name else no_decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+    )
+    weight_of_event = torch.tensor([cfg.target_weights.get(e, 1.0) for e in EVENT_VOCAB], dtype=torch.float32)
+    win_lengths = np.array([len(x) for x in windows.items])
+    amp = cfg.bf16 and bf16_available()
+    log.info(
+        "student: %d items, %d windows, %d targets, %d teacher labels, %d params, bf16=%s",
+        n_items,
+        len(windows),
+        windows.n_targets,
+        tb.n,
+        sum(p.numel() for p in model.parameters()),
+        amp,
+    )
+
+    result = TrainResult(model=model, config=cfg)
+    best_state: dict | None = None
+    best = -1.0
+    bad = 0
+    t0 = time.perf_counter()
+    epochs = range(1, cfg.max_epochs + 1)
+    bar = tqdm(epochs, desc="student", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        batches = list(length_bucketed_batches(win_lengths, cfg.batch_size, rng))
+        kd_slices = tb.epoch_slices(len(batches), rng) if use_kd else None
+        tot = tot_ce = tot_kd = 0.0
+        for step, b in enumerate(batches):
+            items = pad_right([windows.items[i] for i in b])
+            events = pad_right([windows.events[i] for i in b])
+            lengths = torch.from_numpy(win_lengths[b])
+            targets = torch.from_numpy(np.concatenate([windows.targets[i] for i in b]))
+            w = weight_of_event[torch.from_numpy(np.concatenate([windows.target_events[i] for i in b]))]
+            M = model.item_matrix()
+            h = model.encode(items, events, lengths, M)
+            real = torch.arange(items.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+            hv = h[real]  # row-major order matches the concatenated targets
+            ce = full_softmax_ce(hv, M[1:], targets, w / w.sum(), bf16=amp)
+            loss = ce
+            kd = torch.zeros(())
+            if use_kd and len(kd_slices[step]):
+                kd_sum = _kd_loss(model, tb, kd_slices[step], M)
+                # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
+                # weighted targets): lambda keeps its meaning whatever the ratio of judgments to sequences.
+                loss = ce + cfg.distill_weight * kd_sum / w.sum()
+                kd = kd_sum / len(kd_slices[step])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            n_steps += 1
+            if ema is not None:
+                # Warm-up (as in TF's ExponentialMovingAverage with num_updates): early on, the average must not
+                # stay anchored to the random initialisation.
+                d_t = min(ema_decay, (1.0 + n_steps) / (10.0 + n_steps))
+                torch._foreach_lerp_(ema, params, 1.0 - d_t)
+            with torch.no_grad():
+                model.id_emb.weight[0].zero_()
+                model.event_emb.weight[0].zero_()
+            tot += float(loss.detach())
+            tot_ce += float(ce.detach())
+            tot_kd += float(kd.detach())
+        n = len(batches)
+        entry = EpochLog(epoch=epoch, loss=tot / n, ce=tot_ce / n, kd=tot_kd / n, seconds=0.0)
+        stop = ""
+        if valid_set is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.max_epochs):
+            with _swapped(params, ema):
+                entry.valid = valid_set.metrics(model, ks=(10,))
+            nd = entry.valid["ndcg@10"]
+            if nd > best:
+                best, bad = nd, 0
+                with _swapped(params, ema):
+                    best_state = copy.deepcopy(model.state_dict())
+                result.best_epoch = epoch
+            else:
+                bad += 1
+                if bad >= cfg.patience and epoch >= cfg.min_epochs:
+                    stop = f"no valid NDCG@10 gain in {cfg.patience} evaluations"
+        entry.seconds = time.perf_counter() - t0
+        result.history.append(entry)
+        log.info(
+            "epoch %d loss %.4f (ce %.4f kd %.4f) %.0fs%s",
+            epoch,
+            entry.loss,
+            entry.ce,
+            entry.kd,
+            entry.seconds,
+            f" valid ndcg@10 {entry.valid['ndcg@10']:.4f} recall@10 {entry.valid['recall@10']:.4f}"
+            if entry.valid
+            else "",
+        )
+        bar.set_postfix(loss=f"{entry.loss:.3f}", ndcg10=f"{best:.4f}" if best >= 0 else "-")
+        if not stop and cfg.time_budget_s is not None and entry.seconds >= cfg.time_budget_s:
+            stop = f"time budget {cfg.time_budget_s:.0f}s reached"
+        if stop:
+            result.stopped_because = stop
+            break
+    else:
+        result.stopped_because = "max_epochs reached"
+    if best_state is None and ema is not None:
+        with torch.no_grad():
+            torch._foreach_copy_(params, ema)
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        result.best_valid_ndcg10 = best
+    else:
+        result.best_epoch = len(result.history)
+    model.eval()
+    result.train_seconds = time.perf_counter() - t0
+    log.info(
+        "student trained in %.0fs (%s); best epoch %d, valid ndcg@10 %s",
+        result.train_seconds,
+        result.stopped_because,
+        result.best_epoch,
+        f"{best:.4f}" if best_state is not None else "n/a",
+    )
+    return result

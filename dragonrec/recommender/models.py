@@ -1,0 +1,255 @@
+"""What the recommender stores: embeddings, teacher judgments, served impressions, aggregates the beat jobs
+compute for serving, merchant rules and the student model registry."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2; RECOMMENDER["EMBEDDING_DIM"] must match (a migration changes it)
+
+
+class ProductEmbedding(models.Model):
+    """A product's text embedding for one embedding model. `text_hash` lets the embedder skip unchanged text."""
+
+    product = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    model_name = models.CharField(max_length=200)
+    vector = VectorField(dimensions=EMBEDDING_DIM)
+    text_hash = models.CharField(max_length=64)
+    embedded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "model_name"], name="dragonrec_embedding_unique_product")
+        ]
+        indexes = [
+            # HNSW with cosine distance: the ANN behind candidate retrieval (pgvector docs: m=16,
+            # ef_construction=64 are the defaults and fine below a few million rows).
+            HnswIndex(
+                name="dragonrec_embedding_hnsw",
+                fields=["vector"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"embedding of {self.product_id} ({self.model_name})"
+
+
+class TeacherJudgment(models.Model):
+    """One call to the LLM teacher, stored whatever happened: the distillation dataset for the student."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    prompt_version = models.CharField(max_length=32)
+    model = models.CharField(max_length=200)
+    user_key = models.CharField(max_length=200, blank=True, help_text="u:<user id> or s:<session id>")
+    request_id = models.UUIDField(null=True, blank=True, db_index=True)
+    cache_key = models.CharField(max_length=64, db_index=True)
+    history = models.JSONField(default=list, help_text="[[product id, event type], ...] oldest first")
+    preferences = models.JSONField(default=dict, blank=True)
+    candidates = models.JSONField(default=list, help_text="product ids in prompt order")
+    scores = models.JSONField(default=dict, blank=True, help_text="{product id: 0-10}")
+    reasons = models.JSONField(default=dict, blank=True)
+    problems = models.JSONField(default=list, blank=True, help_text="what the answer got wrong (unknown ids, ...)")
+    raw_answer = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    cache_hit = models.BooleanField(default=False)
+    error = models.CharField(max_length=64, blank=True, db_index=True)
+    error_detail = models.TextField(blank=True)
+    source = models.CharField(max_length=32, default="serving", help_text="serving | dataset | simulation")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"judgment {self.pk} ({self.model}, {self.error or 'ok'})"
+
+
+class Impression(models.Model):
+    """One served list. A later click/cart/purchase event carrying its request id is attributed to it."""
+
+    request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # when the list was served (not when the buffered row reached the database), hence a default, not auto_now_add
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    session_id = models.CharField(max_length=128, blank=True)
+    scenario = models.CharField(max_length=16)
+    anchor_ids = models.JSONField(default=list, blank=True)
+    ranker = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=100, blank=True)
+    experiment = models.CharField(max_length=100, blank=True)
+    context = models.JSONField(
+        default=dict, blank=True, help_text="What the list was made from: history, preferences, history signature."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="dragonrec_imp_user"),
+            models.Index(fields=["session_id", "-created_at"], name="dragonrec_imp_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario} list {self.request_id} by {self.ranker}"
+
+
+class ImpressionItem(models.Model):
+    """A product at a position of a served list, with what came of it (the reward signal)."""
+
+    impression = models.ForeignKey(Impression, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()  # 1-based, as shown
+    score = models.FloatField()
+    source = models.CharField(max_length=64, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    carted_at = models.DateTimeField(null=True, blank=True)
+    purchased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["impression", "position"]
+        constraints = [models.UniqueConstraint(fields=["impression", "position"], name="dragonrec_impitem_unique_pos")]
+        indexes = [models.Index(fields=["product", "impression"], name="dragonrec_impitem_product")]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.product_id} in {self.impression_id}"
+
+    @property
+    def reward(self) -> float:
+        """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
+        if self.purchased_at:
+            return 1.0
+        if self.carted_at:
+            return 0.5
+        return 0.2 if self.clicked_at else 0.0
+
+
+class TrendingScore(models.Model):
+    """Time-decayed popularity, recomputed by a beat job; read on every cold-start request."""
+
+    product = models.OneToOneField(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(db_index=True)
+    category_path = models.CharField(max_length=1000, blank=True, db_index=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-score"]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.score:.3f}"
+
+
+class ProductComplement(models.Model):
+    """`complement` goes well with `product` (co-purchase / view-then-buy lift), recomputed by a beat job."""
+
+    product = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    complement = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product", "-score"]
+        constraints = [models.UniqueConstraint(fields=["product", "complement"], name="dragonrec_complement_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} -> {self.complement_id}"
+
+
+class CategoryComplement(models.Model):
+    """Leaf category `complement_path` goes with `category_path` (monitors -> keyboards), learned or entered."""
+
+    category_path = models.CharField(max_length=1000, db_index=True)
+    complement_path = models.CharField(max_length=1000)
+    score = models.FloatField()
+    manual = models.BooleanField(default=False, help_text="Entered by a merchant; never overwritten by the job.")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category_path", "-score"]
+        constraints = [
+            models.UniqueConstraint(fields=["category_path", "complement_path"], name="dragonrec_catcomp_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_path} -> {self.complement_path}"
+
+
+class MerchantRule(models.Model):
+    """A merchant's override, applied after ranking: pin, boost, block, or restrict by category / price band."""
+
+    class Kind(models.TextChoices):
+        PIN = "pin", "Pin a product at a position"
+        BOOST = "boost", "Multiply a product's or category's score"
+        BLOCK = "block", "Never recommend a product or category"
+        RESTRICT = "restrict", "Only recommend within a category and/or price band"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    scenario = models.CharField(max_length=16, blank=True, help_text="home, product or cart; blank = all")
+    product = models.ForeignKey(
+        settings.DRAGONREC_PRODUCT_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category_path = models.CharField(max_length=1000, blank=True, help_text="A category path prefix.")
+    price_min = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    price_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    multiplier = models.FloatField(default=1.0, help_text="boost: score multiplier (e.g. 1.5)")
+    position = models.PositiveSmallIntegerField(default=1, help_text="pin: 1-based position")
+    is_active = models.BooleanField(default=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+
+class ModelVersion(models.Model):
+    """A trained student: its artifact, how it was trained and how it scored; at most one is active."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training"
+        CANDIDATE = "candidate"
+        ACTIVE = "active"
+        ARCHIVED = "archived"
+        FAILED = "failed"
+
+    version = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING, db_index=True)
+    artifact = models.CharField(max_length=500, blank=True, help_text="Path in the default storage.")
+    architecture = models.JSONField(default=dict, blank=True)
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    data_snapshot = models.JSONField(default=dict, blank=True, help_text="event counts, date range, teacher labels")
+    metrics = models.JSONField(default=dict, blank=True)
+    training_log = models.JSONField(default=list, blank=True, help_text="per-epoch loss and validation NDCG@10")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="active"), name="dragonrec_one_active_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.status})"
+
+    @property
+    def valid_ndcg10(self) -> float | None:
+        value = self.metrics.get("valid_ndcg@10")
+        return float(value) if value is not None else None

@@ -1,0 +1,81 @@
+"""Turning what shoppers did after seeing a list into rewards on the impression items."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from dragonrec.recommender.models import ImpressionItem
+from dragonrec.tracking.models import Event
+
+ATTRIBUTION_WINDOW = timedelta(days=1)  # a cart/purchase within a day of a click on the item is credited to it
+
+
+def clicks_attribute(*, events: list[Any]) -> int:
+    """Mark the impression items that tracked clicks (context.request_id + position) refer to."""
+    updated = 0
+    for event in events:
+        if event.type != "click" or not isinstance(event.context, dict):
+            continue
+        try:
+            request_id = uuid.UUID(str(event.context.get("request_id")))
+            position = int(event.context.get("position"))
+        except (TypeError, ValueError):
+            continue
+        updated += ImpressionItem.objects.filter(
+            impression_id=request_id, position=position, product_id=event.product_id, clicked_at__isnull=True
+        ).update(clicked_at=event.timestamp)
+    return updated
+
+
+def clicks_attribute_since(*, start: datetime, request_ids: list[str] | None = None) -> int:
+    """Attribute again the clicks since `start` that name a served list (all of them, or those of `request_ids`);
+    idempotent. For clicks that arrived while their list was still in the impression buffer."""
+    clicks = Event.objects.filter(type="click", timestamp__gte=start)
+    if request_ids is None:
+        clicks = clicks.filter(context__has_key="request_id")
+    else:
+        clicks = clicks.filter(context__request_id__in=request_ids)
+    clicks = clicks.only("type", "context", "product_id", "timestamp")
+    return clicks_attribute(events=list(clicks.iterator(chunk_size=1000)))
+
+
+def clicks_attribute_recent(*, since: timedelta = timedelta(hours=1)) -> int:
+    """The rewards job's sweep: a click that raced the flush of its list is credited here."""
+    return clicks_attribute_since(start=timezone.now() - since)
+
+
+def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:
+    """Credit add-to-cart and purchase events to clicked impression items of the same shopper and product."""
+    start = timezone.now() - since
+    updated = 0
+    clicked = ImpressionItem.objects.filter(clicked_at__gte=start).select_related("impression")
+    for item in clicked.iterator(chunk_size=1000):
+        owner = (
+            Q(user_id=item.impression.user_id)
+            if item.impression.user_id
+            else Q(session_id=item.impression.session_id, user__isnull=True)
+        )
+        later = Event.objects.filter(
+            owner,
+            product_id=item.product_id,
+            timestamp__gte=item.clicked_at,
+            timestamp__lte=item.clicked_at + ATTRIBUTION_WINDOW,
+        )
+        changes: dict[str, Any] = {}
+        if item.carted_at is None:
+            cart = later.filter(type="add_to_cart").order_by("timestamp").values_list("timestamp", flat=True).first()
+            if cart:
+                changes["carted_at"] = cart
+        if item.purchased_at is None:
+            bought = later.filter(type="purchase").order_by("timestamp").values_list("timestamp", flat=True).first()
+            if bought:
+                changes["purchased_at"] = bought
+        if changes:
+            ImpressionItem.objects.filter(pk=item.pk).update(**changes)
+            updated += 1
+    return updated

@@ -1,0 +1,292 @@
+"""Recording served lists (impressions) off the request path.
+
+A request pushes one JSON record onto a Redis list; `impressions_flush` (a Celery task, scheduled by the first
+push into an empty buffer, plus a beat safety net) writes them in batches. Why: written inline, an impression
+was four database round trips and ~3 ms of ORM work per request, the largest share of a recommendation's cost
+after ranking; a batch of a hundred costs about what one did.
+
+Nothing is lost on the way:
+- Redis unreachable at push time: the record is written to the database inline instead.
+- The flush reads a batch, writes it idempotently (request ids are primary keys, item positions are unique), and
+  only then trims the batch off the list; a crash in between means the batch is written again, harmlessly.
+- A click can arrive before its impression is flushed: the flush attributes clicks already recorded for the lists
+  it writes, and the rewards job sweeps recent clicks again (`clicks_attribute_recent`).
+- A record whose product was deleted meanwhile loses that item, not the batch.
+
+Impression fatigue ("shown FATIGUE_IMPRESSIONS+ times in the shopper's last FATIGUE_LOOKBACK lists within
+FATIGUE_DAYS, never clicked") is read on every request, so it is kept in Redis too: the same push appends the list's
+products to a short per-shopper ring, and clicks add to a per-shopper set. One round trip, no query plan that
+depends on how many lists a shopper (or a bot) has seen, and no wait for the flush. Losing it (a Redis restart)
+only means items are shown a few more times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django_redis import get_redis_connection
+from redis.exceptions import LockError
+
+from dragonrec.recommender.adapters import product_model
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.models import Impression, ImpressionItem
+
+logger = logging.getLogger(__name__)
+
+BUFFER_KEY = "dragonrec:impressions:buffer"
+LOCK_KEY = "dragonrec:impressions:flush-lock"
+# Set (with an expiry) by the push that schedules a flush, cleared by the flush: one message per flush interval,
+# and a flush message that got lost is made up for by the first push after the flag expires.
+SCHEDULED_KEY = "dragonrec:impressions:flush-scheduled"
+SCHEDULED_TTL_S = 30
+BATCH_SIZE = 500
+# A click comes after its list was served; this allows for the storefront's clock. Narrow on purpose: the scan is
+# over every event since, on each flush; a click outside it is credited by the rewards job's sweep instead.
+CLICK_SKEW = timedelta(minutes=1)
+SEEN_KEY = "dragonrec:fatigue:seen:{}"  # per shopper: "<unix time>:<id>,<id>,..." per served list, newest first
+CLICKED_KEY = "dragonrec:fatigue:clicked:{}"  # per shopper: product ids clicked in a served list
+
+
+def _redis() -> Any:
+    return get_redis_connection("default")
+
+
+def shopper_key(*, user_id: int | None, session_id: str) -> str:
+    """ "u:<user id>" for a signed-in shopper, else "s:<session id>", else "" (nobody we can remember)."""
+    if user_id:
+        return f"u:{user_id}"
+    return f"s:{session_id}" if session_id else ""
+
+
+def impression_record_build(
+    *,
+    request_id: uuid.UUID,
+    user_id: int | None,
+    session_id: str,
+    scenario: str,
+    anchor_ids: list[int],
+    ranker: str,
+    model_version: str,
+    context: dict[str, Any],
+    items: Iterable[tuple[int, int, float, str]],
+    teach: bool = False,
+) -> dict[str, Any]:
+    """A served list as plain JSON-able data; `items` are (product_id, position, score, source); `teach` asks for
+    a teacher judgment once the impression is stored."""
+    return {
+        "request_id": str(request_id),
+        "created_at": timezone.now().isoformat(),
+        "user_id": user_id,
+        "session_id": session_id,
+        "scenario": scenario,
+        "anchor_ids": list(anchor_ids),
+        "ranker": ranker,
+        "model_version": model_version,
+        "context": context,
+        "items": [list(item) for item in items],
+        "teach": teach,
+    }
+
+
+def impression_record(record: dict[str, Any], *, now: bool = False) -> None:
+    """Record a served list: buffered in Redis (the default), or written at once when `now` (a request that is
+    about to wait for the teacher's judgment of it) or when Redis is unreachable."""
+    if not now:
+        try:
+            pipe = _redis().pipeline(transaction=False)
+            pipe.rpush(BUFFER_KEY, json.dumps(record, separators=(",", ":")))
+            delay = float(recommender_settings.IMPRESSION_FLUSH_S)
+            pipe.set(SCHEDULED_KEY, 1, nx=True, ex=int(delay) + SCHEDULED_TTL_S)
+            _seen_push(pipe, record)
+            length, first = pipe.execute()[:2]  # one round trip
+        except Exception:  # the broker/cache being down must not cost the record or the response
+            logger.warning("impression buffer unavailable; writing %s inline", record["request_id"], exc_info=True)
+        else:
+            if first:
+                _flush_schedule()
+            if int(length) > int(recommender_settings.IMPRESSION_BUFFER_MAX):
+                _flush_from_request()
+            return
+    impressions_write([record])
+    if now:
+        with contextlib.suppress(Exception):  # fatigue is a soft signal: never fail a request for it
+            pipe = _redis().pipeline(transaction=False)
+            _seen_push(pipe, record)
+            pipe.execute()
+
+
+def _seen_push(pipe: Any, record: dict[str, Any]) -> None:
+    key = (record.get("context") or {}).get("user_key")
+    if not key or not record["items"]:
+        return
+    seen = SEEN_KEY.format(key)
+    entry = f"{int(timezone.now().timestamp())}:" + ",".join(str(int(item[0])) for item in record["items"])
+    pipe.lpush(seen, entry)
+    pipe.ltrim(seen, 0, int(recommender_settings.FATIGUE_LOOKBACK) - 1)
+    pipe.expire(seen, int(recommender_settings.FATIGUE_DAYS * 86400))
+
+
+def fatigued_ids(*, user_key: str) -> frozenset[int]:
+    """Products shown FATIGUE_IMPRESSIONS+ times to this shopper and never clicked, over their last
+    FATIGUE_LOOKBACK lists within FATIGUE_DAYS."""
+    if not user_key:
+        return frozenset()
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.lrange(SEEN_KEY.format(user_key), 0, -1)
+        pipe.smembers(CLICKED_KEY.format(user_key))
+        lists, clicked = pipe.execute()
+    except Exception:
+        logger.warning("fatigue state unavailable; serving without it", exc_info=True)
+        return frozenset()
+    since = timezone.now().timestamp() - recommender_settings.FATIGUE_DAYS * 86400
+    shown: dict[int, int] = {}
+    for entry in lists:
+        stamp, _, ids = entry.decode().partition(":")
+        if int(stamp) < since:
+            break  # newest first: the rest are older still
+        for pid in ids.split(","):
+            shown[int(pid)] = shown.get(int(pid), 0) + 1
+    threshold = int(recommender_settings.FATIGUE_IMPRESSIONS)
+    clicked_ids = {int(pid) for pid in clicked}
+    return frozenset(pid for pid, count in shown.items() if count >= threshold and pid not in clicked_ids)
+
+
+def fatigue_clicks_record(*, events: Iterable[Any]) -> None:
+    """Clicks on recommended products: a product the shopper clicked is never rested for them."""
+    clicks: dict[str, set[int]] = {}
+    for event in events:
+        if event.type != "click" or not isinstance(event.context, dict) or not event.context.get("request_id"):
+            continue
+        key = shopper_key(user_id=event.user_id, session_id=event.session_id)
+        if key and event.product_id:
+            clicks.setdefault(key, set()).add(int(event.product_id))
+    if not clicks:
+        return
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for key, ids in clicks.items():
+            pipe.sadd(CLICKED_KEY.format(key), *ids)
+            pipe.expire(CLICKED_KEY.format(key), int(recommender_settings.FATIGUE_DAYS * 86400))
+        pipe.execute()
+    except Exception:
+        logger.warning("could not record clicks for fatigue", exc_info=True)
+
+
+def _flush_from_request() -> None:
+    """Back-pressure: no worker is flushing (down, or far behind), so this request writes a batch itself. Slower
+    requests while the workers are gone beat a Redis that fills up (and, with an eviction policy, drops the list)."""
+    try:
+        impressions_flush(max_batches=1, reschedule=False)
+    except Exception:  # the database is in trouble too: the records stay buffered, the response still goes out
+        logger.exception("could not flush the impression buffer from a request")
+
+
+def _flush_schedule() -> None:
+    from dragonrec.recommender.tasks import impressions_flush
+
+    try:
+        impressions_flush.apply_async(countdown=float(recommender_settings.IMPRESSION_FLUSH_S))
+    except Exception:  # the beat entry flushes within a minute anyway
+        logger.warning("could not schedule the impression flush", exc_info=True)
+
+
+def impressions_flush(*, max_batches: int = 100, reschedule: bool = True) -> int:
+    """Write buffered impressions to the database, a batch at a time, until the buffer is empty. One flusher at
+    a time (a Redis lock); returns how many records were written."""
+    client = _redis()
+    lock = client.lock(LOCK_KEY, timeout=120, blocking_timeout=0)
+    if not lock.acquire(blocking=False):
+        if reschedule:
+            _flush_schedule()  # another flusher is busy; come back rather than leave late pushes waiting
+        return 0
+    written = 0
+    try:
+        client.delete(SCHEDULED_KEY)  # pushes from now on schedule the next flush
+        for _ in range(max_batches):
+            raw = client.lrange(BUFFER_KEY, 0, BATCH_SIZE - 1)
+            if not raw:
+                break
+            records = []
+            for blob in raw:
+                try:
+                    records.append(json.loads(blob))
+                except ValueError:
+                    logger.error("dropping an unreadable impression record: %r", blob[:200])
+            impressions_write(records)
+            client.ltrim(BUFFER_KEY, len(raw), -1)
+            written += len(records)
+    finally:
+        with contextlib.suppress(LockError):  # expired meanwhile: nothing to release
+            lock.release()
+    return written
+
+
+def impressions_buffered() -> int:
+    return int(_redis().llen(BUFFER_KEY))
+
+
+def impressions_write(records: list[dict[str, Any]]) -> None:
+    """Store impression records (idempotent), attribute clicks that already arrived for them, and queue the
+    teacher judgments they ask for after the commit."""
+    if not records:
+        return
+    product_ids = {int(item[0]) for record in records for item in record["items"]}
+    user_ids = {int(r["user_id"]) for r in records if r.get("user_id")}
+    existing_products = set(product_model()._base_manager.filter(pk__in=product_ids).values_list("pk", flat=True))
+    existing_users = set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
+    impressions = []
+    items = []
+    for record in records:
+        request_id = uuid.UUID(record["request_id"])
+        impressions.append(
+            Impression(
+                request_id=request_id,
+                created_at=datetime.fromisoformat(record["created_at"]),
+                user_id=record.get("user_id") if record.get("user_id") in existing_users else None,
+                session_id=record.get("session_id", ""),
+                scenario=record["scenario"],
+                anchor_ids=record.get("anchor_ids", []),
+                ranker=record["ranker"],
+                model_version=record.get("model_version", ""),
+                context=record.get("context", {}),
+            )
+        )
+        items += [
+            ImpressionItem(
+                impression_id=request_id, product_id=int(pid), position=int(pos), score=float(score), source=source
+            )
+            for pid, pos, score, source in record["items"]
+            if int(pid) in existing_products
+        ]
+    with transaction.atomic():
+        Impression.objects.bulk_create(impressions, ignore_conflicts=True, batch_size=1000)
+        ImpressionItem.objects.bulk_create(items, ignore_conflicts=True, batch_size=2000)
+        teach = [r["request_id"] for r in records if r.get("teach")]
+        if teach:
+            transaction.on_commit(lambda: _teacher_queue(teach))
+    _clicks_for(records)
+
+
+def _teacher_queue(request_ids: list[str]) -> None:
+    from dragonrec.recommender.tasks import teacher_score
+
+    for request_id in request_ids:
+        teacher_score.delay(request_id)
+
+
+def _clicks_for(records: list[dict[str, Any]]) -> None:
+    """Clicks recorded before their list was flushed: attribute them now."""
+    from dragonrec.recommender.services.feedback import clicks_attribute_since
+
+    oldest = min(datetime.fromisoformat(r["created_at"]) for r in records)
+    clicks_attribute_since(start=oldest - CLICK_SKEW, request_ids=[r["request_id"] for r in records])

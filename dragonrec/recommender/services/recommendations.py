@@ -1,0 +1,320 @@
+"""Serving: turn an API request into a Context, run the shared Pipeline with the best available ranker, record
+the impression, and ask the teacher (in Celery, never inline) to judge what we served."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from django.core.cache import cache
+
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig
+from dragonrec.recommender.core.rankers import EmbeddingRanker
+from dragonrec.recommender.core.types import (
+    ADD_TO_CART,
+    PURCHASE,
+    REMOVE_FROM_CART,
+    Context,
+    HistoryEvent,
+    Preferences,
+    Recommendation,
+    ScoredItem,
+)
+from dragonrec.recommender.models import Impression
+from dragonrec.recommender.services.embeddings import embedder_get
+from dragonrec.recommender.services.impressions import (
+    fatigued_ids,
+    impression_record,
+    impression_record_build,
+    shopper_key,
+)
+from dragonrec.recommender.services.rules import merchant_rules_for
+from dragonrec.recommender.stores import OrmHistoryStore, serving_stores
+from dragonrec.tracking.selectors import preference_get
+
+TEACHER_RANKER = "teacher"
+
+
+class RecommendationError(ValueError):
+    """A request the API answers with 400 (unknown product, ...)."""
+
+
+@dataclass
+class ServedItem:
+    product_id: int
+    score: float
+    source: str
+    reason: str
+    position: int
+
+
+@dataclass
+class ServedList:
+    request_id: uuid.UUID
+    scenario: str
+    ranker: str
+    model_version: str
+    items: list[ServedItem] = field(default_factory=list)
+
+
+def user_key_for(*, user: Any | None, session_id: str) -> str:
+    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+    return shopper_key(user_id=user_id, session_id=session_id)
+
+
+def history_signature(history: list[HistoryEvent]) -> str:
+    """Identifies 'this user with exactly this recent history': teacher scores are cached per signature."""
+    import hashlib
+
+    payload = json.dumps([(e.product_id, e.event_type) for e in history[-20:]])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def teacher_cache_key(user_key: str, signature: str) -> str:
+    return f"dragonrec:teacher-scores:{user_key}:{signature}"
+
+
+def cart_ids(history: list[HistoryEvent]) -> list[int]:
+    """What is in the cart now, by replaying add/remove/purchase events (newest last)."""
+    cart: dict[int, None] = {}
+    for event in history:
+        if event.event_type == ADD_TO_CART:
+            cart[event.product_id] = None
+        elif event.event_type in (REMOVE_FROM_CART, PURCHASE):
+            cart.pop(event.product_id, None)
+    return list(cart)
+
+
+class TeacherScoresRanker(Ranker):
+    """Cached teacher judgments first; candidates the teacher did not see keep the fallback ranker's order below."""
+
+    name = TEACHER_RANKER
+
+    def __init__(self, scores: dict[int, float], fallback: Ranker) -> None:
+        self.scores = scores
+        self.fallback = fallback
+
+    def score(self, ctx: Context, candidate_ids: Any) -> Any:
+        import numpy as np
+
+        base = np.asarray(self.fallback.score(ctx, candidate_ids), dtype=np.float64)
+        finite = base[np.isfinite(base)]
+        low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
+        # judged items: 10 + score (10..20) always above unjudged ones (0..1)
+        judged = np.array([10.0 + self.scores[i] if i in self.scores else np.nan for i in candidate_ids])
+        return np.where(np.isnan(judged), scaled, judged)
+
+
+def pipeline_config() -> PipelineConfig:
+    s = recommender_settings
+    sources = {
+        scenario: tuple((str(name), int(k)) for name, k in rows) for scenario, rows in s.SCENARIO_SOURCES.items()
+    }
+    return PipelineConfig(
+        sources=sources, source_bonus=s.SOURCE_BONUS, diversity=float(s.DIVERSITY), category_cap=int(s.CATEGORY_CAP)
+    )
+
+
+def local_ranker(*, products: Any, index: Any) -> Ranker:
+    """The active student if one is loaded, else embedding similarity."""
+    from dragonrec.recommender.services.students import active_student_ranker
+
+    student = active_student_ranker(products=products, index=index)
+    if student is not None:
+        return student
+    return EmbeddingRanker(products=products, index=index, embedder=embedder_get())
+
+
+def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
+    embedder = embedder_get()
+    products, index = serving_stores()
+    local = local_ranker(products=products, index=index)
+    sources = [cls(products=products, index=index, embedder=embedder) for cls in recommender_settings.CANDIDATE_SOURCES]
+    student = getattr(local, "student", None)
+    if student is not None:
+        local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text  # the active student also retrieves: what shoppers like you went on to buy
+        from dragonrec.recommender.ml.candidates import StudentSource
+
+        sources.append(StudentSource(student=student, products=products))
+    return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
+
+
+def preferences_for(user: Any | None) -> Preferences:
+    pref = preference_get(user=user)
+    if pref is None:
+        return Preferences()
+    return Preferences(
+        categories=tuple(pref.categories),
+        brands=tuple(pref.brands),
+        price_min=float(pref.price_min) if pref.price_min is not None else None,
+        price_max=float(pref.price_max) if pref.price_max is not None else None,
+    )
+
+
+REASONS = {
+    "similar": "Similar to what you are looking at",
+    "complements": "Goes well with {anchor}",
+    "embedding": "Picked for your recent browsing",
+    "student": "Picked for your recent browsing",
+    "trending": "Popular right now",
+}
+
+
+def recommendation_list(
+    *,
+    scenario: str,
+    user: Any | None = None,
+    session_id: str = "",
+    product_id: int | None = None,
+    n: int | None = None,
+    record: bool = True,
+) -> ServedList:
+    """The recommendations for one request: never calls the LLM inline, always answers."""
+    n = n or recommender_settings.DEFAULT_N
+    key = user_key_for(user=user, session_id=session_id)
+    history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
+    pipeline, local = build_pipeline()
+    products = pipeline.products
+    anchors: list[int] = []
+    if scenario == "product":
+        if product_id is None or not products.get_many([product_id]):
+            raise RecommendationError(f"unknown product {product_id}" if product_id else "product_id is required")
+        anchors = [product_id]
+    elif scenario == "cart":
+        anchors = cart_ids(history)
+    ctx = Context(
+        scenario=scenario,
+        history=history,
+        anchor_ids=anchors,
+        preferences=preferences_for(user),
+        n=n,
+        # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
+        # measured with ("recently viewed" is the storefront's own widget).
+        exclude_ids=set(anchors) | {e.product_id for e in history},
+        user_key=key,
+    )
+    signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
+    teacher_scores = _cached_teacher_scores(key, signature)
+    if teacher_scores:
+        pipeline.ranker = TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
+    rules = merchant_rules_for(scenario=scenario)
+    tired = fatigued_ids(user_key=key)
+    # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
+    result: Recommendation = pipeline.recommend(ctx, replace(rules, rested=tired))
+    served = _served(result, teacher_scores, anchors, products, scenario)
+    if record:
+        teach = recommender_settings.teacher_enabled and not teacher_scores and bool(key and history)
+        wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
+        record_ = impression_record_build(
+            request_id=served.request_id,
+            user_id=user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
+            session_id=session_id,
+            scenario=served.scenario,
+            anchor_ids=anchors,
+            ranker=served.ranker,
+            model_version=served.model_version,
+            context={
+                "user_key": key,
+                "signature": signature,
+                "preferences": asdict(ctx.preferences),
+                "history": [[e.product_id, e.event_type] for e in history[-20:]],
+            },
+            items=((i.product_id, i.position, i.score, i.source) for i in served.items),
+            teach=teach,
+        )
+        # a request that will wait for the teacher writes its impression now, so the judgment can start at once
+        impression_record(record_, now=wait_ms > 0)
+        if wait_ms > 0:
+            _teacher_wait(key, signature, wait_ms)
+    return served
+
+
+def serving_warmup() -> None:
+    """Load what a request needs (embedder, catalog snapshot, active student, product renderings) and run one list
+    through the pipeline, so a fresh web process answers its first request as fast as its thousandth."""
+    from dragonrec.recommender.selectors import products_rendered
+
+    pipeline, _ = build_pipeline()
+    trending = [pid for pid, _ in pipeline.products.trending(limit=200)]
+    shown = [item.product_id for item in recommendation_list(scenario="home", record=False).items]
+    if trending:  # a product page runs the active ranker (the student's forward pass) too
+        shown += [
+            item.product_id
+            for item in recommendation_list(scenario="product", product_id=trending[0], record=False).items
+        ]
+    products_rendered(shown + trending)
+
+
+def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str, Any]]:
+    if not recommender_settings.teacher_enabled or not user_key:
+        return {}
+    return cache.get(teacher_cache_key(user_key, signature)) or {}
+
+
+def _served(
+    result: Recommendation, teacher: dict[str, dict[str, Any]], anchors: list[int], products: Any, scenario: str
+) -> ServedList:
+    ranker_label = result.ranker
+    version = ""
+    if ranker_label.startswith("student:"):
+        version = ranker_label.split(":", 1)[1]
+    anchor_titles = {pid: p.title for pid, p in products.get_many(anchors).items()} if anchors else {}
+    anchor_title = next(iter(anchor_titles.values()), "your cart")
+    items = []
+    for position, item in enumerate(result.items, start=1):
+        judged = teacher.get(str(item.product_id))
+        reason = (judged or {}).get("reason") or REASONS.get(item.source, "").format(anchor=anchor_title)
+        items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position))
+    return ServedList(uuid.uuid4(), scenario, ranker_label, version, items)
+
+
+def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
+    """What the teacher judges for a served list: its items as candidates, in the context it was made for."""
+    impression = Impression.objects.filter(request_id=request_id).first()
+    if impression is None:
+        return None
+    candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
+    return {
+        **impression.context,
+        "request_id": str(impression.request_id),
+        "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
+    }
+
+
+def _teacher_wait(user_key: str, signature: str, wait_ms: int) -> None:
+    """Wait up to TEACHER_WAIT_MS for the judgment of the list just served (a shop that prefers fresher teacher
+    orderings over latency); the judgment orders this shopper's next list either way."""
+    deadline = time.monotonic() + wait_ms / 1000
+    while time.monotonic() < deadline and not cache.get(teacher_cache_key(user_key, signature)):
+        time.sleep(0.01)
+
+
+def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
+    """Content-similar products (pgvector ANN on the product's own embedding)."""
+    products, index = serving_stores()
+    if not products.get_many([product_id]):
+        raise RecommendationError(f"unknown product {product_id}")
+    vectors, mask = index.vectors([product_id])
+    if not mask[0]:
+        return []
+    rows = index.search(vectors[0], k=n, exclude=[product_id])
+    return [ScoredItem(product_id=pid, score=score, source="similar") for pid, score in rows]
+
+
+def complementary_products(*, product_id: int, n: int) -> list[ScoredItem]:
+    """'Goes well with': the complement source alone (learned pairs, then the best items of complementary
+    categories, so a product created a minute ago has complements too), diversified like any list."""
+    pipeline, _ = build_pipeline()
+    if not pipeline.products.get_many([product_id]):
+        raise RecommendationError(f"unknown product {product_id}")
+    only = (("complements", max(100, 5 * n)),)
+    pipeline.config = replace(pipeline.config, sources={"home": only, "product": only})
+    ctx = Context(scenario="product", anchor_ids=[product_id], n=n, exclude_ids={product_id})
+    result = pipeline.recommend(ctx, merchant_rules_for(scenario="product"))
+    return [item for item in result.items if item.source == "complements"]

@@ -1,0 +1,382 @@
+"""The student model registry: train a version on tracking data (+ teacher judgments), store its artifact through
+Django's storage API, and promote it only when it beats the active version (Gorse's master/tasks.go rule)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.types import HistoryEvent, ProductId
+from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
+from dragonrec.recommender.services.embeddings import embedding_model_name
+from dragonrec.tracking.models import Event
+
+logger = logging.getLogger(__name__)
+
+MIN_VALID_HISTORY = 3  # a user needs 2+ input events and a held-out last one to count in validation
+TEACHER_CONFIDENCE = 1.0  # all stored judgments weigh the same until we calibrate the teacher per prompt version
+
+
+class TrainingSkipped(RuntimeError):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------------- data
+
+
+def training_sequences() -> dict[str, list[HistoryEvent]]:
+    """Every shopper's product events, oldest first (users and anonymous sessions alike)."""
+    sequences: dict[str, list[HistoryEvent]] = defaultdict(list)
+    rows = (
+        Event.objects.filter(product__isnull=False)
+        .order_by("timestamp")
+        .values_list("user_id", "session_id", "product_id", "type", "timestamp")
+    )
+    for user_id, session_id, product_id, kind, ts in rows.iterator(chunk_size=10_000):
+        key = f"u:{user_id}" if user_id else f"s:{session_id}"
+        sequences[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
+    return dict(sequences)
+
+
+def leave_last_out(
+    sequences: dict[str, list[HistoryEvent]],
+) -> tuple[list[list[HistoryEvent]], list[tuple[list[HistoryEvent], ProductId]]]:
+    """Train on everything but each long-enough sequence's last event; validate on predicting that event."""
+    train, valid = [], []
+    for events in sequences.values():
+        if len(events) >= MIN_VALID_HISTORY:
+            train.append(events[:-1])
+            valid.append((events[:-1], events[-1].product_id))
+        else:
+            train.append(events)
+    return train, valid
+
+
+def item_table() -> tuple[list[ProductId], np.ndarray]:
+    """Product ids and their stored text embeddings (the student's frozen text input)."""
+    rows = ProductEmbedding.objects.filter(model_name=embedding_model_name()).order_by("product_id")
+    ids, vectors = [], []
+    for pid, vector in rows.values_list("product_id", "vector").iterator(chunk_size=5000):
+        ids.append(int(pid))
+        vectors.append(np.asarray(vector, dtype=np.float32))
+    return ids, (np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32))
+
+
+def teacher_labels() -> list[Any]:
+    from dragonrec.recommender.ml.data import TeacherLabel
+
+    labels = []
+    for history, candidates, scores in (
+        TeacherJudgment.objects.filter(error="")
+        .exclude(scores={})
+        .values_list("history", "candidates", "scores")
+        .iterator(chunk_size=2000)
+    ):
+        judged = [(int(c), float(scores[str(c)])) for c in candidates if str(c) in scores]
+        if len(judged) < 2 or not history:
+            continue
+        events = [
+            HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i)) for i, (p, e) in enumerate(history)
+        ]
+        labels.append(
+            TeacherLabel(
+                history=events,
+                candidate_ids=[c for c, _ in judged],
+                scores=[s for _, s in judged],
+                confidence=TEACHER_CONFIDENCE,
+            )
+        )
+    return labels
+
+
+REWARD_CONFIDENCE = 0.5  # one shopper's click is noisier than a teacher's judgment of the same list
+REWARD_WINDOW_DAYS = 90
+
+
+def reward_labels() -> list[Any]:
+    """Served lists with at least one click/cart/purchase as listwise labels: the rewarded items against what was
+    shown and ignored (exposure-aware implicit feedback), in the same form as teacher judgments."""
+    from dragonrec.recommender.ml.data import TeacherLabel
+
+    since = timezone.now() - timedelta(days=REWARD_WINDOW_DAYS)
+    clicked = ImpressionItem.objects.filter(impression__created_at__gte=since, clicked_at__isnull=False)
+    rewarded = set(clicked.values_list("impression_id", flat=True).distinct()[:50_000])
+    by_impression: dict[Any, list[ImpressionItem]] = defaultdict(list)
+    for item in ImpressionItem.objects.filter(impression_id__in=rewarded).select_related("impression"):
+        by_impression[item.impression_id].append(item)
+    labels = []
+    for rows in by_impression.values():
+        history = rows[0].impression.context.get("history") or []
+        if not history or len(rows) < 2:
+            continue
+        events = [
+            HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i)) for i, (p, e) in enumerate(history)
+        ]
+        rows.sort(key=lambda r: r.position)
+        labels.append(
+            TeacherLabel(
+                history=events,
+                candidate_ids=[r.product_id for r in rows],
+                scores=[10.0 * r.reward for r in rows],
+                confidence=REWARD_CONFIDENCE,
+            )
+        )
+    return labels
+
+
+def valid_ndcg10(student: Any, valid: list[tuple[list[HistoryEvent], ProductId]]) -> float:
+    """Full-ranking NDCG@10 of the held-out last events, history items excluded (the evaluation protocol)."""
+    if not valid:
+        return 0.0
+    total = 0.0
+    for history, target in valid:
+        scores = np.asarray(student.score(history, list(student.product_ids)), dtype=np.float64)
+        position = {pid: i for i, pid in enumerate(student.product_ids)}
+        if target not in position:
+            continue
+        for event in history:
+            if event.product_id in position and event.product_id != target:
+                scores[position[event.product_id]] = -np.inf
+        rank = int((scores > scores[position[target]]).sum())
+        total += 1.0 / np.log2(rank + 2) if rank < 10 else 0.0
+    return total / len(valid)
+
+
+# ----------------------------------------------------------------------------------------------------- artifacts
+
+
+def _artifact_dir(version: str) -> str:
+    return f"{recommender_settings.STUDENT_ARTIFACT_DIR}/{version}"
+
+
+def artifact_save(*, local_dir: Path, version: str) -> str:
+    prefix = _artifact_dir(version)
+    for path in sorted(local_dir.rglob("*")):
+        if path.is_file():
+            default_storage.save(f"{prefix}/{path.relative_to(local_dir).as_posix()}", ContentFile(path.read_bytes()))
+    return prefix
+
+
+def artifact_local_path(version: ModelVersion) -> Path:
+    """A local folder with the artifact: the storage's own path when it is on disk, else a cached download."""
+    try:
+        return Path(default_storage.path(version.artifact))
+    except NotImplementedError:  # remote storage (S3, ...): mirror it once per process host
+        local = Path(settings.BASE_DIR) / "var" / "cache" / "models" / version.version
+        if not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=local.parent))  # same filesystem, so the rename below is atomic
+            _download(version.artifact, tmp)
+            tmp.rename(local)
+        return local
+
+
+def _download(prefix: str, target: Path) -> None:
+    dirs, files = default_storage.listdir(prefix)
+    for name in files:
+        with default_storage.open(f"{prefix}/{name}") as fh:
+            (target / name).write_bytes(fh.read())
+    for sub in dirs:
+        (target / sub).mkdir(parents=True, exist_ok=True)
+        _download(f"{prefix}/{sub}", target / sub)
+
+
+# ----------------------------------------------------------------------------------------------------- lifecycle
+
+
+def _next_version() -> str:
+    numbers = [int(v[1:]) for v in ModelVersion.objects.values_list("version", flat=True) if v[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1}"
+
+
+def student_train_and_register(
+    *, promote: bool = True, notes: str = "", seed: int = 0, config: Any = None, progress: bool = False
+) -> ModelVersion | None:
+    """Train a new version on all tracking events (+ teacher judgments), register it as a candidate, and promote
+    it when it beats the active version on the same validation data. Returns None when there is too little data."""
+    from dragonrec.recommender.ml.model import StudentConfig
+    from dragonrec.recommender.ml.student import Student
+
+    sequences = training_sequences()
+    n_events = sum(len(s) for s in sequences.values())
+    if n_events < recommender_settings.STUDENT_MIN_EVENTS:
+        logger.info("student training skipped: %s events < STUDENT_MIN_EVENTS", n_events)
+        return None
+    product_ids, vectors = item_table()
+    if not product_ids:
+        logger.info("student training skipped: no product embeddings yet")
+        return None
+    train, valid = leave_last_out(sequences)
+    labels = teacher_labels()
+    rewards = reward_labels()
+    config = config or StudentConfig(time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S))
+    span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    version = ModelVersion.objects.create(
+        version=_next_version(),
+        status=ModelVersion.Status.TRAINING,
+        architecture={
+            "backbone": "gpt2",
+            "hidden": config.hidden,
+            "layers": config.n_layers,
+            "heads": config.n_heads,
+            "max_len": config.max_len,
+            "text_dim": config.text_dim,
+        },
+        hyperparameters=config.to_dict(),
+        data_snapshot={
+            "events": n_events,
+            "sequences": len(sequences),
+            "products": len(product_ids),
+            "teacher_labels": len(labels),
+            "reward_labels": len(rewards),
+            "valid_users": len(valid),
+            "first_event": span["first"].isoformat() if span["first"] else None,
+            "last_event": span["last"].isoformat() if span["last"] else None,
+        },
+        parent=active,
+        notes=notes,
+    )
+    try:
+        student = Student.fit(
+            sequences=train,
+            product_ids=product_ids,
+            text_vectors=vectors,
+            config=config,
+            valid=valid,
+            teacher_labels=labels + rewards,
+            version=version.version,
+            seed=seed,
+            progress=progress,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            student.save(Path(tmp))
+            version.artifact = artifact_save(local_dir=Path(tmp), version=version.version)
+        metrics = {
+            "valid_ndcg@10": valid_ndcg10(student, valid),
+            "train_seconds": student.meta.get("train_seconds"),
+            "best_epoch": student.meta.get("best_epoch"),
+        }
+        if active is not None:
+            from dragonrec.recommender.services.students import load_student_ranker
+
+            try:
+                metrics["active_valid_ndcg@10"] = valid_ndcg10(load_student_ranker(active).student, valid)
+            except Exception:  # an unloadable active artifact must not block its replacement
+                logger.exception("could not evaluate the active version %s", active.version)
+                metrics["active_valid_ndcg@10"] = None
+        version.metrics = metrics
+        version.training_log = list(student.meta.get("history", []))
+        version.status = ModelVersion.Status.CANDIDATE
+        version.save()
+    except Exception:
+        version.status = ModelVersion.Status.FAILED
+        version.save(update_fields=["status"])
+        raise
+    if promote:
+        model_version_promote_if_better(version=version)
+    return version
+
+
+@transaction.atomic
+def model_version_promote_if_better(*, version: ModelVersion) -> bool:
+    """The promotion gate: activate `version` only if it beats the active one on the same validation data by
+    STUDENT_PROMOTION_MARGIN (or nothing is active)."""
+    active = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
+    mine = float(version.metrics.get("valid_ndcg@10") or 0.0)
+    if active is not None and active.pk != version.pk:
+        theirs = version.metrics.get("active_valid_ndcg@10")
+        theirs = float(theirs) if theirs is not None else float(active.metrics.get("valid_ndcg@10") or 0.0)
+        if mine <= theirs + float(recommender_settings.STUDENT_PROMOTION_MARGIN):
+            logger.info(
+                "%s stays a candidate: %.4f does not beat %s's %.4f", version.version, mine, active.version, theirs
+            )
+            return False
+    model_version_activate(version=version)
+    return True
+
+
+@transaction.atomic
+def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make `version` the one serving (the previous active one is archived). Serving processes pick it up within
+    MODEL_REFRESH_S seconds, without a restart."""
+    if version.status == ModelVersion.Status.FAILED or not version.artifact:
+        raise ValueError(f"{version.version} has no usable artifact")
+    ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
+        status=ModelVersion.Status.ARCHIVED
+    )
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = timezone.now()
+    version.save(update_fields=["status", "activated_at"])
+    return version
+
+
+@transaction.atomic
+def model_version_rollback() -> ModelVersion:
+    """Re-activate the most recently active earlier version."""
+    current = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
+    previous = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.ARCHIVED, activated_at__isnull=False)
+        .exclude(pk=current.pk if current else None)
+        .order_by("-activated_at")
+        .first()
+    )
+    if previous is None:
+        raise ValueError("no earlier active version to roll back to")
+    return model_version_activate(version=previous)
+
+
+def versions_comparison(*, versions: list[ModelVersion]) -> dict[str, Any]:
+    """Rows of metrics side by side and a plot of validation NDCG@10 per epoch, for the admin."""
+    keys = sorted({k for v in versions for k in v.metrics} | {"events", "teacher_labels"})
+    rows = []
+    for key in keys:
+        values = [v.metrics.get(key, v.data_snapshot.get(key, "-")) for v in versions]
+        rows.append({"metric": key, "values": [f"{x:.4f}" if isinstance(x, float) else x for x in values]})
+    return {"versions": versions, "rows": rows, "plot": _plot(versions)}
+
+
+def _plot(versions: list[ModelVersion]) -> str:
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for v in versions:
+        points = [(row.get("epoch"), row.get("valid_ndcg10")) for row in v.training_log if isinstance(row, dict)]
+        points = [(e, n) for e, n in points if e is not None and n is not None]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", label=v.version)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("valid NDCG@10")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def artifact_delete(*, version: ModelVersion) -> None:
+    """Remove an archived version's files (admin housekeeping)."""
+    with contextlib.suppress(NotImplementedError):
+        shutil.rmtree(default_storage.path(version.artifact))

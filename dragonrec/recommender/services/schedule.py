@@ -1,0 +1,49 @@
+"""Our periodic tasks in django-celery-beat, created or updated by name: a host project's own schedule entries
+are never touched."""
+
+from __future__ import annotations
+
+import json
+
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+# name -> (task, schedule, expires seconds). Intervals are what a mid-size shop needs; edit them in the admin.
+SCHEDULE = {
+    "dragonrec: embed dirty products": (
+        "dragonrec.recommender.tasks.embed_products",
+        {"every": 5, "period": "minutes"},
+        300,
+    ),
+    "dragonrec: trending": ("dragonrec.recommender.tasks.trending_recompute", {"every": 15, "period": "minutes"}, 900),
+    "dragonrec: complements": (
+        "dragonrec.recommender.tasks.complements_recompute",
+        {"every": 6, "period": "hours"},
+        3600,
+    ),
+    # normally each buffered impression schedules its own flush; this is the net if such a message was lost
+    "dragonrec: flush impressions": (
+        "dragonrec.recommender.tasks.impressions_flush",
+        {"every": 1, "period": "minutes"},
+        60,
+    ),
+    "dragonrec: rewards": ("dragonrec.recommender.tasks.rewards_update", {"every": 30, "period": "minutes"}, 1800),
+    "dragonrec: nightly student training": ("dragonrec.recommender.tasks.student_train", {"crontab": "30 3"}, 6 * 3600),
+}
+
+
+def periodic_tasks_install() -> int:
+    for name, (task, spec, expires) in SCHEDULE.items():
+        defaults: dict[str, object] = {"task": task, "expire_seconds": expires, "kwargs": json.dumps({})}
+        if "crontab" in spec:
+            minute, hour = str(spec["crontab"]).split()
+            crontab, _ = CrontabSchedule.objects.get_or_create(
+                minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*"
+            )
+            defaults.update(crontab=crontab, interval=None)
+        else:
+            interval, _ = IntervalSchedule.objects.get_or_create(every=spec["every"], period=spec["period"])
+            defaults.update(interval=interval, crontab=None)
+        if task.endswith("student_train"):
+            defaults["queue"] = "training"
+        PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
+    return len(SCHEDULE)

@@ -1,0 +1,54 @@
+"""The student in serving: which version is active, loading it once per process, switching without a restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {"checked": 0.0, "version": None, "ranker": None}
+
+
+def active_student_ranker(*, products: Any, index: Any) -> Ranker | None:
+    """The active version's ranker, reloaded when another version becomes active (checked every MODEL_REFRESH_S
+    seconds per process, so serving processes switch without a restart)."""
+    now = time.monotonic()
+    with _lock:
+        if now - _state["checked"] < recommender_settings.MODEL_REFRESH_S and _state["checked"]:
+            return _state["ranker"]
+        _state["checked"] = now
+        active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("version", "artifact").first()
+        if active is None:
+            _state.update(version=None, ranker=None)
+            return None
+        if active.version == _state["version"]:
+            return _state["ranker"]
+        try:
+            _state["ranker"] = load_student_ranker(active)
+            _state["version"] = active.version
+        except Exception:  # a broken artifact must not take serving down: fall back to the embedding ranker
+            logger.exception("could not load student %s; serving without it", active.version)
+            _state.update(version=active.version, ranker=None)
+        return _state["ranker"]
+
+
+def reset_cache() -> None:
+    with _lock:
+        _state.update(checked=0.0, version=None, ranker=None)
+
+
+def load_student_ranker(version: ModelVersion) -> Ranker:
+    from dragonrec.recommender.ml.ranker import StudentRanker
+    from dragonrec.recommender.ml.student import Student
+    from dragonrec.recommender.services.registry import artifact_local_path
+
+    student = Student.load(artifact_local_path(version))
+    return StudentRanker(student, version=version.version)

@@ -1,0 +1,106 @@
+"""The LLM teacher from Celery: build the client from settings, judge a served list, store the judgment whatever
+happened, and cache good scores where serving looks for them."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django_redis import get_redis_connection
+
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.types import HistoryEvent, Preferences
+from dragonrec.recommender.models import TeacherJudgment
+from dragonrec.recommender.services.recommendations import teacher_cache_key
+from dragonrec.recommender.stores import products_from_db
+from dragonrec.recommender.teacher.client import TeacherClient, TeacherResult
+from dragonrec.recommender.teacher.config import TeacherConfig
+from dragonrec.recommender.teacher.prompt import resolve_history
+
+_lock = threading.Lock()
+_client: tuple[TeacherConfig, TeacherClient] | None = None
+
+
+def teacher_config() -> TeacherConfig:
+    s = recommender_settings
+    return TeacherConfig(
+        api_key=s.TEACHER_API_KEY,
+        base_url=s.TEACHER_BASE_URL,
+        model=s.TEACHER_MODEL,
+        timeout_s=float(s.TEACHER_TIMEOUT_S),
+        max_retries=int(s.TEACHER_MAX_RETRIES),
+        backoff_base_s=float(s.TEACHER_BACKOFF_BASE_S),
+        backoff_cap_s=float(s.TEACHER_BACKOFF_CAP_S),
+        breaker_threshold=int(s.TEACHER_BREAKER_THRESHOLD),
+        breaker_cooldown_s=float(s.TEACHER_BREAKER_COOLDOWN_S),
+        hourly_budget_usd=s.TEACHER_HOURLY_BUDGET_USD,
+        price_per_1k_input_usd=float(s.TEACHER_PRICE_PER_1K_INPUT_USD),
+        price_per_1k_output_usd=float(s.TEACHER_PRICE_PER_1K_OUTPUT_USD),
+        max_candidates=int(s.TEACHER_CANDIDATES),
+        cache_ttl_s=int(s.TEACHER_CACHE_TTL_S),
+    )
+
+
+def teacher_client() -> TeacherClient:
+    """One client per process (it holds an HTTP connection pool), rebuilt when the settings change."""
+    global _client
+    config = teacher_config()
+    with _lock:
+        if _client is None or _client[0] != config:
+            _client = (config, TeacherClient(config, get_redis_connection("default")))
+        return _client[1]
+
+
+def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> TeacherResult:
+    """Judge `payload["candidates"]` for `payload["history"]`; always stores a TeacherJudgment.
+
+    payload: request_id, user_key, signature, history [[product id, event type], ...], preferences, candidates.
+    """
+    history = [
+        HistoryEvent(product_id=int(pid), event_type=str(kind), timestamp=float(i))
+        for i, (pid, kind) in enumerate(payload.get("history", []))
+    ]
+    candidate_ids = [int(pid) for pid in payload.get("candidates", [])]
+    known = products_from_db({e.product_id for e in history} | set(candidate_ids))
+    candidates = [known[pid] for pid in candidate_ids if pid in known]
+    prefs = payload.get("preferences") or {}
+    preferences = Preferences(
+        categories=tuple(prefs.get("categories", ())),
+        brands=tuple(prefs.get("brands", ())),
+        price_min=prefs.get("price_min"),
+        price_max=prefs.get("price_max"),
+    )
+    result = teacher_client().score(resolve_history(history, known), preferences, candidates)
+    request_id = payload.get("request_id")
+    TeacherJudgment.objects.create(
+        prompt_version=result.prompt_version,
+        model=result.model or recommender_settings.TEACHER_MODEL,
+        user_key=str(payload.get("user_key", ""))[:200],
+        request_id=uuid.UUID(request_id) if request_id else None,
+        cache_key=result.cache_key or "",
+        history=[[e.product_id, e.event_type] for e in history],
+        preferences=prefs,
+        candidates=[c.id for c in candidates],
+        scores={str(k): v for k, v in result.scores.items()},
+        reasons={str(k): v for k, v in result.reasons.items()},
+        problems=[p.to_dict() for p in result.problems][:200],
+        raw_answer=result.raw_answer or "",
+        latency_ms=int(result.latency_ms or 0),
+        prompt_tokens=int(result.prompt_tokens or 0),
+        completion_tokens=int(result.completion_tokens or 0),
+        cost_usd=Decimal(str(round(result.cost_usd or 0.0, 6))),
+        cache_hit=bool(result.cache_hit),
+        error=str(result.error or ""),
+        error_detail=(result.error_detail or "")[:5000],
+        source=source,
+    )
+    if result.ok and result.scores and payload.get("user_key") and payload.get("signature"):
+        cache.set(
+            teacher_cache_key(payload["user_key"], payload["signature"]),
+            {str(pid): {"score": score, "reason": result.reasons.get(pid, "")} for pid, score in result.scores.items()},
+            timeout=int(recommender_settings.TEACHER_CACHE_TTL_S),
+        )
+    return result

@@ -1,0 +1,97 @@
+"""Celery tasks: thin wrappers that take ids/plain data, call one service, and set their retry policy."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+EMBED_REQUEUE_COUNTDOWN_S = 1  # next batch right away, but let other queued tasks interleave
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def embed_products(self: Any, product_ids: list[int] | None = None) -> int:
+    """Embed the given products, or the next batch of dirty ones (re-queued until none are left)."""
+    from dragonrec.recommender.services.embeddings import product_embeddings_refresh
+
+    try:
+        embedded, skipped = product_embeddings_refresh(product_ids=product_ids)
+    except Exception as exc:  # DB/embedder hiccups: retry with backoff; the work is idempotent
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    if product_ids is None and embedded + skipped > 0:
+        embed_products.apply_async(countdown=EMBED_REQUEUE_COUNTDOWN_S)
+    return embedded
+
+
+@shared_task(expires=3600)
+def trending_recompute() -> int:
+    from dragonrec.recommender.services.aggregates import trending_recompute as run
+
+    return run()
+
+
+@shared_task(expires=6 * 3600)
+def complements_recompute() -> tuple[int, int]:
+    from dragonrec.recommender.services.aggregates import complements_recompute as run
+
+    return run()
+
+
+@shared_task(bind=True, max_retries=2, acks_late=True, soft_time_limit=120)
+def teacher_score(self: Any, request_id: str) -> str:
+    """Ask the LLM teacher to judge a served list; stores a TeacherJudgment whatever happens."""
+    from dragonrec.recommender.services.recommendations import teacher_payload
+    from dragonrec.recommender.services.teacher import teacher_judge
+
+    payload = teacher_payload(request_id=request_id)
+    if payload is None:
+        return "unknown request"
+    result = teacher_judge(payload=payload)
+    if result.error == "rate_limited" and result.retry_after_s and self.request.retries < self.max_retries:
+        # the server asked for a longer pause than the client waits in-process: come back then
+        raise self.retry(countdown=float(result.retry_after_s))
+    return str(result.error or "ok")
+
+
+@shared_task(bind=True, max_retries=2, acks_late=True, soft_time_limit=120)
+def teacher_judge_payload(self: Any, payload: dict[str, Any]) -> str:
+    """Judge a dataset-building history (recommender_build_teacher_dataset); stored like serving judgments."""
+    from dragonrec.recommender.services.teacher import teacher_judge
+
+    result = teacher_judge(payload=payload, source="dataset")
+    if result.error == "rate_limited" and result.retry_after_s and self.request.retries < self.max_retries:
+        raise self.retry(countdown=float(result.retry_after_s))
+    return str(result.error or "ok")
+
+
+@shared_task(bind=True, acks_late=True, expires=12 * 3600, soft_time_limit=50 * 60, time_limit=55 * 60)
+def student_train(self: Any, *, promote: bool = True, reason: str = "scheduled") -> str:
+    """Train a new student version on tracking data (its own 'training' queue); promotion is gated."""
+    from dragonrec.recommender.services.registry import student_train_and_register
+
+    version = student_train_and_register(promote=promote, notes=reason)
+    return version.version if version else ""
+
+
+@shared_task(expires=3600)
+def rewards_update() -> int:
+    """Attribute later carts/purchases to the impressions that showed those products (clicks are attributed as
+    they arrive; recent ones are swept again in case one arrived while its list was still buffered)."""
+    from dragonrec.recommender.services.feedback import clicks_attribute_recent, rewards_attribute
+
+    clicks_attribute_recent()
+    return rewards_attribute()
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True, expires=600)
+def impressions_flush(self: Any) -> int:
+    """Write the buffered served lists to the database (scheduled by the first buffered one; beat as a net)."""
+    from dragonrec.recommender.services.impressions import impressions_flush as flush
+
+    try:
+        return flush()
+    except Exception as exc:  # the records stay buffered until a flush succeeds
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc

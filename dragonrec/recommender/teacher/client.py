@@ -1,0 +1,393 @@
+"""The teacher client: one resilient, budgeted, cached OpenAI call that scores candidates. Never raises.
+
+Runs inside Celery tasks, never on the request path. Every outcome, failures included, comes back as a
+`TeacherResult` so the caller can store the judgment (with its error) and move on:
+
+    >>> client = TeacherClient(TeacherConfig(api_key=key), redis.Redis.from_url(url))
+    >>> result = client.score(resolve_history(events, products), preferences, candidates)
+    >>> if result.ok:
+    ...     best = max(result.scores, key=result.scores.get)
+    ... elif result.error is ErrorKind.RATE_LIMITED and result.retry_after_s:
+    ...     raise self.retry(countdown=result.retry_after_s)
+
+The order of the guards, cheapest first: disabled -> cache -> circuit breaker -> spend budget -> HTTP with
+retries. The breaker, the budget and the cache live in Redis so all worker processes share them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import openai
+import redis
+
+from dragonrec.recommender.core.types import Preferences, Product, ProductId
+from dragonrec.recommender.teacher.breaker import CircuitBreaker
+from dragonrec.recommender.teacher.budget import SpendBudget
+from dragonrec.recommender.teacher.config import TeacherConfig
+from dragonrec.recommender.teacher.prompt import PROMPT_VERSION, HistoryItem, Prompt, build_prompt
+from dragonrec.recommender.teacher.protocol import Problem, TeacherAnswerError, parse_answer
+
+logger = logging.getLogger(__name__)
+
+# Answer size: {"id": 123456, "score": 7, "reason": "<~12 words>"} is ~35 tokens; 60 per candidate plus the
+# wrapper leaves room for wordier models without letting a rambling one run up the bill.
+ANSWER_TOKENS_PER_CANDIDATE = 60
+ANSWER_TOKENS_OVERHEAD = 50
+# For the budget reservation only: English and JSON average ~4 characters per token; 3 errs on the expensive side.
+CHARS_PER_TOKEN_ESTIMATE = 3
+# Problem kind for candidates beyond `max_candidates` in `score` (use `score_batches` to score them all).
+NOT_SENT = "not_sent"
+
+
+class ErrorKind(StrEnum):
+    TIMEOUT = "timeout"  # no answer within timeout_s (after retries)
+    RATE_LIMITED = "rate_limited"  # 429 after retries, or a Retry-After longer than backoff_cap_s: see retry_after_s
+    SERVER_ERROR = "server_error"  # 5xx (or an unreadable HTTP body) after retries
+    CONNECTION_ERROR = "connection_error"  # the endpoint could not be reached (refused, DNS, TLS)
+    REQUEST_REJECTED = "request_rejected"  # another 4xx: bad key, unknown model, prompt too long. Not retried.
+    BAD_ANSWER = "bad_answer"  # an answer came, but not a readable {"scores": [...]} with any candidate scored
+    CIRCUIT_OPEN = "circuit_open"  # failed fast: the endpoint failed too often lately, no request was sent
+    BUDGET_EXCEEDED = "budget_exceeded"  # refused: this hour's spend budget is used up, no request was sent
+    DISABLED = "disabled"  # no key and no base URL configured
+    INTERNAL_ERROR = "internal_error"  # anything else (Redis down, a bug): logged with its traceback
+
+
+# Failures that say "the endpoint is unwell": retried, and counted by the circuit breaker. A bad answer is the
+# model's fault, not the endpoint's; a rejected request will not get better by retrying.
+_RETRYABLE = frozenset({ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED, ErrorKind.SERVER_ERROR, ErrorKind.CONNECTION_ERROR})
+_BREAKER_FAILURES = _RETRYABLE | {ErrorKind.REQUEST_REJECTED}
+
+
+@dataclass(slots=True)
+class TeacherResult:
+    """One scoring call's outcome. `scores` may cover only some candidates; see `problems` for why."""
+
+    scores: dict[ProductId, float] = field(default_factory=dict)  # 0-10, only for candidates the teacher scored
+    reasons: dict[ProductId, str] = field(default_factory=dict)
+    raw_answer: str = ""  # the model's message content, verbatim ("" when no answer came)
+    latency_ms: float = 0.0  # wall time of this call, retries and backoff included
+    prompt_tokens: int = 0  # what THIS call spent: 0 on a cache hit or when no request succeeded
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    model: str = ""  # the model that answered, as the API reports it (e.g. "gpt-4o-mini-2024-07-18")
+    prompt_version: str = PROMPT_VERSION
+    cache_hit: bool = False
+    error: ErrorKind | None = None
+    error_detail: str = ""
+    problems: list[Problem] = field(default_factory=list)  # validation findings, see recommender.teacher.protocol
+    candidate_ids: list[ProductId] = field(default_factory=list)  # the candidates sent, in prompt order
+    flagged_ids: list[ProductId] = field(default_factory=list)  # products with instruction-like text (redacted)
+    attempts: int = 0  # HTTP requests made
+    retry_after_s: float | None = None  # when rate limited: how long the server asked us to wait
+    cache_key: str = ""  # sha256 of what was asked: equal keys = the same question
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (ids become strings as JSON object keys do), for a JSONField or a log line."""
+        return {
+            "scores": {str(k): v for k, v in self.scores.items()},
+            "reasons": {str(k): v for k, v in self.reasons.items()},
+            "raw_answer": self.raw_answer,
+            "latency_ms": self.latency_ms,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "cache_hit": self.cache_hit,
+            "error": self.error.value if self.error else None,
+            "error_detail": self.error_detail,
+            "problems": [p.to_dict() for p in self.problems],
+            "candidate_ids": list(self.candidate_ids),
+            "flagged_ids": list(self.flagged_ids),
+            "attempts": self.attempts,
+            "retry_after_s": self.retry_after_s,
+            "cache_key": self.cache_key,
+        }
+
+
+@dataclass(slots=True)
+class _Failure:
+    kind: ErrorKind
+    detail: str
+    retry_after_s: float | None = None
+
+
+class TeacherClient:
+    """Scores candidates with the configured LLM. Thread-safe; create one per worker process and reuse it."""
+
+    def __init__(self, config: TeacherConfig, redis: redis.Redis) -> None:
+        self.config = config
+        self.redis = redis
+        prefix = config.redis_prefix
+        self.breaker = CircuitBreaker(
+            redis,
+            f"{prefix}:breaker:{config.endpoint_id}",
+            threshold=config.breaker_threshold,
+            cooldown_s=config.breaker_cooldown_s,
+            # The half-open probe makes a single attempt; its lease must outlive it, then expire if its worker died.
+            probe_ttl_s=config.timeout_s + 5.0,
+        )
+        self.budget = SpendBudget(redis, f"{prefix}:spend", limit_usd=config.hourly_budget_usd)
+        self._openai: openai.OpenAI | None = None
+        self._random = random.Random()
+
+    @property
+    def openai(self) -> openai.OpenAI:
+        # Built lazily: a disabled teacher never constructs an SDK client, and a forked Celery worker gets its own
+        # connection pool.
+        if self._openai is None:
+            self._openai = openai.OpenAI(
+                api_key=self.config.resolved_api_key,
+                base_url=self.config.resolved_base_url,
+                timeout=self.config.timeout_s,
+                max_retries=0,  # we retry ourselves: our backoff, our Retry-After cap, one count for the breaker
+            )
+        return self._openai
+
+    # ------------------------------------------------------------------------------------------------ public API
+    def score(
+        self,
+        history: Sequence[HistoryItem],
+        preferences: Preferences,
+        candidates: Sequence[Product],
+    ) -> TeacherResult:
+        """Score up to `config.max_candidates` candidates (the first ones; the rest are reported as `not_sent`).
+
+        `history` is oldest first, as (event, product) pairs: see `prompt.resolve_history`.
+        """
+        started = time.monotonic()
+        try:
+            result = self._score(history, preferences, candidates)
+        except Exception as exc:  # never raise into the caller: the judgment is stored with its error instead
+            logger.exception("teacher: unexpected failure")
+            result = TeacherResult(error=ErrorKind.INTERNAL_ERROR, error_detail=f"{type(exc).__name__}: {exc}")
+        result.latency_ms = round((time.monotonic() - started) * 1000, 1)
+        if result.error is not None and result.error is not ErrorKind.DISABLED:
+            logger.warning("teacher: %s (%s) after %d attempt(s)", result.error, result.error_detail, result.attempts)
+        return result
+
+    def score_batches(
+        self,
+        history: Sequence[HistoryItem],
+        preferences: Preferences,
+        candidates: Sequence[Product],
+    ) -> list[TeacherResult]:
+        """Any number of candidates, `config.max_candidates` per call: one result (one judgment) per call."""
+        first_seen: dict[ProductId, Product] = {}
+        for product in candidates:
+            first_seen.setdefault(product.id, product)
+        unique = list(first_seen.values())
+        size = max(1, self.config.max_candidates)
+        return [self.score(history, preferences, unique[i : i + size]) for i in range(0, len(unique), size)]
+
+    # ------------------------------------------------------------------------------------------------ internals
+    def _score(
+        self,
+        history: Sequence[HistoryItem],
+        preferences: Preferences,
+        candidates: Sequence[Product],
+    ) -> TeacherResult:
+        config = self.config
+        if not config.enabled:
+            return TeacherResult(model=config.model, error=ErrorKind.DISABLED, error_detail="no API key or base URL")
+
+        by_id: dict[ProductId, Product] = {}
+        for product in candidates:
+            by_id.setdefault(product.id, product)
+        limit = max(1, config.max_candidates)
+        sent, not_sent = list(by_id.values())[:limit], list(by_id)[limit:]
+        prompt = build_prompt(history, preferences, sent)
+        ids = {str(p.id): p.id for p in sent}
+        result = TeacherResult(
+            model=config.model,
+            candidate_ids=[p.id for p in sent],
+            flagged_ids=list(prompt.flagged_ids),
+            cache_key=self._cache_key(prompt),
+            problems=[Problem(NOT_SENT, str(pid), f"over max_candidates={limit}") for pid in not_sent],
+        )
+        if not sent:
+            return result
+
+        if cached := self._cache_get(result.cache_key):
+            self._fill_from_answer(result, cached["raw_answer"], prompt, ids)
+            result.model = cached.get("model") or config.model
+            result.cache_hit = True
+            return result
+
+        decision = self.breaker.allow()
+        if decision is None:
+            result.error, result.error_detail = ErrorKind.CIRCUIT_OPEN, f"{self.breaker.state()}: failing fast"
+            return result
+
+        max_tokens = ANSWER_TOKENS_OVERHEAD + ANSWER_TOKENS_PER_CANDIDATE * len(sent)
+        prompt_chars = sum(len(m["content"]) for m in prompt.messages)
+        estimated_prompt_cost = config.cost_usd(prompt_chars // CHARS_PER_TOKEN_ESTIMATE + 1, 0)
+        reservation = self.budget.reserve(estimated_prompt_cost + config.cost_usd(0, max_tokens))
+        if reservation is None:
+            if decision == "probe":
+                self.breaker.release_probe()  # no request was sent: let the next caller probe
+            spent, budget = self.budget.spent_usd(), config.hourly_budget_usd
+            result.error, result.error_detail = ErrorKind.BUDGET_EXCEEDED, f"spent ${spent:.4f} of ${budget}/hour"
+            return result
+
+        # Half-open: a single attempt, so a still-dead endpoint costs one timeout, not a full retry ladder.
+        attempts_allowed = 1 if decision == "probe" else 1 + max(0, config.max_retries)
+        response, failure = self._call_with_retries(prompt, max_tokens, attempts_allowed, result)
+
+        if response is None:
+            assert failure is not None
+            if failure.kind in _BREAKER_FAILURES:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            # A timed-out request may still be billed by the provider: keep its prompt cost booked.
+            self.budget.settle(reservation, estimated_prompt_cost if failure.kind is ErrorKind.TIMEOUT else 0.0)
+            result.error, result.error_detail, result.retry_after_s = (
+                failure.kind,
+                failure.detail,
+                failure.retry_after_s,
+            )
+            return result
+
+        # The endpoint answered: whatever the content, it is up.
+        self.breaker.record_success()
+        usage = response.usage
+        result.prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        result.completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        result.cost_usd = round(config.cost_usd(result.prompt_tokens, result.completion_tokens), 8)
+        self.budget.settle(reservation, result.cost_usd)
+        result.model = response.model or config.model
+
+        message = response.choices[0].message if response.choices else None
+        raw = (message.content if message is not None else None) or ""
+        if not raw and message is not None and getattr(message, "refusal", None):
+            result.error, result.error_detail = ErrorKind.BAD_ANSWER, f"refused: {message.refusal}"[:200]
+            return result
+        self._fill_from_answer(result, raw, prompt, ids)
+        if result.ok:
+            self._cache_set(result.cache_key, {"raw_answer": raw, "model": result.model})
+        return result
+
+    def _call_with_retries(
+        self, prompt: Prompt, max_tokens: int, attempts_allowed: int, result: TeacherResult
+    ) -> tuple[Any, _Failure | None]:
+        config = self.config
+        failure: _Failure | None = None
+        for attempt in range(attempts_allowed):
+            result.attempts += 1
+            try:
+                response = self.openai.chat.completions.create(
+                    model=config.model,
+                    messages=prompt.messages,  # type: ignore[arg-type]
+                    temperature=config.temperature,
+                    response_format={"type": "json_object"},
+                    max_tokens=max_tokens,
+                    timeout=config.timeout_s,
+                )
+                return response, None
+            except openai.OpenAIError as exc:
+                failure = self._classify(exc)
+            if failure.kind not in _RETRYABLE or attempt + 1 >= attempts_allowed:
+                break
+            if failure.retry_after_s is not None:
+                if failure.retry_after_s > config.backoff_cap_s:
+                    # Waiting minutes inside a worker wastes it; the task can re-queue itself with this countdown.
+                    break
+                delay = failure.retry_after_s
+            else:
+                delay = self._random.uniform(0, min(config.backoff_cap_s, config.backoff_base_s * 2**attempt))
+            time.sleep(delay)
+        return None, failure
+
+    @staticmethod
+    def _classify(exc: openai.OpenAIError) -> _Failure:
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError: it is a subclass
+            return _Failure(ErrorKind.TIMEOUT, detail)
+        if isinstance(exc, openai.APIConnectionError):
+            return _Failure(ErrorKind.CONNECTION_ERROR, detail)
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            if status == 429:
+                return _Failure(ErrorKind.RATE_LIMITED, detail, _retry_after_s(exc.response.headers))
+            if status == 408:
+                return _Failure(ErrorKind.TIMEOUT, detail)
+            # 409 is OpenAI's lock timeout: transient like a 5xx (the SDK retries it too).
+            if status >= 500 or status == 409:
+                return _Failure(ErrorKind.SERVER_ERROR, detail, _retry_after_s(exc.response.headers))
+            return _Failure(ErrorKind.REQUEST_REJECTED, detail)
+        if isinstance(exc, openai.APIResponseValidationError):
+            return _Failure(ErrorKind.SERVER_ERROR, detail)  # a 200 whose body is not a chat completion (a proxy page)
+        return _Failure(ErrorKind.BAD_ANSWER, detail)
+
+    @staticmethod
+    def _fill_from_answer(result: TeacherResult, raw: str, prompt: Prompt, ids: dict[str, ProductId]) -> None:
+        result.raw_answer = raw
+        try:
+            parsed = parse_answer(raw, prompt.candidate_ids)
+        except TeacherAnswerError as exc:
+            result.error, result.error_detail = ErrorKind.BAD_ANSWER, str(exc)[:300]
+            return
+        result.problems.extend(parsed.problems)
+        result.scores = {ids[cid]: score for cid, score in parsed.scores.items()}
+        result.reasons = {ids[cid]: parsed.reasons.get(cid, "") for cid in parsed.scores}
+        if not result.scores:
+            result.error, result.error_detail = ErrorKind.BAD_ANSWER, "no candidate was scored"
+
+    # ------------------------------------------------------------------------------------------------ cache
+    def _cache_key(self, prompt: Prompt) -> str:
+        # The rendered messages carry the history, preferences and candidates exactly as the model sees them.
+        material = {
+            "model": self.config.model,
+            "prompt_version": PROMPT_VERSION,
+            "temperature": self.config.temperature,
+            "messages": prompt.messages,
+        }
+        return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+    def _cache_get(self, key: str) -> dict[str, Any] | None:
+        if self.config.cache_ttl_s <= 0:
+            return None
+        value = self.redis.get(f"{self.config.redis_prefix}:cache:{key}")
+        if value is None:
+            return None
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("raw_answer"), str) else None
+
+    def _cache_set(self, key: str, value: dict[str, Any]) -> None:
+        if self.config.cache_ttl_s > 0:
+            self.redis.set(f"{self.config.redis_prefix}:cache:{key}", json.dumps(value), ex=self.config.cache_ttl_s)
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """Seconds from `retry-after-ms` (OpenAI's) or `Retry-After` (seconds or an HTTP date); None when absent."""
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
