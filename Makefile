@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint services-start services-stop services-status bench clean
+.PHONY: demo test lint browser services-start services-stop services-status bench clean
 
 # Reinstalls only when requirements.txt changed since the last install.
 $(STAMP): requirements.txt
@@ -17,12 +17,15 @@ demo: $(STAMP)
 	$(PY) scripts/demo.py
 
 # The settings are explicit: importing `config` (celery.py) defaults the variable to dev for child processes.
-test: $(STAMP)
+test: $(STAMP) lint browser
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+browser:
+	@scripts/ensure_chromium.sh
 
 services-start: $(STAMP)
 	$(PY) -m config.embedded start

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
     "django_celery_beat",
     "config.apps.DragonRecConfig",
     "dragonrec.catalog",
@@ -129,6 +130,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Products, event tracking and recommendations.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # No CDN: an offline or locked-down machine renders the docs from the sidecar's static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # ------------------------------------------------------------------------------------------ Celery

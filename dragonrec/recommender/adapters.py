@@ -32,6 +32,7 @@ class DefaultProductAdapter:
     in_stock_field = "in_stock"
     active_field = "is_active"
     updated_field = "updated_at"  # the embedder re-embeds a product whose row changed after its embedding
+    attributes_field: str | None = "attributes"  # a JSON field with {"consumable": true, ...}; None if you have none
 
     def queryset(self) -> QuerySet[Any]:
         return product_model()._default_manager.all()
@@ -49,12 +50,12 @@ class DefaultProductAdapter:
             self.price_field,
             self.in_stock_field,
             self.active_field,
-            "attributes",
+            *([self.attributes_field] if self.attributes_field else []),
         ]
 
     def to_product(self, row: dict[str, Any]) -> Product:
         price = row.get(self.price_field)
-        attributes = row.get("attributes") or {}
+        attributes = (row.get(self.attributes_field) if self.attributes_field else None) or {}
         return Product(
             id=int(row["pk"]),
             title=str(row.get(self.title_field) or ""),

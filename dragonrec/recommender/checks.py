@@ -1,17 +1,21 @@
-"""System checks: misconfigurations a shop developer should hear about at `manage.py check`, not in production."""
+"""System checks: misconfigurations a shop developer should hear about at `manage.py check`, not in production.
+Every message names the fix."""
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
+
+REDIS_CACHE_BACKEND = "django_redis.cache.RedisCache"
 
 
 @register()
 def recommender_settings_check(app_configs: Any, **kwargs: Any) -> list[Any]:
     from django.conf import settings
 
-    from dragonrec.recommender.conf import DEFAULTS, recommender_settings
+    from dragonrec.recommender.conf import DEFAULTS, IMPORT_STRINGS, recommender_settings
 
     problems: list[Any] = []
     unknown = set(getattr(settings, "RECOMMENDER", {})) - set(DEFAULTS)
@@ -21,4 +25,104 @@ def recommender_settings_check(app_configs: Any, **kwargs: Any) -> list[Any]:
         problems.append(Error("RECOMMENDER['TEACHER_BASE_URL'] must be an http(s) URL", id="dragonrec.E001"))
     if recommender_settings.TEACHER_API_KEY and not recommender_settings.TEACHER_MODEL:
         problems.append(Error("the LLM teacher has a key but no TEACHER_MODEL", id="dragonrec.E002"))
+    for key in sorted(IMPORT_STRINGS):
+        problems.extend(_import_string_problems(key, recommender_settings.user_settings.get(key, DEFAULTS[key])))
+    if recommender_settings.teacher_enabled and importlib.util.find_spec("openai") is None:
+        problems.append(
+            Error(
+                "the LLM teacher is configured (TEACHER_API_KEY or TEACHER_BASE_URL) but the openai package is missing",
+                hint="pip install 'dragonrec[teacher]', or clear TEACHER_API_KEY and TEACHER_BASE_URL",
+                id="dragonrec.E005",
+            )
+        )
+    return problems
+
+
+def _import_string_problems(key: str, value: Any) -> list[Error]:
+    from django.utils.module_loading import import_string
+
+    problems = []
+    for path in value if isinstance(value, list | tuple) else [value]:
+        try:
+            import_string(path)
+        except ImportError as exc:
+            problems.append(
+                Error(
+                    f"RECOMMENDER[{key!r}] = {path!r} cannot be imported: {exc}",
+                    hint="Give a dotted path to a class that exists, e.g. 'shop.recommend.ProductAdapter' "
+                    "(see docs/extending.md)",
+                    id="dragonrec.E003",
+                )
+            )
+    return problems
+
+
+@register()
+def product_model_check(app_configs: Any, **kwargs: Any) -> list[Any]:
+    from django.apps import apps
+    from django.conf import settings
+
+    label = settings.DRAGONREC_PRODUCT_MODEL
+    try:
+        apps.get_model(label, require_ready=False)
+    except (LookupError, ValueError) as exc:
+        return [
+            Error(
+                f"DRAGONREC_PRODUCT_MODEL = {label!r} is not an installed model: {exc}",
+                hint="Set it to 'app_label.ModelName' of your product model, or add 'dragonrec.catalog' to "
+                "INSTALLED_APPS to use DragonRec's own ('dragonrec_catalog.Product')",
+                id="dragonrec.E004",
+            )
+        ]
+    return []
+
+
+@register()
+def cache_check(app_configs: Any, **kwargs: Any) -> list[Any]:
+    from django.conf import settings
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend != REDIS_CACHE_BACKEND:
+        # Impressions are buffered, fatigue rings and teacher circuit-breaker state are kept, in the default cache's
+        # Redis (lists, sets, Lua-free pipelines): a local-memory or memcached cache cannot hold them.
+        return [
+            Error(
+                f"CACHES['default'] uses {backend or 'nothing'}; DragonRec needs Redis through django-redis",
+                hint=f"CACHES = {{'default': {{'BACKEND': '{REDIS_CACHE_BACKEND}', "
+                "'LOCATION': 'redis://your-redis:6379/1'}}",
+                id="dragonrec.E006",
+            )
+        ]
+    return []
+
+
+@register(Tags.database)
+def vector_extension_check(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[Any]:
+    """Runs with `manage.py check --database default` and before `migrate`: pgvector must be available to create."""
+    from django.db import connections
+
+    problems: list[Any] = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            problems.append(
+                Error(
+                    f"database {alias!r} is {connection.vendor}; DragonRec needs PostgreSQL with pgvector",
+                    hint="Point DATABASES (or DATABASE_URL) at PostgreSQL 14+ with the vector extension installed",
+                    id="dragonrec.E007",
+                )
+            )
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+            available = cursor.fetchone() is not None
+        if not available:
+            problems.append(
+                Error(
+                    f"database {alias!r} has no 'vector' extension available (pgvector)",
+                    hint="Install pgvector on the server (e.g. apt install postgresql-16-pgvector, or the "
+                    "pgvector/pgvector Docker image); `migrate` then runs CREATE EXTENSION vector",
+                    id="dragonrec.E008",
+                )
+            )
     return problems

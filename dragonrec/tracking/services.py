@@ -70,7 +70,7 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
     now = timezone.now()
     user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
     product_ids = {i.product_id for i in items if i.product_id is not None}
-    known_products = set(product_model().objects.filter(pk__in=product_ids).values_list("pk", flat=True))
+    known_products = set(product_model()._default_manager.filter(pk__in=product_ids).values_list("pk", flat=True))
     existing = set(Event.objects.filter(id__in=[i.id for i in items]).values_list("id", flat=True))
 
     results: list[EventResult] = []
@@ -218,7 +218,7 @@ def tracking_import(
 def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportReport) -> None:
     User = get_user_model()
     skus = {row["item_id"].strip() for _, row in batch if row.get("item_id")}
-    products = dict(product_model().objects.filter(sku__in=skus).values_list("sku", "pk"))
+    products = dict(product_model()._default_manager.filter(sku__in=skus).values_list("sku", "pk"))
     usernames = {row["user_id"].strip() for _, row in batch if row.get("user_id")}
     users = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
     new_users = [User(username=name, password="!") for name in usernames - set(users)]  # "!" = unusable password

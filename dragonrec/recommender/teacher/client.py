@@ -25,9 +25,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 import redis
 
 from dragonrec.recommender.core.types import Preferences, Product, ProductId
@@ -36,6 +35,9 @@ from dragonrec.recommender.teacher.budget import SpendBudget
 from dragonrec.recommender.teacher.config import TeacherConfig
 from dragonrec.recommender.teacher.prompt import PROMPT_VERSION, HistoryItem, Prompt, build_prompt
 from dragonrec.recommender.teacher.protocol import Problem, TeacherAnswerError, parse_answer
+
+if TYPE_CHECKING:
+    import openai
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +152,8 @@ class TeacherClient:
         # Built lazily: a disabled teacher never constructs an SDK client, and a forked Celery worker gets its own
         # connection pool.
         if self._openai is None:
+            import openai  # the `teacher` extra: a shop without a teacher need not install the SDK
+
             self._openai = openai.OpenAI(
                 api_key=self.config.resolved_api_key,
                 base_url=self.config.resolved_base_url,
@@ -285,6 +289,8 @@ class TeacherClient:
     def _call_with_retries(
         self, prompt: Prompt, max_tokens: int, attempts_allowed: int, result: TeacherResult
     ) -> tuple[Any, _Failure | None]:
+        import openai
+
         config = self.config
         failure: _Failure | None = None
         for attempt in range(attempts_allowed):
@@ -315,6 +321,8 @@ class TeacherClient:
 
     @staticmethod
     def _classify(exc: openai.OpenAIError) -> _Failure:
+        import openai
+
         detail = f"{type(exc).__name__}: {exc}"[:300]
         if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError: it is a subclass
             return _Failure(ErrorKind.TIMEOUT, detail)
