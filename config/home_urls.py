@@ -1,4 +1,14 @@
-from django.urls import path
-from django.views.generic import TemplateView
+"""The storefront's client-side routes all answer its index.html; anything else under / is a 404 as usual."""
 
-urlpatterns = [path("", TemplateView.as_view(template_name="home.html"), name="home")]
+from django.urls import path
+
+from config.storefront import storefront
+
+urlpatterns = [
+    path("", storefront, name="home"),
+    path("search", storefront, name="storefront-search"),
+    path("category/<int:category_id>", storefront, name="storefront-category"),
+    path("products/<int:product_id>", storefront, name="storefront-product"),
+    path("cart", storefront, name="storefront-cart"),
+    path("account", storefront, name="storefront-account"),
+]

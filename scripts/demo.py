@@ -4,7 +4,8 @@
 1. starts embedded PostgreSQL+pgvector and Redis (unless DATABASE_URL / REDIS_URL are set),
 2. migrates, loads the demo shop (catalog, users, events), embeds it, computes trending/complements, trains a
    first student (or reuses the active one),
-3. runs a Celery worker, Celery beat and gunicorn at http://127.0.0.1:8000 until Ctrl-C.
+3. builds the React storefront (frontend/) when it is missing or stale,
+4. runs a Celery worker, Celery beat and gunicorn at http://127.0.0.1:8000 until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from config import embedded  # noqa: E402
+from config import embedded, frontend  # noqa: E402
 
 PY = sys.executable
 BIND = os.environ.get("DRAGONREC_BIND", "127.0.0.1:8000")
@@ -47,6 +48,7 @@ def main() -> int:
         manage("migrate", "--no-input", "-v", "0")
         manage("collectstatic", "--no-input", "-v", "0")
         manage("dragonrec_demo_data")
+        frontend.ensure_built()
         children.append(
             subprocess.Popen(
                 [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "2", "-l", "info"],
@@ -67,7 +69,8 @@ def main() -> int:
             )
         )
         print(
-            f"\nDragonRec demo: http://{BIND}/  (admin: http://{BIND}/admin/ as admin / dragonrec-demo)\n"
+            f"\nDragonRec demo shop: http://{BIND}/  (admin: http://{BIND}/admin/ as admin / dragonrec-demo, "
+            f"API docs: http://{BIND}/api/docs/)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -107,6 +107,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DRAGONREC_MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# The React storefront's build (make demo runs `npm ci && npm run build` when it is missing or stale): WhiteNoise
+# serves its files at the site root (/assets/index-<hash>.js); config.storefront answers its routes.
+STOREFRONT_DIST = Path(os.environ.get("DRAGONREC_STOREFRONT_DIST", BASE_DIR / "frontend" / "dist"))
+WHITENOISE_ROOT = STOREFRONT_DIST if STOREFRONT_DIST.is_dir() else None
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/?assets/"  # Vite names them by content hash: cache them forever
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

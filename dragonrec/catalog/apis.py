@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dragonrec.catalog.models import Product
-from dragonrec.catalog.selectors import ProductFilter, product_get, product_list
+from dragonrec.catalog.selectors import ProductFilter, category_list, product_get, product_list
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):
@@ -53,3 +53,19 @@ class ProductDetailApi(APIView):
         if product is None:
             raise Http404("No such product.")
         return Response(ProductOutputSerializer(product).data)
+
+
+class CategoryListApi(APIView):
+    """The category tree, flat and ordered by path, with active product counts: a storefront's navigation."""
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        path = serializers.CharField(help_text="'Electronics > Monitors'")
+        parent_id = serializers.IntegerField(allow_null=True)
+        depth = serializers.IntegerField()
+        product_count = serializers.IntegerField(help_text="active products in this category or below it")
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(category_list(), many=True).data)
