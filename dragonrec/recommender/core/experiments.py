@@ -1,0 +1,220 @@
+"""Online experiments, the statistics half (Django-free): sticky assignment, shopper-level ratio metrics with
+delta-method intervals, relative lift, the sample-ratio-mismatch check, and team-draft interleaving.
+
+    >>> arm = assign("u:42", salt="exp-7", arms=[("control", 0.5), ("treatment", 0.5)])
+    >>> m = ratio_metric(numerators=clicks_per_shopper, denominators=impressions_per_shopper)
+    >>> lift = relative_lift(treatment=m_t, control=m_c)          # (t / c - 1) with its interval and p-value
+    >>> srm = sample_ratio_check(counts=[10_230, 9_770], shares=[0.5, 0.5])
+
+Why shopper-level: the unit of randomisation is the shopper, but click-through rate is clicks per impression, a
+ratio of two per-shopper sums. Treating impressions as independent understates the variance (a shopper's lists
+are correlated) and makes A/A tests "significant" far more often than 5%. The delta method gives the right
+variance of a ratio of means (Deng, Knoblich & Lu, "Applying the Delta Method in Metric Analytics", KDD 2018).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+Z95 = 1.959963984540054
+
+
+# ------------------------------------------------------------------------------------------------ assignment
+def unit_hash(key: str, salt: str) -> float:
+    """A shopper key mapped to [0, 1), the same in every process and on every machine (not Python's hash())."""
+    digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def assign(key: str, *, salt: str, arms: Sequence[tuple[str, float]]) -> str | None:
+    """The arm whose slice of [0, 1) holds the shopper's hash; None when the shares sum to less than 1 and the
+    shopper falls outside (not in the experiment). Slices are laid in the given order, so growing the last arm
+    at the expense of the one before it moves only the shoppers between the two cut points."""
+    point = unit_hash(key, salt)
+    edge = 0.0
+    for name, share in arms:
+        edge += share
+        if point < edge:
+            return name
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+@dataclass(frozen=True)
+class RatioMetric:
+    value: float  # sum(numerators) / sum(denominators)
+    se: float
+    n_units: int
+    numerator_mean: float
+    denominator_mean: float
+    var_num: float
+    var_den: float
+    cov: float
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return (self.value - Z95 * self.se, self.value + Z95 * self.se)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"value": self.value, "ci": list(self.ci), "se": self.se, "n_units": self.n_units}
+
+
+def ratio_metric(
+    *, numerators: Sequence[float] | np.ndarray, denominators: Sequence[float] | np.ndarray
+) -> RatioMetric:
+    """A ratio of per-unit sums (clicks / impressions, purchases / lists, revenue / shoppers with denominators all
+    1) with its delta-method standard error:
+    Var(X̄/Ȳ) ≈ (Var X - 2 R Cov(X,Y) + R² Var Y) / (n Ȳ²)."""
+    x = np.asarray(numerators, dtype=np.float64)
+    y = np.asarray(denominators, dtype=np.float64)
+    n = len(x)
+    if n == 0 or y.sum() <= 0:
+        return RatioMetric(0.0, float("inf"), n, 0.0, 0.0, 0.0, 0.0, 0.0)
+    mx, my = float(x.mean()), float(y.mean())
+    r = mx / my
+    if n < 2:
+        return RatioMetric(r, float("inf"), n, mx, my, 0.0, 0.0, 0.0)
+    cov = np.cov(x, y, ddof=1)
+    var = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (n * my * my)
+    return RatioMetric(
+        r, math.sqrt(max(float(var), 0.0)), n, mx, my, float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1])
+    )
+
+
+@dataclass(frozen=True)
+class Lift:
+    relative: float  # treatment / control - 1
+    ci: tuple[float, float]
+    p_value: float
+    absolute: float  # treatment - control
+
+    def as_dict(self) -> dict[str, object]:
+        return {"relative": self.relative, "ci": list(self.ci), "p_value": self.p_value, "absolute": self.absolute}
+
+
+def relative_lift(*, treatment: RatioMetric, control: RatioMetric) -> Lift:
+    """t/c - 1 for two independent arms, by the delta method on the log ratio's components:
+    Var(t/c) ≈ (t/c)² (se_t²/t² + se_c²/c²). The p-value tests t = c with the difference's standard error."""
+    t, c = treatment.value, control.value
+    diff_se = math.sqrt(treatment.se**2 + control.se**2)
+    z = (t - c) / diff_se if diff_se > 0 else 0.0
+    p = float(2 * stats.norm.sf(abs(z)))
+    if c <= 0:
+        return Lift(float("nan"), (float("nan"), float("nan")), p, t - c)
+    ratio = t / c
+    rel_se = ratio * math.sqrt((treatment.se / t) ** 2 + (control.se / c) ** 2) if t > 0 else control.se / c
+    return Lift(ratio - 1, (ratio - 1 - Z95 * rel_se, ratio - 1 + Z95 * rel_se), p, t - c)
+
+
+@dataclass(frozen=True)
+class SampleRatioCheck:
+    chi2: float
+    p_value: float
+    ok: bool  # False = the assignment is broken (a bot, a cache, a redirect that loses one arm): do not trust results
+
+    def as_dict(self) -> dict[str, object]:
+        return {"chi2": self.chi2, "p_value": self.p_value, "ok": self.ok}
+
+
+SRM_ALPHA = 0.001  # the usual SRM threshold (Fabijan et al., KDD 2019): strict, since it runs on every look
+
+
+def sample_ratio_check(*, counts: Sequence[int], shares: Sequence[float]) -> SampleRatioCheck:
+    observed = np.asarray(counts, dtype=np.float64)
+    expected_share = np.asarray(shares, dtype=np.float64) / float(np.sum(shares))
+    total = observed.sum()
+    if total == 0 or len(observed) < 2:
+        return SampleRatioCheck(0.0, 1.0, True)
+    chi2, p = stats.chisquare(observed, expected_share * total)
+    return SampleRatioCheck(float(chi2), float(p), bool(p >= SRM_ALPHA))
+
+
+# ------------------------------------------------------------------------------------------------ interleaving
+@dataclass(frozen=True)
+class Interleaved:
+    items: list[int]
+    teams: list[str]  # "a" or "b" per position: whose pick it was
+
+
+def team_draft(a: Sequence[int], b: Sequence[int], *, n: int, rng: np.random.Generator) -> Interleaved:
+    """Team-draft interleaving (Radlinski, Kurup & Joachims, CIKM 2008): like picking teams, the ranker with fewer
+    picks (a coin flip on ties) adds its best item not yet in the list. Clicks credit the team that placed the
+    item, so each list is one paired comparison of the two rankers on the same shopper at the same moment."""
+    items: list[int] = []
+    teams: list[str] = []
+    seen: set[int] = set()
+    picks = {"a": 0, "b": 0}
+    cursors = {"a": 0, "b": 0}
+    sources = {"a": list(a), "b": list(b)}
+    while len(items) < n:
+        if picks["a"] < picks["b"]:
+            team = "a"
+        elif picks["b"] < picks["a"]:
+            team = "b"
+        else:
+            team = "a" if rng.random() < 0.5 else "b"
+        source = sources[team]
+        while cursors[team] < len(source) and source[cursors[team]] in seen:
+            cursors[team] += 1
+        if cursors[team] >= len(source):
+            other = "b" if team == "a" else "a"
+            while cursors[other] < len(sources[other]) and sources[other][cursors[other]] in seen:
+                cursors[other] += 1
+            if cursors[other] >= len(sources[other]):
+                break
+            team = other
+        item = sources[team][cursors[team]]
+        items.append(item)
+        teams.append(team)
+        seen.add(item)
+        picks[team] += 1
+    return Interleaved(items, teams)
+
+
+@dataclass(frozen=True)
+class InterleavingResult:
+    wins_a: int
+    wins_b: int
+    ties: int
+    win_rate_b: float  # wins_b / (wins_a + wins_b): 0.5 = no preference
+    ci: tuple[float, float]
+    p_value: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "wins_a": self.wins_a,
+            "wins_b": self.wins_b,
+            "ties": self.ties,
+            "win_rate_b": self.win_rate_b,
+            "ci": list(self.ci),
+            "p_value": self.p_value,
+        }
+
+
+def interleaving_outcome(teams: Sequence[str], clicked: Sequence[bool]) -> str:
+    """'a', 'b' or 'tie' for one list: the team with more clicked items wins it."""
+    a = sum(1 for t, c in zip(teams, clicked, strict=True) if c and t == "a")
+    b = sum(1 for t, c in zip(teams, clicked, strict=True) if c and t == "b")
+    return "a" if a > b else "b" if b > a else "tie"
+
+
+def interleaving_result(outcomes: Sequence[str]) -> InterleavingResult:
+    """B's win rate among decided lists with a Wilson interval, and a two-sided binomial test of 'no preference'."""
+    wins_a = sum(1 for o in outcomes if o == "a")
+    wins_b = sum(1 for o in outcomes if o == "b")
+    ties = len(outcomes) - wins_a - wins_b
+    decided = wins_a + wins_b
+    if decided == 0:
+        return InterleavingResult(0, 0, ties, 0.5, (0.0, 1.0), 1.0)
+    rate = wins_b / decided
+    denom = 1 + Z95**2 / decided
+    centre = (rate + Z95**2 / (2 * decided)) / denom
+    half = Z95 * math.sqrt(rate * (1 - rate) / decided + Z95**2 / (4 * decided**2)) / denom
+    p = float(stats.binomtest(wins_b, decided, 0.5).pvalue)
+    return InterleavingResult(wins_a, wins_b, ties, rate, (centre - half, centre + half), p)
