@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser services-start services-stop services-status bench clean
+.PHONY: demo test lint browser frontend-test services-start services-stop services-status bench clean
 
 # Reinstalls only when requirements.txt changed since the last install.
 $(STAMP): requirements.txt
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(PY) scripts/demo.py
 
 # The settings are explicit: importing `config` (celery.py) defaults the variable to dev for child processes.
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser frontend-test
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 
 browser:
 	@scripts/ensure_chromium.sh
+
+# The storefront's and the tracking client's unit tests (Vitest); npm ci runs when the lock file changed.
+frontend-test: $(STAMP)
+	$(PY) -m config.frontend test
 
 services-start: $(STAMP)
 	$(PY) -m config.embedded start

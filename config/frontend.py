@@ -1,6 +1,6 @@
 """Builds the React storefront (frontend/) when its build is missing or stale: `npm ci` when the lock file changed,
 `npm run build` when any source changed. Used by `make demo` and the browser tests; `python -m config.frontend`
-runs it by hand."""
+runs it by hand, `python -m config.frontend test` runs the unit tests (`make test` does)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from pathlib import Path
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 DIST = FRONTEND / "dist"
 STAMP = DIST / ".source-hash"
-INPUTS = ["index.html", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.app.json", "vite.config.ts"]
+INPUTS = [
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "tsconfig.app.json",
+    "tsconfig.node.json",
+    "vite.config.ts",
+]
 
 
 class FrontendBuildError(RuntimeError):
@@ -62,6 +70,14 @@ def ensure_built(*, quiet: bool = False) -> bool:
     return True
 
 
+def unit_tests() -> None:
+    """The storefront's and the tracker's unit tests (Vitest), as `make test` runs them."""
+    install()
+    done = subprocess.run([npm(), "test", "--silent"], cwd=FRONTEND)
+    if done.returncode != 0:
+        raise FrontendBuildError("frontend unit tests failed (cd frontend && npm test)")
+
+
 def _run(cmd: list[str]) -> None:
     done = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True)
     if done.returncode != 0:
@@ -70,7 +86,10 @@ def _run(cmd: list[str]) -> None:
 
 if __name__ == "__main__":
     try:
-        print("built" if ensure_built() else "up to date")
+        if sys.argv[1:] == ["test"]:
+            unit_tests()
+        else:
+            print("built" if ensure_built() else "up to date")
     except FrontendBuildError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(1) from exc

@@ -1,0 +1,83 @@
+/** Shapes of the DragonRec API (docs/api.md, `/api/schema/`). Decimals travel as strings. */
+
+export interface User {
+  id: number;
+  username: string;
+}
+
+export interface SessionResponse {
+  user: User | null;
+}
+
+export interface Category {
+  id: number;
+  name: string;
+  /** "Electronics > Monitors" */
+  path: string;
+  parent_id: number | null;
+  depth: number;
+  product_count: number;
+}
+
+export interface Product {
+  id: number;
+  sku: string;
+  title: string;
+  description: string;
+  brand: string;
+  /** The category path, e.g. "Electronics > Monitors". */
+  category: string;
+  category_id: number;
+  /** Decimal string, e.g. "24.99". */
+  price: string;
+  currency: string;
+  stock_quantity: number;
+  in_stock: boolean;
+  image_url: string;
+  attributes: Record<string, unknown>;
+  updated_at: string;
+}
+
+export interface Paginated<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface RecommendationItem {
+  product: Product;
+  score: number;
+  reason: string;
+  source: string;
+}
+
+export type Scenario = "home" | "product" | "cart";
+
+/** A ranked list. `request_id` and `ranker` may be missing on /similar/ and /complements/. */
+export interface RecommendationList {
+  request_id?: string;
+  ranker?: string;
+  scenario?: Scenario;
+  experiment?: string | null;
+  arm?: string | null;
+  items: RecommendationItem[];
+}
+
+export interface Preferences {
+  categories: string[];
+  brands: string[];
+  price_min: string | null;
+  price_max: string | null;
+}
+
+export interface ProductQuery {
+  search?: string;
+  /** A category id or a path prefix. */
+  category?: string | number;
+  brand?: string;
+  min_price?: string;
+  max_price?: string;
+  in_stock?: boolean;
+  page?: number;
+}

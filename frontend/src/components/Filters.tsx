@@ -1,0 +1,81 @@
+import { useEffect, useId, useState, type FormEvent } from "react";
+
+export interface FilterValues {
+  brand: string;
+  min_price: string;
+  max_price: string;
+  in_stock: boolean;
+}
+
+interface Props {
+  values: FilterValues;
+  onApply: (values: FilterValues) => void;
+}
+
+/** Brand, price range and in-stock filters; applied on submit so each keystroke is not a request. */
+export function Filters({ values, onApply }: Props) {
+  const id = useId();
+  const [draft, setDraft] = useState(values);
+  useEffect(() => setDraft(values), [values]);
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    onApply({ ...draft, brand: draft.brand.trim() });
+  };
+  const clear = () => onApply({ brand: "", min_price: "", max_price: "", in_stock: false });
+
+  return (
+    <form className="filters" onSubmit={onSubmit} aria-label="Filters">
+      <div className="field">
+        <label htmlFor={`${id}-brand`}>Brand</label>
+        <input
+          id={`${id}-brand`}
+          value={draft.brand}
+          onChange={(e) => setDraft({ ...draft, brand: e.target.value })}
+          autoComplete="off"
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-min`}>Min price</label>
+        <input
+          id={`${id}-min`}
+          type="number"
+          inputMode="decimal"
+          min="0"
+          step="0.01"
+          value={draft.min_price}
+          onChange={(e) => setDraft({ ...draft, min_price: e.target.value })}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-max`}>Max price</label>
+        <input
+          id={`${id}-max`}
+          type="number"
+          inputMode="decimal"
+          min="0"
+          step="0.01"
+          value={draft.max_price}
+          onChange={(e) => setDraft({ ...draft, max_price: e.target.value })}
+        />
+      </div>
+      <div className="field field-check">
+        <input
+          id={`${id}-stock`}
+          type="checkbox"
+          checked={draft.in_stock}
+          onChange={(e) => setDraft({ ...draft, in_stock: e.target.checked })}
+        />
+        <label htmlFor={`${id}-stock`}>In stock only</label>
+      </div>
+      <div className="filter-actions">
+        <button type="submit" className="button">
+          Apply filters
+        </button>
+        <button type="button" className="button button-link" onClick={clear}>
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,110 @@
+import { useId, useRef, type ElementType, type Ref } from "react";
+import { Link } from "react-router";
+import type { RecommendationList as List, RecommendationItem } from "../api";
+import { useAsync } from "../hooks/useAsync";
+import { useInView } from "../hooks/useInView";
+import { tracker } from "../lib/analytics";
+import type { ListName } from "../tracking";
+import { ErrorState } from "./ErrorState";
+import { Price } from "./Price";
+import { ProductImage } from "./ProductImage";
+import { SkeletonGrid } from "./Skeleton";
+
+interface Props {
+  title: string;
+  list: ListName;
+  /** Fetches the list; called again when `deps` change or on Retry. */
+  load: (signal: AbortSignal) => Promise<List>;
+  deps: unknown[];
+  headingLevel?: 1 | 2 | 3;
+  emptyText?: string;
+}
+
+/**
+ * Every recommended list in the shop: heading, "Ranked by …", the cards, and the tracking that makes the list
+ * learnable (one impression per request_id when seen, a click with its 1-based position).
+ */
+export function RecommendationList({ title, list, load, deps, headingLevel = 2, emptyText }: Props) {
+  const headingId = useId();
+  const Heading = `h${headingLevel}` as ElementType;
+  const { data, error, loading, reload } = useAsync(load, deps);
+  const firstCard = useRef<HTMLLIElement>(null);
+  const requestId = data?.request_id;
+
+  useInView(firstCard, Boolean(requestId && data?.items.length), () => {
+    if (data && requestId) {
+      tracker.listImpression({ requestId, list, productIds: data.items.map((i) => i.product.id) });
+    }
+  });
+
+  return (
+    <section className="rec-list" aria-labelledby={headingId} data-request-id={requestId} data-list={list}>
+      <div className="rec-head">
+        <Heading id={headingId} className="section-title">
+          {title}
+        </Heading>
+        {data?.ranker && (
+          <p className="ranked-by">
+            Ranked by {data.ranker}
+            {data.experiment ? ` · experiment ${data.experiment}/${data.arm ?? "?"}` : ""}
+          </p>
+        )}
+      </div>
+      {loading ? (
+        <SkeletonGrid count={4} label={`Loading ${title.toLowerCase()}…`} />
+      ) : error ? (
+        <ErrorState message="Could not load recommendations" onRetry={reload} />
+      ) : !data || data.items.length === 0 ? (
+        <p className="muted">{emptyText ?? "Nothing to recommend here yet."}</p>
+      ) : (
+        <ul className="product-grid">
+          {data.items.map((item, index) => (
+            <RecommendationCard
+              key={item.product.id}
+              item={item}
+              position={index + 1}
+              list={list}
+              requestId={requestId}
+              cardRef={index === 0 ? firstCard : undefined}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+interface CardProps {
+  item: RecommendationItem;
+  position: number;
+  list: ListName;
+  requestId: string | undefined;
+  cardRef?: Ref<HTMLLIElement>;
+}
+
+function RecommendationCard({ item, position, list, requestId, cardRef }: CardProps) {
+  const { product, reason } = item;
+  const onClick = () => {
+    if (requestId) tracker.click(product.id, { requestId, position, list });
+    // Without a request_id there is nothing to credit, but the click is still a signal.
+    else tracker.track("click", { productId: product.id, context: { position, list } });
+  };
+  return (
+    <li className="card" ref={cardRef} data-position={position}>
+      <Link to={`/products/${product.id}`} className="card-link" onClick={onClick}>
+        <ProductImage title={product.title} category={product.category} src={product.image_url} />
+        <span className="card-title">{product.title}</span>
+      </Link>
+      <div className="card-meta">
+        <span className="card-brand">{product.brand}</span>
+        <Price price={product.price} currency={product.currency} />
+      </div>
+      {reason && (
+        <details className="why">
+          <summary>Why?</summary>
+          <p>{reason}</p>
+        </details>
+      )}
+    </li>
+  );
+}

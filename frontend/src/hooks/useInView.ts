@@ -1,0 +1,32 @@
+import { useEffect, useRef, type RefObject } from "react";
+
+/**
+ * Calls `onVisible` once, when at least half of `ref`'s element is on screen (IntersectionObserver). Where the
+ * observer does not exist (old browsers, jsdom) it fires at once: a missed impression skews metrics more than an
+ * early one.
+ */
+export function useInView(ref: RefObject<Element | null>, enabled: boolean, onVisible: () => void): void {
+  const callback = useRef(onVisible);
+  callback.current = onVisible;
+
+  useEffect(() => {
+    if (!enabled) return;
+    const el = ref.current;
+    if (!el) return;
+    if (typeof IntersectionObserver === "undefined") {
+      callback.current();
+      return;
+    }
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          observer.disconnect();
+          callback.current();
+        }
+      },
+      { threshold: 0.5 },
+    );
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [ref, enabled]);
+}

@@ -1,0 +1,29 @@
+const formatters = new Map<string, Intl.NumberFormat>();
+
+/** "24.99", "EUR" -> "€24.99" (falls back to "24.99 EUR" for an unknown currency code). */
+export function formatPrice(price: string | number, currency = "EUR"): string {
+  const amount = typeof price === "number" ? price : Number(price);
+  if (!Number.isFinite(amount)) return `${price} ${currency}`.trim();
+  let f = formatters.get(currency);
+  if (!f) {
+    try {
+      f = new Intl.NumberFormat("en", { style: "currency", currency: currency || "EUR" });
+    } catch {
+      return `${amount.toFixed(2)} ${currency}`;
+    }
+    formatters.set(currency, f);
+  }
+  return f.format(amount);
+}
+
+/** Price x quantity as a decimal string, computed in cents so 0.1 + 0.2 never shows up. */
+export function lineValue(price: string, quantity: number): string {
+  const cents = Math.round(Number(price) * 100) * quantity;
+  return (cents / 100).toFixed(2);
+}
+
+/** Sum of decimal strings, in cents. */
+export function sumValues(values: string[]): string {
+  const cents = values.reduce((acc, v) => acc + Math.round(Number(v) * 100), 0);
+  return (cents / 100).toFixed(2);
+}

@@ -1,0 +1,135 @@
+import { useEffect, useRef, useState } from "react";
+import { Link, useParams } from "react-router";
+import { ApiError, getComplements, getProduct, getRecommendations, getSimilar } from "../api";
+import { ErrorState } from "../components/ErrorState";
+import { Price } from "../components/Price";
+import { ProductImage } from "../components/ProductImage";
+import { RecommendationList } from "../components/RecommendationList";
+import { useAsync } from "../hooks/useAsync";
+import { useDocumentTitle } from "../hooks/useDocumentTitle";
+import { tracker } from "../lib/analytics";
+import { cart } from "../lib/shopCart";
+import { NotFoundPage } from "./NotFoundPage";
+
+export function ProductPage() {
+  const params = useParams();
+  const id = Number(params.id);
+  if (!Number.isInteger(id) || id <= 0) return <NotFoundPage />;
+  // A new product is a new page: reset everything (added message, lists) by keying on the id.
+  return <ProductView key={id} id={id} />;
+}
+
+function ProductView({ id }: { id: number }) {
+  // The product and the three lists below are requested at the same time: the lists do not wait for the product.
+  const { data: product, error, loading, reload } = useAsync((signal) => getProduct(id, signal), [id]);
+  const [added, setAdded] = useState(false);
+  const viewed = useRef(false);
+  useDocumentTitle(product?.title ?? (error ? "Product not found" : "Product"));
+
+  useEffect(() => {
+    if (!viewed.current) {
+      viewed.current = true;
+      tracker.view(id);
+    }
+  }, [id]);
+
+  if (error instanceof ApiError && error.status === 404) return <NotFoundPage what="product" />;
+
+  return (
+    <>
+      {loading ? (
+        <div className="product-detail" role="status" aria-live="polite">
+          <div className="skeleton skeleton-hero" />
+          <div>
+            <div className="skeleton skeleton-line" />
+            <div className="skeleton skeleton-line short" />
+            <p>Loading…</p>
+          </div>
+        </div>
+      ) : error || !product ? (
+        <ErrorState message="Could not load this product" onRetry={reload} />
+      ) : (
+        <article className="product-detail" aria-labelledby="product-title">
+          <ProductImage
+            className="product-hero"
+            title={product.title}
+            category={product.category}
+            src={product.image_url}
+          />
+          <div className="product-info">
+            <p className="breadcrumb">
+              <Link to={`/category/${product.category_id}`}>{product.category}</Link>
+            </p>
+            <h1 id="product-title">{product.title}</h1>
+            <dl className="facts">
+              <div>
+                <dt>Brand</dt>
+                <dd>{product.brand}</dd>
+              </div>
+              <div>
+                <dt>Category</dt>
+                <dd>{product.category}</dd>
+              </div>
+              <div>
+                <dt>Availability</dt>
+                <dd className={product.in_stock ? "in-stock" : "out-of-stock"}>
+                  {product.in_stock ? `In stock (${product.stock_quantity})` : "Out of stock"}
+                </dd>
+              </div>
+            </dl>
+            <p className="product-price">
+              <Price price={product.price} currency={product.currency} />
+            </p>
+            <button
+              type="button"
+              className="button button-primary"
+              disabled={!product.in_stock}
+              onClick={() => {
+                cart.add(product, 1);
+                setAdded(true);
+              }}
+            >
+              {product.in_stock ? "Add to cart" : "Out of stock"}
+            </button>
+            <p className="added" role="status">
+              {added && (
+                <>
+                  Added to your cart. <Link to="/cart">View cart</Link>
+                </>
+              )}
+            </p>
+            {product.description && <p className="description">{product.description}</p>}
+            {Object.keys(product.attributes ?? {}).length > 0 && (
+              <dl className="attributes">
+                {Object.entries(product.attributes).map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k.replace(/_/g, " ")}</dt>
+                    <dd>{typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
+                  </div>
+                ))}
+              </dl>
+            )}
+          </div>
+        </article>
+      )}
+      <RecommendationList
+        title="Goes well with"
+        list="complements"
+        load={(signal) => getComplements(id, 8, signal)}
+        deps={[id]}
+      />
+      <RecommendationList
+        title="Similar products"
+        list="similar"
+        load={(signal) => getSimilar(id, 8, signal)}
+        deps={[id]}
+      />
+      <RecommendationList
+        title="Recommended for you"
+        list="product"
+        load={(signal) => getRecommendations({ scenario: "product", productId: id, n: 8 }, signal)}
+        deps={[id]}
+      />
+    </>
+  );
+}

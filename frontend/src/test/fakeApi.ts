@@ -1,0 +1,152 @@
+import { vi } from "vitest";
+import type { Category, Preferences, Product, RecommendationList } from "../api";
+import type { TrackedEvent } from "../tracking";
+
+export const categories: Category[] = [
+  { id: 1, name: "Electronics", path: "Electronics", parent_id: null, depth: 0, product_count: 30 },
+  { id: 3, name: "Monitors", path: "Electronics > Monitors", parent_id: 1, depth: 1, product_count: 12 },
+  { id: 4, name: "Mice", path: "Electronics > Mice", parent_id: 1, depth: 1, product_count: 18 },
+  { id: 2, name: "Home", path: "Home", parent_id: null, depth: 0, product_count: 15 },
+];
+
+export function product(id: number, overrides: Partial<Product> = {}): Product {
+  return {
+    id,
+    sku: `SKU-${id}`,
+    title: `Product ${id}`,
+    description: `Description of product ${id}`,
+    brand: id % 2 ? "Lumora" : "Northwind",
+    category: id % 2 ? "Electronics > Monitors" : "Electronics > Mice",
+    category_id: id % 2 ? 3 : 4,
+    price: "19.99",
+    currency: "EUR",
+    stock_quantity: 5,
+    in_stock: true,
+    image_url: `https://images.invalid/${id}.jpg`,
+    attributes: {},
+    updated_at: "2026-11-26T10:00:00Z",
+    ...overrides,
+  };
+}
+
+export interface Recorded {
+  method: string;
+  url: URL;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+type Route = (req: Recorded) => Response | Promise<Response>;
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+let listCounter = 0;
+
+/** Lists a fake backend answers with; each gets a fresh request_id like the real one. */
+export function recList(ids: number[], extra: Partial<RecommendationList> = {}): RecommendationList {
+  listCounter += 1;
+  return {
+    request_id: `req-${listCounter}-${Math.random().toString(36).slice(2)}`,
+    ranker: "trending",
+    experiment: null,
+    arm: null,
+    items: ids.map((id) => ({
+      product: product(id),
+      score: 1 - id / 100,
+      reason: `Because product ${id} is popular`,
+      source: "trending",
+    })),
+    ...extra,
+  };
+}
+
+/**
+ * Installs a fake DragonRec backend as `fetch`, following the contract the storefront codes against.
+ * `overrides` replace a route by "METHOD /path/" (the product id replaced by `:id`).
+ */
+export function installFakeApi(overrides: Record<string, Route> = {}) {
+  const calls: Recorded[] = [];
+  const events: TrackedEvent[] = [];
+  const state = {
+    user: null as null | { id: number; username: string },
+    preferences: { categories: [], brands: [], price_min: null, price_max: null } as Preferences,
+  };
+
+  const routes: Record<string, Route> = {
+    "GET /api/auth/session/": () => {
+      document.cookie = "csrftoken=csrf-abc";
+      return json(200, { user: state.user });
+    },
+    "POST /api/auth/login/": (req) => {
+      const { username, password } = req.body as { username: string; password: string };
+      if (username === "admin" && password === "dragonrec-demo") {
+        state.user = { id: 1, username };
+        return json(200, { user: state.user });
+      }
+      return json(400, { detail: "Wrong username or password." });
+    },
+    "POST /api/auth/logout/": () => {
+      state.user = null;
+      return json(200, { user: null });
+    },
+    "GET /api/categories/": () => json(200, categories),
+    "GET /api/products/": (req) => {
+      const page = Number(req.url.searchParams.get("page") ?? "1");
+      const results = Array.from({ length: 20 }, (_, i) => product((page - 1) * 20 + i + 1));
+      return json(200, {
+        count: 45,
+        next: page < 3 ? `/api/products/?page=${page + 1}` : null,
+        previous: page > 1 ? `/api/products/?page=${page - 1}` : null,
+        results: page === 3 ? results.slice(0, 5) : results,
+      });
+    },
+    "GET /api/products/:id/": (req) => {
+      const id = Number(req.url.pathname.split("/")[3]);
+      return id === 404 ? json(404, { detail: "Not found." }) : json(200, product(id, { title: `Lumora ProLine ${id}` }));
+    },
+    "GET /api/products/:id/similar/": () => json(200, recList([21, 22, 23], { ranker: "embedding" })),
+    "GET /api/products/:id/complements/": () => json(200, recList([31, 32], { ranker: "embedding" })),
+    "GET /api/recommendations/": (req) => {
+      const scenario = req.url.searchParams.get("scenario");
+      if (scenario === "home" && state.preferences.categories.length > 0) {
+        return json(200, recList([41, 42, 43, 44], { scenario: "home", ranker: "student:v3" }));
+      }
+      return json(200, recList(scenario === "cart" ? [51, 52] : [1, 2, 3, 5], { scenario: scenario as "home" }));
+    },
+    "GET /api/preferences/": () => json(200, state.preferences),
+    "PUT /api/preferences/": (req) => {
+      state.preferences = req.body as Preferences;
+      return json(200, state.preferences);
+    },
+    "POST /api/events/": (req) => {
+      const batch = (req.body as { events: TrackedEvent[] }).events;
+      events.push(...batch);
+      return json(200, { results: batch.map((e) => ({ id: e.id, status: "accepted" })) });
+    },
+    ...overrides,
+  };
+
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = new URL(String(input), "http://shop.test");
+    const method = (init.method ?? "GET").toUpperCase();
+    const body = typeof init.body === "string" ? (JSON.parse(init.body) as unknown) : undefined;
+    const req: Recorded = { method, url, body, headers: (init.headers ?? {}) as Record<string, string> };
+    calls.push(req);
+    const key = `${method} ${url.pathname.replace(/\/\d+\//, "/:id/")}`;
+    const route = routes[key];
+    if (!route) return json(404, { detail: `no fake route for ${key}` });
+    return route(req);
+  });
+  vi.stubGlobal("fetch", fetchMock);
+
+  return {
+    calls,
+    events,
+    state,
+    fetch: fetchMock,
+    /** Requests to one path (query ignored). */
+    requests: (method: string, path: string) => calls.filter((c) => c.method === method && c.url.pathname === path),
+  };
+}

@@ -1,0 +1,257 @@
+"""The storefront as a shopper uses it, in Debian's Chromium, against the real stack: the built React shop served
+by gunicorn, the API, a Celery worker flushing impressions, PostgreSQL and Redis (tests/e2e/stack.py).
+
+Each test reads like the shopper's story and checks what the shopper sees or what the database then holds."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e import stack as stack_module
+from tests.e2e.conftest import SCREENSHOTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def shop(browser: Any) -> Iterator[stack_module.Stack]:
+    yield from stack_module.start()
+
+
+@pytest.fixture
+def visitor(browser: Any, shop: stack_module.Stack) -> Iterator[Any]:
+    """A new visitor: a fresh browser context (no cookies, empty localStorage)."""
+    context = browser.new_context(viewport=DESKTOP, base_url=shop.url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def recommendations(page: Any, action: Any, *, scenario: str = "home") -> dict[str, Any]:
+    """Run `action` and return the recommendations answer the page received for `scenario`."""
+    with page.expect_response(
+        lambda r: "/api/recommendations/" in r.url and f"scenario={scenario}" in r.url and r.status == 200
+    ) as response:
+        action()
+    return response.value.json()
+
+
+def list_section(page: Any, title: str) -> Any:
+    return page.get_by_role("region", name=title)
+
+
+def shopper_events(shop: stack_module.Stack, event_ids: list[str]) -> list[tuple[Any, ...]]:
+    return shop.sql(
+        "SELECT id::text, type, user_id, context FROM dragonrec_tracking_event WHERE id::text = ANY(%s)",
+        (event_ids,),
+    )
+
+
+def queued_ids(page: Any) -> list[str]:
+    raw = page.evaluate("() => window.localStorage.getItem('dragonrec:queue')")
+    return [e["id"] for e in json.loads(raw or "[]")]
+
+
+def sent_event_ids(request: Any) -> list[dict[str, Any]]:
+    """The events a POST /api/events/ carried."""
+    return list(json.loads(request.post_data or "{}").get("events", []))
+
+
+def test_a_new_visitor_sees_a_varied_home_list(visitor: Any) -> None:
+    answer = recommendations(visitor, lambda: visitor.goto("/"))
+    section = list_section(visitor, "Recommended for you")
+    section.get_by_role("link").first.wait_for()
+    assert section.get_by_role("listitem").count() == len(answer["items"]) >= 8
+    categories = {item["product"]["category"].split(" > ")[-1] for item in answer["items"]}
+    assert len(categories) >= 4, f"cold start should be varied, got {categories}"
+    assert section.get_by_text(f"Ranked by {answer['ranker']}").is_visible()
+    visitor.screenshot(path=str(SCREENSHOTS / "home-desktop.png"), full_page=False)
+
+
+def test_stating_a_preference_changes_the_home_list(visitor: Any) -> None:
+    before = recommendations(visitor, lambda: visitor.goto("/"))
+    visitor.goto("/account#preferences")
+    visitor.get_by_role("checkbox", name="Office").check()
+    with visitor.expect_response(lambda r: "/api/preferences/" in r.url and r.request.method == "PUT") as saved:
+        visitor.get_by_role("button", name="Save preferences").click()
+    assert saved.value.status == 200
+    after = recommendations(visitor, lambda: visitor.get_by_role("link", name="See your recommendations").click())
+    ids_before = [i["product"]["id"] for i in before["items"]]
+    ids_after = [i["product"]["id"] for i in after["items"]]
+    assert ids_after != ids_before
+    office = [i for i in after["items"] if i["product"]["category"].startswith("Office")]
+    assert len(office) > sum(1 for i in before["items"] if i["product"]["category"].startswith("Office"))
+
+
+def test_a_monitor_page_shows_accessories_under_goes_well_with(visitor: Any, shop: stack_module.Stack) -> None:
+    monitor = visitor.request.get(f"{shop.url}/api/products/?category=Electronics > Displays > Monitors").json()["results"][0]
+    with visitor.expect_response(lambda r: f"/api/products/{monitor['id']}/complements/" in r.url) as response:
+        visitor.goto(f"/products/{monitor['id']}")
+    visitor.get_by_role("heading", name=monitor["title"]).wait_for()
+    section = list_section(visitor, "Goes well with")
+    section.get_by_role("link").first.wait_for()
+    leaves = [item["product"]["category"].split(" > ")[-1] for item in response.value.json()["items"]]
+    assert leaves and "Monitors" not in leaves[:4], f"accessories expected first, got {leaves}"
+    assert any(re.search(r"Keyboard|Mice|Mouse|Cable|Stand|Webcam|Dock|Headset", leaf) for leaf in leaves[:6])
+    visitor.screenshot(path=str(SCREENSHOTS / "product-desktop.png"), full_page=False)
+
+
+def test_clicking_a_recommendation_is_credited_to_the_list_item(visitor: Any, shop: stack_module.Stack) -> None:
+    answer = recommendations(visitor, lambda: visitor.goto("/"))
+    second = answer["items"][1]["product"]
+    card = list_section(visitor, "Recommended for you").get_by_role("listitem").nth(1)
+    with visitor.expect_request(
+        lambda r: r.url.endswith("/api/events/") and any(e["type"] == "click" for e in sent_event_ids(r)),
+        timeout=15_000,
+    ) as posted:
+        card.get_by_role("link").first.click()
+        visitor.get_by_role("button", name=re.compile("Add to cart|Out of stock")).wait_for()
+    (click,) = [e for e in sent_event_ids(posted.value) if e["type"] == "click"]
+    assert click["product_id"] == second["id"]
+    assert click["context"]["request_id"] == answer["request_id"] and click["context"]["position"] == 2
+    # the worker flushes the served list; the click is then on its item
+    rows = shop.wait_for(
+        "SELECT ii.clicked_at FROM dragonrec_recommender_impressionitem ii "
+        "WHERE ii.impression_id = %s AND ii.position = 2 AND ii.clicked_at IS NOT NULL",
+        (answer["request_id"],),
+    )
+    assert rows, "the impression item was not marked clicked"
+
+
+def test_cart_complements_and_an_attributed_checkout(visitor: Any, shop: stack_module.Stack) -> None:
+    answer = recommendations(visitor, lambda: visitor.goto("/"))
+    first = answer["items"][0]["product"]
+    list_section(visitor, "Recommended for you").get_by_role("listitem").first.get_by_role("link").first.click()
+    visitor.get_by_role("button", name="Add to cart").click()
+    cart = recommendations(
+        visitor, lambda: visitor.get_by_role("link", name=re.compile("Cart")).click(), scenario="cart"
+    )
+    section = list_section(visitor, "Complete your setup")
+    section.get_by_role("link").first.wait_for()
+    assert cart["items"] and first["id"] not in [i["product"]["id"] for i in cart["items"]]
+    visitor.screenshot(path=str(SCREENSHOTS / "cart-desktop.png"), full_page=False)
+
+    with visitor.expect_request(
+        lambda r: r.url.endswith("/api/events/") and any(e["type"] == "purchase" for e in sent_event_ids(r)),
+        timeout=15_000,
+    ) as posted:
+        visitor.get_by_role("button", name="Checkout").click()
+        visitor.get_by_role("heading", name="Thank you for your order").wait_for()
+    (purchase,) = [e for e in sent_event_ids(posted.value) if e["type"] == "purchase"]
+    rows = shop.wait_for("SELECT type, context FROM dragonrec_tracking_event WHERE id = %s", (purchase["id"],))
+    assert rows and rows[0][0] == "purchase"
+    assert rows[0][1]["request_id"] == answer["request_id"] and rows[0][1]["position"] == 1
+    # the rewards job credits it to the clicked list item
+    shop_manage(shop, "from dragonrec.recommender.services.feedback import rewards_attribute; rewards_attribute()")
+    credited = shop.wait_for(
+        "SELECT purchased_at FROM dragonrec_recommender_impressionitem "
+        "WHERE impression_id = %s AND position = 1 AND purchased_at IS NOT NULL",
+        (answer["request_id"],),
+    )
+    assert credited, "the purchase was not credited to the list it came from"
+
+
+def test_events_queued_offline_arrive_exactly_once_even_across_a_reload(visitor: Any, shop: stack_module.Stack) -> None:
+    visitor.goto("/")
+    list_section(visitor, "Recommended for you").get_by_role("link").first.wait_for()
+    products = visitor.request.get(f"{shop.url}/api/products/?category=Sports %26 Outdoors").json()["results"][:3]
+    # given: the connection drops and the shopper keeps browsing (client-side navigation)
+    visitor.context.set_offline(True)
+    for product in products:
+        visitor.evaluate(
+            "(path) => { history.pushState({}, '', path); dispatchEvent(new PopStateEvent('popstate')); }",
+            f"/products/{product['id']}",
+        )
+        visitor.wait_for_timeout(300)
+    visitor.wait_for_timeout(2500)  # past a batch interval: the sends fail and stay queued
+    queued = queued_ids(visitor)
+    assert len(queued) >= len(products), "views made offline must be queued"
+    assert not shopper_events(shop, queued)
+    # when: back online, the page is reloaded in the middle of delivery
+    visitor.context.set_offline(False)
+    visitor.reload()
+    list_section(visitor, "Recommended for you").get_by_role("link").first.wait_for()
+    # then: every queued event is stored exactly once, the queue drains
+    deadline_rows: list[tuple[Any, ...]] = []
+    for _ in range(40):
+        deadline_rows = shopper_events(shop, queued)
+        if len(deadline_rows) == len(queued):
+            break
+        visitor.wait_for_timeout(500)
+    assert sorted(r[0] for r in deadline_rows) == sorted(queued)
+    visitor.wait_for_timeout(2500)
+    assert not set(queued) & set(queued_ids(visitor))
+
+
+def test_signing_in_keeps_the_anonymous_history(visitor: Any, shop: stack_module.Stack) -> None:
+    products = visitor.request.get(f"{shop.url}/api/products/?category=Office").json()["results"][:2]
+    with visitor.expect_request(
+        lambda r: r.url.endswith("/api/events/") and any(e["type"] == "view" for e in sent_event_ids(r)),
+        timeout=15_000,
+    ) as posted:
+        for product in products:
+            visitor.goto(f"/products/{product['id']}")
+            visitor.get_by_role("heading", name=product["title"]).wait_for()
+    viewed = [e["id"] for e in sent_event_ids(posted.value) if e["type"] == "view"]
+    assert shop.wait_for("SELECT 1 FROM dragonrec_tracking_event WHERE id::text = ANY(%s)", (viewed,))
+
+    visitor.goto("/account")
+    visitor.get_by_label("Username").fill(stack_module.SHOPPER)
+    visitor.get_by_label("Password").fill(stack_module.SHOPPER_PASSWORD)
+    visitor.get_by_role("button", name="Sign in").click()
+    visitor.get_by_text(f"Signed in as {stack_module.SHOPPER}").wait_for()
+
+    (user_id,) = shop.sql("SELECT id FROM auth_user WHERE username = %s", (stack_module.SHOPPER,))[0]
+    owners = {row[2] for row in shopper_events(shop, viewed)}
+    assert owners == {user_id}, "the anonymous views must now belong to the signed-in shopper"
+
+
+@pytest.mark.parametrize("route", ["/", "product", "/cart"])
+def test_phone_screenshots(browser: Any, shop: stack_module.Stack, route: str) -> None:
+    """Readable on a phone: no horizontal scrolling; saved for docs/screenshots."""
+    context = browser.new_context(viewport=PHONE, base_url=shop.url, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        if route == "product":
+            monitor = page.request.get(f"{shop.url}/api/products/?category=Electronics > Displays > Monitors").json()["results"][0]
+            page.goto(f"/products/{monitor['id']}")
+            list_section(page, "Goes well with").get_by_role("link").first.wait_for()
+            name = "product"
+        elif route == "/cart":
+            page.goto("/")
+            list_section(page, "Recommended for you").get_by_role("link").first.click()
+            page.get_by_role("button", name="Add to cart").click()
+            page.goto("/cart")
+            list_section(page, "Complete your setup").get_by_role("link").first.wait_for()
+            name = "cart"
+        else:
+            page.goto("/")
+            list_section(page, "Recommended for you").get_by_role("link").first.wait_for()
+            name = "home"
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} scrolls sideways on a phone by {overflow}px"
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=False)
+    finally:
+        context.close()
+
+
+def shop_manage(shop: stack_module.Stack, code: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=stack_module.REPO,
+        env=shop.env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
