@@ -47,6 +47,17 @@ def api_client():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def api_key(db: None):  # type: ignore[no-untyped-def]
+    """Creates an integration's API key with the given scopes and returns the full key (as the shop stores it)."""
+    from dragonrec.tracking.services import api_key_create
+
+    def make(scopes: list[str], name: str = "shop backend") -> str:
+        return api_key_create(name=name, scopes=scopes)[1]
+
+    return make
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or a clean skip where it is absent."""
     if not (SHARED_DATA / "README.md").exists():
