@@ -47,6 +47,6 @@ class ApiKeyScopes(permissions.BasePermission):
             self.message = "API keys cannot use this endpoint"
             return False
         if needed not in key.scopes:
-            self.message = f"this API key lacks the {needed!r} scope"
+            self.message = f"this API key lacks the '{needed}' scope"
             return False
         return True
