@@ -42,3 +42,41 @@ def test_an_integration_with_a_key_may_name_any_shopper(api_client, api_key, tin
     # then: served for that shopper, and no browser cookie is involved
     assert response.status_code == 200 and COOKIE not in response.cookies
     assert Event.objects.get().session_id == "shop-7"
+
+
+def test_a_click_on_someone_elses_list_is_not_credited(api_client, tiny_shop, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.models import ImpressionItem
+    from dragonrec.recommender.services.impressions import impressions_flush
+
+    # given: a list served to the victim, whose request id leaked
+    EventFactory(session_id="s-victim", product=tiny_shop["monitor"], type="view")
+    body = shopper_cookie(APIClient(), "s-victim").get(RECS, {"n": 3}).json()
+    impressions_flush()
+    # when: another browser reports a click on it
+    click = {
+        "id": str(uuid.uuid4()),
+        "type": "click",
+        "product_id": body["items"][0]["product"]["id"],
+        "context": {"request_id": body["request_id"], "position": 1},
+    }
+    assert api_client.post("/api/events/", {"events": [click]}, format="json").status_code == 200
+    from dragonrec.recommender.services.feedback import clicks_attribute_recent
+
+    clicks_attribute_recent()
+    # then: the victim's list is not credited (the rewards the models learn from stay the victim's own)
+    assert ImpressionItem.objects.get(impression_id=body["request_id"], position=1).clicked_at is None
+
+
+def test_stating_a_preference_changes_an_anonymous_visitors_home_list(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.services.aggregates import trending_recompute
+
+    for key in ["shoe_road", "monitor", "mouse", "keyboard", "cable", "shirt_run"]:
+        EventFactory(product=tiny_shop[key], type="purchase")
+    trending_recompute()
+    before = [i["product"]["title"] for i in api_client.get(RECS, {"n": 4}).json()["items"]]
+    put = api_client.put("/api/preferences/", {"categories": ["Home > Kitchen"]}, format="json")
+    assert put.status_code == 200
+    after = [i["product"]["title"] for i in api_client.get(RECS, {"n": 4}).json()["items"]]
+    kitchen = {"Drip Coffee Maker", "Electric Kettle 1.7L", "Nonstick Frying Pan"}
+    assert not kitchen & set(before[:2]), before
+    assert kitchen & set(after[:2]), after
