@@ -157,7 +157,7 @@ class PreferenceApi(ShopperMixin, APIView):
                 raise serializers.ValidationError({"price_max": "must not be below price_min"})
             return attrs
 
-    class InputSerializer(PreferenceSerializer):
+    class PreferenceInputSerializer(PreferenceSerializer):
         session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
     def _shopper(self, request: Request, session_id: str) -> Any:
@@ -186,9 +186,9 @@ class PreferenceApi(ShopperMixin, APIView):
         pref = preference_get(user=shopper.user, session_id=shopper.session_id)
         return Response(self.PreferenceSerializer(self._data(pref)).data)
 
-    @extend_schema(request=InputSerializer, responses=PreferenceSerializer)
+    @extend_schema(request=PreferenceInputSerializer, responses=PreferenceSerializer)
     def put(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.PreferenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         shopper = self._shopper(request, data.pop("session_id"))
@@ -203,15 +203,15 @@ class SessionMergeApi(ShopperMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class SessionMergeInputSerializer(serializers.Serializer):
         session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer,
+        request=SessionMergeInputSerializer,
         responses=inline_serializer("SessionMergeOutput", {"merged": serializers.IntegerField()}),
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.SessionMergeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         shopper = self.shopper(request, session_id=serializer.validated_data["session_id"])
         merged = session_merge_into_user(session_id=shopper.session_id, user=request.user)
@@ -254,18 +254,18 @@ class AuthLoginApi(ShopperMixin, APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class LoginInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
     @extend_schema(
-        request=InputSerializer,
+        request=LoginInputSerializer,
         responses={200: AuthOutput, 400: inline_serializer("AuthError", {"detail": serializers.CharField()})},
     )
     def post(self, request: Request) -> Response:
         # DRF checks CSRF only for requests that are already signed in; a login form is a target too (login CSRF)
         SessionAuthentication().enforce_csrf(request)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.LoginInputSerializer(data=request.data)
         if not serializer.is_valid():
             return Response({"detail": "username and password are required"}, status=status.HTTP_400_BAD_REQUEST)
         user = authenticate(request._request, **serializer.validated_data)

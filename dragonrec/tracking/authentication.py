@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from dragonrec.tracking.services import api_key_authenticate
@@ -28,6 +29,21 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return KEYWORD  # a 401, not a 403, for a bad key: the caller should fix its credentials
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describes the key in the OpenAPI schema (registered by subclassing)."""
+
+    target_class = "dragonrec.tracking.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Server integrations: `Api-Key drk_<prefix>_<secret>`",
+        }
 
 
 class ApiKeyScopes(permissions.BasePermission):
