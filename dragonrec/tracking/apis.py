@@ -109,8 +109,9 @@ class EventCreateApi(ShopperMixin, APIView):
 
         shopper = self.shopper(request)
         if not shopper.is_integration:
-            for named in {raw.get("session_id") for raw in raw_items if isinstance(raw, dict)} - {None, ""}:
-                self.shopper(request, session_id=str(named))  # 403 for anyone else's id
+            named = (raw.get("session_id") for raw in raw_items if isinstance(raw, dict))
+            for session_id in {str(value) for value in named if value not in (None, "")}:  # str(): any JSON value
+                self.shopper(request, session_id=session_id)  # 403 for anyone else's id
 
         results: list[dict[str, str] | None] = [None] * len(raw_items)
         valid: list[tuple[int, EventInput]] = []

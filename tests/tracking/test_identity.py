@@ -48,9 +48,10 @@ def test_a_tampered_cookie_is_replaced_with_a_fresh_id(api_client, shopper_cooki
     assert Event.objects.filter(session_id="s-victim").count() == 1
 
 
-def test_events_naming_another_session_are_refused_whole(api_client) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("named", ["s-other", ["s-other"], 7])
+def test_events_naming_another_session_are_refused_whole(api_client, named) -> None:  # type: ignore[no-untyped-def]
     product = ProductFactory()
-    body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "product_id": product.id, "session_id": "s-other"}]}
+    body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "product_id": product.id, "session_id": named}]}
     response = api_client.post("/api/events/", body, format="json")
     assert response.status_code == 403 and "session_id" in response.json()["detail"]
     assert not Event.objects.exists()
