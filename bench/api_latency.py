@@ -1,7 +1,12 @@
 #!/usr/bin/env python
 """Latency and throughput of GET /api/recommendations/ against a running server (e.g. `make demo`).
 
+    export DRAGONREC_API_KEY=$(.venv/bin/python manage.py tracking_apikey create bench \
+        --scopes events:write,recommendations:read)
     python bench/api_latency.py --url http://127.0.0.1:8000 --clients 16 --requests 2000
+
+The bench plays many shoppers over a few connections, as a shop's backend does, so it authenticates with an API
+key (`Authorization: Api-Key`) and names each shopper's `session_id`; a browser would carry its shopper cookie.
 
 Each client sends requests over its own keep-alive connection, cycling through a mix of scenarios built from the
 live catalog: home for returning shoppers (8 sessions with 5 to 40 events, posted first) and for new visitors,
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import threading
@@ -27,10 +33,11 @@ import uuid
 from urllib.parse import urlencode, urlparse
 
 SHOPPERS = 8
+HEADERS = {"Accept": "application/json"}  # plus the API key, set in main()
 
 
 def get_json(conn: http.client.HTTPConnection, path: str) -> tuple[int, object]:
-    conn.request("GET", path, headers={"Accept": "application/json"})
+    conn.request("GET", path, headers=HEADERS)
     response = conn.getresponse()
     body = response.read()
     return response.status, json.loads(body) if body else None
@@ -56,8 +63,13 @@ def build_paths(base: urlparse, n_products: int) -> list[str]:
             }
             for _ in range(5 + 5 * shopper)
         ]
-        conn.request("POST", "/api/events/", json.dumps({"events": events}), {"Content-Type": "application/json"})
-        conn.getresponse().read()
+        conn.request(
+            "POST", "/api/events/", json.dumps({"events": events}), {**HEADERS, "Content-Type": "application/json"}
+        )
+        response = conn.getresponse()
+        if response.status != 200:
+            raise SystemExit(f"POST /api/events/ answered {response.status}: {response.read()[:300]!r}")
+        response.read()
     conn.close()
     paths = []
     for i in range(n_products):
@@ -80,7 +92,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--rate", type=float, default=0.0, help="total requests/s to offer (0 = back to back)")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("DRAGONREC_API_KEY", ""),
+        help="a key with events:write and recommendations:read (default: $DRAGONREC_API_KEY)",
+    )
     args = parser.parse_args()
+    if not args.api_key:
+        raise SystemExit(
+            "an API key is needed: manage.py tracking_apikey create bench --scopes events:write,recommendations:read"
+        )
+    HEADERS["Authorization"] = f"Api-Key {args.api_key}"
     base = urlparse(args.url)
     paths = build_paths(base, 40)
 

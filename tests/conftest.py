@@ -47,6 +47,33 @@ def api_client():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def shopper_cookie():  # type: ignore[no-untyped-def]
+    """Makes a test client the browser of anonymous shopper `session_id` (a validly signed shopper cookie), for
+    tests whose history was made with factories under a known session id."""
+    from django.core.signing import get_cookie_signer
+
+    from dragonrec.tracking.identity import SALT, cookie_settings
+
+    def carry(client, session_id: str):  # type: ignore[no-untyped-def]
+        name = cookie_settings()["NAME"]
+        client.cookies[name] = get_cookie_signer(salt=name + SALT).sign(session_id)
+        return client
+
+    return carry
+
+
+@pytest.fixture
+def api_key(db: None):  # type: ignore[no-untyped-def]
+    """Creates an integration's API key with the given scopes and returns the full key (as the shop stores it)."""
+    from dragonrec.tracking.services import api_key_create
+
+    def make(scopes: list[str], name: str = "shop backend") -> str:
+        return api_key_create(name=name, scopes=scopes)[1]
+
+    return make
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or a clean skip where it is absent."""
     if not (SHARED_DATA / "README.md").exists():

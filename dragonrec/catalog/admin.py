@@ -51,17 +51,19 @@ class ProductAdmin(admin.ModelAdmin):
     list_per_page = 50
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # image CDNs are https
 
-    @admin.action(description="Activate selected products")
+    @admin.action(description="Activate selected products", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         n = products_set_active(ids=queryset.values_list("id", flat=True), active=True)
         self.message_user(request, f"{n} products activated.", messages.SUCCESS)
 
-    @admin.action(description="Deactivate selected products (hidden from the API and recommendations)")
+    @admin.action(
+        description="Deactivate selected products (hidden from the API and recommendations)", permissions=["change"]
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         n = products_set_active(ids=queryset.values_list("id", flat=True), active=False)
         self.message_user(request, f"{n} products deactivated.", messages.SUCCESS)
 
-    @admin.action(description="Mark selected products out of stock")
+    @admin.action(description="Mark selected products out of stock", permissions=["change"])
     def mark_out_of_stock(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         from django.utils import timezone
 

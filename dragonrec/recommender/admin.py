@@ -133,8 +133,10 @@ class MerchantRuleAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["version", "status", "valid_ndcg", "test_ndcg", "parent", "created_at", "activated_at"]
     list_filter = ["status"]
+    # status too: a version becomes active only through the promotion gate or the recorded force action below
     readonly_fields = [
         "version",
+        "status",
         "artifact",
         "architecture",
         "hyperparameters",
@@ -145,7 +147,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "created_at",
         "activated_at",
     ]
-    actions = ["activate", "compare"]
+    actions = ["promote", "force_activate", "compare"]
 
     @admin.display(description="valid NDCG@10")
     def valid_ndcg(self, obj: ModelVersion) -> str:
@@ -157,15 +159,52 @@ class ModelVersionAdmin(admin.ModelAdmin):
         value = obj.metrics.get("test_ndcg@10")
         return f"{value:.4f}" if isinstance(value, int | float) else "-"
 
-    @admin.action(description="Activate the selected version (rolls serving over without a restart)")
-    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        from dragonrec.recommender.services.registry import model_version_activate
-
+    def _one(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> ModelVersion | None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return None
+        return queryset.get()
+
+    @admin.action(
+        description="Promote the selected version if it beats the active one (the promotion gate)",
+        permissions=["change"],
+    )
+    def promote(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        from dragonrec.recommender.services.registry import model_version_promote_if_better
+
+        version = self._one(request, queryset)
+        if version is None:
             return
-        version = model_version_activate(version=queryset.get())
+        try:
+            promoted = model_version_promote_if_better(version=version)
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if not promoted:
+            self.message_user(
+                request, f"{version.version} does not beat the active version; it stays a candidate.", messages.WARNING
+            )
+            return
+        self.log_change(request, version, "Promoted through the gate.")
         self.message_user(request, f"{version.version} is now active.", messages.SUCCESS)
+
+    @admin.action(
+        description="Force-activate the selected version past the gate (recorded in its notes)",
+        permissions=["change"],
+    )
+    def force_activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        from dragonrec.recommender.services.registry import model_version_force_activate
+
+        version = self._one(request, queryset)
+        if version is None:
+            return
+        try:
+            model_version_force_activate(version=version, by=f"admin user {request.user}")
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.log_change(request, version, "Force-activated past the promotion gate.")
+        self.message_user(request, f"{version.version} is now active (forced; recorded).", messages.WARNING)
 
     @admin.action(description="Compare the selected versions side by side")
     def compare(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> TemplateResponse:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -12,12 +12,16 @@ from rest_framework.views import APIView
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.selectors import products_rendered
+from dragonrec.recommender.services.privacy import shopper_data_erase, shopper_data_export
 from dragonrec.recommender.services.recommendations import (
     RecommendationError,
     complementary_products,
     recommendation_list,
     similar_products,
 )
+from dragonrec.tracking.authentication import ApiKeyScopes
+from dragonrec.tracking.identity import ShopperMixin, cookie_rotate
+from dragonrec.tracking.models import ApiKey
 
 
 def _n_field() -> serializers.IntegerField:
@@ -40,14 +44,21 @@ def _items(rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-class RecommendationListApi(APIView):
-    """Recommendations for the signed-in user, else for `session_id`; `ranker` says what ordered the list
-    (`teacher`, `student:<version>`, `embedding`, or `trending` for a visitor we know nothing about)."""
+class RecommendationListApi(ShopperMixin, APIView):
+    """Recommendations for the signed-in user, else for the browser's shopper cookie (an API key with
+    `recommendations:read` names `session_id` instead; a browser naming anyone else's gets a 403); `ranker` says
+    what ordered the list (`teacher`, `student:<version>`, `embedding`, or `trending` for a visitor we know nothing
+    about)."""
+
+    permission_classes = [ApiKeyScopes]
+    required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
 
     class InputSerializer(serializers.Serializer):
         scenario = serializers.ChoiceField(choices=SCENARIOS, default="home")
         product_id = serializers.IntegerField(required=False, min_value=1)
-        session_id = serializers.CharField(required=False, max_length=128, allow_blank=True, default="")
+        session_id = serializers.CharField(
+            required=False, max_length=128, allow_blank=True, default="", help_text="API-key callers only."
+        )
         n = _n_field()
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -68,11 +79,12 @@ class RecommendationListApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
+        shopper = self.shopper(request, session_id=data["session_id"])
         try:
             served = recommendation_list(
                 scenario=data["scenario"],
-                user=request.user,
-                session_id=data["session_id"],
+                user=shopper.user,
+                session_id=shopper.session_id,
                 product_id=data.get("product_id"),
                 n=data["n"],
             )
@@ -88,8 +100,12 @@ class RecommendationListApi(APIView):
         )
 
 
-class _ProductListApi(APIView):
-    """GET /api/products/{id}/<list>/?n= : one service call, the same output shape as recommendations' items."""
+class _ProductListApi(ShopperMixin, APIView):
+    """GET /api/products/{id}/<list>/?n= : one service call, the same output shape as recommendations' items.
+    Not personal, but a browser's first call here gets its shopper cookie like any other."""
+
+    permission_classes = [ApiKeyScopes]
+    required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
 
     class InputSerializer(serializers.Serializer):
         n = _n_field()
@@ -102,6 +118,7 @@ class _ProductListApi(APIView):
     def get(self, request: Request, product_id: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        self.shopper(request)
         try:
             rows = self.fetch(product_id=product_id, n=params.validated_data["n"])
         except RecommendationError as exc:
@@ -119,3 +136,41 @@ class ProductComplementsApi(_ProductListApi):
     """Products that go well with this one (learned from what shoppers buy together, by category first)."""
 
     fetch = staticmethod(complementary_products)
+
+
+class MeDataApi(ShopperMixin, APIView):
+    """The requesting shopper's own data: GET exports it as JSON (events, preferences, served lists, teacher
+    judgments about them); DELETE erases it all, Redis state included, and gives the browser a new anonymous id.
+    For the signed-in user (with their browser's anonymous history) or the anonymous cookie holder; API keys
+    cannot use it (support staff use `manage.py dragonrec_forget`)."""
+
+    permission_classes = [ApiKeyScopes]  # no required_scopes: every API key is refused
+
+    @extend_schema(
+        responses=inline_serializer(
+            "MeDataOutput",
+            {
+                "user_id": serializers.IntegerField(allow_null=True),
+                "session_id": serializers.CharField(),
+                "events": serializers.ListField(child=serializers.DictField()),
+                "preferences": serializers.ListField(child=serializers.DictField()),
+                "impressions": serializers.ListField(child=serializers.DictField()),
+                "judgments": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        shopper = self.shopper(request)
+        return Response(shopper_data_export(user_id=shopper.user_id, session_id=shopper.session_id))
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "MeDataErased", {"erased": serializers.DictField(child=serializers.IntegerField())}
+        ),
+    )
+    def delete(self, request: Request) -> Response:
+        shopper = self.shopper(request)
+        report = shopper_data_erase(user_id=shopper.user_id, session_id=shopper.session_id, requested_by="shopper")
+        cookie_rotate(request)
+        return Response({"erased": report.as_dict()})

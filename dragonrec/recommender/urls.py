@@ -1,9 +1,10 @@
 from django.urls import path
 
-from dragonrec.recommender.apis import ProductComplementsApi, ProductSimilarApi, RecommendationListApi
+from dragonrec.recommender.apis import MeDataApi, ProductComplementsApi, ProductSimilarApi, RecommendationListApi
 
 urlpatterns = [
     path("recommendations/", RecommendationListApi.as_view(), name="recommendation-list"),
+    path("me/data/", MeDataApi.as_view(), name="me-data"),
     path("products/<int:product_id>/similar/", ProductSimilarApi.as_view(), name="product-similar"),
     path("products/<int:product_id>/complements/", ProductComplementsApi.as_view(), name="product-complements"),
 ]

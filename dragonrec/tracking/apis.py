@@ -2,15 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from django.contrib.auth import authenticate, login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dragonrec.tracking.models import EventType
+from dragonrec.tracking.authentication import ApiKeyScopes
+from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id
+from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
 
@@ -45,9 +51,15 @@ def _first_error(errors: Any) -> str:
     return str(errors)
 
 
-class EventCreateApi(APIView):
+class EventCreateApi(ShopperMixin, APIView):
     """Record one event or a batch (up to 500). Each item is accepted, a duplicate (its id was seen before) or
-    rejected with a reason; valid items are stored even when others in the batch are bad."""
+    rejected with a reason; valid items are stored even when others in the batch are bad.
+
+    A browser's events belong to its shopper cookie (and signed-in user); an item naming another `session_id` makes
+    the whole request a 403. An API key with `events:write` names each item's `session_id`."""
+
+    permission_classes = [ApiKeyScopes]
+    required_scopes = {"POST": ApiKey.Scope.EVENTS_WRITE}
 
     class ResultSerializer(serializers.Serializer):
         id = serializers.CharField()
@@ -66,14 +78,12 @@ class EventCreateApi(APIView):
                             "id": "3f0c1f8e-7b1a-4c55-9d7e-0d6b1b0f8a11",
                             "type": "view",
                             "product_id": 12,
-                            "session_id": "s-1",
                             "timestamp": "2026-11-26T10:00:00Z",
                         },
                         {
                             "id": "9a1d2e3f-4b5c-4d6e-8f70-1a2b3c4d5e6f",
                             "type": "click",
                             "product_id": 40,
-                            "session_id": "s-1",
                             "context": {"request_id": "<from /api/recommendations/>", "position": 3},
                         },
                     ]
@@ -97,6 +107,12 @@ class EventCreateApi(APIView):
         if len(raw_items) > MAX_BATCH:
             raise ValidationError({"events": f"at most {MAX_BATCH} events per request, got {len(raw_items)}"})
 
+        shopper = self.shopper(request)
+        if not shopper.is_integration:
+            named = (raw.get("session_id") for raw in raw_items if isinstance(raw, dict))
+            for session_id in {str(value) for value in named if value not in (None, "")}:  # str(): any JSON value
+                self.shopper(request, session_id=session_id)  # 403 for anyone else's id
+
         results: list[dict[str, str] | None] = [None] * len(raw_items)
         valid: list[tuple[int, EventInput]] = []
         for index, raw in enumerate(raw_items):
@@ -108,17 +124,23 @@ class EventCreateApi(APIView):
             if not serializer.is_valid():
                 results[index] = {"id": item_id, "status": "rejected", "error": _first_error(serializer.errors)}
                 continue
-            valid.append((index, EventInput(**serializer.validated_data)))
-        recorded = events_record(items=[item for _, item in valid], user=request.user)
+            item = EventInput(**serializer.validated_data)
+            if not shopper.is_integration:
+                item.session_id = shopper.session_id
+            valid.append((index, item))
+        recorded = events_record(items=[item for _, item in valid], user=shopper.user)
         for (index, _), result in zip(valid, recorded, strict=True):
             results[index] = result.as_dict()
         return Response({"results": results}, status=status.HTTP_200_OK)
 
 
-class PreferenceApi(APIView):
-    """The signed-in shopper's stated tastes, used for cold-start recommendations."""
+class PreferenceApi(ShopperMixin, APIView):
+    """The shopper's stated tastes, used for cold-start recommendations: a signed-in user's, else the anonymous
+    shopper cookie's (merged into the account at sign-in). An API key with `preferences:write` names a
+    `session_id` (query parameter for GET, body field for PUT)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ApiKeyScopes]
+    required_scopes = {"GET": ApiKey.Scope.PREFERENCES_WRITE, "PUT": ApiKey.Scope.PREFERENCES_WRITE}
 
     class PreferenceSerializer(serializers.Serializer):
         categories = serializers.ListField(child=serializers.CharField(max_length=1000), max_length=50, default=list)
@@ -136,54 +158,144 @@ class PreferenceApi(APIView):
                 raise serializers.ValidationError({"price_max": "must not be below price_min"})
             return attrs
 
-    @extend_schema(responses=PreferenceSerializer)
+    class PreferenceInputSerializer(PreferenceSerializer):
+        session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+    def _shopper(self, request: Request, session_id: str) -> Any:
+        shopper = self.shopper(request, session_id=session_id)
+        if shopper.is_integration and not shopper.session_id:
+            raise ValidationError({"session_id": "required with an API key"})
+        return shopper
+
+    @staticmethod
+    def _data(pref: Any) -> dict[str, Any]:
+        if pref is None:
+            return {"categories": [], "brands": [], "price_min": None, "price_max": None}
+        return {
+            "categories": pref.categories,
+            "brands": pref.brands,
+            "price_min": pref.price_min,
+            "price_max": pref.price_max,
+        }
+
+    @extend_schema(
+        parameters=[OpenApiParameter("session_id", str, description="API-key callers only")],
+        responses=PreferenceSerializer,
+    )
     def get(self, request: Request) -> Response:
-        pref = preference_get(user=request.user)
-        data = {"categories": [], "brands": [], "price_min": None, "price_max": None}
-        if pref is not None:
-            data = {
-                "categories": pref.categories,
-                "brands": pref.brands,
-                "price_min": pref.price_min,
-                "price_max": pref.price_max,
-            }
-        return Response(self.PreferenceSerializer(data).data)
+        shopper = self._shopper(request, str(request.query_params.get("session_id", "")))
+        pref = preference_get(user=shopper.user, session_id=shopper.session_id)
+        return Response(self.PreferenceSerializer(self._data(pref)).data)
 
-    @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
+    @extend_schema(request=PreferenceInputSerializer, responses=PreferenceSerializer)
     def put(self, request: Request) -> Response:
-        serializer = self.PreferenceSerializer(data=request.data)
+        serializer = self.PreferenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pref = preference_update(user=request.user, **serializer.validated_data)
-        return Response(
-            self.PreferenceSerializer(
-                {
-                    "categories": pref.categories,
-                    "brands": pref.brands,
-                    "price_min": pref.price_min,
-                    "price_max": pref.price_max,
-                }
-            ).data
-        )
+        data = dict(serializer.validated_data)
+        shopper = self._shopper(request, data.pop("session_id"))
+        pref = preference_update(user=shopper.user, session_id=shopper.session_id, **data)
+        return Response(self.PreferenceSerializer(self._data(pref)).data)
 
 
-class SessionMergeApi(APIView):
-    """Attach an anonymous storefront session to the signed-in user (for SPAs that log in without Django's
-    login view; the login view does this itself from the X-Session-Id header)."""
+class SessionMergeApi(ShopperMixin, APIView):
+    """Attach this browser's anonymous history to the signed-in user (sign-in through DragonRec's login endpoint
+    or Django's login does this already). Only the caller's own shopper cookie is merged: a `session_id` naming
+    anyone else's is a 403."""
 
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
-        session_id = serializers.CharField(max_length=128)
+    class SessionMergeInputSerializer(serializers.Serializer):
+        session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer,
+        request=SessionMergeInputSerializer,
         responses=inline_serializer("SessionMergeOutput", {"merged": serializers.IntegerField()}),
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.SessionMergeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        merged = session_merge_into_user(session_id=serializer.validated_data["session_id"], user=request.user)
+        shopper = self.shopper(request, session_id=serializer.validated_data["session_id"])
+        merged = session_merge_into_user(session_id=shopper.session_id, user=request.user)
         return Response({"merged": merged})
 
 
-__all__ = ["EventCreateApi", "EventType", "PreferenceApi", "SessionMergeApi"]
+# ------------------------------------------------------------------------------------------ storefront sign-in
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+def _user_data(user: Any) -> dict[str, Any] | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return {"id": user.pk, "username": user.get_username()}
+
+
+AuthOutput = inline_serializer("AuthSessionOutput", {"user": UserSerializer(allow_null=True)})
+
+
+class AuthSessionApi(ShopperMixin, APIView):
+    """Who is signed in. Also sets the `csrftoken` cookie (the storefront sends it back as `X-CSRFToken` on
+    writes) and the shopper cookie, so a storefront that calls this first has both before anything else."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=AuthOutput)
+    @method_decorator(ensure_csrf_cookie)
+    def get(self, request: Request) -> Response:
+        cookie_session_id(request)
+        return Response({"user": _user_data(request.user)})
+
+
+class AuthLoginApi(ShopperMixin, APIView):
+    """Sign in with Django's `authenticate` + `login` (a session cookie). The shopper cookie's anonymous history and
+    preferences are merged into the account (the `user_logged_in` receiver)."""
+
+    permission_classes = [AllowAny]
+
+    class LoginInputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+    @extend_schema(
+        request=LoginInputSerializer,
+        responses={200: AuthOutput, 400: inline_serializer("AuthError", {"detail": serializers.CharField()})},
+    )
+    def post(self, request: Request) -> Response:
+        # DRF checks CSRF only for requests that are already signed in; a login form is a target too (login CSRF)
+        SessionAuthentication().enforce_csrf(request)
+        serializer = self.LoginInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response({"detail": "username and password are required"}, status=status.HTTP_400_BAD_REQUEST)
+        user = authenticate(request._request, **serializer.validated_data)
+        if user is None:
+            return Response({"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST)
+        login(request._request, user)
+        return Response({"user": _user_data(user)})
+
+
+class AuthLogoutApi(ShopperMixin, APIView):
+    """Sign out. The browser gets a new anonymous shopper id: what the next person at this browser does is not
+    added to the account's history at their sign-in."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses=AuthOutput)
+    def post(self, request: Request) -> Response:
+        SessionAuthentication().enforce_csrf(request)
+        logout(request._request)
+        cookie_rotate(request)
+        return Response({"user": None})
+
+
+__all__ = [
+    "AuthLoginApi",
+    "AuthLogoutApi",
+    "AuthSessionApi",
+    "EventCreateApi",
+    "EventType",
+    "PreferenceApi",
+    "SessionMergeApi",
+]

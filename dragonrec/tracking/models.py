@@ -52,14 +52,68 @@ class Event(models.Model):
 
 
 class UserPreference(models.Model):
-    """Tastes a shopper stated (onboarding quiz, profile page): used when there is little or no history."""
+    """Tastes a shopper stated (onboarding quiz, profile page): used when there is little or no history. Owned by
+    a user, or by an anonymous shopper's session id until they sign in (then merged into the user's)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dragonrec_preference")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="dragonrec_preference"
+    )
+    session_id = models.CharField(max_length=128, blank=True, default="")
     categories = models.JSONField(default=list, blank=True, help_text="Category paths, e.g. 'Electronics > Mice'.")
     brands = models.JSONField(default=list, blank=True)
     price_min = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     price_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            # one anonymous preference per session; a user's is unique through the one-to-one
+            models.UniqueConstraint(
+                fields=["session_id"],
+                condition=models.Q(user__isnull=True),
+                name="dragonrec_pref_unique_session",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(session_id=""), name="dragonrec_pref_has_owner"
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"preferences of {self.user}"
+        return f"preferences of {self.user or 'session ' + self.session_id}"
+
+
+class ApiKey(models.Model):
+    """A server integration's credential (a shop's backend calling for its own shoppers). Only a SHA-256 of the
+    secret is stored; the full key is shown once, when it is created (`api_key_create`)."""
+
+    class Scope(models.TextChoices):
+        EVENTS_WRITE = "events:write", "Record events for any shopper"
+        RECOMMENDATIONS_READ = "recommendations:read", "Read recommendations for any shopper"
+        PREFERENCES_WRITE = "preferences:write", "Read and state preferences for any shopper"
+
+    name = models.CharField(max_length=200, help_text="Who uses it, e.g. 'shop backend (production)'.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False, help_text="Identifies the key in logs.")
+    hashed_key = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…{', revoked' if self.revoked_at else ''})"
+
+
+class ShopperErasure(models.Model):
+    """A shopper whose data was erased: training-data builders skip this shopper from then on. Only a hash of the
+    shopper key is kept, so the record itself says nothing about the person."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(auto_now=True)
+    requested_by = models.CharField(max_length=32, default="shopper", help_text="shopper | support")
+
+    def __str__(self) -> str:
+        return f"erasure {self.key_hash[:12]}… at {self.erased_at:%Y-%m-%d %H:%M}"

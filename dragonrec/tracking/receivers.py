@@ -7,15 +7,13 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from dragonrec.tracking.identity import cookie_session_id
 from dragonrec.tracking.services import session_merge_into_user
-
-SESSION_HEADER = "X-Session-Id"  # the storefront's own session id, the one it sends with events
-SESSION_COOKIE = "dragonrec_session"
 
 
 @receiver(user_logged_in, dispatch_uid="dragonrec.tracking.merge_session_on_login")
 def merge_session_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    if request is None:
-        return
-    session_id = request.headers.get(SESSION_HEADER) or request.COOKIES.get(SESSION_COOKIE) or ""
-    session_merge_into_user(session_id=session_id, user=user)
+    # Only the signed shopper cookie of the browser that signs in: a header or an unsigned cookie could name
+    # anyone's session and hand their history to this account.
+    if request is not None:
+        session_merge_into_user(session_id=cookie_session_id(request, create=False), user=user)

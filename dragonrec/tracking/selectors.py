@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection
 
-from dragonrec.tracking.models import Event, UserPreference
+from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
 
 HISTORY_LIMIT = 50  # the student reads the last 50 steps; profiles use fewer
 
@@ -40,10 +40,63 @@ def history_recent(
     return rows
 
 
-def preference_get(*, user: Any) -> UserPreference | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return UserPreference.objects.filter(user=user).first()
+def preference_get(*, user: Any | None = None, session_id: str = "") -> UserPreference | None:
+    """The signed-in user's stated preferences, else the anonymous session's."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return UserPreference.objects.filter(user=user).first()
+    if session_id:
+        return UserPreference.objects.filter(user__isnull=True, session_id=session_id).first()
+    return None
+
+
+def erased_key_hashes() -> set[str]:
+    """Hashes of the shopper keys whose data was erased (`identity.shopper_key_hash`): training data skips them.
+    Erasures are rare, so the whole set is small enough to load per training run."""
+    return set(ShopperErasure.objects.values_list("key_hash", flat=True))
+
+
+def shopper_tracking_export(*, user_id: int | None, session_id: str) -> dict[str, Any]:
+    """A shopper's events and stated preferences as JSON-able data (the user's, plus the anonymous session's)."""
+    from django.db.models import Q
+
+    owner = Q(pk__in=[])
+    if user_id:
+        owner |= Q(user_id=user_id)
+    if session_id:
+        owner |= Q(session_id=session_id, user__isnull=True) if user_id else Q(session_id=session_id)
+    events = [
+        {
+            "id": str(row["id"]),
+            "type": row["type"],
+            "product_id": row["product_id"],
+            "session_id": row["session_id"],
+            "timestamp": row["timestamp"].isoformat(),
+            "quantity": row["quantity"],
+            "value": str(row["value"]) if row["value"] is not None else None,
+            "context": row["context"],
+        }
+        for row in Event.objects.filter(owner)
+        .order_by("timestamp")
+        .values("id", "type", "product_id", "session_id", "timestamp", "quantity", "value", "context")
+        .iterator(chunk_size=2000)
+    ]
+    prefs = []
+    pref_owner = Q(pk__in=[])
+    if user_id:
+        pref_owner |= Q(user_id=user_id)
+    if session_id:
+        pref_owner |= Q(user__isnull=True, session_id=session_id)
+    for pref in UserPreference.objects.filter(pref_owner):
+        prefs.append(
+            {
+                "categories": pref.categories,
+                "brands": pref.brands,
+                "price_min": str(pref.price_min) if pref.price_min is not None else None,
+                "price_max": str(pref.price_max) if pref.price_max is not None else None,
+                "updated_at": pref.updated_at.isoformat(),
+            }
+        )
+    return {"events": events, "preferences": prefs}
 
 
 def events_since(*, since: datetime, types: tuple[str, ...] | None = None) -> Any:

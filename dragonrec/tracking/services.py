@@ -1,8 +1,12 @@
-"""Writes of tracking data: event ingestion (API and import), session merge on login, preferences."""
+"""Writes of tracking data: event ingestion (API and import), session merge on login, preferences, API keys and
+the erasure of a shopper's tracking data."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from dragonrec.tracking.models import Event, EventType, UserPreference
+from dragonrec.tracking.identity import shopper_key, shopper_key_hash
+from dragonrec.tracking.models import ApiKey, Event, EventType, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import events_recorded, session_merged
 
 MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds one request's work (~50 ms)
@@ -125,34 +130,140 @@ def _event_error(item: EventInput, *, user_id: int | None, known_products: set[i
 
 @transaction.atomic
 def session_merge_into_user(*, session_id: str, user: Any) -> int:
-    """Attach an anonymous session's events to the user who just logged in. The rows are re-owned in place, so
-    replays and repeated logins never duplicate anything."""
+    """Attach an anonymous session's events (and stated preferences) to the user who just signed in. The rows are
+    re-owned in place, so replays and repeated sign-ins never duplicate anything. Callers pass only the session id
+    of the signing-in browser's own signed cookie: merging someone else's session would hand over their history."""
     if not session_id:
         return 0
     count = Event.objects.filter(session_id=session_id, user__isnull=True).update(user=user)
+    preference_merge_into_user(session_id=session_id, user=user)
     if count:
         transaction.on_commit(lambda: session_merged.send(sender=Event, user=user, session_id=session_id, count=count))
     return count
 
 
+def _clean(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
 @transaction.atomic
 def preference_update(
     *,
-    user: Any,
+    user: Any | None = None,
+    session_id: str = "",
     categories: list[str] | None = None,
     brands: list[str] | None = None,
     price_min: Decimal | None = None,
     price_max: Decimal | None = None,
 ) -> UserPreference:
-    pref, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
+    """State a shopper's tastes: a signed-in user's, else the anonymous session's."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        pref, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
+    elif session_id:
+        pref, _ = UserPreference.objects.select_for_update().get_or_create(user=None, session_id=session_id)
+    else:
+        raise ValueError("preferences need a user or a session id")
     if categories is not None:
-        pref.categories = list(dict.fromkeys(c.strip() for c in categories if c.strip()))
+        pref.categories = _clean(categories)
     if brands is not None:
-        pref.brands = list(dict.fromkeys(b.strip() for b in brands if b.strip()))
+        pref.brands = _clean(brands)
     pref.price_min = price_min
     pref.price_max = price_max
     pref.save()
     return pref
+
+
+def preference_merge_into_user(*, session_id: str, user: Any) -> UserPreference | None:
+    """At sign-in: what the visitor just stated comes first, what the account held before is kept after it; a
+    price band stated anonymously replaces the account's (it is the more recent wish)."""
+    anon = UserPreference.objects.select_for_update().filter(user__isnull=True, session_id=session_id).first()
+    if anon is None:
+        return None
+    mine, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
+    mine.categories = _clean([*anon.categories, *mine.categories])
+    mine.brands = _clean([*anon.brands, *mine.brands])
+    if anon.price_min is not None or anon.price_max is not None:
+        mine.price_min, mine.price_max = anon.price_min, anon.price_max
+    mine.save()
+    anon.delete()
+    return mine
+
+
+# ------------------------------------------------------------------------------------------------ API keys
+
+API_KEY_PREFIX = "drk"  # recognisable in a leaked config file or a secret scanner's rules
+
+
+def _api_key_hash(secret: str) -> str:
+    # a plain SHA-256 is enough: the secret is 256 random bits, not a password that could be guessed
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, name: str, scopes: Sequence[str]) -> tuple[ApiKey, str]:
+    """A new key for a server integration; returns the row and the full key, which is never retrievable again."""
+    unknown = set(scopes) - set(ApiKey.Scope.values)
+    if unknown:
+        raise ValueError(f"unknown scopes {sorted(unknown)}; expected some of {', '.join(ApiKey.Scope.values)}")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        name=name, prefix=prefix, hashed_key=_api_key_hash(secret), scopes=list(dict.fromkeys(scopes))
+    )
+    return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=5)  # one write per key per 5 minutes, not one per request
+
+
+def api_key_authenticate(*, raw: str) -> ApiKey | None:
+    """The active key `raw` is, or None (malformed, unknown, revoked)."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.hashed_key, _api_key_hash(parts[2])):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+# ------------------------------------------------------------------------------------------------ erasure
+
+
+@dataclass
+class TrackingErasure:
+    events: int = 0
+    preferences: int = 0
+
+
+@transaction.atomic
+def shopper_tracking_erase(*, user_id: int | None, session_id: str, requested_by: str = "shopper") -> TrackingErasure:
+    """Delete a shopper's events and preferences (the user's and/or the session's) and record the erasure, so the
+    training-data builders leave this shopper out from now on. Bulk deletes: 10,000 events take well under a
+    second."""
+    result = TrackingErasure()
+    keys = []
+    if user_id:
+        result.events += Event.objects.filter(user_id=user_id).delete()[0]
+        result.preferences += UserPreference.objects.filter(user_id=user_id).delete()[0]
+        keys.append(shopper_key(user_id=user_id, session_id=""))
+    if session_id:
+        result.events += Event.objects.filter(session_id=session_id).delete()[0]
+        result.preferences += UserPreference.objects.filter(user__isnull=True, session_id=session_id).delete()[0]
+        keys.append(shopper_key(user_id=None, session_id=session_id))
+    for key in keys:
+        ShopperErasure.objects.update_or_create(key_hash=shopper_key_hash(key), defaults={"requested_by": requested_by})
+    return result
 
 
 # ------------------------------------------------------------------------------------------------ import

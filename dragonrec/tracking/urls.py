@@ -1,9 +1,19 @@
 from django.urls import path
 
-from dragonrec.tracking.apis import EventCreateApi, PreferenceApi, SessionMergeApi
+from dragonrec.tracking.apis import (
+    AuthLoginApi,
+    AuthLogoutApi,
+    AuthSessionApi,
+    EventCreateApi,
+    PreferenceApi,
+    SessionMergeApi,
+)
 
 urlpatterns = [
     path("events/", EventCreateApi.as_view(), name="event-create"),
     path("preferences/", PreferenceApi.as_view(), name="preferences"),
     path("sessions/merge/", SessionMergeApi.as_view(), name="session-merge"),
+    path("auth/session/", AuthSessionApi.as_view(), name="auth-session"),
+    path("auth/login/", AuthLoginApi.as_view(), name="auth-login"),
+    path("auth/logout/", AuthLogoutApi.as_view(), name="auth-logout"),
 ]

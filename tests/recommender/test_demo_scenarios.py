@@ -27,13 +27,15 @@ def monitor(demo_shop: None) -> Product:
 
 
 @pytest.mark.parametrize("scenario", ["product", "cart"])
-def test_one_monitor_in_the_history_brings_accessories_not_ten_monitors(api_client, monitor, scenario) -> None:  # type: ignore[no-untyped-def]
+def test_one_monitor_in_the_history_brings_accessories_not_ten_monitors(
+    api_client, monitor, scenario, shopper_cookie
+) -> None:  # type: ignore[no-untyped-def]
     # given: a shopper whose whole history is one monitor (viewed, then carted for the cart scenario)
     EventFactory(session_id="s-mon", product=monitor, type="view", timestamp=timezone.now() - timedelta(minutes=2))
     if scenario == "cart":
         EventFactory(session_id="s-mon", product=monitor, type="add_to_cart")
     # when
-    body = api_client.get(URL, {"scenario": scenario, "product_id": monitor.id, "session_id": "s-mon"}).json()
+    body = shopper_cookie(api_client, "s-mon").get(URL, {"scenario": scenario, "product_id": monitor.id}).json()
     # then
     found = leaves(body)
     assert len(found) == 10
@@ -42,7 +44,7 @@ def test_one_monitor_in_the_history_brings_accessories_not_ten_monitors(api_clie
 
 
 def test_a_brand_new_visitor_gets_at_least_four_categories(api_client, demo_shop) -> None:  # type: ignore[no-untyped-def]
-    body = api_client.get(URL, {"session_id": "never-seen"}).json()
+    body = api_client.get(URL).json()
     assert body["ranker"] == "trending"
     assert len(set(leaves(body))) >= 4 and max(Counter(leaves(body)).values()) <= 3
 

@@ -15,8 +15,19 @@ from dragonrec.tracking.models import Event
 ATTRIBUTION_WINDOW = timedelta(days=1)  # a cart/purchase within a day of a click on the item is credited to it
 
 
+def _same_shopper(event: Any) -> Q | None:
+    """Impressions served to the shopper who clicked: their user, or their (non-empty) session. Without it, anyone
+    who saw a request id could credit clicks to another shopper's list and steer what the models learn."""
+    owner = Q(impression__session_id=event.session_id) if event.session_id else None
+    if event.user_id:
+        mine = Q(impression__user_id=event.user_id)
+        owner = mine if owner is None else owner | mine
+    return owner
+
+
 def clicks_attribute(*, events: list[Any]) -> int:
-    """Mark the impression items that tracked clicks (context.request_id + position) refer to."""
+    """Mark the impression items that tracked clicks (context.request_id + position) refer to, when the list was
+    served to the same shopper."""
     updated = 0
     for event in events:
         if event.type != "click" or not isinstance(event.context, dict):
@@ -26,8 +37,11 @@ def clicks_attribute(*, events: list[Any]) -> int:
             position = int(event.context.get("position"))
         except (TypeError, ValueError):
             continue
+        owner = _same_shopper(event)
+        if owner is None:
+            continue
         updated += ImpressionItem.objects.filter(
-            impression_id=request_id, position=position, product_id=event.product_id, clicked_at__isnull=True
+            owner, impression_id=request_id, position=position, product_id=event.product_id, clicked_at__isnull=True
         ).update(clicked_at=event.timestamp)
     return updated
 
@@ -40,7 +54,7 @@ def clicks_attribute_since(*, start: datetime, request_ids: list[str] | None = N
         clicks = clicks.filter(context__has_key="request_id")
     else:
         clicks = clicks.filter(context__request_id__in=request_ids)
-    clicks = clicks.only("type", "context", "product_id", "timestamp")
+    clicks = clicks.only("type", "context", "product_id", "timestamp", "user_id", "session_id")
     return clicks_attribute(events=list(clicks.iterator(chunk_size=1000)))
 
 

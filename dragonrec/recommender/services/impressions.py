@@ -39,6 +39,7 @@ from redis.exceptions import LockError
 from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.tracking.identity import shopper_key  # one key convention for the whole plugin, tracking's
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +59,6 @@ CLICKED_KEY = "dragonrec:fatigue:clicked:{}"  # per shopper: product ids clicked
 
 def _redis() -> Any:
     return get_redis_connection("default")
-
-
-def shopper_key(*, user_id: int | None, session_id: str) -> str:
-    """ "u:<user id>" for a signed-in shopper, else "s:<session id>", else "" (nobody we can remember)."""
-    if user_id:
-        return f"u:{user_id}"
-    return f"s:{session_id}" if session_id else ""
 
 
 def impression_record_build(

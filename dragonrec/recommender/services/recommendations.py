@@ -145,8 +145,9 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
     return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
 
 
-def preferences_for(user: Any | None) -> Preferences:
-    pref = preference_get(user=user)
+def preferences_for(user: Any | None, session_id: str = "") -> Preferences:
+    """What the shopper stated: a signed-in user's preferences, else the anonymous session's."""
+    pref = preference_get(user=user, session_id=session_id)
     if pref is None:
         return Preferences()
     return Preferences(
@@ -192,7 +193,7 @@ def recommendation_list(
         scenario=scenario,
         history=history,
         anchor_ids=anchors,
-        preferences=preferences_for(user),
+        preferences=preferences_for(user, session_id),
         n=n,
         # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
         # measured with ("recently viewed" is the storefront's own widget).

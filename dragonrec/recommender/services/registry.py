@@ -24,7 +24,9 @@ from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
 from dragonrec.recommender.services.embeddings import embedding_model_name
+from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import erased_key_hashes
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ def training_sequences() -> dict[str, list[HistoryEvent]]:
     for user_id, session_id, product_id, kind, ts in rows.iterator(chunk_size=10_000):
         key = f"u:{user_id}" if user_id else f"s:{session_id}"
         sequences[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
-    return dict(sequences)
+    erased = erased_key_hashes()
+    return {key: events for key, events in sequences.items() if not erased or shopper_key_hash(key) not in erased}
 
 
 def leave_last_out(
@@ -81,12 +84,15 @@ def teacher_labels() -> list[Any]:
     from dragonrec.recommender.ml.data import TeacherLabel
 
     labels = []
-    for history, candidates, scores in (
+    erased = erased_key_hashes()
+    for user_key, history, candidates, scores in (
         TeacherJudgment.objects.filter(error="")
         .exclude(scores={})
-        .values_list("history", "candidates", "scores")
+        .values_list("user_key", "history", "candidates", "scores")
         .iterator(chunk_size=2000)
     ):
+        if erased and user_key and shopper_key_hash(user_key) in erased:
+            continue  # judged before (or while) the shopper's data was erased
         judged = [(int(c), float(scores[str(c)])) for c in candidates if str(c) in scores]
         if len(judged) < 2 or not history:
             continue
@@ -120,8 +126,13 @@ def reward_labels() -> list[Any]:
     for item in ImpressionItem.objects.filter(impression_id__in=rewarded).select_related("impression"):
         by_impression[item.impression_id].append(item)
     labels = []
+    erased = erased_key_hashes()
     for rows in by_impression.values():
-        history = rows[0].impression.context.get("history") or []
+        impression = rows[0].impression
+        key = shopper_key(user_id=impression.user_id, session_id=impression.session_id)
+        if erased and key and shopper_key_hash(key) in erased:
+            continue
+        history = impression.context.get("history") or []
         if not history or len(rows) < 2:
             continue
         events = [
@@ -324,6 +335,22 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     version.activated_at = timezone.now()
     version.save(update_fields=["status", "activated_at"])
     return version
+
+
+@transaction.atomic
+def model_version_force_activate(*, version: ModelVersion, by: str, reason: str = "") -> ModelVersion:
+    """Activate `version` past the promotion gate: an explicit act, recorded in the version's notes (who, when,
+    both scores) and the log, so a worse model serving is never a silent accident."""
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).first()
+    theirs = f"{active.version} at {active.valid_ndcg10}" if active is not None else "no active version"
+    entry = (
+        f"[{timezone.now():%Y-%m-%d %H:%M} UTC] force-activated by {by} past the promotion gate "
+        f"(valid NDCG@10 {version.valid_ndcg10} vs {theirs}){': ' + reason if reason else ''}"
+    )
+    version.notes = f"{version.notes}\n{entry}".strip()
+    version.save(update_fields=["notes"])
+    logger.warning("%s", entry.replace("force-activated", f"{version.version} force-activated"))
+    return model_version_activate(version=version)
 
 
 @transaction.atomic

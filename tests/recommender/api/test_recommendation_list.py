@@ -16,13 +16,13 @@ def titles(body: dict) -> list[str]:  # type: ignore[type-arg]
     return [item["product"]["title"] for item in body["items"]]
 
 
-def test_a_running_shoe_browser_gets_running_products_first(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+def test_a_running_shoe_browser_gets_running_products_first(api_client, tiny_shop, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
     # given: a session that viewed a road running shoe, then carted it
     EventFactory(session_id="s-run", product=tiny_shop["shoe_road"], type="view")
     EventFactory(session_id="s-run", product=tiny_shop["shoe_trail"], type="view")
     EventFactory(session_id="s-run", product=tiny_shop["shoe_trail"], type="add_to_cart")
-    # when
-    response = api_client.get(URL, {"scenario": "home", "session_id": "s-run", "n": 5})
+    # when: that browser (its shopper cookie) asks
+    response = shopper_cookie(api_client, "s-run").get(URL, {"scenario": "home", "n": 5})
     # then: real MiniLM embeddings + pgvector put running gear above kitchen and electronics
     assert response.status_code == 200, response.content
     body = response.json()
@@ -33,14 +33,13 @@ def test_a_running_shoe_browser_gets_running_products_first(api_client, tiny_sho
     assert set(body["items"][0]) == {"product", "score", "reason", "source"}
 
 
-def report_click(api_client, body: dict, position: int, session_id: str) -> int:  # type: ignore[no-untyped-def,type-arg]
+def report_click(api_client, body: dict, position: int) -> int:  # type: ignore[no-untyped-def,type-arg]
     """The storefront reports a click on `position` of a served list, carrying its request id."""
     clicked = body["items"][position - 1]["product"]["id"]
     click = {
         "id": str(uuid.uuid4()),
         "type": "click",
         "product_id": clicked,
-        "session_id": session_id,
         "context": {"request_id": body["request_id"], "position": position},
     }
     response = api_client.post("/api/events/", {"events": [click]}, format="json")
@@ -49,10 +48,10 @@ def report_click(api_client, body: dict, position: int, session_id: str) -> int:
 
 
 def test_each_served_list_is_an_impression_and_clicks_are_attributed(
-    api_client, tiny_shop, django_capture_on_commit_callbacks
+    api_client, tiny_shop, django_capture_on_commit_callbacks, shopper_cookie
 ) -> None:  # type: ignore[no-untyped-def]
     EventFactory(session_id="s-imp", product=tiny_shop["monitor"], type="view")
-    body = api_client.get(URL, {"scenario": "home", "session_id": "s-imp", "n": 4}).json()
+    body = shopper_cookie(api_client, "s-imp").get(URL, {"scenario": "home", "n": 4}).json()
     # served lists are buffered in Redis and written in batches (by a Celery task; here, the service it runs)
     assert not Impression.objects.filter(request_id=body["request_id"]).exists()
     assert impressions_flush() >= 1
@@ -62,20 +61,20 @@ def test_each_served_list_is_an_impression_and_clicks_are_attributed(
     assert [i.product_id for i in items] == [it["product"]["id"] for it in body["items"]]
     # when: a click on position 2 is reported (attribution runs when the event's transaction commits)
     with django_capture_on_commit_callbacks(execute=True):
-        clicked = report_click(api_client, body, 2, "s-imp")
+        clicked = report_click(api_client, body, 2)
     # then
     item = ImpressionItem.objects.get(impression=impression, position=2)
     assert item.clicked_at is not None and item.product_id == clicked
 
 
 def test_a_click_that_arrives_before_its_list_is_written_is_still_attributed(
-    api_client, tiny_shop, django_capture_on_commit_callbacks
+    api_client, tiny_shop, django_capture_on_commit_callbacks, shopper_cookie
 ) -> None:  # type: ignore[no-untyped-def]
     EventFactory(session_id="s-early", product=tiny_shop["monitor"], type="view")
-    body = api_client.get(URL, {"scenario": "home", "session_id": "s-early", "n": 4}).json()
+    body = shopper_cookie(api_client, "s-early").get(URL, {"scenario": "home", "n": 4}).json()
     # when: the click is recorded while the list is still in the buffer
     with django_capture_on_commit_callbacks(execute=True):
-        clicked = report_click(api_client, body, 1, "s-early")
+        clicked = report_click(api_client, body, 1)
     assert not ImpressionItem.objects.filter(impression_id=body["request_id"]).exists()
     impressions_flush()
     # then: the flush credits it
@@ -118,7 +117,7 @@ def test_new_visitor_gets_trending_across_categories(api_client, tiny_shop) -> N
     for key in ["coffee", "kettle", "monitor", "shoe_road", "mouse", "pan"]:
         EventFactory(session_id=f"s-{key}", product=tiny_shop[key], type="purchase")
     trending_recompute()
-    body = api_client.get(URL, {"session_id": "brand-new", "n": 6}).json()
+    body = api_client.get(URL, {"n": 6}).json()  # a browser without a shopper cookie: a new one
     assert body["ranker"] == "trending"
     assert len(body["items"]) == 6
 
@@ -140,7 +139,7 @@ def test_a_full_buffer_is_flushed_by_the_requests_themselves(api_client, tiny_sh
     # given: no worker is flushing, and the buffer may hold 2 records
     impressions_flush()
     with override_settings(RECOMMENDER={**settings.RECOMMENDER, "IMPRESSION_BUFFER_MAX": 2}):
-        ids = [api_client.get(URL, {"session_id": f"s-full-{i}", "n": 3}).json()["request_id"] for i in range(3)]
+        ids = [api_client.get(URL, {"n": 3}).json()["request_id"] for _ in range(3)]
     # then: the third request found 3 > 2 buffered and wrote them
     assert impressions_buffered() == 0
     assert Impression.objects.filter(request_id__in=ids).count() == 3

@@ -133,7 +133,11 @@ def test_commands(capsys: pytest.CaptureFixture[str]) -> None:
     make_version("v2", 0.2)
     with pytest.raises(CommandError, match="does not beat"):
         call_command("recommender_promote", "v2")
-    call_command("recommender_promote", "v2", "--force")
+    call_command("recommender_promote", "v2", "--force", "--reason", "hand-picked for a demo")
+    forced = ModelVersion.objects.get(version="v2")
+    assert forced.status == ModelVersion.Status.ACTIVE
+    assert "force-activated by manage.py recommender_promote --force" in forced.notes
+    assert "hand-picked for a demo" in forced.notes
     call_command("recommender_rollback")
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).version == "v1"
 

@@ -66,18 +66,17 @@ def test_items_shown_often_without_a_click_are_rested(shop) -> None:  # type: ig
     assert not set(shown) & set(serve_times(1))
 
 
-def test_a_clicked_item_is_not_rested(shop, api_client, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_a_clicked_item_is_not_rested(shop, api_client, django_capture_on_commit_callbacks, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
     shown = serve_times(5)
     assert shown[0] in fatigued_ids(user_key="s:s-me")
     click = {
         "id": str(uuid.uuid4()),
         "type": "click",
         "product_id": shown[0],
-        "session_id": "s-me",
         "context": {"request_id": str(uuid.uuid4()), "position": 1},
     }
     with django_capture_on_commit_callbacks(execute=True):
-        api_client.post("/api/events/", {"events": [click]}, format="json")
+        shopper_cookie(api_client, "s-me").post("/api/events/", {"events": [click]}, format="json")
     assert fatigued_ids(user_key="s:s-me") == frozenset(shown[1:])
 
 

@@ -89,12 +89,12 @@ def test_a_failing_teacher_is_stored_and_serving_carries_on(teacher_on, tiny_sho
     assert time.monotonic() - started < 1.0  # never waits on the teacher
 
 
-def test_the_request_never_waits_when_the_teacher_is_down(teacher_on, tiny_shop, api_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_request_never_waits_when_the_teacher_is_down(teacher_on, tiny_shop, api_client, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
     history(tiny_shop)
     teacher_on.mode = "slow"
     teacher_on.slow_s = 5.0
     started = time.monotonic()
-    response = api_client.get("/api/recommendations/", {"session_id": "s-t", "n": 5})
+    response = shopper_cookie(api_client, "s-t").get("/api/recommendations/", {"n": 5})
     assert response.status_code == 200 and time.monotonic() - started < 1.0
     assert teacher_on.request_count == 0
 

@@ -1,0 +1,184 @@
+"""Who the shopper of a request is: the one place that decides it.
+
+A browser is identified by an anonymous id DragonRec issues itself, in a signed, HttpOnly, SameSite=Lax cookie
+(set on the first response of a shopper-aware endpoint), plus the Django user once signed in. A `session_id` sent
+by a browser that is not its own cookie's is refused: ids are not secrets a client may choose, or anyone could read
+another shopper's personalised lists, reasons and data. A shop's backend calling for its own shoppers
+authenticates with an API key (`Authorization: Api-Key <key>`) and may then name any `session_id`.
+
+`shopper_for_request` works on a Django `HttpRequest` or a DRF `Request`; `ShopperMixin` makes DRF views use it
+and set the cookie on their response.
+
+    shopper = shopper_for_request(request, session_id=params.get("session_id", ""))
+    shopper.key  # "u:42", "s:<cookie id>" or "s:<integration's session id>"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+SALT = "dragonrec.shopper"  # a signature made for another purpose (sessions, messages) never validates here
+PENDING_ATTR = "_dragonrec_shopper_cookie"  # on the HttpRequest: (value to set | None to delete) for the response
+ID_PREFIX = "c-"  # tells ids DragonRec issued from ids an integration chose, in the admin and in exports
+
+DEFAULTS: dict[str, Any] = {
+    "NAME": "dragonrec_shopper",
+    # A year, like the anonymous carts of most shops: long enough to recognise a returning visitor, and the
+    # cookie is renewed on every response that carries it.
+    "MAX_AGE": 365 * 24 * 3600,
+    "SECURE": None,  # None: Secure exactly when the request came over HTTPS (request.is_secure())
+    "SAMESITE": "Lax",
+    "DOMAIN": None,
+    "PATH": "/",
+}
+
+
+def cookie_settings() -> dict[str, Any]:
+    """DRAGONREC_SHOPPER_COOKIE over the defaults; read per call, so `override_settings` works in tests."""
+    return {**DEFAULTS, **getattr(settings, "DRAGONREC_SHOPPER_COOKIE", {})}
+
+
+def shopper_key(*, user_id: int | None, session_id: str) -> str:
+    """ "u:<user id>" for a signed-in shopper, else "s:<session id>", else "" (nobody we can remember)."""
+    if user_id:
+        return f"u:{user_id}"
+    return f"s:{session_id}" if session_id else ""
+
+
+def shopper_key_hash(key: str) -> str:
+    """What erasure records keep instead of the key itself."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ShopperMismatch(PermissionError):
+    """A browser named a session id that is not its own (answered with 403)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "session_id does not match this browser's shopper cookie; browsers are identified by the cookie alone "
+            "(omit session_id), and only a server integration with an API key may name a shopper"
+        )
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """The shopper a request acts for. `user` is the signed-in user (None when anonymous or an integration)."""
+
+    user: Any | None
+    session_id: str
+    is_integration: bool = False
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.pk if self.user is not None else None
+
+    @property
+    def key(self) -> str:
+        return shopper_key(user_id=self.user_id, session_id=self.session_id)
+
+
+def _http_request(request: Any) -> Any:
+    return getattr(request, "_request", request)  # a DRF Request wraps Django's
+
+
+def new_session_id() -> str:
+    return ID_PREFIX + secrets.token_urlsafe(18)  # 144 random bits: not guessable, short enough for any column
+
+
+def cookie_session_id(request: Any, *, create: bool = True) -> str:
+    """This browser's anonymous id from its signed cookie; a fresh one (set on the response) when there is none
+    or its signature does not verify. "" when absent and `create` is False."""
+    raw = _http_request(request)
+    pending = getattr(raw, PENDING_ATTR, None)
+    if pending:
+        return str(pending)
+    conf = cookie_settings()
+    value = raw.get_signed_cookie(conf["NAME"], default=None, salt=SALT, max_age=conf["MAX_AGE"])
+    if value:
+        return str(value)
+    if not create:
+        return ""
+    value = new_session_id()
+    setattr(raw, PENDING_ATTR, value)
+    return value
+
+
+def cookie_rotate(request: Any) -> str:
+    """Give this browser a new anonymous id (after sign-out, after erasure): what happens next is not linked to
+    what came before."""
+    value = new_session_id()
+    setattr(_http_request(request), PENDING_ATTR, value)
+    return value
+
+
+def integration_key(request: Any) -> Any | None:
+    """The API key a request authenticated with, if any (set by `ApiKeyAuthentication`)."""
+    from dragonrec.tracking.models import ApiKey
+
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, ApiKey) else None
+
+
+def shopper_for_request(request: Any, *, session_id: str = "") -> Shopper:
+    """The shopper of `request`; `session_id` is what the caller named explicitly ("" when nothing).
+
+    Integration (API key): the named session, or nobody. Browser: the signed-in user (if any) and the cookie's
+    id; naming another id raises `ShopperMismatch`.
+    """
+    if integration_key(request) is not None:
+        return Shopper(user=None, session_id=session_id, is_integration=True)
+    user = getattr(request, "user", None)
+    user = user if user is not None and getattr(user, "is_authenticated", False) else None
+    own = cookie_session_id(request)
+    if session_id and session_id != own:
+        raise ShopperMismatch()
+    return Shopper(user=user, session_id=own)
+
+
+def cookie_apply(request: Any, response: Any) -> Any:
+    """Set the shopper cookie on `response` when this request issued or rotated the id."""
+    value = getattr(_http_request(request), PENDING_ATTR, None)
+    if not value:
+        return response
+    conf = cookie_settings()
+    secure = conf["SECURE"] if conf["SECURE"] is not None else _http_request(request).is_secure()
+    response.set_signed_cookie(
+        conf["NAME"],
+        value,
+        salt=SALT,
+        max_age=conf["MAX_AGE"],
+        secure=secure,
+        httponly=True,
+        samesite=conf["SAMESITE"],
+        domain=conf["DOMAIN"],
+        path=conf["PATH"],
+    )
+    return response
+
+
+class ShopperMixin:
+    """For DRF views that act for a shopper: API-key authentication first (then the project's own classes),
+    `self.shopper(request)`, and the cookie set on the response when the request issued one."""
+
+    def get_authenticators(self) -> list[Any]:
+        from dragonrec.tracking.authentication import ApiKeyAuthentication
+
+        others = super().get_authenticators()  # type: ignore[misc]
+        return [ApiKeyAuthentication(), *(a for a in others if not isinstance(a, ApiKeyAuthentication))]
+
+    def shopper(self, request: Any, *, session_id: str = "") -> Shopper:
+        from rest_framework.exceptions import PermissionDenied
+
+        try:
+            return shopper_for_request(request, session_id=session_id)
+        except ShopperMismatch as exc:
+            raise PermissionDenied(str(exc)) from exc
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        return cookie_apply(request, response)
