@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -31,6 +32,8 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = HOST) 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools copies into build/ and never prunes it: a module deleted since the last build would ship
+    shutil.rmtree(REPO / "build", ignore_errors=True)
     # --no-build-isolation: setuptools is already here, so no download happens inside the test.
     run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-w", str(out), "-q"])
     (built,) = out.glob("dragonrec-*.whl")
