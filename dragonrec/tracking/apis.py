@@ -26,7 +26,7 @@ MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigge
 class EventItemSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     type = serializers.CharField(max_length=32)  # checked in the service, so the reason lists the valid types
-    product_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    product_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
     session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
     timestamp = serializers.DateTimeField(required=False, allow_null=True)
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1)

@@ -14,6 +14,9 @@ class EventType(models.TextChoices):
     CLICK = "click"  # a click on a recommendation; context carries request_id and position
     SEARCH = "search"
     RATING = "rating"
+    # A recommended list came into view (GA4's view_item_list): no product; context carries request_id, list and
+    # product_ids. Kept out of histories (they read product events only); tells a seen list from an unseen one.
+    IMPRESSION = "impression"
 
 
 class Event(models.Model):

@@ -114,11 +114,24 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
     return results
 
 
+PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return value is not None
+
+
 def _event_error(item: EventInput, *, user_id: int | None, known_products: set[int], now: datetime) -> str:
     if item.type not in EventType.values:
         return f"unknown event type {item.type!r}; expected one of {', '.join(EventType.values)}"
-    if item.product_id is None and item.type != EventType.SEARCH:
+    if item.product_id is None and item.type not in PRODUCTLESS_TYPES:
         return f"product_id is required for {item.type} events"
+    if item.type == EventType.IMPRESSION and not _is_uuid((item.context or {}).get("request_id")):
+        return "impression events need context.request_id (the list's request_id from /api/recommendations/)"
     if item.product_id is not None and item.product_id not in known_products:
         return f"unknown product {item.product_id}"
     if user_id is None and not item.session_id:

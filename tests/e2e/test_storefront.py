@@ -17,6 +17,7 @@ from tests.e2e.conftest import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+MONITORS = "/api/products/?category=Electronics > Displays > Monitors"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -79,7 +80,7 @@ def test_a_new_visitor_sees_a_varied_home_list(visitor: Any) -> None:
 def test_stating_a_preference_changes_the_home_list(visitor: Any) -> None:
     before = recommendations(visitor, lambda: visitor.goto("/"))
     visitor.goto("/account#preferences")
-    visitor.get_by_role("checkbox", name="Office").check()
+    visitor.get_by_role("checkbox", name="Office", exact=True).check()
     with visitor.expect_response(lambda r: "/api/preferences/" in r.url and r.request.method == "PUT") as saved:
         visitor.get_by_role("button", name="Save preferences").click()
     assert saved.value.status == 200
@@ -92,7 +93,7 @@ def test_stating_a_preference_changes_the_home_list(visitor: Any) -> None:
 
 
 def test_a_monitor_page_shows_accessories_under_goes_well_with(visitor: Any, shop: stack_module.Stack) -> None:
-    monitor = visitor.request.get(f"{shop.url}/api/products/?category=Electronics > Displays > Monitors").json()["results"][0]
+    monitor = visitor.request.get(shop.url + MONITORS).json()["results"][0]
     with visitor.expect_response(lambda r: f"/api/products/{monitor['id']}/complements/" in r.url) as response:
         visitor.goto(f"/products/{monitor['id']}")
     visitor.get_by_role("heading", name=monitor["title"]).wait_for()
@@ -101,7 +102,7 @@ def test_a_monitor_page_shows_accessories_under_goes_well_with(visitor: Any, sho
     leaves = [item["product"]["category"].split(" > ")[-1] for item in response.value.json()["items"]]
     assert leaves and "Monitors" not in leaves[:4], f"accessories expected first, got {leaves}"
     assert any(re.search(r"Keyboard|Mice|Mouse|Cable|Stand|Webcam|Dock|Headset", leaf) for leaf in leaves[:6])
-    visitor.screenshot(path=str(SCREENSHOTS / "product-desktop.png"), full_page=False)
+    visitor.screenshot(path=str(SCREENSHOTS / "product-desktop.png"), full_page=True)
 
 
 def test_clicking_a_recommendation_is_credited_to_the_list_item(visitor: Any, shop: stack_module.Stack) -> None:
@@ -221,7 +222,7 @@ def test_phone_screenshots(browser: Any, shop: stack_module.Stack, route: str) -
     page = context.new_page()
     try:
         if route == "product":
-            monitor = page.request.get(f"{shop.url}/api/products/?category=Electronics > Displays > Monitors").json()["results"][0]
+            monitor = page.request.get(shop.url + MONITORS).json()["results"][0]
             page.goto(f"/products/{monitor['id']}")
             list_section(page, "Goes well with").get_by_role("link").first.wait_for()
             name = "product"

@@ -203,3 +203,18 @@ def test_an_anonymous_visitor_states_preferences_and_keeps_them_at_sign_in(api_c
     got = api_client.get("/api/preferences/").json()
     assert got["categories"] == ["Home > Kitchen", "Electronics > Mice"] and got["price_max"] == "80.00"
     assert not UserPreference.objects.filter(user__isnull=True).exists()
+
+
+def test_a_seen_list_is_an_impression_event_without_a_product(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    request_id = str(uuid.uuid4())
+    seen = {"id": str(uuid.uuid4()), "type": "impression", "context": {"request_id": request_id, "list": "home"}}
+    nameless = {"id": str(uuid.uuid4()), "type": "impression", "context": {"list": "home"}}
+    bare_view = {"id": str(uuid.uuid4()), "type": "view"}  # no product_id at all: an item error, never a 500
+    response = post(api_client, {"events": [seen, nameless, bare_view]})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected", "rejected"]
+    assert "request_id" in results[1]["error"] and "product_id is required" in results[2]["error"]
+    stored = Event.objects.get(id=seen["id"])
+    assert stored.product_id is None and stored.context["request_id"] == request_id
+    assert not history_recent(session_id=stored.session_id, limit=10)  # lists seen are not browsing history
