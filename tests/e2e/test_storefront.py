@@ -123,8 +123,13 @@ def test_clicking_a_recommendation_is_credited_to_the_list_item(visitor: Any, sh
         "SELECT ii.clicked_at FROM dragonrec_recommender_impressionitem ii "
         "WHERE ii.impression_id = %s AND ii.position = 2 AND ii.clicked_at IS NOT NULL",
         (answer["request_id"],),
+        timeout=60,
     )
-    assert rows, "the impression item was not marked clicked"
+    listed = shop.sql(
+        "SELECT count(*) FROM dragonrec_recommender_impression WHERE request_id = %s", (answer["request_id"],)
+    )
+    stored = shop.sql("SELECT session_id, context FROM dragonrec_tracking_event WHERE id = %s", (click["id"],))
+    assert rows, f"the impression item was not marked clicked (list flushed: {listed}, click stored: {stored})"
 
 
 def test_cart_complements_and_an_attributed_checkout(visitor: Any, shop: stack_module.Stack) -> None:
