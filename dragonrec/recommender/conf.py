@@ -44,6 +44,15 @@ DEFAULTS: dict[str, Any] = {
         "product": [["complements", 60], ["similar", 100], ["embedding", 50], ["trending", 30]],
         "cart": [["complements", 100], ["similar", 40], ["student", 40], ["embedding", 40], ["trending", 30]],
     },
+    # Exploration per scenario (recommender.core.exploration): the first `deterministic_slots` stay the ranker's,
+    # the rest of the page is drawn from the `pool` best remaining items (Plackett-Luce, softmax of the [0, 1]
+    # scores at `temperature`), each item logged with its exact propensity so clicks can be learned from without
+    # the bias of our own ranking. {"enabled": False} turns it off for a scenario; pins are never moved.
+    "EXPLORATION": {
+        "home": {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
+        "product": {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
+        "cart": {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
+    },
     "FATIGUE_IMPRESSIONS": 5,  # shown this many times in FATIGUE_DAYS without a click: stop showing it
     "FATIGUE_DAYS": 7,
     "FATIGUE_LOOKBACK": 30,  # ...counted over the shopper's last this-many lists (a per-shopper ring in Redis)

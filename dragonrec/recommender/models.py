@@ -89,6 +89,9 @@ class Impression(models.Model):
     ranker = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     experiment = models.CharField(max_length=100, blank=True)
+    policy = models.JSONField(
+        default=dict, blank=True, help_text="What served it: ranker, model version, exploration settings."
+    )
     context = models.JSONField(
         default=dict, blank=True, help_text="What the list was made from: history, preferences, history signature."
     )
@@ -112,6 +115,8 @@ class ImpressionItem(models.Model):
     position = models.PositiveSmallIntegerField()  # 1-based, as shown
     score = models.FloatField()
     source = models.CharField(max_length=64, blank=True)
+    # P(this item at this position | the request) under the serving policy: 1.0 for deterministic slots
+    propensity = models.FloatField(default=1.0)
     clicked_at = models.DateTimeField(null=True, blank=True)
     carted_at = models.DateTimeField(null=True, blank=True)
     purchased_at = models.DateTimeField(null=True, blank=True)

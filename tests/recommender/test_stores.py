@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 from django.test import override_settings
@@ -54,9 +56,10 @@ def test_pgvector_and_in_memory_index_give_the_same_top_10(demo_shop) -> None:  
 def test_served_lists_are_the_same_with_either_index(demo_shop) -> None:  # type: ignore[no-untyped-def]
     sessions = list(Event.objects.exclude(session_id="").values_list("session_id", flat=True).distinct()[:15])
     for session in sessions:
-        in_memory = recommendation_list(scenario="home", session_id=session, record=False)
+        request_id = uuid.uuid4()  # the same exploration draw for both
+        in_memory = recommendation_list(scenario="home", session_id=session, record=False, request_id=request_id)
         with override_settings(RECOMMENDER={"EXACT_SEARCH_MAX_PRODUCTS": 0, "SNAPSHOT_TTL_S": 0}):
-            on_pgvector = recommendation_list(scenario="home", session_id=session, record=False)
+            on_pgvector = recommendation_list(scenario="home", session_id=session, record=False, request_id=request_id)
         assert [i.product_id for i in in_memory.items] == [i.product_id for i in on_pgvector.items], session
 
 

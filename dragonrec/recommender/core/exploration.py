@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dragonrec.recommender.core.types import ScoredItem
+
 MAX_POOL = 12  # 2^12 subset states: exact marginals in well under a millisecond
 
 
@@ -138,3 +140,44 @@ def explore(scores: np.ndarray | list[float], *, config: ExplorationConfig, seed
     order = list(range(head)) + [head + i for i in drawn] + list(range(head + pool, n))
     propensities = [1.0] * head + [float(marginals[k, i]) for k, i in enumerate(drawn)] + [1.0] * (n - head - pool)
     return Explored(order=order, propensities=propensities)
+
+
+PINNED = "pinned"  # ScoredItem.source of merchant pins: never moved by exploration
+
+
+def pool_size(config: ExplorationConfig, n: int) -> int:
+    """How many items past the page the ranker must supply so the tail has a pool to be drawn from."""
+    if not config.enabled or n <= config.deterministic_slots:
+        return 0
+    return max(0, min(config.pool, MAX_POOL) - (n - config.deterministic_slots))
+
+
+def explore_page(page: list[ScoredItem], *, n: int, config: ExplorationConfig, seed: int) -> list[ScoredItem]:
+    """The shown page of `n` items from a ranked page of up to `n + pool_size(config, n)`: pins keep their
+    positions, the first `deterministic_slots` other items keep theirs, the rest of the page is drawn from the
+    next `pool` items (Plackett-Luce over their scores), each with its exact propensity."""
+    if not config.enabled:
+        return page[:n]
+    pins = [(i, item) for i, item in enumerate(page[:n]) if item.source == PINNED]
+    free = [item for item in page if item.source != PINNED]
+    free_slots = n - len(pins)
+    head = min(config.deterministic_slots, free_slots)
+    tail = free_slots - head
+    pool = min(config.pool, MAX_POOL, len(free) - head)
+    if tail <= 0 or pool <= 1:
+        chosen = [ScoredItem(i.product_id, i.score, i.source, i.reason, 1.0) for i in free[:free_slots]]
+    else:
+        drawn = min(tail, pool)  # a page longer than head + pool: the slots past the pool stay the ranker's
+        scores = np.array([item.score for item in free[head : head + pool]], dtype=np.float64)
+        weights = softmax_weights(scores, config.temperature)
+        order = plackett_luce_sample(weights, np.random.default_rng(seed))[:drawn]
+        marginals = plackett_luce_marginals(weights, drawn)
+        chosen = [ScoredItem(i.product_id, i.score, i.source, i.reason, 1.0) for i in free[:head]]
+        for slot, k in enumerate(order):
+            item = free[head + k]
+            chosen.append(ScoredItem(item.product_id, item.score, item.source, item.reason, float(marginals[slot, k])))
+        rest = free[head + pool : head + pool + tail - drawn]
+        chosen += [ScoredItem(i.product_id, i.score, i.source, i.reason, 1.0) for i in rest]
+    for position, item in pins:
+        chosen.insert(position, ScoredItem(item.product_id, item.score, item.source, item.reason, 1.0))
+    return chosen[:n]

@@ -26,6 +26,7 @@ from dragonrec.recommender.core.candidates import (
     TrendingSource,
 )
 from dragonrec.recommender.core.embedder import Embedder
+from dragonrec.recommender.core.exploration import ExplorationConfig, explore_page, pool_size
 from dragonrec.recommender.core.rankers import EmbeddingRanker
 from dragonrec.recommender.core.rerank import RerankRules, bought_ids, rerank
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
@@ -122,6 +123,19 @@ class Pipeline:
         scored_ids = {item.product_id for item in scored}
         personalised = alpha > 0 and any(item.product_id in scored_ids for item in items)
         return Recommendation(items=items, ranker=self.ranker.label if personalised else TRENDING)
+
+    def recommend_explored(
+        self, ctx: Context, rules: RerankRules | None = None, *, exploration: ExplorationConfig, seed: int
+    ) -> Recommendation:
+        """`recommend`, then the exploration step of the re-rank: the page is drawn from a slightly longer ranked
+        list (core.exploration), each item carrying its propensity. Serving and the simulator both call this, with
+        the request id as the seed, so a served list can be reproduced exactly."""
+        extra = pool_size(exploration, ctx.n)
+        if not extra:
+            return self.recommend(ctx, rules)
+        longer = self.recommend(replace(ctx, n=ctx.n + extra), rules)
+        items = explore_page(longer.items, n=ctx.n, config=exploration, seed=seed)
+        return replace(longer, items=items)
 
     def candidates(self, ctx: Context) -> tuple[list[Candidate], dict[ProductId, float]]:
         """The scenario's sources in order, deduplicated, plus the trending scores seen.

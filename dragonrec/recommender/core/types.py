@@ -94,6 +94,9 @@ class ScoredItem:
     score: float
     source: str
     reason: str = ""
+    # P(the serving policy put this item at this position | the request): 1.0 for deterministic slots, the exact
+    # Plackett-Luce marginal for explored ones (core.exploration). The reward log's importance weights need it.
+    propensity: float = 1.0
 
 
 @dataclass(slots=True)

@@ -71,11 +71,13 @@ def impression_record_build(
     ranker: str,
     model_version: str,
     context: dict[str, Any],
-    items: Iterable[tuple[int, int, float, str]],
+    items: Iterable[tuple[int, int, float, str, float]],
     teach: bool = False,
+    policy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A served list as plain JSON-able data; `items` are (product_id, position, score, source); `teach` asks for
-    a teacher judgment once the impression is stored."""
+    """A served list as plain JSON-able data; `items` are (product_id, position, score, source, propensity);
+    `policy` says what served it (ranker, model version, exploration); `teach` asks for a teacher judgment once
+    the impression is stored."""
     return {
         "request_id": str(request_id),
         "created_at": timezone.now().isoformat(),
@@ -86,6 +88,7 @@ def impression_record_build(
         "ranker": ranker,
         "model_version": model_version,
         "context": context,
+        "policy": policy or {"ranker": ranker, "model_version": model_version},
         "items": [list(item) for item in items],
         "teach": teach,
     }
@@ -252,15 +255,22 @@ def impressions_write(records: list[dict[str, Any]]) -> None:
                 anchor_ids=record.get("anchor_ids", []),
                 ranker=record["ranker"],
                 model_version=record.get("model_version", ""),
+                policy=record.get("policy", {}),
                 context=record.get("context", {}),
             )
         )
         items += [
             ImpressionItem(
-                impression_id=request_id, product_id=int(pid), position=int(pos), score=float(score), source=source
+                impression_id=request_id,
+                product_id=int(item[0]),
+                position=int(item[1]),
+                score=float(item[2]),
+                source=item[3],
+                # records buffered before propensities were logged carry four fields: deterministic then
+                propensity=float(item[4]) if len(item) > 4 else 1.0,
             )
-            for pid, pos, score, source in record["items"]
-            if int(pid) in existing_products
+            for item in record["items"]
+            if int(item[0]) in existing_products
         ]
     with transaction.atomic():
         Impression.objects.bulk_create(impressions, ignore_conflicts=True, batch_size=1000)

@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.core.exploration import ExplorationConfig, seed_from_request
 from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig
 from dragonrec.recommender.core.rankers import EmbeddingRanker
 from dragonrec.recommender.core.types import (
@@ -51,6 +52,7 @@ class ServedItem:
     source: str
     reason: str
     position: int
+    propensity: float = 1.0
 
 
 @dataclass
@@ -175,8 +177,10 @@ def recommendation_list(
     product_id: int | None = None,
     n: int | None = None,
     record: bool = True,
+    request_id: uuid.UUID | None = None,
 ) -> ServedList:
-    """The recommendations for one request: never calls the LLM inline, always answers."""
+    """The recommendations for one request: never calls the LLM inline, always answers. A given `request_id`
+    reproduces that request's exploration draw (the same history and catalog then give the same list)."""
     n = n or recommender_settings.DEFAULT_N
     key = user_key_for(user=user, session_id=session_id)
     history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
@@ -207,8 +211,12 @@ def recommendation_list(
     rules = merchant_rules_for(scenario=scenario)
     tired = fatigued_ids(user_key=key)
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
-    result: Recommendation = pipeline.recommend(ctx, replace(rules, rested=tired))
-    served = _served(result, teacher_scores, anchors, products, scenario)
+    request_id = request_id or uuid.uuid4()
+    exploration = exploration_config(scenario)
+    result: Recommendation = pipeline.recommend_explored(
+        ctx, replace(rules, rested=tired), exploration=exploration, seed=seed_from_request(request_id)
+    )
+    served = _served(result, teacher_scores, anchors, products, scenario, request_id)
     if record:
         teach = recommender_settings.teacher_enabled and not teacher_scores and bool(key and history)
         wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
@@ -226,8 +234,13 @@ def recommendation_list(
                 "preferences": asdict(ctx.preferences),
                 "history": [[e.product_id, e.event_type] for e in history[-20:]],
             },
-            items=((i.product_id, i.position, i.score, i.source) for i in served.items),
+            items=((i.product_id, i.position, i.score, i.source, i.propensity) for i in served.items),
             teach=teach,
+            policy={
+                "ranker": served.ranker,
+                "model_version": served.model_version,
+                "exploration": exploration.as_dict(),
+            },
         )
         # a request that will wait for the teacher writes its impression now, so the judgment can start at once
         impression_record(record_, now=wait_ms > 0)
@@ -258,8 +271,18 @@ def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str,
     return cache.get(teacher_cache_key(user_key, signature)) or {}
 
 
+def exploration_config(scenario: str) -> ExplorationConfig:
+    """The EXPLORATION setting of a scenario (off when the scenario has none)."""
+    return ExplorationConfig.from_dict(recommender_settings.EXPLORATION.get(scenario))
+
+
 def _served(
-    result: Recommendation, teacher: dict[str, dict[str, Any]], anchors: list[int], products: Any, scenario: str
+    result: Recommendation,
+    teacher: dict[str, dict[str, Any]],
+    anchors: list[int],
+    products: Any,
+    scenario: str,
+    request_id: uuid.UUID | None = None,
 ) -> ServedList:
     ranker_label = result.ranker
     version = ""
@@ -271,8 +294,8 @@ def _served(
     for position, item in enumerate(result.items, start=1):
         judged = teacher.get(str(item.product_id))
         reason = (judged or {}).get("reason") or REASONS.get(item.source, "").format(anchor=anchor_title)
-        items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position))
-    return ServedList(uuid.uuid4(), scenario, ranker_label, version, items)
+        items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position, item.propensity))
+    return ServedList(request_id or uuid.uuid4(), scenario, ranker_label, version, items)
 
 
 def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:

@@ -12,10 +12,13 @@ from scipy import stats
 from dragonrec.recommender.core.exploration import (
     ExplorationConfig,
     explore,
+    explore_page,
     plackett_luce_marginals,
+    pool_size,
     seed_from_request,
     softmax_weights,
 )
+from dragonrec.recommender.core.types import ScoredItem
 
 SCORES = [0.95, 0.9, 0.85, 0.8, 0.78, 0.75, 0.7, 0.6, 0.5, 0.4]
 
@@ -98,3 +101,32 @@ def test_settings_are_validated() -> None:
     with pytest.raises(ValueError):
         ExplorationConfig(temperature=0)
     assert ExplorationConfig.from_dict(None).enabled is False
+
+
+def _page(k: int, pins: dict[int, int] | None = None) -> list[ScoredItem]:
+    items = [ScoredItem(product_id=100 + i, score=1.0 - i * 0.05, source="student") for i in range(k)]
+    for position, pid in (pins or {}).items():
+        items.insert(position, ScoredItem(product_id=pid, score=0.0, source="pinned"))
+    return items
+
+
+def test_explore_page_draws_the_tail_from_the_pool_and_keeps_pins_in_place() -> None:
+    config = ExplorationConfig(deterministic_slots=2, pool=6, temperature=0.2)
+    n = 6
+    assert pool_size(config, n) == 2  # 4 tail slots drawn from 6: the ranker supplies 2 more
+    seen: set[int] = set()
+    for seed in range(200):
+        page = explore_page(_page(n + 2, pins={1: 999}), n=n, config=config, seed=seed)
+        assert len(page) == n and page[1].product_id == 999 and page[1].propensity == 1.0
+        assert [i.product_id for i in page[:1]] == [100] and page[2].product_id == 101  # head: 2 free slots
+        tail = page[3:]
+        assert all(0 < i.propensity < 1 for i in tail)
+        seen |= {i.product_id for i in tail}
+    assert seen == {102, 103, 104, 105, 106, 107}  # items past the page get shown
+
+
+def test_a_page_longer_than_head_and_pool_keeps_its_end() -> None:
+    config = ExplorationConfig(deterministic_slots=1, pool=3, temperature=0.5)
+    page = explore_page(_page(10), n=10, config=config, seed=5)
+    assert [i.product_id for i in page][4:] == [104, 105, 106, 107, 108, 109]
+    assert sorted(i.product_id for i in page[1:4]) == [101, 102, 103]

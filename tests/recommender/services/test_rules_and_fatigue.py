@@ -15,6 +15,13 @@ from dragonrec.tracking.factories import EventFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def deterministic_lists(settings):  # type: ignore[no-untyped-def]
+    """Rules and fatigue are about which items may show; exploration (tested on its own) would reshuffle the
+    tail of each list and make "the same list five times" a different list each time."""
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "EXPLORATION": {}}
+
+
 @pytest.fixture
 def shop(tiny_shop):  # type: ignore[no-untyped-def]
     from django_redis import get_redis_connection
