@@ -32,6 +32,7 @@ class DefaultProductAdapter:
     in_stock_field = "in_stock"
     active_field = "is_active"
     updated_field = "updated_at"  # the embedder re-embeds a product whose row changed after its embedding
+    sku_field: str | None = "sku"  # how exports name a product (None: "prod_<id>")
     attributes_field: str | None = "attributes"  # a JSON field with {"consumable": true, ...}; None if you have none
 
     def queryset(self) -> QuerySet[Any]:

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from dragonrec.recommender.models import ImpressionItem
+from dragonrec.recommender.models import Impression, ImpressionItem
 from dragonrec.tracking.models import Event
 
 ATTRIBUTION_WINDOW = timedelta(days=1)  # a cart/purchase within a day of a click on the item is credited to it
@@ -64,32 +65,42 @@ def clicks_attribute_recent(*, since: timedelta = timedelta(hours=1)) -> int:
 
 
 def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:
-    """Credit add-to-cart and purchase events to clicked impression items of the same shopper and product."""
+    """Credit add-to-cart and purchase events to clicked impression items of the same shopper and product, within
+    ATTRIBUTION_WINDOW of the click. Two set-based statements (carts, then purchases) whatever the traffic: the
+    first matching event's time is written, items already credited are left alone; idempotent."""
     start = timezone.now() - since
     updated = 0
-    clicked = ImpressionItem.objects.filter(clicked_at__gte=start).select_related("impression")
-    for item in clicked.iterator(chunk_size=1000):
-        owner = (
-            Q(user_id=item.impression.user_id)
-            if item.impression.user_id
-            else Q(session_id=item.impression.session_id, user__isnull=True)
-        )
-        later = Event.objects.filter(
-            owner,
-            product_id=item.product_id,
-            timestamp__gte=item.clicked_at,
-            timestamp__lte=item.clicked_at + ATTRIBUTION_WINDOW,
-        )
-        changes: dict[str, Any] = {}
-        if item.carted_at is None:
-            cart = later.filter(type="add_to_cart").order_by("timestamp").values_list("timestamp", flat=True).first()
-            if cart:
-                changes["carted_at"] = cart
-        if item.purchased_at is None:
-            bought = later.filter(type="purchase").order_by("timestamp").values_list("timestamp", flat=True).first()
-            if bought:
-                changes["purchased_at"] = bought
-        if changes:
-            ImpressionItem.objects.filter(pk=item.pk).update(**changes)
-            updated += 1
+    for column, event_type in (("carted_at", "add_to_cart"), ("purchased_at", "purchase")):
+        with connection.cursor() as cursor:
+            cursor.execute(_REWARD_SQL.format(column=column, **_tables()), [event_type, ATTRIBUTION_WINDOW, start])
+            updated += cursor.rowcount
     return updated
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "items": ImpressionItem._meta.db_table,
+        "impressions": Impression._meta.db_table,
+        "events": Event._meta.db_table,
+    }
+
+
+# The impression's owner is its user when it had one, else its anonymous session (events of that session made
+# before sign-in; after sign-in they were merged to the user and the impression row keeps the session).
+_REWARD_SQL = """
+UPDATE {items} AS item SET {column} = credit.first_at
+FROM (
+    SELECT i.id, MIN(e.timestamp) AS first_at
+    FROM {items} AS i
+    JOIN {impressions} AS imp ON imp.request_id = i.impression_id
+    JOIN {events} AS e ON e.product_id = i.product_id AND e.type = %s
+        AND e.timestamp >= i.clicked_at AND e.timestamp <= i.clicked_at + %s
+        AND (
+            (imp.user_id IS NOT NULL AND e.user_id = imp.user_id)
+            OR (imp.user_id IS NULL AND imp.session_id <> '' AND e.session_id = imp.session_id)
+        )
+    WHERE i.clicked_at >= %s AND i.{column} IS NULL
+    GROUP BY i.id
+) AS credit
+WHERE item.id = credit.id
+"""

@@ -15,6 +15,7 @@ class ProductAdapter(DefaultProductAdapter):
     in_stock_field = "available"
     active_field = "published"
     updated_field = "modified"
+    sku_field = None  # no SKUs here: exports name products prod_<id>
     attributes_field = None
 
 

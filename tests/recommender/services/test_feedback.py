@@ -35,3 +35,34 @@ def test_the_sweep_credits_a_click_that_neither_the_receiver_nor_the_flush_saw(t
     item = ImpressionItem.objects.get(impression_id=served.request_id, position=2)
     assert item.clicked_at is not None and item.product_id == clicked.product_id
     assert clicks_attribute_recent() == 0
+
+
+def test_carts_and_purchases_are_credited_to_the_clicked_item_of_the_same_shopper(
+    tiny_shop, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.services.feedback import rewards_attribute
+
+    EventFactory(session_id="s-buy", product=tiny_shop["monitor"], type="view")
+    served = recommendation_list(scenario="home", session_id="s-buy", n=3)
+    impressions_flush()
+    clicked_at = timezone.now() - timedelta(hours=2)
+    ImpressionItem.objects.filter(impression_id=served.request_id, position=1).update(clicked_at=clicked_at)
+    product = served.items[0].product_id
+    other = served.items[1].product_id
+    # given: the shopper carts and buys the clicked product; someone else buys it too; a cart of another item
+    EventFactory(
+        session_id="s-buy", product_id=product, type="add_to_cart", timestamp=clicked_at + timedelta(minutes=5)
+    )
+    EventFactory(session_id="s-buy", product_id=product, type="purchase", timestamp=clicked_at + timedelta(minutes=9))
+    EventFactory(session_id="s-buy", product_id=product, type="purchase", timestamp=clicked_at + timedelta(minutes=30))
+    EventFactory(session_id="s-else", product_id=product, type="purchase", timestamp=clicked_at - timedelta(minutes=1))
+    EventFactory(session_id="s-buy", product_id=other, type="add_to_cart", timestamp=clicked_at + timedelta(minutes=1))
+    # when: two statements, whatever the number of clicked items
+    with django_assert_num_queries(2):
+        assert rewards_attribute() == 2
+    # then: the first cart and the first purchase after the click, on the clicked item only
+    item = ImpressionItem.objects.get(impression_id=served.request_id, position=1)
+    assert item.carted_at == clicked_at + timedelta(minutes=5)
+    assert item.purchased_at == clicked_at + timedelta(minutes=9)
+    assert ImpressionItem.objects.get(impression_id=served.request_id, position=2).carted_at is None
+    assert rewards_attribute() == 0  # idempotent
