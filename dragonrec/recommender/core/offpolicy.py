@@ -48,6 +48,8 @@ def _as_arrays(*arrays: object) -> list[np.ndarray]:
     n = len(out[0])
     if any(len(a) != n for a in out):
         raise ValueError("reward log arrays must have the same length")
+    if n == 0:
+        raise ValueError("the reward log is empty: nothing to estimate from")
     return out
 
 

@@ -93,3 +93,8 @@ def test_clipping_caps_the_weights_and_lowers_variance() -> None:
 def test_a_zero_propensity_is_refused() -> None:
     with pytest.raises(ValueError, match="propensity"):
         offpolicy.ips(reward=[1.0], pscore=[0.0], target_pscore=[0.5], lists=[1])
+
+
+def test_an_empty_log_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        offpolicy.snips(reward=[], pscore=[], target_pscore=[], lists=[])

@@ -1,0 +1,141 @@
+"""Online updates of the student from what shoppers did with what we showed (warm start, bounded time).
+
+    >>> update = OnlineUpdate(form="ips", steps=60, clip=10.0)
+    >>> student = online_update(student, sequences=recent_sequences, rewards=reward_examples, new_items=(ids, vecs),
+    ...                         update=update, seed=round_no)
+
+Two kinds of training signal, one loss (weighted full-softmax next-item cross-entropy, as in training):
+1. the events since the last update: each shopper's recent sequence, every position predicting the next product
+   (the nightly objective, on fresh data: follows shifting tastes and learns new products' id embeddings);
+2. rewards: a clicked (or bought) item of a served list is a positive target for the history the list was made
+   from. How much one counts is the form:
+   - "naive": weight 1 (what a recommender without propensities does: it learns its own ranking back, since it
+     only ever sees clicks on what it chose to show);
+   - "ips": weight min(1 / propensity, clip): an item shown only because exploration drew it counts as the many
+     times it would have been clicked had it been shown as often as the ranker's favourites. This is the
+     importance-weighted softmax policy gradient of Chen et al., "Top-K Off-Policy Correction for a REINFORCE
+     Recommender System" (WSDM 2019), without their top-K multiplier (we show the page we rank); the clip bounds
+     the variance (they used e^3 ~ 20).
+   Purchases weigh `purchase_weight` clicks.
+New products are added first (text path, zero id embedding) so the update can learn their id embeddings.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dragonrec.recommender.core.types import HistoryEvent, ProductId
+from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_right
+from dragonrec.recommender.ml.losses import full_softmax_ce
+from dragonrec.recommender.ml.student import Student
+
+FORMS = ("naive", "ips")
+
+
+@dataclass(frozen=True)
+class RewardExample:
+    history: list[HistoryEvent]  # what the list was made from
+    product_id: ProductId  # the item acted on
+    propensity: float  # its logged propensity at its position
+    purchased: bool = False
+
+
+@dataclass(frozen=True)
+class OnlineUpdate:
+    form: str = "ips"
+    steps: int = 60  # optimizer steps per update: bounded work, whatever the traffic
+    batch_size: int = 128
+    lr: float = 3e-4  # a third of the training rate: nudge the active model, don't re-learn it
+    clip: float = 10.0  # max importance weight
+    reward_weight: float = 1.0  # rewards vs next-item targets, per example
+    purchase_weight: float = 2.0
+    time_budget_s: float = 60.0  # the hourly job's bound on 2 cores
+
+    def __post_init__(self) -> None:
+        if self.form not in FORMS:
+            raise ValueError(f"form must be one of {FORMS}")
+
+
+def online_update(
+    student: Student,
+    *,
+    sequences: Sequence[Sequence[HistoryEvent]],
+    rewards: Sequence[RewardExample] = (),
+    new_items: tuple[Sequence[ProductId], np.ndarray] | None = None,
+    update: OnlineUpdate | None = None,
+    seed: int = 0,
+) -> Student:
+    """A fine-tuned copy of `student` (the input is left as it is: it may be serving)."""
+    update = update or OnlineUpdate()
+    tuned = copy.deepcopy(student)
+    if new_items is not None and len(new_items[0]):
+        tuned.add_items(list(new_items[0]), new_items[1])
+    model = tuned.model
+    cfg = model.cfg
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+
+    windows = make_windows([tuned._steps(s) for s in sequences], max_len=cfg.max_len)
+    reward_rows = [
+        (tuned._steps(r.history)[-cfg.max_len :], int(tuned.dense_ids([r.product_id])[0]), r)
+        for r in rewards
+        if r.history
+    ]
+    reward_rows = [(h, d, r) for h, d, r in reward_rows if h and d >= 0]
+    if not len(windows) and not reward_rows:
+        return tuned
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=update.lr, weight_decay=0.0)
+    model.train()
+    started = time.perf_counter()
+    for _ in range(update.steps):
+        if time.perf_counter() - started > update.time_budget_s:
+            break
+        M = model.item_matrix()
+        loss = torch.zeros(())
+        n_terms = 0.0
+        if len(windows):
+            b = rng.choice(len(windows), size=min(update.batch_size, len(windows)), replace=False)
+            items = pad_right([windows.items[i] for i in b])
+            events = pad_right([windows.events[i] for i in b])
+            lengths = torch.tensor([len(windows.items[i]) for i in b])
+            targets = torch.from_numpy(np.concatenate([windows.targets[i] for i in b]))
+            h = model.encode(items, events, lengths, M)
+            real = torch.arange(items.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+            w = torch.ones(len(targets))
+            loss = loss + full_softmax_ce(h[real], M[1:], targets, w)
+            n_terms += float(len(targets))
+        if reward_rows:
+            pick = rng.choice(len(reward_rows), size=min(update.batch_size, len(reward_rows)), replace=False)
+            chosen = [reward_rows[i] for i in pick]
+            items, events, lengths = encode_histories([h for h, _, _ in chosen], max_len=cfg.max_len)
+            u = model.user_vectors(items, events, lengths, M)
+            targets = torch.tensor([d for _, d, _ in chosen])
+            w = torch.tensor([_reward_weight(r, update) for _, _, r in chosen], dtype=torch.float32)
+            loss = loss + update.reward_weight * full_softmax_ce(u, M[1:], targets, w)
+            n_terms += float(w.sum()) * update.reward_weight
+        loss = loss / max(n_terms, 1.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            model.id_emb.weight[0].zero_()
+            model.event_emb.weight[0].zero_()
+    model.eval()
+    model.freeze_items()
+    tuned._last_user = None
+    return tuned
+
+
+def _reward_weight(example: RewardExample, update: OnlineUpdate) -> float:
+    base = update.purchase_weight if example.purchased else 1.0
+    if update.form == "naive":
+        return base
+    return base * min(1.0 / max(example.propensity, 1e-6), update.clip)
