@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -72,6 +74,8 @@ class RecommendationListApi(ShopperMixin, APIView):
         request_id = serializers.UUIDField()
         scenario = serializers.CharField()
         ranker = serializers.CharField()
+        experiment = serializers.CharField(allow_null=True, help_text="the running experiment, or null")
+        arm = serializers.CharField(allow_null=True, help_text="the shopper's arm ('interleaved' mixes two), or null")
         items = ItemSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -95,6 +99,8 @@ class RecommendationListApi(ShopperMixin, APIView):
                 "request_id": served.request_id,
                 "scenario": served.scenario,
                 "ranker": served.ranker,
+                "experiment": served.experiment,
+                "arm": served.arm,
                 "items": _items(served.items),
             }
         )
@@ -174,3 +180,26 @@ class MeDataApi(ShopperMixin, APIView):
         report = shopper_data_erase(user_id=shopper.user_id, session_id=shopper.session_id, requested_by="shopper")
         cookie_rotate(request)
         return Response({"erased": report.as_dict()})
+
+
+class ExperimentResultsApi(APIView):
+    """The figures of one experiment (staff only): per arm shoppers, lists, impressions and rates with 95%
+    intervals, the lift over the control with its interval and p-value, and the sample ratio check. Computed now,
+    from the reward log; the admin shows the beat job's latest copy."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer("ExperimentResults", {"experiment": serializers.CharField()}),
+            404: OpenApiResponse(description="no such experiment"),
+        }
+    )
+    def get(self, request: Request, experiment_id: int) -> Response:
+        from dragonrec.recommender.models import Experiment
+        from dragonrec.recommender.services.experiments import experiment_results
+
+        experiment = Experiment.objects.filter(pk=experiment_id).first()
+        if experiment is None:
+            raise Http404("No such experiment.")
+        return Response(experiment_results(experiment=experiment))

@@ -89,6 +89,7 @@ class Impression(models.Model):
     ranker = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     experiment = models.CharField(max_length=100, blank=True)
+    arm = models.CharField(max_length=100, blank=True)
     policy = models.JSONField(
         default=dict, blank=True, help_text="What served it: ranker, model version, exploration settings."
     )
@@ -101,6 +102,7 @@ class Impression(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="dragonrec_imp_user"),
             models.Index(fields=["session_id", "-created_at"], name="dragonrec_imp_session"),
+            models.Index(fields=["experiment", "created_at"], name="dragonrec_imp_experiment"),
         ]
 
     def __str__(self) -> str:
@@ -258,3 +260,74 @@ class ModelVersion(models.Model):
     def valid_ndcg10(self) -> float | None:
         value = self.metrics.get("valid_ndcg@10")
         return float(value) if value is not None else None
+
+
+def _new_salt() -> str:
+    import secrets
+
+    return secrets.token_hex(8)
+
+
+class Experiment(models.Model):
+    """An online experiment on one or more scenarios: shoppers are split between arms by a salted hash of their
+    shopper key (A/B), or every list interleaves two arms' rankings (interleaving)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        RUNNING = "running"
+        STOPPED = "stopped"
+
+    class Kind(models.TextChoices):
+        AB = "ab", "A/B test (shoppers split between arms)"
+        INTERLEAVING = "interleaving", "Team-draft interleaving of two arms in every list"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.AB)
+    scenarios = models.JSONField(default=list, help_text='e.g. ["home"]')
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    salt = models.CharField(max_length=32, default=_new_salt, help_text="Changing it reshuffles every shopper.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    winner = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class Arm(models.Model):
+    """One arm: a share of the shoppers and the policy that serves them."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="arms")
+    name = models.SlugField(max_length=100)
+    share = models.FloatField(help_text="Share of the experiment's shoppers, 0..1 (A/B); ignored by interleaving.")
+    policy = models.CharField(
+        max_length=100,
+        help_text="student:active, student:<version>, teacher, embedding, trending, or none (the shop's own list)",
+    )
+    overrides = models.JSONField(
+        default=dict, blank=True, help_text='Pipeline settings for this arm: {"diversity": 0, "category_cap": 2, ...}'
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order of the arms' slices of [0, 1).")
+
+    class Meta:
+        ordering = ["experiment", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["experiment", "name"], name="dragonrec_arm_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.experiment.name}/{self.name}"
+
+
+class ExperimentResult(models.Model):
+    """The latest figures of an experiment (per arm, lift, sample-ratio check), written by the beat job."""
+
+    experiment = models.OneToOneField(Experiment, on_delete=models.CASCADE, related_name="result")
+    computed_at = models.DateTimeField(auto_now=True)
+    figures = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"results of {self.experiment.name}"

@@ -95,3 +95,11 @@ def impressions_flush(self: Any) -> int:
         return flush()
     except Exception as exc:  # the records stay buffered until a flush succeeds
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+
+
+@shared_task(expires=900)
+def experiment_results_refresh() -> int:
+    """The figures of running (and just stopped) experiments, for the admin page and the API."""
+    from dragonrec.recommender.services.experiments import experiment_results_refresh as refresh
+
+    return refresh()

@@ -97,3 +97,18 @@ class BlendRanker(Ranker):
         for ranker, weight in self.parts:
             total += weight * standardize(ranker.score(ctx, candidate_ids))
         return total.astype(np.float32)
+
+
+class TrendingRanker(Ranker):
+    """Orders candidates by the store's trending score alone: the non-personalised baseline an experiment arm can
+    serve ("does personalisation sell more than what is popular?")."""
+
+    name = "trending"
+
+    def __init__(self, *, products: ProductStore) -> None:
+        self.products = products
+
+    def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        # the store's trending list (one indexed read); a candidate outside its head scores 0
+        trend = dict(self.products.trending(limit=max(1000, 5 * len(candidate_ids))))
+        return np.array([trend.get(pid, 0.0) for pid in candidate_ids], dtype=np.float32)

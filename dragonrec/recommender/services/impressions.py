@@ -74,6 +74,8 @@ def impression_record_build(
     items: Iterable[tuple[int, int, float, str, float]],
     teach: bool = False,
     policy: dict[str, Any] | None = None,
+    experiment: str = "",
+    arm: str = "",
 ) -> dict[str, Any]:
     """A served list as plain JSON-able data; `items` are (product_id, position, score, source, propensity);
     `policy` says what served it (ranker, model version, exploration); `teach` asks for a teacher judgment once
@@ -89,6 +91,8 @@ def impression_record_build(
         "model_version": model_version,
         "context": context,
         "policy": policy or {"ranker": ranker, "model_version": model_version},
+        "experiment": experiment,
+        "arm": arm,
         "items": [list(item) for item in items],
         "teach": teach,
     }
@@ -256,6 +260,8 @@ def impressions_write(records: list[dict[str, Any]]) -> None:
                 ranker=record["ranker"],
                 model_version=record.get("model_version", ""),
                 policy=record.get("policy", {}),
+                experiment=record.get("experiment", ""),
+                arm=record.get("arm", ""),
                 context=record.get("context", {}),
             )
         )

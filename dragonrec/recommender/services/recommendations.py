@@ -28,6 +28,7 @@ from dragonrec.recommender.core.types import (
 )
 from dragonrec.recommender.models import Impression
 from dragonrec.recommender.services.embeddings import embedder_get
+from dragonrec.recommender.services.experiments import experiment_assignment
 from dragonrec.recommender.services.impressions import (
     fatigued_ids,
     impression_record,
@@ -62,6 +63,8 @@ class ServedList:
     ranker: str
     model_version: str
     items: list[ServedItem] = field(default_factory=list)
+    experiment: str | None = None
+    arm: str | None = None
 
 
 def user_key_for(*, user: Any | None, session_id: str) -> str:
@@ -213,10 +216,19 @@ def recommendation_list(
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
     request_id = request_id or uuid.uuid4()
     exploration = exploration_config(scenario)
-    result: Recommendation = pipeline.recommend_explored(
-        ctx, replace(rules, rested=tired), exploration=exploration, seed=seed_from_request(request_id)
-    )
-    served = _served(result, teacher_scores, anchors, products, scenario, request_id)
+    rules = replace(rules, rested=tired)
+    assignment = experiment_assignment(scenario=scenario, user_key=key)
+    policy_extra: dict[str, Any] = {}
+    if assignment is not None:
+        experiment, arm = assignment
+        served, exploration, policy_extra = _experiment_served(
+            experiment, arm, pipeline, local, ctx, rules, exploration, request_id, teacher_scores, anchors, scenario
+        )
+    else:
+        result: Recommendation = pipeline.recommend_explored(
+            ctx, rules, exploration=exploration, seed=seed_from_request(request_id)
+        )
+        served = _served(result, teacher_scores, anchors, products, scenario, request_id)
     if record:
         teach = recommender_settings.teacher_enabled and not teacher_scores and bool(key and history)
         wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
@@ -240,7 +252,10 @@ def recommendation_list(
                 "ranker": served.ranker,
                 "model_version": served.model_version,
                 "exploration": exploration.as_dict(),
+                **policy_extra,
             },
+            experiment=served.experiment or "",
+            arm=served.arm or "",
         )
         # a request that will wait for the teacher writes its impression now, so the judgment can start at once
         impression_record(record_, now=wait_ms > 0)
@@ -269,6 +284,96 @@ def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str,
     if not recommender_settings.teacher_enabled or not user_key:
         return {}
     return cache.get(teacher_cache_key(user_key, signature)) or {}
+
+
+def _experiment_served(
+    experiment: Any,
+    arm: Any,
+    pipeline: Pipeline,
+    local: Ranker,
+    ctx: Context,
+    rules: Any,
+    exploration: ExplorationConfig,
+    request_id: uuid.UUID,
+    teacher_scores: dict[str, dict[str, Any]],
+    anchors: list[int],
+    scenario: str,
+) -> tuple[ServedList, ExplorationConfig, dict[str, Any]]:
+    """The list of a shopper inside a running experiment: their arm's policy (A/B), or both arms' rankings
+    interleaved team-draft style (interleaving; exploration off, so each team's picks are its own)."""
+    import numpy as np
+
+    from dragonrec.recommender.core.experiments import team_draft
+
+    products = pipeline.products
+    if arm is None:  # interleaving: every list mixes the two arms
+        a, b = list(experiment.arms.all())[:2]
+        ranked = {}
+        for team, which in (("a", a), ("b", b)):
+            arm_pipeline, _ = _arm_pipeline(which, pipeline, local, teacher_scores)
+            ranked[team] = arm_pipeline.recommend(ctx, rules)
+        mixed = team_draft(
+            [i.product_id for i in ranked["a"].items],
+            [i.product_id for i in ranked["b"].items],
+            n=ctx.n,
+            rng=np.random.default_rng(seed_from_request(request_id)),
+        )
+        by_id = {i.product_id: i for r in ranked.values() for i in r.items}
+        result = Recommendation(items=[by_id[pid] for pid in mixed.items], ranker=f"interleaved:{a.name}+{b.name}")
+        served = _served(result, teacher_scores, anchors, products, scenario, request_id)
+        served.experiment, served.arm = experiment.name, "interleaved"
+        teams = {"a": a.name, "b": b.name}
+        return served, ExplorationConfig(enabled=False), {"teams": [teams[t] for t in mixed.teams]}
+    if arm.policy == "none":  # the shop's own list: we serve nothing, the storefront shows its list and reports
+        served = ServedList(request_id, scenario, "none", "", [], experiment.name, arm.name)
+        return served, ExplorationConfig(enabled=False), {"arm_policy": arm.policy}
+    arm_pipeline, arm_exploration = _arm_pipeline(arm, pipeline, local, teacher_scores, exploration)
+    result = arm_pipeline.recommend_explored(
+        ctx, rules, exploration=arm_exploration, seed=seed_from_request(request_id)
+    )
+    served = _served(result, teacher_scores, anchors, products, scenario, request_id)
+    served.experiment, served.arm = experiment.name, arm.name
+    return served, arm_exploration, {"arm_policy": arm.policy, "overrides": arm.overrides}
+
+
+def _arm_pipeline(
+    arm: Any,
+    pipeline: Pipeline,
+    local: Ranker,
+    teacher_scores: dict[str, dict[str, Any]],
+    exploration: ExplorationConfig | None = None,
+) -> tuple[Pipeline, ExplorationConfig]:
+    """A copy of the serving pipeline with the arm's ranker and setting overrides."""
+    import copy
+
+    from dragonrec.recommender.core.rankers import TrendingRanker
+    from dragonrec.recommender.services.students import version_student_ranker
+
+    arm_pipeline = copy.copy(pipeline)
+    policy = arm.policy
+    if policy == "embedding":
+        arm_pipeline.ranker = EmbeddingRanker(products=pipeline.products, index=pipeline.index, embedder=embedder_get())
+    elif policy == "trending":
+        arm_pipeline.ranker = TrendingRanker(products=pipeline.products)
+    elif policy == "teacher":
+        arm_pipeline.ranker = (
+            TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
+            if teacher_scores
+            else local
+        )
+    elif policy.startswith("student:") and policy != "student:active":
+        ranker = version_student_ranker(policy.split(":", 1)[1], products=pipeline.products, index=pipeline.index)
+        arm_pipeline.ranker = ranker or local
+    else:  # student:active
+        arm_pipeline.ranker = local
+    overrides = arm.overrides or {}
+    config_overrides = {k: overrides[k] for k in ("diversity", "category_cap") if k in overrides}
+    if config_overrides:
+        arm_pipeline.config = replace(pipeline.config, **config_overrides)
+    arm_exploration = exploration or ExplorationConfig(enabled=False)
+    if "exploration" in overrides:
+        arm_exploration = ExplorationConfig.from_dict(overrides["exploration"])
+    return arm_pipeline, arm_exploration
 
 
 def exploration_config(scenario: str) -> ExplorationConfig:

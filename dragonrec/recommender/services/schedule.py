@@ -27,6 +27,11 @@ SCHEDULE = {
         60,
     ),
     "dragonrec: rewards": ("dragonrec.recommender.tasks.rewards_update", {"every": 30, "period": "minutes"}, 1800),
+    "dragonrec: experiment results": (
+        "dragonrec.recommender.tasks.experiment_results_refresh",
+        {"every": 15, "period": "minutes"},
+        900,
+    ),
     "dragonrec: nightly student training": ("dragonrec.recommender.tasks.student_train", {"crontab": "30 3"}, 6 * 3600),
 }
 

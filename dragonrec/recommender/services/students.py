@@ -52,3 +52,23 @@ def load_student_ranker(version: ModelVersion) -> Ranker:
 
     student = Student.load(artifact_local_path(version))
     return StudentRanker(student, version=version.version)
+
+
+_versions: dict[str, Ranker] = {}
+
+
+def version_student_ranker(version: str, *, products: Any, index: Any) -> Ranker | None:
+    """A given (not necessarily active) version's ranker, loaded once per process: an experiment arm's model."""
+    with _lock:
+        cached = _versions.get(version)
+    if cached is not None:
+        return cached
+    row = ModelVersion.objects.filter(version=version).only("version", "artifact").first()
+    if row is None or not row.artifact:
+        logger.warning("experiment arm names student %s, which has no artifact; serving the active model", version)
+        return None
+    ranker = load_student_ranker(row)
+    ranker.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text
+    with _lock:
+        _versions[version] = ranker
+    return ranker

@@ -1,0 +1,329 @@
+"""Online experiments: create, start, stop and end them; which arm serves a shopper; per-arm results.
+
+    >>> exp = experiment_create(name="student-vs-trending", scenarios=["home"],
+    ...                         arms=[ArmSpec("control", "student:active", 0.5), ArmSpec("treatment", "trending", 0.5)])
+    >>> experiment_start(experiment=exp)
+    >>> experiment_assignment(scenario="home", user_key="s:c-abc")      # (experiment, arm) or None
+    >>> experiment_results(experiment=exp)["arms"]["treatment"]["ctr"]   # {"value", "ci", ...}
+
+Assignment is a salted hash of the shopper key (core.experiments.assign), so it is sticky across requests,
+processes and machines without storing anything; a shopper is in at most one running experiment per scenario
+(starting a second one on the same scenario is refused). The statistics are shopper-level (the unit that was
+randomised), with delta-method intervals for ratio metrics (core.experiments).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from dragonrec.recommender.core import experiments as stats
+from dragonrec.recommender.models import Arm, Experiment, ExperimentResult, Impression, ImpressionItem
+from dragonrec.tracking.models import Event
+
+POLICY = re.compile(r"^(student:active|student:[\w.\-]+|teacher|embedding|trending|none)$")
+CACHE_TTL_S = 5.0  # how stale a serving process's view of running experiments may be (like the catalog snapshot)
+
+
+class ExperimentError(ValueError):
+    """A request the admin, the command or the API answers with a clear message."""
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    name: str
+    policy: str
+    share: float
+    overrides: dict[str, Any] | None = None
+
+
+# ------------------------------------------------------------------------------------------------ writes
+@transaction.atomic
+def experiment_create(
+    *, name: str, scenarios: list[str], arms: list[ArmSpec], kind: str = Experiment.Kind.AB, notes: str = ""
+) -> Experiment:
+    from dragonrec.recommender.core.types import SCENARIOS
+
+    if Experiment.objects.filter(name=name).exists():
+        raise ExperimentError(f"an experiment named {name!r} exists")
+    if not scenarios or set(scenarios) - set(SCENARIOS):
+        raise ExperimentError(f"scenarios must be some of {', '.join(SCENARIOS)}")
+    if len(arms) < 2 or len({a.name for a in arms}) != len(arms):
+        raise ExperimentError("an experiment needs at least two arms with distinct names")
+    for arm in arms:
+        if not POLICY.match(arm.policy):
+            raise ExperimentError(
+                f"arm {arm.name}: policy {arm.policy!r} is not one of student:active, student:<version>, teacher, "
+                "embedding, trending, none"
+            )
+        if not 0 < arm.share <= 1:
+            raise ExperimentError(f"arm {arm.name}: share must be in (0, 1], got {arm.share}")
+    if kind == Experiment.Kind.AB and sum(a.share for a in arms) > 1 + 1e-9:
+        raise ExperimentError(f"the arms' shares add up to {sum(a.share for a in arms):.2f} > 1")
+    if kind == Experiment.Kind.INTERLEAVING and len(arms) != 2:
+        raise ExperimentError("interleaving compares exactly two arms")
+    experiment = Experiment.objects.create(name=name, kind=kind, scenarios=list(scenarios), notes=notes)
+    Arm.objects.bulk_create(
+        Arm(experiment=experiment, name=a.name, policy=a.policy, share=a.share, overrides=a.overrides or {}, position=i)
+        for i, a in enumerate(arms)
+    )
+    return experiment
+
+
+@transaction.atomic
+def experiment_start(*, experiment: Experiment) -> Experiment:
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.status != Experiment.Status.DRAFT:
+        raise ExperimentError(f"{experiment.name} is {experiment.status}; only a draft can start")
+    # one running experiment per scenario: a shopper must never be in two at once for the same list
+    for other in Experiment.objects.select_for_update().filter(status=Experiment.Status.RUNNING):
+        shared = set(other.scenarios) & set(experiment.scenarios)
+        if shared:
+            raise ExperimentError(f"{other.name} is already running on {', '.join(sorted(shared))}")
+    experiment.status = Experiment.Status.RUNNING
+    experiment.started_at = timezone.now()
+    experiment.save(update_fields=["status", "started_at"])
+    experiments_reset()
+    return experiment
+
+
+@transaction.atomic
+def experiment_stop(*, experiment: Experiment, winner: str = "", note: str = "") -> Experiment:
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.status != Experiment.Status.RUNNING:
+        raise ExperimentError(f"{experiment.name} is {experiment.status}; only a running experiment can stop")
+    if winner and not experiment.arms.filter(name=winner).exists():
+        raise ExperimentError(f"{experiment.name} has no arm {winner!r}")
+    experiment.status = Experiment.Status.STOPPED
+    experiment.ended_at = timezone.now()
+    experiment.winner = winner
+    if note:
+        experiment.notes = (experiment.notes + "\n" + note).strip()
+    experiment.save(update_fields=["status", "ended_at", "winner", "notes"])
+    experiments_reset()
+    return experiment
+
+
+# ------------------------------------------------------------------------------------------------ serving
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"at": 0.0, "running": []}
+
+
+def experiments_reset() -> None:
+    with _cache_lock:
+        _cache.update(at=0.0, running=[])
+
+
+def running_experiments() -> list[tuple[Experiment, list[Arm]]]:
+    """Running experiments with their arms, from a per-process cache refreshed every CACHE_TTL_S."""
+    now = time.monotonic()
+    with _cache_lock:
+        if _cache["at"] and now - _cache["at"] < CACHE_TTL_S:
+            return list(_cache["running"])
+    running = [
+        (experiment, list(experiment.arms.all()))
+        for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related("arms")
+    ]
+    with _cache_lock:
+        _cache.update(at=now, running=running)
+    return running
+
+
+def experiment_assignment(*, scenario: str, user_key: str) -> tuple[Experiment, Arm | None] | None:
+    """The running experiment on this scenario and the shopper's arm (None inside an interleaving experiment,
+    where every list mixes both arms; None too for a shopper outside an A/B test's shares)."""
+    if not user_key:
+        return None
+    for experiment, arms in running_experiments():
+        if scenario not in experiment.scenarios:
+            continue
+        if experiment.kind == Experiment.Kind.INTERLEAVING:
+            return experiment, None
+        name = stats.assign(user_key, salt=experiment.salt, arms=[(a.name, a.share) for a in arms])
+        if name is None:
+            return None
+        return experiment, next(a for a in arms if a.name == name)
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ results
+# Per shopper and arm: lists, shown items, clicks, carts, purchases and the revenue of attributed purchases.
+# One grouped statement over the experiment's impressions (indexed by experiment): the unit of analysis is the
+# shopper, as the unit of randomisation was.
+_PER_SHOPPER_SQL = """
+SELECT imp.arm,
+       COALESCE('u:' || imp.user_id::text, 's:' || imp.session_id) AS shopper,
+       COUNT(DISTINCT imp.request_id) AS lists,
+       COUNT(item.id) AS shown,
+       COUNT(item.clicked_at) AS clicks,
+       COUNT(item.carted_at) AS carts,
+       COUNT(item.purchased_at) AS purchases,
+       COUNT(DISTINCT CASE WHEN item.clicked_at IS NOT NULL THEN imp.request_id END) AS clicked_lists,
+       COALESCE(SUM(buy.value), 0) AS revenue
+FROM {impressions} AS imp
+LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
+LEFT JOIN LATERAL (
+    SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
+    WHERE item.purchased_at IS NOT NULL AND e.type = 'purchase' AND e.product_id = item.product_id
+      AND e.timestamp = item.purchased_at
+    LIMIT 1
+) AS buy ON TRUE
+WHERE imp.experiment = %s
+GROUP BY imp.arm, shopper
+"""
+
+METRICS = {
+    # name: (numerator column, denominator column)
+    "ctr": ("clicks", "shown"),  # clicks per shown item
+    "list_ctr": ("clicked_lists", "lists"),  # lists with at least one click, per list
+    "add_to_cart_rate": ("carts", "shown"),
+    "conversion_rate": ("purchases", "shown"),
+    "revenue_per_shopper": ("revenue", None),
+    "revenue_per_1000_impressions": ("revenue", "shown"),
+}
+
+
+def interleaving_results(*, experiment: Experiment) -> dict[str, Any]:
+    """Team-draft credit: each interleaved list with a click is won by the arm whose picks got more clicks."""
+    outcomes: list[str] = []
+    lists = Impression.objects.filter(experiment=experiment.name).values_list("request_id", "policy")
+    teams_of = {rid: (policy or {}).get("teams", []) for rid, policy in lists.iterator(chunk_size=2000)}
+    clicked: dict[Any, set[int]] = {}
+    for rid, position in ImpressionItem.objects.filter(
+        impression__experiment=experiment.name, clicked_at__isnull=False
+    ).values_list("impression_id", "position"):
+        clicked.setdefault(rid, set()).add(position)
+    arms = [a.name for a in experiment.arms.all()][:2]
+    for rid, teams in teams_of.items():
+        if not teams or len(arms) < 2:
+            continue
+        marks = ["a" if t == arms[0] else "b" for t in teams]
+        outcomes.append(
+            stats.interleaving_outcome(marks, [k + 1 in clicked.get(rid, set()) for k in range(len(marks))])
+        )
+    result = stats.interleaving_result(outcomes)
+    return {
+        "lists": len(teams_of),
+        "a": arms[0] if arms else None,
+        "b": arms[1] if len(arms) > 1 else None,
+        **result.as_dict(),
+    }
+
+
+def experiment_results(*, experiment: Experiment) -> dict[str, Any]:
+    """Per-arm figures with 95% intervals, lift over the first arm (the control) with p-values, and the sample
+    ratio check on the shoppers each arm served (for interleaving: the second arm's win rate)."""
+    return _json_safe(_results(experiment))
+
+
+def _json_safe(value: Any) -> Any:
+    """Infinite or undefined figures (an arm with one shopper has no variance yet) become null, as JSON needs."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _results(experiment: Experiment) -> dict[str, Any]:
+    if experiment.kind == Experiment.Kind.INTERLEAVING:
+        return {
+            "experiment": experiment.name,
+            "kind": experiment.kind,
+            "status": experiment.status,
+            "scenarios": experiment.scenarios,
+            "interleaving": interleaving_results(experiment=experiment),
+            "computed_at": timezone.now().isoformat(),
+        }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PER_SHOPPER_SQL.format(
+                impressions=Impression._meta.db_table, items=ImpressionItem._meta.db_table, events=Event._meta.db_table
+            ),
+            [experiment.name],
+        )
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    arms = list(experiment.arms.all())
+    per_arm: dict[str, dict[str, Any]] = {}
+    ratio_metrics: dict[str, dict[str, stats.RatioMetric]] = {}
+    for arm in arms:
+        mine = [r for r in rows if r["arm"] == arm.name]
+        column = {c: np.array([float(r[c]) for r in mine]) for c in columns if c not in ("arm", "shopper")}
+        figures: dict[str, Any] = {
+            "policy": arm.policy,
+            "share": arm.share,
+            "shoppers": len(mine),
+            "lists": int(column["lists"].sum()) if mine else 0,
+            "impressions": int(column["shown"].sum()) if mine else 0,
+            "revenue": float(column["revenue"].sum()) if mine else 0.0,
+        }
+        ratio_metrics[arm.name] = {}
+        for name, (num, den) in METRICS.items():
+            numerators = column.get(num, np.zeros(0))
+            denominators = np.ones(len(mine)) if den is None else column.get(den, np.zeros(0))
+            metric = stats.ratio_metric(numerators=numerators, denominators=denominators)
+            if name == "revenue_per_1000_impressions":
+                metric = _scaled(metric, 1000.0)
+            ratio_metrics[arm.name][name] = metric
+            figures[name] = metric.as_dict()
+        per_arm[arm.name] = figures
+    control = arms[0].name if arms else None
+    lifts = {
+        arm.name: {
+            name: stats.relative_lift(
+                treatment=ratio_metrics[arm.name][name], control=ratio_metrics[control][name]
+            ).as_dict()
+            for name in METRICS
+        }
+        for arm in arms[1:]
+        if control is not None
+    }
+    srm = (
+        stats.sample_ratio_check(counts=[per_arm[a.name]["shoppers"] for a in arms], shares=[a.share for a in arms])
+        if experiment.kind == Experiment.Kind.AB and arms
+        else None
+    )
+    return {
+        "experiment": experiment.name,
+        "kind": experiment.kind,
+        "status": experiment.status,
+        "scenarios": experiment.scenarios,
+        "control": control,
+        "arms": per_arm,
+        "lift": lifts,
+        "sample_ratio": srm.as_dict() if srm else None,
+        "computed_at": timezone.now().isoformat(),
+    }
+
+
+def _scaled(metric: stats.RatioMetric, factor: float) -> stats.RatioMetric:
+    from dataclasses import replace
+
+    return replace(metric, value=metric.value * factor, se=metric.se * factor)
+
+
+def experiment_results_refresh() -> int:
+    """The beat job: recompute and store the figures of running (and just stopped) experiments."""
+    recent = timezone.now() - timedelta(days=1)
+    todo = Experiment.objects.filter(status=Experiment.Status.RUNNING) | Experiment.objects.filter(
+        status=Experiment.Status.STOPPED, ended_at__gte=recent
+    )
+    count = 0
+    for experiment in todo:
+        ExperimentResult.objects.update_or_create(
+            experiment=experiment, defaults={"figures": experiment_results(experiment=experiment)}
+        )
+        count += 1
+    return count

@@ -1,0 +1,129 @@
+"""Experiments in Django: lifecycle, assignment in serving, the recorded arm, results against a hand-computed
+fixture, the staff-only results API, interleaving."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from dragonrec.recommender.models import Experiment, Impression, ImpressionItem
+from dragonrec.recommender.services import experiments as svc
+from dragonrec.recommender.services.impressions import impression_record_build, impressions_flush, impressions_write
+from dragonrec.tracking.factories import EventFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():  # type: ignore[no-untyped-def]
+    svc.experiments_reset()
+    yield
+    svc.experiments_reset()
+
+
+def start(name: str, *arms: str, scenario: str = "home", interleaving: bool = False) -> Experiment:
+    args = ["create", name, "--scenario", scenario] + [x for a in arms for x in ("--arm", a)]
+    call_command("recommender_experiment", *args, *(["--interleaving"] if interleaving else []))
+    call_command("recommender_experiment", "start", name)
+    return Experiment.objects.get(name=name)
+
+
+def test_a_running_experiment_serves_each_shopper_their_arm_and_records_it(
+    api_client, tiny_shop, shopper_cookie
+) -> None:  # type: ignore[no-untyped-def]
+    experiment = start("trend-test", "control=student:active:50", "treatment=trending:50")
+    seen = {}
+    for k in range(12):
+        EventFactory(session_id=f"s-x{k}", product=tiny_shop["monitor"], type="view")
+        client = shopper_cookie(api_client.__class__(), f"s-x{k}")
+        body = client.get("/api/recommendations/", {"scenario": "home", "n": 4}).json()
+        assert body["experiment"] == "trend-test"
+        assert body["arm"] == svc.experiment_assignment(scenario="home", user_key=f"s:s-x{k}")[1].name
+        again = client.get("/api/recommendations/", {"scenario": "home", "n": 4}).json()
+        assert again["arm"] == body["arm"]  # sticky
+        seen[body["request_id"]] = body["arm"]
+        if body["arm"] == "treatment":
+            assert body["ranker"] == "trending"
+    assert set(seen.values()) == {"control", "treatment"}
+    impressions_flush()
+    recorded = dict(Impression.objects.filter(experiment=experiment.name).values_list("request_id", "arm"))
+    assert {str(k): v for k, v in recorded.items()} | seen == {str(k): v for k, v in recorded.items()}
+    # a product page is not in the experiment
+    other = shopper_cookie(api_client.__class__(), "s-x0").get(
+        "/api/recommendations/", {"scenario": "product", "product_id": tiny_shop["monitor"].id}
+    )
+    assert other.json()["experiment"] is None and other.json()["arm"] is None
+
+
+def test_one_running_experiment_per_scenario_and_clear_errors() -> None:
+    start("first", "a=student:active:50", "b=embedding:50")
+    call_command("recommender_experiment", "create", "second", "--scenario", "home", "--arm", "a=trending:50",
+                 "--arm", "b=embedding:50")  # fmt: skip
+    with pytest.raises(CommandError, match="first is already running on home"):
+        call_command("recommender_experiment", "start", "second")
+    with pytest.raises(CommandError, match=r"policy 'magic'"):
+        call_command("recommender_experiment", "create", "bad", "--scenario", "home", "--arm", "a=magic:50",
+                     "--arm", "b=trending:50")  # fmt: skip
+    with pytest.raises(CommandError, match=r"add up to 1\.20"):
+        call_command("recommender_experiment", "create", "over", "--scenario", "home", "--arm", "a=trending:60",
+                     "--arm", "b=embedding:60")  # fmt: skip
+    call_command("recommender_experiment", "stop", "first", "--winner", "b")
+    assert Experiment.objects.get(name="first").winner == "b"
+
+
+def _log(experiment: str, arm: str, shopper: str, items: list[int], clicks: set[int]) -> None:
+    request_id = uuid.uuid4()
+    record = impression_record_build(
+        request_id=request_id, user_id=None, session_id=shopper, scenario="home", anchor_ids=[], ranker="x",
+        model_version="", context={}, items=[(pid, pos, 1.0, "x", 1.0) for pos, pid in enumerate(items, 1)],
+        experiment=experiment, arm=arm,
+    )  # fmt: skip
+    impressions_write([record])
+    if clicks:
+        ImpressionItem.objects.filter(impression_id=request_id, position__in=clicks).update(
+            clicked_at="2026-11-30T10:00:00Z"
+        )
+
+
+def test_results_equal_a_hand_computed_fixture(tiny_shop, admin_client, client) -> None:  # type: ignore[no-untyped-def]
+    experiment = start("fixture", "control=student:active:50", "treatment=trending:50")
+    p = [tiny_shop[k].id for k in ("monitor", "kettle", "shoe_road", "shoe_trail")]
+    # control: shopper c1 two lists of 4 (1 click), c2 one list (0 clicks); treatment: t1 one list (2 clicks)
+    _log("fixture", "control", "c1", p, {1})
+    _log("fixture", "control", "c1", p, set())
+    _log("fixture", "control", "c2", p, set())
+    _log("fixture", "treatment", "t1", p, {1, 2})
+    results = svc.experiment_results(experiment=experiment)
+    control, treatment = results["arms"]["control"], results["arms"]["treatment"]
+    assert (control["shoppers"], control["lists"], control["impressions"]) == (2, 3, 12)
+    assert control["ctr"]["value"] == pytest.approx(1 / 12)
+    assert control["list_ctr"]["value"] == pytest.approx(1 / 3)
+    assert treatment["ctr"]["value"] == pytest.approx(2 / 4)
+    assert results["lift"]["treatment"]["ctr"]["relative"] == pytest.approx((2 / 4) / (1 / 12) - 1)
+    assert results["sample_ratio"]["ok"]
+    # the same figures over the staff-only API
+    url = f"/api/experiments/{experiment.id}/results/"
+    assert client.get(url).status_code == 403
+    body = admin_client.get(url).json()
+    assert body["arms"]["treatment"]["ctr"]["value"] == pytest.approx(0.5)
+    assert admin_client.get("/api/experiments/999999/results/").status_code == 404
+
+
+def test_interleaving_mixes_both_rankers_and_credits_clicks_to_a_team(api_client, tiny_shop, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
+    experiment = start("mix", "a=embedding:50", "b=trending:50", interleaving=True)
+    EventFactory(session_id="s-mix", product=tiny_shop["monitor"], type="view")
+    body = shopper_cookie(api_client, "s-mix").get("/api/recommendations/", {"scenario": "home", "n": 4}).json()
+    assert body["experiment"] == "mix" and body["arm"] == "interleaved"
+    impressions_flush()
+    impression = Impression.objects.get(request_id=body["request_id"])
+    teams = impression.policy["teams"]
+    assert len(teams) == 4 and set(teams) <= {"a", "b"}
+    b_position = teams.index("b") + 1 if "b" in teams else None
+    if b_position:
+        ImpressionItem.objects.filter(impression=impression, position=b_position).update(
+            clicked_at="2026-11-30T10:00:00Z"
+        )
+        result = svc.experiment_results(experiment=experiment)["interleaving"]
+        assert result["wins_b"] == 1 and result["wins_a"] == 0
