@@ -43,6 +43,11 @@ class StudentRanker(Ranker):
         out[unknown[has]] = np.asarray(vecs, dtype=np.float32)[has]
         return out
 
+    def item_support(self, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        """Training interactions behind each candidate's learned vector (0: new or unknown product); the pipeline
+        blends content similarity in where this is small (core.rankers.SupportBlendRanker)."""
+        return self.student.item_support(candidate_ids)
+
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
         return self.score_batch([ctx], candidate_ids)[0]
 
