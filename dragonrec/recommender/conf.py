@@ -70,7 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "TEACHER_WAIT_MS": 0,  # how long a request may wait for a fresh teacher answer (0 = never wait)
     "TEACHER_CACHE_TTL_S": 6 * 3600,
     # --- the student ----------------------------------------------------------------------------------------
-    "STUDENT_PROMOTION_MARGIN": 0.0,  # a candidate must beat the active version's valid NDCG@10 by this much
+    # a candidate must beat the active version's NDCG@10 on the held-out gate shoppers by this much
+    "STUDENT_PROMOTION_MARGIN": 0.0,
     "STUDENT_ARTIFACT_DIR": "dragonrec/models",  # inside the default storage
     "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
     "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window

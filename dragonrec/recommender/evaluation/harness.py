@@ -33,6 +33,7 @@ from dragonrec.recommender.core.metrics import (
     mrr,
     ndcg_at_k,
     novelty,
+    ranking_metrics,
     recall_at_k,
     target_ranks,
     top_k,
@@ -235,8 +236,7 @@ def rank_all(ranker: Ranker, task: Task, n_items: int, *, progress: bool = False
 
 
 def accuracy(ranks: np.ndarray) -> dict[str, float]:
-    out = {f"recall@{k}": recall_at_k(ranks, k) for k in KS}
-    out |= {f"ndcg@{k}": ndcg_at_k(ranks, k) for k in KS}
+    out = ranking_metrics(ranks, KS)
     out["mrr"] = mrr(ranks)
     return out
 
