@@ -32,6 +32,7 @@ class RerankRules:
     diversity: float = 0.0  # MMR trade-off in [0, 1]: 0 = pure relevance (off), 1 = only novelty w.r.t. the page
     diversity_keep_top: int = 0  # the first slots follow relevance alone (the category cap still applies)
     diversity_threshold: float = 0.0  # cosine below this is "different enough" (0 = classic MMR: all similarity)
+    category_bonus: float = 0.0  # relevance an item of a leaf category not yet on the page gains (below keep_top)
     category_cap: int | None = None  # max items per leaf category on a page (None = no cap)
     exclude: frozenset[ProductId] = frozenset()  # blocked, already in cart, ...
     # shown often and never clicked (impression fatigue): left out unless the page would be short without them
@@ -98,6 +99,7 @@ def mmr_select(
     category_cap: int | None = None,
     keep_top: int = 0,
     threshold: float = 0.0,
+    category_bonus: float = 0.0,
 ) -> list[int]:
     """Indices of up to `n` items picked by Maximal Marginal Relevance under a per-category cap.
 
@@ -107,8 +109,10 @@ def mmr_select(
     With threshold 0 this is classic MMR (Carbonell & Goldstein, SIGIR 1998), which also pushes down merely related
     items, i.e. exactly what a sequential recommender predicts well; a threshold penalises near-duplicates only.
     The first `keep_top` picks ignore redundancy: the top slots carry most of a list's value (and of NDCG), so they
-    follow the ranker. Items whose category already holds `category_cap` picks are skipped (empty category =
-    unknown, never capped). May return fewer than `n` when the cap leaves too few items.
+    follow the ranker. Below them, an item whose leaf category is not on the page yet gains `category_bonus`
+    (relevance units): a new category wins a slot only from an item at most that much more relevant. Items whose
+    category already holds `category_cap` picks are skipped (empty category = unknown, never capped). May return
+    fewer than `n` when the cap leaves too few items.
     """
     count = len(scores)
     if count == 0 or n <= 0:
@@ -122,11 +126,13 @@ def mmr_select(
     per_category: dict[str, int] = {}
     picked: list[int] = []
     while len(picked) < n and available.any():
-        if len(picked) < keep_top or diversity <= 0:
+        if len(picked) < keep_top:
             gain = relevance.copy()
         else:
             redundancy = np.clip((max_similarity - threshold) / max(1.0 - threshold, 1e-9), 0.0, None)
-            gain = (1.0 - diversity) * relevance - diversity * redundancy
+            gain = (1.0 - diversity) * relevance - diversity * redundancy if diversity > 0 else relevance.copy()
+            if category_bonus > 0 and categories is not None:
+                gain += category_bonus * np.array([c not in per_category for c in categories], dtype=np.float64)
         gain[~available] = -np.inf
         best = int(np.argmax(gain))  # first maximum: ties keep the ranker's order
         available[best] = False
@@ -203,7 +209,7 @@ def rerank(
     ranked = apply_rules([i for i in items if i.product_id not in rules.pins], products, rules)
     category_of = {pid: product.category for pid, product in products.items()}
     categories = [category_of[item.product_id] for item in ranked]
-    if ranked and (rules.diversity > 0 or rules.category_cap is not None):
+    if ranked and (rules.diversity > 0 or rules.category_cap is not None or rules.category_bonus > 0):
         vectors = (
             index.vectors([item.product_id for item in ranked])[0]
             if index is not None and rules.diversity > 0
@@ -219,6 +225,7 @@ def rerank(
             category_cap=rules.category_cap,
             keep_top=rules.diversity_keep_top,
             threshold=rules.diversity_threshold,
+            category_bonus=rules.category_bonus,
         )
         page = [ranked[i] for i in chosen]
     else:

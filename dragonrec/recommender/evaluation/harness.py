@@ -180,8 +180,10 @@ RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
     "itemknn": lambda split, res: ItemKNNRanker(split.train.values(), n_items=split.dataset.n_items),
     "embedding": lambda split, res: MeanEmbeddingRanker(res.item_vectors),
     "pipeline": _build_pipeline,
-    # Ablation: the same pipeline without MMR and the category cap, i.e. the accuracy price of diversity.
-    "pipeline-nodiv": lambda split, res: _build_pipeline(split, res, PipelineConfig(diversity=0.0, category_cap=None)),
+    # Ablation: the same pipeline without MMR, category bonus and cap, i.e. the accuracy price of diversity.
+    "pipeline-nodiv": lambda split, res: _build_pipeline(
+        split, res, PipelineConfig(diversity=0.0, category_cap=None, category_bonus=0.0)
+    ),
     "random": lambda split, res: RandomRanker(seed=res.seed),
     "oracle": lambda split, res: OracleRanker(split.test_target),  # sanity checks only: knows the answer
     "student": _build_student,

@@ -121,10 +121,12 @@ def test_core_defaults_are_the_settings_defaults() -> None:
 def test_scenario_rerank_overrides_one_scenario_only() -> None:
     from dragonrec.recommender.core.pipeline import pipeline_config_from_settings
 
-    config = pipeline_config_from_settings({"DIVERSITY": 0.3, "SCENARIO_RERANK": {"product": {"CATEGORY_CAP": None}}})
+    config = pipeline_config_from_settings({"DIVERSITY": 0.3, "SCENARIO_RERANK": {"product": {"CATEGORY_CAP": 2}}})
+    default = pipeline_config_from_settings({})
 
-    assert config.rerank_for("home").category_cap == 3 and config.rerank_for("home").diversity == 0.3
-    assert config.rerank_for("product").category_cap is None and config.rerank_for("product").diversity == 0.3
+    assert config.rerank_for("home").category_cap is None and config.rerank_for("home").diversity == 0.3
+    assert config.rerank_for("product").category_cap == 2 and config.rerank_for("product").diversity == 0.3
+    assert default.rerank_for("cart").category_cap == default.rerank_for("product").category_cap == 3
 
 
 def test_support_blend_reorders_only_items_the_main_ranker_knows_poorly() -> None:

@@ -13,7 +13,7 @@ from dragonrec.recommender.services.recommendations import pipeline_config
 OVERRIDES = {
     "DIVERSITY": 0.35,
     "DIVERSITY_KEEP_TOP": 1,
-    "CATEGORY_CAP": None,
+    "CATEGORY_CAP": 4,
     "SOURCE_BONUS": {"product": {"complements": 0.5}},
     "SCENARIO_RERANK": {"cart": {"DIVERSITY": 0.0}},
     "CONTENT_BLEND": 0.0,
@@ -39,5 +39,5 @@ def test_serving_and_harness_build_identical_configs_from_the_same_overrides() -
         served = pipeline_config()
 
     assert served == harness
-    assert served.category_cap is None and served.rerank_for("cart").diversity == 0.0
+    assert served.category_cap == 4 and served.rerank_for("cart").diversity == 0.0
     assert served.source_bonus["product"]["complements"] == 0.5 and served != PipelineConfig()
