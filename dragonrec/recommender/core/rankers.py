@@ -126,12 +126,6 @@ class SupportBlendRanker(Ranker):
         self.name = main.name
         self.version = main.version
 
-    def __getattr__(self, attr: str) -> object:
-        # serving reads the wrapped ranker's own attributes (the student, its index)
-        if attr == "main":
-            raise AttributeError(attr)
-        return getattr(self.main, attr)
-
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
         main = standardize(self.main.score(ctx, candidate_ids))
         content = standardize(self.content.score(ctx, candidate_ids))

@@ -143,3 +143,17 @@ def test_rerank_rules_carry_keep_top_and_threshold() -> None:
     page = rerank(ranked, products=_by_id(shop), index=shop.index, rules=rules, n=6)
 
     assert [i.product_id for i in page[:3]] == ids[:3]  # three phones, as ranked, despite strong diversity
+
+
+def test_category_bonus_lets_a_new_category_in_only_below_the_kept_slots_and_when_nearly_as_relevant() -> None:
+    # items 0-3 in category A (relevance 1.0, 0.98, 0.96, 0.94), item 4 in B at 0.93, item 5 in C far below at 0.5
+    scores = np.array([1.0, 0.98, 0.96, 0.94, 0.93, 0.5])
+    categories = ["A", "A", "A", "A", "B", "C"]
+    vectors = np.zeros((6, 1), dtype=np.float32)
+
+    plain = mmr_select(scores, vectors, n=5, diversity=0.0, categories=categories)
+    bonus = mmr_select(scores, vectors, n=5, diversity=0.0, categories=categories, category_bonus=0.1, keep_top=1)
+
+    assert plain == [0, 1, 2, 3, 4]
+    # B (0.93 + bonus) jumps the A items right after the kept first slot; C is too far below to be pulled in
+    assert bonus == [0, 4, 1, 2, 3]
