@@ -55,8 +55,15 @@ from dragonrec.recommender.evaluation.harness import (  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RARE = f"rare targets (<= {RARE_ITEM_MAX_COUNT} train users)"
-OFF = {"DIVERSITY": 0.0, "CATEGORY_CAP": None, "CONTENT_BLEND": 0.0}
-CLASSIC = {"DIVERSITY": 0.2, "DIVERSITY_KEEP_TOP": 0, "DIVERSITY_THRESHOLD": 0.0, "CATEGORY_CAP": 3}
+OFF = {"DIVERSITY": 0.0, "CATEGORY_CAP": None, "CATEGORY_BONUS": 0.0, "CONTENT_BLEND": 0.0}
+# the defaults before bench/served.py: MMR over all similarity on every slot, a hard cap, no bonus
+CLASSIC = {
+    "DIVERSITY": 0.2,
+    "DIVERSITY_KEEP_TOP": 0,
+    "DIVERSITY_THRESHOLD": 0.0,
+    "CATEGORY_CAP": 3,
+    "CATEGORY_BONUS": 0.0,
+}
 # name -> pipeline settings on top of the defaults; None = the bare student
 ABLATIONS: dict[str, dict[str, Any] | None] = {
     "student (bare)": None,
@@ -64,9 +71,11 @@ ABLATIONS: dict[str, dict[str, Any] | None] = {
     "old default: classic MMR 0.2 + cap 3, no blend": {**CLASSIC, "CONTENT_BLEND": 0.0},
     "classic MMR 0.2 only": {**CLASSIC, "CATEGORY_CAP": None, "CONTENT_BLEND": 0.0},
     "cap 3 only": {**OFF, "CATEGORY_CAP": 3},
-    "+ keep top 3 (MMR 0.2 + cap 3)": {**CLASSIC, "DIVERSITY_KEEP_TOP": 3, "CONTENT_BLEND": 0.0},
-    "+ near-duplicate threshold (no blend)": {"CONTENT_BLEND": 0.0},
-    "content blend only (no re-rank)": {"DIVERSITY": 0.0, "CATEGORY_CAP": None},
+    "category bonus only (0.1, below slot 3)": {**OFF, "CATEGORY_BONUS": 0.1},
+    "near-duplicate MMR only (0.1, cos > 0.9, below slot 3)": {**OFF, "DIVERSITY": 0.1},
+    "content blend only (0.5, pivot 20)": {**OFF, "CONTENT_BLEND": 0.5},
+    "served without the content blend": {"CONTENT_BLEND": 0.0},
+    "served without the near-duplicate MMR": {"DIVERSITY": 0.0},
     "served (defaults)": {},
 }
 MAIN: dict[str, dict[str, Any] | None] = {"student": None, "served": {}}
