@@ -40,11 +40,11 @@ from dragonrec.recommender.core.metrics import (
 )
 from dragonrec.recommender.core.pipeline import (
     PIPELINE_DEFAULTS,
-    Pipeline,
     PipelineConfig,
     build_pipeline,
     pipeline_config_from_settings,
 )
+from dragonrec.recommender.core.rankers import EmbeddingRanker
 from dragonrec.recommender.core.types import Context, HistoryEvent
 from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
@@ -112,11 +112,20 @@ def eval_stores(split: Split, res: EvalResources) -> tuple[InMemoryProductStore,
 
 
 def _build_pipeline(split: Split, res: EvalResources, config: PipelineConfig | None = None) -> Ranker:
-    """The Pipeline with the embedding ranker and the four built-in sources, on in-memory stores built from the
-    training events only (what serves before any student is trained)."""
+    """What serves before any student is trained: `build_pipeline` (as serving calls it) with the embedding ranker,
+    the settings of the `served` ranker (or `config`), on in-memory stores built from the training events only."""
     store, index = eval_stores(split, res)
+    settings = served_settings(res)
     # No embedder: the datasets carry no stated preferences, the only thing the pipeline would embed at request time.
-    return PipelineRanker(Pipeline.default(products=store, index=index, config=config), n=max(KS))
+    pipeline = build_pipeline(
+        products=store,
+        index=index,
+        embedder=None,
+        ranker=EmbeddingRanker(products=store, index=index),
+        config=config or pipeline_config_from_settings(settings),
+        sources=settings["CANDIDATE_SOURCES"],
+    )
+    return PipelineRanker(pipeline, n=max(KS))
 
 
 def split_student(split: Split, res: EvalResources) -> Any:
