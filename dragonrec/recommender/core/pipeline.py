@@ -198,15 +198,22 @@ def build_pipeline(
     ranker: Ranker,
     config: PipelineConfig,
     sources: Sequence[str | type] = tuple(PIPELINE_DEFAULTS["CANDIDATE_SOURCES"]),
+    retriever: Ranker | None = None,
     extra_sources: Sequence[CandidateSource] = (),
 ) -> Pipeline:
-    """The pipeline that serves, from its parts: serving passes ORM stores, the active student (ranker and
-    `extra_sources=[StudentSource]`) and its settings; the harness's `served` ranker passes in-memory stores, a
-    student trained on the train part and the default settings. The one place that decides how they combine.
+    """The pipeline that serves, from its parts: serving passes ORM stores, the active student and the RECOMMENDER
+    settings; the harness's `served` ranker passes in-memory stores, a student trained on the train part and the
+    default settings. The one place that decides how they combine:
 
-    A ranker with `item_support(ids)` (interactions behind each item's learned vector) gets content similarity
-    blended in where that support is thin (`CONTENT_BLEND`)."""
+    - the CANDIDATE_SOURCES classes, plus the retriever's own source when it has one (`candidate_source(products=)`:
+      the student retrieves what shoppers like you went on to buy); `retriever` defaults to `ranker` (serving passes
+      the active student while a teacher ranker orders the page);
+    - a ranker with `item_support(ids)` (interactions behind each item's learned vector) gets content similarity
+      blended in where that support is thin (`CONTENT_BLEND`)."""
     built = [cls(products=products, index=index, embedder=embedder) for cls in source_classes(sources)]
+    own_source = getattr(retriever or ranker, "candidate_source", None)
+    if own_source is not None:
+        built.append(own_source(products=products))
     support = getattr(ranker, "item_support", None)
     if config.content_blend > 0 and support is not None:
         content = EmbeddingRanker(products=products, index=index, embedder=embedder)

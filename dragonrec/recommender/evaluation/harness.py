@@ -165,7 +165,6 @@ def build_served(split: Split, res: EvalResources, settings: dict[str, Any] | No
     the RECOMMENDER defaults (plus `res.settings`, plus `settings`), the train-part student as ranker and source,
     and the full re-rank (diversity, category cap)."""
     student = split_student(split, res)
-    from dragonrec.recommender.ml.candidates import StudentSource
     from dragonrec.recommender.ml.ranker import StudentRanker
 
     store, index = eval_stores(split, res)
@@ -177,7 +176,6 @@ def build_served(split: Split, res: EvalResources, settings: dict[str, Any] | No
         ranker=StudentRanker(student, index=index),
         config=pipeline_config_from_settings(merged),
         sources=merged["CANDIDATE_SOURCES"],
-        extra_sources=[StudentSource(student=student, products=store)],
     )
     ranker = PipelineRanker(pipeline, n=max(KS))
     ranker.name = "served"

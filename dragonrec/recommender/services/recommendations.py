@@ -133,21 +133,16 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
     embedder = embedder_get()
     products, index = serving_stores()
     local = local_ranker(products=products, index=index)
-    extra = []
-    student = getattr(local, "student", None)
-    if student is not None:
+    if getattr(local, "student", None) is not None:
         local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text
-        from dragonrec.recommender.ml.candidates import StudentSource
-
-        extra.append(StudentSource(student=student, products=products))
     pipeline = core_build_pipeline(
         products=products,
         index=index,
         embedder=embedder,
         ranker=ranker or local,
+        retriever=local,
         config=pipeline_config(),
         sources=recommender_settings.CANDIDATE_SOURCES,
-        extra_sources=extra,
     )
     return pipeline, pipeline.ranker if ranker is None else local
 
