@@ -132,10 +132,14 @@ def _ablations(on: PipelineRanker) -> dict[str, PipelineRanker]:
     store, index = on.pipeline.products, on.pipeline.index
     return {
         f"MMR only (diversity {config.diversity}, no cap)": PipelineRanker(
-            Pipeline.default(products=store, index=index, config=replace(config, category_cap=None)), n=max(KS)
+            Pipeline.default(
+                products=store, index=index, config=replace(config, category_cap=None, category_bonus=0.0)
+            ),
+            n=max(KS),
         ),
         f"cap only (diversity 0, cap {config.category_cap})": PipelineRanker(
-            Pipeline.default(products=store, index=index, config=replace(config, diversity=0.0)), n=max(KS)
+            Pipeline.default(products=store, index=index, config=replace(config, diversity=0.0, category_bonus=0.0)),
+            n=max(KS),
         ),
     }
 

@@ -131,7 +131,7 @@ class MerchantRuleAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["version", "status", "valid_ndcg", "test_ndcg", "parent", "created_at", "activated_at"]
+    list_display = ["version", "status", "valid_ndcg", "gate_ndcg", "parent", "created_at", "activated_at"]
     list_filter = ["status"]
     # status too: a version becomes active only through the promotion gate or the recorded force action below
     readonly_fields = [
@@ -154,9 +154,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         value = obj.metrics.get("valid_ndcg@10")
         return f"{value:.4f}" if isinstance(value, int | float) else "-"
 
-    @admin.display(description="test NDCG@10")
-    def test_ndcg(self, obj: ModelVersion) -> str:
-        value = obj.metrics.get("test_ndcg@10")
+    @admin.display(description="gate NDCG@10")
+    def gate_ndcg(self, obj: ModelVersion) -> str:
+        # held-out shoppers never trained or early-stopped on: the figure promotion decides by
+        value = obj.metrics.get("gate_ndcg@10")
         return f"{value:.4f}" if isinstance(value, int | float) else "-"
 
     def _one(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> ModelVersion | None:

@@ -3,6 +3,7 @@ import strings for pluggable classes, lazy access, reloaded on `setting_changed`
 
     from dragonrec.recommender.conf import recommender_settings
     recommender_settings.DIVERSITY
+    recommender_settings.pipeline_settings()   # the pipeline keys as a dict, for core.pipeline_config_from_settings
 
 Every key is documented in docs/configuration.md; keep the two in step.
 """
@@ -14,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
+
+from dragonrec.recommender.core.pipeline import PIPELINE_DEFAULTS
 
 DEFAULTS: dict[str, Any] = {
     # --- products -------------------------------------------------------------------------------------------
@@ -32,18 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "SNAPSHOT_TTL_S": 5,  # how stale a serving process may be: catalog, stock, new products, merchant rules
     "EXACT_SEARCH_MAX_PRODUCTS": 50_000,  # up to this catalog size, exact in-memory search; above, pgvector HNSW
     "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
-    "DIVERSITY": 0.2,  # MMR strength 0..1 (0 = off); 0.2 removes near-duplicates for ~5% NDCG (bench/evaluate.py)
-    "CATEGORY_CAP": 3,  # at most this many items of one leaf category in a list
-    # Added to a candidate's [0, 1] score when a source found it, per scenario. On a product page similar items
-    # have higher cosines than accessories by construction; the bonus lets "goes well with" items share the list.
-    "SOURCE_BONUS": {"cart": {"complements": 1.0}, "product": {"complements": 0.35}},
-    # Candidate sources per scenario, (source name, how many), in order: an item found by several sources keeps
-    # the first one's label (and its bonus), so complements come first where accessories matter.
-    "SCENARIO_SOURCES": {
-        "home": [["student", 150], ["embedding", 150], ["complements", 50], ["trending", 100]],
-        "product": [["complements", 60], ["similar", 100], ["embedding", 50], ["trending", 30]],
-        "cart": [["complements", 100], ["similar", 40], ["student", 40], ["embedding", 40], ["trending", 30]],
-    },
+    # Pipeline keys (candidate sources per scenario, source bonus, diversity, category cap, content blend): their
+    # defaults live in recommender.core.pipeline.PIPELINE_DEFAULTS, merged below, so the core PipelineConfig and
+    # these settings cannot disagree.
     # Exploration per scenario (recommender.core.exploration): the first `deterministic_slots` stay the ranker's,
     # the rest of the page is drawn from the `pool` best remaining items (Plackett-Luce, softmax of the [0, 1]
     # scores at `temperature`), each item logged with its exact propensity so clicks can be learned from without
@@ -61,13 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "IMPRESSION_FLUSH_S": 1.0,
     # With the workers down the buffer grows; past this many records the web processes flush a batch themselves.
     "IMPRESSION_BUFFER_MAX": 50_000,
-    # Import strings of the candidate sources (recommender.core.base.CandidateSource) the pipeline merges.
-    "CANDIDATE_SOURCES": [
-        "dragonrec.recommender.core.candidates.EmbeddingSource",
-        "dragonrec.recommender.core.candidates.TrendingSource",
-        "dragonrec.recommender.core.candidates.ComplementSource",
-        "dragonrec.recommender.core.candidates.SimilarToAnchorSource",
-    ],
     # --- trending and complements (Celery beat) -------------------------------------------------------------
     "TRENDING_HALF_LIFE_HOURS": 72,
     "TRENDING_WINDOW_DAYS": 30,
@@ -92,11 +79,13 @@ DEFAULTS: dict[str, Any] = {
     "TEACHER_WAIT_MS": 0,  # how long a request may wait for a fresh teacher answer (0 = never wait)
     "TEACHER_CACHE_TTL_S": 6 * 3600,
     # --- the student ----------------------------------------------------------------------------------------
-    "STUDENT_PROMOTION_MARGIN": 0.0,  # a candidate must beat the active version's valid NDCG@10 by this much
+    # a candidate must beat the active version's NDCG@10 on the held-out gate shoppers by this much
+    "STUDENT_PROMOTION_MARGIN": 0.0,
     "STUDENT_ARTIFACT_DIR": "dragonrec/models",  # inside the default storage
     "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
     "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
     "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
+    **PIPELINE_DEFAULTS,
 }
 
 IMPORT_STRINGS = {"PRODUCT_ADAPTER", "PRODUCT_SERIALIZER", "CANDIDATE_SOURCES"}
@@ -128,6 +117,11 @@ class RecommenderSettings:
             delattr(self, attr)
         self._cached.clear()
         self._user = None
+
+    def pipeline_settings(self) -> dict[str, Any]:
+        """The pipeline keys as given (import strings unresolved), for core.pipeline.pipeline_config_from_settings
+        and build_pipeline: the same function the evaluation harness's `served` ranker calls with the defaults."""
+        return {key: self.user_settings.get(key, default) for key, default in PIPELINE_DEFAULTS.items()}
 
     @property
     def teacher_enabled(self) -> bool:

@@ -1,9 +1,11 @@
 """Offline metrics: accuracy for one held-out target, and beyond-accuracy properties of recommendation lists.
 
+The one ranking-metrics module: the evaluation harness, the student's training (early stopping) and the promotion
+gate all rank targets with `target_ranks` (ties count against the target) and score them with these functions.
 Accuracy functions take 1-based ranks of the target (vectorised over users):
 
     >>> ranks = target_ranks(scores, targets)        # scores (users, items), targets (users,)
-    >>> recall_at_k(ranks, 10), ndcg_at_k(ranks, 10), mrr(ranks)
+    >>> recall_at_k(ranks, 10), ndcg_at_k(ranks, 10), mrr(ranks), ranking_metrics(ranks, ks=(5, 10))
 
 List metrics take a (users, k) integer matrix of recommended item indices:
 
@@ -43,6 +45,16 @@ def ndcg_at_k(ranks: np.ndarray | int, k: int) -> float:
     """With one relevant item the ideal DCG is 1, so NDCG@k = 1 / log2(rank + 1) inside the top k, else 0."""
     ranks = np.asarray(ranks, dtype=np.float64)
     return float(np.mean(np.where(ranks <= k, 1.0 / np.log2(ranks + 1.0), 0.0)))
+
+
+def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = (5, 10, 20)) -> dict[str, float]:
+    """recall@k and ndcg@k for each k, from 1-based target ranks (`target_ranks`); 0.0 for no users."""
+    ranks = np.asarray(ranks)
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"recall@{k}"] = recall_at_k(ranks, k) if len(ranks) else 0.0
+        out[f"ndcg@{k}"] = ndcg_at_k(ranks, k) if len(ranks) else 0.0
+    return out
 
 
 def mrr(ranks: np.ndarray | int) -> float:

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -97,6 +97,41 @@ class BlendRanker(Ranker):
         for ranker, weight in self.parts:
             total += weight * standardize(ranker.score(ctx, candidate_ids))
         return total.astype(np.float32)
+
+
+class SupportBlendRanker(Ranker):
+    """A learned ranker with content similarity blended in where it has little evidence about an item.
+
+    score(i) = z(main)(i) + weight * pivot / (pivot + support(i)) * z(content)(i), z-scores over the request's
+    candidates (see `standardize`). `support(ids)` is the number of training interactions behind each item's learned
+    vector (the student's `item_support`): an item the ranker saw thousands of times keeps the ranker's order, a
+    rare one or one added after training (support 0) leans on its text similarity to the user's history, where a
+    sequential model is weakest (the long tail) and content retrieval strongest. Label and version are `main`'s.
+    """
+
+    def __init__(
+        self,
+        main: Ranker,
+        content: Ranker,
+        *,
+        support: Callable[[Sequence[ProductId]], np.ndarray],
+        weight: float,
+        pivot: float,
+    ) -> None:
+        self.main = main
+        self.content = content
+        self.support = support
+        self.weight = weight
+        self.pivot = pivot
+        self.name = main.name
+        self.version = main.version
+
+    def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        main = standardize(self.main.score(ctx, candidate_ids))
+        content = standardize(self.content.score(ctx, candidate_ids))
+        content = np.where(np.isfinite(content), content, 0.0)
+        support = np.asarray(self.support(candidate_ids), dtype=np.float64)
+        return (main + self.weight * self.pivot / (self.pivot + support) * content).astype(np.float32)
 
 
 class TrendingRanker(Ranker):

@@ -7,7 +7,8 @@ Order of operations and why:
 1. hard rules drop what must never show (inactive, out of stock, blocked, bought non-consumables,
    outside the category or price restriction) and apply boosts, so diversity works on what can actually show;
 2. MMR (Carbonell & Goldstein, SIGIR 1998) picks the page greedily, trading relevance against similarity to what is
-   already picked, with at most `category_cap` items per leaf category;
+   already picked, with at most `category_cap` items per leaf category; the first `diversity_keep_top` slots follow
+   relevance alone and only similarity above `diversity_threshold` counts (near-duplicates, not related items);
 3. if the candidates run dry, `fallback` items (trending) fill the page, then the cap is relaxed, then `rested`
    (fatigued) items come back: a full page beats a perfectly diverse or perfectly fresh half page;
 4. pins are placed last at their positions, so they never count against the cap or push each other around.
@@ -29,6 +30,9 @@ BOUGHT_EVENT_TYPES = frozenset({PURCHASE, RATING})  # a review is the public dat
 @dataclass(frozen=True)
 class RerankRules:
     diversity: float = 0.0  # MMR trade-off in [0, 1]: 0 = pure relevance (off), 1 = only novelty w.r.t. the page
+    diversity_keep_top: int = 0  # the first slots follow relevance alone (the category cap still applies)
+    diversity_threshold: float = 0.0  # cosine below this is "different enough" (0 = classic MMR: all similarity)
+    category_bonus: float = 0.0  # relevance an item of a leaf category not yet on the page gains (below keep_top)
     category_cap: int | None = None  # max items per leaf category on a page (None = no cap)
     exclude: frozenset[ProductId] = frozenset()  # blocked, already in cart, ...
     # shown often and never clicked (impression fatigue): left out unless the page would be short without them
@@ -93,11 +97,20 @@ def mmr_select(
     diversity: float,
     categories: Sequence[str] | None = None,
     category_cap: int | None = None,
+    keep_top: int = 0,
+    threshold: float = 0.0,
+    category_bonus: float = 0.0,
 ) -> list[int]:
     """Indices of up to `n` items picked by Maximal Marginal Relevance under a per-category cap.
 
-    Each step picks argmax (1 - diversity) * relevance - diversity * max cosine to the items already picked, with
-    relevance min-max scaled to [0, 1] so `diversity` means the same whatever the ranker's score range. Items whose
+    Each step picks argmax (1 - diversity) * relevance - diversity * redundancy, with relevance min-max scaled to
+    [0, 1] so `diversity` means the same whatever the ranker's score range, and redundancy the max cosine to the
+    items already picked above `threshold`, rescaled to [0, 1]: (cos - threshold) / (1 - threshold), 0 below it.
+    With threshold 0 this is classic MMR (Carbonell & Goldstein, SIGIR 1998), which also pushes down merely related
+    items, i.e. exactly what a sequential recommender predicts well; a threshold penalises near-duplicates only.
+    The first `keep_top` picks ignore redundancy: the top slots carry most of a list's value (and of NDCG), so they
+    follow the ranker. Below them, an item whose leaf category is not on the page yet gains `category_bonus`
+    (relevance units): a new category wins a slot only from an item at most that much more relevant. Items whose
     category already holds `category_cap` picks are skipped (empty category = unknown, never capped). May return
     fewer than `n` when the cap leaves too few items.
     """
@@ -113,7 +126,13 @@ def mmr_select(
     per_category: dict[str, int] = {}
     picked: list[int] = []
     while len(picked) < n and available.any():
-        gain = (1.0 - diversity) * relevance - diversity * max_similarity
+        if len(picked) < keep_top:
+            gain = relevance.copy()
+        else:
+            redundancy = np.clip((max_similarity - threshold) / max(1.0 - threshold, 1e-9), 0.0, None)
+            gain = (1.0 - diversity) * relevance - diversity * redundancy if diversity > 0 else relevance.copy()
+            if category_bonus > 0 and categories is not None:
+                gain += category_bonus * np.array([c not in per_category for c in categories], dtype=np.float64)
         gain[~available] = -np.inf
         best = int(np.argmax(gain))  # first maximum: ties keep the ranker's order
         available[best] = False
@@ -190,7 +209,7 @@ def rerank(
     ranked = apply_rules([i for i in items if i.product_id not in rules.pins], products, rules)
     category_of = {pid: product.category for pid, product in products.items()}
     categories = [category_of[item.product_id] for item in ranked]
-    if ranked and (rules.diversity > 0 or rules.category_cap is not None):
+    if ranked and (rules.diversity > 0 or rules.category_cap is not None or rules.category_bonus > 0):
         vectors = (
             index.vectors([item.product_id for item in ranked])[0]
             if index is not None and rules.diversity > 0
@@ -198,7 +217,15 @@ def rerank(
         )
         scores = np.array([item.score for item in ranked])
         chosen = mmr_select(
-            scores, vectors, n=free, diversity=rules.diversity, categories=categories, category_cap=rules.category_cap
+            scores,
+            vectors,
+            n=free,
+            diversity=rules.diversity,
+            categories=categories,
+            category_cap=rules.category_cap,
+            keep_top=rules.diversity_keep_top,
+            threshold=rules.diversity_threshold,
+            category_bonus=rules.category_bonus,
         )
         page = [ranked[i] for i in chosen]
     else:

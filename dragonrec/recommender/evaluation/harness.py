@@ -33,11 +33,18 @@ from dragonrec.recommender.core.metrics import (
     mrr,
     ndcg_at_k,
     novelty,
+    ranking_metrics,
     recall_at_k,
     target_ranks,
     top_k,
 )
-from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig
+from dragonrec.recommender.core.pipeline import (
+    PIPELINE_DEFAULTS,
+    PipelineConfig,
+    build_pipeline,
+    pipeline_config_from_settings,
+)
+from dragonrec.recommender.core.rankers import EmbeddingRanker
 from dragonrec.recommender.core.types import Context, HistoryEvent
 from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
@@ -61,7 +68,7 @@ BEYOND_K = 10  # beyond-accuracy metrics describe the page a shop would show
 COLD_USER_MAX_TRAIN = 3  # slice: users with <= 3 training items (the 5-core minimum leaves exactly 3)
 RARE_ITEM_MAX_COUNT = 5  # slice: test targets seen <= 5 times in training (long tail)
 BATCH_USERS = 256  # 256 x 12k float32 scores = 12 MB: fits cache-friendly chunks, amortises Python overhead
-DEFAULT_RANKERS = ("popularity", "itemknn", "embedding", "pipeline", "student")
+DEFAULT_RANKERS = ("popularity", "itemknn", "embedding", "pipeline", "student", "served")
 SPLITS = ("loo", "loo-valid")  # "loo-valid": predict the validation target from train only (for tuning)
 
 
@@ -78,7 +85,12 @@ class EvalResources:
     progress: bool = True
     cache_dir: Path = DEFAULT_CACHE_DIR
     embedder: Embedder | None = None
+    student_cache_dir: Path | None = None  # trained students are kept here and reused (see ml.evaluation)
+    student_config: Any = None  # ml.StudentConfig; None = its defaults
+    # RECOMMENDER-shaped overrides of the pipeline settings for the `served` ranker (default: the shipped defaults)
+    settings: dict[str, Any] = field(default_factory=dict)
     _vectors: np.ndarray | None = field(default=None, repr=False)
+    _student: Any = field(default=None, repr=False)
 
     @property
     def item_vectors(self) -> np.ndarray:
@@ -90,21 +102,84 @@ class EvalResources:
         return self._vectors
 
 
-def _build_pipeline(split: Split, res: EvalResources, config: PipelineConfig | None = None) -> Ranker:
-    """The serving Pipeline, unchanged, on in-memory stores built from the training events only."""
+def eval_stores(split: Split, res: EvalResources) -> tuple[InMemoryProductStore, InMemoryVectorIndex]:
+    """In-memory product store (trending, complements: counts from the training events only, no real clock) and
+    vector index (the item text vectors)."""
     products = split.dataset.products
-    store = InMemoryProductStore.from_sessions(products, list(split.train.values()))  # counts: no real clock
+    store = InMemoryProductStore.from_sessions(products, list(split.train.values()))
     index = InMemoryVectorIndex(range(len(products)), res.item_vectors, products=products)
+    return store, index
+
+
+def _build_pipeline(split: Split, res: EvalResources, config: PipelineConfig | None = None) -> Ranker:
+    """What serves before any student is trained: `build_pipeline` (as serving calls it) with the embedding ranker,
+    the settings of the `served` ranker (or `config`), on in-memory stores built from the training events only."""
+    store, index = eval_stores(split, res)
+    settings = served_settings(res)
     # No embedder: the datasets carry no stated preferences, the only thing the pipeline would embed at request time.
-    return PipelineRanker(Pipeline.default(products=store, index=index, config=config), n=max(KS))
+    pipeline = build_pipeline(
+        products=store,
+        index=index,
+        embedder=None,
+        ranker=EmbeddingRanker(products=store, index=index),
+        config=config or pipeline_config_from_settings(settings),
+        sources=settings["CANDIDATE_SOURCES"],
+    )
+    return PipelineRanker(pipeline, n=max(KS))
+
+
+def split_student(split: Split, res: EvalResources) -> Any:
+    """The student trained on the train part (early-stopped on the validation targets), once per run: the
+    `student` and `served` rankers share it (and `res.student_cache_dir` shares it across runs)."""
+    if res._student is None:
+        try:
+            from dragonrec.recommender.ml.evaluation import split_student as train_split_student
+        except ImportError as exc:
+            raise RankerUnavailable(f"the student (dragonrec.recommender.ml) cannot be imported: {exc}") from exc
+        res._student = train_split_student(
+            split,
+            item_vectors=res.item_vectors,
+            seed=res.seed,
+            progress=res.progress,
+            config=res.student_config,
+            cache_dir=res.student_cache_dir,
+        )
+    return res._student
 
 
 def _build_student(split: Split, res: EvalResources) -> Ranker:
-    try:
-        from dragonrec.recommender.ml.evaluation import build_student_ranker
-    except ImportError as exc:
-        raise RankerUnavailable(f"the student ranker (dragonrec.recommender.ml) cannot be imported: {exc}") from exc
-    return build_student_ranker(split, item_vectors=res.item_vectors, seed=res.seed, progress=res.progress)
+    student = split_student(split, res)
+    from dragonrec.recommender.ml.ranker import StudentRanker
+
+    return StudentRanker(student)
+
+
+def served_settings(res: EvalResources, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pipeline settings the `served` ranker runs with: the RECOMMENDER defaults (core.pipeline.PIPELINE_DEFAULTS,
+    the same dict recommender.conf serves with), then `res.settings`, then `settings`."""
+    return {**PIPELINE_DEFAULTS, **res.settings, **(settings or {})}
+
+
+def build_served(split: Split, res: EvalResources, settings: dict[str, Any] | None = None) -> PipelineRanker:
+    """What shoppers get once a student is active: `core.pipeline.build_pipeline`, the function serving calls, with
+    the RECOMMENDER defaults (plus `res.settings`, plus `settings`), the train-part student as ranker and source,
+    and the full re-rank (diversity, category cap)."""
+    student = split_student(split, res)
+    from dragonrec.recommender.ml.ranker import StudentRanker
+
+    store, index = eval_stores(split, res)
+    merged = served_settings(res, settings)
+    pipeline = build_pipeline(
+        products=store,
+        index=index,
+        embedder=None,
+        ranker=StudentRanker(student, index=index),
+        config=pipeline_config_from_settings(merged),
+        sources=merged["CANDIDATE_SOURCES"],
+    )
+    ranker = PipelineRanker(pipeline, n=max(KS))
+    ranker.name = "served"
+    return ranker
 
 
 RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
@@ -112,11 +187,14 @@ RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
     "itemknn": lambda split, res: ItemKNNRanker(split.train.values(), n_items=split.dataset.n_items),
     "embedding": lambda split, res: MeanEmbeddingRanker(res.item_vectors),
     "pipeline": _build_pipeline,
-    # Ablation: the same pipeline without MMR and the category cap, i.e. the accuracy price of diversity.
-    "pipeline-nodiv": lambda split, res: _build_pipeline(split, res, PipelineConfig(diversity=0.0, category_cap=None)),
+    # Ablation: the same pipeline without MMR, category bonus and cap, i.e. the accuracy price of diversity.
+    "pipeline-nodiv": lambda split, res: _build_pipeline(
+        split, res, PipelineConfig(diversity=0.0, category_cap=None, category_bonus=0.0)
+    ),
     "random": lambda split, res: RandomRanker(seed=res.seed),
     "oracle": lambda split, res: OracleRanker(split.test_target),  # sanity checks only: knows the answer
     "student": _build_student,
+    "served": build_served,
 }
 
 
@@ -167,8 +245,7 @@ def rank_all(ranker: Ranker, task: Task, n_items: int, *, progress: bool = False
 
 
 def accuracy(ranks: np.ndarray) -> dict[str, float]:
-    out = {f"recall@{k}": recall_at_k(ranks, k) for k in KS}
-    out |= {f"ndcg@{k}": ndcg_at_k(ranks, k) for k in KS}
+    out = ranking_metrics(ranks, KS)
     out["mrr"] = mrr(ranks)
     return out
 
@@ -251,6 +328,9 @@ def run_evaluation(
     progress: bool = True,
     embedder: Embedder | None = None,
     cache_dir: str | Path | None = None,
+    student_cache_dir: str | Path | None = None,
+    settings: dict[str, Any] | None = None,
+    student_config: Any = None,
 ) -> dict[str, Any]:
     """Evaluate rankers by name; writes results.json, results.md and results.png to `out_dir` (default
     var/eval/<dataset>) and returns the results dict. Unknown names raise; unavailable rankers are reported."""
@@ -269,6 +349,9 @@ def run_evaluation(
         progress=progress,
         embedder=embedder,
         cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR),
+        student_cache_dir=Path(student_cache_dir) if student_cache_dir else None,
+        settings=dict(settings or {}),
+        student_config=student_config,
     )
     catalog = make_catalog(data_split, res.item_vectors)
     results: dict[str, Any] = {
@@ -285,7 +368,7 @@ def run_evaluation(
             results["unavailable"][name] = str(exc)
             continue
         except Exception as exc:  # one broken student must not lose a 15-minute run of the others
-            if name != "student":
+            if name not in ("student", "served"):
                 raise
             log.exception("student ranker failed to build")
             results["unavailable"][name] = f"build failed: {type(exc).__name__}: {exc}"

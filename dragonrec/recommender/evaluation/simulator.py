@@ -45,7 +45,8 @@ from dragonrec.recommender.core import offpolicy
 from dragonrec.recommender.core.experiments import ratio_metric
 from dragonrec.recommender.core.exploration import ExplorationConfig
 from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
-from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig, default_sources
+from dragonrec.recommender.core.pipeline import PIPELINE_DEFAULTS, Pipeline, pipeline_config_from_settings
+from dragonrec.recommender.core.pipeline import build_pipeline as core_build_pipeline
 from dragonrec.recommender.core.types import Context, HistoryEvent, Product
 from dragonrec.recommender.evaluation.dataset import Dataset, load_dataset
 
@@ -147,30 +148,22 @@ class World:
         ]
 
 
-def pipeline_config_from_defaults() -> PipelineConfig:
-    """The serving configuration from the RECOMMENDER defaults (conf.DEFAULTS): sources, bonuses, diversity."""
-    from dragonrec.recommender.conf import DEFAULTS
-
-    sources = {s: tuple((str(n), int(k)) for n, k in rows) for s, rows in DEFAULTS["SCENARIO_SOURCES"].items()}
-    return PipelineConfig(
-        sources=sources,
-        source_bonus=DEFAULTS["SOURCE_BONUS"],
-        diversity=float(DEFAULTS["DIVERSITY"]),
-        category_cap=int(DEFAULTS["CATEGORY_CAP"]),
-    )
-
-
 def build_pipeline(world: World, student: Any, *, with_new: bool) -> Pipeline:
-    """The serving pipeline on in-memory stores: default sources + the student as a source and as the ranker."""
-    from dragonrec.recommender.ml.candidates import StudentSource
+    """What serves, on in-memory stores: `core.pipeline.build_pipeline` (the function serving and the harness's
+    `served` ranker call) with the RECOMMENDER pipeline defaults and the policy's student as ranker and source."""
     from dragonrec.recommender.ml.ranker import StudentRanker
 
     products = world.products(with_new=with_new)
     store = InMemoryProductStore.from_sessions(products, world.training)
     index = InMemoryVectorIndex(range(len(products)), world.vectors, products=products)
-    sources = {s.name: s for s in default_sources(products=store, index=index)}
-    sources["student"] = StudentSource(student=student, products=store)
-    return Pipeline(store, index, sources, StudentRanker(student, index=index), pipeline_config_from_defaults())
+    return core_build_pipeline(
+        products=store,
+        index=index,
+        embedder=None,
+        ranker=StudentRanker(student, index=index),
+        config=pipeline_config_from_settings(PIPELINE_DEFAULTS),
+        sources=PIPELINE_DEFAULTS["CANDIDATE_SOURCES"],
+    )
 
 
 def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> Any:

@@ -1,36 +1,31 @@
-"""Full-ranking next-item metrics (Recall@K = HR@K with one target, NDCG@K) for the student, on plain tensors.
+"""Full-ranking next-item evaluation of the student (Recall@K = HR@K with one target, NDCG@K) on plain tensors.
 
 Protocol of the published Amazon LOO anchors (TIGER, S3-Rec all-rank): score every product, remove the products of
-the input history from the ranking, and find the rank of the one held-out target.
+the input history from the ranking, and find the rank of the one held-out target. This module only computes the
+student's scores efficiently; ranks and metrics come from `recommender.core.metrics` (the one ranking-metrics module:
+ties count against the target, everywhere), so early stopping, the promotion gate and the harness agree.
+
+    >>> RankingEvalSet(histories, targets, max_len=50).metrics(model)       # dense ids (training, benches)
+    >>> student_ranking_metrics(student, [(history_events, product_id), ...])  # shop ids (the promotion gate)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from dragonrec.recommender.core.metrics import ranking_metrics, target_ranks
+from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import Step, as_steps, encode_histories
 from dragonrec.recommender.ml.model import StudentModel
 
+if TYPE_CHECKING:
+    from dragonrec.recommender.ml.student import Student
 
-def ranks_of_targets(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """0-based rank of each target among its row's scores (ties counted in the target's favour, like most
-    reference implementations; with float scores they practically never happen). -inf targets rank last."""
-    t = scores.gather(1, targets.unsqueeze(1))
-    r = (scores > t).sum(1)
-    return torch.where(torch.isneginf(t.squeeze(1)), torch.full_like(r, scores.shape[1]), r)
-
-
-def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = (5, 10, 20)) -> dict[str, float]:
-    ranks = np.asarray(ranks)
-    out: dict[str, float] = {}
-    for k in ks:
-        hit = ranks < k
-        out[f"recall@{k}"] = float(hit.mean()) if len(ranks) else 0.0
-        out[f"ndcg@{k}"] = float((hit / np.log2(ranks + 2.0)).mean()) if len(ranks) else 0.0
-    return out
+EVAL_BATCH = 512  # histories scored at once: 512 x 12k float32 = 25 MB
 
 
 class RankingEvalSet:
@@ -66,6 +61,7 @@ class RankingEvalSet:
 
     @torch.inference_mode()
     def ranks(self, model: StudentModel) -> np.ndarray:
+        """1-based rank of each target (core.metrics.target_ranks: ties count against it), in input order."""
         was_training = model.training
         model.eval()
         out = []
@@ -77,7 +73,7 @@ class RankingEvalSet:
                 scores = u @ M[1:].T
                 keep = cols < n
                 scores[rows[keep], cols[keep]] = float("-inf")
-                out.append(ranks_of_targets(scores, t).numpy())
+                out.append(target_ranks(scores.float().numpy(), t.numpy()))
         finally:
             model.train(was_training)
         if not out:
@@ -87,7 +83,7 @@ class RankingEvalSet:
         return ranks
 
     def metrics(self, model: StudentModel, ks: Sequence[int] = (5, 10, 20)) -> dict[str, float]:
-        return metrics_from_ranks(self.ranks(model), ks)
+        return ranking_metrics(self.ranks(model), ks)
 
 
 def full_ranking_metrics(
@@ -101,3 +97,34 @@ def full_ranking_metrics(
     """Recall@K/NDCG@K of dense `targets` given dense `histories`, ranking the whole catalogue."""
     es = RankingEvalSet(histories, targets, max_len=model.cfg.max_len, exclude_history=exclude_history)
     return es.metrics(model, ks)
+
+
+def student_ranking_metrics(
+    student: Student,
+    pairs: Sequence[tuple[Sequence[HistoryEvent], ProductId]],
+    *,
+    ks: Sequence[int] = (10,),
+) -> dict[str, float]:
+    """Recall@K/NDCG@K of a trained student on (history, next product id) pairs in shop ids, ranking its whole
+    catalogue with the history's products removed. A target the student does not know counts as a miss, so two
+    versions trained on different catalogues are compared on the same pairs (the promotion gate). Products of the
+    history other than the target are removed from the ranking."""
+    if not pairs:
+        return ranking_metrics(np.zeros(0), ks)
+    catalogue = list(student.product_ids)
+    ranks = []
+    for start in range(0, len(pairs), EVAL_BATCH):
+        chunk = pairs[start : start + EVAL_BATCH]
+        scores = np.array(student.score_matrix([h for h, _ in chunk], catalogue), dtype=np.float32)
+        dense = student.dense_ids([t for _, t in chunk])
+        for row, (history, _) in enumerate(chunk):
+            seen = student.dense_ids([e.product_id for e in history])
+            # tracking histories repeat products (view, then cart): a target already seen stays rankable
+            scores[row, seen[(seen >= 0) & (seen != dense[row])]] = -np.inf
+        known = dense >= 0
+        # an unknown target ranks past the catalogue: a miss at every k
+        chunk_ranks = np.full(len(chunk), len(catalogue) + 1, dtype=np.int64)
+        if known.any():
+            chunk_ranks[known] = target_ranks(scores[known], dense[known])
+        ranks.append(chunk_ranks)
+    return ranking_metrics(np.concatenate(ranks), ks)

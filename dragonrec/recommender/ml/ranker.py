@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dragonrec.recommender.core.base import Ranker
-from dragonrec.recommender.core.stores import VectorIndex
+from dragonrec.recommender.core.base import CandidateSource, Ranker
+from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Context, ProductId
 from dragonrec.recommender.ml.student import Student
 
@@ -42,6 +42,17 @@ class StudentRanker(Ranker):
         out = np.zeros((len(candidate_ids), self.student.config.text_dim), dtype=np.float32)
         out[unknown[has]] = np.asarray(vecs, dtype=np.float32)[has]
         return out
+
+    def candidate_source(self, *, products: ProductStore) -> CandidateSource:
+        """The student as a retriever too (core.pipeline.build_pipeline adds it next to the configured sources)."""
+        from dragonrec.recommender.ml.candidates import StudentSource
+
+        return StudentSource(student=self.student, products=products)
+
+    def item_support(self, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        """Training interactions behind each candidate's learned vector (0: new or unknown product); the pipeline
+        blends content similarity in where this is small (core.rankers.SupportBlendRanker)."""
+        return self.student.item_support(candidate_ids)
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
         return self.score_batch([ctx], candidate_ids)[0]

@@ -57,6 +57,8 @@ class Student:
         self.skus: list[str] | None = list(skus) if skus is not None else None
         self.version = version
         self.meta = meta or {}
+        # training interactions per dense item (what its learned id vector rests on); None for old artifacts
+        self.train_counts: np.ndarray | None = None
         self._last_user: tuple[tuple[Step, ...], np.ndarray] | None = None
         self._reindex()
         self.model.freeze_items()
@@ -98,6 +100,15 @@ class Student:
             if d is not None:
                 steps.append((d, et))
         return steps
+
+    def item_support(self, product_ids: Sequence[ProductId] | np.ndarray) -> np.ndarray:
+        """Training interactions behind each product's learned vector: 0 for products added after training (or
+        unknown); None-safe: an artifact without counts reports every known product as well supported."""
+        dense = self.dense_ids(product_ids)
+        if self.train_counts is None:
+            return np.where(dense >= 0, np.inf, 0.0)
+        counts = np.concatenate([self.train_counts, np.zeros(max(0, self.n_items - len(self.train_counts)))])
+        return np.where(dense >= 0, counts[dense.clip(0)], 0.0)
 
     # ----- scoring -----
     @torch.inference_mode()
@@ -177,7 +188,7 @@ class Student:
     @torch.inference_mode()
     def score_all(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
         """(n_items,) scores in dense-id order (self.product_ids[i] is the product of entry i)."""
-        u = torch.from_numpy(self.user_vector(history))
+        u = torch.from_numpy(np.array(self.user_vector(history)))  # a copy: the memoised vector is read-only
         return (self.model.item_matrix()[1:] @ u).numpy()
 
     # ----- catalogue growth -----
@@ -251,7 +262,10 @@ class Student:
             seed=seed,
             progress=progress,
         )
-        return cls.from_result(result, product_ids, skus=skus, version=version)
+        student = cls.from_result(result, product_ids, skus=skus, version=version)
+        trained_on = [d for seq in seqs for d, _ in seq]
+        student.train_counts = np.bincount(trained_on, minlength=len(product_ids)).astype(np.float64)
+        return student
 
     @classmethod
     def from_result(
@@ -287,7 +301,14 @@ class Student:
         )
         np.save(d / "text_vectors.npy", m.text_vectors[1:].numpy())
         (d / "item_index.json").write_text(
-            json.dumps({"product_ids": self.product_ids, "skus": self.skus, "event_vocab": list(EVENT_VOCAB)})
+            json.dumps(
+                {
+                    "product_ids": self.product_ids,
+                    "skus": self.skus,
+                    "event_vocab": list(EVENT_VOCAB),
+                    "train_counts": None if self.train_counts is None else self.train_counts.astype(int).tolist(),
+                }
+            )
         )
         (d / "student.json").write_text(
             json.dumps(
@@ -322,6 +343,9 @@ class Student:
             model.text_proj.weight.copy_(tables["text_proj.weight"])
             model.text_proj.bias.copy_(tables["text_proj.bias"])
             model.event_emb.weight.copy_(tables["event_emb"])
-        return cls(
+        student = cls(
             model, index["product_ids"], skus=index.get("skus"), version=info.get("version", ""), meta=info.get("meta")
         )
+        if index.get("train_counts") is not None:
+            student.train_counts = np.asarray(index["train_counts"], dtype=np.float64)
+        return student

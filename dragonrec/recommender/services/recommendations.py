@@ -14,7 +14,8 @@ from django.core.cache import cache
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.exploration import ExplorationConfig, seed_from_request
-from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig
+from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig, pipeline_config_from_settings
+from dragonrec.recommender.core.pipeline import build_pipeline as core_build_pipeline
 from dragonrec.recommender.core.rankers import EmbeddingRanker
 from dragonrec.recommender.core.types import (
     ADD_TO_CART,
@@ -117,13 +118,8 @@ class TeacherScoresRanker(Ranker):
 
 
 def pipeline_config() -> PipelineConfig:
-    s = recommender_settings
-    sources = {
-        scenario: tuple((str(name), int(k)) for name, k in rows) for scenario, rows in s.SCENARIO_SOURCES.items()
-    }
-    return PipelineConfig(
-        sources=sources, source_bonus=s.SOURCE_BONUS, diversity=float(s.DIVERSITY), category_cap=int(s.CATEGORY_CAP)
-    )
+    """The served PipelineConfig: the same function the harness's `served` ranker builds its config with."""
+    return pipeline_config_from_settings(recommender_settings.pipeline_settings())
 
 
 def local_ranker(*, products: Any, index: Any) -> Ranker:
@@ -137,17 +133,23 @@ def local_ranker(*, products: Any, index: Any) -> Ranker:
 
 
 def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
+    """The serving pipeline (core.pipeline.build_pipeline from the RECOMMENDER settings) and the local ranker it
+    falls back to; the active student, if any, also retrieves (what shoppers like you went on to buy)."""
     embedder = embedder_get()
     products, index = serving_stores()
     local = local_ranker(products=products, index=index)
-    sources = [cls(products=products, index=index, embedder=embedder) for cls in recommender_settings.CANDIDATE_SOURCES]
-    student = getattr(local, "student", None)
-    if student is not None:
-        local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text  # the active student also retrieves: what shoppers like you went on to buy
-        from dragonrec.recommender.ml.candidates import StudentSource
-
-        sources.append(StudentSource(student=student, products=products))
-    return Pipeline(products, index, sources, ranker or local, pipeline_config(), embedder), local
+    if getattr(local, "student", None) is not None:
+        local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text
+    pipeline = core_build_pipeline(
+        products=products,
+        index=index,
+        embedder=embedder,
+        ranker=ranker or local,
+        retriever=local,
+        config=pipeline_config(),
+        sources=recommender_settings.CANDIDATE_SOURCES,
+    )
+    return pipeline, pipeline.ranker if ranker is None else local
 
 
 def preferences_for(user: Any | None, session_id: str = "") -> Preferences:

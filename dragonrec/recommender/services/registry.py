@@ -1,14 +1,21 @@
 """The student model registry: train a version on tracking data (+ teacher judgments), store its artifact through
-Django's storage API, and promote it only when it beats the active version (Gorse's master/tasks.go rule)."""
+Django's storage API, and promote it only when it beats the active version (Gorse's master/tasks.go rule).
+
+Three disjoint uses of the data: training sequences; the last events of most shoppers, for early stopping
+(`valid_ndcg@10`, optimistic by construction); the last events of the gate shoppers (GATE_SHARE of them, by a salted
+hash), never trained or early-stopped on, on which a candidate and the version active at promotion time are both
+scored (`gate_ndcg@10`)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import shutil
 import tempfile
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +23,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -30,7 +37,9 @@ from dragonrec.tracking.selectors import erased_key_hashes
 
 logger = logging.getLogger(__name__)
 
-MIN_VALID_HISTORY = 3  # a user needs 2+ input events and a held-out last one to count in validation
+MIN_VALID_HISTORY = 3  # a user needs 2+ input events and a held-out last one to count in validation or the gate
+GATE_SHARE = 0.2  # of the shoppers with a held-out event: their last events judge promotion, not early stopping
+GATE_SALT = "dragonrec-gate-v1"  # changing it reshuffles which shoppers are in the gate
 TEACHER_CONFIDENCE = 1.0  # all stored judgments weigh the same until we calibrate the teacher per prompt version
 
 
@@ -41,13 +50,15 @@ class TrainingSkipped(RuntimeError):
 # ----------------------------------------------------------------------------------------------------- data
 
 
-def training_sequences() -> dict[str, list[HistoryEvent]]:
-    """Every shopper's product events, oldest first (users and anonymous sessions alike)."""
+def training_sequences(*, received_until: datetime | None = None) -> dict[str, list[HistoryEvent]]:
+    """Every shopper's product events, oldest first (users and anonymous sessions alike); with `received_until`,
+    only the events received by then (the data a version was trained on, rebuilt for its promotion gate)."""
     sequences: dict[str, list[HistoryEvent]] = defaultdict(list)
-    rows = (
-        Event.objects.filter(product__isnull=False)
-        .order_by("timestamp")
-        .values_list("user_id", "session_id", "product_id", "type", "timestamp")
+    events = Event.objects.filter(product__isnull=False)
+    if received_until is not None:
+        events = events.filter(received_at__lte=received_until)
+    rows = events.order_by("timestamp", "received_at").values_list(
+        "user_id", "session_id", "product_id", "type", "timestamp"
     )
     for user_id, session_id, product_id, kind, ts in rows.iterator(chunk_size=10_000):
         key = f"u:{user_id}" if user_id else f"s:{session_id}"
@@ -56,18 +67,30 @@ def training_sequences() -> dict[str, list[HistoryEvent]]:
     return {key: events for key, events in sequences.items() if not erased or shopper_key_hash(key) not in erased}
 
 
-def leave_last_out(
-    sequences: dict[str, list[HistoryEvent]],
-) -> tuple[list[list[HistoryEvent]], list[tuple[list[HistoryEvent], ProductId]]]:
-    """Train on everything but each long-enough sequence's last event; validate on predicting that event."""
-    train, valid = [], []
-    for events in sequences.values():
-        if len(events) >= MIN_VALID_HISTORY:
-            train.append(events[:-1])
-            valid.append((events[:-1], events[-1].product_id))
-        else:
+Pairs = list[tuple[list[HistoryEvent], ProductId]]
+
+
+def is_gate_shopper(key: str) -> bool:
+    """Whether a shopper's last event belongs to the promotion gate: a salted hash, so the same shoppers stay in the
+    gate across retrains and the split needs no storage."""
+    digest = hashlib.sha256(f"{GATE_SALT}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < GATE_SHARE
+
+
+def training_split(sequences: dict[str, list[HistoryEvent]]) -> tuple[list[list[HistoryEvent]], Pairs, Pairs]:
+    """(train, valid, gate). Every long-enough sequence holds out its last event: for the gate shoppers it is a gate
+    target, for the others a validation target (early stopping). The two sets of shoppers are disjoint and no
+    held-out event is trained on, so the gate's NDCG@10 is not inflated by early stopping on it."""
+    train: list[list[HistoryEvent]] = []
+    valid: Pairs = []
+    gate: Pairs = []
+    for key, events in sequences.items():
+        if len(events) < MIN_VALID_HISTORY:
             train.append(events)
-    return train, valid
+            continue
+        train.append(events[:-1])
+        (gate if is_gate_shopper(key) else valid).append((events[:-1], events[-1].product_id))
+    return train, valid, gate
 
 
 def item_table() -> tuple[list[ProductId], np.ndarray]:
@@ -150,22 +173,45 @@ def reward_labels() -> list[Any]:
     return labels
 
 
-def valid_ndcg10(student: Any, valid: list[tuple[list[HistoryEvent], ProductId]]) -> float:
-    """Full-ranking NDCG@10 of the held-out last events, history items excluded (the evaluation protocol)."""
-    if not valid:
-        return 0.0
-    total = 0.0
-    for history, target in valid:
-        scores = np.asarray(student.score(history, list(student.product_ids)), dtype=np.float64)
-        position = {pid: i for i, pid in enumerate(student.product_ids)}
-        if target not in position:
-            continue
-        for event in history:
-            if event.product_id in position and event.product_id != target:
-                scores[position[event.product_id]] = -np.inf
-        rank = int((scores > scores[position[target]]).sum())
-        total += 1.0 / np.log2(rank + 2) if rank < 10 else 0.0
-    return total / len(valid)
+def ndcg10(student: Any, pairs: Pairs) -> float:
+    """Full-ranking NDCG@10 of the held-out events (core.metrics: ties count against the target)."""
+    from dragonrec.recommender.ml.metrics import student_ranking_metrics
+
+    return student_ranking_metrics(student, pairs, ks=(10,))["ndcg@10"]
+
+
+class GateScorer:
+    """NDCG@10 of any version on one gate split: the held-out last events of the gate shoppers as of the candidate's
+    training data (rebuilt from the events received by then), so the candidate and whichever version is active at
+    promotion time are compared on the same pairs, which neither was early-stopped on."""
+
+    def __init__(self, candidate: ModelVersion, *, students: dict[int, Any] | None = None) -> None:
+        self.candidate = candidate
+        self.students = dict(students or {})
+        self._pairs: Pairs | None = None
+
+    @property
+    def pairs(self) -> Pairs:
+        if self._pairs is None:
+            cutoff = self.candidate.data_snapshot.get("gate_received_until")
+            until = datetime.fromisoformat(cutoff) if cutoff else None
+            self._pairs = training_split(training_sequences(received_until=until))[2] if until else []
+        return self._pairs
+
+    def __call__(self, version: ModelVersion) -> float | None:
+        """The version's gate NDCG@10, or None when it cannot be evaluated (no gate pairs, unloadable artifact)."""
+        if not self.pairs:
+            return None
+        try:
+            student = self.students.get(version.pk)
+            if student is None:
+                from dragonrec.recommender.services.students import load_student_ranker
+
+                student = load_student_ranker(version).student  # type: ignore[attr-defined]
+            return ndcg10(student, self.pairs)
+        except Exception:  # an unloadable artifact must not crash the gate; the caller decides
+            logger.exception("could not evaluate %s on the gate split", version.version)
+            return None
 
 
 # ----------------------------------------------------------------------------------------------------- artifacts
@@ -215,6 +261,22 @@ def _next_version() -> str:
     return f"v{max(numbers, default=0) + 1}"
 
 
+VERSION_ATTEMPTS = 20  # concurrent trainings retry on the unique version; 20 collisions in a row means a bug
+
+
+def model_version_create(**fields: Any) -> ModelVersion:
+    """A new version row with the next free number. Two trainings starting together may read the same maximum:
+    the unique constraint on `version` rejects the second insert, which retries with a fresh number."""
+    for attempt in range(VERSION_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return ModelVersion.objects.create(version=_next_version(), **fields)
+        except IntegrityError:
+            if attempt == VERSION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def student_train_and_register(
     *, promote: bool = True, notes: str = "", seed: int = 0, config: Any = None, progress: bool = False
 ) -> ModelVersion | None:
@@ -232,14 +294,13 @@ def student_train_and_register(
     if not product_ids:
         logger.info("student training skipped: no product embeddings yet")
         return None
-    train, valid = leave_last_out(sequences)
+    train, valid, gate = training_split(sequences)
     labels = teacher_labels()
     rewards = reward_labels()
     config = config or StudentConfig(time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S))
-    span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"), received=Max("received_at"))
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
-    version = ModelVersion.objects.create(
-        version=_next_version(),
+    version = model_version_create(
         status=ModelVersion.Status.TRAINING,
         architecture={
             "backbone": "gpt2",
@@ -257,6 +318,9 @@ def student_train_and_register(
             "teacher_labels": len(labels),
             "reward_labels": len(rewards),
             "valid_users": len(valid),
+            "gate_users": len(gate),
+            # the gate split is rebuilt from the events received by then (GateScorer)
+            "gate_received_until": span["received"].isoformat() if span["received"] else None,
             "first_event": span["first"].isoformat() if span["first"] else None,
             "last_event": span["last"].isoformat() if span["last"] else None,
         },
@@ -279,18 +343,11 @@ def student_train_and_register(
             student.save(Path(tmp))
             version.artifact = artifact_save(local_dir=Path(tmp), version=version.version)
         metrics = {
-            "valid_ndcg@10": valid_ndcg10(student, valid),
+            "valid_ndcg@10": ndcg10(student, valid),  # early-stopped on: optimistic, for the training curve only
+            "gate_ndcg@10": ndcg10(student, gate) if gate else None,
             "train_seconds": student.meta.get("train_seconds"),
             "best_epoch": student.meta.get("best_epoch"),
         }
-        if active is not None:
-            from dragonrec.recommender.services.students import load_student_ranker
-
-            try:
-                metrics["active_valid_ndcg@10"] = valid_ndcg10(load_student_ranker(active).student, valid)
-            except Exception:  # an unloadable active artifact must not block its replacement
-                logger.exception("could not evaluate the active version %s", active.version)
-                metrics["active_valid_ndcg@10"] = None
         version.metrics = metrics
         version.training_log = list(student.meta.get("history", []))
         version.status = ModelVersion.Status.CANDIDATE
@@ -300,24 +357,32 @@ def student_train_and_register(
         version.save(update_fields=["status"])
         raise
     if promote:
-        model_version_promote_if_better(version=version)
+        model_version_promote_if_better(version=version, scorer=GateScorer(version, students={version.pk: student}))
     return version
 
 
 @transaction.atomic
-def model_version_promote_if_better(*, version: ModelVersion) -> bool:
-    """The promotion gate: activate `version` only if it beats the active one on the same validation data by
-    STUDENT_PROMOTION_MARGIN (or nothing is active)."""
+def model_version_promote_if_better(
+    *, version: ModelVersion, scorer: Callable[[ModelVersion], float | None] | None = None
+) -> bool:
+    """The promotion gate: activate `version` only if it beats the version active *now* (locked until the decision)
+    by STUDENT_PROMOTION_MARGIN on the gate split, both scored there by `scorer` (default: GateScorer, the held-out
+    shoppers of `version`'s training data). An active version that cannot be scored does not block; a candidate
+    that cannot be scored is not promoted. The comparison is recorded in `version.metrics`."""
+    scorer = scorer or GateScorer(version)
     active = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
-    mine = float(version.metrics.get("valid_ndcg@10") or 0.0)
-    if active is not None and active.pk != version.pk:
-        theirs = version.metrics.get("active_valid_ndcg@10")
-        theirs = float(theirs) if theirs is not None else float(active.metrics.get("valid_ndcg@10") or 0.0)
-        if mine <= theirs + float(recommender_settings.STUDENT_PROMOTION_MARGIN):
-            logger.info(
-                "%s stays a candidate: %.4f does not beat %s's %.4f", version.version, mine, active.version, theirs
-            )
-            return False
+    if active is None or active.pk == version.pk:
+        model_version_activate(version=version)
+        return True
+    mine, theirs = scorer(version), scorer(active)
+    if mine is not None:
+        version.metrics["gate_ndcg@10"] = mine
+    version.metrics.update({"gate_compared_with": active.version, "active_gate_ndcg@10": theirs})
+    version.save(update_fields=["metrics"])
+    margin = float(recommender_settings.STUDENT_PROMOTION_MARGIN)
+    if mine is None or (theirs is not None and mine <= theirs + margin):
+        logger.info("%s stays a candidate: gate NDCG@10 %s vs %s's %s", version.version, mine, active.version, theirs)
+        return False
     model_version_activate(version=version)
     return True
 

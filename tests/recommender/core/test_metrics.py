@@ -80,3 +80,13 @@ def test_complement_rate_from_session_cooccurrence() -> None:
 
     # then only the cable counts: the other monitor co-occurs but is a substitute, the mouse never co-occurred
     assert complement_rate(1, [2, 3, 4], category_of=category_of, cooccurring=partners) == pytest.approx(1 / 3)
+
+
+def test_ranking_metrics_use_the_one_tie_rule() -> None:
+    from dragonrec.recommender.core.metrics import ranking_metrics
+
+    # the target ties with two others at the top: it ranks 3rd, not 1st
+    ranks = target_ranks(np.array([[1.0, 1.0, 1.0, 0.0]]), np.array([0]))
+
+    assert ranks.tolist() == [3]
+    assert ranking_metrics(ranks, ks=(1, 5)) == {"recall@1": 0.0, "ndcg@1": 0.0, "recall@5": 1.0, "ndcg@5": 0.5}

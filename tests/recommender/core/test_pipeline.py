@@ -105,3 +105,52 @@ def test_business_rules_and_exclusions_hold_end_to_end() -> None:
     assert kettle[0] not in ids  # a kettle is bought once
     assert not {kettle[1], kettle[2]} & set(ids)
     assert len(ids) == 8
+
+
+def test_core_defaults_are_the_settings_defaults() -> None:
+    from dragonrec.recommender.core.pipeline import PIPELINE_DEFAULTS, pipeline_config_from_settings
+
+    assert pipeline_config_from_settings({}) == PipelineConfig()
+    assert (
+        PipelineConfig().source_bonus["product"]["complements"]
+        == PIPELINE_DEFAULTS["SOURCE_BONUS"]["product"]["complements"]
+    )
+    assert ("student", 150) in PipelineConfig().sources["home"]
+
+
+def test_scenario_rerank_overrides_one_scenario_only() -> None:
+    from dragonrec.recommender.core.pipeline import pipeline_config_from_settings
+
+    config = pipeline_config_from_settings({"DIVERSITY": 0.3, "SCENARIO_RERANK": {"product": {"CATEGORY_CAP": 2}}})
+    default = pipeline_config_from_settings({})
+
+    assert config.rerank_for("home").category_cap is None and config.rerank_for("home").diversity == 0.3
+    assert config.rerank_for("product").category_cap == 2 and config.rerank_for("product").diversity == 0.3
+    assert default.rerank_for("cart").category_cap == default.rerank_for("product").category_cap == 3
+
+
+def test_support_blend_reorders_only_items_the_main_ranker_knows_poorly() -> None:
+    import numpy as np
+
+    from dragonrec.recommender.core.rankers import SupportBlendRanker
+
+    class Fixed(EmbeddingRanker):
+        def __init__(self, scores: list[float]) -> None:
+            self.values = np.array(scores)
+
+        def score(self, ctx, candidate_ids):  # type: ignore[no-untyped-def]
+            return self.values
+
+    # given: main prefers 0 > 1 > 2 > 3; content prefers 3 and 1; items 0 and 1 are well known, 2 and 3 are not
+    main, content = Fixed([4.0, 3.0, 2.0, 1.0]), Fixed([0.0, 1.0, 0.0, 1.0])
+    support = {0: 1000.0, 1: 1000.0, 2: 0.0, 3: 0.0}
+    blend = SupportBlendRanker(
+        main, content, support=lambda ids: np.array([support[i] for i in ids]), weight=3.0, pivot=5.0
+    )
+
+    scores = blend.score(Context(), [0, 1, 2, 3])
+
+    order = list(np.argsort(-scores))
+    assert order.index(0) < order.index(1)  # well-known items keep the main ranker's order
+    assert order.index(3) < order.index(2)  # the unknown item that matches the content jumps the other
+    assert scores[3] > scores[1]  # ... and past the well-known item with the same content score

@@ -100,3 +100,60 @@ def test_rested_items_are_left_out_until_the_page_would_be_short() -> None:
     # not enough fresh ones: every fresh item first, then the best rested ones fill the page
     page = rerank(ranked, products=_by_id(shop), index=None, rules=RerankRules(rested=rested), n=7)
     assert [i.product_id for i in page] == ids[3:8] + ids[:2]
+
+
+def _near_duplicate_setup() -> tuple[np.ndarray, np.ndarray]:
+    """Items 0-5 by relevance: 1 is a near-copy of 0 (cos 0.98), 2 is related to 0 (cos 0.6), the rest unrelated."""
+    base = np.eye(6, dtype=np.float32)
+    vectors = base.copy()
+    vectors[1] = 0.98 * base[0] + np.sqrt(1 - 0.98**2) * base[1]
+    vectors[2] = 0.6 * base[0] + 0.8 * base[2]
+    return np.linspace(1.0, 0.9, 6), vectors
+
+
+def test_keep_top_leaves_the_first_slots_in_relevance_order() -> None:
+    scores, vectors = _near_duplicate_setup()
+
+    classic = mmr_select(scores, vectors, n=6, diversity=0.5)
+    kept = mmr_select(scores, vectors, n=6, diversity=0.5, keep_top=2)
+
+    assert classic[:2] != [0, 1]  # plain MMR pushes the near-copy out of slot 2
+    assert kept[:2] == [0, 1]  # the first 2 slots follow the ranker, whatever their similarity
+    assert sorted(kept) == list(range(6))
+
+
+def test_threshold_pushes_near_duplicates_down_but_not_related_items() -> None:
+    scores, vectors = _near_duplicate_setup()
+
+    classic = mmr_select(scores, vectors, n=6, diversity=0.5)
+    near_dup_only = mmr_select(scores, vectors, n=6, diversity=0.5, threshold=0.8)
+
+    # classic MMR demotes the merely related item 2 as well; with the threshold only the near-copy 1 moves down
+    assert classic.index(2) > 2
+    assert near_dup_only[:2] == [0, 2]
+    assert near_dup_only.index(1) == 5
+
+
+def test_rerank_rules_carry_keep_top_and_threshold() -> None:
+    shop = make_shop()
+    ids = shop.in_category("Electronics > Phones") + [p.id for p in shop.products if "Phones" not in p.category]
+    ranked = _ranked(shop, ids)
+
+    rules = RerankRules(diversity=0.9, diversity_keep_top=3)
+    page = rerank(ranked, products=_by_id(shop), index=shop.index, rules=rules, n=6)
+
+    assert [i.product_id for i in page[:3]] == ids[:3]  # three phones, as ranked, despite strong diversity
+
+
+def test_category_bonus_lets_a_new_category_in_only_below_the_kept_slots_and_when_nearly_as_relevant() -> None:
+    # items 0-3 in category A (relevance 1.0, 0.98, 0.96, 0.94), item 4 in B at 0.93, item 5 in C far below at 0.5
+    scores = np.array([1.0, 0.98, 0.96, 0.94, 0.93, 0.5])
+    categories = ["A", "A", "A", "A", "B", "C"]
+    vectors = np.zeros((6, 1), dtype=np.float32)
+
+    plain = mmr_select(scores, vectors, n=5, diversity=0.0, categories=categories)
+    bonus = mmr_select(scores, vectors, n=5, diversity=0.0, categories=categories, category_bonus=0.1, keep_top=1)
+
+    assert plain == [0, 1, 2, 3, 4]
+    # B (0.93 + bonus) jumps the A items right after the kept first slot; C is too far below to be pulled in
+    assert bonus == [0, 4, 1, 2, 3]

@@ -149,3 +149,27 @@ def test_bench_script_runs_without_django_settings(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "| itemknn |" in done.stdout
     assert json.loads((tmp_path / "bench" / "results.json").read_text())["settings"]["dataset"] == "amazon_beauty"
+
+
+def test_served_ranker_runs_the_serving_pipeline_with_the_trained_student(tmp_path: Path) -> None:
+    import torch
+
+    from dragonrec.recommender.ml import StudentConfig
+
+    write_dataset(tmp_path)
+    tiny = StudentConfig(hidden=32, n_layers=1, max_len=10, dropout=0.1, attn_dropout=0.1, id_dropout=0.0, lr=3e-3,
+                         batch_size=32, max_epochs=25, eval_every=5, min_epochs=5, bf16=False, text_dim=64)  # fmt: skip
+    torch.set_num_threads(1)
+
+    results = evaluate(tmp_path, ["student", "served"], student_config=tiny, student_cache_dir=tmp_path / "students")
+    again = evaluate(tmp_path, ["served"], out="again", student_config=tiny, student_cache_dir=tmp_path / "students")
+
+    student, served = results["rankers"]["student"], results["rankers"]["served"]
+    # the pipeline's answers came from the student (its label), not the trending fallback
+    assert served["pipeline_labels"] == {"student:amazon_beauty-seed0": N_USERS}
+    assert served["ndcg@10"] >= 0.9 * student["ndcg@10"] > 0.5
+    # the category cap (3 of 10) holds on every served page: at least 4 leaf categories per list
+    assert served["category_coverage@10"] >= 4.0
+    # the second run loaded the cached student and served the same lists
+    assert again["rankers"]["served"] == served
+    assert len(list((tmp_path / "students").iterdir())) == 1

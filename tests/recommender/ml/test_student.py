@@ -164,3 +164,22 @@ def test_build_student_ranker_trains_on_a_split_and_scores_the_catalog(tiny_conf
     scores = ranker.score_batch([ctx], list(range(n_items)))
     assert scores.shape == (1, n_items) and np.isfinite(scores).all()
     assert scores[0, 1::2].min() > scores[0, 0::2].max()
+
+
+def test_item_support_counts_training_interactions_and_is_zero_for_products_added_later(
+    tiny_config, clustered_text_vectors, tmp_path
+):
+    # given: a trained student (8 events per user, 200 users over 40 products)
+    student, pids, vecs = _train(tiny_config, clustered_text_vectors)
+    student.add_items([5000], vecs[-1:])
+
+    # when
+    student.save(tmp_path / "s")
+    loaded = Student.load(tmp_path / "s")
+
+    # then: what each learned vector rests on survives the artifact; the new and an unknown product have none
+    for s in (student, loaded):
+        support = s.item_support([pids[0], pids[1], 5000, 99999])
+        assert support[0] > 0 and support[1] > 0 and support[2] == 0 and support[3] == 0
+    assert loaded.item_support(pids).sum() == 200 * 8
+    assert StudentRanker(loaded).item_support([5000]).tolist() == [0.0]

@@ -69,6 +69,7 @@ def test_first_version_is_trained_stored_activated_and_served(tiny_shop) -> None
     assert version is not None and version.version == "v1" and version.status == ModelVersion.Status.ACTIVE
     assert version.data_snapshot["events"] == 320 and version.data_snapshot["products"] == 12
     assert version.metrics["valid_ndcg@10"] > 0.3  # the pattern is learnable (random: ~0.15 over 10 unseen items)
+    assert version.data_snapshot["gate_users"] > 0 and version.metrics["gate_ndcg@10"] > 0.3
     from django.core.files.storage import default_storage
 
     assert default_storage.exists(f"{version.artifact}/student.json")
@@ -98,21 +99,74 @@ def make_version(name: str, ndcg: float, status: str = ModelVersion.Status.CANDI
     )
 
 
+def gate_scores(**scores: float | None):  # type: ignore[no-untyped-def]
+    """A gate scorer with known answers per version name (the real one, GateScorer, needs trained artifacts)."""
+    return lambda version: scores[version.version]
+
+
 def test_promotion_gate_refuses_a_worse_model_and_accepts_a_better_one() -> None:
     active = make_version("v1", 0.30, ModelVersion.Status.ACTIVE)
     worse = make_version("v2", 0.25)
-    worse.metrics = {"valid_ndcg@10": 0.25, "active_valid_ndcg@10": 0.30}
     better = make_version("v3", 0.32)
-    better.metrics = {"valid_ndcg@10": 0.32, "active_valid_ndcg@10": 0.30}
-    assert model_version_promote_if_better(version=worse) is False
+    scorer = gate_scores(v1=0.30, v2=0.25, v3=0.32)
+    assert model_version_promote_if_better(version=worse, scorer=scorer) is False
     active.refresh_from_db()
     assert active.status == ModelVersion.Status.ACTIVE
     with override_settings(RECOMMENDER={"STUDENT_PROMOTION_MARGIN": 0.05}):
-        assert model_version_promote_if_better(version=better) is False  # 0.32 < 0.30 + margin 0.05
-    assert model_version_promote_if_better(version=better) is True
+        assert model_version_promote_if_better(version=better, scorer=scorer) is False  # 0.32 < 0.30 + margin 0.05
+    assert model_version_promote_if_better(version=better, scorer=scorer) is True
     active.refresh_from_db()
     assert active.status == ModelVersion.Status.ARCHIVED
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).version == "v3"
+    better.refresh_from_db()
+    assert better.metrics["gate_ndcg@10"] == 0.32 and better.metrics["active_gate_ndcg@10"] == 0.30
+
+
+def test_gate_compares_with_the_version_active_at_promotion_time() -> None:
+    # given: v3 was trained while v1 was active, but v2 (stronger) was activated before v3's promotion
+    make_version("v1", 0.10, ModelVersion.Status.ACTIVE)
+    candidate = make_version("v3", 0.20)
+    model_version_activate(version=make_version("v2", 0.40))
+    scorer = gate_scores(v1=0.10, v2=0.40, v3=0.30)
+
+    # when
+    promoted = model_version_promote_if_better(version=candidate, scorer=scorer)
+
+    # then: judged against v2 re-scored on the gate split (0.30 < 0.40), not against the v1 it started from
+    assert promoted is False
+    candidate.refresh_from_db()
+    assert candidate.metrics["gate_compared_with"] == "v2" and candidate.metrics["active_gate_ndcg@10"] == 0.40
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE).version == "v2"
+
+
+def test_an_unscoreable_active_version_does_not_block_but_an_unscoreable_candidate_is_refused() -> None:
+    make_version("v1", 0.3, ModelVersion.Status.ACTIVE)
+    unscoreable_candidate = gate_scores(v1=0.3, v2=None)
+    assert model_version_promote_if_better(version=make_version("v2", 0.1), scorer=unscoreable_candidate) is False
+    unscoreable_active = gate_scores(v1=None, v3=0.1)
+    assert model_version_promote_if_better(version=make_version("v3", 0.1), scorer=unscoreable_active) is True
+
+
+def test_gate_shoppers_are_disjoint_from_early_stopping_and_never_trained_on() -> None:
+    from dragonrec.recommender.core.types import HistoryEvent
+    from dragonrec.recommender.services.registry import is_gate_shopper, training_split
+
+    sequences = {
+        f"s:{i}": [HistoryEvent(product_id=1000 * i + t, event_type="view", timestamp=float(t)) for t in range(4)]
+        for i in range(400)
+    }
+    sequences["s:short"] = sequences["s:0"][:2]
+
+    train, valid, gate = training_split(sequences)
+
+    held_out = {target for _, target in valid + gate}
+    assert not held_out & {e.product_id for events in train for e in events}  # no target is trained on
+    gate_shoppers = {target // 1000 for _, target in gate}
+    valid_shoppers = {target // 1000 for _, target in valid}
+    assert not gate_shoppers & valid_shoppers and len(gate_shoppers) + len(valid_shoppers) == 400
+    assert 40 < len(gate) < 120  # ~20% of the shoppers
+    assert all(is_gate_shopper(f"s:{i}") for i in gate_shoppers)  # stable: the same shoppers every retrain
+    assert sequences["s:short"] in train
 
 
 def test_rollback_reactivates_the_previous_version() -> None:

@@ -42,5 +42,6 @@ class Command(BaseCommand):
         )
         if version is None:
             raise CommandError("not enough data to train (see STUDENT_MIN_EVENTS) or no product embeddings yet")
-        ndcg = version.metrics.get("valid_ndcg@10")
-        self.stdout.write(self.style.SUCCESS(f"{version.version}: {version.status}, valid NDCG@10 {ndcg:.4f}"))
+        gate = version.metrics.get("gate_ndcg@10")
+        shown = f"{gate:.4f}" if isinstance(gate, int | float) else "-"
+        self.stdout.write(self.style.SUCCESS(f"{version.version}: {version.status}, gate NDCG@10 {shown}"))
