@@ -42,10 +42,13 @@ DEFAULTS: dict[str, Any] = {
     # the rest of the page is drawn from the `pool` best remaining items (Plackett-Luce, softmax of the [0, 1]
     # scores at `temperature`), each item logged with its exact propensity so clicks can be learned from without
     # the bias of our own ranking. {"enabled": False} turns it off for a scenario; pins are never moved.
+    # Off by default on product and cart pages: their lists carry a merchandising promise (a monitor's page shows
+    # keyboards, mice and cables, kept by the category cap of the ranked page) that a reshuffled tail can break;
+    # home pages, where most impressions are, explore.
     "EXPLORATION": {
         "home": {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
-        "product": {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
-        "cart": {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
+        "product": {"enabled": False, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
+        "cart": {"enabled": False, "deterministic_slots": 3, "pool": 10, "temperature": 0.05},
     },
     "FATIGUE_IMPRESSIONS": 5,  # shown this many times in FATIGUE_DAYS without a click: stop showing it
     "FATIGUE_DAYS": 7,
