@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,9 +60,11 @@ from dragonrec.recommender.evaluation.report import markdown_report, plot_result
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CACHE_DIR = REPO_ROOT / "var" / "cache" / "embeddings"
-DEFAULT_OUT_ROOT = REPO_ROOT / "var" / "eval"
+# Caches and reports go under ./var of the working directory (the repository when run from bench/ or manage.py),
+# or DRAGONREC_VAR_DIR: never inside the installed package.
+VAR_DIR = Path(os.environ.get("DRAGONREC_VAR_DIR", "var")).resolve()
+DEFAULT_CACHE_DIR = VAR_DIR / "cache" / "embeddings"
+DEFAULT_OUT_ROOT = VAR_DIR / "eval"
 
 KS = (5, 10, 20)
 BEYOND_K = 10  # beyond-accuracy metrics describe the page a shop would show
