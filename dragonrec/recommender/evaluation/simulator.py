@@ -52,7 +52,9 @@ from dragonrec.recommender.evaluation.dataset import Dataset, load_dataset
 
 log = logging.getLogger(__name__)
 
-POLICIES = ("frozen", "online", "online-explore", "online-naive")
+# online: hourly updates, no exploration (every propensity is 1, so IPS and naive weights coincide);
+# online-explore: with exploration and IPS-weighted rewards; online-explore-naive: exploration, unweighted rewards.
+POLICIES = ("frozen", "online", "online-explore", "online-explore-naive")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class SimSettings:
     p_click_relevant: float = 0.7
     p_click_other: float = 0.01
     p_buy: float = 0.5
+    # a shopper who did not find their next item through us finds it elsewhere this round with this probability
+    # (and moves on to the next); otherwise they keep wanting it, as a shopper comparing for a few days does
+    p_advance: float = 0.5
     new_item_share: float = 0.1
     new_items_round: int = 3
     exploration: dict[str, Any] = field(
@@ -97,6 +102,9 @@ class PolicyState:
     form: str | None  # None = never updates
     rounds: list[dict[str, Any]] = field(default_factory=list)
     last_log: list[dict[str, Any]] = field(default_factory=list)
+    per_shopper: dict[int, dict[int, tuple[int, int]]] = field(
+        default_factory=dict
+    )  # round -> shopper -> (clicks, shown)
 
 
 def position_bias(k: int) -> float:
@@ -219,7 +227,7 @@ def run_round(
     exploration = ExplorationConfig.from_dict(s.exploration if state.explore else {"enabled": False})
     clicks_u, shown_u, buys_u, ndcg = [], [], [], []
     expected_clicks = 0.0
-    new_clicks = new_shown = 0
+    new_clicks = new_shown = old_clicks = old_shown = 0
     shown_items: set[int] = set()
     rows: list[dict[str, Any]] = []
     for u, shopper in enumerate(state.shoppers):
@@ -228,7 +236,7 @@ def run_round(
         seed = int.from_bytes(hashlib.blake2b(f"{s.seed}:{round_no}:{u}".encode(), digest_size=8).digest(), "big")
         page = _serve(pipeline, shopper, n=s.n, exploration=exploration, seed=seed)
         relevant = set(shopper.future[: s.relevant_window])
-        draws = _uniforms(s.seed, round_no, u, 2 * len(page))
+        draws = _uniforms(s.seed, round_no, u, 2 * len(page) + 1)
         clicked: list[int] = []
         bought: list[int] = []
         for k, (pid, _score, propensity) in enumerate(page):
@@ -255,6 +263,9 @@ def run_round(
             if pid in world.new_items:
                 new_shown += 1
                 new_clicks += int(click)
+            else:
+                old_shown += 1
+                old_clicks += int(click)
             shown_items.add(pid)
         target = shopper.future[0]
         ranks = [k for k, (pid, _, _) in enumerate(page) if pid == target]
@@ -263,6 +274,8 @@ def run_round(
         buys_u.append(len(bought))
         shown_u.append(len(page))
         if apply:
+            state.per_shopper.setdefault(round_no, {})[u] = (len(clicked), len(page))
+        if apply:
             t = shopper.history[-1].timestamp + 1 if shopper.history else 0.0
             for pid in clicked:
                 shopper.history.append(HistoryEvent(product_id=pid, event_type="click", timestamp=t))
@@ -270,7 +283,8 @@ def run_round(
                 shopper.history.append(HistoryEvent(product_id=pid, event_type="purchase", timestamp=t))
             consumed = set(bought) | (set(clicked) & relevant)
             shopper.future = [pid for pid in shopper.future if pid not in consumed]
-            if shopper.future and shopper.future[0] == target:  # not found through us: found elsewhere
+            found_elsewhere = draws[-1] < s.p_advance if len(draws) else True
+            if shopper.future and shopper.future[0] == target and found_elsewhere:
                 shopper.history.append(HistoryEvent(product_id=target, event_type="rating", timestamp=t))
                 shopper.future.pop(0)
     click = ratio_metric(numerators=clicks_u, denominators=shown_u)
@@ -285,6 +299,7 @@ def run_round(
         "coverage": len(shown_items) / max(visible, 1),
         "new_item_click_rate": (new_clicks / new_shown) if new_shown else None,
         "new_item_impressions": new_shown,
+        "old_item_click_rate": (old_clicks / old_shown) if old_shown else None,
         "expected_click_rate": expected_clicks / max(float(np.sum(shown_u)), 1.0),
     }
     if apply:
@@ -400,8 +415,8 @@ def simulate(
             name,
             copy.deepcopy(student),
             copy.deepcopy(world.shoppers),
-            explore=name == "online-explore",
-            form=None if name == "frozen" else ("naive" if name == "online-naive" else "ips"),
+            explore=name.startswith("online-explore"),
+            form=None if name == "frozen" else ("naive" if name.endswith("naive") else "ips"),
         )
         for name in policies
     ]
@@ -410,7 +425,7 @@ def simulate(
     for round_no in range(1, settings.rounds + 1):
         with_new = round_no >= settings.new_items_round
         for state in states:
-            if state.explore and round_no == settings.rounds:
+            if state.name == "online-explore" and round_no == settings.rounds:
                 off_policy = off_policy_check(state, world, round_no, with_new=with_new)
             metrics, _ = run_round(state, world, round_no, with_new=with_new)
             state.rounds.append(metrics)
@@ -430,24 +445,42 @@ def simulate(
 
 
 def _summary(states: list[PolicyState], settings: SimSettings) -> dict[str, Any]:
-    """Click rate over the second half of the rounds, per policy and vs frozen (a paired per-round difference)."""
-    half = settings.rounds // 2
-    out: dict[str, Any] = {}
+    """Click rate over the second half of the rounds per policy and, against frozen, the relative lift with a 95%
+    paired bootstrap interval over shoppers (the same shoppers met every policy with the same random numbers)."""
+    late = range(settings.rounds // 2 + 1, settings.rounds + 1)
     frozen = next((st for st in states if st.name == "frozen"), None)
+    rng = np.random.default_rng(settings.seed)
+    out: dict[str, Any] = {}
+
+    def sums(st: PolicyState) -> tuple[np.ndarray, np.ndarray]:
+        n = len(st.shoppers)
+        clicks, shown = np.zeros(n), np.zeros(n)
+        for r in late:
+            for u, (c, k) in st.per_shopper.get(r, {}).items():
+                clicks[u] += c
+                shown[u] += k
+        return clicks, shown
+
+    base = sums(frozen) if frozen is not None else None
     for st in states:
-        late = [r["click_rate"] for r in st.rounds[half:]]
-        entry: dict[str, Any] = {"late_click_rate": float(np.mean(late)) if late else None}
-        if frozen is not None and st is not frozen:
-            base = [r["click_rate"] for r in frozen.rounds[half:]]
-            diffs = np.array(late) - np.array(base)
-            se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("inf")
+        clicks, shown = sums(st)
+        entry: dict[str, Any] = {"late_click_rate": float(clicks.sum() / max(shown.sum(), 1))}
+        if base is not None and st is not frozen and base[0].sum() > 0:
+            fc, fs = base
+            rel = (clicks.sum() / shown.sum()) / (fc.sum() / fs.sum()) - 1
+            boots = []
+            for _ in range(1000):
+                i = rng.integers(0, len(clicks), len(clicks))
+                if fc[i].sum() > 0 and shown[i].sum() > 0:
+                    boots.append((clicks[i].sum() / shown[i].sum()) / (fc[i].sum() / fs[i].sum()) - 1)
             entry["vs_frozen"] = {
-                "relative": float(np.mean(late) / np.mean(base) - 1) if np.mean(base) else None,
-                "difference": float(diffs.mean()),
-                "difference_ci": [float(diffs.mean() - 1.96 * se), float(diffs.mean() + 1.96 * se)],
+                "relative": float(rel),
+                "relative_ci": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
             }
         new_rates = [r["new_item_click_rate"] for r in st.rounds if r["new_item_click_rate"] is not None]
+        old_rates = [r.get("old_item_click_rate") for r in st.rounds if r.get("old_item_click_rate") is not None]
         entry["new_item_click_rate_last"] = new_rates[-1] if new_rates else None
+        entry["old_item_click_rate_last"] = old_rates[-1] if old_rates else None
         out[st.name] = entry
     return out
 
@@ -489,16 +522,21 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {i + 1} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "## Rounds 6-10 (second half) vs frozen",
+        "## Second half of the rounds vs frozen (paired bootstrap over shoppers)",
         "",
-        "| policy | late CTR | vs frozen | 95% CI of the difference |",
-        "|---|---|---|---|",
+        "| policy | late CTR | lift vs frozen | 95% CI | new-item CTR (last round) | old-item CTR (last round) |",
+        "|---|---|---|---|---|---|",
     ]
     for n, e in results["summary"].items():
         vs = e.get("vs_frozen")
-        rel = f"{vs['relative']:+.1%}" if vs and vs["relative"] is not None else "-"
-        ci = f"[{vs['difference_ci'][0]:+.4f}, {vs['difference_ci'][1]:+.4f}]" if vs else "-"
-        lines.append(f"| {n} | {e['late_click_rate']:.4f} | {rel} | {ci} |")
+        rel = f"{vs['relative']:+.1%}" if vs else "-"
+        ci = f"[{vs['relative_ci'][0]:+.1%}, {vs['relative_ci'][1]:+.1%}]" if vs else "-"
+        new = e["new_item_click_rate_last"]
+        old = e["old_item_click_rate_last"]
+        lines.append(
+            f"| {n} | {e['late_click_rate']:.4f} | {rel} | {ci} | {'-' if new is None else f'{new:.4f}'} | "
+            f"{'-' if old is None else f'{old:.4f}'} |"
+        )
     op = results.get("off_policy")
     if op:
         lines += [
