@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from dragonrec.catalog.models import CATEGORY_SEPARATOR, Category, Product
+
+
+class PriceFilter(django_filters.NumberFilter):
+    """A price bound shaped like the price column (12 digits, 2 decimals): `1e-999999`, `NaN` or a 400-digit
+    number is a 400 with a reason instead of a failure while the query is built."""
+
+    field_class = forms.DecimalField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -16,8 +31,8 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_category", help_text="Category id, or a path prefix ('Electronics > Monitors')."
     )
     brand = django_filters.CharFilter(field_name="brand", lookup_expr="iexact")
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    min_price = PriceFilter(field_name="price", lookup_expr="gte")
+    max_price = PriceFilter(field_name="price", lookup_expr="lte")
     in_stock = django_filters.BooleanFilter(field_name="in_stock")
 
     class Meta:
@@ -32,8 +47,10 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def filter_category(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        if value.isdigit():
-            node = Category.objects.filter(id=int(value)).first()
+        # ASCII digits only: str.isdigit() is also true for '²' or '٣', which int() then refuses (a 500), and a
+        # 30-digit id is out of the column's range
+        if value.isascii() and value.isdigit():
+            node = Category.objects.filter(id=int(value)).first() if len(value) <= 18 else None
             if node is None:
                 return queryset.none()
             value = node.path

@@ -44,6 +44,8 @@ class RecommendationListApi(APIView):
     """Recommendations for the signed-in user, else for `session_id`; `ranker` says what ordered the list
     (`teacher`, `student:<version>`, `embedding`, or `trending` for a visitor we know nothing about)."""
 
+    throttle_scope = "recommendations"
+
     class InputSerializer(serializers.Serializer):
         scenario = serializers.ChoiceField(choices=SCENARIOS, default="home")
         product_id = serializers.IntegerField(required=False, min_value=1)
@@ -90,6 +92,8 @@ class RecommendationListApi(APIView):
 
 class _ProductListApi(APIView):
     """GET /api/products/{id}/<list>/?n= : one service call, the same output shape as recommendations' items."""
+
+    throttle_scope = "recommendations"
 
     class InputSerializer(serializers.Serializer):
         n = _n_field()

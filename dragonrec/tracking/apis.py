@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from dragonrec.tracking.models import EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
+from dragonrec.tracking.validation import bad_text_error, printable
 
 MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigger is not tracking context
 
@@ -48,6 +49,8 @@ def _first_error(errors: Any) -> str:
 class EventCreateApi(APIView):
     """Record one event or a batch (up to 500). Each item is accepted, a duplicate (its id was seen before) or
     rejected with a reason; valid items are stored even when others in the batch are bad."""
+
+    throttle_scope = "events"
 
     class ResultSerializer(serializers.Serializer):
         id = serializers.CharField()
@@ -100,9 +103,13 @@ class EventCreateApi(APIView):
         results: list[dict[str, str] | None] = [None] * len(raw_items)
         valid: list[tuple[int, EventInput]] = []
         for index, raw in enumerate(raw_items):
-            item_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+            item_id = printable(raw.get("id", "")) if isinstance(raw, dict) else ""
             if not isinstance(raw, dict):
                 results[index] = {"id": "", "status": "rejected", "error": "an event must be a JSON object"}
+                continue
+            text_error = bad_text_error(raw)  # NUL / lone surrogates: storable nowhere, so rejected per item
+            if text_error:
+                results[index] = {"id": item_id, "status": "rejected", "error": text_error}
                 continue
             serializer = EventItemSerializer(data=raw)
             if not serializer.is_valid():
@@ -117,6 +124,8 @@ class EventCreateApi(APIView):
 
 class PreferenceApi(APIView):
     """The signed-in shopper's stated tastes, used for cold-start recommendations."""
+
+    throttle_scope = "preferences"
 
     permission_classes = [IsAuthenticated]
 

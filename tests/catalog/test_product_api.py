@@ -72,3 +72,33 @@ def test_pagination(api_client) -> None:  # type: ignore[no-untyped-def]
     ProductFactory.create_batch(25)
     first = api_client.get("/api/products/").json()
     assert first["count"] == 25 and len(first["results"]) == 20 and first["next"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"category": "²"},  # isdigit() but not an int
+        {"category": "٣"},
+        {"category": "9" * 40},  # out of the id column's range
+        {"category": "\u0000"},
+        {"search": "mon\u0000itor"},
+    ],
+)
+def test_odd_text_filters_answer_without_a_500(api_client, catalog, params) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get("/api/products/", params)
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 200:
+        assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("value", ["1e-999999", "1e999999", "NaN", "Infinity", "1" * 40, "0.001"])
+def test_unrepresentable_prices_are_a_400_that_names_the_filter(api_client, catalog, value) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get("/api/products/", {"min_price": value})
+    assert response.status_code == 400, response.content
+    assert "min_price" in response.json()
+
+
+def test_a_plain_price_bound_still_filters(api_client, catalog) -> None:  # type: ignore[no-untyped-def]
+    assert ids(api_client.get("/api/products/", {"min_price": "99.00", "max_price": "100"})) == {
+        catalog["cheap_monitor"].id
+    }
