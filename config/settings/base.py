@@ -106,6 +106,10 @@ CACHES = {
     }
 }
 
+# The demo's superuser (admin / dragonrec-demo) is created by dragonrec_demo_data only where this is True
+# (config.settings.dev); everywhere else the command skips it.
+DRAGONREC_DEMO_ADMIN = False
+
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # ignored, not unseen
 
 # ------------------------------------------------------------------------------------------ request limits
