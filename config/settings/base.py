@@ -196,11 +196,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
 CELERY_TASK_TIME_LIMIT = 12 * 60
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task hands the task back; our tasks are idempotent
+# ...including when the worker process itself dies (SIGKILL, OOM): without this Celery acks such a task as failed.
+# Training opts out (dragonrec/recommender/tasks.py): a run that kills its worker must not be redelivered forever.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks must not hoard the queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"dragonrec.recommender.tasks.student_train": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a request (a flush, a teacher judgment) gives up within ~1 s when the broker is down; the callers
+# fall back (inline writes, the beat safety net) instead of holding the shopper's request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
 
 # ------------------------------------------------------------------------------------------ DragonRec
 # The product model recommendations are about, like AUTH_USER_MODEL. A shop with its own model points this at it

@@ -67,11 +67,24 @@ def teacher_judge_payload(self: Any, payload: dict[str, Any]) -> str:
     return str(result.error or "ok")
 
 
-@shared_task(bind=True, acks_late=True, expires=12 * 3600, soft_time_limit=50 * 60, time_limit=55 * 60)
+TRAIN_TIME_LIMIT_S = 55 * 60  # hard limit of one training run; a run still "training" after it has no worker
+
+
+# reject_on_worker_lost stays off here (unlike the short idempotent tasks): a run that kills its worker (out of
+# memory) would be redelivered and kill the next one, forever. It is marked failed instead (stuck_trainings_fail).
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=False,
+    expires=12 * 3600,
+    soft_time_limit=50 * 60,
+    time_limit=TRAIN_TIME_LIMIT_S,
+)
 def student_train(self: Any, *, promote: bool = True, reason: str = "scheduled") -> str:
     """Train a new student version on tracking data (its own 'training' queue); promotion is gated."""
     from dragonrec.recommender.services.registry import student_train_and_register
 
+    stuck_trainings_fail()
     version = student_train_and_register(promote=promote, notes=reason)
     return version.version if version else ""
 
@@ -95,3 +108,13 @@ def impressions_flush(self: Any) -> int:
         return flush()
     except Exception as exc:  # the records stay buffered until a flush succeeds
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+
+
+def stuck_trainings_fail() -> int:
+    """Runs left "training" by a worker that died: called when a worker starts (config/celery.py) and before each
+    training run."""
+    from datetime import timedelta
+
+    from dragonrec.recommender.services.registry import model_versions_fail_stuck
+
+    return model_versions_fail_stuck(older_than=timedelta(seconds=TRAIN_TIME_LIMIT_S + 60))
