@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 
 @worker_ready.connect
-def _fail_trainings_of_dead_workers(**kwargs: Any) -> None:
-    from dragonrec.recommender.tasks import stuck_trainings_fail
+def _recover_after_dead_workers(**kwargs: Any) -> None:
+    from dragonrec.recommender.tasks import worker_started
 
-    stuck_trainings_fail()
+    worker_started()

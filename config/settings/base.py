@@ -159,11 +159,9 @@ STORAGES = {
 REST_FRAMEWORK = {
     # No BasicAuthentication: it would accept account passwords on every API request (and invite brute force).
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PARSER_CLASSES": [
-        "config.api.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: every API takes JSON, and form parsers would accept bodies (and advertise media types in the
+    # schema) that no endpoint is designed for.
+    "DEFAULT_PARSER_CLASSES": ["config.api.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "dragonrec.throttling.ShopperRateThrottle",
         "dragonrec.throttling.AddressRateThrottle",
@@ -176,7 +174,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.DragonRecAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

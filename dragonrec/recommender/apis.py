@@ -2,18 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.selectors import products_rendered
 from dragonrec.recommender.services.recommendations import (
     RecommendationError,
+    UnknownProductError,
     complementary_products,
     recommendation_list,
     similar_products,
@@ -46,7 +48,7 @@ class RecommendationListApi(APIView):
 
     throttle_scope = "recommendations"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(QueryParamsSerializer):
         scenario = serializers.ChoiceField(choices=SCENARIOS, default="home")
         product_id = serializers.IntegerField(required=False, min_value=1)
         session_id = serializers.CharField(required=False, max_length=128, allow_blank=True, default="")
@@ -78,6 +80,8 @@ class RecommendationListApi(APIView):
                 product_id=data.get("product_id"),
                 n=data["n"],
             )
+        except UnknownProductError as exc:
+            raise NotFound(str(exc)) from exc
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
         return Response(
@@ -95,19 +99,24 @@ class _ProductListApi(APIView):
 
     throttle_scope = "recommendations"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(QueryParamsSerializer):
         n = _n_field()
 
     @staticmethod
     def fetch(*, product_id: int, n: int) -> list[Any]:
         raise NotImplementedError
 
-    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses=inline_serializer("ProductListItems", {"items": ItemSerializer(many=True)}),
+    )
     def get(self, request: Request, product_id: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:
             rows = self.fetch(product_id=product_id, n=params.validated_data["n"])
+        except UnknownProductError as exc:
+            raise NotFound(str(exc)) from exc
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
         return Response({"items": _items(rows)})

@@ -118,3 +118,14 @@ def stuck_trainings_fail() -> int:
     from dragonrec.recommender.services.registry import model_versions_fail_stuck
 
     return model_versions_fail_stuck(older_than=timedelta(seconds=TRAIN_TIME_LIMIT_S + 60))
+
+
+def worker_started() -> None:
+    """What a worker does once it is ready (config/celery.py): clean up after a predecessor that was killed. Its
+    training run is marked failed, and the impression flush it had reserved (invisible on the broker until the
+    visibility timeout, an hour) is made up for now rather than at the next push or beat tick."""
+    stuck_trainings_fail()
+    try:
+        impressions_flush.delay()
+    except Exception:  # the broker is down: beat's safety net and the next push schedule it
+        logger.warning("could not schedule an impression flush at worker start", exc_info=True)

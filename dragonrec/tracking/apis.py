@@ -58,7 +58,10 @@ class EventCreateApi(APIView):
         error = serializers.CharField(required=False)
 
     @extend_schema(
-        request=inline_serializer("EventBatchInput", {"events": EventItemSerializer(many=True)}),
+        request=inline_serializer(
+            "EventBatchInput",
+            {"events": serializers.ListField(child=EventItemSerializer(), min_length=1, max_length=MAX_BATCH)},
+        ),
         responses={200: inline_serializer("EventBatchOutput", {"results": ResultSerializer(many=True)})},
         examples=[
             OpenApiExample(

@@ -39,7 +39,7 @@ class EventInput:
 
     id: uuid.UUID
     type: str
-    product_id: int | None
+    product_id: int | None = None  # absent from the API item for `search` events
     session_id: str = ""
     timestamp: datetime | None = None
     quantity: int = 1

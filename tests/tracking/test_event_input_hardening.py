@@ -58,6 +58,15 @@ def test_unstorable_text_is_rejected_per_item_and_the_batch_is_stored(client, ba
 
 
 @pytest.mark.django_db
+def test_a_search_event_may_leave_out_product_id(client) -> None:  # type: ignore[no-untyped-def]
+    item = {"id": str(uuid.uuid4()), "type": "search", "session_id": "s-1", "context": {"query": "running shoes"}}
+    response = post_raw(client, json.dumps({"events": [item]}))
+    assert response.status_code == 200  # was a 500: the item had no product_id key at all
+    assert response.json()["results"][0]["status"] == "accepted"
+    assert Event.objects.get(id=item["id"]).product_id is None
+
+
+@pytest.mark.django_db
 def test_deeply_nested_json_is_a_400(client) -> None:  # type: ignore[no-untyped-def]
     for depth in (40, 100_000):  # over the limit, and deep enough to exhaust Python's recursion
         response = post_raw(client, '{"events": ' + "[" * depth + "]" * depth + "}")
