@@ -123,3 +123,9 @@ def test_a_plain_price_bound_still_filters(api_client, catalog) -> None:  # type
     assert ids(api_client.get("/api/products/", {"min_price": "99.00", "max_price": "100"})) == {
         catalog["cheap_monitor"].id
     }
+
+
+@pytest.mark.parametrize("name", ["min_price", "max_price", "in_stock"])
+def test_a_typed_filter_given_empty_is_a_400(api_client, catalog, name) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get("/api/products/", {name: ""})
+    assert response.status_code == 400 and name in response.json()
