@@ -27,6 +27,11 @@ class PriceBoundField(forms.DecimalField):
         self.rounding = rounding
         super().__init__(*args, **kwargs)
 
+    def to_python(self, value: Any) -> Decimal | None:
+        if value == "":  # given but empty: a client bug, not "no bound" (absent is None)
+            raise forms.ValidationError("May not be empty; leave the parameter out for no bound.", code="empty")
+        return super().to_python(value)  # type: ignore[no-any-return]
+
     def clean(self, value: Any) -> Decimal | None:
         number = super().clean(value)
         if number is None:
@@ -51,8 +56,10 @@ class StrictBooleanField(forms.Field):
     TRUE, FALSE = {"true", "1"}, {"false", "0"}
 
     def to_python(self, value: Any) -> bool | None:
-        if value in (None, ""):
+        if value is None:
             return None
+        if value == "":
+            raise forms.ValidationError("May not be empty; leave the parameter out for no filter.", code="empty")
         text = str(value).strip().lower()
         if text in self.TRUE or text in self.FALSE:
             return text in self.TRUE
