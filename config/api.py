@@ -1,11 +1,19 @@
-"""Project-wide DRF glue."""
+"""Project-wide DRF glue: the exception handler and the JSON parser every API uses."""
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -13,10 +21,70 @@ logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus: an unexpected error becomes a JSON 500 with a request-safe message (and is logged),
-    so API clients always get JSON they can parse."""
+    """DRF's handler, plus: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 413, and an unexpected error becomes
+    a JSON 500 with a request-safe message (and is logged), so API clients always get JSON they can parse."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": f"Request body too large; the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return Response({"detail": "Internal error; it has been logged."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     return response
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` levels (a scalar is depth 0, `[]` depth 1). Iterative: the
+    value came from a parser that already survived the recursion, this walk must not be the one that fails."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser with a nesting limit (DRAGONREC_MAX_JSON_DEPTH). Without one, `[[[[...` a few thousand
+    levels deep ends in a RecursionError (a 500), and a merely deep document costs every later walk over it."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        limit = int(settings.DRAGONREC_MAX_JSON_DEPTH)
+        try:
+            data = json.load(codecs.getreader(encoding)(stream), parse_constant=_reject_constant)
+        except RecursionError as exc:
+            raise ParseError(f"JSON parse error - nested deeper than {limit} levels") from exc
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+        if json_depth_exceeds(data, limit):
+            raise ParseError(f"JSON parse error - nested deeper than {limit} levels")
+        return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")  # NaN / Infinity: Python accepts them, JSON (and jsonb) do not
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON under /api/ (a URL no API matches, e.g. `/api/products/abc/`), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: JSON under /api/ for errors outside DRF views (middleware, URL resolution)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal error; it has been logged."}, status=500)
+    return defaults.server_error(request)

@@ -11,3 +11,6 @@ urlpatterns = [
     path("api/", include("dragonrec.recommender.urls")),
     path("", include("config.home_urls")),
 ]
+
+handler404 = "config.api.page_not_found"
+handler500 = "config.api.server_error"

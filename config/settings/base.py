@@ -18,6 +18,10 @@ def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
@@ -42,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",  # before anything can read an oversize body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,8 +74,11 @@ TEMPLATES = [
     }
 ]
 
-# Persistent connections without a per-request health-check round trip (a broken one fails once and is replaced).
-DATABASES = {"default": dj_database_url.parse(embedded.database_url(), conn_max_age=60, conn_health_checks=False)}
+# Persistent connections, health-checked once per request before reuse: after a PostgreSQL restart (or a failover,
+# or an idle timeout in a pooler) a dead connection is replaced instead of failing the request that finds it
+# (measured: 5 of 16 requests answered 500 after pg_terminate_backend without the check). The check is one
+# trivial round trip per request only on a connection idle since the previous request.
+DATABASES = {"default": dj_database_url.parse(embedded.database_url(), conn_max_age=60, conn_health_checks=True)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = embedded.redis_url()
@@ -86,10 +94,46 @@ CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": _redis_db(REDIS_URL, 1),
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # A cache that is down (restarting, failing over) is a cache miss, not a 500: teacher scores, catalog
+            # versions and rate counters all have a correct answer without it. Short timeouts so a hung Redis
+            # costs a request at most a second or two.
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 2,
+        },
         "KEY_PREFIX": "dragonrec",
     }
 }
+
+# The demo's superuser (admin / dragonrec-demo) is created by dragonrec_demo_data only where this is True
+# (config.settings.dev); everywhere else the command skips it.
+DRAGONREC_DEMO_ADMIN = False
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # ignored, not unseen
+
+# ------------------------------------------------------------------------------------------ request limits
+# Bodies over this are refused with 413 before they are read (config.middleware.BodySizeLimitMiddleware). A full
+# batch of 500 events with the largest allowed contexts stays well under 1 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DRAGONREC_MAX_BODY_BYTES", 1024 * 1024)
+# JSON nesting deeper than this is a 400: an event batch is 4 levels plus its context; 32 leaves contexts room.
+DRAGONREC_MAX_JSON_DEPTH = env_int("DRAGONREC_MAX_JSON_DEPTH", 32)
+# "<scope>.<shopper|address>" -> "<n>/<s|min|h|day>" (dragonrec/throttling.py). Defaults a real storefront never
+# reaches: a shopper's tracker flushes every few seconds and a page asks for a few lists; the address limits are
+# higher because many shoppers can share one address (offices, mobile carriers' NAT).
+THROTTLE_RATES = {
+    "events.shopper": "600/min",
+    "events.address": "6000/min",
+    "recommendations.shopper": "600/min",
+    "recommendations.address": "3000/min",
+    "preferences.shopper": "60/min",
+    "preferences.address": "600/min",
+}
+# DRAGONREC_THROTTLE_RATES="recommendations.address=10000/min,events.shopper=" overrides (empty = no limit).
+for _pair in filter(None, os.environ.get("DRAGONREC_THROTTLE_RATES", "").split(",")):
+    _scope, _, _rate = _pair.partition("=")
+    THROTTLE_RATES[_scope.strip()] = _rate.strip()
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -119,15 +163,24 @@ STORAGES = {
 
 # ------------------------------------------------------------------------------------------ DRF
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+    # No BasicAuthentication: it would accept account passwords on every API request (and invite brute force).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # JSON only: every API takes JSON, and form parsers would accept bodies (and advertise media types in the
+    # schema) that no endpoint is designed for.
+    "DEFAULT_PARSER_CLASSES": ["config.api.BoundedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "dragonrec.throttling.ShopperRateThrottle",
+        "dragonrec.throttling.AddressRateThrottle",
     ],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # How many reverse proxies in front of the app append to X-Forwarded-For (their entries are trusted for the
+    # client address). 0 = REMOTE_ADDR only; DRF's own default (None) would trust the header from anyone.
+    "NUM_PROXIES": env_int("DRAGONREC_NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.DragonRecAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -151,11 +204,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
 CELERY_TASK_TIME_LIMIT = 12 * 60
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task hands the task back; our tasks are idempotent
+# ...including when the worker process itself dies (SIGKILL, OOM): without this Celery acks such a task as failed.
+# Training opts out (dragonrec/recommender/tasks.py): a run that kills its worker must not be redelivered forever.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks must not hoard the queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"dragonrec.recommender.tasks.student_train": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a request (a flush, a teacher judgment) gives up within ~1 s when the broker is down; the callers
+# fall back (inline writes, the beat safety net) instead of holding the shopper's request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
 
 # ------------------------------------------------------------------------------------------ DragonRec
 # The product model recommendations are about, like AUTH_USER_MODEL. A shop with its own model points this at it

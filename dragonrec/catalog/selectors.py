@@ -2,10 +2,72 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
 import django_filters
+from django import forms
 from django.db.models import Count, Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from dragonrec.catalog.models import CATEGORY_SEPARATOR, Category, Product
+
+
+class PriceBoundField(forms.DecimalField):
+    """A price bound: any finite number, read as the price column can compare it (2 decimals, 12 digits).
+
+    A lower bound rounds up and an upper bound down to the cent (prices have no fractions of a cent, so the
+    answer is exact), and magnitudes beyond the column clamp to its range: `1e-999999` means "at least 0.01",
+    `1e999999` "more than any price". Before, both failed while the query was built (a 500). NaN/Infinity: 400."""
+
+    LIMIT = Decimal("9999999999.99")
+
+    def __init__(self, *args: Any, rounding: str = ROUND_HALF_UP, **kwargs: Any) -> None:
+        self.rounding = rounding
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value == "":  # given but empty: a client bug, not "no bound" (absent is None)
+            raise forms.ValidationError("May not be empty; leave the parameter out for no bound.", code="empty")
+        return super().to_python(value)  # type: ignore[no-any-return]
+
+    def clean(self, value: Any) -> Decimal | None:
+        number = super().clean(value)
+        if number is None:
+            return None
+        number = max(-self.LIMIT, min(self.LIMIT, number))
+        return number.quantize(Decimal("0.01"), rounding=self.rounding)
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)  # any finite number (see PriceBoundField), not the column's pattern
+class PriceFilter(django_filters.Filter):
+    field_class = PriceBoundField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["rounding"] = ROUND_CEILING if kwargs.get("lookup_expr") == "gte" else ROUND_FLOOR
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (or 1/0); anything else is an error. Django's NullBooleanField reads `null` or `maybe` as
+    "no filter", so a client's typo silently returned every product."""
+
+    TRUE, FALSE = {"true", "1"}, {"false", "0"}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value is None:
+            return None
+        if value == "":
+            raise forms.ValidationError("May not be empty; leave the parameter out for no filter.", code="empty")
+        text = str(value).strip().lower()
+        if text in self.TRUE or text in self.FALSE:
+            return text in self.TRUE
+        raise forms.ValidationError("Expected true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -16,9 +78,9 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_category", help_text="Category id, or a path prefix ('Electronics > Monitors')."
     )
     brand = django_filters.CharFilter(field_name="brand", lookup_expr="iexact")
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
-    in_stock = django_filters.BooleanFilter(field_name="in_stock")
+    min_price = PriceFilter(field_name="price", lookup_expr="gte")
+    max_price = PriceFilter(field_name="price", lookup_expr="lte")
+    in_stock = StrictBooleanFilter(field_name="in_stock")
 
     class Meta:
         model = Product
@@ -32,8 +94,10 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def filter_category(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        if value.isdigit():
-            node = Category.objects.filter(id=int(value)).first()
+        # ASCII digits only: str.isdigit() is also true for '²' or '٣', which int() then refuses (a 500), and a
+        # 30-digit id is out of the column's range
+        if value.isascii() and value.isdigit():
+            node = Category.objects.filter(id=int(value)).first() if len(value) <= 18 else None
             if node is None:
                 return queryset.none()
             value = node.path

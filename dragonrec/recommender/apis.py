@@ -3,20 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.selectors import products_rendered
 from dragonrec.recommender.services.privacy import shopper_data_erase, shopper_data_export
 from dragonrec.recommender.services.recommendations import (
     RecommendationError,
+    UnknownProductError,
     complementary_products,
     recommendation_list,
     similar_products,
@@ -55,7 +57,9 @@ class RecommendationListApi(ShopperMixin, APIView):
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
 
-    class InputSerializer(serializers.Serializer):
+    throttle_scope = "recommendations"
+
+    class InputSerializer(QueryParamsSerializer):
         scenario = serializers.ChoiceField(choices=SCENARIOS, default="home")
         product_id = serializers.IntegerField(required=False, min_value=1)
         session_id = serializers.CharField(
@@ -92,6 +96,8 @@ class RecommendationListApi(ShopperMixin, APIView):
                 product_id=data.get("product_id"),
                 n=data["n"],
             )
+        except UnknownProductError as exc:
+            raise NotFound(str(exc)) from exc
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
         return Response(
@@ -113,20 +119,27 @@ class _ProductListApi(ShopperMixin, APIView):
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
 
-    class InputSerializer(serializers.Serializer):
+    throttle_scope = "recommendations"
+
+    class InputSerializer(QueryParamsSerializer):
         n = _n_field()
 
     @staticmethod
     def fetch(*, product_id: int, n: int) -> list[Any]:
         raise NotImplementedError
 
-    @extend_schema(parameters=[OpenApiParameter("n", int)], responses=ItemSerializer(many=True))
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses=inline_serializer("ProductListItems", {"items": ItemSerializer(many=True)}),
+    )
     def get(self, request: Request, product_id: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         self.shopper(request)
         try:
             rows = self.fetch(product_id=product_id, n=params.validated_data["n"])
+        except UnknownProductError as exc:
+            raise NotFound(str(exc)) from exc
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
         return Response({"items": _items(rows)})

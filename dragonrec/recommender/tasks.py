@@ -67,11 +67,24 @@ def teacher_judge_payload(self: Any, payload: dict[str, Any]) -> str:
     return str(result.error or "ok")
 
 
-@shared_task(bind=True, acks_late=True, expires=12 * 3600, soft_time_limit=50 * 60, time_limit=55 * 60)
+TRAIN_TIME_LIMIT_S = 55 * 60  # hard limit of one training run; a run still "training" after it has no worker
+
+
+# reject_on_worker_lost stays off here (unlike the short idempotent tasks): a run that kills its worker (out of
+# memory) would be redelivered and kill the next one, forever. It is marked failed instead (stuck_trainings_fail).
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=False,
+    expires=12 * 3600,
+    soft_time_limit=50 * 60,
+    time_limit=TRAIN_TIME_LIMIT_S,
+)
 def student_train(self: Any, *, promote: bool = True, reason: str = "scheduled") -> str:
     """Train a new student version on tracking data (its own 'training' queue); promotion is gated."""
     from dragonrec.recommender.services.registry import student_train_and_register
 
+    stuck_trainings_fail()
     version = student_train_and_register(promote=promote, notes=reason)
     return version.version if version else ""
 
@@ -103,3 +116,24 @@ def experiment_results_refresh() -> int:
     from dragonrec.recommender.services.experiments import experiment_results_refresh as refresh
 
     return refresh()
+
+
+def stuck_trainings_fail() -> int:
+    """Runs left "training" by a worker that died: called when a worker starts (config/celery.py) and before each
+    training run."""
+    from datetime import timedelta
+
+    from dragonrec.recommender.services.registry import model_versions_fail_stuck
+
+    return model_versions_fail_stuck(older_than=timedelta(seconds=TRAIN_TIME_LIMIT_S + 60))
+
+
+def worker_started() -> None:
+    """What a worker does once it is ready (config/celery.py): clean up after a predecessor that was killed. Its
+    training run is marked failed, and the impression flush it had reserved (invisible on the broker until the
+    visibility timeout, an hour) is made up for now rather than at the next push or beat tick."""
+    stuck_trainings_fail()
+    try:
+        impressions_flush.delay()
+    except Exception:  # the broker is down: beat's safety net and the next push schedule it
+        logger.warning("could not schedule an impression flush at worker start", exc_info=True)

@@ -19,6 +19,7 @@ from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_sess
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
+from dragonrec.tracking.validation import bad_text_error, printable
 
 MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigger is not tracking context
 
@@ -61,13 +62,18 @@ class EventCreateApi(ShopperMixin, APIView):
     permission_classes = [ApiKeyScopes]
     required_scopes = {"POST": ApiKey.Scope.EVENTS_WRITE}
 
+    throttle_scope = "events"
+
     class ResultSerializer(serializers.Serializer):
         id = serializers.CharField()
         status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
         error = serializers.CharField(required=False)
 
     @extend_schema(
-        request=inline_serializer("EventBatchInput", {"events": EventItemSerializer(many=True)}),
+        request=inline_serializer(
+            "EventBatchInput",
+            {"events": serializers.ListField(child=EventItemSerializer(), min_length=1, max_length=MAX_BATCH)},
+        ),
         responses={200: inline_serializer("EventBatchOutput", {"results": ResultSerializer(many=True)})},
         examples=[
             OpenApiExample(
@@ -116,9 +122,13 @@ class EventCreateApi(ShopperMixin, APIView):
         results: list[dict[str, str] | None] = [None] * len(raw_items)
         valid: list[tuple[int, EventInput]] = []
         for index, raw in enumerate(raw_items):
-            item_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+            item_id = printable(raw.get("id", "")) if isinstance(raw, dict) else ""
             if not isinstance(raw, dict):
                 results[index] = {"id": "", "status": "rejected", "error": "an event must be a JSON object"}
+                continue
+            text_error = bad_text_error(raw)  # NUL / lone surrogates: storable nowhere, so rejected per item
+            if text_error:
+                results[index] = {"id": item_id, "status": "rejected", "error": text_error}
                 continue
             serializer = EventItemSerializer(data=raw)
             if not serializer.is_valid():
@@ -138,6 +148,8 @@ class PreferenceApi(ShopperMixin, APIView):
     """The shopper's stated tastes, used for cold-start recommendations: a signed-in user's, else the anonymous
     shopper cookie's (merged into the account at sign-in). An API key with `preferences:write` names a
     `session_id` (query parameter for GET, body field for PUT)."""
+
+    throttle_scope = "preferences"
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.PREFERENCES_WRITE, "PUT": ApiKey.Scope.PREFERENCES_WRITE}

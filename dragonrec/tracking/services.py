@@ -18,7 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -44,7 +44,7 @@ class EventInput:
 
     id: uuid.UUID
     type: str
-    product_id: int | None
+    product_id: int | None = None  # absent from the API item for `search` events
     session_id: str = ""
     timestamp: datetime | None = None
     quantity: int = 1
@@ -108,9 +108,16 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
         results.append(EventResult(key, ACCEPTED))
     if to_create:
         with transaction.atomic():
-            # ignore_conflicts: a concurrent replay of the same id between our check and the insert stays one row
-            Event.objects.bulk_create(to_create, ignore_conflicts=True)
-            transaction.on_commit(lambda: events_recorded.send(sender=Event, events=to_create, source=source))
+            inserted = _events_insert_new(to_create)
+            if len(inserted) < len(to_create):
+                # A concurrent request stored some of these ids between our check and the insert: those are
+                # duplicates, and only the rows this insert created are announced.
+                for result in results:
+                    if result.status == ACCEPTED and uuid.UUID(result.id) not in inserted:
+                        result.status = DUPLICATE
+                to_create = [event for event in to_create if event.id in inserted]
+            created = to_create
+            transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
     return results
 
 
@@ -123,6 +130,28 @@ def _is_uuid(value: object) -> bool:
     except (TypeError, ValueError, AttributeError):
         return False
     return value is not None
+
+
+def _events_insert_new(events: list[Event]) -> set[uuid.UUID]:
+    """INSERT .. ON CONFLICT (id) DO NOTHING RETURNING id: the ids this statement created. `bulk_create` with
+    `ignore_conflicts` cannot say which rows it skipped, and a check-then-insert lets two concurrent requests
+    both answer `accepted` for one id; the unique index decides instead (a second inserter waits for the first's
+    commit, then skips)."""
+    fields = [f for f in Event._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list[Any] = []
+    for event in events:
+        params += [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    table = connection.ops.quote_name(Event._meta.db_table)
+    pk = connection.ops.quote_name(Event._meta.pk.column)
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(events))} "
+        f"ON CONFLICT ({pk}) DO NOTHING RETURNING {pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for (value,) in cursor.fetchall()}
 
 
 def _event_error(item: EventInput, *, user_id: int | None, known_products: set[int], now: datetime) -> str:

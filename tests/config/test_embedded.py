@@ -48,6 +48,24 @@ def test_start_status_stop(tmp_path: Path) -> None:
             assert conn.execute("SELECT '[1,2]'::vector <-> '[1,3]'::vector").fetchone()[0] == 1.0
         # idempotent
         assert embedded(var, port, "start").returncode == 0
+        # Redis keeps its data across a restart (the impression buffer lives there)
+        import signal
+        import time
+
+        import redis
+
+        client = redis.Redis.from_url(state["redis_url"])
+        client.rpush("dragonrec:impressions:buffer", "a served list")
+        client.close()
+        os.kill(int(state["redis_pid"]), signal.SIGTERM)
+        for _ in range(100):
+            if embedded(var, port, "status").stdout.count("running=False"):
+                break
+            time.sleep(0.05)
+        assert embedded(var, port, "start").returncode == 0
+        client = redis.Redis.from_url(state["redis_url"])
+        assert client.lrange("dragonrec:impressions:buffer", 0, -1) == [b"a served list"]
+        client.close()
     finally:
         stopped = embedded(var, port, "stop")
     assert stopped.returncode == 0, stopped.stderr

@@ -76,3 +76,10 @@ def test_a_product_created_a_minute_ago_is_reachable_from_its_neighbours(api_cli
     assert new.id in [item["product"]["id"] for item in similar["items"]]
     complements = api_client.get(f"/api/products/{monitor.id}/complements/", {"n": 100}).json()
     assert new.id in [item["product"]["id"] for item in complements["items"]]
+
+
+def test_the_demo_data_creates_no_superuser_outside_dev_settings(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    # the demo shop above was loaded under the test settings: no account with the README's password exists
+    assert not get_user_model().objects.filter(username="admin").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -31,7 +32,9 @@ class Command(BaseCommand):
         report = catalog_import(path=products_path)
         self.stdout.write(f"catalog: {report.created} created, {report.updated} updated")
         User = get_user_model()
-        if not User.objects.filter(username=DEMO_ADMIN[0]).exists():
+        if not settings.DRAGONREC_DEMO_ADMIN:
+            self.stdout.write("demo superuser skipped (DRAGONREC_DEMO_ADMIN is off outside config.settings.dev)")
+        elif not User.objects.filter(username=DEMO_ADMIN[0]).exists():
             User.objects.create_superuser(DEMO_ADMIN[0], "admin@example.com", DEMO_ADMIN[1])
             self.stdout.write(f"superuser: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
         if not Event.objects.filter(source="demo").exists():

@@ -7,8 +7,11 @@ after ranking; a batch of a hundred costs about what one did.
 
 Nothing is lost on the way:
 - Redis unreachable at push time: the record is written to the database inline instead.
-- The flush reads a batch, writes it idempotently (request ids are primary keys, item positions are unique), and
-  only then trims the batch off the list; a crash in between means the batch is written again, harmlessly.
+- The flush moves a batch atomically (one Lua script) from the buffer to a list of its own, writes it idempotently
+  (request ids are primary keys, item positions are unique) and only then deletes that list. Two flushers (a lock
+  that expired mid-flush, a request flushing for back-pressure) therefore never take the same records, and a
+  flusher killed mid-batch leaves its list behind with an expiring "alive" mark: once the mark is gone, the next
+  flush puts the records back on the buffer (a batch written twice is harmless, one never written is not).
 - A click can arrive before its impression is flushed: the flush attributes clicks already recorded for the lists
   it writes, and the rewards job sweeps recent clicks again (`clicks_attribute_recent`).
 - A record whose product was deleted meanwhile loses that item, not the batch.
@@ -53,6 +56,13 @@ BATCH_SIZE = 500
 # A click comes after its list was served; this allows for the storefront's clock. Narrow on purpose: the scan is
 # over every event since, on each flush; a click outside it is credited by the rewards job's sweep instead.
 CLICK_SKEW = timedelta(minutes=1)
+PROCESSING_KEY = "dragonrec:impressions:processing:{}"  # per flusher: the batch it is writing
+ALIVE_KEY = "dragonrec:impressions:alive:{}"  # per flusher, expiring: its owner is still writing that batch
+FLUSHERS_KEY = "dragonrec:impressions:flushers"  # tokens of flushers that may hold a batch
+# A batch of 500 writes in well under a second; a flusher silent for 5 minutes is dead (or so stuck that its
+# batch is better written by someone else: writes are idempotent).
+CLAIM_TTL_S = 300
+LOCK_TIMEOUT_S = 120
 SEEN_KEY = "dragonrec:fatigue:seen:{}"  # per shopper: "<unix time>:<id>,<id>,..." per served list, newest first
 CLICKED_KEY = "dragonrec:fatigue:clicked:{}"  # per shopper: product ids clicked in a served list
 
@@ -201,20 +211,69 @@ def _flush_schedule() -> None:
         logger.warning("could not schedule the impression flush", exc_info=True)
 
 
-def impressions_flush(*, max_batches: int = 100, reschedule: bool = True) -> int:
-    """Write buffered impressions to the database, a batch at a time, until the buffer is empty. One flusher at
-    a time (a Redis lock); returns how many records were written."""
+# Move up to ARGV[1] records from the head of the buffer to this flusher's processing list, mark it alive and
+# register it, atomically: no other flusher can see those records any more, and none are in neither list.
+_CLAIM_SCRIPT = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(items))
+  redis.call('LTRIM', KEYS[1], #items, -1)
+  redis.call('SADD', KEYS[3], ARGV[2])
+  redis.call('SET', KEYS[4], 1, 'EX', tonumber(ARGV[3]))
+end
+return items
+"""
+# Put the batches of flushers whose alive mark expired back at the head of the buffer. The keys are derived
+# inside the script (fine on one Redis server; a Redis Cluster would need them in one hash slot).
+_REQUEUE_SCRIPT = """
+local moved = 0
+for _, token in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[2] .. token) == 0 then
+    local key = ARGV[1] .. token
+    local items = redis.call('LRANGE', key, 0, -1)
+    for i = #items, 1, -1 do
+      redis.call('LPUSH', KEYS[1], items[i])
+    end
+    moved = moved + #items
+    redis.call('DEL', key)
+    redis.call('SREM', KEYS[2], token)
+  end
+end
+return moved
+"""
+
+
+def impressions_flush(
+    *, max_batches: int = 100, reschedule: bool = True, lock_timeout_s: float = LOCK_TIMEOUT_S
+) -> int:
+    """Write buffered impressions to the database, a batch at a time, until the buffer is empty; returns how many
+    records this call wrote. Normally one flusher at a time (a Redis lock), but correctness does not depend on the
+    lock: each batch is claimed atomically, so overlapping flushers split the records between them."""
     client = _redis()
-    lock = client.lock(LOCK_KEY, timeout=120, blocking_timeout=0)
+    lock = client.lock(LOCK_KEY, timeout=lock_timeout_s, blocking_timeout=0)
     if not lock.acquire(blocking=False):
         if reschedule:
             _flush_schedule()  # another flusher is busy; come back rather than leave late pushes waiting
         return 0
+    token = uuid.uuid4().hex
     written = 0
     try:
         client.delete(SCHEDULED_KEY)  # pushes from now on schedule the next flush
+        requeued = impressions_requeue_orphans(client=client)
+        if requeued:
+            logger.warning("put %s impression records of a dead flusher back on the buffer", requeued)
         for _ in range(max_batches):
-            raw = client.lrange(BUFFER_KEY, 0, BATCH_SIZE - 1)
+            raw = client.eval(
+                _CLAIM_SCRIPT,
+                4,
+                BUFFER_KEY,
+                PROCESSING_KEY.format(token),
+                FLUSHERS_KEY,
+                ALIVE_KEY.format(token),
+                BATCH_SIZE,
+                token,
+                CLAIM_TTL_S,
+            )
             if not raw:
                 break
             records = []
@@ -223,17 +282,33 @@ def impressions_flush(*, max_batches: int = 100, reschedule: bool = True) -> int
                     records.append(json.loads(blob))
                 except ValueError:
                     logger.error("dropping an unreadable impression record: %r", blob[:200])
-            impressions_write(records)
-            client.ltrim(BUFFER_KEY, len(raw), -1)
+            impressions_write(records)  # raises: the batch stays claimed, and is requeued once the mark expires
+            pipe = client.pipeline(transaction=True)
+            pipe.delete(PROCESSING_KEY.format(token), ALIVE_KEY.format(token))
+            pipe.srem(FLUSHERS_KEY, token)
+            pipe.execute()
             written += len(records)
+            with contextlib.suppress(LockError):  # keep other flushers away while this one is making progress
+                lock.extend(lock_timeout_s, replace_ttl=True)
     finally:
         with contextlib.suppress(LockError):  # expired meanwhile: nothing to release
             lock.release()
     return written
 
 
+def impressions_requeue_orphans(*, client: Any | None = None) -> int:
+    """Return batches claimed by flushers that died before writing them to the buffer; how many records moved."""
+    client = client or _redis()
+    return int(
+        client.eval(_REQUEUE_SCRIPT, 2, BUFFER_KEY, FLUSHERS_KEY, PROCESSING_KEY.format(""), ALIVE_KEY.format(""))
+    )
+
+
 def impressions_buffered() -> int:
-    return int(_redis().llen(BUFFER_KEY))
+    """Records not yet written: in the buffer, or claimed by a flusher that has not finished its batch."""
+    client = _redis()
+    tokens = [t.decode() for t in client.smembers(FLUSHERS_KEY)]
+    return int(client.llen(BUFFER_KEY)) + sum(int(client.llen(PROCESSING_KEY.format(t))) for t in tokens)
 
 
 def impressions_write(records: list[dict[str, Any]]) -> None:
@@ -290,8 +365,11 @@ def impressions_write(records: list[dict[str, Any]]) -> None:
 def _teacher_queue(request_ids: list[str]) -> None:
     from dragonrec.recommender.tasks import teacher_score
 
-    for request_id in request_ids:
-        teacher_score.delay(request_id)
+    try:
+        for request_id in request_ids:
+            teacher_score.delay(request_id)
+    except Exception:  # broker down: the lists are stored; a judgment is an extra, never worth a failed request
+        logger.warning("could not queue teacher judgments for %s lists", len(request_ids), exc_info=True)
 
 
 def _clicks_for(records: list[dict[str, Any]]) -> None:

@@ -44,7 +44,11 @@ TEACHER_RANKER = "teacher"
 
 
 class RecommendationError(ValueError):
-    """A request the API answers with 400 (unknown product, ...)."""
+    """A request the API answers with 400."""
+
+
+class UnknownProductError(RecommendationError):
+    """The request names a product that does not exist (or is not served): the API answers 404."""
 
 
 @dataclass
@@ -194,7 +198,9 @@ def recommendation_list(
     anchors: list[int] = []
     if scenario == "product":
         if product_id is None or not products.get_many([product_id]):
-            raise RecommendationError(f"unknown product {product_id}" if product_id else "product_id is required")
+            if not product_id:
+                raise RecommendationError("product_id is required")
+            raise UnknownProductError(f"unknown product {product_id}")
         anchors = [product_id]
     elif scenario == "cart":
         anchors = cart_ids(history)
@@ -430,7 +436,7 @@ def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
     """Content-similar products (pgvector ANN on the product's own embedding)."""
     products, index = serving_stores()
     if not products.get_many([product_id]):
-        raise RecommendationError(f"unknown product {product_id}")
+        raise UnknownProductError(f"unknown product {product_id}")
     vectors, mask = index.vectors([product_id])
     if not mask[0]:
         return []
@@ -443,7 +449,7 @@ def complementary_products(*, product_id: int, n: int) -> list[ScoredItem]:
     categories, so a product created a minute ago has complements too), diversified like any list."""
     pipeline, _ = build_pipeline()
     if not pipeline.products.get_many([product_id]):
-        raise RecommendationError(f"unknown product {product_id}")
+        raise UnknownProductError(f"unknown product {product_id}")
     only = (("complements", max(100, 5 * n)),)
     pipeline.config = replace(pipeline.config, sources={"home": only, "product": only})
     ctx = Context(scenario="product", anchor_ids=[product_id], n=n, exclude_ids={product_id})

@@ -361,6 +361,18 @@ def student_train_and_register(
     return version
 
 
+def model_versions_fail_stuck(*, older_than: timedelta) -> int:
+    """Mark `training` runs started more than `older_than` ago as failed; how many. A worker killed mid-training
+    (OOM, a lost machine, SIGKILL) never reaches the `except` that records the failure, and the hard time limit
+    means no live run can be that old, so such a row would otherwise say "training" forever."""
+    cutoff = timezone.now() - older_than
+    stuck = ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING, created_at__lt=cutoff)
+    count = stuck.update(status=ModelVersion.Status.FAILED, notes="worker lost: still training past the time limit")
+    if count:
+        logger.warning("marked %s training run(s) older than %s as failed", count, older_than)
+    return count
+
+
 @transaction.atomic
 def model_version_promote_if_better(
     *, version: ModelVersion, scorer: Callable[[ModelVersion], float | None] | None = None

@@ -101,14 +101,25 @@ def test_impressions_are_written_inline_when_redis_is_down(tiny_shop) -> None:  
         ({"n": 101}, "n"),
         ({"n": 0}, "n"),
         ({"scenario": "product"}, "product_id"),
-        ({"scenario": "product", "product_id": 999999}, "product_id"),
         ({"scenario": "product", "product_id": "abc"}, "product_id"),
+        ({"scenario": ""}, "scenario"),  # empty is not "the default"
+        ({"n": ""}, "n"),
     ],
 )
 def test_invalid_parameters_are_a_400_with_a_clear_message(api_client, tiny_shop, params, field) -> None:  # type: ignore[no-untyped-def]
     response = api_client.get(URL, params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_an_unknown_product_is_a_404_that_names_it(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    for response in (
+        api_client.get(URL, {"scenario": "product", "product_id": 999999}),
+        api_client.get("/api/products/999999/similar/"),
+        api_client.get("/api/products/999999/complements/"),
+    ):
+        assert response.status_code == 404
+        assert response.json() == {"detail": "unknown product 999999"}
 
 
 def test_new_visitor_gets_trending_across_categories(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +137,7 @@ def test_similar_and_complements_endpoints(api_client, tiny_shop) -> None:  # ty
     similar = api_client.get(f"/api/products/{tiny_shop['shoe_road'].id}/similar/", {"n": 3})
     assert similar.status_code == 200
     assert titles(similar.json())[0] == "TrailBlaze Running Shoes"
-    assert api_client.get("/api/products/999999/similar/").status_code == 400
+    assert api_client.get("/api/products/999999/similar/").status_code == 404
     assert api_client.get(f"/api/products/{tiny_shop['mouse'].id}/complements/", {"n": 500}).status_code == 400
 
 

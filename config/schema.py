@@ -1,0 +1,56 @@
+"""The OpenAPI schema: drf-spectacular's inspector plus the error answers every operation documents. Apart from
+config/api.py because drf-spectacular imports DRF's settings, which import the parser defined there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import permissions, serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """`{"<field>": ["message", ...]}` per invalid field, or `{"detail": "..."}` for a body that is not valid as a
+    whole."""
+
+    detail = serializers.CharField(required=False)
+
+
+class DragonRecAutoSchema(AutoSchema):
+    """drf-spectacular's inspector, plus the error answers every operation can give (docs/api.md, "Errors and
+    limits"), so generated clients and schema-driven tests know them: 400 for operations that take input, 413 for
+    those with a body, 429 with Retry-After for throttled scopes, 403 where a permission is required, 404 where the
+    path names an object."""
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction=direction)  # type: ignore[arg-type]
+        takes_body = self.method in ("POST", "PUT", "PATCH")
+        errors: dict[str, tuple[type[serializers.Serializer], str]] = {}
+        if takes_body or self._get_parameters() or self.method == "GET":
+            errors["400"] = (ValidationErrorSerializer, "Invalid input; the offending fields are named.")
+        if any(not isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()):
+            errors["403"] = (ErrorSerializer, "Not signed in, or not allowed.")
+        if "{" in self.path:
+            errors["404"] = (ErrorSerializer, "No such object.")
+        elif self.method == "GET" and self._is_list_view() and self._get_paginator() is not None:
+            errors["404"] = (ErrorSerializer, "A page past the last one.")
+        elif any(p.get("name", "").endswith("_id") and p.get("in") == "query" for p in self._get_parameters()):
+            errors["404"] = (ErrorSerializer, "The object a `..._id` parameter names does not exist.")
+        if takes_body:
+            errors["413"] = (ErrorSerializer, "Request body over DRAGONREC_MAX_BODY_BYTES (1 MB by default).")
+        if getattr(self.view, "throttle_scope", None):
+            errors["429"] = (ErrorSerializer, "Over a rate limit; Retry-After says when to come back.")
+        for code, (serializer, description) in errors.items():
+            if code not in responses:
+                response = self._get_response_for_code(serializer, code, direction=direction)
+                response["description"] = description
+                if code == "429":
+                    response["headers"] = {
+                        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}
+                    }
+                responses[code] = response
+        return responses

@@ -1,0 +1,62 @@
+"""Rate limits per scope, per shopper and per client address: 429 with Retry-After, counted in Redis."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+URL = "/api/recommendations/"
+
+
+def rates(**overrides: str):  # type: ignore[no-untyped-def]
+    base = {key: "1000000/min" for key in settings.THROTTLE_RATES}
+    return override_settings(
+        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**base, **overrides}}
+    )
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():  # type: ignore[no-untyped-def]
+    cache.clear()  # counters from other tests (or an earlier run within the same minute)
+    yield
+    cache.clear()
+
+
+def test_a_flood_from_one_address_gets_429_with_retry_after(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    # given a low per-address rate for recommendations
+    with rates(**{"recommendations.address": "50/min"}):
+        # when one client asks 200 times in a row, each time as a new "shopper"
+        responses = [api_client.get(URL, {"session_id": f"s-{i}", "n": 3}) for i in range(200)]
+    # then the first 50 are served and the rest are refused with a time to come back
+    codes = [r.status_code for r in responses]
+    assert codes[:50] == [200] * 50
+    assert codes[50:] == [429] * 150
+    retry_after = int(responses[-1]["Retry-After"])
+    assert 0 < retry_after <= 60
+    assert "throttled" in responses[-1].json()["detail"].lower()
+
+
+def test_one_shopper_is_limited_without_limiting_the_others_at_the_same_address(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    with rates(**{"recommendations.shopper": "5/min"}):
+        same = [api_client.get(URL, {"session_id": "s-busy"}).status_code for _ in range(8)]
+        other = api_client.get(URL, {"session_id": "s-quiet"}).status_code
+        header = api_client.get(URL, HTTP_X_SESSION_ID="s-busy").status_code  # the header names the same shopper
+    assert same == [200] * 5 + [429] * 3
+    assert other == 200
+    assert header == 429
+
+
+def test_scopes_are_counted_apart(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    with rates(**{"recommendations.address": "2/min"}):
+        assert [api_client.get(URL).status_code for _ in range(3)] == [200, 200, 429]
+        assert api_client.post("/api/events/", {"events": []}, format="json").status_code == 400  # not 429
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_configured(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    # a client cannot dodge the address limit by inventing X-Forwarded-For values
+    with rates(**{"recommendations.address": "3/min"}):
+        codes = [api_client.get(URL, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
