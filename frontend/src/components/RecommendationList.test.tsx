@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { describe, expect, it, vi } from "vitest";
 import type { RecommendationList as List } from "../api";
@@ -43,8 +43,9 @@ describe("RecommendationList", () => {
     renderList(() => Promise.resolve(list));
 
     const second = await screen.findByRole("link", { name: /Product 8/ });
-    // jsdom has no IntersectionObserver: the fallback reports the list as seen at once.
-    expect(impression).toHaveBeenCalledTimes(1);
+    // jsdom has no IntersectionObserver: the fallback reports the list as seen once its effect has run (after the
+    // render that showed the link, so wait for it rather than race it).
+    await waitFor(() => expect(impression).toHaveBeenCalledTimes(1));
     expect(impression).toHaveBeenCalledWith({ requestId: list.request_id, list: "home", productIds: [7, 8, 9] });
 
     fireEvent.click(second);
