@@ -26,6 +26,19 @@ class DragonRecAutoSchema(AutoSchema):
     those with a body, 429 with Retry-After for throttled scopes, 403 where a permission is required, 404 where the
     path names an object."""
 
+    def get_auth(self) -> list[dict[str, Any]]:
+        """Browsers may call the shopper endpoints anonymously (their signed cookie says who they are); an API key
+        is one option among others there, not a requirement: `{}` in the list says so."""
+        from dragonrec.tracking.authentication import ApiKeyScopes
+
+        auth: list[dict[str, Any]] = super().get_auth()
+        if (
+            any(isinstance(p, (ApiKeyScopes, permissions.AllowAny)) for p in self.view.get_permissions())
+            and {} not in auth
+        ):
+            auth.append({})
+        return auth
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction=direction)  # type: ignore[arg-type]
         takes_body = self.method in ("POST", "PUT", "PATCH")
@@ -34,12 +47,17 @@ class DragonRecAutoSchema(AutoSchema):
             errors["400"] = (ValidationErrorSerializer, "Invalid input; the offending fields are named.")
         if any(not isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()):
             errors["403"] = (ErrorSerializer, "Not signed in, or not allowed.")
+        elif self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # Django's CSRF check on writes from a session (sign-in and sign-out always, other writes when signed in)
+            errors["403"] = (ErrorSerializer, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")
         if "{" in self.path:
             errors["404"] = (ErrorSerializer, "No such object.")
         elif self.method == "GET" and self._is_list_view() and self._get_paginator() is not None:
             errors["404"] = (ErrorSerializer, "A page past the last one.")
         elif any(p.get("name", "").endswith("_id") and p.get("in") == "query" for p in self._get_parameters()):
             errors["404"] = (ErrorSerializer, "The object a `..._id` parameter names does not exist.")
+        if any(type(a).__name__ == "ApiKeyAuthentication" for a in self.view.get_authenticators()):
+            errors["401"] = (ErrorSerializer, "A bad or revoked API key.")
         if takes_body:
             errors["413"] = (ErrorSerializer, "Request body over DRAGONREC_MAX_BODY_BYTES (1 MB by default).")
         if getattr(self.view, "throttle_scope", None):

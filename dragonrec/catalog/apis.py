@@ -58,7 +58,7 @@ class ProductDetailApi(APIView):
 class CategoryListApi(APIView):
     """The category tree, flat and ordered by path, with active product counts: a storefront's navigation."""
 
-    class OutputSerializer(serializers.Serializer):
+    class CategorySerializer(serializers.Serializer):  # named for its OpenAPI component: "Category"
         id = serializers.IntegerField()
         name = serializers.CharField()
         path = serializers.CharField(help_text="'Electronics > Monitors'")
@@ -66,6 +66,6 @@ class CategoryListApi(APIView):
         depth = serializers.IntegerField()
         product_count = serializers.IntegerField(help_text="active products in this category or below it")
 
-    @extend_schema(responses=OutputSerializer(many=True))
+    @extend_schema(responses=CategorySerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(category_list(), many=True).data)
+        return Response(self.CategorySerializer(category_list(), many=True).data)

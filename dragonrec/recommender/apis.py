@@ -184,9 +184,9 @@ class MeDataApi(ShopperMixin, APIView):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "MeDataErased", {"erased": serializers.DictField(child=serializers.IntegerField())}
-        ),
+        responses={
+            200: inline_serializer("MeDataErased", {"erased": serializers.DictField(child=serializers.IntegerField())})
+        },
     )
     def delete(self, request: Request) -> Response:
         shopper = self.shopper(request)

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import contextlib
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import authenticate, login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
@@ -20,6 +28,36 @@ from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
 from dragonrec.tracking.validation import bad_text_error, printable
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^\d{0,10}(?:\.\d{0,2})?$"},
+            {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+        ],
+        "nullable": True,
+        "description": 'A price: a decimal string ("19.99"), a number, or null; "" means null.',
+    }
+)
+class PriceField(serializers.DecimalField):
+    """A price as a decimal string or a JSON number (both are what storefronts send), or null; rounded to the cent
+    rather than refused for more decimals (a float 19.990000001 from a client is 19.99)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        with contextlib.suppress(InvalidOperation, ValueError):  # not a number: the parent names the error
+            data = str(Decimal(str(data)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """Text only: DRF's CharField would turn a number into its digits, which the schema (a string) does not allow."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
 
 MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigger is not tracking context
 
@@ -155,19 +193,20 @@ class PreferenceApi(ShopperMixin, APIView):
     required_scopes = {"GET": ApiKey.Scope.PREFERENCES_WRITE, "PUT": ApiKey.Scope.PREFERENCES_WRITE}
 
     class PreferenceSerializer(serializers.Serializer):
-        categories = serializers.ListField(child=serializers.CharField(max_length=1000), max_length=50, default=list)
-        brands = serializers.ListField(child=serializers.CharField(max_length=200), max_length=50, default=list)
-        price_min = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None
+        categories = serializers.ListField(
+            child=TextField(max_length=1000, allow_blank=True), max_length=50, default=list
         )
-        price_max = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None
-        )
+        brands = serializers.ListField(child=TextField(max_length=200, allow_blank=True), max_length=50, default=list)
+        price_min = PriceField(max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None)
+        price_max = PriceField(max_digits=12, decimal_places=2, min_value=0, allow_null=True, default=None)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             low, high = attrs.get("price_min"), attrs.get("price_max")
             if low is not None and high is not None and low > high:
                 raise serializers.ValidationError({"price_max": "must not be below price_min"})
+            # blank entries (an empty form field) state nothing
+            for key in ("categories", "brands"):
+                attrs[key] = [value for value in attrs.get(key, []) if value.strip()]
             return attrs
 
     class PreferenceInputSerializer(PreferenceSerializer):

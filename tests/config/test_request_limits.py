@@ -20,7 +20,6 @@ def batch(product_id: int, n: int, padding: int = 0) -> bytes:
             "id": str(uuid.uuid4()),
             "type": "view",
             "product_id": product_id,
-            "session_id": "s",
             "context": {"p": "x" * padding},
         }
         for _ in range(n)

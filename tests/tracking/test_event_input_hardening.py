@@ -21,8 +21,15 @@ def event(product_id: int, **extra: object) -> dict[str, object]:
 
 
 def post_raw(client: Client, body: str):  # type: ignore[no-untyped-def]
-    """Posts text as is: a lone surrogate only survives as the JSON escape "\\ud800" on the wire."""
-    return client.post(URL, body.encode("utf-8"), content_type="application/json")
+    """Posts text as is (a lone surrogate only survives as the JSON escape "\\ud800" on the wire), as a shop's
+    backend with an API key: it names each event's session, so a session_id's own text can be checked too."""
+    from dragonrec.tracking.services import api_key_create
+
+    key = getattr(client, "_dragonrec_key", None)
+    if key is None:
+        key = api_key_create(name="hardening tests", scopes=["events:write"])[1]
+        client._dragonrec_key = key  # type: ignore[attr-defined]
+    return client.post(URL, body.encode("utf-8"), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}")
 
 
 @pytest.mark.django_db
@@ -100,10 +107,14 @@ def test_concurrent_replays_of_one_id_are_accepted_exactly_once() -> None:
     start = threading.Barrier(8)
     statuses: list[str] = []
     errors: list[BaseException] = []
+    from dragonrec.tracking.services import api_key_create
+
+    key = api_key_create(name="replays", scopes=["events:write"])[1]
 
     def replay() -> None:
         try:
             client = Client()
+            client._dragonrec_key = key  # type: ignore[attr-defined]
             start.wait()
             statuses.append(post_raw(client, body).json()["results"][0]["status"])
         except BaseException as exc:  # surfaced below: an assertion in a thread would be lost

@@ -16,8 +16,23 @@ from django.db import connection
 from dragonrec.tracking.factories import EventFactory
 
 
+def shopper_cookie_header(session_id: str) -> str:
+    """The Cookie header of the browser whose signed shopper cookie names `session_id`."""
+    from django.core.signing import get_cookie_signer
+
+    from dragonrec.tracking.identity import SALT, cookie_settings
+
+    name = cookie_settings()["NAME"]
+    return f"{name}={get_cookie_signer(salt=name + SALT).sign(session_id)}"
+
+
 def wsgi_get(handler: WSGIHandler, path: str, query: str) -> int:
-    environ: dict[str, Any] = {"PATH_INFO": path, "QUERY_STRING": query, "wsgi.input": io.BytesIO()}
+    environ: dict[str, Any] = {
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(),
+        "HTTP_COOKIE": shopper_cookie_header("s-db"),
+    }
     setup_testing_defaults(environ)
     status: list[str] = []
     result = handler(environ, lambda s, headers, exc_info=None: status.append(s))
@@ -33,7 +48,7 @@ def test_requests_after_the_database_dropped_every_connection_succeed(tiny_shop)
     # given a warm process holding a persistent connection
     EventFactory(session_id="s-db", product=tiny_shop["monitor"], type="view")
     handler = WSGIHandler()
-    assert wsgi_get(handler, "/api/recommendations/", "session_id=s-db&n=3") == 200
+    assert wsgi_get(handler, "/api/recommendations/", "n=3") == 200
     assert connection.connection is not None
     # when the server drops every other connection (what a restart or failover does), from a second connection
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
@@ -43,5 +58,5 @@ def test_requests_after_the_database_dropped_every_connection_succeed(tiny_shop)
         ).fetchone()
     assert killed is not None and killed[0] >= 1
     # then none of the next requests fails
-    codes = [wsgi_get(handler, "/api/recommendations/", f"session_id=s-db&n=3&i={i}") for i in range(16)]
+    codes = [wsgi_get(handler, "/api/recommendations/", f"n=3&i={i}") for i in range(16)]
     assert codes == [200] * 16

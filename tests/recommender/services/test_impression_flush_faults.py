@@ -112,7 +112,7 @@ def test_a_batch_claimed_by_a_flusher_that_died_is_written_by_the_next_flush(red
 
 @pytest.mark.django_db
 def test_with_redis_down_and_the_teacher_on_requests_are_served_and_impressions_written_inline(
-    api_client, tiny_shop, llm_server
+    api_client, tiny_shop, llm_server, shopper_cookie
 ) -> None:  # type: ignore[no-untyped-def]
     # given the teacher on and the cache/buffer Redis unreachable (a port nothing listens on)
     EventFactory(session_id="s-down", product=tiny_shop["shoe_road"], type="view")
@@ -120,7 +120,8 @@ def test_with_redis_down_and_the_teacher_on_requests_are_served_and_impressions_
     teacher = {**settings.RECOMMENDER, "TEACHER_BASE_URL": llm_server.base_url, "TEACHER_MODEL": "fake-teacher"}
     with override_settings(CACHES={"default": down}, RECOMMENDER=teacher):
         # when shoppers ask for lists (with history: the teacher would be asked to judge them)
-        responses = [api_client.get("/api/recommendations/", {"session_id": "s-down", "n": 4}) for _ in range(3)]
+        browser = shopper_cookie(api_client.__class__(), "s-down")
+        responses = [browser.get("/api/recommendations/", {"n": 4}) for _ in range(3)]
         anonymous = api_client.get("/api/recommendations/", {"n": 4})
     cache.clear()
     # then every request is served, and every list is already in the database
