@@ -224,7 +224,9 @@ def run_round(
     (kept on the state for the update when applied). `apply=False` measures without changing the world."""
     s = world.settings
     pipeline = build_pipeline(world, state.student, with_new=with_new)
-    exploration = ExplorationConfig.from_dict(s.exploration if state.explore else {"enabled": False})
+    exploration = ExplorationConfig.from_dict(
+        state.exploration or (s.exploration if state.explore else {"enabled": False})
+    )
     clicks_u, shown_u, buys_u, ndcg = [], [], [], []
     expected_clicks = 0.0
     new_clicks = new_shown = old_clicks = old_shown = 0
@@ -344,7 +346,12 @@ def off_policy_check(state: PolicyState, world: World, round_no: int, *, with_ne
     _, log_rows = run_round(state, world, round_no, with_new=with_new, apply=False)
     if not log_rows:
         return None  # every shopper has found everything they wanted
-    greedy = PolicyState("greedy", state.student, state.shoppers, explore=False, form=None)
+    # The target: the same model's greedy list over the same ranked page the explorer draws from (a temperature
+    # near zero makes the draw the ranking itself), so every item it shows had a chance under the explorer.
+    greedy_exploration = {**world.settings.exploration, "temperature": 1e-6}
+    greedy = PolicyState(
+        "greedy", state.student, state.shoppers, explore=True, form=None, exploration=greedy_exploration
+    )
     truth_metrics, greedy_rows = run_round(greedy, world, round_no, with_new=with_new, apply=False)
     target_at = {(r["shopper"], r["position"]): r["item"] for r in greedy_rows}
     reward = np.array([r["click"] for r in log_rows])
@@ -373,7 +380,7 @@ def off_policy_check(state: PolicyState, world: World, round_no: int, *, with_ne
     }
     truth = truth_metrics["expected_click_rate"]
     return {
-        "target_policy": "greedy (the exploring policy's model, exploration off)",
+        "target_policy": "greedy (the exploring policy's model and ranked page, no sampling)",
         "round": round_no,
         "true_click_rate": truth,
         "logging_click_rate": float(reward.mean()) if len(reward) else 0.0,
