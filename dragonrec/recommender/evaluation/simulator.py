@@ -102,9 +102,9 @@ class PolicyState:
     form: str | None  # None = never updates
     rounds: list[dict[str, Any]] = field(default_factory=list)
     last_log: list[dict[str, Any]] = field(default_factory=list)
-    per_shopper: dict[int, dict[int, tuple[int, int]]] = field(
-        default_factory=dict
-    )  # round -> shopper -> (clicks, shown)
+    # round -> shopper -> (clicks, shown)
+    per_shopper: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
+    exploration: dict[str, Any] | None = None  # overrides the settings' exploration (the off-policy target)
 
 
 def position_bias(k: int) -> float:
