@@ -84,7 +84,7 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
 
 def _fmt(value: Any, scale: float, dp: int) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
+        return "-"
     return f"{value * scale:,.{dp}f}"
 
 
@@ -102,9 +102,9 @@ def _lift_cell(lift: dict[str, Any]) -> dict[str, Any]:
     ci = lift.get("ci") or [None, None]
     p = lift.get("p_value")
     return {
-        "value": _fmt(lift.get("relative"), 100.0, 1) + "%" if lift.get("relative") is not None else "–",
+        "value": _fmt(lift.get("relative"), 100.0, 1) + "%" if lift.get("relative") is not None else "-",
         "interval": f"[{_fmt(ci[0], 100.0, 1)}%, {_fmt(ci[1], 100.0, 1)}%]" if ci[0] is not None else "",
-        "p_value": f"{p:.3f}" if isinstance(p, int | float) else "–",
+        "p_value": f"{p:.3f}" if isinstance(p, int | float) else "-",
         "significant": isinstance(p, int | float) and p < 0.05,
     }
 
@@ -205,8 +205,8 @@ def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
         for ranker in rankers
     }
     for row in totals.values():
-        row["ctr"] = f"{100 * row['clicks'] / row['shown']:.2f}%" if row["shown"] else "–"
-        row["conversion"] = f"{100 * row['purchases'] / row['shown']:.2f}%" if row["shown"] else "–"
+        row["ctr"] = f"{100 * row['clicks'] / row['shown']:.2f}%" if row["shown"] else "-"
+        row["conversion"] = f"{100 * row['purchases'] / row['shown']:.2f}%" if row["shown"] else "-"
     plots = {}
     if served:
         plots["served"] = _served_plot(served, rankers)
