@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from dragonrec.recommender.models import (
+    Arm,
     CategoryComplement,
+    Experiment,
     Impression,
     ImpressionItem,
     MerchantRule,
@@ -219,3 +221,46 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/dragonrec_recommender/modelversion/compare.html", context)
+
+
+class ArmInline(admin.TabularInline):
+    model = Arm
+    extra = 0
+    fields = ["name", "policy", "share", "overrides", "position"]
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "status", "started_at", "ended_at", "winner"]
+    list_filter = ["status", "kind"]
+    search_fields = ["name"]
+    # the lifecycle moves only through the actions below (the services check one running experiment per scenario)
+    readonly_fields = ["status", "started_at", "ended_at", "winner"]
+    inlines = [ArmInline]
+    actions = ["start", "stop"]
+
+    @admin.action(description="Start the selected draft experiments", permissions=["change"])
+    def start(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
+        from dragonrec.recommender.services.experiments import ExperimentError, experiment_start
+
+        for experiment in queryset:
+            try:
+                experiment_start(experiment=experiment)
+            except ExperimentError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.log_change(request, experiment, "Started.")
+            self.message_user(request, f"{experiment.name} is running.", messages.SUCCESS)
+
+    @admin.action(description="Stop the selected running experiments (no winner)", permissions=["change"])
+    def stop(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
+        from dragonrec.recommender.services.experiments import ExperimentError, experiment_stop
+
+        for experiment in queryset:
+            try:
+                experiment_stop(experiment=experiment, note=f"stopped by admin user {request.user}")
+            except ExperimentError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.log_change(request, experiment, "Stopped.")
+            self.message_user(request, f"{experiment.name} is stopped.", messages.SUCCESS)
