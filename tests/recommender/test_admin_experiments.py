@@ -24,3 +24,28 @@ def test_start_and_stop_actions_move_an_experiment_through_its_lifecycle(admin_c
     stopped = Experiment.objects.get(pk=experiment.pk)
     assert stopped.status == "stopped" and "stopped by admin user" in stopped.notes
     svc.experiments_reset()
+
+
+def test_promote_stops_with_the_winner_and_activates_its_student_version(admin_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.models import ModelVersion
+    from tests.recommender.services.test_experiments import _log
+
+    ModelVersion.objects.create(version="v-win", artifact="models/v-win", status="candidate")
+    experiment = svc.experiment_create(
+        name="prom",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "student:v-win", 0.5)],
+    )
+    svc.experiment_start(experiment=experiment)
+    p = [tiny_shop[k].id for k in ("monitor", "kettle", "pan", "mouse")]
+    for k in range(30):
+        _log("prom", "control", f"c{k}", p, {1} if k % 10 == 0 else set())
+        _log("prom", "t", f"t{k}", p, {1, 2})
+    admin_client.post(
+        "/admin/dragonrec_recommender/experiment/", {"action": "promote_winner", "_selected_action": [experiment.pk]}
+    )
+    ended = Experiment.objects.get(pk=experiment.pk)
+    assert (ended.status, ended.winner) == ("stopped", "t")
+    version = ModelVersion.objects.get(version="v-win")
+    assert version.status == "active" and "won experiment prom" in version.notes
+    svc.experiments_reset()
