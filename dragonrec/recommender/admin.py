@@ -240,6 +240,43 @@ class ExperimentAdmin(admin.ModelAdmin):
     inlines = [ArmInline]
     actions = ["start", "stop", "promote_winner"]
 
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        own = [
+            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="dragonrec_dashboard"),
+            path(
+                "<int:pk>/results/", self.admin_site.admin_view(self.results_view), name="dragonrec_experiment_results"
+            ),
+        ]
+        return own + super().get_urls()
+
+    def results_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
+        from django.shortcuts import get_object_or_404
+
+        from dragonrec.recommender.services.dashboard import experiment_page
+
+        experiment = get_object_or_404(Experiment, pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Results: {experiment.name}",
+            "experiment": experiment,
+            "page": experiment_page(experiment=experiment),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dragonrec_recommender/experiment/results.html", context)
+
+    def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
+        from dragonrec.recommender.services.dashboard import recommendations_dashboard
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Recommendations",
+            "d": recommendations_dashboard(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dragonrec_recommender/dashboard.html", context)
+
     @admin.action(description="Start the selected draft experiments", permissions=["change"])
     def start(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
         from dragonrec.recommender.services.experiments import ExperimentError, experiment_start

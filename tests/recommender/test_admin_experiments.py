@@ -49,3 +49,20 @@ def test_promote_stops_with_the_winner_and_activates_its_student_version(admin_c
     version = ModelVersion.objects.get(version="v-win")
     assert version.status == "active" and "won experiment prom" in version.notes
     svc.experiments_reset()
+
+
+def test_results_page_and_dashboard_render_with_and_without_data(admin_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from tests.recommender.services.test_experiments import _log
+
+    base = "/admin/dragonrec_recommender/experiment/"
+    assert "No lists served in this window" in admin_client.get(f"{base}dashboard/").content.decode()
+    experiment = svc.experiment_create(
+        name="pg",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "embedding", 0.5)],
+    )
+    assert "No data yet." in admin_client.get(f"{base}{experiment.pk}/results/").content.decode()
+    _log("pg", "control", "c1", [tiny_shop["monitor"].id], {1})
+    page = admin_client.get(f"{base}{experiment.pk}/results/").content.decode()
+    assert "100.00%" in page and "<svg" in page
+    assert "<svg" in admin_client.get(f"{base}dashboard/").content.decode()
