@@ -56,6 +56,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Prometheus /metrics (off by default; staff or `Authorization: Bearer <token>`); with it, request latency by route.
+DRAGONREC_METRICS_ENABLED = env_bool("DRAGONREC_METRICS_ENABLED", False)
+DRAGONREC_METRICS_TOKEN = os.environ.get("DRAGONREC_METRICS_TOKEN", "")
+if DRAGONREC_METRICS_ENABLED:
+    MIDDLEWARE.insert(0, "dragonrec.recommender.metrics.RequestLatencyMiddleware")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -1,0 +1,103 @@
+"""Prometheus metrics at /metrics: off unless DRAGONREC_METRICS_ENABLED, and only for staff or a bearer token
+(DRAGONREC_METRICS_TOKEN). Figures that live in the database or Redis are read at scrape time by a custom
+collector, so every process answers the same without counters shared across processes."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils import timezone
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+WINDOW = timedelta(hours=1)  # database figures cover the last hour: one indexed range scan per scrape
+
+REQUEST_LATENCY = Histogram(
+    "dragonrec_request_seconds", "Request latency by endpoint (this process)", ["endpoint", "method"], registry=REGISTRY
+)
+
+
+class RequestLatencyMiddleware:
+    """Times each request by its URL route name (not the raw path: ids would explode the label set)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        start = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        endpoint = (match.route or match.view_name) if match else "unmatched"
+        REQUEST_LATENCY.labels(endpoint=endpoint, method=request.method).observe(time.perf_counter() - start)
+        return response
+
+
+class DatabaseCollector:
+    def collect(self) -> Iterator[Any]:
+        from dragonrec.recommender.models import Impression, ModelVersion, TeacherJudgment
+
+        since = timezone.now() - WINDOW
+        lists = GaugeMetricFamily(
+            "dragonrec_lists_served_last_hour", "Lists served in the last hour", labels=["ranker"]
+        )
+        for row in Impression.objects.filter(created_at__gte=since).values("ranker").annotate(n=Count("pk")):
+            lists.add_metric([row["ranker"]], row["n"])
+        yield lists
+        teacher = TeacherJudgment.objects.filter(created_at__gte=since).aggregate(
+            calls=Count("id", filter=Q(cache_hit=False)), errors=Count("id", filter=~Q(error="")), cost=Sum("cost_usd")
+        )
+        yield GaugeMetricFamily("dragonrec_teacher_calls_last_hour", "Teacher calls (no cache hits)", teacher["calls"])
+        yield GaugeMetricFamily("dragonrec_teacher_errors_last_hour", "Teacher errors", teacher["errors"])
+        yield GaugeMetricFamily("dragonrec_teacher_cost_usd_last_hour", "Teacher spend", float(teacher["cost"] or 0))
+        runs = CounterMetricFamily("dragonrec_training_runs", "Model versions trained, by status", labels=["status"])
+        for row in ModelVersion.objects.values("status").annotate(n=Count("id")):
+            runs.add_metric([row["status"]], row["n"])
+        yield runs
+        active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+        info = InfoMetricFamily("dragonrec_active_model", "The student version serving")
+        info.add_metric([], {"version": active.version if active else ""})
+        yield info
+        yield from _buffer()
+
+
+def _buffer() -> Iterator[Any]:
+    import json
+
+    from dragonrec.recommender.services.impressions import BUFFER_KEY, _redis, impressions_buffered
+
+    try:
+        depth = impressions_buffered()
+        oldest = _redis().lindex(BUFFER_KEY, 0)
+    except Exception:  # Redis down: say nothing rather than fail the whole scrape
+        return
+    yield GaugeMetricFamily("dragonrec_impression_buffer_depth", "Impressions waiting in Redis", depth)
+    lag = 0.0
+    if oldest:
+        created = json.loads(oldest).get("created_at")
+        if created:
+            from datetime import datetime
+
+            lag = max(0.0, (timezone.now() - datetime.fromisoformat(created)).total_seconds())
+    yield GaugeMetricFamily("dragonrec_impression_flush_lag_seconds", "Age of the oldest buffered impression", lag)
+
+
+REGISTRY.register(DatabaseCollector())
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not getattr(settings, "DRAGONREC_METRICS_ENABLED", False):
+        raise Http404
+    token = getattr(settings, "DRAGONREC_METRICS_TOKEN", "")
+    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    staff = request.user.is_authenticated and request.user.is_staff
+    if not staff and not (token and sent and hmac.compare_digest(sent, token)):
+        return HttpResponseForbidden("staff or the metrics token only")
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

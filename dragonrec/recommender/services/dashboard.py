@@ -1,0 +1,389 @@
+"""Read-only figures and plots for the admin: an experiment's results page and the Recommendations dashboard.
+
+    >>> experiment_page(experiment=exp)["arms"][0]["ctr"]   # {"value", "low", "high"} formatted for the table
+    >>> recommendations_dashboard()["plots"]["ctr"]         # an inline <svg> string
+
+Every query is bounded in time (DAYS, COVERAGE_DAYS) and aggregated in SQL: a page load reads at most one row per
+day and ranker, never the impressions themselves. Plots are matplotlib, rendered here to inline SVG, so the admin
+needs no JavaScript and nothing from outside the machine.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Avg, Count, Max, Q, Sum
+from django.db.models.functions import TruncDay
+from django.utils import timezone
+
+from dragonrec.recommender.adapters import product_model
+from dragonrec.recommender.models import Experiment, Impression, ImpressionItem, ModelVersion, TeacherJudgment
+from dragonrec.tracking.models import Event
+
+DAYS = 30  # the dashboard's window: a month shows weekly cycles without scanning the whole impression log
+COVERAGE_DAYS = 7  # catalog coverage looks at a week: long enough for slow sellers to get a chance to show
+Z95 = 1.96
+
+TABLE_METRICS = [
+    # (key in experiment_results, label, scale for display, decimals)
+    ("ctr", "CTR per impression", 100.0, 2),
+    ("list_ctr", "CTR per list", 100.0, 2),
+    ("add_to_cart_rate", "add-to-cart rate", 100.0, 2),
+    ("conversion_rate", "conversion rate", 100.0, 2),
+    ("revenue_per_shopper", "revenue per shopper", 1.0, 2),
+    ("revenue_per_1000_impressions", "revenue per 1,000 impressions", 1.0, 2),
+]
+PERCENT = {"ctr", "list_ctr", "add_to_cart_rate", "conversion_rate"}
+
+
+# ------------------------------------------------------------------------------------------------ experiment page
+def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
+    """The results of `experiment` as table rows, with a daily plot of click and conversion rate per arm."""
+    from dragonrec.recommender.services.experiments import experiment_results
+
+    results = experiment_results(experiment=experiment)
+    arms = []
+    for name, figures in (results.get("arms") or {}).items():
+        row = {
+            "name": name,
+            "policy": figures.get("policy"),
+            "share": figures.get("share"),
+            "shoppers": figures.get("shoppers"),
+            "lists": figures.get("lists"),
+            "impressions": figures.get("impressions"),
+            "is_control": name == results.get("control"),
+            "metrics": [_cell(figures.get(key), key, scale, dp) for key, _, scale, dp in TABLE_METRICS],
+        }
+        arms.append(row)
+    lifts = []
+    for name, by_metric in (results.get("lift") or {}).items():
+        cells = []
+        for key, _, _, _ in TABLE_METRICS:
+            lift = by_metric.get(key) or {}
+            cells.append(_lift_cell(lift))
+        lifts.append({"name": name, "metrics": cells})
+    srm = results.get("sample_ratio")
+    daily = experiment_daily(experiment=experiment)
+    return {
+        "results": results,
+        "metric_labels": [label for _, label, _, _ in TABLE_METRICS],
+        "arms": arms,
+        "lifts": lifts,
+        "control": results.get("control"),
+        "sample_ratio": srm,
+        "srm_failed": bool(srm) and not srm.get("ok", True),
+        "interleaving": results.get("interleaving"),
+        "daily": daily,
+        "plot": _experiment_plot(daily) if daily else "",
+    }
+
+
+def _fmt(value: Any, scale: float, dp: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value * scale:,.{dp}f}"
+
+
+def _cell(metric: dict[str, Any] | None, key: str, scale: float, dp: int) -> dict[str, str]:
+    metric = metric or {}
+    ci = metric.get("ci") or [None, None]
+    unit = "%" if key in PERCENT else ""
+    return {
+        "value": _fmt(metric.get("value"), scale, dp) + unit,
+        "interval": f"[{_fmt(ci[0], scale, dp)}, {_fmt(ci[1], scale, dp)}]" if ci[0] is not None else "",
+    }
+
+
+def _lift_cell(lift: dict[str, Any]) -> dict[str, Any]:
+    ci = lift.get("ci") or [None, None]
+    p = lift.get("p_value")
+    return {
+        "value": _fmt(lift.get("relative"), 100.0, 1) + "%" if lift.get("relative") is not None else "-",
+        "interval": f"[{_fmt(ci[0], 100.0, 1)}%, {_fmt(ci[1], 100.0, 1)}%]" if ci[0] is not None else "",
+        "p_value": f"{p:.3f}" if isinstance(p, int | float) else "-",
+        "significant": isinstance(p, int | float) and p < 0.05,
+    }
+
+
+def experiment_daily(*, experiment: Experiment) -> list[dict[str, Any]]:
+    """Per day and arm: items shown, clicked and bought, with normal-approximation 95% intervals of the rates.
+
+    The daily intervals treat items as independent (they are clustered by shopper), so they are narrower than the
+    table's delta-method intervals: the plot shows the trend, the table decides."""
+    rows = (
+        ImpressionItem.objects.filter(impression__experiment=experiment.name)
+        .annotate(day=TruncDay("impression__created_at"))
+        .values("day", "impression__arm")
+        .annotate(shown=Count("id"), clicks=Count("clicked_at"), purchases=Count("purchased_at"))
+        .order_by("day", "impression__arm")
+    )
+    out = []
+    for row in rows:
+        n = row["shown"]
+        out.append(
+            {
+                "day": row["day"].date(),
+                "arm": row["impression__arm"],
+                "shown": n,
+                "ctr": _rate(row["clicks"], n),
+                "conversion": _rate(row["purchases"], n),
+            }
+        )
+    return out
+
+
+def _rate(k: int, n: int) -> tuple[float, float, float]:
+    if not n:
+        return (0.0, 0.0, 0.0)
+    p = k / n
+    half = Z95 * math.sqrt(p * (1 - p) / n)
+    return (p, max(0.0, p - half), min(1.0, p + half))
+
+
+def _experiment_plot(daily: list[dict[str, Any]]) -> str:
+    fig, axes = _figure(ncols=2)
+    for ax, key, title in ((axes[0], "ctr", "click rate per item"), (axes[1], "conversion", "conversion per item")):
+        for arm in sorted({r["arm"] for r in daily}):
+            mine = [r for r in daily if r["arm"] == arm]
+            days = [r["day"] for r in mine]
+            ax.plot(days, [r[key][0] * 100 for r in mine], marker="o", label=arm)
+            ax.fill_between(days, [r[key][1] * 100 for r in mine], [r[key][2] * 100 for r in mine], alpha=0.2)
+        ax.set_title(title)
+        ax.set_ylabel("%")
+        ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+# ------------------------------------------------------------------------------------------------ dashboard
+_RANKER = "CASE WHEN imp.model_version <> '' THEN imp.ranker || ' ' || imp.model_version ELSE imp.ranker END"
+
+_PER_DAY_RANKER_SQL = """
+SELECT date_trunc('day', imp.created_at) AS day,
+       {ranker} AS ranker,
+       COUNT(DISTINCT imp.request_id) AS lists,
+       COUNT(item.id) AS shown,
+       COUNT(item.clicked_at) AS clicks,
+       COUNT(item.purchased_at) AS purchases,
+       COALESCE(SUM(buy.value), 0) AS revenue
+FROM {impressions} AS imp
+LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
+LEFT JOIN LATERAL (
+    SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
+    WHERE item.purchased_at IS NOT NULL AND e.type = 'purchase' AND e.product_id = item.product_id
+      AND e.timestamp = item.purchased_at
+    LIMIT 1
+) AS buy ON TRUE
+WHERE imp.created_at >= %s
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
+    """What the recommender served and earned, what the teacher cost, which models served, and how much of the
+    catalog got shown: the figures and inline SVG plots of the admin's Recommendations dashboard."""
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    served = _served(since)
+    teacher = _teacher(since)
+    versions = _versions(since)
+    coverage = catalog_coverage(days=COVERAGE_DAYS)
+    rankers = sorted({r["ranker"] for r in served})
+    totals = {
+        ranker: {
+            "ranker": ranker,
+            "lists": sum(r["lists"] for r in served if r["ranker"] == ranker),
+            "shown": sum(r["shown"] for r in served if r["ranker"] == ranker),
+            "clicks": sum(r["clicks"] for r in served if r["ranker"] == ranker),
+            "purchases": sum(r["purchases"] for r in served if r["ranker"] == ranker),
+            "revenue": sum(r["revenue"] for r in served if r["ranker"] == ranker),
+        }
+        for ranker in rankers
+    }
+    for row in totals.values():
+        row["ctr"] = f"{100 * row['clicks'] / row['shown']:.2f}%" if row["shown"] else "-"
+        row["conversion"] = f"{100 * row['purchases'] / row['shown']:.2f}%" if row["shown"] else "-"
+    plots = {}
+    if served:
+        plots["served"] = _served_plot(served, rankers)
+    if teacher:
+        plots["teacher"] = _teacher_plot(teacher)
+    if any(v["gate_ndcg"] is not None for v in versions):
+        plots["versions"] = _versions_plot(versions)
+    return {
+        "days": days,
+        "since": since,
+        "served": served,
+        "rankers": list(totals.values()),
+        "teacher": teacher,
+        "teacher_totals": {
+            "calls": sum(t["calls"] for t in teacher),
+            "cost": sum(t["cost"] for t in teacher),
+            "errors": sum(t["errors"] for t in teacher),
+        },
+        "versions": versions,
+        "coverage": coverage,
+        "plots": plots,
+    }
+
+
+def _served(since: Any) -> list[dict[str, Any]]:
+    sql = _PER_DAY_RANKER_SQL.format(
+        ranker=_RANKER,
+        impressions=Impression._meta.db_table,
+        items=ImpressionItem._meta.db_table,
+        events=Event._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [since])
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        row["day"] = row["day"].date()
+        row["revenue"] = float(row["revenue"])
+        row["ctr"] = row["clicks"] / row["shown"] if row["shown"] else 0.0
+        row["conversion"] = row["purchases"] / row["shown"] if row["shown"] else 0.0
+    return rows
+
+
+def _teacher(since: Any) -> list[dict[str, Any]]:
+    # cache hits cost nothing and take no time: they are counted apart so spend and latency describe real calls
+    rows = (
+        TeacherJudgment.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDay("created_at"))
+        .values("day")
+        .annotate(
+            calls=Count("id", filter=Q(cache_hit=False)),
+            cache_hits=Count("id", filter=Q(cache_hit=True)),
+            errors=Count("id", filter=~Q(error="")),
+            cost=Sum("cost_usd"),
+            latency=Avg("latency_ms", filter=Q(cache_hit=False)),
+            latency_max=Max("latency_ms", filter=Q(cache_hit=False)),
+        )
+        .order_by("day")
+    )
+    out = []
+    for row in rows:
+        total = row["calls"] + row["cache_hits"]
+        out.append(
+            {
+                "day": row["day"].date(),
+                "calls": row["calls"],
+                "cache_hits": row["cache_hits"],
+                "errors": row["errors"],
+                "error_rate": row["errors"] / total if total else 0.0,
+                "cost": float(row["cost"] or 0),
+                "latency": float(row["latency"] or 0),
+                "latency_max": row["latency_max"] or 0,
+            }
+        )
+    return out
+
+
+def _versions(since: Any) -> list[dict[str, Any]]:
+    # the window's versions plus whichever is serving now, however old
+    qs = ModelVersion.objects.filter(Q(created_at__gte=since) | Q(status=ModelVersion.Status.ACTIVE)).order_by(
+        "created_at"
+    )
+    out = []
+    for v in qs[:200]:  # bounded: a training a day is 30; a runaway loop must not make the page unreadable
+        gate = v.metrics.get("gate_ndcg@10")
+        out.append(
+            {
+                "version": v.version,
+                "status": v.status,
+                "created_at": v.created_at,
+                "activated_at": v.activated_at,
+                "gate_ndcg": gate if isinstance(gate, int | float) else None,
+                "valid_ndcg": v.valid_ndcg10,
+            }
+        )
+    return out
+
+
+def catalog_coverage(*, days: int = COVERAGE_DAYS) -> dict[str, Any]:
+    """Share of the active products that were shown in at least one list in the last `days` days."""
+    since = timezone.now() - timedelta(days=days)
+    active = product_model().objects.filter(is_active=True)
+    total = active.count()
+    shown = (
+        active.filter(pk__in=ImpressionItem.objects.filter(impression__created_at__gte=since).values("product_id"))
+        .values("pk")
+        .count()
+    )
+    return {"days": days, "active": total, "shown": shown, "share": shown / total if total else 0.0}
+
+
+def _served_plot(served: list[dict[str, Any]], rankers: list[str]) -> str:
+    fig, axes = _figure(ncols=3)
+    for ranker in rankers:
+        mine = [r for r in served if r["ranker"] == ranker]
+        days = [r["day"] for r in mine]
+        axes[0].plot(days, [r["lists"] for r in mine], marker="o", label=ranker)
+        axes[1].plot(days, [100 * r["ctr"] for r in mine], marker="o", label=ranker)
+        axes[2].plot(days, [100 * r["conversion"] for r in mine], marker="o", label=ranker)
+    for ax, title in zip(axes, ("lists served", "click rate per item (%)", "conversion per item (%)"), strict=True):
+        ax.set_title(title)
+    axes[0].legend(fontsize=7)
+    return _svg(fig)
+
+
+def _teacher_plot(teacher: list[dict[str, Any]]) -> str:
+    fig, axes = _figure(ncols=3)
+    days = [t["day"] for t in teacher]
+    axes[0].bar(days, [t["calls"] for t in teacher], label="calls")
+    axes[0].bar(days, [t["errors"] for t in teacher], label="errors", color="tab:red")
+    axes[0].legend(fontsize=7)
+    axes[1].plot(days, [t["cost"] for t in teacher], marker="o")
+    axes[2].plot(days, [t["latency"] for t in teacher], marker="o", label="mean")
+    axes[2].plot(days, [t["latency_max"] for t in teacher], linestyle="--", label="max")
+    axes[2].legend(fontsize=7)
+    for ax, title in zip(axes, ("teacher calls", "teacher spend (USD)", "teacher latency (ms)"), strict=True):
+        ax.set_title(title)
+    return _svg(fig)
+
+
+def _versions_plot(versions: list[dict[str, Any]]) -> str:
+    fig, axes = _figure(ncols=1, width=6.0)
+    ax = axes[0]
+    points = [v for v in versions if v["gate_ndcg"] is not None]
+    ax.plot([v["created_at"] for v in points], [v["gate_ndcg"] for v in points], marker="o", color="tab:gray")
+    for v in points:
+        if v["activated_at"] is not None:
+            ax.scatter([v["created_at"]], [v["gate_ndcg"]], color="tab:green", zorder=3, s=60)
+        ax.annotate(
+            v["version"], (v["created_at"], v["gate_ndcg"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    ax.set_title("gate NDCG@10 per model version (green: was activated)")
+    return _svg(fig)
+
+
+# ------------------------------------------------------------------------------------------------ plotting
+def _figure(*, ncols: int, width: float | None = None) -> tuple[Any, list[Any]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(width or 4.2 * ncols, 3.0))
+    return fig, list(axes) if ncols > 1 else [axes]
+
+
+def _svg(fig: Any) -> str:
+    """The figure as an <svg> element to inline in a page (no XML prolog, no external references)."""
+    import matplotlib.pyplot as plt
+
+    for ax in fig.axes:
+        ax.tick_params(labelsize=7)
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
