@@ -2,7 +2,7 @@
 
 `make demo` uses it; a production deployment can too (every value reads an environment variable). Defaults are
 for a 2-core machine: one process per core (each holds the GIL while it ranks) and a few threads each to overlap
-the database and Redis round trips. Measured with bench/api_latency.py, 16 clients: 2x4 saturates at ~225-295
+the database and Redis round trips. Measured with bench/api_latency.py, 16 clients: 2x4 saturates at ~305-340
 requests/s, 3x4 at ~200 and 4x4 at ~170 (more processes only contend for the same two cores).
 """
 

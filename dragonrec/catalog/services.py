@@ -207,12 +207,5 @@ def _unchanged_skus(batch: list[ProductRow], categories: dict[str, Category]) ->
     return same
 
 
-def product_set_stock(*, product: Product, quantity: int) -> Product:
-    product.stock_quantity = quantity
-    product.in_stock = quantity > 0
-    product.save(update_fields=["stock_quantity", "in_stock", "updated_at"])
-    return product
-
-
 def products_set_active(*, ids: Iterable[int], active: bool) -> int:
     return Product.objects.filter(id__in=list(ids)).update(is_active=active, updated_at=timezone.now())

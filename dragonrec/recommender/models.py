@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-EMBEDDING_DIM = 384  # all-MiniLM-L6-v2; RECOMMENDER["EMBEDDING_DIM"] must match (a migration changes it)
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2; RECOMMENDER["EMBEDDING_MODEL"]'s dimension must match (a migration changes it)
 
 
 class ProductEmbedding(models.Model):

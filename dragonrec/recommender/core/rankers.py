@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -147,3 +148,25 @@ class TrendingRanker(Ranker):
         # the store's trending list (one indexed read); a candidate outside its head scores 0
         trend = dict(self.products.trending(limit=max(1000, 5 * len(candidate_ids))))
         return np.array([trend.get(pid, 0.0) for pid in candidate_ids], dtype=np.float32)
+
+
+TEACHER_RANKER = "teacher"
+
+
+class TeacherScoresRanker(Ranker):
+    """Cached teacher judgments first; candidates the teacher did not see keep the fallback ranker's order below."""
+
+    name = TEACHER_RANKER
+
+    def __init__(self, scores: dict[int, float], fallback: Ranker) -> None:
+        self.scores = scores
+        self.fallback = fallback
+
+    def score(self, ctx: Context, candidate_ids: Any) -> Any:
+        base = np.asarray(self.fallback.score(ctx, candidate_ids), dtype=np.float64)
+        finite = base[np.isfinite(base)]
+        low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
+        # judged items: 10 + score (10..20) always above unjudged ones (0..1)
+        judged = np.array([10.0 + self.scores[i] if i in self.scores else np.nan for i in candidate_ids])
+        return np.where(np.isnan(judged), scaled, judged)

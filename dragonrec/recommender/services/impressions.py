@@ -42,6 +42,7 @@ from redis.exceptions import LockError
 from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.services.feedback import clicks_attribute_since
 from dragonrec.tracking.identity import shopper_key  # one key convention for the whole plugin, tracking's
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def _flush_from_request() -> None:
 
 
 def _flush_schedule() -> None:
+    # Function-level: Celery task dispatch is an inherent cycle (tasks.py runs this module's services).
     from dragonrec.recommender.tasks import impressions_flush
 
     try:
@@ -363,6 +365,7 @@ def impressions_write(records: list[dict[str, Any]]) -> None:
 
 
 def _teacher_queue(request_ids: list[str]) -> None:
+    # Function-level: Celery task dispatch is an inherent cycle (tasks.py runs this module's services).
     from dragonrec.recommender.tasks import teacher_score
 
     try:
@@ -374,7 +377,5 @@ def _teacher_queue(request_ids: list[str]) -> None:
 
 def _clicks_for(records: list[dict[str, Any]]) -> None:
     """Clicks recorded before their list was flushed: attribute them now."""
-    from dragonrec.recommender.services.feedback import clicks_attribute_since
-
     oldest = min(datetime.fromisoformat(r["created_at"]) for r in records)
     clicks_attribute_since(start=oldest - CLICK_SKEW, request_ids=[r["request_id"] for r in records])

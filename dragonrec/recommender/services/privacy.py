@@ -21,6 +21,7 @@ from django_redis import get_redis_connection
 
 from dragonrec.recommender.models import Impression, ImpressionItem, TeacherJudgment
 from dragonrec.recommender.services.impressions import CLICKED_KEY, SEEN_KEY, impressions_flush
+from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
 from dragonrec.tracking.identity import shopper_key
 from dragonrec.tracking.selectors import shopper_tracking_export
 from dragonrec.tracking.services import shopper_tracking_erase
@@ -129,9 +130,6 @@ def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: st
 
 def _redis_erase(keys: list[str], answer_keys: list[str]) -> int:
     """Fatigue state, cached teacher scores and the teacher's cached answers for this shopper's prompts."""
-    from dragonrec.recommender.services.recommendations import teacher_cache_key
-    from dragonrec.recommender.services.teacher import teacher_config
-
     removed = 0
     try:
         client = get_redis_connection("default")

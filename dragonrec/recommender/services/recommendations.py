@@ -3,7 +3,6 @@ the impression, and ask the teacher (in Celery, never inline) to judge what we s
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
@@ -16,7 +15,7 @@ from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.exploration import ExplorationConfig, seed_from_request
 from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig, pipeline_config_from_settings
 from dragonrec.recommender.core.pipeline import build_pipeline as core_build_pipeline
-from dragonrec.recommender.core.rankers import EmbeddingRanker
+from dragonrec.recommender.core.rankers import EmbeddingRanker, TeacherScoresRanker
 from dragonrec.recommender.core.types import (
     ADD_TO_CART,
     PURCHASE,
@@ -37,10 +36,10 @@ from dragonrec.recommender.services.impressions import (
     shopper_key,
 )
 from dragonrec.recommender.services.rules import merchant_rules_for
+from dragonrec.recommender.services.students import active_student_ranker, version_student_ranker
+from dragonrec.recommender.services.teacher import history_signature, teacher_cache_key
 from dragonrec.recommender.stores import OrmHistoryStore, serving_stores
 from dragonrec.tracking.selectors import preference_get
-
-TEACHER_RANKER = "teacher"
 
 
 class RecommendationError(ValueError):
@@ -77,18 +76,6 @@ def user_key_for(*, user: Any | None, session_id: str) -> str:
     return shopper_key(user_id=user_id, session_id=session_id)
 
 
-def history_signature(history: list[HistoryEvent]) -> str:
-    """Identifies 'this user with exactly this recent history': teacher scores are cached per signature."""
-    import hashlib
-
-    payload = json.dumps([(e.product_id, e.event_type) for e in history[-20:]])
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def teacher_cache_key(user_key: str, signature: str) -> str:
-    return f"dragonrec:teacher-scores:{user_key}:{signature}"
-
-
 def cart_ids(history: list[HistoryEvent]) -> list[int]:
     """What is in the cart now, by replaying add/remove/purchase events (newest last)."""
     cart: dict[int, None] = {}
@@ -100,27 +87,6 @@ def cart_ids(history: list[HistoryEvent]) -> list[int]:
     return list(cart)
 
 
-class TeacherScoresRanker(Ranker):
-    """Cached teacher judgments first; candidates the teacher did not see keep the fallback ranker's order below."""
-
-    name = TEACHER_RANKER
-
-    def __init__(self, scores: dict[int, float], fallback: Ranker) -> None:
-        self.scores = scores
-        self.fallback = fallback
-
-    def score(self, ctx: Context, candidate_ids: Any) -> Any:
-        import numpy as np
-
-        base = np.asarray(self.fallback.score(ctx, candidate_ids), dtype=np.float64)
-        finite = base[np.isfinite(base)]
-        low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
-        scaled = (base - low) / (high - low) if high > low else np.zeros_like(base)
-        # judged items: 10 + score (10..20) always above unjudged ones (0..1)
-        judged = np.array([10.0 + self.scores[i] if i in self.scores else np.nan for i in candidate_ids])
-        return np.where(np.isnan(judged), scaled, judged)
-
-
 def pipeline_config() -> PipelineConfig:
     """The served PipelineConfig: the same function the harness's `served` ranker builds its config with."""
     return pipeline_config_from_settings(recommender_settings.pipeline_settings())
@@ -128,8 +94,6 @@ def pipeline_config() -> PipelineConfig:
 
 def local_ranker(*, products: Any, index: Any) -> Ranker:
     """The active student if one is loaded, else embedding similarity."""
-    from dragonrec.recommender.services.students import active_student_ranker
-
     student = active_student_ranker(products=products, index=index)
     if student is not None:
         return student
@@ -355,7 +319,6 @@ def _arm_pipeline(
     import copy
 
     from dragonrec.recommender.core.rankers import TrendingRanker
-    from dragonrec.recommender.services.students import version_student_ranker
 
     arm_pipeline = copy.copy(pipeline)
     policy = arm.policy

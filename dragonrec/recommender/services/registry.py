@@ -8,10 +8,8 @@ scored (`gate_ndcg@10`)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -20,9 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -30,7 +25,9 @@ from django.utils import timezone
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
+from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
+from dragonrec.recommender.services.students import load_student_ranker
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.models import Event
 from dragonrec.tracking.selectors import erased_key_hashes
@@ -41,10 +38,6 @@ MIN_VALID_HISTORY = 3  # a user needs 2+ input events and a held-out last one to
 GATE_SHARE = 0.2  # of the shoppers with a held-out event: their last events judge promotion, not early stopping
 GATE_SALT = "dragonrec-gate-v1"  # changing it reshuffles which shoppers are in the gate
 TEACHER_CONFIDENCE = 1.0  # all stored judgments weigh the same until we calibrate the teacher per prompt version
-
-
-class TrainingSkipped(RuntimeError):
-    pass
 
 
 # ----------------------------------------------------------------------------------------------------- data
@@ -205,52 +198,11 @@ class GateScorer:
         try:
             student = self.students.get(version.pk)
             if student is None:
-                from dragonrec.recommender.services.students import load_student_ranker
-
                 student = load_student_ranker(version).student  # type: ignore[attr-defined]
             return ndcg10(student, self.pairs)
         except Exception:  # an unloadable artifact must not crash the gate; the caller decides
             logger.exception("could not evaluate %s on the gate split", version.version)
             return None
-
-
-# ----------------------------------------------------------------------------------------------------- artifacts
-
-
-def _artifact_dir(version: str) -> str:
-    return f"{recommender_settings.STUDENT_ARTIFACT_DIR}/{version}"
-
-
-def artifact_save(*, local_dir: Path, version: str) -> str:
-    prefix = _artifact_dir(version)
-    for path in sorted(local_dir.rglob("*")):
-        if path.is_file():
-            default_storage.save(f"{prefix}/{path.relative_to(local_dir).as_posix()}", ContentFile(path.read_bytes()))
-    return prefix
-
-
-def artifact_local_path(version: ModelVersion) -> Path:
-    """A local folder with the artifact: the storage's own path when it is on disk, else a cached download."""
-    try:
-        return Path(default_storage.path(version.artifact))
-    except NotImplementedError:  # remote storage (S3, ...): mirror it once per process host
-        local = Path(settings.BASE_DIR) / "var" / "cache" / "models" / version.version
-        if not local.exists():
-            local.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=local.parent))  # same filesystem, so the rename below is atomic
-            _download(version.artifact, tmp)
-            tmp.rename(local)
-        return local
-
-
-def _download(prefix: str, target: Path) -> None:
-    dirs, files = default_storage.listdir(prefix)
-    for name in files:
-        with default_storage.open(f"{prefix}/{name}") as fh:
-            (target / name).write_bytes(fh.read())
-    for sub in dirs:
-        (target / sub).mkdir(parents=True, exist_ok=True)
-        _download(f"{prefix}/{sub}", target / sub)
 
 
 # ----------------------------------------------------------------------------------------------------- lifecycle
@@ -478,9 +430,3 @@ def _plot(versions: list[ModelVersion]) -> str:
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
-
-
-def artifact_delete(*, version: ModelVersion) -> None:
-    """Remove an archived version's files (admin housekeeping)."""
-    with contextlib.suppress(NotImplementedError):
-        shutil.rmtree(default_storage.path(version.artifact))

@@ -38,10 +38,6 @@ def merchant_rules_for(*, scenario: str) -> RerankRules:
     return rules
 
 
-def merchant_rules_reset() -> None:
-    _cache.clear()
-
-
 def _merchant_rules(*, scenario: str) -> RerankRules:
     now = timezone.now()
     rules = (

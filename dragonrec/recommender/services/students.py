@@ -10,6 +10,7 @@ from typing import Any
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.models import ModelVersion
+from dragonrec.recommender.services.artifacts import artifact_local_path
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ def reset_cache() -> None:
 def load_student_ranker(version: ModelVersion) -> Ranker:
     from dragonrec.recommender.ml.ranker import StudentRanker
     from dragonrec.recommender.ml.student import Student
-    from dragonrec.recommender.services.registry import artifact_local_path
 
     student = Student.load(artifact_local_path(version))
     return StudentRanker(student, version=version.version)

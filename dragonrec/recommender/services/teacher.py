@@ -3,6 +3,8 @@ happened, and cache good scores where serving looks for them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from decimal import Decimal
@@ -14,11 +16,21 @@ from django_redis import get_redis_connection
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import HistoryEvent, Preferences
 from dragonrec.recommender.models import TeacherJudgment
-from dragonrec.recommender.services.recommendations import teacher_cache_key
 from dragonrec.recommender.stores import products_from_db
 from dragonrec.recommender.teacher.client import TeacherClient, TeacherResult
 from dragonrec.recommender.teacher.config import TeacherConfig
 from dragonrec.recommender.teacher.prompt import resolve_history
+
+
+def history_signature(history: list[HistoryEvent]) -> str:
+    """Identifies 'this user with exactly this recent history': teacher scores are cached per signature."""
+    payload = json.dumps([(e.product_id, e.event_type) for e in history[-20:]])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def teacher_cache_key(user_key: str, signature: str) -> str:
+    return f"dragonrec:teacher-scores:{user_key}:{signature}"
+
 
 _lock = threading.Lock()
 _client: tuple[TeacherConfig, TeacherClient] | None = None

@@ -17,7 +17,9 @@ from django.db.models import Sum
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import ADD_TO_CART, PURCHASE, VIEW, Context, HistoryEvent, Preferences
 from dragonrec.recommender.models import TeacherJudgment
+from dragonrec.recommender.services.recommendations import build_pipeline
 from dragonrec.recommender.services.registry import training_sequences
+from dragonrec.recommender.services.teacher import teacher_judge
 from dragonrec.recommender.stores import products_from_db
 
 EDGE_CASES = ("single_item", "mixed_categories", "cold_start", "repeated_views", "bot_burst")
@@ -54,8 +56,6 @@ def _edge_case(kind: str, rng: random.Random, products: list[Any]) -> tuple[list
 
 def teacher_dataset_histories(*, n: int, edge_share: float = 0.2, seed: int = 0) -> list[dict[str, Any]]:
     """Payloads (history, preferences, candidates) to judge: real sequence prefixes and edge cases."""
-    from dragonrec.recommender.services.recommendations import build_pipeline
-
     rng = random.Random(seed)
     sequences = [s for s in training_sequences().values() if s]
     pipeline, _ = build_pipeline()
@@ -103,7 +103,7 @@ def teacher_dataset_build(
 ) -> dict[str, Any]:
     """Queue (or run) teacher judgments for `n` histories; stops queuing once this run's stored cost reaches
     `max_cost_usd` (the client's hourly budget applies on top)."""
-    from dragonrec.recommender.services.teacher import teacher_judge
+    # Function-level: tasks.py imports the services its tasks run, so a top-level import here would be a cycle.
     from dragonrec.recommender.tasks import teacher_judge_payload
 
     payloads = teacher_dataset_histories(n=n, seed=seed)
