@@ -41,6 +41,10 @@ class RequestLatencyMiddleware:
 
 
 class DatabaseCollector:
+    def describe(self) -> list[Any]:
+        """Nothing up front: registering would otherwise call `collect`, i.e. query the database at import time."""
+        return []
+
     def collect(self) -> Iterator[Any]:
         from dragonrec.recommender.models import Impression, ModelVersion, TeacherJudgment
 
