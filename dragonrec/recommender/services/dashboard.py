@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.models import Experiment, Impression, ImpressionItem, ModelVersion, TeacherJudgment
+from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
 from dragonrec.tracking.models import Event
 
 DAYS = 30  # the dashboard's window: a month shows weekly cycles without scanning the whole impression log
@@ -171,12 +172,7 @@ SELECT date_trunc('day', imp.created_at) AS day,
        COALESCE(SUM(buy.value), 0) AS revenue
 FROM {impressions} AS imp
 LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
-LEFT JOIN LATERAL (
-    SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
-    WHERE item.purchased_at IS NOT NULL AND e.type = 'purchase' AND e.product_id = item.product_id
-      AND e.timestamp = item.purchased_at
-    LIMIT 1
-) AS buy ON TRUE
+{purchase_value_join}
 WHERE imp.created_at >= %s
 GROUP BY 1, 2
 ORDER BY 1, 2
@@ -236,7 +232,7 @@ def _served(since: Any) -> list[dict[str, Any]]:
         ranker=_RANKER,
         impressions=Impression._meta.db_table,
         items=ImpressionItem._meta.db_table,
-        events=Event._meta.db_table,
+        purchase_value_join=PURCHASE_VALUE_JOIN.format(events=Event._meta.db_table),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [since])

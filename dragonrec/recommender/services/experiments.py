@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
 from dragonrec.recommender.models import Arm, Experiment, ExperimentResult, Impression, ImpressionItem
+from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
 from dragonrec.tracking.models import Event
 
 POLICY = re.compile(r"^(student:active|student:[\w.\-]+|teacher|embedding|trending|none)$")
@@ -171,12 +172,7 @@ SELECT imp.arm,
        COALESCE(SUM(buy.value), 0) AS revenue
 FROM {impressions} AS imp
 LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
-LEFT JOIN LATERAL (
-    SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
-    WHERE item.purchased_at IS NOT NULL AND e.type = 'purchase' AND e.product_id = item.product_id
-      AND e.timestamp = item.purchased_at
-    LIMIT 1
-) AS buy ON TRUE
+{purchase_value_join}
 WHERE imp.experiment = %s
 GROUP BY imp.arm, shopper
 """
@@ -249,7 +245,9 @@ def _results(experiment: Experiment) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute(
             _PER_SHOPPER_SQL.format(
-                impressions=Impression._meta.db_table, items=ImpressionItem._meta.db_table, events=Event._meta.db_table
+                impressions=Impression._meta.db_table,
+                items=ImpressionItem._meta.db_table,
+                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=Event._meta.db_table),
             ),
             [experiment.name],
         )

@@ -104,3 +104,15 @@ FROM (
 ) AS credit
 WHERE item.id = credit.id
 """
+
+
+# The value of the purchase event that credited an impression item (`item`; the storefront sends price x quantity),
+# as `buy.value`: one definition of "revenue attributed" for experiment results and the dashboard.
+PURCHASE_VALUE_JOIN = """
+LEFT JOIN LATERAL (
+    SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
+    WHERE item.purchased_at IS NOT NULL AND e.type = 'purchase' AND e.product_id = item.product_id
+      AND e.timestamp = item.purchased_at
+    LIMIT 1
+) AS buy ON TRUE
+"""
