@@ -332,7 +332,8 @@ def update_policy(state: PolicyState, world: World, round_no: int, *, with_new: 
         sequences=sequences,
         rewards=rewards,
         new_items=new_items,
-        update=OnlineUpdate(form=state.form, steps=s.update_steps, lr=s.update_lr),
+        # bounded by steps only: a time bound would make the figures depend on the machine's load
+        update=OnlineUpdate(form=state.form, steps=s.update_steps, lr=s.update_lr, time_budget_s=math.inf),
         seed=s.seed * 1000 + round_no,
     )
     return time.perf_counter() - started
