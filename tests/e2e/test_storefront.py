@@ -155,7 +155,15 @@ def test_cart_complements_and_an_attributed_checkout(visitor: Any, shop: stack_m
     rows = shop.wait_for("SELECT type, context FROM dragonrec_tracking_event WHERE id = %s", (purchase["id"],))
     assert rows and rows[0][0] == "purchase"
     assert rows[0][1]["request_id"] == answer["request_id"] and rows[0][1]["position"] == 1
-    # the rewards job credits it to the clicked list item
+    # once the click is on its list item (the flush of the list may still be on its way), the rewards job (beat,
+    # every 30 min; run here) credits the purchase to that item
+    clicked = shop.wait_for(
+        "SELECT clicked_at FROM dragonrec_recommender_impressionitem "
+        "WHERE impression_id = %s AND position = 1 AND clicked_at IS NOT NULL",
+        (answer["request_id"],),
+        timeout=60,
+    )
+    assert clicked, "the click on the list item was never recorded"
     shop_manage(shop, "from dragonrec.recommender.services.feedback import rewards_attribute; rewards_attribute()")
     credited = shop.wait_for(
         "SELECT purchased_at FROM dragonrec_recommender_impressionitem "
