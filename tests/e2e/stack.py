@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config import embedded
+from tests.databases import libpq_dsn
 
 REPO = Path(__file__).resolve().parents[2]
 SHOPPER, SHOPPER_PASSWORD = "e2e-shopper", "e2e-password-9!"
@@ -34,7 +35,7 @@ class Stack:
         """Read what the shop wrote, as an operator would: straight from PostgreSQL."""
         import psycopg
 
-        with psycopg.connect(_libpq(embedded.database_url(), self.database)) as conn:
+        with psycopg.connect(libpq_dsn(self.database)) as conn:
             return conn.execute(query, params).fetchall()
 
     def wait_for(self, query: str, params: tuple[Any, ...] = (), *, timeout: float = 30.0) -> list[tuple[Any, ...]]:
@@ -44,16 +45,6 @@ class Stack:
             if rows or time.monotonic() > deadline:
                 return rows
             time.sleep(0.25)
-
-
-def _libpq(url: str, dbname: str) -> str:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(url)
-    parts = [f"dbname={dbname}", f"user={cfg['USER']}"]
-    parts += [f"host={cfg['HOST']}"] if cfg.get("HOST") else []
-    parts += [f"port={cfg['PORT']}"] if cfg.get("PORT") else []
-    return " ".join(parts)
 
 
 def _free_port() -> int:
@@ -76,7 +67,7 @@ def start() -> Iterator[Stack]:
     embedded.start()
     frontend.ensure_built(quiet=True)
     database = f"e2e_dragonrec_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq(embedded.database_url(), "postgres"), autocommit=True) as conn:
+    with psycopg.connect(libpq_dsn("postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
     port = _free_port()
     env = dict(
@@ -116,7 +107,7 @@ def start() -> Iterator[Stack]:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        with psycopg.connect(_libpq(embedded.database_url(), "postgres"), autocommit=True) as conn:
+        with psycopg.connect(libpq_dsn("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 

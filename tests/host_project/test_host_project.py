@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from config import embedded
+from tests.databases import libpq_dsn
 
 HOST = Path(__file__).resolve().parent
 REPO = HOST.parent.parent
@@ -67,7 +68,7 @@ def host_env() -> Iterator[dict[str, str]]:
     embedded.start()
     name = f"host_shop_{uuid.uuid4().hex[:8]}"
     admin_url = embedded.database_url()
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_dsn("postgres", admin_url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -78,17 +79,8 @@ def host_env() -> Iterator[dict[str, str]]:
         "OMP_NUM_THREADS": "1",
     }
     yield env
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_dsn("postgres", admin_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _libpq(url: str) -> str:
-    import dj_database_url
-
-    cfg = dj_database_url.parse(url)
-    host = f"host={cfg['HOST']}" if cfg.get("HOST") else ""
-    port = f"port={cfg['PORT']}" if cfg.get("PORT") else ""
-    return f"dbname=postgres user={cfg['USER']} {host} {port}".strip()
 
 
 def test_the_wheel_installs_into_a_fresh_environment_without_the_repository(host_python: Path) -> None:

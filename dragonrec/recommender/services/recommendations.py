@@ -182,7 +182,7 @@ def recommendation_list(
     signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
     teacher_scores = _cached_teacher_scores(key, signature)
     if teacher_scores:
-        pipeline.ranker = TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
+        pipeline.ranker = teacher_ranker(teacher_scores, local)
     rules = merchant_rules_for(scenario=scenario)
     tired = fatigued_ids(user_key=key)
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
@@ -327,11 +327,7 @@ def _arm_pipeline(
     elif policy == "trending":
         arm_pipeline.ranker = TrendingRanker(products=pipeline.products)
     elif policy == "teacher":
-        arm_pipeline.ranker = (
-            TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
-            if teacher_scores
-            else local
-        )
+        arm_pipeline.ranker = teacher_ranker(teacher_scores, local) if teacher_scores else local
     elif policy.startswith("student:") and policy != "student:active":
         ranker = version_student_ranker(policy.split(":", 1)[1], products=pipeline.products, index=pipeline.index)
         arm_pipeline.ranker = ranker or local
@@ -345,6 +341,11 @@ def _arm_pipeline(
     if "exploration" in overrides:
         arm_exploration = ExplorationConfig.from_dict(overrides["exploration"])
     return arm_pipeline, arm_exploration
+
+
+def teacher_ranker(teacher_scores: dict[str, dict[str, Any]], local: Ranker) -> Ranker:
+    """The cached teacher judgments as a ranker, the local ranker ordering what they did not judge."""
+    return TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
 
 
 def exploration_config(scenario: str) -> ExplorationConfig:
