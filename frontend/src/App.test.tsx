@@ -52,7 +52,8 @@ describe("the shop", () => {
       "href",
       "/account#preferences",
     );
-    expect(document.title).toBe("DragonRec Demo Shop");
+    // The title is set in an effect, which may run just after the list is on screen.
+    await waitFor(() => expect(document.title).toBe("DragonRec Demo Shop"));
 
     // Nobody sends a session id: the server's cookie identifies the shopper.
     for (const call of api.calls) expect(call.url.search + JSON.stringify(call.body ?? "")).not.toContain("session");
@@ -80,7 +81,7 @@ describe("the shop", () => {
     for (const name of ["Goes well with", "Similar products", "Recommended for you"]) {
       expect(screen.getByRole("heading", { name })).toBeInTheDocument();
     }
-    expect(document.title).toBe("Lumora ProLine 27U · DragonRec Demo Shop");
+    await waitFor(() => expect(document.title).toBe("Lumora ProLine 27U · DragonRec Demo Shop"));
 
     await tracker.flush();
     expect(api.events.filter((e) => e.type === "view").map((e) => e.product_id)).toEqual([7]);
