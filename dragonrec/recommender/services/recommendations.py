@@ -93,7 +93,8 @@ def pipeline_config() -> PipelineConfig:
 
 
 def local_ranker(*, products: Any, index: Any) -> Ranker:
-    """The active student if one is loaded, else embedding similarity."""
+    """This request's ranker over the active student if one is loaded (products newer than the student scored from
+    `index`), else embedding similarity."""
     student = active_student_ranker(products=products, index=index)
     if student is not None:
         return student
@@ -106,8 +107,6 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
     embedder = embedder_get()
     products, index = serving_stores()
     local = local_ranker(products=products, index=index)
-    if getattr(local, "student", None) is not None:
-        local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text
     pipeline = core_build_pipeline(
         products=products,
         index=index,

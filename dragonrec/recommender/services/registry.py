@@ -27,7 +27,7 @@ from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
 from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
-from dragonrec.recommender.services.students import load_student_ranker
+from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.models import Event
 from dragonrec.tracking.selectors import erased_key_hashes
@@ -198,7 +198,7 @@ class GateScorer:
         try:
             student = self.students.get(version.pk)
             if student is None:
-                student = load_student_ranker(version).student  # type: ignore[attr-defined]
+                student = load_student(version)
             return ndcg10(student, self.pairs)
         except Exception:  # an unloadable artifact must not crash the gate; the caller decides
             logger.exception("could not evaluate %s on the gate split", version.version)

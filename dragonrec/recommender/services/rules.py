@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from django.db.models import Q
 from django.utils import timezone
 
 from dragonrec.recommender.adapters import product_adapter
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.rerank import RerankRules
 from dragonrec.recommender.models import MerchantRule
 
@@ -22,20 +22,15 @@ def _category_product_ids(path: str) -> list[int]:
     return list(adapter.queryset().filter(q).values_list("pk", flat=True)[:MAX_CATEGORY_EXPANSION])
 
 
-_cache: dict[str, tuple[float, RerankRules]] = {}
+_rules: ProcessCache[str, RerankRules] = ProcessCache(
+    "merchant rules", ttl_s=lambda: float(recommender_settings.SNAPSHOT_TTL_S)
+)
 
 
 def merchant_rules_for(*, scenario: str) -> RerankRules:
     """The active rules for a scenario, cached per process for SNAPSHOT_TTL_S like the catalog (a merchant's edit
     shows within seconds; one query saved per request)."""
-    from dragonrec.recommender.conf import recommender_settings
-
-    cached = _cache.get(scenario)
-    if cached is not None and time.monotonic() - cached[0] < recommender_settings.SNAPSHOT_TTL_S:
-        return cached[1]
-    rules = _merchant_rules(scenario=scenario)
-    _cache[scenario] = (time.monotonic(), rules)
-    return rules
+    return _rules.get(scenario, lambda _: _merchant_rules(scenario=scenario))
 
 
 def _merchant_rules(*, scenario: str) -> RerankRules:
