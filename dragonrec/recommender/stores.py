@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from pgvector.django import CosineDistance
 
+from dragonrec.categories import category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.caching import ProcessCache
@@ -21,15 +22,6 @@ from dragonrec.recommender.core.stores import HistoryStore, ProductStore, Vector
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 from dragonrec.recommender.models import CategoryComplement, ProductComplement, ProductEmbedding, TrendingScore
 from dragonrec.tracking.selectors import history_recent
-
-CATEGORY_SEPARATOR = " > "
-
-
-def _category_q(field: str, prefixes: Sequence[str]) -> Q:
-    q = Q()
-    for prefix in prefixes:
-        q |= Q(**{field: prefix}) | Q(**{f"{field}__startswith": prefix + CATEGORY_SEPARATOR})
-    return q
 
 
 class CatalogSnapshot:
@@ -235,7 +227,7 @@ class PgVectorIndex(VectorIndex):
         if categories:
             qs = qs.filter(
                 product__in=self.adapter.queryset()
-                .filter(_category_q(self.adapter.category_path_field, categories))
+                .filter(category_q(self.adapter.category_path_field, categories))
                 .values("pk")
             )
         excluded = list(exclude)

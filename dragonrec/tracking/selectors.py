@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 
+from dragonrec.tracking.identity import signed_in
 from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
 
 HISTORY_LIMIT = 50  # the student reads the last 50 steps; profiles use fewer
@@ -42,7 +43,7 @@ def history_recent(
 
 def preference_get(*, user: Any | None = None, session_id: str = "") -> UserPreference | None:
     """The signed-in user's stated preferences, else the anonymous session's."""
-    if user is not None and getattr(user, "is_authenticated", False):
+    if signed_in(user) is not None:
         return UserPreference.objects.filter(user=user).first()
     if session_id:
         return UserPreference.objects.filter(user__isnull=True, session_id=session_id).first()

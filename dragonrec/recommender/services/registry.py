@@ -54,7 +54,7 @@ def training_sequences(*, received_until: datetime | None = None) -> dict[str, l
         "user_id", "session_id", "product_id", "type", "timestamp"
     )
     for user_id, session_id, product_id, kind, ts in rows.iterator(chunk_size=10_000):
-        key = f"u:{user_id}" if user_id else f"s:{session_id}"
+        key = shopper_key(user_id=user_id, session_id=session_id)
         sequences[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
     erased = erased_key_hashes()
     return {key: events for key, events in sequences.items() if not erased or shopper_key_hash(key) not in erased}

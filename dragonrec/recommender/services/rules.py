@@ -5,21 +5,22 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
+from dragonrec.categories import category_q
 from dragonrec.recommender.adapters import product_adapter
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.rerank import RerankRules
 from dragonrec.recommender.models import MerchantRule
 
-CATEGORY_SEPARATOR = " > "
 MAX_CATEGORY_EXPANSION = 5000  # a category rule touching more products than this is applied to the first 5000
 
 
 def _category_product_ids(path: str) -> list[int]:
     adapter = product_adapter()
     field = adapter.category_path_field
-    q = Q(**{field: path}) | Q(**{f"{field}__startswith": path + CATEGORY_SEPARATOR})
-    return list(adapter.queryset().filter(q).values_list("pk", flat=True)[:MAX_CATEGORY_EXPANSION])
+    return list(
+        adapter.queryset().filter(category_q(field, [path])).values_list("pk", flat=True)[:MAX_CATEGORY_EXPANSION]
+    )
 
 
 _rules: ProcessCache[str, RerankRules] = ProcessCache(
