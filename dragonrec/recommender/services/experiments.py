@@ -28,7 +28,7 @@ from dragonrec.recommender.core import experiments as stats
 from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.models import Arm, Experiment, ExperimentResult, Impression, ImpressionItem
 from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
-from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import events_table
 
 POLICY = re.compile(r"^(student:active|student:[\w.\-]+|teacher|embedding|trending|none)$")
 CACHE_TTL_S = 5.0  # how stale a serving process's view of running experiments may be (like the catalog snapshot)
@@ -242,7 +242,7 @@ def _results(experiment: Experiment) -> dict[str, Any]:
             _PER_SHOPPER_SQL.format(
                 impressions=Impression._meta.db_table,
                 items=ImpressionItem._meta.db_table,
-                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=Event._meta.db_table),
+                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
             ),
             [experiment.name],
         )

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 
 from dragonrec.recommender.conf import recommender_settings
@@ -29,8 +28,7 @@ from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
-from dragonrec.tracking.models import Event
-from dragonrec.tracking.selectors import erased_key_hashes
+from dragonrec.tracking.selectors import erased_key_hashes, events_span, product_events
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +45,7 @@ def training_sequences(*, received_until: datetime | None = None) -> dict[str, l
     """Every shopper's product events, oldest first (users and anonymous sessions alike); with `received_until`,
     only the events received by then (the data a version was trained on, rebuilt for its promotion gate)."""
     sequences: dict[str, list[HistoryEvent]] = defaultdict(list)
-    events = Event.objects.filter(product__isnull=False)
-    if received_until is not None:
-        events = events.filter(received_at__lte=received_until)
-    rows = events.order_by("timestamp", "received_at").values_list(
-        "user_id", "session_id", "product_id", "type", "timestamp"
-    )
-    for user_id, session_id, product_id, kind, ts in rows.iterator(chunk_size=10_000):
+    for user_id, session_id, product_id, kind, ts in product_events(received_until=received_until):
         key = shopper_key(user_id=user_id, session_id=session_id)
         sequences[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
     erased = erased_key_hashes()
@@ -250,7 +242,7 @@ def student_train_and_register(
     labels = teacher_labels()
     rewards = reward_labels()
     config = config or StudentConfig(time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S))
-    span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"), received=Max("received_at"))
+    span = events_span()
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
     version = model_version_create(
         status=ModelVersion.Status.TRAINING,
