@@ -65,9 +65,7 @@ class ProcessCache(Generic[K, V]):
     def ttl(self) -> float | None:
         return self._ttl_s() if callable(self._ttl_s) else self._ttl_s
 
-    def _fresh(self, entry: _Entry[V] | None, now: float) -> bool:
-        if entry is None:
-            return False
+    def _fresh(self, entry: _Entry[V], now: float) -> bool:
         ttl = self.ttl()
         return ttl is None or now - entry.built_at < ttl
 
@@ -75,8 +73,8 @@ class ProcessCache(Generic[K, V]):
         """The cached value of `key`, built (from the previous value, or None) when missing or expired."""
         with self._lock:
             entry = self._entries.get(key)
-            if self._fresh(entry, time.monotonic()):
-                return entry.value  # type: ignore[union-attr]  # _fresh is False for None
+            if entry is not None and self._fresh(entry, time.monotonic()):
+                return entry.value
             building = self._building.setdefault(key, threading.Lock())
         if entry is not None and self.stale_while_refresh:
             if not building.acquire(blocking=False):
@@ -87,8 +85,8 @@ class ProcessCache(Generic[K, V]):
             with self._lock:
                 entry = self._entries.get(key)  # the thread we waited for may have built it
                 now = time.monotonic()
-                if self._fresh(entry, now):
-                    return entry.value  # type: ignore[union-attr]
+                if entry is not None and self._fresh(entry, now):
+                    return entry.value
                 generation = self._generation
             value = build(entry.value if entry is not None else None)
             with self._lock:
