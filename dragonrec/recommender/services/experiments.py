@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,9 +25,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.models import Arm, Experiment, ExperimentResult, Impression, ImpressionItem
 from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
-from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import events_table
 
 POLICY = re.compile(r"^(student:active|student:[\w.\-]+|teacher|embedding|trending|none)$")
 CACHE_TTL_S = 5.0  # how stale a serving process's view of running experiments may be (like the catalog snapshot)
@@ -115,28 +114,24 @@ def experiment_stop(*, experiment: Experiment, winner: str = "", note: str = "")
 
 
 # ------------------------------------------------------------------------------------------------ serving
-_cache_lock = threading.Lock()
-_cache: dict[str, Any] = {"at": 0.0, "running": []}
+_running: ProcessCache[str, list[tuple[Experiment, list[Arm]]]] = ProcessCache("running experiments", ttl_s=CACHE_TTL_S)
 
 
 def experiments_reset() -> None:
-    with _cache_lock:
-        _cache.update(at=0.0, running=[])
+    """Forget this process's running experiments (a start or stop shows at once in the process that made it)."""
+    _running.reset()
 
 
 def running_experiments() -> list[tuple[Experiment, list[Arm]]]:
     """Running experiments with their arms, from a per-process cache refreshed every CACHE_TTL_S."""
-    now = time.monotonic()
-    with _cache_lock:
-        if _cache["at"] and now - _cache["at"] < CACHE_TTL_S:
-            return list(_cache["running"])
-    running = [
+    return list(_running.get("running", lambda _: _running_experiments()))
+
+
+def _running_experiments() -> list[tuple[Experiment, list[Arm]]]:
+    return [
         (experiment, list(experiment.arms.all()))
         for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related("arms")
     ]
-    with _cache_lock:
-        _cache.update(at=now, running=running)
-    return running
 
 
 def experiment_assignment(*, scenario: str, user_key: str) -> tuple[Experiment, Arm | None] | None:
@@ -247,7 +242,7 @@ def _results(experiment: Experiment) -> dict[str, Any]:
             _PER_SHOPPER_SQL.format(
                 impressions=Impression._meta.db_table,
                 items=ImpressionItem._meta.db_table,
-                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=Event._meta.db_table),
+                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
             ),
             [experiment.name],
         )
