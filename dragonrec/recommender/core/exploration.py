@@ -107,7 +107,8 @@ def plackett_luce_marginals(weights: np.ndarray, slots: int) -> np.ndarray:
         states = by_size[k]
         # P(next draw is i | drawn set S) for every S of size k and every i not in S
         live = states[(reach[states] > 0) & (left[states] > 0)]
-        step = (reach[live] / left[live])[:, None] * weights[None, :] * (1.0 - members[live])
+        # weight / weight-left (<= 1) first: at a cold temperature the weight left can be ~1e-300
+        step = reach[live][:, None] * (weights[None, :] / left[live][:, None]) * (1.0 - members[live])
         marginals[k] = step.sum(axis=0)
         if k + 1 < slots:
             np.add.at(reach, (live[:, None] | bits[None, :]).ravel(), step.ravel())

@@ -140,3 +140,10 @@ def test_a_cold_temperature_draws_the_ranking_itself() -> None:
         assert explore(SCORES, config=config, seed=seed_from_request(f"req-{r}")).order == sorted(
             range(len(SCORES)), key=lambda i: -SCORES[i]
         )
+
+
+def test_marginals_stay_finite_at_a_cold_temperature() -> None:
+    weights = softmax_weights(np.array(SCORES[3:]), 1e-4)  # all weights but the best underflow to 0
+    marginals = plackett_luce_marginals(weights, 7)
+    assert np.isfinite(marginals).all()
+    np.testing.assert_allclose(marginals[0, 0], 1.0)
