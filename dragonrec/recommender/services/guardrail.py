@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef
 from django.utils import timezone
 
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
@@ -39,17 +39,14 @@ def served_outcomes(*, version: str, start: datetime, end: datetime, settle: tim
     lists = Impression.objects.filter(
         model_version=version, experiment="", created_at__gte=start, created_at__lt=min(end, timezone.now() - settle)
     )
-    annotations = {}
+    counted: dict[str, Count] = {"lists": Count("pk")}
     for name, column in OUTCOMES:
         outcome = ImpressionItem.objects.filter(impression=OuterRef("pk"), **{f"{column}__isnull": False})
         if settle:
             delay = ExpressionWrapper(F(column) - OuterRef("created_at"), output_field=DurationField())
             outcome = outcome.alias(delay=delay).filter(delay__lte=settle)
-        annotations[name] = Exists(outcome)
-    counts = lists.annotate(**annotations).aggregate(
-        lists=Count("pk"), **{name: Count("pk", filter=Q(**{name: True})) for name, _ in OUTCOMES}
-    )
-    return {key: int(value or 0) for key, value in counts.items()}
+        counted[name] = Count("pk", filter=Exists(outcome))
+    return {key: int(value or 0) for key, value in lists.aggregate(**counted).items()}
 
 
 def model_guardrail_check() -> ModelVersion | None:

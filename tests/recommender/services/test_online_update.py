@@ -16,7 +16,6 @@ from dragonrec.catalog.factories import ProductFactory
 from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml.student import Student
 from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion
-from dragonrec.recommender.services import students
 from dragonrec.recommender.services.artifacts import artifact_local_path, artifact_save
 from dragonrec.recommender.services.embeddings import product_embeddings_refresh
 from dragonrec.recommender.services.feedback import clicks_attribute
@@ -29,33 +28,15 @@ from dragonrec.recommender.services.online import (
     student_update,
 )
 from dragonrec.recommender.services.recommendations import recommendation_list
-from dragonrec.recommender.services.registry import student_train_and_register
 from dragonrec.recommender.tasks import student_update as student_update_task
 from dragonrec.tracking.factories import EventFactory
-from tests.recommender.services.test_registry import shop_events, small_config
+from tests.recommender.services.conftest import SETTINGS
 
 pytestmark = pytest.mark.django_db
 
-SETTINGS = {"STUDENT_MIN_EVENTS": 50, "MODEL_REFRESH_S": 0, "SNAPSHOT_TTL_S": 0}
 # the gate alone never decides in the off-policy tests: any scoreable candidate "beats" the active version by -1
 GATE_PASSES = {**SETTINGS, "STUDENT_PROMOTION_MARGIN": -1.0}
 PREFIXES = [["monitor"], ["monitor", "cable"], ["shoe_road"], ["shoe_road", "socks_run"], ["cable"], ["socks_run"]]
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    settings.MEDIA_ROOT = tmp_path
-    students.reset_cache()
-
-
-@pytest.fixture
-def active(tiny_shop) -> ModelVersion:  # type: ignore[no-untyped-def]
-    """v1: a tiny student trained on the shop's two patterns, active."""
-    shop_events(tiny_shop)
-    with override_settings(RECOMMENDER=SETTINGS):
-        version = student_train_and_register(config=small_config(), seed=1)
-    assert version is not None and version.status == ModelVersion.Status.ACTIVE
-    return version
 
 
 def load(version: ModelVersion) -> Student:
