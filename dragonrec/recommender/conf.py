@@ -97,8 +97,8 @@ DEFAULTS: dict[str, Any] = {
         "enabled": True,
         "every_minutes": 60,  # the beat interval (installed by migrate; editable in the admin afterwards)
         "form": "ips",  # reward weights: "ips" (1/propensity, clipped) or "naive" (1); see ml/online.py
-        "steps": 60,  # optimizer steps per update: ~5-15 s on 2 cores for a demo-sized student
-        "time_budget_s": 45.0,  # and never longer than this (the whole job's bar is 60 s on 2 cores)
+        "steps": 60,  # optimizer steps per update: ~25 s for the demo student on 2 busy cores (bench/online_update.py)
+        "time_budget_s": 30.0,  # and never longer: with loading and both checks, the job stays under 60 s on 2 cores
         "clip": 10.0,  # max importance weight (YouTube's top-K REINFORCE capped at e^3 ~ 20)
         "lr": 3e-4,
         "max_shoppers": 5000,  # most recently active shoppers whose sequences are fine-tuned on

@@ -106,6 +106,7 @@ def student_update() -> str:
     off-policy check."""
     from dragonrec.recommender.services.online import student_update as run
 
+    stuck_trainings_fail()
     version = run()
     return version.version if version else ""
 

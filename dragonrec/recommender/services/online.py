@@ -250,6 +250,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
         },
         notes=f"online update of {active.version}",
     )
+    loaded = time.perf_counter()
     try:
         student = online_update(
             parent,
@@ -259,13 +260,18 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
             update=update,
             seed=seed,
         )
+        tuned = time.perf_counter()
         student.version = version.version
         student.meta = {**student.meta, "parent": active.version, "online_update": asdict(update)}
         with tempfile.TemporaryDirectory() as tmp:
             student.save(Path(tmp))
             version.artifact = artifact_save(local_dir=Path(tmp), version=version.version)
         version.data_snapshot["products"] = student.n_items
-        version.metrics = {"update_seconds": round(time.perf_counter() - started, 2)}
+        version.metrics = {
+            "data_seconds": round(loaded - started, 2),
+            "fine_tune_seconds": round(tuned - loaded, 2),
+            "update_seconds": round(time.perf_counter() - started, 2),  # until the candidate is stored
+        }
         version.status = ModelVersion.Status.CANDIDATE
         version.save()
     except Exception:
@@ -387,6 +393,10 @@ def offpolicy_passes(*, version: ModelVersion, active: ModelVersion, students: d
     )
 
 
+def _figure(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+
 def _student(version: ModelVersion, students: dict[int, Any]) -> Any:
     student = students.get(version.pk)
     if student is None:
@@ -408,8 +418,8 @@ def online_candidate_promote(*, version: ModelVersion, students: dict[int, Any] 
     offpolicy_ok, offpolicy_reason = offpolicy_passes(version=version, active=active, students=students)
     promoted = gate_ok and offpolicy_ok
     gate_reason = (
-        f"gate {'passes' if gate_ok else 'fails'}: NDCG@10 {version.metrics.get('gate_ndcg@10')} vs "
-        f"{active.version}'s {version.metrics.get('active_gate_ndcg@10')}"
+        f"gate {'passes' if gate_ok else 'fails'}: NDCG@10 {_figure(version.metrics.get('gate_ndcg@10'))} vs "
+        f"{active.version}'s {_figure(version.metrics.get('active_gate_ndcg@10'))}"
     )
     outcome = "promoted" if promoted else "kept as a candidate"
     version.decision = f"[{timezone.now():%Y-%m-%d %H:%M} UTC] {outcome}: {gate_reason}; {offpolicy_reason}"

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from dragonrec.recommender.models import ModelVersion
 from dragonrec.recommender.services import students
@@ -60,6 +61,7 @@ def shop_for_an_hour(api_client, shopper_cookie, tiny_shop, tag: str) -> int:  #
 
 def promote_and_serve(api_client, shopper_cookie, tiny_shop, new: ModelVersion) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """An hour of v1's traffic, then `new` is promoted and serves the next hour: the clicks before and after."""
+    get_redis_connection("default").flushdb()  # lists an earlier test served but never flushed are not ours
     before = shop_for_an_hour(api_client, shopper_cookie, tiny_shop, "before")
     model_version_activate(version=new)
     students.reset_cache()  # this process's serving picks the new version up now rather than in MODEL_REFRESH_S
@@ -72,7 +74,7 @@ def promote_and_serve(api_client, shopper_cookie, tiny_shop, new: ModelVersion) 
 
 @override_settings(RECOMMENDER=GUARDED)
 def test_the_guardrail_rolls_back_a_version_that_serves_shoppers_worse(
-    api_client, shopper_cookie, tiny_shop, active, redis_client
+    api_client, shopper_cookie, tiny_shop, active, redis_client, admin_client
 ) -> None:  # type: ignore[no-untyped-def]
     # given: v2 (its student's product ids shuffled) was promoted after v1 and has served as many lists
     worse = scrambled_version(active, "v2")
@@ -91,6 +93,9 @@ def test_the_guardrail_rolls_back_a_version_that_serves_shoppers_worse(
     assert api_client.get("/api/recommendations/", {"n": 3}).json()["ranker"] == "student:v1"
     # and the next run leaves v1 alone (v2 is no baseline to roll back to)
     assert model_guardrail() == ""
+    # the admin's list of versions shows why
+    page = admin_client.get("/admin/dragonrec_recommender/modelversion/").content.decode()
+    assert "rolled back to v1 by the guardrail" in page
 
 
 @override_settings(RECOMMENDER=GUARDED)
