@@ -330,6 +330,15 @@ def model_version_promote_if_better(
     if active is None or active.pk == version.pk:
         model_version_activate(version=version)
         return True
+    if not gate_passes(version=version, active=active, scorer=scorer):
+        return False
+    model_version_activate(version=version)
+    return True
+
+
+def gate_passes(*, version: ModelVersion, active: ModelVersion, scorer: Callable[[ModelVersion], float | None]) -> bool:
+    """The gate's comparison alone (the caller holds the lock on `active`): whether `version` beats `active` by
+    STUDENT_PROMOTION_MARGIN on the gate split, recorded in `version.metrics` either way."""
     mine, theirs = scorer(version), scorer(active)
     if mine is not None:
         version.metrics["gate_ndcg@10"] = mine
@@ -337,9 +346,8 @@ def model_version_promote_if_better(
     version.save(update_fields=["metrics"])
     margin = float(recommender_settings.STUDENT_PROMOTION_MARGIN)
     if mine is None or (theirs is not None and mine <= theirs + margin):
-        logger.info("%s stays a candidate: gate NDCG@10 %s vs %s's %s", version.version, mine, active.version, theirs)
+        logger.info("%s fails the gate: NDCG@10 %s vs %s's %s", version.version, mine, active.version, theirs)
         return False
-    model_version_activate(version=version)
     return True
 
 
