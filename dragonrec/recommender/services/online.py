@@ -49,7 +49,7 @@ from dragonrec.recommender.services.registry import (
     model_version_activate,
     model_version_create,
 )
-from dragonrec.recommender.services.students import load_student_ranker
+from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.models import Event
 from dragonrec.tracking.selectors import erased_key_hashes
@@ -223,7 +223,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
         since=since, until=until, max_shoppers=int(conf["max_shoppers"])
     )
     rewards = reward_examples(since=since, gate_targets=gate_targets, limit=int(conf["max_rewards"]))
-    parent = load_student_ranker(active).student  # type: ignore[attr-defined]  # as serving loads it
+    parent = load_student(active)  # as serving loads it
     new_ids, new_vectors = new_products(set(parent.product_ids))
     if not sequences and not rewards and not new_ids:
         return None
@@ -400,7 +400,7 @@ def _figure(value: Any) -> str:
 def _student(version: ModelVersion, students: dict[int, Any]) -> Any:
     student = students.get(version.pk)
     if student is None:
-        student = students[version.pk] = load_student_ranker(version).student  # type: ignore[attr-defined]
+        student = students[version.pk] = load_student(version)
     return student
 
 

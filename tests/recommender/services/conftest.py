@@ -17,13 +17,13 @@ def active(tiny_shop: Any, settings: Any, tmp_path: Path) -> Any:
     under a temporary MEDIA_ROOT, and active."""
     from django.test import override_settings
 
+    from dragonrec.recommender.core.caching import process_caches_reset
     from dragonrec.recommender.models import ModelVersion
-    from dragonrec.recommender.services import students
     from dragonrec.recommender.services.registry import student_train_and_register
     from tests.recommender.services.test_registry import shop_events, small_config
 
     settings.MEDIA_ROOT = tmp_path
-    students.reset_cache()
+    process_caches_reset()
     shop_events(tiny_shop)
     with override_settings(RECOMMENDER=SETTINGS):
         version = student_train_and_register(config=small_config(), seed=1)

@@ -11,8 +11,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from dragonrec.recommender.core.caching import process_caches_reset
 from dragonrec.recommender.models import ModelVersion
-from dragonrec.recommender.services import students
 from dragonrec.recommender.services.guardrail import served_outcomes
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.recommender.services.registry import model_version_activate
@@ -64,7 +64,7 @@ def promote_and_serve(api_client, shopper_cookie, tiny_shop, new: ModelVersion) 
     get_redis_connection("default").flushdb()  # lists an earlier test served but never flushed are not ours
     before = shop_for_an_hour(api_client, shopper_cookie, tiny_shop, "before")
     model_version_activate(version=new)
-    students.reset_cache()  # this process's serving picks the new version up now rather than in MODEL_REFRESH_S
+    process_caches_reset()  # this process's serving picks the new version up now rather than in MODEL_REFRESH_S
     after = shop_for_an_hour(api_client, shopper_cookie, tiny_shop, "after")
     # the beat jobs: buffered lists are written, then clicks are credited to them
     impressions_flush()
