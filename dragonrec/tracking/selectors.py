@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 
 from dragonrec.tracking.identity import signed_in
 from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
@@ -144,3 +144,36 @@ def clicks_since(*, start: datetime, request_ids: list[str] | None = None) -> li
         clicks = clicks.filter(context__request_id__in=request_ids)
     clicks = clicks.only("type", "context", "product_id", "timestamp", "user_id", "session_id")
     return list(clicks.iterator(chunk_size=1000))
+
+
+def product_events_received_after(*, since: datetime) -> bool:
+    """Whether any product event was received after `since` (one EXISTS: the hourly update's "anything new?")."""
+    return Event.objects.filter(received_at__gt=since, product__isnull=False).exists()
+
+
+def recent_shoppers(*, since: datetime, until: datetime, limit: int) -> tuple[set[int], set[str]]:
+    """(user ids, anonymous session ids) of the `limit` shoppers whose last product event was received most
+    recently in (since, until]."""
+    recent = (
+        Event.objects.filter(received_at__gt=since, received_at__lte=until, product__isnull=False)
+        .values("user_id", "session_id")
+        .annotate(last=Max("received_at"))
+        .order_by("-last")[:limit]
+    )
+    users = {row["user_id"] for row in recent if row["user_id"]}
+    sessions = {row["session_id"] for row in recent if not row["user_id"] and row["session_id"]}
+    return users, sessions
+
+
+def shoppers_product_events(
+    *, user_ids: set[int], session_ids: set[str], received_until: datetime
+) -> Iterator[tuple[int | None, str, int, str, datetime, datetime]]:
+    """(user id, session id, product id, type, timestamp, received at) of these shoppers' product events received
+    by `received_until`, oldest first. Streamed."""
+    who = Q(user_id__in=user_ids) | Q(user_id__isnull=True, session_id__in=session_ids)
+    rows = (
+        Event.objects.filter(who, received_at__lte=received_until, product__isnull=False)
+        .order_by("timestamp", "received_at")
+        .values_list("user_id", "session_id", "product_id", "type", "timestamp", "received_at")
+    )
+    return rows.iterator(chunk_size=10_000)

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Max, Q
 from django.utils import timezone
 
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
@@ -51,8 +50,13 @@ from dragonrec.recommender.services.registry import (
 )
 from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
-from dragonrec.tracking.models import Event
-from dragonrec.tracking.selectors import erased_key_hashes
+from dragonrec.tracking.selectors import (
+    erased_key_hashes,
+    events_span,
+    product_events_received_after,
+    recent_shoppers,
+    shoppers_product_events,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +106,7 @@ def nothing_new(active: ModelVersion) -> bool:
     """No event received and no product embedded since the last update: two indexed EXISTS queries, so the hourly
     job on a quiet shop costs nothing."""
     data_cutoff, checked_at = _last_update(active)
-    if Event.objects.filter(received_at__gt=data_cutoff, product__isnull=False).exists():
+    if product_events_received_after(since=data_cutoff):
         return False
     return not ProductEmbedding.objects.filter(model_name=embedding_model_name(), embedded_at__gt=checked_at).exists()
 
@@ -113,26 +117,14 @@ def recent_sequences(
     """(sequences, gate targets, events since) for the `max_shoppers` most recently active shoppers since `since`:
     each one's last HISTORY_LENGTH product events received by `until`, oldest first, without a gate shopper's
     held-out last event (returned as {shopper key: product id} so rewards on it are left out too)."""
-    recent = (
-        Event.objects.filter(received_at__gt=since, received_at__lte=until, product__isnull=False)
-        .values("user_id", "session_id")
-        .annotate(last=Max("received_at"))
-        .order_by("-last")[:max_shoppers]
-    )
-    users = {row["user_id"] for row in recent if row["user_id"]}
-    sessions = {row["session_id"] for row in recent if not row["user_id"] and row["session_id"]}
+    users, sessions = recent_shoppers(since=since, until=until, limit=max_shoppers)
     if not users and not sessions:
         return [], {}, 0
-    who = Q(user_id__in=users) | Q(user_id__isnull=True, session_id__in=sessions)
-    rows = (
-        Event.objects.filter(who, received_at__lte=until, product__isnull=False)
-        .order_by("timestamp", "received_at")
-        .values_list("user_id", "session_id", "product_id", "type", "timestamp", "received_at")
-    )
+    rows = shoppers_product_events(user_ids=users, session_ids=sessions, received_until=until)
     by_shopper: dict[str, list[HistoryEvent]] = defaultdict(list)
     n_new = 0
-    for user_id, session_id, product_id, kind, ts, received in rows.iterator(chunk_size=10_000):
-        key = f"u:{user_id}" if user_id else f"s:{session_id}"
+    for user_id, session_id, product_id, kind, ts, received in rows:
+        key = shopper_key(user_id=user_id, session_id=session_id)
         by_shopper[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
         n_new += received > since
     erased = erased_key_hashes()
@@ -218,7 +210,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
         return None
     started = time.perf_counter()
     since = _data_cutoff(active)
-    until = Event.objects.aggregate(last=Max("received_at"))["last"] or since
+    until = events_span()["received"] or since
     sequences, gate_targets, n_events = recent_sequences(
         since=since, until=until, max_shoppers=int(conf["max_shoppers"])
     )
