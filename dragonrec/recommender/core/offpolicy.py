@@ -40,7 +40,9 @@ class Estimate:
     max_weight: float  # the largest importance weight used: a glance at how far apart the policies are
 
     def as_dict(self) -> dict[str, object]:
-        return {"value": self.value, "ci": list(self.ci), "n_lists": self.n_lists, "n_slots": self.n_slots}
+        """JSON-safe (stored in JSON columns, which refuse infinities): an interval with a single list is None."""
+        ci = list(self.ci) if all(np.isfinite(self.ci)) else None
+        return {"value": self.value, "ci": ci, "n_lists": self.n_lists, "n_slots": self.n_slots}
 
 
 def _as_arrays(*arrays: object) -> list[np.ndarray]:

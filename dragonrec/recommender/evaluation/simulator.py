@@ -21,9 +21,10 @@ it showed), with common random numbers: the same shopper at the same round and p
 New inventory: `new_item_share` of the items, chosen at random with all their events, are held out of the initial
 catalog and training data and arrive at the start of round `new_items_round`.
 
-Off-policy check: from the exploring policy's log of the last round, estimate the click rate of the greedy policy
-(the same model without exploration) with IPS, SNIPS and DR; then that greedy policy is run on the same world
-state to get its true click rate, and each estimator's relative error is reported.
+Off-policy check: from the exploring policy's log of the last round (`off_policy_visits` visits of every shopper),
+estimate the click rate of the greedy policy (the same model without exploration) with IPS, SNIPS and DR; then
+that greedy policy is run on the same world state to get its true click rate, and each estimator's relative error
+is reported.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class SimSettings:
     exploration: dict[str, Any] = field(
         default_factory=lambda: {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05}
     )
+    # the off-policy check's log: this many independent visits of every shopper to the exploring policy in the
+    # last round's state (a shop estimates from hours of logs; one visit each leaves ~100 clicks, and a relative
+    # error dominated by the click noise of the log rather than by the estimator)
+    off_policy_visits: int = 4
     update_steps: int = 40
     update_lr: float = 3e-4
     train_budget_s: float = 240.0  # the initial student's training time (cached per dataset and seed)
@@ -112,9 +117,11 @@ def position_bias(k: int) -> float:
     return 1.0 / math.log2(k + 2)
 
 
-def _uniforms(seed: int, round_no: int, shopper: int, size: int) -> np.ndarray:
-    """Common random numbers: the same draws for a shopper at a round whatever the policy."""
-    digest = hashlib.blake2b(f"{seed}:{round_no}:{shopper}".encode(), digest_size=8).digest()
+def _uniforms(seed: int, round_no: int, shopper: int, size: int, replicate: int = 0) -> np.ndarray:
+    """Common random numbers: the same draws for a shopper at a round whatever the policy (`replicate` > 0: another
+    independent visit of the same shopper in the same state, for the off-policy check's log)."""
+    tag = f"{seed}:{round_no}:{shopper}" + (f":{replicate}" if replicate else "")
+    digest = hashlib.blake2b(tag.encode(), digest_size=8).digest()
     return np.random.default_rng(int.from_bytes(digest, "big")).random(size)
 
 
@@ -220,7 +227,7 @@ def _serve(
 
 
 def run_round(
-    state: PolicyState, world: World, round_no: int, *, with_new: bool, apply: bool = True
+    state: PolicyState, world: World, round_no: int, *, with_new: bool, apply: bool = True, replicate: int = 0
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One round for one policy: serve, click, buy, move on. Returns the round's metrics and its reward-log rows
     (kept on the state for the update when applied). `apply=False` measures without changing the world."""
@@ -237,10 +244,11 @@ def run_round(
     for u, shopper in enumerate(state.shoppers):
         if not shopper.active:
             continue
-        seed = int.from_bytes(hashlib.blake2b(f"{s.seed}:{round_no}:{u}".encode(), digest_size=8).digest(), "big")
+        tag = f"{s.seed}:{round_no}:{u}" + (f":{replicate}" if replicate else "")
+        seed = int.from_bytes(hashlib.blake2b(tag.encode(), digest_size=8).digest(), "big")
         page = _serve(pipeline, shopper, n=s.n, exploration=exploration, seed=seed)
         relevant = set(shopper.future[: s.relevant_window])
-        draws = _uniforms(s.seed, round_no, u, 2 * len(page) + 1)
+        draws = _uniforms(s.seed, round_no, u, 2 * len(page) + 1, replicate)
         clicked: list[int] = []
         bought: list[int] = []
         for k, (pid, _score, propensity) in enumerate(page):
@@ -250,7 +258,7 @@ def run_round(
             buy = bool(click and pid in relevant and draws[2 * k + 1] < s.p_buy)
             rows.append(
                 {
-                    "list": f"{round_no}:{u}",
+                    "list": f"{round_no}:{u}:{replicate}",
                     "shopper": u,
                     "position": k,
                     "item": pid,
@@ -346,7 +354,11 @@ def off_policy_check(state: PolicyState, world: World, round_no: int, *, with_ne
     the click rate of the greedy policy (the same model without exploration) with IPS, SNIPS and DR. The truth is
     the greedy policy's expected click rate on the same shoppers in the same state (click probabilities summed,
     so the truth carries no sampling noise of its own)."""
-    _, log_rows = run_round(state, world, round_no, with_new=with_new, apply=False)
+    log_rows = [
+        row
+        for visit in range(world.settings.off_policy_visits)
+        for row in run_round(state, world, round_no, with_new=with_new, apply=False, replicate=visit)[1]
+    ]
     if not log_rows:
         return None  # every shopper has found everything they wanted
     # The target: the same model's greedy list over the same ranked page the explorer draws from (a temperature
@@ -555,12 +567,13 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"true click rate {op['true_click_rate']:.4f}",
             "",
-            "| estimator | estimate | relative error |",
-            "|---|---|---|",
+            "| estimator | estimate | 95% CI | relative error |",
+            "|---|---|---|---|",
         ]
         for k, v in op["estimates"].items():
             err = op["relative_error"][k]
-            lines.append(f"| {k} | {v:.4f} | {'-' if err is None else f'{err:+.1%}'} |")
+            lo, hi = op.get("intervals", {}).get(k, [float("nan")] * 2)
+            lines.append(f"| {k} | {v:.4f} | [{lo:.4f}, {hi:.4f}] | {'-' if err is None else f'{err:+.1%}'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -98,3 +98,14 @@ def test_a_zero_propensity_is_refused() -> None:
 def test_an_empty_log_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         offpolicy.snips(reward=[], pscore=[], target_pscore=[], lists=[])
+
+
+def test_an_estimate_from_a_single_list_is_json_safe() -> None:
+    # given: one list, so no interval can be computed
+    import json
+
+    from dragonrec.recommender.core.offpolicy import snips
+
+    estimate = snips(reward=[1.0, 0.0], pscore=[1.0, 0.5], target_pscore=[1.0, 1.0], lists=["a", "a"])
+    # then: what is stored in a JSON column has no infinities
+    assert json.loads(json.dumps(estimate.as_dict(), allow_nan=False))["ci"] is None
