@@ -33,7 +33,7 @@ class RankingEvalSet:
 
     def __init__(
         self,
-        histories: Sequence[Sequence[Step]],
+        histories: Sequence[Sequence[HistoryEvent | Step]],
         targets: Sequence[int],
         *,
         max_len: int,
@@ -88,7 +88,7 @@ class RankingEvalSet:
 
 def full_ranking_metrics(
     model: StudentModel,
-    histories: Sequence[Sequence[Step]],
+    histories: Sequence[Sequence[HistoryEvent | Step]],
     targets: Sequence[int],
     *,
     ks: Sequence[int] = (5, 10, 20),

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml.data import (
     EVENT_VOCAB,
     Step,
@@ -141,11 +142,11 @@ def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch
 
 def train_student(
     *,
-    sequences: Iterable[Sequence[Step]] | Mapping[str, Sequence[Step]],
+    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]],
     n_items: int,
     item_text_vectors: np.ndarray,
     config: StudentConfig | None = None,
-    valid: Sequence[tuple[Sequence[Step], int]] | None = None,
+    valid: Sequence[tuple[Sequence[HistoryEvent | Step], int]] | None = None,
     teacher_labels: Sequence[TeacherLabel] = (),
     seed: int = 0,
     progress: bool = False,
@@ -169,11 +170,11 @@ def train_student(
 
 
 def _train(
-    sequences: Iterable[Sequence[Step]] | Mapping[str, Sequence[Step]],
+    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]],
     n_items: int,
     item_text_vectors: np.ndarray,
     cfg: StudentConfig,
-    valid: Sequence[tuple[Sequence[Step], int]] | None,
+    valid: Sequence[tuple[Sequence[HistoryEvent | Step], int]] | None,
     teacher_labels: Sequence[TeacherLabel],
     seed: int,
     progress: bool,
