@@ -20,9 +20,11 @@ demo: $(STAMP)
 test: $(STAMP) lint browser frontend-test
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
 
+# mypy reads [tool.mypy] in pyproject.toml; its cache (var/mypy_cache) makes a re-run take seconds.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 browser:
 	@scripts/ensure_chromium.sh

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -57,7 +58,7 @@ class BoundedJSONParser(JSONParser):
     """DRF's JSON parser with a nesting limit (DRAGONREC_MAX_JSON_DEPTH). Without one, `[[[[...` a few thousand
     levels deep ends in a RecursionError (a 500), and a merely deep document costs every later walk over it."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         limit = int(settings.DRAGONREC_MAX_JSON_DEPTH)

@@ -27,6 +27,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,7 +144,7 @@ def _postgres_running() -> bool:
     return _postmaster_info() is not None
 
 
-def _import_pgserver():  # type: ignore[no-untyped-def]
+def _import_pgserver() -> ModuleType:
     import warnings
 
     with warnings.catch_warnings():
@@ -208,7 +210,7 @@ def _redis_ping(url: str) -> bool:
 def _embedded_redis_running() -> bool:
     state = _read_state()
     pid, url = state.get("redis_pid"), state.get("redis_url")
-    return bool(pid and url and _pid_alive(int(pid)) and _redis_ping(str(url)))  # type: ignore[arg-type]
+    return bool(pid and url and _pid_alive(int(pid)) and _redis_ping(str(url)))
 
 
 def _port_free(port: int) -> bool:
@@ -216,9 +218,9 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _start_redis(state: dict[str, object]) -> str:
+def _start_redis(state: dict[str, Any]) -> str:
     url = str(state.get("redis_url") or "")
-    if url and state.get("redis_pid") and _pid_alive(int(state["redis_pid"])) and _redis_ping(url):  # type: ignore[arg-type]
+    if url and state.get("redis_pid") and _pid_alive(int(state["redis_pid"])) and _redis_ping(url):
         return url
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     port = int(os.environ.get("DRAGONREC_REDIS_PORT", DEFAULT_REDIS_PORT))
@@ -262,13 +264,13 @@ def _start_redis(state: dict[str, object]) -> str:
     raise EmbeddedServiceError(f"redis-server did not start; see {REDIS_DIR / 'redis.log'}")
 
 
-def _stop_redis(state: dict[str, object]) -> None:
+def _stop_redis(state: dict[str, Any]) -> None:
     pid = state.get("redis_pid")
-    if not pid or not _pid_alive(int(pid)):  # type: ignore[arg-type]
+    if not pid or not _pid_alive(int(pid)):
         return
-    os.kill(int(pid), 15)  # type: ignore[arg-type]
+    os.kill(int(pid), 15)
     for _ in range(100):
-        if not _pid_alive(int(pid)):  # type: ignore[arg-type]
+        if not _pid_alive(int(pid)):
             return
         time.sleep(0.05)
 
@@ -290,14 +292,14 @@ def _pid_alive(pid: int) -> bool:
 # --------------------------------------------------------------------------------------------- state
 
 
-def _read_state() -> dict[str, object]:
+def _read_state() -> dict[str, Any]:
     try:
         return dict(json.loads(STATE_FILE.read_text()))
     except (OSError, ValueError):
         return {}
 
 
-def _write_state(state: dict[str, object]) -> None:
+def _write_state(state: dict[str, Any]) -> None:
     tmp = STATE_FILE.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2))
     tmp.replace(STATE_FILE)

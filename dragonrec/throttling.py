@@ -80,7 +80,7 @@ class _ScopedRateThrottle(BaseThrottle):
         ident = self.ident(request)
         if not ident:
             return True
-        limit, period = parse_rate(rate)
+        limit, period = parse_rate(rate)  # type: ignore[arg-type]  # drf-stubs type rates as numbers, not "600/min"
         # The window opens at the client's first request and closes `period` later (the key's expiry).
         key = f"dragonrec:throttle:{scope}:{self.kind}:{ident}"
         try:

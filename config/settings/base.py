@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -237,7 +238,7 @@ RECOMMENDER: dict[str, object] = {
     "TEACHER_MODEL": os.environ.get("DRAGONREC_TEACHER_MODEL", "gpt-4o-mini"),
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -42,7 +43,7 @@ class ProductListApi(ListAPIView):
     serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Product]:
         return product_list()
 
 

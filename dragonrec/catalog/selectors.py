@@ -28,10 +28,11 @@ class PriceBoundField(forms.DecimalField):
         self.rounding = rounding
         super().__init__(*args, **kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    # django-stubs' DecimalField.to_python already breaks IntegerField's `int | None`; ours keeps DecimalField's.
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value == "":  # given but empty: a client bug, not "no bound" (absent is None)
             raise forms.ValidationError("May not be empty; leave the parameter out for no bound.", code="empty")
-        return super().to_python(value)  # type: ignore[no-any-return]
+        return super().to_python(value)
 
     def clean(self, value: Any) -> Decimal | None:
         number = super().clean(value)
@@ -129,7 +130,7 @@ def category_list() -> list[dict[str, object]]:
         .annotate(n=Count("id"))
         .values_list("category__path", "n")
     )
-    rows = list(Category.objects.order_by("path").values("id", "name", "path", "parent_id", "depth"))
+    rows = [dict(row) for row in Category.objects.order_by("path").values("id", "name", "path", "parent_id", "depth")]
     for row in rows:
         path = str(row["path"])
         row["product_count"] = sum(n for p, n in direct.items() if category_within(p, [path]))

@@ -131,7 +131,7 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 yield number, f"invalid JSON: {exc.msg}"
                 continue
             yield number, obj if isinstance(obj, dict) else "a line must be a JSON object"

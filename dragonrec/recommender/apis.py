@@ -36,7 +36,8 @@ class ItemSerializer(serializers.Serializer):
     product = serializers.DictField(help_text="The product, as RECOMMENDER['PRODUCT_SERIALIZER'] renders it.")
     score = serializers.FloatField()
     reason = serializers.CharField()
-    source = serializers.CharField()
+    # Shadows Field.source in the stubs only: DRF's serializer metaclass pops declared fields off the class.
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 def _items(rows: list[Any]) -> list[dict[str, Any]]:

@@ -62,8 +62,8 @@ class DatabaseCollector:
         yield GaugeMetricFamily("dragonrec_teacher_errors_last_hour", "Teacher errors", teacher["errors"])
         yield GaugeMetricFamily("dragonrec_teacher_cost_usd_last_hour", "Teacher spend", float(teacher["cost"] or 0))
         runs = CounterMetricFamily("dragonrec_training_runs", "Model versions trained, by status", labels=["status"])
-        for row in ModelVersion.objects.values("status").annotate(n=Count("id")):
-            runs.add_metric([row["status"]], row["n"])
+        for status_row in ModelVersion.objects.values("status").annotate(n=Count("id")):
+            runs.add_metric([status_row["status"]], status_row["n"])
         yield runs
         active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
         info = InfoMetricFamily("dragonrec_active_model", "The student version serving")

@@ -38,10 +38,10 @@ class CatalogSnapshot:
         products = [adapter.to_product(row) for row in adapter.queryset().values(*adapter.values_fields())]
         trending = dict(TrendingScore.objects.values_list("product_id", "score"))
         complements: dict[int, list[tuple[int, float]]] = {}
-        for pid, other, score in ProductComplement.objects.order_by("product_id", "-score").values_list(
+        for pid, other_id, score in ProductComplement.objects.order_by("product_id", "-score").values_list(
             "product_id", "complement_id", "score"
         ):
-            complements.setdefault(pid, []).append((other, score))
+            complements.setdefault(pid, []).append((other_id, score))
         categories: dict[str, list[tuple[str, float]]] = {}
         for path, other, score in CategoryComplement.objects.order_by("category_path", "-manual", "-score").values_list(
             "category_path", "complement_path", "score"

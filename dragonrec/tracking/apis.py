@@ -70,7 +70,8 @@ class EventItemSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False, allow_null=True)
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1)
     value = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    context = serializers.DictField(required=False, default=dict)
+    # Shadows Field.context in the stubs only: DRF's serializer metaclass pops declared fields off the class.
+    context = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
 
     def validate_context(self, value: dict[str, Any]) -> dict[str, Any]:
         import json

@@ -138,13 +138,14 @@ def _events_insert_new(events: list[Event]) -> set[uuid.UUID]:
     both answer `accepted` for one id; the unique index decides instead (a second inserter waits for the first's
     commit, then skips)."""
     fields = [f for f in Event._meta.concrete_fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # The ignores: a concrete field always has a column; django-stubs types any Field.column as `str | None`.
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)  # type: ignore[arg-type]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params: list[Any] = []
     for event in events:
         params += [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
     table = connection.ops.quote_name(Event._meta.db_table)
-    pk = connection.ops.quote_name(Event._meta.pk.column)
+    pk = connection.ops.quote_name(Event._meta.pk.column)  # type: ignore[arg-type]
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(events))} "
         f"ON CONFLICT ({pk}) DO NOTHING RETURNING {pk}"

@@ -74,7 +74,7 @@ def _p(brand: str, title: str, price: float, description: str, **attributes: Any
 
 
 def monitors() -> list[Item]:
-    rows = [
+    rows: list[tuple[str, str, float, str, str, int, str, float, dict[str, Any], str]] = [
         # brand, model, size, resolution, label, hz, panel, price, extra attrs, feature sentence
         (
             "Lumora",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class InMemoryProductStore(ProductStore):
             half_life_s=math.inf if now is None else config.half_life_s,
             weights=config.event_weights,
         )
-        options = dict(window=config.window, min_count=config.min_count, weights=config.event_weights)
+        options: dict[str, Any] = dict(window=config.window, min_count=config.min_count, weights=config.event_weights)
         return cls(
             by_id.values(),
             trending=trend,

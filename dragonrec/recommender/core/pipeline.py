@@ -227,7 +227,7 @@ def build_pipeline(
 def default_sources(
     *, products: ProductStore, index: VectorIndex, embedder: Embedder | None = None
 ) -> list[CandidateSource]:
-    kwargs = dict(products=products, index=index, embedder=embedder)
+    kwargs: dict[str, Any] = dict(products=products, index=index, embedder=embedder)
     return [
         EmbeddingSource(**kwargs),
         TrendingSource(**kwargs),

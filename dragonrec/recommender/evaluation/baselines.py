@@ -67,7 +67,8 @@ class ItemKNNRanker(Ranker):
         max_history: int = 20,  # beyond ~20 steps the recency weight is < 1%
         half_life: float = 2.0,  # the last two items explain most of the next one on the Amazon sets
     ) -> None:
-        rows, cols = [], []
+        rows: list[int] = []
+        cols: list[int] = []
         for user, events in enumerate(sequences):
             items = {e.product_id for e in events}
             rows += [user] * len(items)

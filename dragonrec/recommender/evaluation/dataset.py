@@ -77,7 +77,14 @@ def load_dataset(path: str | Path) -> Dataset:
                 Product(id=len(products), title=fields["title"], category=fields["category"], brand=fields["brand"])
             )
             item_ids.append(str(row["item_id"]))
-            texts.append(product_text(**fields))
+            texts.append(
+                product_text(
+                    title=fields["title"],
+                    brand=fields["brand"],
+                    category=fields["category"],
+                    description=fields["description"],
+                )
+            )
     dense = {item_id: index for index, item_id in enumerate(item_ids)}
     rows: dict[str, list[tuple[float, int, int, str]]] = defaultdict(list)
     with open(path / "events.csv", encoding="utf-8", newline="") as handle:

@@ -240,7 +240,8 @@ def rank_all(ranker: Ranker, task: Task, n_items: int, *, progress: bool = False
             Context(history=history, n=max(KS), exclude_ids={e.product_id for e in history}, user_key=user)
             for user, history in zip(users, inputs, strict=True)
         ]
-        scores = np.array(ranker.score_batch(contexts, catalog), dtype=np.float32)
+        # An ndarray of ids is a sequence at runtime, but numpy's stubs do not make it a typing.Sequence.
+        scores = np.array(ranker.score_batch(contexts, catalog), dtype=np.float32)  # type: ignore[arg-type]
         rows = np.repeat(np.arange(len(inputs)), [len(h) for h in inputs])
         cols = np.fromiter((e.product_id for h in inputs for e in h), dtype=np.int64, count=len(rows))
         scores[rows, cols] = -np.inf  # the user's own history is never a recommendation

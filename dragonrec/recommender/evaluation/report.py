@@ -90,7 +90,8 @@ def markdown_report(results: dict[str, Any]) -> str:
 
 
 def _slice_lines(results: dict[str, Any]) -> list[str]:
-    slice_names = list(next(iter(results["rankers"].values()), {}).get("slices", {}))
+    first: dict[str, Any] = next(iter(results["rankers"].values()), {})
+    slice_names = list(first.get("slices", {}))
     if not slice_names:
         return []
     lines = ["", "Slices (R@10 / N@10):", "", _row(["ranker", *slice_names]), _row(["---"] * (len(slice_names) + 1))]

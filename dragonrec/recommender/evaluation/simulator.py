@@ -380,7 +380,7 @@ def off_policy_check(state: PolicyState, world: World, round_no: int, *, with_ne
     def predicted(item: int, k: int) -> float:
         return model.get((item, k), position_rate.get(k, 0.0))
 
-    args = {"reward": reward, "pscore": pscore, "target_pscore": target, "lists": lists}
+    args: dict[str, Any] = {"reward": reward, "pscore": pscore, "target_pscore": target, "lists": lists}
     estimates = {
         "ips": offpolicy.ips(**args),
         "clipped_ips": offpolicy.ips(**args, clip=10.0),

@@ -118,7 +118,7 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random
     epoch while padding stays small."""
     idx = rng.permutation(len(lengths))
     chunk = batch_size * 50
-    batches = []
+    batches: list[np.ndarray] = []
     for s in range(0, len(idx), chunk):
         part = idx[s : s + chunk]
         part = part[np.argsort(lengths[part], kind="stable")]

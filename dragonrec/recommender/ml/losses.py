@@ -9,6 +9,8 @@ the softmax in float32. Same maths as F.cross_entropy(h @ M.T, targets, reductio
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 CHUNK = 256  # rows per chunk: 256 x 12k float32 logits = 12 MB, about what stays hot in L2/L3 on 2 cores
@@ -16,7 +18,9 @@ CHUNK = 256  # rows per chunk: 256 x 12k float32 logits = 12 MB, about what stay
 
 class _FullSoftmaxCE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, h, M, targets, weights, bf16: bool):  # type: ignore[override]
+    def forward(
+        ctx: Any, h: torch.Tensor, M: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, bf16: bool
+    ) -> torch.Tensor:
         mm_dtype = torch.bfloat16 if bf16 else h.dtype
         hc, Mc = h.detach().to(mm_dtype), M.detach().to(mm_dtype)
         lse = torch.empty(h.shape[0], dtype=torch.float32)
@@ -30,7 +34,7 @@ class _FullSoftmaxCE(torch.autograd.Function):
         return ((lse - tgt) * weights).sum()
 
     @staticmethod
-    def backward(ctx, g):  # type: ignore[override]
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
         hc, Mc, targets, weights, lse = ctx.saved_tensors
         grad_h = torch.empty(hc.shape, dtype=torch.float32)
         grad_M = torch.zeros(Mc.shape, dtype=torch.float32)

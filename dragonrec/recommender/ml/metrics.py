@@ -33,7 +33,7 @@ class RankingEvalSet:
 
     def __init__(
         self,
-        histories: Sequence[Sequence[Step]],
+        histories: Sequence[Sequence[HistoryEvent | Step]],
         targets: Sequence[int],
         *,
         max_len: int,
@@ -45,7 +45,7 @@ class RankingEvalSet:
         # ~5x the cost of the scoring. Ranks are put back in input order.
         self.order = np.argsort([len(h) for h in histories], kind="stable")
         histories = [histories[i] for i in self.order]
-        targets = np.asarray(targets, dtype=np.int64)[self.order]
+        ordered_targets = np.asarray(targets, dtype=np.int64)[self.order]
         for s in range(0, len(histories), batch_size):
             hs = [as_steps(h) for h in histories[s : s + batch_size]]
             items, events, lengths = encode_histories(hs, max_len=max_len)
@@ -53,7 +53,7 @@ class RankingEvalSet:
             cols = torch.tensor([p for h in hs for p, _ in h], dtype=torch.long)
             if not exclude_history:
                 rows, cols = rows[:0], cols[:0]
-            t = torch.from_numpy(targets[s : s + batch_size])
+            t = torch.from_numpy(ordered_targets[s : s + batch_size])
             self.batches.append((items, events, lengths, rows, cols, t))
 
     def __len__(self) -> int:
@@ -88,7 +88,7 @@ class RankingEvalSet:
 
 def full_ranking_metrics(
     model: StudentModel,
-    histories: Sequence[Sequence[Step]],
+    histories: Sequence[Sequence[HistoryEvent | Step]],
     targets: Sequence[int],
     *,
     ks: Sequence[int] = (5, 10, 20),

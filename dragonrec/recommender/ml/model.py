@@ -110,6 +110,8 @@ def backbone_config(cfg: StudentConfig) -> GPT2Config:
 class StudentModel(nn.Module):
     """Item tables (id embeddings, frozen text vectors + projection, event types) around a GPT-2 backbone."""
 
+    text_vectors: torch.Tensor  # a buffer (register_buffer), which nn.Module's typing cannot see
+
     def __init__(
         self,
         cfg: StudentConfig,

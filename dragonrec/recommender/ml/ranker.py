@@ -38,7 +38,7 @@ class StudentRanker(Ranker):
         unknown = np.flatnonzero(self.student.dense_ids(candidate_ids) < 0)
         if not len(unknown):
             return None
-        vecs, has = self.index.vectors([candidate_ids[i] for i in unknown])
+        vecs, has = self.index.vectors([candidate_ids[int(i)] for i in unknown])
         out = np.zeros((len(candidate_ids), self.student.config.text_dim), dtype=np.float32)
         out[unknown[has]] = np.asarray(vecs, dtype=np.float32)[has]
         return out

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml.data import (
     EVENT_VOCAB,
     Step,
@@ -141,11 +142,11 @@ def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch
 
 def train_student(
     *,
-    sequences: Iterable[Sequence[Step]] | Mapping[str, Sequence[Step]],
+    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]],
     n_items: int,
     item_text_vectors: np.ndarray,
     config: StudentConfig | None = None,
-    valid: Sequence[tuple[Sequence[Step], int]] | None = None,
+    valid: Sequence[tuple[Sequence[HistoryEvent | Step], int]] | None = None,
     teacher_labels: Sequence[TeacherLabel] = (),
     seed: int = 0,
     progress: bool = False,
@@ -168,7 +169,16 @@ def train_student(
         torch.set_num_threads(threads_before)
 
 
-def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, seed, progress) -> TrainResult:
+def _train(
+    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]],
+    n_items: int,
+    item_text_vectors: np.ndarray,
+    cfg: StudentConfig,
+    valid: Sequence[tuple[Sequence[HistoryEvent | Step], int]] | None,
+    teacher_labels: Sequence[TeacherLabel],
+    seed: int,
+    progress: bool,
+) -> TrainResult:
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     if isinstance(sequences, Mapping):
@@ -184,14 +194,15 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
     tb = _TeacherBatches(teacher_labels, max_len=cfg.max_len, n_items=n_items, tau=cfg.distill_temperature)
     use_kd = tb.n > 0 and cfg.distill_weight > 0
 
-    params = [p for p in model.parameters() if p.requires_grad]
+    params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
     # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
     # weights; smooths the noisy end of training on small, sparse data.
     ema = [p.detach().clone() for p in params] if cfg.ema_epochs else None
     steps_per_epoch = -(-len(windows) // cfg.batch_size)
     ema_decay = 1.0 - 1.0 / (cfg.ema_epochs * steps_per_epoch) if cfg.ema_epochs else 0.0
     n_steps = 0
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         (decay if p.ndim == 2 and "emb" not in name and "wpe" not in name else no_decay).append(p)
     opt = torch.optim.AdamW(
@@ -237,7 +248,7 @@ def _train(sequences, n_items, item_text_vectors, cfg, valid, teacher_labels, se
             ce = full_softmax_ce(hv, M[1:], targets, w / w.sum(), bf16=amp)
             loss = ce
             kd = torch.zeros(())
-            if use_kd and len(kd_slices[step]):
+            if kd_slices is not None and len(kd_slices[step]):  # not None exactly when use_kd
                 kd_sum = _kd_loss(model, tb, kd_slices[step], M)
                 # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
                 # weighted targets): lambda keeps its meaning whatever the ratio of judgments to sequences.

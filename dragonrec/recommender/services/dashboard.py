@@ -76,7 +76,7 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
         "lifts": lifts,
         "control": results.get("control"),
         "sample_ratio": srm,
-        "srm_failed": bool(srm) and not srm.get("ok", True),
+        "srm_failed": bool(srm and not srm.get("ok", True)),
         "interleaving": results.get("interleaving"),
         "daily": daily,
         "plot": _experiment_plot(daily) if daily else "",
@@ -304,7 +304,7 @@ def _versions(since: Any) -> list[dict[str, Any]]:
 def catalog_coverage(*, days: int = COVERAGE_DAYS) -> dict[str, Any]:
     """Share of the active products that were shown in at least one list in the last `days` days."""
     since = timezone.now() - timedelta(days=days)
-    active = product_model().objects.filter(is_active=True)
+    active = product_model()._default_manager.filter(is_active=True)
     total = active.count()
     shown = (
         active.filter(pk__in=ImpressionItem.objects.filter(impression__created_at__gte=since).values("product_id"))

@@ -35,7 +35,7 @@ def clicks_attribute(*, events: list[Any]) -> int:
             continue
         try:
             request_id = uuid.UUID(str(event.context.get("request_id")))
-            position = int(event.context.get("position"))
+            position = int(event.context.get("position", ""))  # missing: a ValueError, as any bad value
         except (TypeError, ValueError):
             continue
         owner = _same_shopper(event)
@@ -66,7 +66,8 @@ def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:
     updated = 0
     for column, event_type in (("carted_at", "add_to_cart"), ("purchased_at", "purchase")):
         with connection.cursor() as cursor:
-            cursor.execute(_REWARD_SQL.format(column=column, **_tables()), [event_type, ATTRIBUTION_WINDOW, start])
+            # psycopg sends a timedelta as an interval; django-stubs' parameter type leaves timedelta out.
+            cursor.execute(_REWARD_SQL.format(column=column, **_tables()), [event_type, ATTRIBUTION_WINDOW, start])  # type: ignore[list-item]
             updated += cursor.rowcount
     return updated
 

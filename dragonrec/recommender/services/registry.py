@@ -388,7 +388,7 @@ def model_version_rollback() -> ModelVersion:
     current = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).first()
     previous = (
         ModelVersion.objects.filter(status=ModelVersion.Status.ARCHIVED, activated_at__isnull=False)
-        .exclude(pk=current.pk if current else None)
+        .exclude(pk=current.pk if current else None)  # type: ignore[misc]  # pk=None is IS NULL: excludes nothing
         .order_by("-activated_at")
         .first()
     )

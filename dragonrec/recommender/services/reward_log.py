@@ -18,7 +18,7 @@ Streams in chunks (a month of traffic does not need memory); erased shoppers' li
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any
 
@@ -50,7 +50,7 @@ def reward_log_rows(*, since: datetime | None = None, until: datetime | None = N
         items = ImpressionItem.objects.filter(impression_id__in=[row["request_id"] for row in lists]).order_by(
             "impression_id", "position"
         )
-        by_list: dict[Any, list[dict[str, Any]]] = {}
+        by_list: dict[Any, list[Mapping[str, Any]]] = {}
         for item in items.values(
             "impression_id",
             "position",

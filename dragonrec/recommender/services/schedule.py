@@ -8,7 +8,7 @@ import json
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 # name -> (task, schedule, expires seconds). Intervals are what a mid-size shop needs; edit them in the admin.
-SCHEDULE = {
+SCHEDULE: dict[str, tuple[str, dict[str, int | str], int]] = {
     "dragonrec: embed dirty products": (
         "dragonrec.recommender.tasks.embed_products",
         {"every": 5, "period": "minutes"},

@@ -15,7 +15,7 @@ The cooldown is a Redis key expiry, not a timestamp, so worker clocks do not nee
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 
@@ -58,7 +58,7 @@ class CircuitBreaker:
 
     def allow(self) -> Decision | None:
         """`"closed"`: call normally; `"probe"`: half-open, this caller holds the single probe; None: fail fast."""
-        opened, failures = self.redis.pipeline().exists(self.open_key).get(self.failures_key).execute()
+        opened, failures = self._open_and_failures()
         if opened:
             return None
         if int(failures or 0) < self.threshold:
@@ -66,6 +66,14 @@ class CircuitBreaker:
         if self.redis.set(self.probe_key, "1", nx=True, px=self.probe_ttl_ms):
             return "probe"
         return None
+
+    def _open_and_failures(self) -> list[Any]:
+        """[open flag, failure count] in one round trip. Not chained: redis-py's hints give a pipeline's commands
+        their results' types, not the pipeline's."""
+        pipe = self.redis.pipeline()
+        pipe.exists(self.open_key)
+        pipe.get(self.failures_key)
+        return pipe.execute()
 
     def release_probe(self) -> None:
         """Give the half-open probe back unused (the call was refused before any request)."""
@@ -81,7 +89,7 @@ class CircuitBreaker:
 
     def state(self) -> Literal["closed", "open", "half_open"]:
         """For admin pages and tests; `allow` is what calls use."""
-        opened, failures = self.redis.pipeline().exists(self.open_key).get(self.failures_key).execute()
+        opened, failures = self._open_and_failures()
         if opened:
             return "open"
         return "half_open" if int(failures or 0) >= self.threshold else "closed"

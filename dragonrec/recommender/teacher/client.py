@@ -38,6 +38,7 @@ from dragonrec.recommender.teacher.protocol import Problem, TeacherAnswerError, 
 
 if TYPE_CHECKING:
     import openai
+    from openai import OpenAIError  # `openai` in the class body below is TeacherClient.openai, the property
 
 logger = logging.getLogger(__name__)
 
@@ -296,9 +297,11 @@ class TeacherClient:
         for attempt in range(attempts_allowed):
             result.attempts += 1
             try:
-                response = self.openai.chat.completions.create(
+                # Prompt.messages are plain role/content dicts (prompt.py does not depend on the optional SDK), not
+                # the SDK's message TypedDicts.
+                response = self.openai.chat.completions.create(  # type: ignore[call-overload]
                     model=config.model,
-                    messages=prompt.messages,  # type: ignore[arg-type]
+                    messages=prompt.messages,
                     temperature=config.temperature,
                     response_format={"type": "json_object"},
                     max_tokens=max_tokens,
@@ -320,7 +323,7 @@ class TeacherClient:
         return None, failure
 
     @staticmethod
-    def _classify(exc: openai.OpenAIError) -> _Failure:
+    def _classify(exc: OpenAIError) -> _Failure:
         import openai
 
         detail = f"{type(exc).__name__}: {exc}"[:300]

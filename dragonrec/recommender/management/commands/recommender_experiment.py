@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 p.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, action: str, name: str, **options: Any) -> None:
+        experiment: Experiment | None
         try:
             if action == "create":
                 experiment = experiment_create(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dragonrec.recommender.services.registry import student_train_and_register
@@ -28,9 +30,7 @@ class Command(BaseCommand):
         from dragonrec.recommender.conf import recommender_settings
         from dragonrec.recommender.ml.model import StudentConfig
 
-        overrides: dict[str, object] = {
-            "time_budget_s": time_budget or float(recommender_settings.STUDENT_TIME_BUDGET_S)
-        }
+        overrides: dict[str, Any] = {"time_budget_s": time_budget or float(recommender_settings.STUDENT_TIME_BUDGET_S)}
         if max_epochs:
             overrides["max_epochs"] = max_epochs
         version = student_train_and_register(

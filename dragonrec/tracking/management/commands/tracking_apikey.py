@@ -23,6 +23,7 @@ class Command(BaseCommand):
         revoke.add_argument("prefix")
 
     def handle(self, *args: object, action: str, **opts: str) -> None:
+        key: ApiKey | None
         if action == "create":
             try:
                 key, raw = api_key_create(name=opts["name"], scopes=[s for s in opts["scopes"].split(",") if s])
