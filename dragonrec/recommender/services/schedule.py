@@ -39,7 +39,7 @@ SCHEDULE: dict[str, tuple[str, dict[str, int | str], int]] = {
 TRAINING_QUEUE_TASKS = ("dragonrec.recommender.tasks.student_train", "dragonrec.recommender.tasks.student_update")
 
 
-def schedule() -> dict[str, tuple[str, dict[str, object], int]]:
+def schedule() -> dict[str, tuple[str, dict[str, int | str], int]]:
     """SCHEDULE plus the online update and the guardrail, at the intervals their settings give (when on)."""
     from dragonrec.recommender.services.guardrail import guardrail_settings
     from dragonrec.recommender.services.online import online_settings
