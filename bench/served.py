@@ -83,26 +83,6 @@ MAIN: dict[str, dict[str, Any] | None] = {"student": None, "served": {}}
 log = logging.getLogger("bench.served")
 
 
-def _memoise_user_vectors(student: Any, histories: list[list[Any]], batch: int = 512) -> None:
-    """Batch-compute the student's user vectors for these histories; `student.user_vector` then answers from the
-    table (same numbers as its per-request forward pass up to float rounding)."""
-    max_len = student.config.max_len
-    table: dict[tuple, np.ndarray] = {}
-    for start in range(0, len(histories), batch):
-        chunk = histories[start : start + batch]
-        for history, vector in zip(chunk, student.user_vectors(chunk), strict=True):
-            vector.setflags(write=False)
-            table[tuple(student._steps(history))[-max_len:]] = vector
-    forward = student.user_vector
-
-    def user_vector(history: Any) -> np.ndarray:
-        history = list(history)
-        hit = table.get(tuple(student._steps(history))[-max_len:])
-        return hit if hit is not None else forward(history)
-
-    student.user_vector = user_vector
-
-
 def run(
     dataset: str, seed: int, *, split_name: str, max_users: int | None, variants: dict, settings: dict, cache: Path
 ) -> dict[str, dict[str, float]]:
@@ -111,7 +91,7 @@ def run(
     task = make_task(data, split_name)
     catalog = make_catalog(data, res.item_vectors)
     student = split_student(data, res)
-    _memoise_user_vectors(student, task.inputs)
+    student.remember_user_vectors(task.inputs)
     rows: dict[str, dict[str, float]] = {}
     for name, overrides in variants.items():
         started = time.perf_counter()

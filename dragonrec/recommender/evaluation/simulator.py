@@ -241,6 +241,9 @@ def run_round(
     new_clicks = new_shown = old_clicks = old_shown = 0
     shown_items: set[int] = set()
     rows: list[dict[str, Any]] = []
+    # one batched forward pass for the round's histories instead of one per request (same vectors): serving each
+    # shopper through the pipeline is then a lookup plus the pipeline's own work
+    state.student.remember_user_vectors([sh.history[-50:] for sh in state.shoppers if sh.active])
     for u, shopper in enumerate(state.shoppers):
         if not shopper.active:
             continue
@@ -299,6 +302,7 @@ def run_round(
             if shopper.future and shopper.future[0] == target and found_elsewhere:
                 shopper.history.append(HistoryEvent(product_id=target, event_type="rating", timestamp=t))
                 shopper.future.pop(0)
+    state.student.forget_user_vectors()
     click = ratio_metric(numerators=clicks_u, denominators=shown_u)
     visible = sum(1 for p in world.products(with_new=with_new) if p.is_active)
     metrics = {

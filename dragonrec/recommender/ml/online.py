@@ -130,7 +130,7 @@ def online_update(
             model.event_emb.weight[0].zero_()
     model.eval()
     model.freeze_items()
-    tuned._last_user = None
+    tuned.forget_user_vectors()  # the copy's memoised vectors are the old weights' answers
     return tuned
 
 

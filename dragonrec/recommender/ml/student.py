@@ -60,6 +60,8 @@ class Student:
         # training interactions per dense item (what its learned id vector rests on); None for old artifacts
         self.train_counts: np.ndarray | None = None
         self._last_user: tuple[tuple[Step, ...], np.ndarray] | None = None
+        # user vectors computed ahead in batches (remember_user_vectors): offline loops that serve many histories
+        self._remembered: dict[tuple[Step, ...], np.ndarray] = {}
         self._reindex()
         self.model.freeze_items()
 
@@ -119,6 +121,22 @@ class Student:
         items, events, lengths = encode_histories([self._steps(h) for h in histories], max_len=self.config.max_len)
         return self.model.user_vectors(items, events, lengths).numpy().astype(np.float32, copy=False)
 
+    def remember_user_vectors(self, histories: Sequence[Iterable[HistoryEvent | Step]], batch: int = 512) -> None:
+        """Compute these histories' user vectors in batched forward passes, so that `user_vector` answers them from a
+        table: an offline loop (the evaluation harness, the closed-loop simulator) that serves thousands of
+        histories one request at a time through the pipeline pays one batched pass instead of one per request.
+        Same numbers as the per-request pass up to float rounding. Forgotten when the weights or items change."""
+        histories = [list(h) for h in histories]
+        for start in range(0, len(histories), batch):
+            chunk = histories[start : start + batch]
+            for history, vector in zip(chunk, self.user_vectors(chunk), strict=True):
+                vector.setflags(write=False)
+                self._remembered[tuple(self._steps(history))[-self.config.max_len :]] = vector
+
+    def forget_user_vectors(self) -> None:
+        self._last_user = None
+        self._remembered = {}
+
     def user_vector(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
         """(hidden,) float32: the last hidden state. score(product) = user_vector @ item_vector(product).
 
@@ -129,6 +147,9 @@ class Student:
         last = self._last_user
         if last is not None and last[0] == steps:
             return last[1]
+        remembered = self._remembered.get(steps)
+        if remembered is not None:
+            return remembered
         vector = self.user_vectors([history])[0]
         vector.setflags(write=False)
         self._last_user = (steps, vector)
@@ -197,7 +218,7 @@ class Student:
     ) -> None:
         """Make products created after training scoreable (zero id embedding + their projected text vector)
         and usable in histories. Already known ids are ignored."""
-        self._last_user = None  # the item tables change under the memoised user vector
+        self.forget_user_vectors()  # the item tables change under the memoised user vectors
         tv = np.asarray(text_vectors, dtype=np.float32).reshape(len(product_ids), -1)
         new = [i for i, p in enumerate(product_ids) if int(p) not in self.dense_of]
         if not new:
