@@ -51,7 +51,20 @@ def main() -> int:
         frontend.ensure_built()
         children.append(
             subprocess.Popen(
-                [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "2", "-l", "info"],
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    "default,teacher,training",
+                    "-c",
+                    "2",
+                    "-l",
+                    "info",
+                ],
                 cwd=REPO,
             )
         )

@@ -81,6 +81,12 @@ DEFAULTS: dict[str, Any] = {
     "TEACHER_CANDIDATES": 20,  # candidates per call: longer prompts cost more and judge worse
     "TEACHER_WAIT_MS": 0,  # how long a request may wait for a fresh teacher answer (0 = never wait)
     "TEACHER_CACHE_TTL_S": 6 * 3600,
+    # Who gets judged (each judgment is a paid call): distinct products in the shopper's history. A fresh cookie
+    # costs a bot nothing, so anonymous shoppers (an integration's too) need a few; signed-in users one.
+    "TEACHER_MIN_HISTORY": 3,
+    "TEACHER_MIN_HISTORY_SIGNED_IN": 1,
+    # Reasons shown to shoppers: plain text (markup, links and URLs removed), cut to this many characters.
+    "TEACHER_REASON_MAX_CHARS": 120,
     # --- the student ----------------------------------------------------------------------------------------
     # a candidate must beat the active version's NDCG@10 on the held-out gate shoppers by this much
     "STUDENT_PROMOTION_MARGIN": 0.0,
