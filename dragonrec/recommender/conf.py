@@ -94,6 +94,19 @@ DEFAULTS: dict[str, Any] = {
     "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
     "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
     "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
+    # --- retention (services/retention.py, a daily beat job) ------------------------------------------------
+    # Ages in days after which rows are deleted (None = keep forever). Events outlive the aggregate windows
+    # (trending 30 d, complements 90 d) and give the student two years of sequences; served lists outlive the
+    # reward window training reads (90 d); judgments are the student's labels, and a prompt version rarely lives
+    # longer than a year. BATCH_SIZE rows per DELETE (~50 ms each on an indexed table) keep every lock short.
+    # Per-shopper Redis keys found without an expiry get REDIS_KEY_MAX_TTL_S.
+    "RETENTION": {
+        "EVENTS_DAYS": 730,
+        "IMPRESSIONS_DAYS": 180,
+        "JUDGMENTS_DAYS": 365,
+        "BATCH_SIZE": 2000,
+        "REDIS_KEY_MAX_TTL_S": 30 * 86400,
+    },
     **PIPELINE_DEFAULTS,
 }
 
