@@ -319,7 +319,9 @@ class AuthLoginApi(ShopperMixin, APIView):
         SessionAuthentication().enforce_csrf(request)
         serializer = self.LoginInputSerializer(data=request.data)
         if not serializer.is_valid():
-            return Response({"detail": "username and password are required"}, status=status.HTTP_400_BAD_REQUEST)
+            # say which field and why (a NUL or a lone surrogate is refused like a missing value), never a 500
+            field, problems = next(iter(serializer.errors.items()))
+            return Response({"detail": f"{field}: {problems[0]}"}, status=status.HTTP_400_BAD_REQUEST)
         user = authenticate(request._request, **serializer.validated_data)
         if user is None:
             return Response({"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST)
