@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dragonrec.api_params import StrictPageNumberPagination
 from dragonrec.catalog.models import Product
 from dragonrec.catalog.selectors import ProductFilter, category_list, product_get, product_list
 
@@ -41,6 +42,7 @@ class ProductListApi(ListAPIView):
 
     serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
+    pagination_class = StrictPageNumberPagination
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return product_list()

@@ -154,4 +154,3 @@ def retention_apply(self: Any) -> dict[str, Any]:
     if report.more:
         retention_apply.apply_async(countdown=RETENTION_REQUEUE_COUNTDOWN_S)
     return report.as_dict()
-

@@ -4,6 +4,7 @@ field, on every endpoint that takes text: never a 500. Events are checked per it
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -70,12 +71,13 @@ def test_session_merge(bad: str) -> None:
         ("/api/products/", "category"),
         ("/api/products/", "brand"),
         ("/api/recommendations/", "session_id"),
+        ("/api/preferences/", "session_id"),  # was read unchecked: a 500 (found by bench/schema_fuzz.py)
     ],
 )
 def test_query_parameters(url: str, param: str) -> None:
     # a NUL arrives in a query string as %00; a lone surrogate cannot (its UTF-8 bytes are invalid and Django
     # decodes them to U+FFFD, which is ordinary text)
-    key = api_key_create(name="shop", scopes=["recommendations:read"])[1]
+    key = api_key_create(name="shop", scopes=["recommendations:read", "preferences:write"])[1]
     response = APIClient().get(url, {param: NUL}, HTTP_AUTHORIZATION=f"Api-Key {key}")
     assert response.status_code == 400 and response.json() == {param: [WHY[NUL]]}
     invalid_utf8 = APIClient().get(f"{url}?{param}=%ED%A0%80", HTTP_AUTHORIZATION=f"Api-Key {key}")
@@ -93,3 +95,13 @@ def test_an_integrations_event_with_a_bad_session_id_is_an_item_error(bad: str) 
     statuses = [r["status"] for r in response.json()["results"]]
     assert statuses == ["rejected", "accepted"] and response.json()["results"][0]["error"].startswith("session_id:")
     assert list(Event.objects.values_list("session_id", flat=True)) == ["s-ok"]
+
+
+def test_the_schema_says_text_cannot_hold_a_nul(api_client) -> None:  # type: ignore[no-untyped-def]
+    # so a client generator or a fuzzer knows a NUL is invalid input, not valid input the server refuses
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    search = next(p for p in schema["paths"]["/api/products/"]["get"]["parameters"] if p["name"] == "search")
+    pattern = re.compile(search["schema"]["pattern"])
+    assert pattern.search("monitor 27") and not pattern.search("moni\u0000tor")
+    login = schema["components"]["schemas"]["LoginInput"]["properties"]["username"]
+    assert login["pattern"] == search["schema"]["pattern"]
