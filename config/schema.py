@@ -62,6 +62,10 @@ class DragonRecAutoSchema(AutoSchema):
             errors["413"] = (ErrorSerializer, "Request body over DRAGONREC_MAX_BODY_BYTES (1 MB by default).")
         if getattr(self.view, "throttle_scope", None):
             errors["429"] = (ErrorSerializer, "Over a rate limit; Retry-After says when to come back.")
+        if self.method == "GET" and self._get_parameters():
+            # gunicorn answers a request line over `limit_request_line` (4094 bytes) itself, in HTML, before the
+            # app sees it: documented without a body so clients expect the status and read nothing into its content
+            responses.setdefault("414", {"description": "URL longer than the server accepts (4094 bytes by default)."})
         for code, (serializer, description) in errors.items():
             if code not in responses:
                 response = self._get_response_for_code(serializer, code, direction=direction)
