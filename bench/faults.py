@@ -189,7 +189,7 @@ class Stack:
         self.web = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True, stdout=self.log, stderr=self.log)
 
     def start_worker(self) -> None:
-        cmd = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-c", "1", "-l", "warning"]
+        cmd = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher", "-c", "1", "-l", "warning"]
         self.worker = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=self.log, stderr=self.log)
 
     def kill_worker(self) -> None:

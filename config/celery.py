@@ -1,4 +1,4 @@
-"""The Celery app. Workers: `celery -A config worker -Q default,training`; beat: `celery -A config beat`."""
+"""The Celery app. Workers: `celery -A config worker -Q default,teacher,training`; beat: `celery -A config beat`."""
 
 import os
 from typing import Any

@@ -62,6 +62,10 @@ class DragonRecAutoSchema(AutoSchema):
             errors["413"] = (ErrorSerializer, "Request body over DRAGONREC_MAX_BODY_BYTES (1 MB by default).")
         if getattr(self.view, "throttle_scope", None):
             errors["429"] = (ErrorSerializer, "Over a rate limit; Retry-After says when to come back.")
+        if self.method == "GET" and self._get_parameters():
+            # gunicorn answers a request line over `limit_request_line` (4094 bytes) itself, in HTML, before the
+            # app sees it: documented without a body so clients expect the status and read nothing into its content
+            responses.setdefault("414", {"description": "URL longer than the server accepts (4094 bytes by default)."})
         for code, (serializer, description) in errors.items():
             if code not in responses:
                 response = self._get_response_for_code(serializer, code, direction=direction)
@@ -72,3 +76,24 @@ class DragonRecAutoSchema(AutoSchema):
                     }
                 responses[code] = response
         return responses
+
+
+# What `pattern` every free-text string of the schema carries: PostgreSQL cannot store U+0000, so the API answers
+# 400 for a NUL in any text it takes (dragonrec.tracking.validation). Saying so in the schema keeps it true: a
+# client generator or a fuzzer then knows such a string is invalid input, not a valid one the server rejects.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def text_without_nul(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: `pattern` NO_NUL_PATTERN on every string schema that has no format,
+    enum or pattern of its own (those already exclude a NUL)."""
+    stack: list[Any] = [result.get("components", {}), result.get("paths", {})]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"format", "enum", "pattern"} & node.keys():
+                node["pattern"] = NO_NUL_PATTERN
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return result

@@ -1,10 +1,12 @@
-"""Query-parameter serializers for GET APIs."""
+"""Query-parameter serializers and pagination for GET APIs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 
 
 class QueryParamsSerializer(serializers.Serializer):
@@ -23,3 +25,15 @@ class QueryParamsSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    """DRF's page numbers, where `?page=` (empty) is a 400 like every other empty parameter: DRF served page 1,
+    so a client with a bug in its pager never learned of it, and the schema promises an integer."""
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        if request.query_params.get(self.page_query_param) == "":
+            raise serializers.ValidationError(
+                {self.page_query_param: ["This parameter may not be empty; leave it out for the first page."]}
+            )
+        return super().paginate_queryset(queryset, request, view)

@@ -49,12 +49,8 @@ def main() -> int:
         manage("collectstatic", "--no-input", "-v", "0")
         manage("dragonrec_demo_data")
         frontend.ensure_built()
-        children.append(
-            subprocess.Popen(
-                [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "2", "-l", "info"],
-                cwd=REPO,
-            )
-        )
+        worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher,training", "-c", "2"]
+        children.append(subprocess.Popen([*worker, "-l", "info"], cwd=REPO))
         children.append(
             subprocess.Popen(
                 [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(REPO / "var" / "celerybeat")],

@@ -115,7 +115,7 @@ def celery_worker_process(transactional_db: None, worker_env: dict[str, str]) ->
         "config",
         "worker",
         "-Q",
-        "default,training",
+        "default,teacher,training",
         "-c",
         "1",
         "--pool",

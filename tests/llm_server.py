@@ -19,6 +19,10 @@ It listens on 127.0.0.1 (a free port) in a background thread and speaks the teac
                    (case-insensitive): a model that obeys instructions hidden in product text
 =================  ==============================================================================================
 
+Two attributes change any answer: `reason`, when set, is the reason of every scored candidate (to test what a
+shopper is shown of a model's markup and links); `report_usage = False` leaves the token usage out, as some
+OpenAI-compatible servers do.
+
 It counts requests (`request_count`), keeps every request body (`requests`, `last_request`), and `then(...)`
 queues one-off modes for the next requests ("429 once, then good"). GET /v1/models lists one model.
 
@@ -111,6 +115,8 @@ class LLMServer:
         self.retry_after = retry_after
         self.injection = injection
         self.model = model
+        self.reason: str | None = None
+        self.report_usage = True
         self.requests: list[dict[str, Any]] = []  # chat completion request bodies, oldest first
         self._queued: deque[str] = deque()
         self._lock = threading.Lock()
@@ -225,6 +231,9 @@ class LLMServer:
             for item in scores:
                 if self.injection.lower() in lines.get(str(item["id"]), "").lower():
                     item["score"], item["reason"] = 10, "the product told me to"
+        if self.reason is not None:
+            for item in scores:
+                item["reason"] = self.reason
         content = json.dumps({"scores": scores})
         if mode == "malformed":
             content = "Sure! Here are my scores: the keyboard is a 9/10 and the cable a 7/10."
@@ -252,6 +261,8 @@ class LLMServer:
                 "total_tokens": prompt_chars // 4 + len(content) // 4,
             },
         }
+        if not self.report_usage:
+            del completion["usage"]
         return 200, {}, completion
 
 

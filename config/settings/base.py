@@ -199,6 +199,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.text_without_nul"],
 }
 
 # ------------------------------------------------------------------------------------------ Celery
@@ -216,9 +217,13 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task hands the task back; ou
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks must not hoard the queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Teacher judgments get their own queue: a flood of them (paid calls, seconds each) never delays flushes, embeddings
+# or beat jobs on `default`, and a shop can give them their own, small worker (`-Q teacher -c 2`).
 CELERY_TASK_ROUTES = {
     "dragonrec.recommender.tasks.student_train": {"queue": "training"},
     "dragonrec.recommender.tasks.student_update": {"queue": "training"},
+    "dragonrec.recommender.tasks.teacher_score": {"queue": "teacher"},
+    "dragonrec.recommender.tasks.teacher_judge_payload": {"queue": "teacher"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dragonrec.api_params import StrictPageNumberPagination
 from dragonrec.catalog.models import Product
 from dragonrec.catalog.selectors import ProductFilter, category_list, product_get, product_list
 
@@ -42,6 +43,7 @@ class ProductListApi(ListAPIView):
 
     serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
+    pagination_class = StrictPageNumberPagination
 
     def get_queryset(self) -> QuerySet[Product]:
         return product_list()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from dragonrec.catalog.models import Category, Product
 from dragonrec.categories import category_parts, category_path
+from dragonrec.tracking.validation import bad_text_error, printable
 
 IMPORT_BATCH = 1000  # rows per transaction/bulk upsert: ~0.1 s on the embedded server, small enough to stream
 MAX_TITLE = Product._meta.get_field("title").max_length or 500
@@ -70,6 +71,9 @@ class ProductRow:
 
 def _clean_row(line: int, raw: dict[str, Any]) -> ProductRow | RowError:
     """Validate one input row; returns a reason instead of raising so one bad row never stops the rest."""
+    if problem := bad_text_error(raw):
+        # a NUL or a lone surrogate (bytes that are not UTF-8 read with surrogateescape): PostgreSQL cannot store it
+        return RowError(line, problem, printable(raw.get("item_id") or raw.get("sku") or "", limit=MAX_SKU))
     sku = str(raw.get("item_id") or raw.get("sku") or "").strip()
     if not sku:
         return RowError(line, "missing item_id/sku")
@@ -118,14 +122,15 @@ def _clean_row(line: int, raw: dict[str, Any]) -> ProductRow | RowError:
 
 
 def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, row dict) or (line number, error text) for .jsonl/.json-lines and .csv files."""
+    """(line number, row dict) or (line number, error text) for .jsonl/.json-lines and .csv files. Bytes that are
+    not UTF-8 come through as lone surrogates (surrogateescape), which `_clean_row` rejects for their row alone."""
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
             reader = csv.DictReader(fh)
             for row in reader:
                 yield reader.line_num, dict(row)
         return
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="surrogateescape") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

@@ -81,6 +81,12 @@ DEFAULTS: dict[str, Any] = {
     "TEACHER_CANDIDATES": 20,  # candidates per call: longer prompts cost more and judge worse
     "TEACHER_WAIT_MS": 0,  # how long a request may wait for a fresh teacher answer (0 = never wait)
     "TEACHER_CACHE_TTL_S": 6 * 3600,
+    # Who gets judged (each judgment is a paid call): distinct products in the shopper's history. A fresh cookie
+    # costs a bot nothing, so anonymous shoppers (an integration's too) need a few; signed-in users one.
+    "TEACHER_MIN_HISTORY": 3,
+    "TEACHER_MIN_HISTORY_SIGNED_IN": 1,
+    # Reasons shown to shoppers: plain text (markup, links and URLs removed), cut to this many characters.
+    "TEACHER_REASON_MAX_CHARS": 120,
     # --- the student ----------------------------------------------------------------------------------------
     # a candidate must beat the active version's NDCG@10 on the held-out gate shoppers by this much
     "STUDENT_PROMOTION_MARGIN": 0.0,
@@ -124,6 +130,19 @@ DEFAULTS: dict[str, Any] = {
         # a list counts once it is this old, with the outcomes of its first this-many minutes (the new version's
         # lists would otherwise have had less time to be bought from); 0 = count at once what is attributed so far
         "settle_minutes": 60,
+    },
+    # --- retention (services/retention.py, a daily beat job) ------------------------------------------------
+    # Ages in days after which rows are deleted (None = keep forever). Events outlive the aggregate windows
+    # (trending 30 d, complements 90 d) and give the student two years of sequences; served lists outlive the
+    # reward window training reads (90 d); judgments are the student's labels, and a prompt version rarely lives
+    # longer than a year. BATCH_SIZE rows per DELETE (~50 ms each on an indexed table) keep every lock short.
+    # Per-shopper Redis keys found without an expiry get REDIS_KEY_MAX_TTL_S.
+    "RETENTION": {
+        "EVENTS_DAYS": 730,
+        "IMPRESSIONS_DAYS": 180,
+        "JUDGMENTS_DAYS": 365,
+        "BATCH_SIZE": 2000,
+        "REDIS_KEY_MAX_TTL_S": 30 * 86400,
     },
     **PIPELINE_DEFAULTS,
 }

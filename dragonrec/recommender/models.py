@@ -62,6 +62,14 @@ class TeacherJudgment(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    cost_estimated = models.BooleanField(
+        default=False, help_text="the API reported no token usage: cost estimated from the prompt and answer lengths"
+    )
+    flagged = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="product ids whose text read as instructions to the model: never used as training labels",
+    )
     cache_hit = models.BooleanField(default=False)
     error = models.CharField(max_length=64, blank=True, db_index=True)
     error_detail = models.TextField(blank=True)

@@ -168,3 +168,20 @@ def worker_started() -> None:
         impressions_flush.delay()
     except Exception:  # the broker is down: beat's safety net and the next push schedule it
         logger.warning("could not schedule an impression flush at worker start", exc_info=True)
+
+
+RETENTION_REQUEUE_COUNTDOWN_S = 5  # let the tasks queued meanwhile run before the next round of deletes
+
+
+@shared_task(bind=True, max_retries=3, acks_late=True, expires=6 * 3600)
+def retention_apply(self: Any) -> dict[str, Any]:
+    """Delete events, served lists and judgments past their RETENTION age; re-queued while old rows are left."""
+    from dragonrec.recommender.services.retention import retention_apply as apply
+
+    try:
+        report = apply()
+    except Exception as exc:  # a batch failed (DB restart): what was deleted stays deleted, the rest is retried
+        raise self.retry(exc=exc, countdown=min(300, 30 * 2**self.request.retries)) from exc
+    if report.more:
+        retention_apply.apply_async(countdown=RETENTION_REQUEUE_COUNTDOWN_S)
+    return report.as_dict()

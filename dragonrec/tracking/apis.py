@@ -9,7 +9,6 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -22,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.tracking.authentication import ApiKeyScopes
 from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
@@ -211,7 +211,13 @@ class PreferenceApi(ShopperMixin, APIView):
             return attrs
 
     class PreferenceInputSerializer(PreferenceSerializer):
-        session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+        session_id = TextField(max_length=128, required=False, allow_blank=True, default="")
+
+    class PreferenceQuerySerializer(QueryParamsSerializer):
+        # validated like the body's: a NUL reached the database query unchecked (a 500)
+        session_id = serializers.CharField(
+            max_length=128, required=False, allow_blank=True, default="", help_text="API-key callers only."
+        )
 
     def _shopper(self, request: Request, session_id: str) -> Any:
         shopper = self.shopper(request, session_id=session_id)
@@ -230,12 +236,11 @@ class PreferenceApi(ShopperMixin, APIView):
             "price_max": pref.price_max,
         }
 
-    @extend_schema(
-        parameters=[OpenApiParameter("session_id", str, description="API-key callers only")],
-        responses=PreferenceSerializer,
-    )
+    @extend_schema(parameters=[PreferenceQuerySerializer], responses=PreferenceSerializer)
     def get(self, request: Request) -> Response:
-        shopper = self._shopper(request, str(request.query_params.get("session_id", "")))
+        params = self.PreferenceQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        shopper = self._shopper(request, params.validated_data["session_id"])
         pref = preference_get(user=shopper.user, session_id=shopper.session_id)
         return Response(self.PreferenceSerializer(self._data(pref)).data)
 
@@ -257,7 +262,7 @@ class SessionMergeApi(ShopperMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     class SessionMergeInputSerializer(serializers.Serializer):
-        session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+        session_id = TextField(max_length=128, required=False, allow_blank=True, default="")
 
     @extend_schema(
         request=SessionMergeInputSerializer,
@@ -320,7 +325,9 @@ class AuthLoginApi(ShopperMixin, APIView):
         SessionAuthentication().enforce_csrf(request)
         serializer = self.LoginInputSerializer(data=request.data)
         if not serializer.is_valid():
-            return Response({"detail": "username and password are required"}, status=status.HTTP_400_BAD_REQUEST)
+            # say which field and why (a NUL or a lone surrogate is refused like a missing value), never a 500
+            field, problems = next(iter(serializer.errors.items()))
+            return Response({"detail": f"{field}: {problems[0]}"}, status=status.HTTP_400_BAD_REQUEST)
         user = authenticate(request._request, **serializer.validated_data)
         if user is None:
             return Response({"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, Q, QuerySet
 
 from dragonrec.tracking.identity import signed_in
 from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
@@ -178,3 +178,8 @@ def shoppers_product_events(
         .values_list("user_id", "session_id", "product_id", "type", "timestamp", "received_at")
     )
     return rows.iterator(chunk_size=10_000)
+
+
+def events_before(*, before: datetime) -> QuerySet[Event]:
+    """Events that happened before `before` (the retention job deletes them in batches)."""
+    return Event.objects.filter(timestamp__lt=before)

@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash, signed_in, signed_in_user_id
 from dragonrec.tracking.models import ApiKey, Event, EventType, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import events_recorded, session_merged
+from dragonrec.tracking.validation import bad_text_error
 
 MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds one request's work (~50 ms)
 CLOCK_SKEW = timedelta(seconds=60)  # client clocks run a little fast; more than this is a bad timestamp
@@ -348,7 +349,8 @@ def tracking_import(
     Event ids are derived from the row, so importing the same file twice adds nothing.
     """
     report = EventImportReport()
-    with path.open(newline="", encoding="utf-8") as fh:
+    # undecodable bytes become lone surrogates (surrogateescape): a row error below, not an aborted import
+    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
         reader = csv.DictReader(fh)
         missing = {"user_id", "item_id", "event_type", "timestamp"} - set(reader.fieldnames or [])
         if missing:
@@ -356,6 +358,9 @@ def tracking_import(
             return report
         batch: list[tuple[int, dict[str, str]]] = []
         for row in reader:
+            if problem := bad_text_error(row):  # PostgreSQL cannot store a NUL or a lone surrogate
+                report.errors.append(ImportRowError(reader.line_num, problem))
+                continue
             batch.append((reader.line_num, row))
             if len(batch) >= batch_size:
                 _import_batch(batch, report)

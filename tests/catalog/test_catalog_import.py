@@ -122,3 +122,25 @@ def test_imports_the_shared_dataset_format(tmp_path: Path, shared_data: Path) ->
     report = catalog_import(path=path)
     assert report.created + len(report.errors) == 300
     assert report.created >= 290
+
+
+@pytest.mark.parametrize("bad", ["Mon\u0000itor", "Mon\ud800itor"], ids=["nul", "lone-surrogate"])
+def test_a_row_with_text_postgres_cannot_store_is_a_row_error_not_a_crash(tmp_path: Path, bad: str) -> None:
+    # given a JSONL file whose second row carries a NUL or a lone surrogate (as JSON escapes), in a nested key too
+    rows = [GOOD[0], {"item_id": "BAD-1", "title": bad}, {"item_id": "BAD-2", "title": "ok", "attributes": {bad: 1}}]
+    report = catalog_import(path=write_jsonl(tmp_path / "items.jsonl", rows))
+    # then the good row is imported and each bad one is reported with its line, field and reason
+    assert report.created == 1 and Product.objects.filter(sku="MON-1").exists()
+    reasons = {(e.line, e.reason) for e in report.errors}
+    problem = "contains a NUL character" if "\u0000" in bad else "contains a lone UTF-16 surrogate"
+    assert any(line == 2 and reason.startswith(f"title: {problem}") for line, reason in reasons), reasons
+    assert any(line == 3 and reason.startswith(f"attributes: a key {problem}") for line, reason in reasons), reasons
+
+
+def test_csv_bytes_that_are_not_utf8_or_nul_reject_their_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_bytes(b"sku,title\nA-1,Kettle\nA-2,Ket\x00tle\nA-3,Ket\xfftle\nA-4,Pan\n")
+    report = catalog_import(path=path)
+    assert report.created == 2 and set(Product.objects.values_list("sku", flat=True)) == {"A-1", "A-4"}
+    assert [(e.line, e.sku) for e in report.errors] == [(3, "A-2"), (4, "A-3")]
+    assert report.errors[1].reason == "title: contains a lone UTF-16 surrogate (not valid Unicode text)"

@@ -92,7 +92,7 @@ def start() -> Iterator[Stack]:
         base = embedded.redis_url().rsplit("/", 1)[0]
         for db in (int(E2E_REDIS_DB), int(E2E_REDIS_DB) + 1):
             redis.Redis.from_url(f"{base}/{db}").flushdb()
-        worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,training", "-c", "1"]
+        worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher,training", "-c", "1"]
         worker += ["--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"]
         stack.procs.append(subprocess.Popen(worker, cwd=REPO, env=env))
         web = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]

@@ -27,6 +27,8 @@ def test_the_worker_judges_a_served_list_and_the_next_request_uses_it(
     llm_server, celery_worker_process, tiny_shop
 ) -> None:  # type: ignore[no-untyped-def]
     teacher = {**settings.RECOMMENDER, "TEACHER_BASE_URL": llm_server.base_url, "TEACHER_MODEL": "fake-teacher"}
+    # three distinct products: enough history to be judged (TEACHER_MIN_HISTORY)
+    EventFactory(session_id="s-e2e", product=tiny_shop["shirt_run"], type="view")
     EventFactory(session_id="s-e2e", product=tiny_shop["shoe_road"], type="view")
     EventFactory(session_id="s-e2e", product=tiny_shop["socks_run"], type="add_to_cart")
     with override_settings(RECOMMENDER=teacher):

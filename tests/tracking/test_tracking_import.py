@@ -53,3 +53,14 @@ def test_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path.write_text("user_id,item_id,event_type,timestamp\nu1,A,purchase,5\n")
     call_command("tracking_import", str(path), "--no-progress")
     assert "1 created, 0 duplicates, 0 rejected, 1 users created" in capsys.readouterr().out
+
+
+def test_rows_with_a_nul_or_undecodable_bytes_are_row_errors(tmp_path: Path) -> None:
+    ProductFactory(sku="A")
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        b"user_id,item_id,event_type,timestamp\nu1,A,view,0\nu\x002,A,view,1\nu\xff3,A,view,2\nu4,A,view,3\n"
+    )
+    report = tracking_import(path=path)
+    assert Event.objects.count() == 2
+    assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [(3, "user_id"), (4, "user_id")]

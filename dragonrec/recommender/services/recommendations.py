@@ -196,7 +196,7 @@ def recommendation_list(
         )
         served = _served(result, teacher_scores, anchors, products, scenario, request_id)
     if record:
-        teach = recommender_settings.teacher_enabled and not teacher_scores and bool(key and history)
+        teach = recommender_settings.teacher_enabled and not teacher_scores and teacher_eligible(user, history)
         wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
         record_ = impression_record_build(
             request_id=served.request_id,
@@ -244,6 +244,17 @@ def serving_warmup() -> None:
             for item in recommendation_list(scenario="product", product_id=trending[0], record=False).items
         ]
     products_rendered(shown + trending)
+
+
+def teacher_eligible(user: Any | None, history: list[HistoryEvent]) -> bool:
+    """Whether a shopper's list is worth a paid judgment: a fresh cookie costs a bot nothing, so anonymous shoppers
+    (an integration's included: the rule is about the shopper, not the caller) need TEACHER_MIN_HISTORY distinct
+    products; signed-in users, whom a bot cannot mint by the thousand, TEACHER_MIN_HISTORY_SIGNED_IN."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    needed = (
+        recommender_settings.TEACHER_MIN_HISTORY_SIGNED_IN if signed_in else recommender_settings.TEACHER_MIN_HISTORY
+    )
+    return len({e.product_id for e in history}) >= max(1, int(needed))
 
 
 def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str, Any]]:

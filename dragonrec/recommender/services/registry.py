@@ -93,15 +93,17 @@ def teacher_labels() -> list[Any]:
 
     labels = []
     erased = erased_key_hashes()
-    for user_key, history, candidates, scores in (
+    for user_key, history, candidates, scores, flagged in (
         TeacherJudgment.objects.filter(error="")
         .exclude(scores={})
-        .values_list("user_key", "history", "candidates", "scores")
+        .values_list("user_key", "history", "candidates", "scores", "flagged")
         .iterator(chunk_size=2000)
     ):
         if erased and user_key and shopper_key_hash(user_key) in erased:
             continue  # judged before (or while) the shopper's data was erased
-        judged = [(int(c), float(scores[str(c)])) for c in candidates if str(c) in scores]
+        # a product whose text tried to instruct the teacher may have got the score it asked for: never a label
+        injected = {int(pid) for pid in flagged}
+        judged = [(int(c), float(scores[str(c)])) for c in candidates if str(c) in scores and int(c) not in injected]
         if len(judged) < 2 or not history:
             continue
         events = [

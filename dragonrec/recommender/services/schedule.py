@@ -33,6 +33,8 @@ SCHEDULE: dict[str, tuple[str, dict[str, int | str], int]] = {
         900,
     ),
     "dragonrec: nightly student training": ("dragonrec.recommender.tasks.student_train", {"crontab": "30 3"}, 6 * 3600),
+    # after training (03:30) has read its data; quiet hours for a shop's database
+    "dragonrec: retention": ("dragonrec.recommender.tasks.retention_apply", {"crontab": "15 5"}, 6 * 3600),
 }
 
 

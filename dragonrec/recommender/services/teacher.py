@@ -20,6 +20,7 @@ from dragonrec.recommender.stores import products_from_db
 from dragonrec.recommender.teacher.client import TeacherClient, TeacherResult
 from dragonrec.recommender.teacher.config import TeacherConfig
 from dragonrec.recommender.teacher.prompt import resolve_history
+from dragonrec.recommender.teacher.protocol import plain_reason
 
 
 def history_signature(history: list[HistoryEvent]) -> str:
@@ -100,6 +101,8 @@ def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> Teache
         prompt_tokens=int(result.prompt_tokens or 0),
         completion_tokens=int(result.completion_tokens or 0),
         cost_usd=Decimal(str(round(result.cost_usd or 0.0, 6))),
+        cost_estimated=result.cost_estimated,
+        flagged=sorted(int(pid) for pid in result.flagged_ids),
         cache_hit=bool(result.cache_hit),
         error=str(result.error or ""),
         error_detail=(result.error_detail or "")[:5000],
@@ -108,7 +111,19 @@ def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> Teache
     if result.ok and result.scores and payload.get("user_key") and payload.get("signature"):
         cache.set(
             teacher_cache_key(payload["user_key"], payload["signature"]),
-            {str(pid): {"score": score, "reason": result.reasons.get(pid, "")} for pid, score in result.scores.items()},
+            serving_scores(result),
             timeout=int(recommender_settings.TEACHER_CACHE_TTL_S),
         )
     return result
+
+
+def serving_scores(result: TeacherResult) -> dict[str, dict[str, Any]]:
+    """What serving may use of a judgment: products whose text tried to instruct the model are left to the local
+    ranker (their score may be the injection's), and reasons become plain, short text fit to show a shopper."""
+    flagged = set(result.flagged_ids)
+    max_chars = int(recommender_settings.TEACHER_REASON_MAX_CHARS)
+    return {
+        str(pid): {"score": score, "reason": plain_reason(result.reasons.get(pid, ""), max_chars)}
+        for pid, score in result.scores.items()
+        if pid not in flagged
+    }

@@ -126,8 +126,12 @@ def teacher_dataset_build(
 def teacher_dataset_export(*, path: Path, top: int = 5) -> int:
     """The seed's text format, one JSON object per line:
     {"input": "User viewed A, added B, purchased C", "output": "Recommend: X, Y, Z"} from stored judgments."""
-    judgments = TeacherJudgment.objects.filter(error="").exclude(scores={}).values_list("history", "scores")
-    rows = list(judgments.iterator(chunk_size=2000))
+    judgments = TeacherJudgment.objects.filter(error="").exclude(scores={})
+    # as for the student's labels (registry.teacher_labels): products flagged by the injection checks are left out
+    rows = [
+        (history, {pid: score for pid, score in scores.items() if int(pid) not in set(flagged)})
+        for history, scores, flagged in judgments.values_list("history", "scores", "flagged").iterator(chunk_size=2000)
+    ]
     ids = {int(p) for history, scores in rows for p, _ in history} | {int(k) for _, s in rows for k in s}
     titles = {pid: p.title for pid, p in products_from_db(ids).items()}
     written = 0

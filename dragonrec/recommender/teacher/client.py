@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 # wrapper leaves room for wordier models without letting a rambling one run up the bill.
 ANSWER_TOKENS_PER_CANDIDATE = 60
 ANSWER_TOKENS_OVERHEAD = 50
-# For the budget reservation only: English and JSON average ~4 characters per token; 3 errs on the expensive side.
+# For the budget reservation, and the charge of an answer without token usage: English and JSON average ~4
+# characters per token; 3 errs on the expensive side.
 CHARS_PER_TOKEN_ESTIMATE = 3
 # Problem kind for candidates beyond `max_candidates` in `score` (use `score_batches` to score them all).
 NOT_SENT = "not_sent"
@@ -93,6 +94,7 @@ class TeacherResult:
     attempts: int = 0  # HTTP requests made
     retry_after_s: float | None = None  # when rate limited: how long the server asked us to wait
     cache_key: str = ""  # sha256 of what was asked: equal keys = the same question
+    cost_estimated: bool = False  # the API reported no token usage: `cost_usd` is estimated from text lengths
 
     @property
     def ok(self) -> bool:
@@ -119,6 +121,7 @@ class TeacherResult:
             "attempts": self.attempts,
             "retry_after_s": self.retry_after_s,
             "cache_key": self.cache_key,
+            "cost_estimated": self.cost_estimated,
         }
 
 
@@ -240,7 +243,7 @@ class TeacherClient:
 
         max_tokens = ANSWER_TOKENS_OVERHEAD + ANSWER_TOKENS_PER_CANDIDATE * len(sent)
         prompt_chars = sum(len(m["content"]) for m in prompt.messages)
-        estimated_prompt_cost = config.cost_usd(prompt_chars // CHARS_PER_TOKEN_ESTIMATE + 1, 0)
+        estimated_prompt_cost = config.cost_usd(_estimated_tokens(prompt_chars), 0)
         reservation = self.budget.reserve(estimated_prompt_cost + config.cost_usd(0, max_tokens))
         if reservation is None:
             if decision == "probe":
@@ -270,15 +273,21 @@ class TeacherClient:
 
         # The endpoint answered: whatever the content, it is up.
         self.breaker.record_success()
+        message = response.choices[0].message if response.choices else None
+        raw = (message.content if message is not None else None) or ""
         usage = response.usage
         result.prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         result.completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        result.cost_usd = round(config.cost_usd(result.prompt_tokens, result.completion_tokens), 8)
+        if result.prompt_tokens or result.completion_tokens:
+            result.cost_usd = round(config.cost_usd(result.prompt_tokens, result.completion_tokens), 8)
+        else:
+            # No usage reported (some compatible servers, proxies): an answer is never free, or an endpoint that
+            # omits usage would make the hourly budget unlimited. Charged by its length, and marked as estimated.
+            result.cost_usd = round(config.cost_usd(_estimated_tokens(prompt_chars), _estimated_tokens(len(raw))), 8)
+            result.cost_estimated = True
         self.budget.settle(reservation, result.cost_usd)
         result.model = response.model or config.model
 
-        message = response.choices[0].message if response.choices else None
-        raw = (message.content if message is not None else None) or ""
         if not raw and message is not None and getattr(message, "refusal", None):
             result.error, result.error_detail = ErrorKind.BAD_ANSWER, f"refused: {message.refusal}"[:200]
             return result
@@ -385,6 +394,10 @@ class TeacherClient:
     def _cache_set(self, key: str, value: dict[str, Any]) -> None:
         if self.config.cache_ttl_s > 0:
             self.redis.set(f"{self.config.redis_prefix}:cache:{key}", json.dumps(value), ex=self.config.cache_ttl_s)
+
+
+def _estimated_tokens(chars: int) -> int:
+    return chars // CHARS_PER_TOKEN_ESTIMATE + 1
 
 
 def _retry_after_s(headers: Any) -> float | None:

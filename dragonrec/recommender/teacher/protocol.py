@@ -49,6 +49,7 @@ An answer that is not a JSON object with a ``scores`` list (prose, truncated JSO
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -73,6 +74,17 @@ REASON_TRUNCATED = "reason_truncated"  # reason cut to one line / REASON_MAX_CHA
 BAD_REASON = "bad_reason"  # reason not a string: replaced by ""
 
 _WHITESPACE = re.compile(r"\s+")
+# What a reason may not carry to a shopper: a model's answer is third-party text, and a page that renders it must
+# never show a link (phishing) or markup. Markdown links and images keep their visible text, tags and bare URLs go.
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]*>?")
+_URL = re.compile(
+    r"\b(?:[a-z][a-z0-9+.-]*://|www\.|mailto:|javascript:|data:)\S*"
+    # bare domains with the TLDs spam uses most; a full TLD list would also eat model numbers like "A1.pro"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|info|biz|ru|cn|xyz|top|shop|store|app|ly|me)\b\S*",
+    re.IGNORECASE,
+)
+_MD_MARKS = re.compile(r"[*_`~\\]+|\[|\]|^\s*[#>]+")
 _LINE_BREAKS = re.compile(r"[\n\r\v\f\x85\u2028\u2029]")
 
 
@@ -194,6 +206,19 @@ def _read_reason(value: object, cid: str, problems: list[Problem]) -> str:
     if cut or _LINE_BREAKS.search(value.strip()):
         problems.append(Problem(REASON_TRUNCATED, cid, f"reason of {len(value)} chars cut to one short line"))
     return reason
+
+
+def plain_reason(text: str, max_chars: int) -> str:
+    """A reason fit to show a shopper: one line of plain text, no markup, no links, at most `max_chars`.
+
+    >>> plain_reason("**Great** with [your monitor](https://evil.example) <b>now</b>", 80)
+    'Great with your monitor now'
+    """
+    value = html.unescape(_MD_LINK.sub(r"\1", text))
+    value = _one_line(_MD_MARKS.sub(" ", _URL.sub(" ", _TAG.sub(" ", value))))
+    if len(value) > max_chars:
+        value = value[: max(0, max_chars - 1)].rstrip() + "…"
+    return value
 
 
 def _one_line(text: str) -> str:
