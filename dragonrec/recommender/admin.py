@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -308,44 +307,13 @@ class ExperimentAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def promote_winner(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
-        from dragonrec.recommender.services.experiments import ExperimentError, experiment_results
+        from dragonrec.recommender.services.experiments import ExperimentError, experiment_promote_winner
 
         for experiment in queryset:
-            lifts = experiment_results(experiment=experiment).get("lift") or {}
-            significant = {
-                arm: m["ctr"]["relative"]
-                for arm, m in lifts.items()
-                if (m.get("ctr") or {}).get("relative") is not None
-                and m["ctr"]["relative"] > 0
-                and (m["ctr"].get("p_value") is not None and m["ctr"]["p_value"] < 0.05)
-            }
-            if not significant:
-                self.message_user(
-                    request, f"{experiment.name}: no arm beats the control significantly on CTR.", messages.WARNING
-                )
-                continue
-            winner = max(significant, key=significant.__getitem__)
             try:
-                _experiment_promote(experiment=experiment, winner=winner, by=f"admin user {request.user}")
-            except (ExperimentError, ValueError, ModelVersion.DoesNotExist) as exc:
-                self.message_user(request, f"{experiment.name}: {exc}", messages.ERROR)
+                arm = experiment_promote_winner(experiment=experiment, by=f"admin user {request.user}")
+            except ExperimentError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
                 continue
-            self.log_change(request, experiment, f"Ended; promoted arm {winner}.")
-            self.message_user(request, f"{experiment.name} ended; {winner} promoted.", messages.SUCCESS)
-
-
-@transaction.atomic
-def _experiment_promote(*, experiment: Experiment, winner: str, by: str) -> None:
-    """Stop with the winner recorded and, when it served a pinned student version, activate that version (recorded
-    in the version's notes). Belongs in services/experiments.py; kept here while that module is others' to edit."""
-    from dragonrec.recommender.services.experiments import experiment_stop
-    from dragonrec.recommender.services.registry import model_version_force_activate
-
-    policy = experiment.arms.get(name=winner).policy
-    version = None
-    if policy.startswith("student:") and policy != "student:active":
-        version = ModelVersion.objects.get(version=policy.removeprefix("student:"))
-    note = f"ended by {by}: arm {winner} ({policy}) promoted"
-    experiment_stop(experiment=experiment, winner=winner, note=note)
-    if version is not None:
-        model_version_force_activate(version=version, by=by, reason=f"won experiment {experiment.name}")
+            self.log_change(request, experiment, f"Ended; promoted arm {arm.name}.")
+            self.message_user(request, f"{experiment.name} ended; {arm.name} promoted.", messages.SUCCESS)
