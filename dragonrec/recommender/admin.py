@@ -4,12 +4,15 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from dragonrec.recommender.models import (
     Arm,
     CategoryComplement,
+    Dashboard,
     Experiment,
     Impression,
     ImpressionItem,
@@ -231,13 +234,18 @@ class ArmInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "status", "started_at", "ended_at", "winner"]
+    list_display = ["name", "kind", "status", "started_at", "ended_at", "winner", "results_link"]
     list_filter = ["status", "kind"]
     search_fields = ["name"]
     # the lifecycle moves only through the actions below (the services check one running experiment per scenario)
     readonly_fields = ["status", "started_at", "ended_at", "winner"]
     inlines = [ArmInline]
     actions = ["start", "stop", "promote_winner"]
+
+    @admin.display(description="results")
+    def results_link(self, obj: Experiment) -> str:
+        url = reverse("admin:dragonrec_experiment_results", args=[obj.pk])
+        return format_html('<a href="{}">results</a>', url)
 
     def get_urls(self) -> list[Any]:
         from django.urls import path
@@ -317,3 +325,24 @@ class ExperimentAdmin(admin.ModelAdmin):
                 continue
             self.log_change(request, experiment, f"Ended; promoted arm {arm.name}.")
             self.message_user(request, f"{experiment.name} ended; {arm.name} promoted.", messages.SUCCESS)
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The admin index's entry for the dashboard, which lives under the experiments' URLs; whoever may see
+    experiments may see it."""
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.has_perm("dragonrec_recommender.view_experiment")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:dragonrec_dashboard"))

@@ -336,6 +336,14 @@ class ExperimentResult(models.Model):
         return f"results of {self.experiment.name}"
 
 
+class Dashboard(Experiment):
+    """No data of its own: puts the Recommendations dashboard on the admin index (an admin entry needs a model)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "recommendations dashboard"
+
+
 class ExperimentShopperDay(models.Model):
     """What one shopper of one arm saw and did on one day (the day the lists were served): the partial aggregates
     that experiment results are summed from, so a refresh reads only the days that changed. Per shopper, not per
