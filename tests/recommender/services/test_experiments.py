@@ -178,3 +178,15 @@ def test_incremental_results_equal_a_full_recomputation_and_leave_settled_days_a
     assert _figures(experiment) == incremental
     svc.experiment_aggregates_update(experiment=experiment, rebuild=True)
     assert _figures(experiment)["arms"]["control"]["ctr"]["value"] > incremental["arms"]["control"]["ctr"]["value"]
+
+
+def test_erasing_a_shopper_erases_their_rows_of_the_experiment_aggregates(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.models import ExperimentShopperDay
+    from dragonrec.recommender.services.privacy import shopper_data_erase
+
+    experiment = start("gdpr", "control=student:active:50", "treatment=trending:50")
+    _log("gdpr", "control", "c-gone", [tiny_shop["monitor"].id], {1})
+    _log("gdpr", "control", "c-stays", [tiny_shop["monitor"].id], set())
+    svc.experiment_aggregates_update(experiment=experiment)
+    shopper_data_erase(user_id=None, session_id="c-gone")
+    assert list(ExperimentShopperDay.objects.values_list("shopper", flat=True)) == ["s:c-stays"]
