@@ -168,6 +168,8 @@ def api_aa(n_shoppers: int, seed: int) -> dict[str, Any]:
     `experiment_results`, the service behind the admin page and the results API."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ["DRAGONREC_TEST_DB"] = "dragonrec_bench_experiments"
+    # Redis databases of its own (cache 12, broker 13): the test suite empties 8 between tests, buffer and all
+    os.environ["DRAGONREC_TEST_REDIS_DB"] = "12"
     import uuid
 
     import django
