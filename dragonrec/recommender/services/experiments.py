@@ -364,13 +364,12 @@ def _results(experiment: Experiment) -> dict[str, Any]:
         .annotate(**{c: Sum(c) for c in _COLUMNS})
         .order_by()
     )
-    columns = _COLUMNS
     arms = list(experiment.arms.all())
     per_arm: dict[str, dict[str, Any]] = {}
     ratio_metrics: dict[str, dict[str, stats.RatioMetric]] = {}
     for arm in arms:
         mine = [r for r in rows if r["arm"] == arm.name]
-        column = {c: np.array([float(r[c]) for r in mine]) for c in columns}
+        column = {c: np.array([float(r[c]) for r in mine]) for c in _COLUMNS}
         figures: dict[str, Any] = {
             "policy": arm.policy,
             "share": arm.share,
@@ -381,8 +380,8 @@ def _results(experiment: Experiment) -> dict[str, Any]:
         }
         ratio_metrics[arm.name] = {}
         for name, (num, den) in METRICS.items():
-            numerators = column.get(num, np.zeros(0))
-            denominators = np.ones(len(mine)) if den is None else column.get(den, np.zeros(0))
+            numerators = column[num]
+            denominators = np.ones(len(mine)) if den is None else column[den]
             metric = stats.ratio_metric(numerators=numerators, denominators=denominators)
             if name == "revenue_per_1000_impressions":
                 metric = _scaled(metric, 1000.0)
