@@ -246,7 +246,7 @@ def main() -> int:
     # repetitions are simulated below
     parser.add_argument("--api-shoppers", type=int, default=2000, help="shoppers of the A/A through the API; 0: skip")
     parser.add_argument("--base", type=int, default=2000, help="distinct dataset shoppers whose lists are computed")
-    parser.add_argument("--repetitions", type=int, default=200)
+    parser.add_argument("--repetitions", type=int, default=200, help="simulated A/A repetitions; 0: the API A/A only")
     parser.add_argument("--power-repetitions", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -271,6 +271,8 @@ def main() -> int:
             f"({'passes' if r['sample_ratio']['ok'] else 'FAILS'})"
         )
 
+    if not args.repetitions:
+        return 0
     settings = sim.SimSettings(users=args.base, seed=args.seed)
     from dragonrec.recommender.core.embedder import SentenceTransformerEmbedder, cached_encode
     from dragonrec.recommender.evaluation.dataset import load_dataset
