@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from dragonrec.categories import category_leaf  # noqa: E402
 from dragonrec.recommender.core.aggregates import DEFAULT_EVENT_WEIGHTS, AggregateConfig  # noqa: E402
 from dragonrec.recommender.core.base import Ranker  # noqa: E402
 from dragonrec.recommender.core.metrics import complement_rate, cooccurring_items, ndcg_at_k, recall_at_k  # noqa: E402
@@ -189,7 +190,7 @@ def per_user(ranks: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _leaf(category: str) -> str:
-    return category.rsplit(" > ", 1)[-1] if category else "(none)"
+    return category_leaf(category) or "(none)"
 
 
 def run_scenarios(on: PipelineRanker, off: PipelineRanker, split: Split) -> list[dict[str, Any]]:

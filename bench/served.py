@@ -3,6 +3,7 @@
     python bench/served.py --datasets amazon_beauty,amazon_scientific --seeds 0,1 --split loo-valid --max-users 5000
     python bench/served.py --datasets amazon_beauty --seeds 0 --split loo --ablations          # the ablation table
     python bench/served.py --datasets amazon_beauty --seeds 0 --set DIVERSITY=0.3 --set DIVERSITY_KEEP_TOP=2
+    python bench/served.py --datasets amazon_beauty --seeds 0,1 --exploration    # the accuracy cost of exploring
 
 Protocol: the harness's leave-one-out split and rankers (recommender.evaluation.harness). `student` is the bare
 student trained on the train part (early-stopped on the validation targets); `served` is the harness's `served`
@@ -166,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="loo", choices=("loo", "loo-valid"))
     parser.add_argument("--max-users", type=int, default=None, help="evaluate a seeded sample (seed 0) of users")
     parser.add_argument("--ablations", action="store_true", help="every re-ranking piece on and off")
+    parser.add_argument(
+        "--exploration",
+        action="store_true",
+        help="also the served page with the home scenario's exploration (RECOMMENDER EXPLORATION defaults) drawn",
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="pipeline setting override")
     parser.add_argument("--student-cache", default="/tmp/dragonrec-students")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
@@ -175,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.set:
         key, value = item.split("=", 1)
         settings[key] = json.loads(value)
-    variants = ABLATIONS if args.ablations else MAIN
+    variants = dict(ABLATIONS if args.ablations else MAIN)
+    if args.exploration:
+        from dragonrec.recommender.conf import DEFAULTS
+
+        variants["served + exploration (home)"] = {"EXPLORATION": {"home": DEFAULTS["EXPLORATION"]["home"]}}
     results: dict[str, dict[int, dict[str, dict[str, float]]]] = {}
     for dataset in args.datasets.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):

@@ -23,11 +23,10 @@ import time
 from dataclasses import fields
 
 import _student_common as common
-import numpy as np
 import torch
 
+from dragonrec.recommender.evaluation.harness import accuracy, make_task, rank_all
 from dragonrec.recommender.ml import Student, StudentConfig, StudentRanker
-from dragonrec.recommender.ml.metrics import RankingEvalSet
 
 PUBLISHED_BEST = {"ndcg@10": 0.0531, "recall@10": None}  # SASRec + sampled softmax, best published on this split
 
@@ -50,12 +49,6 @@ def auto_threads() -> int:
 
 
 def _test_metrics(student: Student, split) -> dict[str, float]:
-    try:
-        from dragonrec.recommender.evaluation.harness import accuracy, make_task, rank_all
-    except ImportError:  # harness not there yet: same protocol through the student's own metrics
-        users = split.users
-        es = RankingEvalSet([split.test_input(u) for u in users], [split.test_target[u] for u in users], max_len=50)
-        return es.metrics(student.model)
     task = make_task(split, "loo")
     ranks, _ = rank_all(StudentRanker(student), task, split.dataset.n_items)
     return accuracy(ranks)
@@ -121,7 +114,6 @@ def main() -> None:
             json.dumps({"test": test, "train_seconds": wall, "threads": threads}, indent=2)
         )
         print(f"saved to {path}")
-    np.set_printoptions()
 
 
 if __name__ == "__main__":

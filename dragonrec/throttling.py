@@ -37,11 +37,11 @@ def shopper_ident(request: Request) -> str:
     """Who the shopper is for rate purposes: the signed-in user, else the browser's signed shopper cookie, else the
     `session_id` an API-key caller names; "" when the request names nobody (then only the address limit applies).
     A browser without a cookie yet counts under its address only: a fresh id per request must not reset limits."""
-    from dragonrec.tracking.identity import cookie_session_id, integration_key
+    from dragonrec.tracking.identity import cookie_session_id, integration_key, shopper_key, signed_in_user_id
 
-    user = getattr(request, "user", None)
-    if user is not None and getattr(user, "is_authenticated", False):
-        return f"u:{user.pk}"
+    user_id = signed_in_user_id(getattr(request, "user", None))
+    if user_id is not None:
+        return shopper_key(user_id=user_id, session_id="")
     if integration_key(request) is not None:
         session_id = request.query_params.get("session_id") or request.headers.get("X-Session-Id") or ""
     else:
@@ -49,7 +49,9 @@ def shopper_ident(request: Request) -> str:
     if not session_id:
         return ""
     # hashed: session ids are client text of any shape, a cache key should not be
-    return "s:" + hashlib.blake2b(session_id.encode("utf-8", "replace"), digest_size=12).hexdigest()
+    return shopper_key(
+        user_id=None, session_id=hashlib.blake2b(session_id.encode("utf-8", "replace"), digest_size=12).hexdigest()
+    )
 
 
 def _ttl(key: str) -> int | None:

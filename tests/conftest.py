@@ -24,6 +24,15 @@ def pytest_configure(config: pytest.Config) -> None:
     embedded.start()  # idempotent; a no-op for servers named by DATABASE_URL / REDIS_URL
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_caches() -> None:
+    """Every test starts like a fresh serving process: no snapshot, student, rules, experiments or teacher client
+    left over from another test's (rolled back) data. The one function that empties them all."""
+    from dragonrec.recommender.core.caching import process_caches_reset
+
+    process_caches_reset()
+
+
 @pytest.fixture
 def redis_client() -> Iterator[object]:
     """A redis.Redis on the real server, in a logical database of its own, emptied before and after."""

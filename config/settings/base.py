@@ -215,7 +215,10 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task hands the task back; ou
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks must not hoard the queue
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"dragonrec.recommender.tasks.student_train": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "dragonrec.recommender.tasks.student_train": {"queue": "training"},
+    "dragonrec.recommender.tasks.student_update": {"queue": "training"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a request (a flush, a teacher judgment) gives up within ~1 s when the broker is down; the callers

@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.text import slugify
 
-CATEGORY_SEPARATOR = " > "
+from dragonrec.categories import SEPARATOR
 
 
 class Category(models.Model):
@@ -33,7 +33,7 @@ class Category(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         # path/depth are derived data, kept in step with the tree here so admin edits stay consistent.
         self.slug = self.slug or slugify(self.name)[:220]
-        self.path = f"{self.parent.path}{CATEGORY_SEPARATOR}{self.name}" if self.parent else self.name
+        self.path = f"{self.parent.path}{SEPARATOR}{self.name}" if self.parent else self.name
         self.depth = self.parent.depth + 1 if self.parent else 0
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 

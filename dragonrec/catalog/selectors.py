@@ -11,7 +11,8 @@ from django.db.models import Count, Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from dragonrec.catalog.models import CATEGORY_SEPARATOR, Category, Product
+from dragonrec.catalog.models import Category, Product
+from dragonrec.categories import category_q, category_within
 
 
 class PriceBoundField(forms.DecimalField):
@@ -102,7 +103,7 @@ class ProductFilter(django_filters.FilterSet):
                 return queryset.none()
             value = node.path
         value = value.strip()
-        return queryset.filter(Q(category__path=value) | Q(category__path__startswith=value + CATEGORY_SEPARATOR))
+        return queryset.filter(category_q("category__path", [value]))
 
 
 def product_list(*, filters: dict[str, str] | None = None, active_only: bool = True) -> QuerySet[Product]:
@@ -131,6 +132,5 @@ def category_list() -> list[dict[str, object]]:
     rows = list(Category.objects.order_by("path").values("id", "name", "path", "parent_id", "depth"))
     for row in rows:
         path = str(row["path"])
-        below = path + CATEGORY_SEPARATOR
-        row["product_count"] = sum(n for p, n in direct.items() if p == path or p.startswith(below))
+        row["product_count"] = sum(n for p, n in direct.items() if category_within(p, [path]))
     return rows

@@ -13,7 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dragonrec.catalog.models import CATEGORY_SEPARATOR, Category, Product
+from dragonrec.catalog.models import Category, Product
+from dragonrec.categories import category_parts, category_path
 
 IMPORT_BATCH = 1000  # rows per transaction/bulk upsert: ~0.1 s on the embedded server, small enough to stream
 MAX_TITLE = Product._meta.get_field("title").max_length or 500
@@ -22,14 +23,14 @@ MAX_SKU = Product._meta.get_field("sku").max_length or 64
 
 def category_get_or_create_path(*, path: str, cache: dict[str, Category] | None = None) -> Category | None:
     """The leaf Category for "A > B > C", creating missing ancestors. `cache` speeds up imports."""
-    names = [part.strip() for part in path.split(CATEGORY_SEPARATOR.strip()) if part.strip()]
+    names = category_parts(path)
     if not names:
         return None
     cache = cache if cache is not None else {}
     parent: Category | None = None
     current = ""
     for name in names:
-        current = f"{current}{CATEGORY_SEPARATOR}{name}" if current else name
+        current = category_path([current, name])
         node = cache.get(current)
         if node is None:
             node = Category.objects.filter(path=current).first()
@@ -113,8 +114,7 @@ def _clean_row(line: int, raw: dict[str, Any]) -> ProductRow | RowError:
     if stock is not None:
         fields["stock_quantity"] = stock
         fields["in_stock"] = stock > 0
-    parts = [part.strip() for part in str(raw.get("category") or "").split(CATEGORY_SEPARATOR.strip())]
-    return ProductRow(sku=sku, fields=fields, category_path=CATEGORY_SEPARATOR.join(p for p in parts if p))
+    return ProductRow(sku=sku, fields=fields, category_path=category_path([str(raw.get("category") or "")]))
 
 
 def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:

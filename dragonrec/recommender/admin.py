@@ -136,12 +136,26 @@ class MerchantRuleAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["version", "status", "valid_ndcg", "gate_ndcg", "parent", "created_at", "activated_at"]
-    list_filter = ["status"]
+    list_display = [
+        "version",
+        "kind",
+        "status",
+        "valid_ndcg",
+        "gate_ndcg",
+        "parent",
+        "created_at",
+        "activated_at",
+        "rolled_back_at",
+        "last_decision",
+    ]
+    list_filter = ["status", "kind"]
     # status too: a version becomes active only through the promotion gate or the recorded force action below
     readonly_fields = [
         "version",
+        "kind",
         "status",
+        "decision",
+        "rolled_back_at",
         "artifact",
         "architecture",
         "hyperparameters",
@@ -164,6 +178,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         # held-out shoppers never trained or early-stopped on: the figure promotion decides by
         value = obj.metrics.get("gate_ndcg@10")
         return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+    @admin.display(description="decision")
+    def last_decision(self, obj: ModelVersion) -> str:
+        # the latest line: the promotion verdict, or the guardrail's rollback after it
+        return obj.decision.strip().splitlines()[-1] if obj.decision.strip() else "-"
 
     def _one(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> ModelVersion | None:
         if queryset.count() != 1:

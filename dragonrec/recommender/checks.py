@@ -78,6 +78,42 @@ def product_model_check(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 @register()
+def embedding_dimension_check(app_configs: Any, **kwargs: Any) -> list[Any]:
+    """The configured embedder's vectors must fit the pgvector column: otherwise every embedding write and every
+    similarity search fails, in a Celery job or a request, long after deployment."""
+    from dragonrec.recommender.conf import recommender_settings
+    from dragonrec.recommender.models import EMBEDDING_DIM
+    from dragonrec.recommender.services.embeddings import embedder_get
+
+    model = recommender_settings.EMBEDDING_MODEL
+    if model is None:
+        return []  # the bundled all-MiniLM-L6-v2, which the column is made for (tests/recommender/test_checks.py)
+    column = EMBEDDING_DIM  # ProductEmbedding.vector's dimensions
+    try:
+        dim = embedder_get().dim  # loads the model once per process (~1 s); serving reuses it
+    except Exception as exc:
+        return [
+            Error(
+                f"RECOMMENDER['EMBEDDING_MODEL'] = {model!r} cannot be loaded: {exc}",
+                hint="Give the path of a local sentence-transformers model (nothing is downloaded at run time), or "
+                "None for the bundled all-MiniLM-L6-v2",
+                id="dragonrec.E009",
+            )
+        ]
+    if dim != column:
+        return [
+            Error(
+                f"RECOMMENDER['EMBEDDING_MODEL'] = {model!r} makes {dim}-dimensional vectors, but the pgvector "
+                f"column ProductEmbedding.vector holds {column}",
+                hint=f"Use a model with {column} dimensions, or set EMBEDDING_DIM in dragonrec/recommender/models.py "
+                "to the model's, make a migration and re-embed (manage.py recommender_embed --force)",
+                id="dragonrec.E010",
+            )
+        ]
+    return []
+
+
+@register()
 def cache_check(app_configs: Any, **kwargs: Any) -> list[Any]:
     from django.conf import settings
 

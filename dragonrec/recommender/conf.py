@@ -88,6 +88,43 @@ DEFAULTS: dict[str, Any] = {
     "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
     "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
     "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
+    # --- online updates and the guardrail (Celery beat) -------------------------------------------------------
+    # The hourly update (tasks.student_update, 'training' queue): warm-start from the active version, fine-tune on
+    # the events and rewards since its data cutoff (ml.online.online_update, the simulator's update), add new
+    # products, register a candidate; promoted only if it passes the held-out gate AND its SNIPS click-rate
+    # estimate on recent held-out logged lists is at least (1 - offpolicy_tolerance) x the active version's.
+    "ONLINE_UPDATE": {
+        "enabled": True,
+        "every_minutes": 60,  # the beat interval (installed by migrate; editable in the admin afterwards)
+        "form": "ips",  # reward weights: "ips" (1/propensity, clipped) or "naive" (1); see ml/online.py
+        "steps": 60,  # optimizer steps per update: ~25 s for the demo student on 2 busy cores (bench/online_update.py)
+        "time_budget_s": 30.0,  # and never longer: with loading and both checks, the job stays under 60 s on 2 cores
+        "clip": 10.0,  # max importance weight (YouTube's top-K REINFORCE capped at e^3 ~ 20)
+        "lr": 3e-4,
+        "max_shoppers": 5000,  # most recently active shoppers whose sequences are fine-tuned on
+        "max_rewards": 20000,  # most recent rewarded items
+        # a salted-hash share of served lists whose rewards are never trained on: the off-policy check's log,
+        # so the candidate is not judged on the clicks it was fitted to
+        "offpolicy_share": 0.2,
+        "offpolicy_window_hours": 72,  # how far back the held-out lists for the check go
+        "offpolicy_max_lists": 5000,  # most recent ones: bounds the check's scoring work
+        "offpolicy_tolerance": 0.05,  # relative: the candidate's estimate may be this much below the active's
+    },
+    # After a promotion, tasks.model_guardrail compares the share of served lists with a click (and with a
+    # purchase) of the new active version with the previous one's (core/guardrail.py: one-sided two-proportion
+    # test with a margin) and rolls the new one back when either is significantly worse.
+    "GUARDRAIL": {
+        "enabled": True,
+        "every_minutes": 15,
+        "margin": 0.05,  # relative: "worse" means below (1 - margin) x the previous version's rate
+        "alpha": 0.01,  # one-sided level; checked every 15 min, so kept strict against repeated looks
+        "min_impressions": 500,  # served lists per version before anything is decided
+        "baseline_hours": 72,  # the previous version's lists served in this window before the promotion
+        "watch_hours": 72,  # a version active longer than this is no longer watched
+        # a list counts once it is this old, with the outcomes of its first this-many minutes (the new version's
+        # lists would otherwise have had less time to be bought from); 0 = count at once what is attributed so far
+        "settle_minutes": 60,
+    },
     **PIPELINE_DEFAULTS,
 }
 

@@ -232,7 +232,12 @@ class ModelVersion(models.Model):
         ARCHIVED = "archived"
         FAILED = "failed"
 
+    class Kind(models.TextChoices):
+        FULL = "full", "full retrain"
+        ONLINE = "online", "online update"
+
     version = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING, db_index=True)
     artifact = models.CharField(max_length=500, blank=True, help_text="Path in the default storage.")
     architecture = models.JSONField(default=dict, blank=True)
@@ -244,6 +249,10 @@ class ModelVersion(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    decision = models.TextField(
+        blank=True, help_text="Why it was or was not promoted, and why the guardrail rolled it back (one line each)."
+    )
+    rolled_back_at = models.DateTimeField(null=True, blank=True, help_text="When the guardrail rolled it back.")
 
     class Meta:
         ordering = ["-created_at"]

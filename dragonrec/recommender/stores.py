@@ -5,31 +5,23 @@ The evaluation harness uses the in-memory ones (recommender.core.memory); both f
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from pgvector.django import CosineDistance
 
+from dragonrec.categories import category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
 from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 from dragonrec.recommender.models import CategoryComplement, ProductComplement, ProductEmbedding, TrendingScore
 from dragonrec.tracking.selectors import history_recent
-
-CATEGORY_SEPARATOR = " > "
-
-
-def _category_q(field: str, prefixes: Sequence[str]) -> Q:
-    q = Q()
-    for prefix in prefixes:
-        q |= Q(**{field: prefix}) | Q(**{f"{field}__startswith": prefix + CATEGORY_SEPARATOR})
-    return q
 
 
 class CatalogSnapshot:
@@ -71,8 +63,13 @@ class CatalogSnapshot:
         self.rendered: dict[ProductId, Any] = {}
 
 
-_snapshot_lock = threading.Lock()
-_snapshot: dict[str, Any] = {"version": None, "checked": 0.0, "value": None, "refreshing": False}
+# One thread checks and, if the catalog changed, rebuilds; meanwhile the other threads keep serving the previous
+# snapshot instead of queueing behind the rebuild (seconds for a large catalog, and a trending recompute changes the
+# version every 15 minutes). Only a process with no snapshot at all makes its requests wait.
+_snapshots: ProcessCache[str, tuple[tuple[Any, ...], CatalogSnapshot]] = ProcessCache(
+    "catalog snapshot", ttl_s=lambda: float(recommender_settings.SNAPSHOT_TTL_S), stale_while_refresh=True
+)
+SNAPSHOT_KEY = "catalog"  # one snapshot per process: the version names the embedding model it was built for
 
 
 def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> tuple[Any, ...]:
@@ -95,50 +92,23 @@ def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> tuple[
 
 
 def catalog_snapshot(*, model_name: str, dim: int) -> CatalogSnapshot:
-    """The process's snapshot, checked against the database at most every SNAPSHOT_TTL_S seconds.
+    """The process's snapshot, checked against the database at most every SNAPSHOT_TTL_S seconds and rebuilt when
+    one cheap version query (max timestamps and row counts of the source tables) changed."""
 
-    One thread checks and, if the catalog changed, rebuilds; meanwhile the other threads keep serving the previous
-    snapshot instead of queueing behind the rebuild (seconds for a large catalog, and a trending recompute changes
-    the version every 15 minutes). Only a process with no snapshot at all makes its requests wait.
-    """
-    from dragonrec.recommender.conf import recommender_settings
+    def refresh(previous: tuple[tuple[Any, ...], CatalogSnapshot] | None) -> tuple[tuple[Any, ...], CatalogSnapshot]:
+        adapter = product_adapter()
+        version = _snapshot_version(adapter, model_name)
+        if previous is not None and previous[0] == version:
+            return previous
+        return version, CatalogSnapshot(adapter=adapter, model_name=model_name, dim=dim)
 
-    now = time.monotonic()
-    with _snapshot_lock:
-        current = _snapshot["value"]
-        if current is not None and (
-            now - _snapshot["checked"] < recommender_settings.SNAPSHOT_TTL_S or _snapshot["refreshing"]
-        ):
-            return current
-        if current is None:  # nothing to serve meanwhile: build while holding the lock
-            return _snapshot_refresh(model_name, dim, now)
-        _snapshot["refreshing"] = True
-    try:
-        return _snapshot_refresh(model_name, dim, now)
-    finally:
-        _snapshot["refreshing"] = False
-
-
-def _snapshot_refresh(model_name: str, dim: int, now: float) -> CatalogSnapshot:
-    adapter = product_adapter()
-    version = _snapshot_version(adapter, model_name)
-    current = _snapshot["value"]
-    if current is None or version != _snapshot["version"]:
-        current = CatalogSnapshot(adapter=adapter, model_name=model_name, dim=dim)
-        _snapshot.update(version=version, value=current)
-    _snapshot["checked"] = now
-    return current
+    return _snapshots.get(SNAPSHOT_KEY, refresh)[1]
 
 
 def current_snapshot() -> CatalogSnapshot | None:
     """The process's snapshot as last refreshed (by this request's pipeline), without a version check."""
-    return _snapshot["value"]
-
-
-def snapshot_reset() -> None:
-    """Forget the process's snapshot (tests that change the catalog mid-test)."""
-    with _snapshot_lock:
-        _snapshot.update(version=None, checked=0.0, value=None, refreshing=False)
+    cached = _snapshots.peek(SNAPSHOT_KEY)
+    return cached[1] if cached is not None else None
 
 
 def products_from_db(ids: Iterable[ProductId]) -> dict[ProductId, Product]:
@@ -151,7 +121,6 @@ def products_from_db(ids: Iterable[ProductId]) -> dict[ProductId, Product]:
 
 def serving_stores() -> tuple[OrmProductStore, PgVectorIndex]:
     """The product store and vector index one request uses (backed by this process's snapshot)."""
-    from dragonrec.recommender.conf import recommender_settings
     from dragonrec.recommender.services.embeddings import embedder_get
 
     embedder = embedder_get()
@@ -258,7 +227,7 @@ class PgVectorIndex(VectorIndex):
         if categories:
             qs = qs.filter(
                 product__in=self.adapter.queryset()
-                .filter(_category_q(self.adapter.category_path_field, categories))
+                .filter(category_q(self.adapter.category_path_field, categories))
                 .values("pk")
             )
         excluded = list(exclude)

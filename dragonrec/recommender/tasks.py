@@ -89,6 +89,37 @@ def student_train(self: Any, *, promote: bool = True, reason: str = "scheduled")
     return version.version if version else ""
 
 
+UPDATE_TIME_LIMIT_S = 15 * 60  # an update is bounded to ONLINE_UPDATE["time_budget_s"] of fine-tuning plus checks
+
+
+# Same queue and the same reasoning as student_train (no redelivery of a run that killed its worker); `expires`: an
+# update that waited an hour is superseded by the next one.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=False,
+    expires=3600,
+    soft_time_limit=UPDATE_TIME_LIMIT_S - 60,
+    time_limit=UPDATE_TIME_LIMIT_S,
+)
+def student_update() -> str:
+    """The hourly online update of the active student (its own 'training' queue); promotion needs the gate and the
+    off-policy check."""
+    from dragonrec.recommender.services.online import student_update as run
+
+    stuck_trainings_fail()
+    version = run()
+    return version.version if version else ""
+
+
+@shared_task(expires=900)
+def model_guardrail() -> str:
+    """Roll the active version back when it does clearly worse on live traffic than the one it replaced."""
+    from dragonrec.recommender.services.guardrail import model_guardrail_check
+
+    rolled_back = model_guardrail_check()
+    return rolled_back.version if rolled_back else ""
+
+
 @shared_task(expires=3600)
 def rewards_update() -> int:
     """Attribute later carts/purchases to the impressions that showed those products (clicks are attributed as

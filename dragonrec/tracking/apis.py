@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dragonrec.tracking.authentication import ApiKeyScopes
-from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id
+from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
@@ -279,7 +279,7 @@ class UserSerializer(serializers.Serializer):
 
 
 def _user_data(user: Any) -> dict[str, Any] | None:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if signed_in(user) is None:
         return None
     return {"id": user.pk, "username": user.get_username()}
 

@@ -50,6 +50,22 @@ def shopper_key(*, user_id: int | None, session_id: str) -> str:
     return f"s:{session_id}" if session_id else ""
 
 
+def signed_in(user: Any | None) -> Any | None:
+    """`user` when it is a signed-in user, else None (no user, Django's AnonymousUser)."""
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def signed_in_user_id(user: Any | None) -> int | None:
+    """The signed-in user's id, else None."""
+    user = signed_in(user)
+    return user.pk if user is not None else None
+
+
+def shopper_key_for(*, user: Any | None, session_id: str) -> str:
+    """The shopper key of a request's user (when signed in) and anonymous session id."""
+    return shopper_key(user_id=signed_in_user_id(user), session_id=session_id)
+
+
 def shopper_key_hash(key: str) -> str:
     """What erasure records keep instead of the key itself."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -132,8 +148,7 @@ def shopper_for_request(request: Any, *, session_id: str = "") -> Shopper:
     """
     if integration_key(request) is not None:
         return Shopper(user=None, session_id=session_id, is_integration=True)
-    user = getattr(request, "user", None)
-    user = user if user is not None and getattr(user, "is_authenticated", False) else None
+    user = signed_in(getattr(request, "user", None))
     own = cookie_session_id(request)
     if session_id and session_id != own:
         raise ShopperMismatch()

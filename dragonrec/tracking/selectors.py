@@ -1,12 +1,16 @@
-"""Reads of tracking data, shaped for the recommender's history store."""
+"""Reads of tracking data, shaped for the recommender: its history store, training data, rewards and reports all
+read events through here (tests/test_tracking_boundary.py holds the recommender to it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Max, Min, Q
 
+from dragonrec.tracking.identity import signed_in
 from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
 
 HISTORY_LIMIT = 50  # the student reads the last 50 steps; profiles use fewer
@@ -42,7 +46,7 @@ def history_recent(
 
 def preference_get(*, user: Any | None = None, session_id: str = "") -> UserPreference | None:
     """The signed-in user's stated preferences, else the anonymous session's."""
-    if user is not None and getattr(user, "is_authenticated", False):
+    if signed_in(user) is not None:
         return UserPreference.objects.filter(user=user).first()
     if session_id:
         return UserPreference.objects.filter(user__isnull=True, session_id=session_id).first()
@@ -105,3 +109,71 @@ def events_since(*, since: datetime, types: tuple[str, ...] | None = None) -> An
     if types:
         qs = qs.filter(type__in=types)
     return qs.order_by("timestamp").values_list("product_id", "type", "timestamp", "user_id", "session_id")
+
+
+def events_table() -> str:
+    """The events table's name, for the recommender's set-based SQL that joins events to served lists (rewards,
+    experiment results, the dashboard): one statement whatever the traffic, instead of a query per row."""
+    return Event._meta.db_table
+
+
+def product_events(*, received_until: datetime | None = None) -> Iterator[tuple[int | None, str, int, str, datetime]]:
+    """(user id, session id, product id, type, timestamp) of every product event, oldest first (ties in the order
+    received); with `received_until`, only the events received by then. Streamed: a training run reads them all."""
+    events = Event.objects.filter(product__isnull=False)
+    if received_until is not None:
+        events = events.filter(received_at__lte=received_until)
+    rows = events.order_by("timestamp", "received_at").values_list(
+        "user_id", "session_id", "product_id", "type", "timestamp"
+    )
+    return rows.iterator(chunk_size=10_000)
+
+
+def events_span() -> dict[str, datetime | None]:
+    """The first and last event timestamps and the last time an event was received (None without events)."""
+    return Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"), received=Max("received_at"))
+
+
+def clicks_since(*, start: datetime, request_ids: list[str] | None = None) -> list[Event]:
+    """Click events since `start` that name a served list (any, or one of `request_ids`), with the fields click
+    attribution reads."""
+    clicks = Event.objects.filter(type="click", timestamp__gte=start)
+    if request_ids is None:
+        clicks = clicks.filter(context__has_key="request_id")
+    else:
+        clicks = clicks.filter(context__request_id__in=request_ids)
+    clicks = clicks.only("type", "context", "product_id", "timestamp", "user_id", "session_id")
+    return list(clicks.iterator(chunk_size=1000))
+
+
+def product_events_received_after(*, since: datetime) -> bool:
+    """Whether any product event was received after `since` (one EXISTS: the hourly update's "anything new?")."""
+    return Event.objects.filter(received_at__gt=since, product__isnull=False).exists()
+
+
+def recent_shoppers(*, since: datetime, until: datetime, limit: int) -> tuple[set[int], set[str]]:
+    """(user ids, anonymous session ids) of the `limit` shoppers whose last product event was received most
+    recently in (since, until]."""
+    recent = (
+        Event.objects.filter(received_at__gt=since, received_at__lte=until, product__isnull=False)
+        .values("user_id", "session_id")
+        .annotate(last=Max("received_at"))
+        .order_by("-last")[:limit]
+    )
+    users = {row["user_id"] for row in recent if row["user_id"]}
+    sessions = {row["session_id"] for row in recent if not row["user_id"] and row["session_id"]}
+    return users, sessions
+
+
+def shoppers_product_events(
+    *, user_ids: set[int], session_ids: set[str], received_until: datetime
+) -> Iterator[tuple[int | None, str, int, str, datetime, datetime]]:
+    """(user id, session id, product id, type, timestamp, received at) of these shoppers' product events received
+    by `received_until`, oldest first. Streamed."""
+    who = Q(user_id__in=user_ids) | Q(user_id__isnull=True, session_id__in=session_ids)
+    rows = (
+        Event.objects.filter(who, received_at__lte=received_until, product__isnull=False)
+        .order_by("timestamp", "received_at")
+        .values_list("user_id", "session_id", "product_id", "type", "timestamp", "received_at")
+    )
+    return rows.iterator(chunk_size=10_000)

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from dragonrec.tracking.identity import shopper_key, shopper_key_hash
+from dragonrec.tracking.identity import shopper_key, shopper_key_hash, signed_in, signed_in_user_id
 from dragonrec.tracking.models import ApiKey, Event, EventType, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import events_recorded, session_merged
 
@@ -73,7 +73,7 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
     stored in one transaction, so a batch is never half-written.
     """
     now = timezone.now()
-    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+    user_id = signed_in_user_id(user)
     product_ids = {i.product_id for i in items if i.product_id is not None}
     known_products = set(product_model()._default_manager.filter(pk__in=product_ids).values_list("pk", flat=True))
     existing = set(Event.objects.filter(id__in=[i.id for i in items]).values_list("id", flat=True))
@@ -199,7 +199,7 @@ def preference_update(
     price_max: Decimal | None = None,
 ) -> UserPreference:
     """State a shopper's tastes: a signed-in user's, else the anonymous session's."""
-    if user is not None and getattr(user, "is_authenticated", False):
+    if signed_in(user) is not None:
         pref, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
     elif session_id:
         pref, _ = UserPreference.objects.select_for_update().get_or_create(user=None, session_id=session_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -64,3 +65,36 @@ def test_a_configured_teacher_needs_the_openai_package(monkeypatch: pytest.Monke
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openai" else real(name, *a))
     problems = [p for p in checks.recommender_settings_check(None) if p.id == "dragonrec.E005"]
     assert problems and "dragonrec[teacher]" in problems[0].hint
+
+
+def test_the_bundled_embedder_fits_the_vector_column() -> None:
+    from dragonrec.recommender.models import ProductEmbedding
+    from dragonrec.recommender.services.embeddings import embedder_get
+
+    assert embedder_get().dim == ProductEmbedding._meta.get_field("vector").dimensions
+    assert checks.embedding_dimension_check(None) == []
+
+
+def small_model(path: Path, words: list[str]) -> str:
+    """A real sentence-transformers model on disk whose vectors have len(words) dimensions (a bag of words)."""
+    from sentence_transformers import SentenceTransformer, models
+
+    SentenceTransformer(modules=[models.BoW(vocab=words)], device="cpu").save(str(path))
+    return str(path)
+
+
+def test_an_embedder_of_another_dimension_is_an_error_with_the_fix(tmp_path: Path) -> None:
+    with override_settings(RECOMMENDER={"EMBEDDING_MODEL": small_model(tmp_path / "bow", ["shoe", "kettle"])}):
+        problems = checks.embedding_dimension_check(None)
+        assert ids(problems) == ["dragonrec.E010"]
+        assert "2-dimensional" in problems[0].msg and "holds 384" in problems[0].msg
+        assert "recommender_embed --force" in problems[0].hint
+        with pytest.raises(SystemCheckError, match="E010"):
+            call_command("check")
+
+
+@override_settings(RECOMMENDER={"EMBEDDING_MODEL": "/nowhere/my-model"})
+def test_an_embedder_that_cannot_load_is_an_error() -> None:
+    problems = checks.embedding_dimension_check(None)
+    assert ids(problems) == ["dragonrec.E009"]
+    assert "/nowhere/my-model" in problems[0].msg

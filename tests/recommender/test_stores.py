@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import numpy as np
@@ -66,18 +67,28 @@ def test_served_lists_are_the_same_with_either_index(demo_shop) -> None:  # type
 def test_requests_keep_the_old_snapshot_while_another_thread_refreshes(tiny_shop, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     from dragonrec.recommender import stores
 
-    stores.snapshot_reset()
     embedder = embedder_get()
     first = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)  # SNAPSHOT_TTL_S is 0 in tests
     kettle = tiny_shop["kettle"]
     kettle.title = "Kettle, renamed"
     kettle.save()
-    stores._snapshot["refreshing"] = True  # another thread is rebuilding
+    # another thread is rebuilding (slowly)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_refresh(previous):  # type: ignore[no-untyped-def]
+        started.set()
+        release.wait(10)
+        return previous
+
+    other = threading.Thread(target=stores._snapshots.get, args=(stores.SNAPSHOT_KEY, slow_refresh))
+    other.start()
+    assert started.wait(10)
     try:
         with django_assert_num_queries(0):
             assert stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim) is first
     finally:
-        stores._snapshot["refreshing"] = False
+        release.set()
+        other.join()
     # the next check sees the change and rebuilds
     refreshed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
     assert refreshed is not first

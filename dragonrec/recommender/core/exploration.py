@@ -107,19 +107,22 @@ def plackett_luce_marginals(weights: np.ndarray, slots: int) -> np.ndarray:
         states = by_size[k]
         # P(next draw is i | drawn set S) for every S of size k and every i not in S
         live = states[(reach[states] > 0) & (left[states] > 0)]
-        step = (reach[live] / left[live])[:, None] * weights[None, :] * (1.0 - members[live])
+        # weight / weight-left (<= 1) first: at a cold temperature the weight left can be ~1e-300
+        step = reach[live][:, None] * (weights[None, :] / left[live][:, None]) * (1.0 - members[live])
         marginals[k] = step.sum(axis=0)
         if k + 1 < slots:
             np.add.at(reach, (live[:, None] | bits[None, :]).ravel(), step.ravel())
     return marginals
 
 
-def plackett_luce_sample(weights: np.ndarray, rng: np.random.Generator) -> list[int]:
-    """A full ordering drawn from the Plackett-Luce model: the Gumbel-max trick (sorting log-weights plus Gumbel
-    noise) draws exactly the sequential "next item proportional to its weight among the rest" process in one
-    vectorised step (Yellott 1977; Kool et al., ICML 2019)."""
-    keys = np.log(np.maximum(weights, 1e-300)) + rng.gumbel(size=len(weights))
-    return [int(i) for i in np.argsort(-keys)]
+def plackett_luce_sample(logits: np.ndarray, rng: np.random.Generator) -> list[int]:
+    """A full ordering drawn from the Plackett-Luce model with weights exp(logits): the Gumbel-max trick (sorting
+    logits plus Gumbel noise) draws exactly the sequential "next item proportional to its weight among the rest"
+    process in one vectorised step (Yellott 1977; Kool et al., ICML 2019). Logits, not weights: at a cold
+    temperature most weights underflow to 0, and ties among them would be broken by the noise alone instead of by
+    the scores (the cold limit must be the ranking itself)."""
+    keys = np.asarray(logits, dtype=np.float64) + rng.gumbel(size=len(logits))
+    return [int(i) for i in np.argsort(-keys, kind="stable")]
 
 
 def explore(scores: np.ndarray | list[float], *, config: ExplorationConfig, seed: int) -> Explored:
@@ -135,7 +138,7 @@ def explore(scores: np.ndarray | list[float], *, config: ExplorationConfig, seed
     pool_scores = np.asarray(scores[head : head + pool], dtype=np.float64)
     weights = softmax_weights(pool_scores, config.temperature)
     rng = np.random.default_rng(seed)
-    drawn = plackett_luce_sample(weights, rng)
+    drawn = plackett_luce_sample(pool_scores / config.temperature, rng)
     marginals = plackett_luce_marginals(weights, pool)
     order = list(range(head)) + [head + i for i in drawn] + list(range(head + pool, n))
     propensities = [1.0] * head + [float(marginals[k, i]) for k, i in enumerate(drawn)] + [1.0] * (n - head - pool)
@@ -170,7 +173,7 @@ def explore_page(page: list[ScoredItem], *, n: int, config: ExplorationConfig, s
         drawn = min(tail, pool)  # a page longer than head + pool: the slots past the pool stay the ranker's
         scores = np.array([item.score for item in free[head : head + pool]], dtype=np.float64)
         weights = softmax_weights(scores, config.temperature)
-        order = plackett_luce_sample(weights, np.random.default_rng(seed))[:drawn]
+        order = plackett_luce_sample(scores / config.temperature, np.random.default_rng(seed))[:drawn]
         marginals = plackett_luce_marginals(weights, drawn)
         chosen = [ScoredItem(i.product_id, i.score, i.source, i.reason, 1.0) for i in free[:head]]
         for slot, k in enumerate(order):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from dragonrec.categories import category_within
 from dragonrec.recommender.core.aggregates import (
     AggregateConfig,
     category_complements,
@@ -24,11 +25,6 @@ from dragonrec.recommender.core.aggregates import (
 )
 from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
-
-
-def category_matches(category: str, prefixes: Sequence[str]) -> bool:
-    """True when `category` is one of the category paths in `prefixes` or lies below one of them."""
-    return any(category == prefix or category.startswith(prefix + " > ") for prefix in prefixes)
 
 
 class _CategoryMasks:
@@ -44,7 +40,7 @@ class _CategoryMasks:
     def mask(self, prefixes: Sequence[str]) -> np.ndarray:
         key = tuple(sorted(set(prefixes)))
         if key not in self._cache:
-            matching = np.array([category_matches(str(path), key) for path in self._paths], dtype=bool)
+            matching = np.array([category_within(str(path), key) for path in self._paths], dtype=bool)
             self._cache[key] = matching[self._codes] if len(self._paths) else np.zeros(0, dtype=bool)
         return self._cache[key]
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from dragonrec.categories import category_leaf
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.stores import VectorIndex
 from dragonrec.recommender.core.types import (
@@ -65,7 +66,7 @@ def preference_text(preferences: Preferences) -> str:
     """The text embedded for explicit preferences, e.g. "Keyboards, Mice. Brands: Logitech"."""
     parts = []
     if preferences.categories:
-        parts.append(", ".join(c.rsplit(" > ", 1)[-1] for c in preferences.categories))
+        parts.append(", ".join(category_leaf(c) for c in preferences.categories))
     if preferences.brands:
         parts.append("Brands: " + ", ".join(preferences.brands))
     return ". ".join(parts)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from dragonrec.categories import category_within
 from dragonrec.recommender.core.stores import VectorIndex
 from dragonrec.recommender.core.types import PURCHASE, RATING, HistoryEvent, Product, ProductId, ScoredItem
 
@@ -58,9 +59,7 @@ def is_allowed(product: Product | None, rules: RerankRules) -> bool:
         return False
     if product.id in rules.bought and not product.consumable:
         return False
-    if rules.categories and not any(
-        product.category == c or product.category.startswith(c + " > ") for c in rules.categories
-    ):
+    if rules.categories and not category_within(product.category, rules.categories):
         return False
     # An unknown price passes: a restriction drops what is known to violate it (catalogs without prices still work).
     if product.price is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dragonrec.categories import category_leaf
+
 ProductId = int
 
 # Event types, in the order of how much intent they express. Tracking stores the same strings.
@@ -39,7 +41,7 @@ class Product:
 
     @property
     def leaf_category(self) -> str:
-        return self.category.rsplit(" > ", 1)[-1] if self.category else ""
+        return category_leaf(self.category)
 
 
 @dataclass(frozen=True, slots=True)

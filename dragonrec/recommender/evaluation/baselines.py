@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.embedder import normalize_rows
+from dragonrec.recommender.core.exploration import ExplorationConfig, seed_from_request
 from dragonrec.recommender.core.pipeline import Pipeline
 from dragonrec.recommender.core.types import Context, HistoryEvent, ProductId
 
@@ -169,13 +170,20 @@ class PipelineRanker(Ranker):
 
     name = "pipeline"
 
-    def __init__(self, pipeline: Pipeline, *, n: int) -> None:
+    def __init__(self, pipeline: Pipeline, *, n: int, exploration: ExplorationConfig | None = None) -> None:
         self.pipeline = pipeline
         self.n = n
+        # with exploration: the page serving would show, drawn with the user key as the request's seed
+        self.exploration = exploration
         self.labels: dict[str, int] = {}  # how often each `Recommendation.ranker` label came back
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        recommendation = self.pipeline.recommend(replace(ctx, n=self.n))
+        if self.exploration is not None and self.exploration.enabled:
+            recommendation = self.pipeline.recommend_explored(
+                replace(ctx, n=self.n), exploration=self.exploration, seed=seed_from_request(ctx.user_key)
+            )
+        else:
+            recommendation = self.pipeline.recommend(replace(ctx, n=self.n))
         self.labels[recommendation.ranker] = self.labels.get(recommendation.ranker, 0) + 1
         page = np.array([item.product_id for item in recommendation.items], dtype=np.int64)
         scores = np.full(len(candidate_ids), -np.inf, dtype=np.float32)

@@ -26,6 +26,7 @@ import numpy as np
 
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.embedder import Embedder, SentenceTransformerEmbedder, cached_encode
+from dragonrec.recommender.core.exploration import ExplorationConfig
 from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
 from dragonrec.recommender.core.metrics import (
     catalog_coverage,
@@ -180,7 +181,10 @@ def build_served(split: Split, res: EvalResources, settings: dict[str, Any] | No
         config=pipeline_config_from_settings(merged),
         sources=merged["CANDIDATE_SOURCES"],
     )
-    ranker = PipelineRanker(pipeline, n=max(KS))
+    # "EXPLORATION" (RECOMMENDER's shape, per scenario) in the settings: the home page's exploring draw is what is
+    # ranked, so its accuracy cost shows (absent, as in PIPELINE_DEFAULTS: the ranked page itself)
+    home = merged.get("EXPLORATION", {}).get("home")
+    ranker = PipelineRanker(pipeline, n=max(KS), exploration=ExplorationConfig.from_dict(home) if home else None)
     ranker.name = "served"
     return ranker
 

@@ -182,17 +182,19 @@ def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> A
 
     s = world.settings
     key = hashlib.sha256(
-        f"{world.dataset.name}:{s.seed}:{s.history_fraction}:{s.new_item_share}:{s.train_budget_s}".encode()
+        f"{world.dataset.name}:{s.seed}:{s.history_fraction}:{s.new_item_share}:{s.train_budget_s}:new-held-out".encode()
     ).hexdigest()[:16]
     path = cache_dir / f"student-{world.dataset.name}-{key}"
     if (path / "student.json").exists():
         return Student.load(path)
-    known = [p.id for p in world.dataset.products]
+    # the new inventory is not in the initial model at all (as products created after a training run): it reaches
+    # a student through `Student.add_items` (the hourly update) or, for a frozen one, the ranker's text path
+    known = [p.id for p in world.dataset.products if p.id not in world.new_items]
     valid = [(sh.history, sh.future[0]) for sh in world.shoppers if sh.future and sh.future[0] not in world.new_items]
     student = Student.fit(
         sequences=world.training,
         product_ids=known,
-        text_vectors=world.vectors,
+        text_vectors=world.vectors[known],
         config=StudentConfig(time_budget_s=s.train_budget_s, text_dim=int(world.vectors.shape[1])),
         valid=valid[:2000],
         seed=s.seed,
@@ -595,6 +597,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--policies", default="frozen,online,online-explore", help=f"comma-separated, from {POLICIES}")
     parser.add_argument("--users", type=int, default=defaults.users)
     parser.add_argument("--update-steps", type=int, default=defaults.update_steps)
+    parser.add_argument("--update-lr", type=float, default=defaults.update_lr)
     parser.add_argument("--train-budget", type=float, default=defaults.train_budget_s, help="initial training, s")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", required=True, help="folder for results.json, results.md, results.png")
@@ -606,6 +609,7 @@ def run_from_options(options: dict[str, Any]) -> dict[str, Any]:
         rounds=options["rounds"],
         users=options["users"],
         update_steps=options["update_steps"],
+        update_lr=options["update_lr"],
         train_budget_s=options["train_budget"],
         seed=options["seed"],
     )

@@ -14,6 +14,7 @@ from dragonrec.recommender.core import aggregates
 from dragonrec.recommender.core.types import HistoryEvent, Product
 from dragonrec.recommender.models import CategoryComplement, ProductComplement, TrendingScore
 from dragonrec.recommender.stores import products_from_db
+from dragonrec.tracking.identity import shopper_key
 from dragonrec.tracking.selectors import events_since
 
 SESSION_GAP_S = 30 * 60  # a user's events more than 30 minutes apart start a new session (the usual web convention)
@@ -48,7 +49,7 @@ def _sessions(rows: list[tuple[int, str, object, int | None, str]]) -> list[list
     """Group events into per-shopper sessions split at SESSION_GAP_S of inactivity, oldest first."""
     by_owner: dict[str, list[HistoryEvent]] = defaultdict(list)
     for pid, kind, ts, user_id, session_id in rows:
-        owner = f"u:{user_id}" if user_id else f"s:{session_id}"
+        owner = shopper_key(user_id=user_id, session_id=session_id)
         by_owner[owner].append(HistoryEvent(product_id=int(pid), event_type=kind, timestamp=ts.timestamp()))  # type: ignore[attr-defined]
     sessions: list[list[HistoryEvent]] = []
     for events in by_owner.values():

@@ -30,7 +30,7 @@ from dragonrec.recommender.models import (
     TeacherJudgment,
 )
 from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
-from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import events_table
 
 DAYS = 30  # the dashboard's window: a month shows weekly cycles without scanning the whole impression log
 COVERAGE_DAYS = 7  # catalog coverage looks at a week: long enough for slow sellers to get a chance to show
@@ -291,7 +291,7 @@ def _served(since: Any) -> list[dict[str, Any]]:
         ranker=_RANKER,
         impressions=Impression._meta.db_table,
         items=ImpressionItem._meta.db_table,
-        purchase_value_join=PURCHASE_VALUE_JOIN.format(events=Event._meta.db_table),
+        purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [since])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Iterable
 
 from django.db.models import Exists, OuterRef
@@ -11,20 +10,18 @@ from django.utils import timezone
 
 from dragonrec.recommender.adapters import product_adapter
 from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.embedder import Embedder, SentenceTransformerEmbedder
 from dragonrec.recommender.models import ProductEmbedding
 
-_lock = threading.Lock()
-_embedder: Embedder | None = None
+# MiniLM takes ~1 s to load: once per process and model; no test data changes it, so it survives cache resets
+_embedders: ProcessCache[str | None, Embedder] = ProcessCache("embedder", survives_reset=True)
 
 
 def embedder_get() -> Embedder:
-    """The process-wide embedder (loading MiniLM takes ~1 s; do it once per process)."""
-    global _embedder
-    with _lock:
-        if _embedder is None:
-            _embedder = SentenceTransformerEmbedder(recommender_settings.EMBEDDING_MODEL)
-        return _embedder
+    """The process-wide embedder of the EMBEDDING_MODEL setting."""
+    model = recommender_settings.EMBEDDING_MODEL
+    return _embedders.get(model, lambda _: SentenceTransformerEmbedder(model))
 
 
 def embedding_model_name() -> str:

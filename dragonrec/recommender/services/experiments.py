@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from time import monotonic
 from typing import Any
 
 import numpy as np
@@ -28,6 +26,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.models import (
     Arm,
     Experiment,
@@ -37,7 +36,7 @@ from dragonrec.recommender.models import (
     ImpressionItem,
 )
 from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
-from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import events_table
 
 POLICY = re.compile(r"^(student:active|student:[\w.\-]+|teacher|embedding|trending|none)$")
 CACHE_TTL_S = 5.0  # how stale a serving process's view of running experiments may be (like the catalog snapshot)
@@ -168,28 +167,24 @@ def experiment_promote_winner(*, experiment: Experiment, by: str) -> Arm:
 
 
 # ------------------------------------------------------------------------------------------------ serving
-_cache_lock = threading.Lock()
-_cache: dict[str, Any] = {"at": 0.0, "running": []}
+_running: ProcessCache[str, list[tuple[Experiment, list[Arm]]]] = ProcessCache("running experiments", ttl_s=CACHE_TTL_S)
 
 
 def experiments_reset() -> None:
-    with _cache_lock:
-        _cache.update(at=0.0, running=[])
+    """Forget this process's running experiments (a start or stop shows at once in the process that made it)."""
+    _running.reset()
 
 
 def running_experiments() -> list[tuple[Experiment, list[Arm]]]:
     """Running experiments with their arms, from a per-process cache refreshed every CACHE_TTL_S."""
-    now = monotonic()
-    with _cache_lock:
-        if _cache["at"] and now - _cache["at"] < CACHE_TTL_S:
-            return list(_cache["running"])
-    running = [
+    return list(_running.get("running", lambda _: _running_experiments()))
+
+
+def _running_experiments() -> list[tuple[Experiment, list[Arm]]]:
+    return [
         (experiment, list(experiment.arms.all()))
         for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related("arms")
     ]
-    with _cache_lock:
-        _cache.update(at=now, running=running)
-    return running
 
 
 def experiment_assignment(*, scenario: str, user_key: str) -> tuple[Experiment, Arm | None] | None:
@@ -271,7 +266,7 @@ def experiment_aggregates_update(*, experiment: Experiment, rebuild: bool = Fals
                 aggregates=ExperimentShopperDay._meta.db_table,
                 impressions=Impression._meta.db_table,
                 items=ImpressionItem._meta.db_table,
-                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=Event._meta.db_table),
+                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
             ),
             [experiment.pk, experiment.name, start],
         )

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dragonrec.recommender.models import Impression, ImpressionItem
-from dragonrec.tracking.models import Event
+from dragonrec.tracking.selectors import clicks_since, events_table
 
 ATTRIBUTION_WINDOW = timedelta(days=1)  # a cart/purchase within a day of a click on the item is credited to it
 
@@ -50,13 +50,7 @@ def clicks_attribute(*, events: list[Any]) -> int:
 def clicks_attribute_since(*, start: datetime, request_ids: list[str] | None = None) -> int:
     """Attribute again the clicks since `start` that name a served list (all of them, or those of `request_ids`);
     idempotent. For clicks that arrived while their list was still in the impression buffer."""
-    clicks = Event.objects.filter(type="click", timestamp__gte=start)
-    if request_ids is None:
-        clicks = clicks.filter(context__has_key="request_id")
-    else:
-        clicks = clicks.filter(context__request_id__in=request_ids)
-    clicks = clicks.only("type", "context", "product_id", "timestamp", "user_id", "session_id")
-    return clicks_attribute(events=list(clicks.iterator(chunk_size=1000)))
+    return clicks_attribute(events=clicks_since(start=start, request_ids=request_ids))
 
 
 def clicks_attribute_recent(*, since: timedelta = timedelta(hours=1)) -> int:
@@ -81,7 +75,7 @@ def _tables() -> dict[str, str]:
     return {
         "items": ImpressionItem._meta.db_table,
         "impressions": Impression._meta.db_table,
-        "events": Event._meta.db_table,
+        "events": events_table(),
     }
 
 

@@ -33,12 +33,12 @@ from dragonrec.recommender.services.impressions import (
     fatigued_ids,
     impression_record,
     impression_record_build,
-    shopper_key,
 )
 from dragonrec.recommender.services.rules import merchant_rules_for
 from dragonrec.recommender.services.students import active_student_ranker, version_student_ranker
 from dragonrec.recommender.services.teacher import history_signature, teacher_cache_key
 from dragonrec.recommender.stores import OrmHistoryStore, serving_stores
+from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
 from dragonrec.tracking.selectors import preference_get
 
 
@@ -71,11 +71,6 @@ class ServedList:
     arm: str | None = None
 
 
-def user_key_for(*, user: Any | None, session_id: str) -> str:
-    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-    return shopper_key(user_id=user_id, session_id=session_id)
-
-
 def cart_ids(history: list[HistoryEvent]) -> list[int]:
     """What is in the cart now, by replaying add/remove/purchase events (newest last)."""
     cart: dict[int, None] = {}
@@ -93,7 +88,8 @@ def pipeline_config() -> PipelineConfig:
 
 
 def local_ranker(*, products: Any, index: Any) -> Ranker:
-    """The active student if one is loaded, else embedding similarity."""
+    """This request's ranker over the active student if one is loaded (products newer than the student scored from
+    `index`), else embedding similarity."""
     student = active_student_ranker(products=products, index=index)
     if student is not None:
         return student
@@ -106,8 +102,6 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
     embedder = embedder_get()
     products, index = serving_stores()
     local = local_ranker(products=products, index=index)
-    if getattr(local, "student", None) is not None:
-        local.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text
     pipeline = core_build_pipeline(
         products=products,
         index=index,
@@ -155,7 +149,7 @@ def recommendation_list(
     """The recommendations for one request: never calls the LLM inline, always answers. A given `request_id`
     reproduces that request's exploration draw (the same history and catalog then give the same list)."""
     n = n or recommender_settings.DEFAULT_N
-    key = user_key_for(user=user, session_id=session_id)
+    key = shopper_key_for(user=user, session_id=session_id)
     history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
     pipeline, local = build_pipeline()
     products = pipeline.products
@@ -206,7 +200,7 @@ def recommendation_list(
         wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
         record_ = impression_record_build(
             request_id=served.request_id,
-            user_id=user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
+            user_id=signed_in_user_id(user),
             session_id=session_id,
             scenario=served.scenario,
             anchor_ids=anchors,

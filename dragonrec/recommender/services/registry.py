@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 
 from dragonrec.recommender.conf import recommender_settings
@@ -27,10 +26,9 @@ from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
 from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
-from dragonrec.recommender.services.students import load_student_ranker
+from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
-from dragonrec.tracking.models import Event
-from dragonrec.tracking.selectors import erased_key_hashes
+from dragonrec.tracking.selectors import erased_key_hashes, events_span, product_events
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +45,8 @@ def training_sequences(*, received_until: datetime | None = None) -> dict[str, l
     """Every shopper's product events, oldest first (users and anonymous sessions alike); with `received_until`,
     only the events received by then (the data a version was trained on, rebuilt for its promotion gate)."""
     sequences: dict[str, list[HistoryEvent]] = defaultdict(list)
-    events = Event.objects.filter(product__isnull=False)
-    if received_until is not None:
-        events = events.filter(received_at__lte=received_until)
-    rows = events.order_by("timestamp", "received_at").values_list(
-        "user_id", "session_id", "product_id", "type", "timestamp"
-    )
-    for user_id, session_id, product_id, kind, ts in rows.iterator(chunk_size=10_000):
-        key = f"u:{user_id}" if user_id else f"s:{session_id}"
+    for user_id, session_id, product_id, kind, ts in product_events(received_until=received_until):
+        key = shopper_key(user_id=user_id, session_id=session_id)
         sequences[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
     erased = erased_key_hashes()
     return {key: events for key, events in sequences.items() if not erased or shopper_key_hash(key) not in erased}
@@ -198,7 +190,7 @@ class GateScorer:
         try:
             student = self.students.get(version.pk)
             if student is None:
-                student = load_student_ranker(version).student  # type: ignore[attr-defined]
+                student = load_student(version)
             return ndcg10(student, self.pairs)
         except Exception:  # an unloadable artifact must not crash the gate; the caller decides
             logger.exception("could not evaluate %s on the gate split", version.version)
@@ -250,7 +242,7 @@ def student_train_and_register(
     labels = teacher_labels()
     rewards = reward_labels()
     config = config or StudentConfig(time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S))
-    span = Event.objects.aggregate(first=Min("timestamp"), last=Max("timestamp"), received=Max("received_at"))
+    span = events_span()
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
     version = model_version_create(
         status=ModelVersion.Status.TRAINING,
@@ -338,6 +330,15 @@ def model_version_promote_if_better(
     if active is None or active.pk == version.pk:
         model_version_activate(version=version)
         return True
+    if not gate_passes(version=version, active=active, scorer=scorer):
+        return False
+    model_version_activate(version=version)
+    return True
+
+
+def gate_passes(*, version: ModelVersion, active: ModelVersion, scorer: Callable[[ModelVersion], float | None]) -> bool:
+    """The gate's comparison alone (the caller holds the lock on `active`): whether `version` beats `active` by
+    STUDENT_PROMOTION_MARGIN on the gate split, recorded in `version.metrics` either way."""
     mine, theirs = scorer(version), scorer(active)
     if mine is not None:
         version.metrics["gate_ndcg@10"] = mine
@@ -345,9 +346,8 @@ def model_version_promote_if_better(
     version.save(update_fields=["metrics"])
     margin = float(recommender_settings.STUDENT_PROMOTION_MARGIN)
     if mine is None or (theirs is not None and mine <= theirs + margin):
-        logger.info("%s stays a candidate: gate NDCG@10 %s vs %s's %s", version.version, mine, active.version, theirs)
+        logger.info("%s fails the gate: NDCG@10 %s vs %s's %s", version.version, mine, active.version, theirs)
         return False
-    model_version_activate(version=version)
     return True
 
 

@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-import time
-
 from django.db.models import Q
 from django.utils import timezone
 
+from dragonrec.categories import category_q
 from dragonrec.recommender.adapters import product_adapter
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.rerank import RerankRules
 from dragonrec.recommender.models import MerchantRule
 
-CATEGORY_SEPARATOR = " > "
 MAX_CATEGORY_EXPANSION = 5000  # a category rule touching more products than this is applied to the first 5000
 
 
 def _category_product_ids(path: str) -> list[int]:
     adapter = product_adapter()
     field = adapter.category_path_field
-    q = Q(**{field: path}) | Q(**{f"{field}__startswith": path + CATEGORY_SEPARATOR})
-    return list(adapter.queryset().filter(q).values_list("pk", flat=True)[:MAX_CATEGORY_EXPANSION])
+    return list(
+        adapter.queryset().filter(category_q(field, [path])).values_list("pk", flat=True)[:MAX_CATEGORY_EXPANSION]
+    )
 
 
-_cache: dict[str, tuple[float, RerankRules]] = {}
+_rules: ProcessCache[str, RerankRules] = ProcessCache(
+    "merchant rules", ttl_s=lambda: float(recommender_settings.SNAPSHOT_TTL_S)
+)
 
 
 def merchant_rules_for(*, scenario: str) -> RerankRules:
     """The active rules for a scenario, cached per process for SNAPSHOT_TTL_S like the catalog (a merchant's edit
     shows within seconds; one query saved per request)."""
-    from dragonrec.recommender.conf import recommender_settings
-
-    cached = _cache.get(scenario)
-    if cached is not None and time.monotonic() - cached[0] < recommender_settings.SNAPSHOT_TTL_S:
-        return cached[1]
-    rules = _merchant_rules(scenario=scenario)
-    _cache[scenario] = (time.monotonic(), rules)
-    return rules
+    return _rules.get(scenario, lambda _: _merchant_rules(scenario=scenario))
 
 
 def _merchant_rules(*, scenario: str) -> RerankRules:

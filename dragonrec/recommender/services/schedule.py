@@ -36,8 +36,28 @@ SCHEDULE = {
 }
 
 
+TRAINING_QUEUE_TASKS = ("dragonrec.recommender.tasks.student_train", "dragonrec.recommender.tasks.student_update")
+
+
+def schedule() -> dict[str, tuple[str, dict[str, object], int]]:
+    """SCHEDULE plus the online update and the guardrail, at the intervals their settings give (when on)."""
+    from dragonrec.recommender.services.guardrail import guardrail_settings
+    from dragonrec.recommender.services.online import online_settings
+
+    entries = dict(SCHEDULE)
+    for name, task, conf in (
+        ("dragonrec: online student update", "dragonrec.recommender.tasks.student_update", online_settings()),
+        ("dragonrec: model guardrail", "dragonrec.recommender.tasks.model_guardrail", guardrail_settings()),
+    ):
+        if conf["enabled"]:
+            minutes = int(conf["every_minutes"])
+            entries[name] = (task, {"every": minutes, "period": "minutes"}, minutes * 60)
+    return entries
+
+
 def periodic_tasks_install() -> int:
-    for name, (task, spec, expires) in SCHEDULE.items():
+    entries = schedule()
+    for name, (task, spec, expires) in entries.items():
         defaults: dict[str, object] = {"task": task, "expire_seconds": expires, "kwargs": json.dumps({})}
         if "crontab" in spec:
             minute, hour = str(spec["crontab"]).split()
@@ -48,7 +68,7 @@ def periodic_tasks_install() -> int:
         else:
             interval, _ = IntervalSchedule.objects.get_or_create(every=spec["every"], period=spec["period"])
             defaults.update(interval=interval, crontab=None)
-        if task.endswith("student_train"):
+        if task in TRAINING_QUEUE_TASKS:
             defaults["queue"] = "training"
         PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
-    return len(SCHEDULE)
+    return len(entries)

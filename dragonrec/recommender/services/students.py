@@ -3,72 +3,78 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.models import ModelVersion
 from dragonrec.recommender.services.artifacts import artifact_local_path
 
+if TYPE_CHECKING:
+    from dragonrec.recommender.ml.student import Student
+
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_state: dict[str, Any] = {"checked": 0.0, "version": None, "ranker": None}
+# (version, its student or None when that version's artifact failed to load); None: no active version
+_active: ProcessCache[str, tuple[str, Student | None] | None] = ProcessCache(
+    "active student", ttl_s=lambda: float(recommender_settings.MODEL_REFRESH_S)
+)
+_versions: ProcessCache[str, Student] = ProcessCache("experiment arm students")
 
 
 def active_student_ranker(*, products: Any, index: Any) -> Ranker | None:
-    """The active version's ranker, reloaded when another version becomes active (checked every MODEL_REFRESH_S
-    seconds per process, so serving processes switch without a restart)."""
-    now = time.monotonic()
-    with _lock:
-        if now - _state["checked"] < recommender_settings.MODEL_REFRESH_S and _state["checked"]:
-            return _state["ranker"]
-        _state["checked"] = now
-        active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("version", "artifact").first()
-        if active is None:
-            _state.update(version=None, ranker=None)
-            return None
-        if active.version == _state["version"]:
-            return _state["ranker"]
-        try:
-            _state["ranker"] = load_student_ranker(active)
-            _state["version"] = active.version
-        except Exception:  # a broken artifact must not take serving down: fall back to the embedding ranker
-            logger.exception("could not load student %s; serving without it", active.version)
-            _state.update(version=active.version, ranker=None)
-        return _state["ranker"]
+    """A ranker over the active version's student, reloaded when another version becomes active (checked every
+    MODEL_REFRESH_S seconds per process, so serving processes switch without a restart). The student is shared by
+    the process; the ranker is this request's, scoring products newer than the student from `index`'s text."""
+    active = _active.get("active", _active_student)
+    if active is None or active[1] is None:
+        return None
+    return _ranker(active[1], version=active[0], index=index)
 
 
-def reset_cache() -> None:
-    with _lock:
-        _state.update(checked=0.0, version=None, ranker=None)
+def _active_student(previous: tuple[str, Student | None] | None) -> tuple[str, Student | None] | None:
+    row = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("version", "artifact").first()
+    if row is None:
+        return None
+    if previous is not None and previous[0] == row.version:
+        return previous
+    try:
+        return row.version, load_student(row)
+    except Exception:  # a broken artifact must not take serving down: fall back to the embedding ranker
+        logger.exception("could not load student %s; serving without it", row.version)
+        return row.version, None
 
 
-def load_student_ranker(version: ModelVersion) -> Ranker:
-    from dragonrec.recommender.ml.ranker import StudentRanker
+def load_student(version: ModelVersion) -> Student:
     from dragonrec.recommender.ml.student import Student
 
-    student = Student.load(artifact_local_path(version))
-    return StudentRanker(student, version=version.version)
+    return Student.load(artifact_local_path(version))
 
 
-_versions: dict[str, Ranker] = {}
+class _NoArtifact(LookupError):
+    """An arm names a version without an artifact: nothing is cached, so the arm picks it up once it exists."""
 
 
 def version_student_ranker(version: str, *, products: Any, index: Any) -> Ranker | None:
-    """A given (not necessarily active) version's ranker, loaded once per process: an experiment arm's model."""
-    with _lock:
-        cached = _versions.get(version)
-    if cached is not None:
-        return cached
-    row = ModelVersion.objects.filter(version=version).only("version", "artifact").first()
-    if row is None or not row.artifact:
+    """A given (not necessarily active) version's ranker, its student loaded once per process: an experiment arm's
+    model."""
+
+    def load(_: Student | None) -> Student:
+        row = ModelVersion.objects.filter(version=version).only("version", "artifact").first()
+        if row is None or not row.artifact:
+            raise _NoArtifact(version)
+        return load_student(row)
+
+    try:
+        student = _versions.get(version, load)
+    except _NoArtifact:
         logger.warning("experiment arm names student %s, which has no artifact; serving the active model", version)
         return None
-    ranker = load_student_ranker(row)
-    ranker.index = index  # type: ignore[attr-defined]  # products newer than the student are scored from text
-    with _lock:
-        _versions[version] = ranker
-    return ranker
+    return _ranker(student, version=version, index=index)
+
+
+def _ranker(student: Student, *, version: str, index: Any) -> Ranker:
+    from dragonrec.recommender.ml.ranker import StudentRanker
+
+    return StudentRanker(student, index=index, version=version)

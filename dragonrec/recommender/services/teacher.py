@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -14,6 +13,7 @@ from django.core.cache import cache
 from django_redis import get_redis_connection
 
 from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.types import HistoryEvent, Preferences
 from dragonrec.recommender.models import TeacherJudgment
 from dragonrec.recommender.stores import products_from_db
@@ -32,8 +32,8 @@ def teacher_cache_key(user_key: str, signature: str) -> str:
     return f"dragonrec:teacher-scores:{user_key}:{signature}"
 
 
-_lock = threading.Lock()
-_client: tuple[TeacherConfig, TeacherClient] | None = None
+# one client per process and configuration: it holds an HTTP connection pool
+_clients: ProcessCache[TeacherConfig, TeacherClient] = ProcessCache("teacher client")
 
 
 def teacher_config() -> TeacherConfig:
@@ -57,13 +57,9 @@ def teacher_config() -> TeacherConfig:
 
 
 def teacher_client() -> TeacherClient:
-    """One client per process (it holds an HTTP connection pool), rebuilt when the settings change."""
-    global _client
+    """One client per process, a new one when the settings change."""
     config = teacher_config()
-    with _lock:
-        if _client is None or _client[0] != config:
-            _client = (config, TeacherClient(config, get_redis_connection("default")))
-        return _client[1]
+    return _clients.get(config, lambda _: TeacherClient(config, get_redis_connection("default")))
 
 
 def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> TeacherResult:

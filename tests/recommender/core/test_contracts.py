@@ -1,8 +1,10 @@
-"""One contract, every implementation: each CandidateSource and Ranker (core and evaluation baselines) runs through
-the same checks, so a new implementation gets them by adding one factory line (implicit's test-mixin idea)."""
+"""One contract, every implementation: each CandidateSource and Ranker (core, evaluation baselines and the ones that
+serve: the student as ranker and source, the teacher's cached scores) runs through the same checks, so a new
+implementation gets them by adding one factory line (implicit's test-mixin idea)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +18,7 @@ from dragonrec.recommender.core.candidates import (
     TrendingSource,
 )
 from dragonrec.recommender.core.pipeline import Pipeline
-from dragonrec.recommender.core.rankers import BlendRanker, EmbeddingRanker
+from dragonrec.recommender.core.rankers import BlendRanker, EmbeddingRanker, TeacherScoresRanker
 from dragonrec.recommender.core.types import PURCHASE, VIEW, Candidate, Context, HistoryEvent, Preferences
 from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
@@ -26,13 +28,47 @@ from dragonrec.recommender.evaluation.baselines import (
     PopularityRanker,
     RandomRanker,
 )
+from dragonrec.recommender.ml import StudentConfig
+from dragonrec.recommender.ml.candidates import StudentSource
+from dragonrec.recommender.ml.ranker import StudentRanker
+from dragonrec.recommender.ml.student import Student
 from tests.recommender.core.synthetic_shop import Shop, make_shop
+
+ADDED_AFTER_TRAINING = "Herbal tea mix"  # unknown to the student: scored from its text vector through the index
+
+
+@functools.cache
+def tiny_student() -> Student:
+    """A student trained for a few epochs on the synthetic shop's sessions (a second of CPU), once per run."""
+    shop = make_shop()
+    known = [p.id for p in shop.products if p.title != ADDED_AFTER_TRAINING]
+    config = StudentConfig(
+        hidden=16,
+        n_layers=1,
+        max_len=8,
+        text_dim=shop.index.matrix.shape[1],
+        max_epochs=3,
+        min_epochs=1,
+        batch_size=64,
+        ema_epochs=None,
+        bf16=False,
+        num_threads=1,
+    )
+    vectors, _ = shop.index.vectors(known)
+    return Student.fit(sequences=shop.sessions, product_ids=known, text_vectors=vectors, config=config, version="c1")
+
+
+def teacher_scores(shop: Shop) -> dict[int, float]:
+    """Cached judgments of a few products (the teacher saw a served list, not the catalog)."""
+    return {shop.products[i].id: float(score) for i, score in ((0, 9.0), (4, 7.5), (9, 2.0))}
+
 
 SOURCES: dict[str, Callable[[Shop], CandidateSource]] = {
     "embedding": lambda s: EmbeddingSource(products=s.store, index=s.index, embedder=s.embedder),
     "trending": lambda s: TrendingSource(products=s.store, index=s.index),
     "complements": lambda s: ComplementSource(products=s.store, index=s.index),
     "similar": lambda s: SimilarToAnchorSource(products=s.store, index=s.index),
+    "student": lambda s: StudentSource(student=tiny_student(), products=s.store),
 }
 
 RANKERS: dict[str, Callable[[Shop], Ranker]] = {
@@ -46,10 +82,16 @@ RANKERS: dict[str, Callable[[Shop], Ranker]] = {
     "random": lambda s: RandomRanker(seed=0),
     "oracle": lambda s: OracleRanker({"u:1": 3}),
     "pipeline": lambda s: PipelineRanker(Pipeline.default(products=s.store, index=s.index, embedder=s.embedder), n=5),
+    "student": lambda s: StudentRanker(tiny_student(), index=s.index, version="c1"),
+    "student-without-index": lambda s: StudentRanker(tiny_student()),  # new products: -inf, never NaN
+    "teacher": lambda s: TeacherScoresRanker(
+        teacher_scores(s), EmbeddingRanker(products=s.store, index=s.index, embedder=s.embedder)
+    ),
 }
 
-# Per-request standardisation makes a blend's scores depend on the candidate set (by design, see BlendRanker).
-CANDIDATE_SET_DEPENDENT = {"blend"}
+# Per-request standardisation makes a blend's scores depend on the candidate set (by design, see BlendRanker); the
+# teacher ranker scales its fallback's scores over the request's candidates to slot them below the judged ones.
+CANDIDATE_SET_DEPENDENT = {"blend", "teacher"}
 
 
 def contexts(shop: Shop) -> list[Context]:

@@ -130,3 +130,20 @@ def test_a_page_longer_than_head_and_pool_keeps_its_end() -> None:
     page = explore_page(_page(10), n=10, config=config, seed=5)
     assert [i.product_id for i in page][4:] == [104, 105, 106, 107, 108, 109]
     assert sorted(i.product_id for i in page[1:4]) == [101, 102, 103]
+
+
+def test_a_cold_temperature_draws_the_ranking_itself() -> None:
+    # given: scores whose softmax weights underflow to 0 at this temperature for all but the best item
+    config = ExplorationConfig(deterministic_slots=3, pool=7, temperature=1e-6)
+    # then: every seed draws the ranking (the noise does not break ties among underflowed weights)
+    for r in range(50):
+        assert explore(SCORES, config=config, seed=seed_from_request(f"req-{r}")).order == sorted(
+            range(len(SCORES)), key=lambda i: -SCORES[i]
+        )
+
+
+def test_marginals_stay_finite_at_a_cold_temperature() -> None:
+    weights = softmax_weights(np.array(SCORES[3:]), 1e-4)  # all weights but the best underflow to 0
+    marginals = plackett_luce_marginals(weights, 7)
+    assert np.isfinite(marginals).all()
+    np.testing.assert_allclose(marginals[0, 0], 1.0)

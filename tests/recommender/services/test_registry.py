@@ -10,7 +10,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from dragonrec.recommender.models import ModelVersion
-from dragonrec.recommender.services import students
 from dragonrec.recommender.services.recommendations import recommendation_list
 from dragonrec.recommender.services.registry import (
     model_version_activate,
@@ -26,7 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path
-    students.reset_cache()
 
 
 def shop_events(tiny_shop, n_sessions: int = 80) -> None:  # type: ignore[no-untyped-def]

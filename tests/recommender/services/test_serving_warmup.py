@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dragonrec.catalog.models import Product
+from dragonrec.recommender.core.caching import process_caches_reset
 from dragonrec.recommender.services.aggregates import trending_recompute
 from dragonrec.recommender.services.recommendations import serving_warmup
-from dragonrec.recommender.stores import current_snapshot, snapshot_reset
+from dragonrec.recommender.stores import current_snapshot
 from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def test_serving_warmup_leaves_the_process_ready(tiny_shop) -> None:  # type: ig
     for key in ["coffee", "kettle", "monitor", "shoe_road"]:
         EventFactory(session_id=f"s-{key}", product=tiny_shop[key], type="purchase")
     trending_recompute()
-    snapshot_reset()
+    process_caches_reset()  # a fresh process
     serving_warmup()
     snapshot = current_snapshot()
     assert snapshot is not None and snapshot.size == Product.objects.count()

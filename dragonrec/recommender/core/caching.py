@@ -1,0 +1,119 @@
+"""One small per-process cache for what serving builds once and reuses across requests: the catalog snapshot, the
+loaded student, merchant rules, the embedder, the teacher client, the running experiments.
+
+Each web process keeps its own copy (no pickling, no network), refreshed after a time-to-live, so a merchant's edit
+or a newly active model shows within seconds without a restart. Thread-safe: the threads of a process that race to
+the first use build the value once, the others wait for it.
+
+    >>> rules = ProcessCache[str, RerankRules]("merchant rules", ttl_s=lambda: recommender_settings.SNAPSHOT_TTL_S)
+    >>> rules.get("home", lambda previous: load_rules("home"))   # built once, then again after the TTL
+    >>> process_caches_reset()                                     # every cache forgets (tests)
+
+`build` receives the value it replaces (None on first use), so a cache can revalidate instead of rebuilding: the
+snapshot keeps its previous value when the catalog's version did not change.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass
+class _Entry(Generic[V]):
+    value: V
+    built_at: float  # monotonic time the build started: what it saw is at least this old
+
+
+class ProcessCache(Generic[K, V]):
+    """Values by key, each rebuilt once older than `ttl_s` seconds (None: kept until reset; a callable is read on
+    every lookup, so `override_settings` in tests takes effect at once).
+
+    `stale_while_refresh`: while one thread rebuilds an expired value, the others keep getting the previous one
+    instead of queueing behind the rebuild (the catalog snapshot takes seconds to build for a large catalog). Only a
+    key with no value yet makes its callers wait.
+
+    `survives_reset`: `process_caches_reset` leaves this cache alone (a loaded model that no test data changes).
+    A build that raises caches nothing: the next lookup tries again.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        ttl_s: float | Callable[[], float] | None = None,
+        stale_while_refresh: bool = False,
+        survives_reset: bool = False,
+    ) -> None:
+        self.name = name
+        self._ttl_s = ttl_s
+        self.stale_while_refresh = stale_while_refresh
+        self.survives_reset = survives_reset
+        self._lock = threading.Lock()  # guards the dicts below; never held during a build
+        self._entries: dict[K, _Entry[V]] = {}
+        self._building: dict[K, threading.Lock] = {}  # one lock per key, held by the thread that builds it
+        self._generation = 0  # bumped by reset, so a build that started before a reset does not store its value
+        _registry.add(self)
+
+    def ttl(self) -> float | None:
+        return self._ttl_s() if callable(self._ttl_s) else self._ttl_s
+
+    def _fresh(self, entry: _Entry[V], now: float) -> bool:
+        ttl = self.ttl()
+        return ttl is None or now - entry.built_at < ttl
+
+    def get(self, key: K, build: Callable[[V | None], V]) -> V:
+        """The cached value of `key`, built (from the previous value, or None) when missing or expired."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and self._fresh(entry, time.monotonic()):
+                return entry.value
+            building = self._building.setdefault(key, threading.Lock())
+        if entry is not None and self.stale_while_refresh:
+            if not building.acquire(blocking=False):
+                return entry.value  # another thread is rebuilding: serve what it replaces meanwhile
+        else:
+            building.acquire()
+        try:
+            with self._lock:
+                entry = self._entries.get(key)  # the thread we waited for may have built it
+                now = time.monotonic()
+                if entry is not None and self._fresh(entry, now):
+                    return entry.value
+                generation = self._generation
+            value = build(entry.value if entry is not None else None)
+            with self._lock:
+                if generation == self._generation:
+                    self._entries[key] = _Entry(value, now)
+            return value
+        finally:
+            building.release()
+
+    def peek(self, key: K) -> V | None:
+        """The value as last built, without checking its age or building it."""
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry.value if entry is not None else None
+
+    def reset(self) -> None:
+        """Forget every value; builds in flight do not store theirs."""
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
+
+
+_registry: weakref.WeakSet[ProcessCache[Any, Any]] = weakref.WeakSet()
+
+
+def process_caches_reset() -> None:
+    """Empty every process cache except those that survive resets (tests: state must not leak between tests)."""
+    for cache in list(_registry):
+        if not cache.survives_reset:
+            cache.reset()
