@@ -4,7 +4,7 @@
         --dataset /work/shared/data/amazon_beauty
 
 0. A/A THROUGH THE REAL API (needs PostgreSQL and Redis, which `config.embedded run` starts): one repetition with
-   `--api-shoppers` shoppers (default 2,000; 20,000 take ~20 minutes), each a GET /api/recommendations/ with a
+   `--api-shoppers` shoppers (default 2,000; 20,000 take 10-20 minutes), each a GET /api/recommendations/ with a
    signed shopper cookie, the impression buffer flushed, clicks POSTed to /api/events/, figures from
    `experiment_results` (the admin's and the results API's service). `--api-shoppers 0` skips it (then no
    database is needed).
@@ -242,7 +242,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--shoppers", type=int, default=20000, help="shoppers per A/A repetition")
-    # 20,000 through the API take ~20 min on 2 shared cores (~15 lists/s in one process); the 20,000-shopper
+    # 20,000 through the API take 10-20 min on 2 shared cores (20-40 lists/s in one process); the 20,000-shopper
     # repetitions are simulated below
     parser.add_argument("--api-shoppers", type=int, default=2000, help="shoppers of the A/A through the API; 0: skip")
     parser.add_argument("--base", type=int, default=2000, help="distinct dataset shoppers whose lists are computed")
