@@ -1,19 +1,30 @@
 """How trustworthy and how sensitive DragonRec's experiment statistics are, on a real dataset's shoppers.
 
-    python bench/experiments.py --dataset ../shared/data/amazon_beauty --shoppers 20000 --repetitions 200
+    .venv/bin/python -m config.embedded run -- .venv/bin/python bench/experiments.py \
+        --dataset /work/shared/data/amazon_beauty
 
-Lists come from the serving pipeline of the closed-loop simulator (the student trained on the first half of every
-sequence, `served` settings, exploration off) and from a trending-only ranker; a shopper's clicks follow the
-simulator's position-based click model (relevant = among the shopper's next real items), so shoppers differ in how
-much they click, as real ones do. Shoppers are drawn with replacement from the dataset's users to the asked size.
+0. A/A THROUGH THE REAL API (needs PostgreSQL and Redis, which `config.embedded run` starts): one repetition with
+   `--api-shoppers` shoppers (default 2,000; 20,000 take 10-20 minutes), each a GET /api/recommendations/ with a
+   signed shopper cookie, the impression buffer flushed, clicks POSTed to /api/events/, figures from
+   `experiment_results` (the admin's and the results API's service). `--api-shoppers 0` skips it (then no
+   database is needed).
 
-1. A/A: both arms serve the student's list; over `repetitions` re-randomisations (a new salt each), how often the
-   95% delta-method interval of the CTR lift covers 0 (should be ~95%), and how often the sample-ratio check
-   passes (should be ~99.9%).
-2. A/B: one arm serves trending only; the smallest number of shoppers at which the lift is detected with p < 0.01
-   in at least 80% of repetitions.
-3. Interleaving (team draft) of the same two rankers: the smallest number of shoppers (one interleaved list each)
-   at which the win rate is detected with p < 0.01 in at least 80% of repetitions; the ratio of impressions needed.
+Everything below is SIMULATED per-shopper outcomes run through the same statistics code (core.experiments:
+assignment, delta method, lift, sample-ratio check, team draft): lists come from the serving pipeline of the
+closed-loop simulator (the student trained on the first half of every sequence, exploration off) and from a
+trending-only ranker; clicks follow the simulator's position-based click model (relevant = among the shopper's
+next real items). Shoppers are drawn with replacement from `--base` dataset users. Two traffic models:
+  - plain: one list per shopper, every shopper as likely to click (the simulator's click model as it is);
+  - returning: each shopper sees 1 + Poisson(2) lists during the test and has a click activity drawn from
+    Gamma(0.5) (mean 1): most shoppers click little, a few a lot, as in real logs.
+
+1. A/A (returning traffic): both arms serve the student's list; over `--repetitions` re-randomisations (a new salt
+   each), how often the 95% delta-method interval of the CTR lift covers 0 (~95%) and the sample-ratio check
+   passes (~99.9%).
+2. A/B: one arm serves trending only; the smallest number of shoppers at which the lift is detected with
+   p < 0.01 in at least 80% of `--power-repetitions`, on a grid of sizes a quarter-octave apart.
+3. Interleaving (team draft) of the same two rankers, every list of every shopper interleaved: the same for the
+   win rate; the ratio of impressions the two need.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +49,10 @@ from dragonrec.recommender.core.rankers import TrendingRanker  # noqa: E402
 from dragonrec.recommender.core.types import Context  # noqa: E402
 from dragonrec.recommender.evaluation import simulator as sim  # noqa: E402
 
-SIZES = (250, 500, 1000, 2000, 4000, 8000, 16000, 32000)
+SIZES = tuple(round(125 * 2 ** (k / 4)) for k in range(37))  # 125 .. 64,000 shoppers, a quarter-octave apart
+VARIANTS = 8  # team-draft interleavings drawn per base shopper (its coin flips), sampled from per list
+RETURNING_LISTS = 2.0  # returning traffic: lists per shopper = 1 + Poisson(this)
+ACTIVITY_SHAPE = 0.5  # returning traffic: Gamma shape of per-shopper click activity (sd 1.4 around a mean of 1)
 
 
 def click_probabilities(page: list[int], relevant: set[int], s: sim.SimSettings) -> np.ndarray:
@@ -47,6 +62,9 @@ def click_probabilities(page: list[int], relevant: set[int], s: sim.SimSettings)
             for k, pid in enumerate(page)
         ]
     )
+
+
+P_CLICK = 0.05  # through the API, where every list is the same trending one: the top item's click rate
 
 
 def lists_for(world: sim.World, student: object, n_base: int) -> list[dict[str, object]]:
@@ -73,51 +91,188 @@ def lists_for(world: sim.World, student: object, n_base: int) -> list[dict[str, 
     return out
 
 
-def ab_once(base: list[dict[str, object]], n: int, rng: np.random.Generator, *, aa: bool) -> tuple[ex.Lift, bool]:
-    idx = rng.integers(0, len(base), size=n)
+class Traffic:
+    """The base shoppers' click probabilities as arrays, so a repetition is a few vectorised draws: per base
+    shopper the student's (a) and trending's (b) page, and VARIANTS team-draft interleavings of the two."""
+
+    def __init__(self, base: list[dict[str, Any]], n: int, rng: np.random.Generator) -> None:
+        s = sim.SimSettings()
+        self.pa = np.zeros((len(base), n))
+        self.pb = np.zeros((len(base), n))
+        self.il_p = np.zeros((len(base), VARIANTS, n))
+        self.il_b = np.zeros((len(base), VARIANTS, n), dtype=bool)  # the slot is b's pick
+        self.il_a = np.zeros((len(base), VARIANTS, n), dtype=bool)
+        for j, row in enumerate(base):
+            self.pa[j, : len(row["pa"])] = row["pa"]
+            self.pb[j, : len(row["pb"])] = row["pb"]
+            for v in range(VARIANTS):
+                mixed = ex.team_draft(row["a"], row["b"], n=n, rng=rng)
+                k = len(mixed.items)
+                self.il_p[j, v, :k] = click_probabilities(mixed.items, row["relevant"], s)
+                self.il_b[j, v, :k] = [t == "b" for t in mixed.teams]
+                self.il_a[j, v, :k] = [t == "a" for t in mixed.teams]
+        self.page = (self.pa > 0).sum(axis=1)  # items shown per list (a page can be short)
+
+    def shoppers(self, n: int, rng: np.random.Generator, *, returning: bool) -> tuple[np.ndarray, ...]:
+        """Base shopper drawn for each of n shoppers, their lists during the test and their click activity."""
+        idx = rng.integers(0, len(self.pa), size=n)
+        if not returning:
+            return idx, np.ones(n, dtype=int), np.ones(n)
+        return idx, 1 + rng.poisson(RETURNING_LISTS, size=n), rng.gamma(ACTIVITY_SHAPE, 1 / ACTIVITY_SHAPE, size=n)
+
+
+def ab_once(t: Traffic, n: int, rng: np.random.Generator, *, aa: bool, returning: bool) -> tuple[ex.Lift, bool]:
+    """One A/B (or A/A) test of n shoppers: assignment by the salted hash, clicks per shopper summed over their
+    lists, the delta-method lift of CTR per impression and the sample-ratio check."""
+    idx, lists, activity = t.shoppers(n, rng, returning=returning)
     salt = str(rng.integers(1 << 62))
-    arms = [ex.assign(f"u:{j}", salt=salt, arms=[("control", 0.5), ("treatment", 0.5)]) for j in range(n)]
-    clicks = {"control": [], "treatment": []}
-    shown = {"control": [], "treatment": []}
-    for j, arm in zip(idx, arms, strict=True):
-        p = base[j]["pa"] if (aa or arm == "control") else base[j]["pb"]
-        clicks[arm].append(float((rng.random(len(p)) < p).sum()))
-        shown[arm].append(float(len(p)))
-    c = ex.ratio_metric(numerators=clicks["control"], denominators=shown["control"])
-    t = ex.ratio_metric(numerators=clicks["treatment"], denominators=shown["treatment"])
-    srm = ex.sample_ratio_check(counts=[len(clicks["control"]), len(clicks["treatment"])], shares=[0.5, 0.5])
-    return ex.relative_lift(treatment=t, control=c), srm.ok
+    treated = np.array([ex.assign(f"u:{j}", salt=salt, arms=[("control", 0.5), ("treatment", 0.5)]) == "treatment"
+                        for j in range(n)])  # fmt: skip
+    p = np.where((treated & (not aa))[:, None], t.pb[idx], t.pa[idx])
+    p = np.minimum(1.0, p * activity[:, None])
+    clicks = rng.binomial(lists[:, None], p).sum(axis=1)
+    shown = lists * t.page[idx]
+    c = ex.ratio_metric(numerators=clicks[~treated], denominators=shown[~treated])
+    tr = ex.ratio_metric(numerators=clicks[treated], denominators=shown[treated])
+    srm = ex.sample_ratio_check(counts=[int((~treated).sum()), int(treated.sum())], shares=[0.5, 0.5])
+    return ex.relative_lift(treatment=tr, control=c), srm.ok
 
 
-def interleave_once(base: list[dict[str, object]], n: int, rng: np.random.Generator) -> float:
-    outcomes = []
-    s = sim.SimSettings()
-    for j in rng.integers(0, len(base), size=n):
-        row = base[j]
-        mixed = ex.team_draft(row["a"], row["b"], n=s.n, rng=rng)
-        p = click_probabilities(mixed.items, row["relevant"], s)
-        outcomes.append(ex.interleaving_outcome(mixed.teams, list(rng.random(len(p)) < p)))
+def interleave_once(t: Traffic, n: int, rng: np.random.Generator, *, returning: bool) -> float:
+    """n shoppers, every list of theirs team-draft interleaved: the p-value of 'no preference'."""
+    idx, lists, activity = t.shoppers(n, rng, returning=returning)
+    per_list = np.repeat(idx, lists)
+    variant = rng.integers(0, VARIANTS, size=len(per_list))
+    p = np.minimum(1.0, t.il_p[per_list, variant] * np.repeat(activity, lists)[:, None])
+    clicked = rng.random(p.shape) < p
+    credit_a = (clicked & t.il_a[per_list, variant]).sum(axis=1)
+    credit_b = (clicked & t.il_b[per_list, variant]).sum(axis=1)
+    wins_a, wins_b = int((credit_a > credit_b).sum()), int((credit_b > credit_a).sum())
+    outcomes = ["a"] * wins_a + ["b"] * wins_b + ["tie"] * (len(per_list) - wins_a - wins_b)
     return ex.interleaving_result(outcomes).p_value
 
 
-def smallest(test: object, reps: int) -> int | None:
+def smallest(test: Any, reps: int) -> int | None:
+    """The first grid size at which `test(n)` holds in at least 80% of `reps` repetitions."""
     for n in SIZES:
         if np.mean([test(n) for _ in range(reps)]) >= 0.8:
             return n
     return None
 
 
+def api_aa(n_shoppers: int, seed: int) -> dict[str, Any]:
+    """One A/A repetition through the real stack, in a throwaway database of the running PostgreSQL and Redis
+    (`config.embedded run`): a catalog with trending scores, an A/A experiment (both arms `trending`), and per
+    shopper a GET /api/recommendations/ with their signed shopper cookie, the impression buffer flushed, the
+    shopper's clicks POSTed to /api/events/ (attributed by the receiver serving uses), and the figures computed by
+    `experiment_results`, the service behind the admin page and the results API."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ["DRAGONREC_TEST_DB"] = "dragonrec_bench_experiments"
+    # Redis databases of its own (cache 12, broker 13): the test suite empties 8 between tests, buffer and all
+    os.environ["DRAGONREC_TEST_REDIS_DB"] = "12"
+    import uuid
+
+    import django
+
+    django.setup()
+    from django.core.signing import get_cookie_signer
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from dragonrec.catalog.factories import CategoryFactory, ProductFactory
+    from dragonrec.recommender.services.aggregates import trending_recompute
+    from dragonrec.recommender.services.experiments import ArmSpec, experiment_create, experiment_results
+    from dragonrec.recommender.services.experiments import experiment_start as start
+    from dragonrec.recommender.services.impressions import impressions_buffered, impressions_flush
+    from dragonrec.tracking.factories import EventFactory
+    from dragonrec.tracking.identity import SALT, cookie_settings
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        rng = np.random.default_rng(seed)
+        categories = [CategoryFactory(name=f"Aisle {k}") for k in range(5)]
+        products = [ProductFactory(category=categories[k % 5]) for k in range(60)]
+        for k, product in enumerate(products):  # a popularity curve for the trending ranker
+            for _ in range(1 + 30 // (k + 1)):
+                EventFactory(product=product, type="view", session_id=f"seed-{k}")
+        trending_recompute()
+        experiment = experiment_create(
+            name="aa-api", scenarios=["home"], arms=[ArmSpec("a", "trending", 0.5), ArmSpec("b", "trending", 0.5)]
+        )
+        start(experiment=experiment)
+        cookie = cookie_settings()["NAME"]
+        signer = get_cookie_signer(salt=cookie + SALT)
+        activity = rng.gamma(ACTIVITY_SHAPE, 1 / ACTIVITY_SHAPE, size=n_shoppers)
+        clicks: list[tuple[str, list[dict[str, object]]]] = []
+        began = time.perf_counter()
+        for j in range(n_shoppers):
+            session_id = f"aa-{j}"
+            client = Client()
+            client.cookies[cookie] = signer.sign(session_id)
+            body = client.get("/api/recommendations/", {"scenario": "home", "n": 10}).json()
+            p = activity[j] * P_CLICK * np.array([sim.position_bias(k) for k in range(len(body["items"]))])
+            events = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": "click",
+                    "product_id": item["product"]["id"],
+                    "context": {"request_id": body["request_id"], "position": k + 1},
+                }
+                for k, item in enumerate(body["items"])
+                if rng.random() < p[k]
+            ]
+            if events:
+                clicks.append((session_id, events))
+        served_s = time.perf_counter() - began
+        while impressions_buffered():
+            impressions_flush()
+        for session_id, events in clicks:
+            client = Client()
+            client.cookies[cookie] = signer.sign(session_id)
+            client.post("/api/events/", {"events": events}, content_type="application/json")
+        results = experiment_results(experiment=experiment)
+        return {"results": results, "served_s": served_s, "clicking": len(clicks)}
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--shoppers", type=int, default=20000, help="shoppers per A/A repetition")
-    parser.add_argument("--base", type=int, default=3000, help="distinct dataset shoppers whose lists are computed")
-    parser.add_argument("--repetitions", type=int, default=200)
-    parser.add_argument("--power-repetitions", type=int, default=40)
+    # 20,000 through the API take 10-20 min on 2 shared cores (20-40 lists/s in one process); the 20,000-shopper
+    # repetitions are simulated below
+    parser.add_argument("--api-shoppers", type=int, default=2000, help="shoppers of the A/A through the API; 0: skip")
+    parser.add_argument("--base", type=int, default=2000, help="distinct dataset shoppers whose lists are computed")
+    parser.add_argument("--repetitions", type=int, default=200, help="simulated A/A repetitions; 0: the API A/A only")
+    parser.add_argument("--power-repetitions", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-
+    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     started = time.perf_counter()
+
+    if args.api_shoppers:
+        api = api_aa(args.api_shoppers, args.seed)
+        r = api["results"]
+        lift = r["lift"]["b"]["ctr"]
+        arms = r["arms"]
+        print(
+            f"A/A THROUGH THE REAL API (one repetition): {args.api_shoppers} shoppers "
+            f"served in {api['served_s']:.0f} s "
+            f"({args.api_shoppers / api['served_s']:.0f} lists/s), {api['clicking']} of them clicked; "
+            f"arms a/b: {arms['a']['shoppers']}/{arms['b']['shoppers']} shoppers, "
+            f"{arms['a']['impressions']}/{arms['b']['impressions']} impressions, "
+            f"CTR {arms['a']['ctr']['value']:.4f}/{arms['b']['ctr']['value']:.4f}; "
+            f"CTR lift {lift['relative']:+.1%} [{lift['ci'][0]:+.1%}, {lift['ci'][1]:+.1%}] "
+            f"({'covers' if lift['ci'][0] <= 0 <= lift['ci'][1] else 'MISSES'} 0), p = {lift['p_value']:.2f}; "
+            f"sample-ratio check p = {r['sample_ratio']['p_value']:.3f} "
+            f"({'passes' if r['sample_ratio']['ok'] else 'FAILS'})"
+        )
+
+    if not args.repetitions:
+        return 0
     settings = sim.SimSettings(users=args.base, seed=args.seed)
     from dragonrec.recommender.core.embedder import SentenceTransformerEmbedder, cached_encode
     from dragonrec.recommender.evaluation.dataset import load_dataset
@@ -129,34 +284,39 @@ def main() -> int:
     cache = DEFAULT_CACHE_DIR.parent / "simulator"
     cache.mkdir(parents=True, exist_ok=True)
     student = sim.train_initial_student(world, cache, progress=False)
-    base = lists_for(world, student, args.base)
+    listed = time.perf_counter()
     rng = np.random.default_rng(args.seed)
-    print(f"{dataset.name}: {len(base)} shoppers' lists in {time.perf_counter() - started:.0f} s")
+    traffic = Traffic(lists_for(world, student, args.base), settings.n, rng)
+    print(f"SIMULATED below: {dataset.name}, {args.base} shoppers' lists in {time.perf_counter() - listed:.0f} s")
 
     covered = srm_ok = 0
     for _ in range(args.repetitions):
-        lift, ok = ab_once(base, args.shoppers, rng, aa=True)
+        lift, ok = ab_once(traffic, args.shoppers, rng, aa=True, returning=True)
         covered += lift.ci[0] <= 0 <= lift.ci[1]
         srm_ok += ok
     reps_aa = args.repetitions
     print(
-        f"A/A, {args.shoppers} shoppers x {reps_aa} repetitions: 95% intervals cover 0 in {covered / reps_aa:.1%}; "
-        f"sample-ratio check passes in {srm_ok / reps_aa:.1%}"
-    )
-
-    lift, _ = ab_once(base, 20000, rng, aa=False)
-    print(
-        f"A/B trending vs student at 20,000 shoppers: CTR lift {lift.relative:+.1%} "
-        f"[{lift.ci[0]:+.1%}, {lift.ci[1]:+.1%}], p = {lift.p_value:.2g}"
+        f"A/A (simulated, returning traffic), {args.shoppers} shoppers x {reps_aa} repetitions: 95% intervals cover 0 "
+        f"in {covered / reps_aa:.1%}; sample-ratio check passes in {srm_ok / reps_aa:.1%}"
     )
     reps = args.power_repetitions
-    n_ab = smallest(lambda n: ab_once(base, n, rng, aa=False)[0].p_value < 0.01, reps)
-    n_il = smallest(lambda n: interleave_once(base, n, rng) < 0.01, reps)
-    lists = settings.n
-    print(f"A/B: p < 0.01 in >= 80% of {reps} repetitions from {n_ab} shoppers ({(n_ab or 0) * lists} impressions)")
-    print(f"Interleaving: same from {n_il} shoppers ({(n_il or 0) * lists} impressions)")
-    if n_ab and n_il:
-        print(f"Interleaving needs {n_ab / n_il:.1f}x fewer impressions (sizes tried: {', '.join(map(str, SIZES))})")
+    for returning in (False, True):
+        name = "returning" if returning else "plain"
+        lists = settings.n * (1 + RETURNING_LISTS if returning else 1)  # impressions per shopper, on average
+        lift, _ = ab_once(traffic, 20000, rng, aa=False, returning=returning)
+        n_ab = smallest(lambda n, r=returning: ab_once(traffic, n, rng, aa=False, returning=r)[0].p_value < 0.01, reps)
+        n_il = smallest(lambda n, r=returning: interleave_once(traffic, n, rng, returning=r) < 0.01, reps)
+        print(
+            f"{name} traffic: A/B trending vs student at 20,000 shoppers: CTR lift {lift.relative:+.1%} "
+            f"[{lift.ci[0]:+.1%}, {lift.ci[1]:+.1%}], p = {lift.p_value:.2g}"
+        )
+        print(
+            f"  A/B: p < 0.01 in >= 80% of {reps} repetitions from {n_ab} shoppers "
+            f"(~{(n_ab or 0) * lists:.0f} impressions)"
+        )
+        print(f"  interleaving: the same from {n_il} shoppers (~{(n_il or 0) * lists:.0f} impressions)")
+        if n_ab and n_il:
+            print(f"  interleaving needs {n_ab / n_il:.1f}x fewer impressions")
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

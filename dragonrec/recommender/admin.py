@@ -3,14 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from dragonrec.recommender.models import (
     Arm,
     CategoryComplement,
+    Dashboard,
     Experiment,
     Impression,
     ImpressionItem,
@@ -251,13 +253,18 @@ class ArmInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "status", "started_at", "ended_at", "winner"]
+    list_display = ["name", "kind", "status", "started_at", "ended_at", "winner", "results_link"]
     list_filter = ["status", "kind"]
     search_fields = ["name"]
     # the lifecycle moves only through the actions below (the services check one running experiment per scenario)
     readonly_fields = ["status", "started_at", "ended_at", "winner"]
     inlines = [ArmInline]
     actions = ["start", "stop", "promote_winner"]
+
+    @admin.display(description="results")
+    def results_link(self, obj: Experiment) -> str:
+        url = reverse("admin:dragonrec_experiment_results", args=[obj.pk])
+        return format_html('<a href="{}">results</a>', url)
 
     def get_urls(self) -> list[Any]:
         from django.urls import path
@@ -327,44 +334,34 @@ class ExperimentAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def promote_winner(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
-        from dragonrec.recommender.services.experiments import ExperimentError, experiment_results
+        from dragonrec.recommender.services.experiments import ExperimentError, experiment_promote_winner
 
         for experiment in queryset:
-            lifts = experiment_results(experiment=experiment).get("lift") or {}
-            significant = {
-                arm: m["ctr"]["relative"]
-                for arm, m in lifts.items()
-                if (m.get("ctr") or {}).get("relative") is not None
-                and m["ctr"]["relative"] > 0
-                and (m["ctr"].get("p_value") is not None and m["ctr"]["p_value"] < 0.05)
-            }
-            if not significant:
-                self.message_user(
-                    request, f"{experiment.name}: no arm beats the control significantly on CTR.", messages.WARNING
-                )
-                continue
-            winner = max(significant, key=significant.__getitem__)
             try:
-                _experiment_promote(experiment=experiment, winner=winner, by=f"admin user {request.user}")
-            except (ExperimentError, ValueError, ModelVersion.DoesNotExist) as exc:
-                self.message_user(request, f"{experiment.name}: {exc}", messages.ERROR)
+                arm = experiment_promote_winner(experiment=experiment, by=f"admin user {request.user}")
+            except ExperimentError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
                 continue
-            self.log_change(request, experiment, f"Ended; promoted arm {winner}.")
-            self.message_user(request, f"{experiment.name} ended; {winner} promoted.", messages.SUCCESS)
+            self.log_change(request, experiment, f"Ended; promoted arm {arm.name}.")
+            self.message_user(request, f"{experiment.name} ended; {arm.name} promoted.", messages.SUCCESS)
 
 
-@transaction.atomic
-def _experiment_promote(*, experiment: Experiment, winner: str, by: str) -> None:
-    """Stop with the winner recorded and, when it served a pinned student version, activate that version (recorded
-    in the version's notes). Belongs in services/experiments.py; kept here while that module is others' to edit."""
-    from dragonrec.recommender.services.experiments import experiment_stop
-    from dragonrec.recommender.services.registry import model_version_force_activate
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The admin index's entry for the dashboard, which lives under the experiments' URLs; whoever may see
+    experiments may see it."""
 
-    policy = experiment.arms.get(name=winner).policy
-    version = None
-    if policy.startswith("student:") and policy != "student:active":
-        version = ModelVersion.objects.get(version=policy.removeprefix("student:"))
-    note = f"ended by {by}: arm {winner} ({policy}) promoted"
-    experiment_stop(experiment=experiment, winner=winner, note=note)
-    if version is not None:
-        model_version_force_activate(version=version, by=by, reason=f"won experiment {experiment.name}")
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.has_perm("dragonrec_recommender.view_experiment")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:dragonrec_dashboard"))

@@ -73,24 +73,16 @@ class DatabaseCollector:
 
 
 def _buffer() -> Iterator[Any]:
-    import json
-
-    from dragonrec.recommender.services.impressions import BUFFER_KEY, _redis, impressions_buffered
+    from dragonrec.recommender.services.impressions import impressions_buffer_state
 
     try:
-        depth = impressions_buffered()
-        oldest = _redis().lindex(BUFFER_KEY, 0)
+        state = impressions_buffer_state()
     except Exception:  # Redis down: say nothing rather than fail the whole scrape
         return
-    yield GaugeMetricFamily("dragonrec_impression_buffer_depth", "Impressions waiting in Redis", depth)
-    lag = 0.0
-    if oldest:
-        created = json.loads(oldest).get("created_at")
-        if created:
-            from datetime import datetime
-
-            lag = max(0.0, (timezone.now() - datetime.fromisoformat(created)).total_seconds())
-    yield GaugeMetricFamily("dragonrec_impression_flush_lag_seconds", "Age of the oldest buffered impression", lag)
+    yield GaugeMetricFamily("dragonrec_impression_buffer_depth", "Impressions waiting in Redis", state.depth)
+    yield GaugeMetricFamily(
+        "dragonrec_impression_flush_lag_seconds", "Age of the oldest buffered impression", state.lag_s(timezone.now())
+    )
 
 
 REGISTRY.register(DatabaseCollector())

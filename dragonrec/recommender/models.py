@@ -345,6 +345,49 @@ class ExperimentResult(models.Model):
     experiment = models.OneToOneField(Experiment, on_delete=models.CASCADE, related_name="result")
     computed_at = models.DateTimeField(auto_now=True)
     figures = models.JSONField(default=dict)
+    # the ExperimentShopperDay rows hold every list served before this; the next update recomputes only the days
+    # that can still change after it (services.experiments.SETTLE)
+    aggregated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"results of {self.experiment.name}"
+
+
+class Dashboard(Experiment):
+    """No data of its own: puts the Recommendations dashboard on the admin index (an admin entry needs a model)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "recommendations dashboard"
+
+
+class ExperimentShopperDay(models.Model):
+    """What one shopper of one arm saw and did on one day (the day the lists were served): the partial aggregates
+    that experiment results are summed from, so a refresh reads only the days that changed. Per shopper, not per
+    arm, because the delta method needs each randomised unit's sums."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="shopper_days")
+    day = models.DateField()
+    arm = models.CharField(max_length=100)
+    shopper = models.CharField(max_length=160)
+    lists = models.PositiveIntegerField(default=0)
+    shown = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    carts = models.PositiveIntegerField(default=0)
+    purchases = models.PositiveIntegerField(default=0)
+    clicked_lists = models.PositiveIntegerField(default=0)
+    revenue = models.FloatField(default=0.0)
+    # interleaving: lists this shopper's clicks credited to the first arm, the second, or neither
+    wins_a = models.PositiveIntegerField(default=0)
+    wins_b = models.PositiveIntegerField(default=0)
+    ties = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "day", "arm", "shopper"], name="dragonrec_expday_unique_shopper"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id}/{self.arm}/{self.shopper} on {self.day}"

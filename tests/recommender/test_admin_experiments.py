@@ -66,3 +66,78 @@ def test_results_page_and_dashboard_render_with_and_without_data(admin_client, t
     page = admin_client.get(f"{base}{experiment.pk}/results/").content.decode()
     assert "100.00%" in page and "<svg" in page
     assert "<svg" in admin_client.get(f"{base}dashboard/").content.decode()
+
+
+def test_admin_index_leads_to_the_dashboard_and_from_there_and_the_list_to_each_experiments_results(
+    admin_client, tiny_shop
+) -> None:  # type: ignore[no-untyped-def]
+    experiment = svc.experiment_create(
+        name="linked",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "embedding", 0.5)],
+    )
+    index = admin_client.get("/admin/").content.decode()
+    assert "Recommendations dashboard" in index and "/admin/dragonrec_recommender/dashboard/" in index
+    entry = admin_client.get("/admin/dragonrec_recommender/dashboard/")
+    assert entry.status_code == 302 and entry["Location"] == "/admin/dragonrec_recommender/experiment/dashboard/"
+    results = f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/"
+    assert results not in admin_client.get(entry["Location"]).content.decode()  # a draft has no results yet
+    svc.experiment_start(experiment=experiment)
+    assert results in admin_client.get(entry["Location"]).content.decode()
+    assert results in admin_client.get("/admin/dragonrec_recommender/experiment/").content.decode()
+    svc.experiments_reset()
+
+
+def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(admin_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from dragonrec.recommender.models import Experiment, ImpressionItem
+    from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
+
+    experiment = svc.experiment_create(
+        name="mixpage",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("emb", "embedding", 0.5), svc.ArmSpec("trend", "trending", 0.5)],
+        kind=Experiment.Kind.INTERLEAVING,
+    )
+    svc.experiment_start(experiment=experiment)
+    url = f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/"
+    assert "No clicked lists yet." in admin_client.get(url).content.decode()
+    p = [tiny_shop[k].id for k in ("monitor", "kettle", "pan", "mouse")]
+    # 12 lists: in 9 the shopper clicks trend's first pick (position 2), in 3 emb's (position 1)
+    for k in range(12):
+        request_id = uuid.uuid4()
+        impressions_write([impression_record_build(
+            request_id=request_id, user_id=None, session_id=f"s{k}", scenario="home", anchor_ids=[], ranker="x",
+            model_version="", context={}, items=[(pid, pos, 1.0, "x", 1.0) for pos, pid in enumerate(p, 1)],
+            policy={"teams": ["emb", "trend", "trend", "emb"]}, experiment="mixpage", arm="interleaved",
+        )])  # fmt: skip
+        ImpressionItem.objects.filter(impression_id=request_id, position=2 if k < 9 else 1).update(
+            clicked_at="2026-11-30T10:00:00Z"
+        )
+    page = admin_client.get(url).content.decode()
+    assert "12 interleaved lists: emb won 3, trend won 9, 0 tied or had no click." in page
+    assert "Win rate of trend among decided lists: 75.0%" in page
+    assert "<strong>trend*</strong>" in page and "<strong>emb*</strong>" in page
+    svc.experiments_reset()
+
+
+def test_promoting_without_a_significant_winner_says_so_and_keeps_the_experiment_running(
+    admin_client, tiny_shop
+) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.models import Experiment
+
+    experiment = svc.experiment_create(
+        name="tied",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "embedding", 0.5)],
+    )
+    svc.experiment_start(experiment=experiment)
+    response = admin_client.post(
+        "/admin/dragonrec_recommender/experiment/",
+        {"action": "promote_winner", "_selected_action": [experiment.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == ["tied: no arm beats the control significantly on CTR"]
+    assert Experiment.objects.get(pk=experiment.pk).status == "running"
+    svc.experiments_reset()

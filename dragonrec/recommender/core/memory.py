@@ -176,7 +176,9 @@ class InMemoryVectorIndex(VectorIndex):
         found = rows >= 0
         matrix = np.zeros((len(rows), self.dim), dtype=np.float32)
         matrix[found] = self._matrix[rows[found]]
-        return matrix, found & self._has_vector[np.maximum(rows, 0)]
+        has = np.zeros(len(rows), dtype=bool)
+        has[found] = self._has_vector[rows[found]]  # only found rows: an index of no products has no row 0
+        return matrix, has
 
     def similarity(self, query: np.ndarray, ids: Sequence[ProductId]) -> np.ndarray:
         rows = self._rows(ids)

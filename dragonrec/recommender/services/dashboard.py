@@ -21,13 +21,21 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from dragonrec.recommender.adapters import product_model
-from dragonrec.recommender.models import Experiment, Impression, ImpressionItem, ModelVersion, TeacherJudgment
+from dragonrec.recommender.models import (
+    Experiment,
+    ExperimentShopperDay,
+    Impression,
+    ImpressionItem,
+    ModelVersion,
+    TeacherJudgment,
+)
 from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
 from dragonrec.tracking.selectors import events_table
 
 DAYS = 30  # the dashboard's window: a month shows weekly cycles without scanning the whole impression log
 COVERAGE_DAYS = 7  # catalog coverage looks at a week: long enough for slow sellers to get a chance to show
 Z95 = 1.96
+EXPERIMENTS = 10  # the latest started experiments linked from the dashboard; the rest are in the experiment list
 
 TABLE_METRICS = [
     # (key in experiment_results, label, scale for display, decimals)
@@ -69,6 +77,7 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
         lifts.append({"name": name, "metrics": cells})
     srm = results.get("sample_ratio")
     daily = experiment_daily(experiment=experiment)
+    interleaving = results.get("interleaving")
     return {
         "results": results,
         "metric_labels": [label for _, label, _, _ in TABLE_METRICS],
@@ -77,10 +86,55 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
         "control": results.get("control"),
         "sample_ratio": srm,
         "srm_failed": bool(srm and not srm.get("ok", True)),
-        "interleaving": results.get("interleaving"),
+        "interleaving": _interleaving_summary(interleaving) if interleaving else None,
+        "credits": interleaving_credits(experiment=experiment) if interleaving else [],
+        "list_arms": [a.name for a in experiment.arms.all()][:2],
         "daily": daily,
         "plot": _experiment_plot(daily) if daily else "",
     }
+
+
+def _interleaving_summary(result: dict[str, Any]) -> dict[str, Any]:
+    ci = result.get("ci") or [None, None]
+    p = result.get("p_value")
+    return {
+        **result,
+        "win_rate": _fmt(result.get("win_rate_b"), 100.0, 1) + "%",
+        "interval": f"[{_fmt(ci[0], 100.0, 1)}%, {_fmt(ci[1], 100.0, 1)}%]" if ci[0] is not None else "",
+        "p": f"{p:.3g}" if isinstance(p, int | float) else "-",
+        "significant": isinstance(p, int | float) and p < 0.05,
+    }
+
+
+CREDIT_LISTS = 20  # the latest clicked lists shown with their credits: enough to see how credit works, one screen
+
+
+def interleaving_credits(*, experiment: Experiment, limit: int = CREDIT_LISTS) -> list[dict[str, Any]]:
+    """The latest interleaved lists with a click: per position the arm that placed the item and whether it was
+    clicked, each arm's credit (its clicked picks) and who won the list."""
+    arms = [a.name for a in experiment.arms.all()][:2]
+    clicked_lists = (
+        Impression.objects.filter(experiment=experiment.name, items__clicked_at__isnull=False)
+        .distinct()
+        .order_by("-created_at")[:limit]
+    )
+    rows = []
+    for impression in clicked_lists.prefetch_related("items"):
+        clicked = {item.position for item in impression.items.all() if item.clicked_at is not None}
+        teams = (impression.policy or {}).get("teams", [])
+        slots = [{"arm": team, "clicked": k + 1 in clicked} for k, team in enumerate(teams)]
+        credit = {arm: sum(1 for s in slots if s["clicked"] and s["arm"] == arm) for arm in arms}
+        best = max(credit.values(), default=0)
+        leaders = [arm for arm, c in credit.items() if c == best]
+        rows.append(
+            {
+                "served_at": impression.created_at,
+                "slots": slots,
+                "credit": [credit[arm] for arm in arms],
+                "winner": leaders[0] if len(leaders) == 1 else "tie",
+            }
+        )
+    return rows
 
 
 def _fmt(value: Any, scale: float, dp: int) -> str:
@@ -115,20 +169,20 @@ def experiment_daily(*, experiment: Experiment) -> list[dict[str, Any]]:
 
     The daily intervals treat items as independent (they are clustered by shopper), so they are narrower than the
     table's delta-method intervals: the plot shows the trend, the table decides."""
+    # from the per-shopper-day aggregates that experiment_results has just brought up to date: no impression is read
     rows = (
-        ImpressionItem.objects.filter(impression__experiment=experiment.name)
-        .annotate(day=TruncDay("impression__created_at"))
-        .values("day", "impression__arm")
-        .annotate(shown=Count("id"), clicks=Count("clicked_at"), purchases=Count("purchased_at"))
-        .order_by("day", "impression__arm")
+        ExperimentShopperDay.objects.filter(experiment=experiment)
+        .values("day", "arm")
+        .annotate(shown=Sum("shown"), clicks=Sum("clicks"), purchases=Sum("purchases"))
+        .order_by("day", "arm")
     )
     out = []
     for row in rows:
         n = row["shown"]
         out.append(
             {
-                "day": row["day"].date(),
-                "arm": row["impression__arm"],
+                "day": row["day"],
+                "arm": row["arm"],
                 "shown": n,
                 "ctr": _rate(row["clicks"], n),
                 "conversion": _rate(row["purchases"], n),
@@ -188,6 +242,7 @@ def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
     teacher = _teacher(since)
     versions = _versions(since)
     coverage = catalog_coverage(days=COVERAGE_DAYS)
+    buffer = _buffer(now)
     rankers = sorted({r["ranker"] for r in served})
     totals = {
         ranker: {
@@ -223,6 +278,10 @@ def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
         },
         "versions": versions,
         "coverage": coverage,
+        "buffer": buffer,
+        "experiments": list(
+            Experiment.objects.exclude(status=Experiment.Status.DRAFT).order_by("-started_at")[:EXPERIMENTS]
+        ),
         "plots": plots,
     }
 
@@ -299,6 +358,17 @@ def _versions(since: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _buffer(now: Any) -> dict[str, Any] | None:
+    """Impressions served but not yet written, and how long the oldest has waited; None when Redis is down."""
+    from dragonrec.recommender.services.impressions import impressions_buffer_state
+
+    try:
+        state = impressions_buffer_state()
+    except Exception:  # the page must render while Redis is down; the template says so
+        return None
+    return {"depth": state.depth, "lag_s": state.lag_s(now)}
 
 
 def catalog_coverage(*, days: int = COVERAGE_DAYS) -> dict[str, Any]:

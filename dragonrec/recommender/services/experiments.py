@@ -17,16 +17,24 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
 from dragonrec.recommender.core.caching import ProcessCache
-from dragonrec.recommender.models import Arm, Experiment, ExperimentResult, Impression, ImpressionItem
+from dragonrec.recommender.models import (
+    Arm,
+    Experiment,
+    ExperimentResult,
+    ExperimentShopperDay,
+    Impression,
+    ImpressionItem,
+)
 from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
 from dragonrec.tracking.selectors import events_table
 
@@ -113,6 +121,51 @@ def experiment_stop(*, experiment: Experiment, winner: str = "", note: str = "")
     return experiment
 
 
+PROMOTION_ALPHA = 0.05  # a winner must beat the control on CTR at this significance
+
+
+def experiment_winner(*, results: dict[str, Any]) -> str | None:
+    """The arm with the largest CTR lift over the control among those significant at PROMOTION_ALPHA."""
+    significant = {
+        arm: lift["ctr"]["relative"]
+        for arm, lift in (results.get("lift") or {}).items()
+        if (lift.get("ctr") or {}).get("relative") is not None
+        and lift["ctr"]["relative"] > 0
+        and lift["ctr"].get("p_value") is not None
+        and lift["ctr"]["p_value"] < PROMOTION_ALPHA
+    }
+    return max(significant, key=significant.__getitem__) if significant else None
+
+
+@transaction.atomic
+def experiment_promote_winner(*, experiment: Experiment, by: str) -> Arm:
+    """End a running experiment by promoting its winning arm: stop it with the winner recorded in its notes and,
+    when the arm served a pinned student version, activate that version (recorded in the version's notes). An arm
+    that won with settings overrides is recorded with them, for the owner to copy into RECOMMENDER."""
+    from dragonrec.recommender.models import ModelVersion
+    from dragonrec.recommender.services.registry import model_version_force_activate
+
+    winner = experiment_winner(results=experiment_results(experiment=experiment))
+    if winner is None:
+        raise ExperimentError(f"{experiment.name}: no arm beats the control significantly on CTR")
+    arm = experiment.arms.get(name=winner)
+    version = None
+    if arm.policy.startswith("student:") and arm.policy != "student:active":
+        try:
+            version = ModelVersion.objects.get(version=arm.policy.removeprefix("student:"))
+        except ModelVersion.DoesNotExist as exc:
+            raise ExperimentError(
+                f"{experiment.name}: arm {winner} served {arm.policy}, which no longer exists"
+            ) from exc
+    note = f"ended by {by}: arm {winner} ({arm.policy}) promoted"
+    if arm.overrides:
+        note += f" with settings overrides {arm.overrides}"
+    experiment_stop(experiment=experiment, winner=winner, note=note)
+    if version is not None:
+        model_version_force_activate(version=version, by=by, reason=f"won experiment {experiment.name}")
+    return arm
+
+
 # ------------------------------------------------------------------------------------------------ serving
 _running: ProcessCache[str, list[tuple[Experiment, list[Arm]]]] = ProcessCache("running experiments", ttl_s=CACHE_TTL_S)
 
@@ -152,24 +205,34 @@ def experiment_assignment(*, scenario: str, user_key: str) -> tuple[Experiment, 
 
 
 # ------------------------------------------------------------------------------------------------ results
-# Per shopper and arm: lists, shown items, clicks, carts, purchases and the revenue of attributed purchases.
-# One grouped statement over the experiment's impressions (indexed by experiment): the unit of analysis is the
-# shopper, as the unit of randomisation was.
-_PER_SHOPPER_SQL = """
-SELECT imp.arm,
+# A list's figures change until its clicks are in (the flush, the rewards job's 1-hour click sweep) and its carts and
+# purchases are credited (feedback.rewards_attribute looks back 2 days of clicks, each within a 1-day window): the
+# days served within SETTLE of the last update are recomputed, older ones are summed as stored.
+SETTLE = timedelta(days=3)
+EPOCH = date(1970, 1, 1)
+
+# Per day, arm and shopper: lists, shown items, clicks, carts, purchases and the revenue of attributed purchases,
+# over the impressions served since %s (indexed by experiment, created_at). Days are UTC dates.
+_SHOPPER_DAYS_SQL = """
+INSERT INTO {aggregates} (experiment_id, day, arm, shopper, lists, shown, clicks, carts, purchases, clicked_lists,
+                          revenue, wins_a, wins_b, ties)
+SELECT %s,
+       (imp.created_at AT TIME ZONE 'UTC')::date AS day,
+       imp.arm,
        COALESCE('u:' || imp.user_id::text, 's:' || imp.session_id) AS shopper,
-       COUNT(DISTINCT imp.request_id) AS lists,
-       COUNT(item.id) AS shown,
-       COUNT(item.clicked_at) AS clicks,
-       COUNT(item.carted_at) AS carts,
-       COUNT(item.purchased_at) AS purchases,
-       COUNT(DISTINCT CASE WHEN item.clicked_at IS NOT NULL THEN imp.request_id END) AS clicked_lists,
-       COALESCE(SUM(buy.value), 0) AS revenue
+       COUNT(DISTINCT imp.request_id),
+       COUNT(item.id),
+       COUNT(item.clicked_at),
+       COUNT(item.carted_at),
+       COUNT(item.purchased_at),
+       COUNT(DISTINCT CASE WHEN item.clicked_at IS NOT NULL THEN imp.request_id END),
+       COALESCE(SUM(buy.value), 0),
+       0, 0, 0
 FROM {impressions} AS imp
 LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
 {purchase_value_join}
-WHERE imp.experiment = %s
-GROUP BY imp.arm, shopper
+WHERE imp.experiment = %s AND imp.created_at >= %s
+GROUP BY 2, 3, 4
 """
 
 METRICS = {
@@ -181,29 +244,81 @@ METRICS = {
     "revenue_per_shopper": ("revenue", None),
     "revenue_per_1000_impressions": ("revenue", "shown"),
 }
+_COLUMNS = ("lists", "shown", "clicks", "carts", "purchases", "clicked_lists", "revenue")
+
+
+@transaction.atomic
+def experiment_aggregates_update(*, experiment: Experiment, rebuild: bool = False) -> date:
+    """Bring the experiment's per-shopper-day aggregates up to date: recompute the days served since SETTLE before
+    the last update (every day on the first update, or with `rebuild`), leave older days as they are. Returns the
+    first day recomputed. Serialised per experiment (the beat job and an admin page may run it at once)."""
+    state, _ = ExperimentResult.objects.get_or_create(experiment=experiment)
+    state = ExperimentResult.objects.select_for_update().get(pk=state.pk)
+    now = timezone.now()
+    first_day = (
+        EPOCH if rebuild or state.aggregated_at is None else (state.aggregated_at - SETTLE).astimezone(UTC).date()
+    )
+    start = datetime.combine(first_day, time.min, tzinfo=UTC)
+    ExperimentShopperDay.objects.filter(experiment=experiment, day__gte=first_day).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SHOPPER_DAYS_SQL.format(
+                aggregates=ExperimentShopperDay._meta.db_table,
+                impressions=Impression._meta.db_table,
+                items=ImpressionItem._meta.db_table,
+                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
+            ),
+            [experiment.pk, experiment.name, start],
+        )
+    if experiment.kind == Experiment.Kind.INTERLEAVING:
+        _interleaving_credit(experiment=experiment, start=start)
+    state.aggregated_at = now
+    state.save(update_fields=["aggregated_at"])
+    return first_day
+
+
+def _interleaving_credit(*, experiment: Experiment, start: datetime) -> None:
+    """Team-draft credit of the lists served since `start`, added to their shopper-day rows: each list with a click
+    is won by the arm whose picks got more clicks."""
+    arms = [a.name for a in experiment.arms.all()][:2]
+    if len(arms) < 2:
+        return
+    lists = Impression.objects.filter(experiment=experiment.name, created_at__gte=start).values_list(
+        "request_id", "policy", "created_at", "arm", "user_id", "session_id"
+    )
+    clicked: dict[Any, set[int]] = {}
+    for rid, position in ImpressionItem.objects.filter(
+        impression__experiment=experiment.name, impression__created_at__gte=start, clicked_at__isnull=False
+    ).values_list("impression_id", "position"):
+        clicked.setdefault(rid, set()).add(position)
+    credit: dict[tuple[date, str, str], dict[str, int]] = {}
+    for rid, policy, created_at, arm, user_id, session_id in lists.iterator(chunk_size=2000):
+        teams = (policy or {}).get("teams", [])
+        if not teams:
+            continue
+        marks = ["a" if t == arms[0] else "b" for t in teams]
+        outcome = stats.interleaving_outcome(marks, [k + 1 in clicked.get(rid, set()) for k in range(len(marks))])
+        shopper = f"u:{user_id}" if user_id is not None else f"s:{session_id}"
+        key = (created_at.astimezone(UTC).date(), arm, shopper)
+        counts = credit.setdefault(key, {"a": 0, "b": 0, "tie": 0})
+        counts[outcome] += 1
+    rows = list(ExperimentShopperDay.objects.filter(experiment=experiment, day__gte=start.date()))
+    for row in rows:
+        counts = credit.get((row.day, row.arm, row.shopper), {"a": 0, "b": 0, "tie": 0})
+        row.wins_a, row.wins_b, row.ties = counts["a"], counts["b"], counts["tie"]
+    ExperimentShopperDay.objects.bulk_update(rows, ["wins_a", "wins_b", "ties"], batch_size=2000)
 
 
 def interleaving_results(*, experiment: Experiment) -> dict[str, Any]:
-    """Team-draft credit: each interleaved list with a click is won by the arm whose picks got more clicks."""
-    outcomes: list[str] = []
-    lists = Impression.objects.filter(experiment=experiment.name).values_list("request_id", "policy")
-    teams_of = {rid: (policy or {}).get("teams", []) for rid, policy in lists.iterator(chunk_size=2000)}
-    clicked: dict[Any, set[int]] = {}
-    for rid, position in ImpressionItem.objects.filter(
-        impression__experiment=experiment.name, clicked_at__isnull=False
-    ).values_list("impression_id", "position"):
-        clicked.setdefault(rid, set()).add(position)
+    """B's win rate with its interval, summed from the shopper-day aggregates."""
+    totals = ExperimentShopperDay.objects.filter(experiment=experiment).aggregate(
+        lists=Sum("lists"), wins_a=Sum("wins_a"), wins_b=Sum("wins_b"), ties=Sum("ties")
+    )
     arms = [a.name for a in experiment.arms.all()][:2]
-    for rid, teams in teams_of.items():
-        if not teams or len(arms) < 2:
-            continue
-        marks = ["a" if t == arms[0] else "b" for t in teams]
-        outcomes.append(
-            stats.interleaving_outcome(marks, [k + 1 in clicked.get(rid, set()) for k in range(len(marks))])
-        )
+    outcomes = ["a"] * (totals["wins_a"] or 0) + ["b"] * (totals["wins_b"] or 0) + ["tie"] * (totals["ties"] or 0)
     result = stats.interleaving_result(outcomes)
     return {
-        "lists": len(teams_of),
+        "lists": totals["lists"] or 0,
         "a": arms[0] if arms else None,
         "b": arms[1] if len(arms) > 1 else None,
         **result.as_dict(),
@@ -213,6 +328,7 @@ def interleaving_results(*, experiment: Experiment) -> dict[str, Any]:
 def experiment_results(*, experiment: Experiment) -> dict[str, Any]:
     """Per-arm figures with 95% intervals, lift over the first arm (the control) with p-values, and the sample
     ratio check on the shoppers each arm served (for interleaving: the second arm's win rate)."""
+    experiment_aggregates_update(experiment=experiment)
     return _json_safe(_results(experiment))
 
 
@@ -237,23 +353,20 @@ def _results(experiment: Experiment) -> dict[str, Any]:
             "interleaving": interleaving_results(experiment=experiment),
             "computed_at": timezone.now().isoformat(),
         }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PER_SHOPPER_SQL.format(
-                impressions=Impression._meta.db_table,
-                items=ImpressionItem._meta.db_table,
-                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
-            ),
-            [experiment.name],
-        )
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    # plain dicts: the aggregated columns are not in the stubs' TypedDict of .values("arm", "shopper")
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in ExperimentShopperDay.objects.filter(experiment=experiment)
+        .values("arm", "shopper")
+        .annotate(**{c: Sum(c) for c in _COLUMNS})
+        .order_by()
+    ]
     arms = list(experiment.arms.all())
     per_arm: dict[str, dict[str, Any]] = {}
     ratio_metrics: dict[str, dict[str, stats.RatioMetric]] = {}
     for arm in arms:
         mine = [r for r in rows if r["arm"] == arm.name]
-        column = {c: np.array([float(r[c]) for r in mine]) for c in columns if c not in ("arm", "shopper")}
+        column = {c: np.array([float(r[c]) for r in mine]) for c in _COLUMNS}
         figures: dict[str, Any] = {
             "policy": arm.policy,
             "share": arm.share,
@@ -264,8 +377,8 @@ def _results(experiment: Experiment) -> dict[str, Any]:
         }
         ratio_metrics[arm.name] = {}
         for name, (num, den) in METRICS.items():
-            numerators = column.get(num, np.zeros(0))
-            denominators = np.ones(len(mine)) if den is None else column.get(den, np.zeros(0))
+            numerators = column[num]
+            denominators = np.ones(len(mine)) if den is None else column[den]
             metric = stats.ratio_metric(numerators=numerators, denominators=denominators)
             if name == "revenue_per_1000_impressions":
                 metric = _scaled(metric, 1000.0)

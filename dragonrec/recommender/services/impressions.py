@@ -30,6 +30,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -311,6 +312,30 @@ def impressions_buffered() -> int:
     client = _redis()
     tokens = [t.decode() for t in client.smembers(FLUSHERS_KEY)]
     return int(client.llen(BUFFER_KEY)) + sum(int(client.llen(PROCESSING_KEY.format(t))) for t in tokens)
+
+
+@dataclass(frozen=True)
+class BufferState:
+    depth: int  # records not yet written (impressions_buffered)
+    oldest_at: datetime | None  # when the oldest of them was served; None when the buffer is empty
+
+    def lag_s(self, now: datetime) -> float:
+        """How long the oldest buffered list has waited to be written: the flush lag."""
+        return max(0.0, (now - self.oldest_at).total_seconds()) if self.oldest_at else 0.0
+
+
+def impressions_buffer_state() -> BufferState:
+    """Depth of the impression buffer and the serving time of its oldest record (the buffer's head, or the head of
+    a batch a flusher has claimed, whichever is older), for /metrics and the dashboard. Raises when Redis is down."""
+    client = _redis()
+    tokens = [t.decode() for t in client.smembers(FLUSHERS_KEY)]
+    pipe = client.pipeline(transaction=False)
+    pipe.lindex(BUFFER_KEY, 0)
+    for token in tokens:
+        pipe.lindex(PROCESSING_KEY.format(token), 0)
+    heads = [json.loads(raw).get("created_at") for raw in pipe.execute() if raw]
+    times = [datetime.fromisoformat(created) for created in heads if created]
+    return BufferState(depth=impressions_buffered(), oldest_at=min(times) if times else None)
 
 
 def impressions_write(records: list[dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django_redis import get_redis_connection
 
-from dragonrec.recommender.models import Impression, ImpressionItem, TeacherJudgment
+from dragonrec.recommender.models import ExperimentShopperDay, Impression, ImpressionItem, TeacherJudgment
 from dragonrec.recommender.services.impressions import CLICKED_KEY, SEEN_KEY, impressions_flush
 from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
 from dragonrec.tracking.identity import shopper_key
@@ -121,6 +121,8 @@ def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: st
         # items first, in one DELETE: the cascade from impressions would then have nothing left to collect
         ImpressionItem.objects.filter(impression__in=impressions.values("pk")).delete()
         report.impressions = impressions.delete()[1].get(Impression._meta.label, 0)
+        # the experiments' per-shopper partial sums are keyed by the same shopper key
+        ExperimentShopperDay.objects.filter(shopper__in=keys).delete()
         judgments = TeacherJudgment.objects.filter(user_key__in=keys)
         answer_keys = [k for k in judgments.values_list("cache_key", flat=True).distinct() if k]
         report.judgments = judgments.delete()[0]

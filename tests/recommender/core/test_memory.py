@@ -60,3 +60,10 @@ def test_history_store_returns_the_most_recent_events_oldest_first() -> None:
     assert [e.product_id for e in store.recent("u:1", limit=2)] == [3, 1]
     assert [e.product_id for e in store.recent("u:1", limit=10)] == [4, 2, 3, 1]
     assert store.recent("u:2", limit=5) == []
+
+
+def test_an_index_of_no_products_answers_that_it_has_no_vectors() -> None:
+    # a shop whose products are not embedded yet: the re-rank's diversity step asks for vectors all the same
+    index = InMemoryVectorIndex([], np.zeros((0, 4), dtype=np.float32))
+    matrix, found = index.vectors([7, 8])
+    assert matrix.shape == (2, 4) and not found.any()

@@ -129,3 +129,39 @@ def test_with_redis_down_and_the_teacher_on_requests_are_served_and_impressions_
     assert all(r.json()["items"] for r in responses)
     ids = [r.json()["request_id"] for r in [*responses, anonymous]]
     assert Impression.objects.filter(request_id__in=ids).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_buffer_state_counts_claimed_batches_and_dates_the_oldest_record_wherever_it_waits(
+    redis, tiny_shop, admin_client, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # given a list served a minute ago, claimed by a flusher that has not written it yet, and three newer ones
+    old = impression_record_build(
+        request_id=uuid.uuid4(), user_id=None, session_id="s-old", scenario="home", anchor_ids=[], ranker="embedding",
+        model_version="", context={}, items=[(tiny_shop["monitor"].id, 1, 0.5, "ann", 1.0)],
+    )  # fmt: skip
+    served_at = timezone.now() - timedelta(minutes=1)
+    old["created_at"] = served_at.isoformat()
+    impression_record(old)
+    redis.eval(buffer._CLAIM_SCRIPT, 4, buffer.BUFFER_KEY, buffer.PROCESSING_KEY.format("slow"), buffer.FLUSHERS_KEY,
+               buffer.ALIVE_KEY.format("slow"), 1, "slow", 60)  # fmt: skip
+    push(3, tiny_shop["kettle"].id)
+    # when the state is read, then the claimed record is counted and is the oldest
+    state = buffer.impressions_buffer_state()
+    assert state.depth == 4 and state.oldest_at == served_at
+    assert 60 <= state.lag_s(timezone.now()) < 120
+    # and /metrics and the dashboard report the same
+    settings.DRAGONREC_METRICS_ENABLED = True
+    body = admin_client.get("/metrics").content.decode()
+    assert "dragonrec_impression_buffer_depth 4.0" in body
+    page = admin_client.get("/admin/dragonrec_recommender/experiment/dashboard/").content.decode()
+    assert "Impression buffer: 4 lists waiting to be written" in page
+    # and once everything is written the buffer is empty and has no age
+    redis.delete(buffer.ALIVE_KEY.format("slow"))
+    while buffer.impressions_buffered():
+        impressions_flush()
+    assert buffer.impressions_buffer_state() == buffer.BufferState(depth=0, oldest_at=None)

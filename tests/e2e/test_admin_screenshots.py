@@ -1,0 +1,120 @@
+"""What a shop owner sees in admin, in a real browser: an A/B experiment's results page and the Recommendations
+dashboard, each with a week of data; saved as docs/screenshots/experiment-results.png and dashboard.png."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.e2e.conftest import SCREENSHOTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DAYS = 7
+LISTS_PER_ARM_DAY = 60
+# per-item click probability of each arm (the treatment a third better) and P(purchase | click)
+CLICK = {"control": 0.03, "treatment": 0.04}
+BUY = 0.2
+
+
+def a_week_of_experiment_traffic() -> Any:
+    """A running A/B test with a week of lists, clicks and purchases, plus what else the dashboard shows."""
+    from django.utils import timezone
+
+    from dragonrec.catalog.factories import CategoryFactory, ProductFactory
+    from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion, TeacherJudgment
+    from dragonrec.recommender.services import experiments as svc
+    from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
+    from dragonrec.tracking.factories import EventFactory
+
+    rng = np.random.default_rng(7)
+    now = timezone.now()
+    aisles = [CategoryFactory(name=name) for name in ("Coffee", "Kettles", "Monitors", "Keyboards")]
+    products = [ProductFactory(category=aisles[k % 4], price=Decimal(10 + 5 * k)) for k in range(20)]
+    by_id = {p.id: p for p in products}
+    for k, (version, gate) in enumerate((("v1", 0.081), ("v2", 0.093), ("v3", 0.104))):
+        row = ModelVersion.objects.create(
+            version=version, artifact=f"models/{version}", status="active" if k == 2 else "archived",
+            metrics={"gate_ndcg@10": gate, "valid_ndcg@10": gate + 0.01}, activated_at=now - timedelta(days=6 - 3 * k),
+        )  # fmt: skip
+        ModelVersion.objects.filter(pk=row.pk).update(created_at=now - timedelta(days=6 - 3 * k))
+    experiment = svc.experiment_create(
+        name="student-vs-trending",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "student:active", 0.5), svc.ArmSpec("treatment", "trending", 0.5)],
+    )
+    svc.experiment_start(experiment=experiment)
+    for day in range(DAYS, 0, -1):
+        served_at = now - timedelta(days=day, hours=-2)
+        records = []
+        for arm, ranker in (("control", "student"), ("treatment", "trending")):
+            for k in range(LISTS_PER_ARM_DAY):
+                shown = rng.choice(len(products), size=10, replace=False)
+                records.append(
+                    impression_record_build(
+                        request_id=uuid.uuid4(),
+                        user_id=None,
+                        session_id=f"{arm}-{k % 40}",
+                        scenario="home",
+                        anchor_ids=[],
+                        ranker=ranker,
+                        model_version="v3" if ranker == "student" else "",
+                        context={},
+                        items=[(products[i].id, pos, 1.0, ranker, 1.0) for pos, i in enumerate(shown, 1)],
+                        experiment=experiment.name,
+                        arm=arm,
+                    )
+                )
+        impressions_write(records)
+        Impression.objects.filter(request_id__in=[r["request_id"] for r in records]).update(created_at=served_at)
+        for record in records:
+            for product_id, position, *_ in record["items"]:
+                if rng.random() >= CLICK[record["arm"]]:
+                    continue
+                item = ImpressionItem.objects.filter(impression_id=record["request_id"], position=position)
+                if rng.random() < BUY:
+                    bought_at = served_at + timedelta(minutes=5)
+                    EventFactory(type="purchase", product=by_id[product_id], session_id=record["session_id"],
+                                 timestamp=bought_at, value=Decimal(25))  # fmt: skip
+                    item.update(clicked_at=served_at, purchased_at=bought_at)
+                else:
+                    item.update(clicked_at=served_at)
+        for k in range(int(rng.integers(20, 40))):
+            judgment = TeacherJudgment.objects.create(
+                prompt_version="v1",
+                model="gpt-4o-mini",
+                cache_key=f"{day}-{k}",
+                latency_ms=int(rng.integers(400, 1500)),
+                cost_usd=Decimal("0.0004"),
+                error="timeout" if k % 17 == 0 else "",
+            )
+            TeacherJudgment.objects.filter(pk=judgment.pk).update(created_at=served_at)
+    return experiment
+
+
+def test_experiment_results_and_dashboard_screenshots(page: Any, live_server: Any, django_user_model: Any) -> None:
+    experiment = a_week_of_experiment_traffic()
+    django_user_model.objects.create_superuser("owner", "owner@example.com", "a-long-password")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("owner")
+    page.get_by_label("Password").fill("a-long-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Recommendations dashboard").wait_for()
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/experiment/{experiment.pk}/results/")
+    page.get_by_role("heading", name="Lift over control").wait_for()
+    assert page.get_by_text("Sample-ratio check").is_visible()
+    assert page.locator("svg").count() >= 1  # the daily plot, server-side
+    page.screenshot(path=str(SCREENSHOTS / "experiment-results.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_role("link", name="Recommendations dashboard").click()
+    page.get_by_role("heading", name="Per ranker").wait_for()
+    assert page.get_by_role("cell", name="student v3").is_visible()
+    assert page.get_by_role("link", name="student-vs-trending").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
