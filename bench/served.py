@@ -84,10 +84,20 @@ log = logging.getLogger("bench.served")
 
 
 def run(
-    dataset: str, seed: int, *, split_name: str, max_users: int | None, variants: dict, settings: dict, cache: Path
+    dataset: str,
+    seed: int,
+    *,
+    split_name: str,
+    max_users: int | None,
+    variants: dict,
+    settings: dict,
+    cache: Path,
+    student_config: Any = None,
 ) -> dict[str, dict[str, float]]:
     data = leave_one_out(load_dataset(DATA / dataset if not Path(dataset).exists() else dataset), max_users=max_users)
-    res = EvalResources(split=data, seed=seed, progress=False, student_cache_dir=cache, settings=settings)
+    res = EvalResources(
+        split=data, seed=seed, progress=False, student_cache_dir=cache, settings=settings, student_config=student_config
+    )
     task = make_task(data, split_name)
     catalog = make_catalog(data, res.item_vectors)
     student = split_student(data, res)
@@ -154,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="pipeline setting override")
     parser.add_argument("--student-cache", default="/tmp/dragonrec-students")
+    parser.add_argument(
+        "--student-budget", type=float, default=None, help="train the split student for at most this many seconds"
+    )
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -161,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.set:
         key, value = item.split("=", 1)
         settings[key] = json.loads(value)
+    student_config = None
+    if args.student_budget is not None:
+        from dragonrec.recommender.ml.model import StudentConfig
+
+        student_config = StudentConfig(time_budget_s=args.student_budget)
     variants = dict(ABLATIONS if args.ablations else MAIN)
     if args.exploration:
         from dragonrec.recommender.conf import DEFAULTS
@@ -177,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 variants=variants,
                 settings=settings,
                 cache=Path(args.student_cache),
+                student_config=student_config,
             )
     target = "validation target" if args.split == "loo-valid" else "test target"
     users = f"{args.max_users} sampled users" if args.max_users else "all users"
