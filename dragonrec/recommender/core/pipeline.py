@@ -289,10 +289,10 @@ class Pipeline:
         """`recommend`, then the exploration step of the re-rank: the page is drawn from a slightly longer ranked
         list (core.exploration), each item carrying its propensity. Serving and the simulator both call this, with
         the request id as the seed, so a served list can be reproduced exactly."""
-        extra = pool_size(exploration, ctx.n)
-        if not extra:
+        if not exploration.enabled:
             return self.recommend(ctx, rules)
-        longer = self.recommend(replace(ctx, n=ctx.n + extra), rules)
+        # a page longer than the pool needs no extra items, but its tail is still drawn
+        longer = self.recommend(replace(ctx, n=ctx.n + pool_size(exploration, ctx.n)), rules)
         items = explore_page(longer.items, n=ctx.n, config=exploration, seed=seed)
         return replace(longer, items=items)
 

@@ -154,3 +154,21 @@ def test_support_blend_reorders_only_items_the_main_ranker_knows_poorly() -> Non
     assert order.index(0) < order.index(1)  # well-known items keep the main ranker's order
     assert order.index(3) < order.index(2)  # the unknown item that matches the content jumps the other
     assert scores[3] > scores[1]  # ... and past the well-known item with the same content score
+
+
+def test_a_page_longer_than_the_pool_still_explores_its_tail() -> None:
+    # given: a page of 20, longer than the 3 kept slots plus the pool of 10 (nothing extra needs to be ranked)
+    from dragonrec.recommender.core.exploration import ExplorationConfig
+
+    shop = make_shop()
+    pipeline = _pipeline(shop)
+    ctx = Context(n=20, preferences=Preferences(categories=("Sports > Running", "Electronics > Phones")))
+    config = ExplorationConfig(deterministic_slots=3, pool=10, temperature=0.5)
+    ranked = [i.product_id for i in pipeline.recommend(ctx).items]
+
+    pages = [pipeline.recommend_explored(ctx, exploration=config, seed=seed).items for seed in range(20)]
+
+    # then: the head is the ranking's, the tail is drawn (with its propensities), the page keeps its length
+    assert all([i.product_id for i in page[:3]] == ranked[:3] for page in pages)
+    assert any([i.product_id for i in page] != ranked for page in pages)
+    assert all(len(page) == 20 and any(i.propensity < 1.0 for i in page[3:13]) for page in pages)
