@@ -99,17 +99,26 @@ class Lift:
 
 
 def relative_lift(*, treatment: RatioMetric, control: RatioMetric) -> Lift:
-    """t/c - 1 for two independent arms, by the delta method on the log ratio's components:
-    Var(t/c) ≈ (t/c)² (se_t²/t² + se_c²/c²). The p-value tests t = c with the difference's standard error."""
+    """t/c - 1 for two independent arms. Interval and p-value come from one statistic, the log ratio, whose
+    delta-method variance is se_t²/t² + se_c²/c²: the interval excludes 0 exactly when p < 0.05, and it is
+    asymmetric like the ratio itself (never below -100%). A symmetric interval on the ratio next to a p-value on
+    the difference could disagree (an interval spanning 0 beside p = 0.005). With a zero rate the log is undefined:
+    the difference and its standard error are used instead."""
     t, c = treatment.value, control.value
-    diff_se = math.sqrt(treatment.se**2 + control.se**2)
-    z = (t - c) / diff_se if diff_se > 0 else 0.0
-    p = float(2 * stats.norm.sf(abs(z)))
     if c <= 0:
+        diff_se = math.sqrt(treatment.se**2 + control.se**2)
+        p = float(2 * stats.norm.sf(abs((t - c) / diff_se))) if diff_se > 0 else 1.0
         return Lift(float("nan"), (float("nan"), float("nan")), p, t - c)
     ratio = t / c
-    rel_se = ratio * math.sqrt((treatment.se / t) ** 2 + (control.se / c) ** 2) if t > 0 else control.se / c
-    return Lift(ratio - 1, (ratio - 1 - Z95 * rel_se, ratio - 1 + Z95 * rel_se), p, t - c)
+    if t <= 0:
+        diff_se = math.sqrt(treatment.se**2 + control.se**2)
+        p = float(2 * stats.norm.sf(abs((t - c) / diff_se))) if diff_se > 0 else 1.0
+        return Lift(-1.0, (-1.0, -1.0 + Z95 * control.se / c), p, t - c)
+    log_se = math.sqrt((treatment.se / t) ** 2 + (control.se / c) ** 2)
+    log_ratio = math.log(ratio)
+    p = float(2 * stats.norm.sf(abs(log_ratio / log_se))) if log_se > 0 else (1.0 if log_ratio == 0 else 0.0)
+    ci = (math.exp(log_ratio - Z95 * log_se) - 1, math.exp(log_ratio + Z95 * log_se) - 1)
+    return Lift(ratio - 1, ci, p, t - c)
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,15 @@ def test_interleaving_credits_clicks_and_reports_the_win_rate() -> None:
     result = ex.interleaving_result(["b"] * 70 + ["a"] * 30 + ["tie"] * 50)
     assert result.wins_b == 70 and result.ties == 50 and result.win_rate_b == pytest.approx(0.7)
     assert result.ci[0] > 0.5 and result.p_value < 0.001
+
+
+def test_the_lift_interval_and_p_value_agree() -> None:
+    # given: arms whose control rate is small and noisy (where a ratio interval and a difference test disagreed)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        t = ex.ratio_metric(numerators=rng.poisson(0.4, 300), denominators=np.full(300, 10))
+        c = ex.ratio_metric(numerators=rng.poisson(0.2, 300), denominators=np.full(300, 10))
+        lift = ex.relative_lift(treatment=t, control=c)
+        # then: the interval excludes 0 exactly when p < 0.05, and never goes below -100%
+        assert (lift.ci[0] > 0 or lift.ci[1] < 0) == (lift.p_value < 0.05)
+        assert lift.ci[0] > -1
