@@ -1,7 +1,7 @@
 """How trustworthy and how sensitive DragonRec's experiment statistics are, on a real dataset's shoppers.
 
     .venv/bin/python -m config.embedded run -- .venv/bin/python bench/experiments.py \
-        --dataset /work/shared/data/amazon_beauty
+        --dataset ../shared/data/amazon_beauty
 
 0. A/A THROUGH THE REAL API (needs PostgreSQL and Redis, which `config.embedded run` starts): one repetition with
    `--api-shoppers` shoppers (default 2,000; 20,000 take 10-20 minutes), each a GET /api/recommendations/ with a
