@@ -1,4 +1,5 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
+import { PriceField } from "./PriceField";
 
 export interface FilterValues {
   brand: string;
@@ -35,30 +36,18 @@ export function Filters({ values, onApply }: Props) {
           autoComplete="off"
         />
       </div>
-      <div className="field">
-        <label htmlFor={`${id}-min`}>Min price</label>
-        <input
-          id={`${id}-min`}
-          type="number"
-          inputMode="decimal"
-          min="0"
-          step="0.01"
-          value={draft.min_price}
-          onChange={(e) => setDraft({ ...draft, min_price: e.target.value })}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-max`}>Max price</label>
-        <input
-          id={`${id}-max`}
-          type="number"
-          inputMode="decimal"
-          min="0"
-          step="0.01"
-          value={draft.max_price}
-          onChange={(e) => setDraft({ ...draft, max_price: e.target.value })}
-        />
-      </div>
+      <PriceField
+        id={`${id}-min`}
+        label="Min price"
+        value={draft.min_price}
+        onChange={(min_price) => setDraft({ ...draft, min_price })}
+      />
+      <PriceField
+        id={`${id}-max`}
+        label="Max price"
+        value={draft.max_price}
+        onChange={(max_price) => setDraft({ ...draft, max_price })}
+      />
       <div className="field field-check">
         <input
           id={`${id}-stock`}

@@ -2,6 +2,7 @@ import { useEffect, useId, useState, type FormEvent } from "react";
 import { Link, useLocation } from "react-router";
 import { ApiError, getPreferences, savePreferences, type Category, type Preferences } from "../api";
 import { ErrorState } from "../components/ErrorState";
+import { PriceField } from "../components/PriceField";
 import { useAsync } from "../hooks/useAsync";
 import { useCategories } from "../hooks/useCategories";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
@@ -173,36 +174,24 @@ function PreferencesForm({ initial, categories }: { initial: Preferences; catego
         </span>
       </div>
       <div className="field-row">
-        <div className="field">
-          <label htmlFor={`${id}-min`}>Minimum price</label>
-          <input
-            id={`${id}-min`}
-            type="number"
-            inputMode="decimal"
-            min="0"
-            step="0.01"
-            value={priceMin}
-            onChange={(e) => {
-              setPriceMin(e.target.value);
-              setStatus("idle");
-            }}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-max`}>Maximum price</label>
-          <input
-            id={`${id}-max`}
-            type="number"
-            inputMode="decimal"
-            min="0"
-            step="0.01"
-            value={priceMax}
-            onChange={(e) => {
-              setPriceMax(e.target.value);
-              setStatus("idle");
-            }}
-          />
-        </div>
+        <PriceField
+          id={`${id}-min`}
+          label="Minimum price"
+          value={priceMin}
+          onChange={(value) => {
+            setPriceMin(value);
+            setStatus("idle");
+          }}
+        />
+        <PriceField
+          id={`${id}-max`}
+          label="Maximum price"
+          value={priceMax}
+          onChange={(value) => {
+            setPriceMax(value);
+            setStatus("idle");
+          }}
+        />
       </div>
       {error && (
         <p role="alert" className="form-error">
