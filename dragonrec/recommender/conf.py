@@ -109,6 +109,11 @@ DEFAULTS: dict[str, Any] = {
         "lr": 3e-4,
         "max_shoppers": 5000,  # most recently active shoppers whose sequences are fine-tuned on
         "max_rewards": 20000,  # most recent rewarded items
+        # rehearsal against forgetting: this share of each next-item batch comes from the shoppers active in the
+        # `replay_days` before the update's window (at most `replay_shoppers`), whom the active version already knew
+        "replay_share": 0.5,
+        "replay_shoppers": 5000,
+        "replay_days": 30,
         # a salted-hash share of served lists whose rewards are never trained on: the off-policy check's log,
         # so the candidate is not judged on the clicks it was fitted to
         "offpolicy_share": 0.2,

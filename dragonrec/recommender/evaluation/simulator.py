@@ -84,7 +84,13 @@ class SimSettings:
     off_policy_visits: int = 4
     update_steps: int = 40
     update_lr: float = 3e-4
-    train_budget_s: float = 240.0  # the initial student's training time (cached per dataset and seed)
+    # share of each update's next-item batch replayed from the initial training sequences (ml/online.py: without
+    # it the updates fit the simulated shoppers and forget everyone else)
+    update_replay: float = 0.5
+    # the initial student's training: None = as the nightly retrain trains (early stopping on validation NDCG,
+    # StudentConfig's defaults), else exactly this many epochs. Never a time budget: that made the initial model,
+    # and every figure after it, depend on the machine's load. Cached per dataset, seed and this setting.
+    train_epochs: int | None = None
 
 
 @dataclass
@@ -188,8 +194,9 @@ def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> A
     from dragonrec.recommender.ml.student import Student
 
     s = world.settings
+    training = f"{s.train_epochs}ep" if s.train_epochs else "early-stop"
     key = hashlib.sha256(
-        f"{world.dataset.name}:{s.seed}:{s.history_fraction}:{s.new_item_share}:{s.train_budget_s}:new-held-out".encode()
+        f"{world.dataset.name}:{s.seed}:{s.history_fraction}:{s.new_item_share}:{training}:new-held-out".encode()
     ).hexdigest()[:16]
     path = cache_dir / f"student-{world.dataset.name}-{key}"
     if (path / "student.json").exists():
@@ -202,7 +209,11 @@ def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> A
         sequences=world.training,
         product_ids=known,
         text_vectors=world.vectors[known],
-        config=StudentConfig(time_budget_s=s.train_budget_s, text_dim=int(world.vectors.shape[1])),
+        config=StudentConfig(
+            time_budget_s=None,
+            text_dim=int(world.vectors.shape[1]),
+            **({"max_epochs": s.train_epochs, "min_epochs": s.train_epochs} if s.train_epochs else {}),
+        ),
         valid=valid[:2000],
         seed=s.seed,
         version=f"sim-{world.dataset.name}",
@@ -345,9 +356,16 @@ def update_policy(state: PolicyState, world: World, round_no: int, *, with_new: 
         state.student,
         sequences=sequences,
         rewards=rewards,
+        replay=world.training,
         new_items=new_items,
         # bounded by steps only: a time bound would make the figures depend on the machine's load
-        update=OnlineUpdate(form=state.form, steps=s.update_steps, lr=s.update_lr, time_budget_s=math.inf),
+        update=OnlineUpdate(
+            form=state.form,
+            steps=s.update_steps,
+            lr=s.update_lr,
+            replay_share=s.update_replay,
+            time_budget_s=math.inf,
+        ),
         seed=s.seed * 1000 + round_no,
     )
     return time.perf_counter() - started
@@ -615,7 +633,10 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--users", type=int, default=defaults.users)
     parser.add_argument("--update-steps", type=int, default=defaults.update_steps)
     parser.add_argument("--update-lr", type=float, default=defaults.update_lr)
-    parser.add_argument("--train-budget", type=float, default=defaults.train_budget_s, help="initial training, s")
+    parser.add_argument("--update-replay", type=float, default=defaults.update_replay, help="replayed batch share")
+    parser.add_argument(
+        "--train-epochs", type=int, default=defaults.train_epochs, help="initial training epochs (default: early stop)"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", required=True, help="folder for results.json, results.md, results.png")
     parser.add_argument("--progress", action="store_true")
@@ -627,7 +648,8 @@ def run_from_options(options: dict[str, Any]) -> dict[str, Any]:
         users=options["users"],
         update_steps=options["update_steps"],
         update_lr=options["update_lr"],
-        train_budget_s=options["train_budget"],
+        update_replay=options["update_replay"],
+        train_epochs=options["train_epochs"],
         seed=options["seed"],
     )
     policies = [p.strip() for p in options["policies"].split(",") if p.strip()]

@@ -18,6 +18,11 @@ Two kinds of training signal, one loss (weighted full-softmax next-item cross-en
      the variance (they used e^3 ~ 20).
    Purchases weigh `purchase_weight` clicks.
 New products are added first (text path, zero id embedding) so the update can learn their id embeddings.
+
+Replay: fine-tuning only on the last hour's shoppers forgets everyone else (on the demo shop a replay-free
+candidate fell from 0.468 to 0.411 gate NDCG@10 and was rightly refused). With `replay` sequences (older shoppers',
+e.g. a sample of the ones the active version was trained on), `replay_share` of every next-item batch is drawn
+from them, the usual rehearsal remedy for catastrophic forgetting in continual training.
 """
 
 from __future__ import annotations
@@ -55,11 +60,14 @@ class OnlineUpdate:
     clip: float = 10.0  # max importance weight
     reward_weight: float = 1.0  # rewards vs next-item targets, per example
     purchase_weight: float = 2.0
+    replay_share: float = 0.5  # of each next-item batch, drawn from the replay sequences when some are given
     time_budget_s: float = 60.0  # the hourly job's bound on 2 cores
 
     def __post_init__(self) -> None:
         if self.form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}")
+        if not 0.0 <= self.replay_share < 1.0:
+            raise ValueError("replay_share must be in [0, 1)")
 
 
 def online_update(
@@ -67,6 +75,7 @@ def online_update(
     *,
     sequences: Sequence[Sequence[HistoryEvent]],
     rewards: Sequence[RewardExample] = (),
+    replay: Sequence[Sequence[HistoryEvent]] = (),
     new_items: tuple[Sequence[ProductId], np.ndarray] | None = None,
     update: OnlineUpdate | None = None,
     seed: int = 0,
@@ -82,6 +91,8 @@ def online_update(
     torch.manual_seed(seed)
 
     windows = make_windows([tuned._steps(s) for s in sequences], max_len=cfg.max_len)
+    older = make_windows([tuned._steps(s) for s in replay], max_len=cfg.max_len) if update.replay_share else None
+    n_replay = round(update.batch_size * update.replay_share) if older is not None and len(older) else 0
     reward_rows = [
         (tuned._steps(r.history)[-cfg.max_len :], int(tuned.dense_ids([r.product_id])[0]), r)
         for r in rewards
@@ -102,11 +113,15 @@ def online_update(
         loss = torch.zeros(())
         n_terms = 0.0
         if len(windows):
-            b = rng.choice(len(windows), size=min(update.batch_size, len(windows)), replace=False)
-            items = pad_right([windows.items[i] for i in b])
-            events = pad_right([windows.events[i] for i in b])
-            lengths = torch.tensor([len(windows.items[i]) for i in b])
-            targets = torch.from_numpy(np.concatenate([windows.targets[i] for i in b]))
+            b = rng.choice(len(windows), size=min(update.batch_size - n_replay, len(windows)), replace=False)
+            batch = [(windows.items[i], windows.events[i], windows.targets[i]) for i in b]
+            if n_replay and older is not None:
+                r = rng.choice(len(older), size=min(n_replay, len(older)), replace=False)
+                batch += [(older.items[i], older.events[i], older.targets[i]) for i in r]
+            items = pad_right([x for x, _, _ in batch])
+            events = pad_right([e for _, e, _ in batch])
+            lengths = torch.tensor([len(x) for x, _, _ in batch])
+            targets = torch.from_numpy(np.concatenate([t for _, _, t in batch]))
             h = model.encode(items, events, lengths, M)
             real = torch.arange(items.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
             w = torch.ones(len(targets))

@@ -8,6 +8,8 @@ estimate on recent logged lists say it is not worse.
 The fine-tuning is `ml.online.online_update`, the function the closed-loop simulator's `update_policy` calls,
 fed the same way: every shopper's recent sequence (next-item targets) and one `RewardExample` per rewarded item of
 a served list (the history the list was made from, the item, its logged propensity, whether it was bought).
+Half of every next-item batch (`replay_share`) is replayed from the shoppers active in the month before the
+window, so the candidate does not forget them (the gate measured exactly that forgetting on the demo shop).
 
 Two things are kept out of the fine-tuning so the checks stay honest:
 - the gate shoppers' last events (registry.is_gate_shopper): the gate scores the candidate and the active version
@@ -215,6 +217,13 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
         since=since, until=until, max_shoppers=int(conf["max_shoppers"])
     )
     rewards = reward_examples(since=since, gate_targets=gate_targets, limit=int(conf["max_rewards"]))
+    replay: list[list[HistoryEvent]] = []
+    if float(conf["replay_share"]) > 0:
+        replay, _, _ = recent_sequences(
+            since=since - timedelta(days=float(conf["replay_days"])),
+            until=since,
+            max_shoppers=int(conf["replay_shoppers"]),
+        )
     parent = load_student(active)  # as serving loads it
     new_ids, new_vectors = new_products(set(parent.product_ids))
     if not sequences and not rewards and not new_ids:
@@ -224,6 +233,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
         steps=int(conf["steps"]),
         lr=float(conf["lr"]),
         clip=float(conf["clip"]),
+        replay_share=float(conf["replay_share"]),
         time_budget_s=float(conf["time_budget_s"]),
     )
     version = model_version_create(
@@ -236,6 +246,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
             "events": n_events,
             "sequences": len(sequences),
             "rewards": len(rewards),
+            "replay_sequences": len(replay),
             "new_products": len(new_ids),
             "since": since.isoformat(),
             "gate_received_until": until.isoformat(),  # this update's data cutoff; the gate is rebuilt from it
@@ -248,6 +259,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
             parent,
             sequences=sequences,
             rewards=rewards,
+            replay=replay,
             new_items=(new_ids, new_vectors) if new_ids else None,
             update=update,
             seed=seed,

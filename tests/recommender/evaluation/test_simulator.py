@@ -15,7 +15,7 @@ from tests.recommender.evaluation.test_harness import write_dataset
 pytestmark = pytest.mark.slow
 
 SETTINGS = SimSettings(
-    rounds=3, users=60, min_events=6, new_items_round=2, new_item_share=0.2, update_steps=5, train_budget_s=20
+    rounds=3, users=60, min_events=6, new_items_round=2, new_item_share=0.2, update_steps=5, train_epochs=4
 )
 
 
