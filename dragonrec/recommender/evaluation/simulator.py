@@ -148,6 +148,14 @@ class World:
             seq = dataset.sequences[user]
             cut = self._cut(seq)
             self.training.append([e for e in seq[:cut] if e.product_id not in self.new_items])
+        # the initial student's validation pairs: a seeded sample of all the users (not of the simulated ones), so
+        # the cached student does not depend on how many shoppers a run simulates
+        self.valid: list[tuple[list[HistoryEvent], int]] = []
+        for i in np.random.default_rng(settings.seed + 1).permutation(len(users))[:2000].tolist():
+            seq = dataset.sequences[users[i]]
+            cut = self._cut(seq)
+            if seq[cut].product_id not in self.new_items:
+                self.valid.append(([e for e in seq[:cut] if e.product_id not in self.new_items], seq[cut].product_id))
         self.shoppers: list[Shopper] = []
         for i in chosen:
             seq = dataset.sequences[users[i]]
@@ -204,7 +212,6 @@ def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> A
     # the new inventory is not in the initial model at all (as products created after a training run): it reaches
     # a student through `Student.add_items` (the hourly update) or, for a frozen one, the ranker's text path
     known = [p.id for p in world.dataset.products if p.id not in world.new_items]
-    valid = [(sh.history, sh.future[0]) for sh in world.shoppers if sh.future and sh.future[0] not in world.new_items]
     student = Student.fit(
         sequences=world.training,
         product_ids=known,
@@ -214,7 +221,7 @@ def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> A
             text_dim=int(world.vectors.shape[1]),
             **({"max_epochs": s.train_epochs, "min_epochs": s.train_epochs} if s.train_epochs else {}),
         ),
-        valid=valid[:2000],
+        valid=world.valid,
         seed=s.seed,
         version=f"sim-{world.dataset.name}",
         progress=progress,
