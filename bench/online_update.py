@@ -11,6 +11,10 @@ What it does, on the development database of this checkout (`config.embedded`, a
    (another seed, one day squeezed into the hour: ~20x the demo's hourly rate), each served a home list through
    `recommendation_list` whose first items they click with a position-biased probability (clicks recorded with
    `events_record`, attributed as in production);
+   The clicks depend on the position only, not on what the shopper wants: they are there to be processed, and
+   they teach nothing, so the candidate is expected to be refused (the logged clicks favour the order that was
+   served; the gate's held-out last events of this hour's shoppers are those clicks). Quality is the closed-loop
+   simulator's job (bench/closed_loop.py), where clicks follow the shoppers' real next items.
 3. times `student_update()` `--repetitions` times; before each, the online versions of earlier runs are removed
    (with their artifacts) and the full-retrain version re-activated, so every run does the same work.
 Prints each run's seconds and what it did, the range, and the load average (the box is shared).
@@ -181,6 +185,7 @@ def main() -> int:
             f"{version.metrics['fine_tune_seconds']:.1f} s, stored at {version.metrics['update_seconds']:.1f} s, then "
             f"the gate and the off-policy check): "
             f"{snapshot['events']} events of {snapshot['sequences']} shoppers, {snapshot['rewards']} rewards, "
+            f"{snapshot.get('replay_sequences', 0)} older shoppers replayed, "
             f"{snapshot['new_products']} new products; {version.status}: {version.decision}"
         )
     reset()

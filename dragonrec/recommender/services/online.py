@@ -9,7 +9,7 @@ The fine-tuning is `ml.online.online_update`, the function the closed-loop simul
 fed the same way: every shopper's recent sequence (next-item targets) and one `RewardExample` per rewarded item of
 a served list (the history the list was made from, the item, its logged propensity, whether it was bought).
 Half of every next-item batch (`replay_share`) is replayed from the shoppers active in the month before the
-window, so the candidate does not forget them (the gate measured exactly that forgetting on the demo shop).
+window, so the candidate does not forget what the last hour did not show.
 
 Two things are kept out of the fine-tuning so the checks stay honest:
 - the gate shoppers' last events (registry.is_gate_shopper): the gate scores the candidate and the active version

@@ -157,6 +157,7 @@ def test_the_update_registers_a_candidate_warm_started_from_the_active_version_w
     snapshot = candidate.data_snapshot
     assert snapshot["events"] >= 12 * 5 and snapshot["new_products"] == 1 and snapshot["products"] == 13
     assert snapshot["rewards"] >= 1 and snapshot["sequences"] >= 12
+    assert snapshot["replay_sequences"] >= 1  # v1's shoppers, rehearsed so the candidate does not forget them
     assert candidate.metrics["update_seconds"] > 0
     assert "gate" in candidate.decision and "off-policy" in candidate.decision  # both checks recorded
     # warm-started: it still knows v1's other pattern (shoe -> socks -> bottle), which the hour's traffic never
