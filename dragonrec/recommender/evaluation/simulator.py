@@ -212,15 +212,14 @@ def train_initial_student(world: World, cache_dir: Path, *, progress: bool) -> A
     # the new inventory is not in the initial model at all (as products created after a training run): it reaches
     # a student through `Student.add_items` (the hourly update) or, for a frozen one, the ranker's text path
     known = [p.id for p in world.dataset.products if p.id not in world.new_items]
+    config = StudentConfig(time_budget_s=None, text_dim=int(world.vectors.shape[1]))
+    if s.train_epochs:
+        config = replace(config, max_epochs=s.train_epochs, min_epochs=s.train_epochs)
     student = Student.fit(
         sequences=world.training,
         product_ids=known,
         text_vectors=world.vectors[known],
-        config=StudentConfig(
-            time_budget_s=None,
-            text_dim=int(world.vectors.shape[1]),
-            **({"max_epochs": s.train_epochs, "min_epochs": s.train_epochs} if s.train_epochs else {}),
-        ),
+        config=config,
         valid=world.valid,
         seed=s.seed,
         version=f"sim-{world.dataset.name}",
