@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from dragonrec.recommender.core import experiments as ex
 
@@ -128,9 +129,12 @@ def test_interleaving_reports_the_win_rate_over_shoppers() -> None:
     )
     assert (result.wins_a, result.wins_b, result.ties, result.units) == (30, 70, 50, 150)
     assert result.win_rate_b == pytest.approx(0.7)
-    # with one list per shopper the delta method is the Wald interval of a proportion among decided lists
-    assert result.ci[0] == pytest.approx(0.7 - 1.96 * math.sqrt(0.7 * 0.3 / 100), abs=0.005)
-    assert result.ci[0] > 0.5 and result.p_value < 0.001
+    # with one list per shopper: the binomial test's normal approximation, and about Wilson's interval
+    assert result.p_value == pytest.approx(2 * stats.norm.sf(40 / math.sqrt(100)))
+    assert result.ci == pytest.approx((0.604, 0.781), abs=0.012)
+    # few decided lists: not the Wald test's false confidence (7 of 8 lists: Wald p = 0.001, exact binomial 0.07)
+    few = ex.interleaving_result(wins_a=[1] * 7 + [0], wins_b=[0] * 7 + [1], ties=[0] * 8)
+    assert 0.02 < few.p_value < 0.05 and few.ci[0] < 0.125 < few.ci[1] < 0.5
     # no decided list: no preference, nothing to test
     assert ex.interleaving_result(wins_a=[0], wins_b=[0], ties=[3]).p_value == 1.0
 
