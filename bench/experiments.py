@@ -13,7 +13,7 @@ Everything below is SIMULATED per-shopper outcomes run through the same statisti
 assignment, delta method, lift, sample-ratio check, team draft): lists come from the serving pipeline of the
 closed-loop simulator (the student trained on the first half of every sequence, exploration off) and from a
 trending-only ranker; clicks follow the simulator's position-based click model (relevant = among the shopper's
-next real items). Shoppers are drawn with replacement from `--base` dataset users. Two traffic models:
+next real items; a clicked relevant item is bought with p_buy). Shoppers are drawn with replacement from `--base` dataset users. Two traffic models:
   - plain: one list per shopper, every shopper as likely to click (the simulator's click model as it is);
   - returning: each shopper sees 1 + Poisson(2) lists during the test and has a click activity drawn from
     Gamma(0.5) (mean 1): most shoppers click little, a few a lot, as in real logs.
@@ -21,10 +21,16 @@ next real items). Shoppers are drawn with replacement from `--base` dataset user
 1. A/A (returning traffic): both arms serve the student's list; over `--repetitions` re-randomisations (a new salt
    each), how often the 95% delta-method interval of the CTR lift covers 0 (~95%) and the sample-ratio check
    passes (~99.9%).
-2. A/B: one arm serves trending only; the smallest number of shoppers at which the lift is detected with
-   p < 0.01 in at least 80% of `--power-repetitions`, on a grid of sizes a quarter-octave apart.
-3. Interleaving (team draft) of the same two rankers, every list of every shopper interleaved: the same for the
-   win rate; the ratio of impressions the two need.
+2. Interleaving null (returning traffic): every shopper's a/b labels swapped by a coin of their own, so the rankers
+   are equally good on average but each shopper keeps a preference; how often the shopper-level test (the one the
+   service runs) and a list-level binomial test reject at alpha = 0.05 (~5% is honest).
+3. A/B against interleaving (team draft, every list of every shopper interleaved), for each credit in `--credits`:
+   clicks; clicks+purchases (a purchase is one more credit, as the service counts); purchases only. The A/B test
+   uses the matching metric per impression (CTR; (clicks + purchases) per impression; conversion rate). For each,
+   the number of shoppers at which p < 0.01 in 80% of repetitions: a coarse scan of sizes a quarter-octave apart
+   (`--coarse-repetitions` each), then seven sizes around the crossing (`--power-repetitions` each) and a fitted
+   probit power curve in sqrt(n); 95% intervals of each crossing and of their ratio from a bootstrap of the power
+   counts.
 """
 
 from __future__ import annotations
@@ -186,6 +192,7 @@ def interleave_once(
     return by_shopper.p_value, by_list.p_value
 
 
+NULL_SHOPPERS = 2000  # per null repetition: ~6,000 lists, enough for the normal approximation, a second for 400
 POWER = 0.8
 ALPHA = 0.01
 FINE_STEPS = range(-4, 3)  # the refined sizes: a half-octave below the coarse crossing to a half-octave above
@@ -393,7 +400,7 @@ def main() -> int:
         f"A/A (simulated, returning traffic), {args.shoppers} shoppers x {reps_aa} repetitions: 95% intervals cover 0 "
         f"in {covered / reps_aa:.1%}; sample-ratio check passes in {srm_ok / reps_aa:.1%}"
     )
-    null_reps, null_n = args.null_repetitions, 2000
+    null_reps, null_n = args.null_repetitions, NULL_SHOPPERS
     if null_reps:
         by_shopper = by_list = 0
         for _ in range(null_reps):
