@@ -13,7 +13,8 @@ Everything below is SIMULATED per-shopper outcomes run through the same statisti
 assignment, delta method, lift, sample-ratio check, team draft): lists come from the serving pipeline of the
 closed-loop simulator (the student trained on the first half of every sequence, exploration off) and from a
 trending-only ranker; clicks follow the simulator's position-based click model (relevant = among the shopper's
-next real items; a clicked relevant item is bought with p_buy). Shoppers are drawn with replacement from `--base` dataset users. Two traffic models:
+next real items; a clicked relevant item is bought with p_buy). Shoppers are drawn with replacement from `--base`
+dataset users. Two traffic models:
   - plain: one list per shopper, every shopper as likely to click (the simulator's click model as it is);
   - returning: each shopper sees 1 + Poisson(2) lists during the test and has a click activity drawn from
     Gamma(0.5) (mean 1): most shoppers click little, a few a lot, as in real logs.
