@@ -124,8 +124,11 @@ def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(adm
         ImpressionItem.objects.filter(impression_id=request_id, position=2 if k < 9 else 1).update(
             clicked_at="2026-11-30T10:00:00Z"
         )
+    # the last list's clicked item was bought too: marked, and counted as one more credit
+    ImpressionItem.objects.filter(impression_id=request_id, position=1).update(purchased_at="2026-11-30T10:05:00Z")
     page = admin_client.get(url).content.decode()
     assert "12 interleaved lists: emb won 3, trend won 9, 0 tied or had no click." in page
+    assert "<strong>emb*</strong>$" in page and "<td>2</td><td>0</td><td>emb</td>" in page
     assert "Win rate of trend among decided lists: 75.0%" in page
     assert "over 12 shoppers, each shopper's lists counted together" in page
     assert "<strong>trend*</strong>" in page and "<strong>emb*</strong>" in page

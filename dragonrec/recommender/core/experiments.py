@@ -5,6 +5,7 @@ delta-method intervals, relative lift, the sample-ratio-mismatch check, and team
     >>> m = ratio_metric(numerators=clicks_per_shopper, denominators=impressions_per_shopper)
     >>> lift = relative_lift(treatment=m_t, control=m_c)          # (t / c - 1) with its interval and p-value
     >>> srm = sample_ratio_check(counts=[10_230, 9_770], shares=[0.5, 0.5])
+    >>> il = interleaving_result(wins_a=per_shopper_a, wins_b=per_shopper_b, ties=per_shopper_ties)  # lists won
 
 Why shopper-level: the unit of randomisation is the shopper, but click-through rate is clicks per impression, a
 ratio of two per-shopper sums. Treating impressions as independent understates the variance (a shopper's lists

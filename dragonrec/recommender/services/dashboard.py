@@ -177,7 +177,8 @@ def experiment_daily(*, experiment: Experiment) -> list[dict[str, Any]]:
 
     The daily intervals treat items as independent (they are clustered by shopper), so they are narrower than the
     table's delta-method intervals: the plot shows the trend, the table decides."""
-    # from the per-shopper-day aggregates that experiment_results has just brought up to date: no impression is read
+    # from the per-shopper-day aggregates that experiment_results has just brought up to date (or found updated
+    # within FRESH): no impression is read
     rows = (
         ExperimentShopperDay.objects.filter(experiment=experiment)
         .values("day", "arm")
