@@ -198,8 +198,8 @@ class MeDataApi(ShopperMixin, APIView):
 
 class ExperimentResultsApi(APIView):
     """The figures of one experiment (staff only): per arm shoppers, lists, impressions and rates with 95%
-    intervals, the lift over the control with its interval and p-value, and the sample ratio check. Computed now,
-    from the reward log; the admin shows the beat job's latest copy."""
+    intervals, the lift over the control with its interval and p-value, and the sample ratio check. Computed now
+    from the per-shopper-day aggregates, brought up to date unless they were within the last minute."""
 
     permission_classes = [IsAdminUser]
 

@@ -388,6 +388,8 @@ class ExperimentShopperDay(models.Model):
                 fields=["experiment", "day", "arm", "shopper"], name="dragonrec_expday_unique_shopper"
             )
         ]
+        # erasing a shopper (services.privacy) deletes their rows across experiments: without it, a full scan
+        indexes = [models.Index(fields=["shopper"], name="dragonrec_expday_shopper")]
 
     def __str__(self) -> str:
         return f"{self.experiment_id}/{self.arm}/{self.shopper} on {self.day}"

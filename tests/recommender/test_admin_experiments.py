@@ -52,6 +52,9 @@ def test_promote_stops_with_the_winner_and_activates_its_student_version(admin_c
 
 
 def test_results_page_and_dashboard_render_with_and_without_data(admin_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from dragonrec.recommender.models import ExperimentResult
     from tests.recommender.services.test_experiments import _log
 
     base = "/admin/dragonrec_recommender/experiment/"
@@ -63,6 +66,8 @@ def test_results_page_and_dashboard_render_with_and_without_data(admin_client, t
     )
     assert "No data yet." in admin_client.get(f"{base}{experiment.pk}/results/").content.decode()
     _log("pg", "control", "c1", [tiny_shop["monitor"].id], {1})
+    # read a minute later: the page reuses aggregates updated within svc.FRESH
+    ExperimentResult.objects.filter(experiment=experiment).update(aggregated_at=timezone.now() - svc.FRESH)
     page = admin_client.get(f"{base}{experiment.pk}/results/").content.decode()
     assert "100.00%" in page and "<svg" in page
     assert "<svg" in admin_client.get(f"{base}dashboard/").content.decode()
@@ -91,7 +96,9 @@ def test_admin_index_leads_to_the_dashboard_and_from_there_and_the_list_to_each_
 def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(admin_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
     import uuid
 
-    from dragonrec.recommender.models import Experiment, ImpressionItem
+    from django.utils import timezone
+
+    from dragonrec.recommender.models import Experiment, ExperimentResult, ImpressionItem
     from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
 
     experiment = svc.experiment_create(
@@ -103,6 +110,8 @@ def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(adm
     svc.experiment_start(experiment=experiment)
     url = f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/"
     assert "No clicked lists yet." in admin_client.get(url).content.decode()
+    # the page reuses aggregates updated within a minute: the lists below are read as served a minute later
+    ExperimentResult.objects.filter(experiment=experiment).update(aggregated_at=timezone.now() - svc.FRESH)
     p = [tiny_shop[k].id for k in ("monitor", "kettle", "pan", "mouse")]
     # 12 lists: in 9 the shopper clicks trend's first pick (position 2), in 3 emb's (position 1)
     for k in range(12):
@@ -115,9 +124,13 @@ def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(adm
         ImpressionItem.objects.filter(impression_id=request_id, position=2 if k < 9 else 1).update(
             clicked_at="2026-11-30T10:00:00Z"
         )
+    # the last list's clicked item was bought too: marked, and counted as one more credit
+    ImpressionItem.objects.filter(impression_id=request_id, position=1).update(purchased_at="2026-11-30T10:05:00Z")
     page = admin_client.get(url).content.decode()
     assert "12 interleaved lists: emb won 3, trend won 9, 0 tied or had no click." in page
+    assert "<strong>emb*</strong>$" in page and "<td>2</td><td>0</td><td>emb</td>" in page
     assert "Win rate of trend among decided lists: 75.0%" in page
+    assert "over 12 shoppers, each shopper's lists counted together" in page
     assert "<strong>trend*</strong>" in page and "<strong>emb*</strong>" in page
     svc.experiments_reset()
 

@@ -111,7 +111,8 @@ CREDIT_LISTS = 20  # the latest clicked lists shown with their credits: enough t
 
 def interleaving_credits(*, experiment: Experiment, limit: int = CREDIT_LISTS) -> list[dict[str, Any]]:
     """The latest interleaved lists with a click: per position the arm that placed the item and whether it was
-    clicked, each arm's credit (its clicked picks) and who won the list."""
+    clicked and bought, each arm's credit (a click one, a purchase one more, as the results count it) and who won
+    the list."""
     arms = [a.name for a in experiment.arms.all()][:2]
     clicked_lists = (
         Impression.objects.filter(experiment=experiment.name, items__clicked_at__isnull=False)
@@ -120,10 +121,17 @@ def interleaving_credits(*, experiment: Experiment, limit: int = CREDIT_LISTS) -
     )
     rows = []
     for impression in clicked_lists.prefetch_related("items"):
-        clicked = {item.position for item in impression.items.all() if item.clicked_at is not None}
+        items = {item.position: item for item in impression.items.all()}
         teams = (impression.policy or {}).get("teams", [])
-        slots = [{"arm": team, "clicked": k + 1 in clicked} for k, team in enumerate(teams)]
-        credit = {arm: sum(1 for s in slots if s["clicked"] and s["arm"] == arm) for arm in arms}
+        slots = [
+            {
+                "arm": team,
+                "clicked": k + 1 in items and items[k + 1].clicked_at is not None,
+                "purchased": k + 1 in items and items[k + 1].purchased_at is not None,
+            }
+            for k, team in enumerate(teams)
+        ]
+        credit = {arm: sum(int(s["clicked"]) + int(s["purchased"]) for s in slots if s["arm"] == arm) for arm in arms}
         best = max(credit.values(), default=0)
         leaders = [arm for arm, c in credit.items() if c == best]
         rows.append(
@@ -169,7 +177,8 @@ def experiment_daily(*, experiment: Experiment) -> list[dict[str, Any]]:
 
     The daily intervals treat items as independent (they are clustered by shopper), so they are narrower than the
     table's delta-method intervals: the plot shows the trend, the table decides."""
-    # from the per-shopper-day aggregates that experiment_results has just brought up to date: no impression is read
+    # from the per-shopper-day aggregates that experiment_results has just brought up to date (or found updated
+    # within FRESH): no impression is read
     rows = (
         ExperimentShopperDay.objects.filter(experiment=experiment)
         .values("day", "arm")

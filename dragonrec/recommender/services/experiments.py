@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
@@ -145,7 +145,7 @@ def experiment_promote_winner(*, experiment: Experiment, by: str) -> Arm:
     from dragonrec.recommender.models import ModelVersion
     from dragonrec.recommender.services.registry import model_version_force_activate
 
-    winner = experiment_winner(results=experiment_results(experiment=experiment))
+    winner = experiment_winner(results=experiment_results(experiment=experiment, refresh=True))
     if winner is None:
         raise ExperimentError(f"{experiment.name}: no arm beats the control significantly on CTR")
     arm = experiment.arms.get(name=winner)
@@ -209,6 +209,9 @@ def experiment_assignment(*, scenario: str, user_key: str) -> tuple[Experiment, 
 # purchases are credited (feedback.rewards_attribute looks back 2 days of clicks, each within a 1-day window): the
 # days served within SETTLE of the last update are recomputed, older ones are summed as stored.
 SETTLE = timedelta(days=3)
+# An update rewrites the SETTLE days' rows: an admin page or an API client polling the results would otherwise do it
+# on every read. Figures a minute old are as good to read; the beat job refreshes them regardless.
+FRESH = timedelta(minutes=1)
 EPOCH = date(1970, 1, 1)
 
 # Per day, arm and shopper: lists, shown items, clicks, carts, purchases and the revenue of attributed purchases,
@@ -279,7 +282,7 @@ def experiment_aggregates_update(*, experiment: Experiment, rebuild: bool = Fals
 
 def _interleaving_credit(*, experiment: Experiment, start: datetime) -> None:
     """Team-draft credit of the lists served since `start`, added to their shopper-day rows: each list with a click
-    is won by the arm whose picks got more clicks."""
+    or a purchase is won by the arm whose picks earned more credit (a click one, a purchase one more)."""
     arms = [a.name for a in experiment.arms.all()][:2]
     if len(arms) < 2:
         return
@@ -287,17 +290,27 @@ def _interleaving_credit(*, experiment: Experiment, start: datetime) -> None:
         "request_id", "policy", "created_at", "arm", "user_id", "session_id"
     )
     clicked: dict[Any, set[int]] = {}
-    for rid, position in ImpressionItem.objects.filter(
-        impression__experiment=experiment.name, impression__created_at__gte=start, clicked_at__isnull=False
-    ).values_list("impression_id", "position"):
-        clicked.setdefault(rid, set()).add(position)
+    purchased: dict[Any, set[int]] = {}
+    for rid, position, click, bought in ImpressionItem.objects.filter(
+        Q(clicked_at__isnull=False) | Q(purchased_at__isnull=False),
+        impression__experiment=experiment.name,
+        impression__created_at__gte=start,
+    ).values_list("impression_id", "position", "clicked_at", "purchased_at"):
+        if click is not None:
+            clicked.setdefault(rid, set()).add(position)
+        if bought is not None:
+            purchased.setdefault(rid, set()).add(position)
     credit: dict[tuple[date, str, str], dict[str, int]] = {}
     for rid, policy, created_at, arm, user_id, session_id in lists.iterator(chunk_size=2000):
         teams = (policy or {}).get("teams", [])
         if not teams:
             continue
         marks = ["a" if t == arms[0] else "b" for t in teams]
-        outcome = stats.interleaving_outcome(marks, [k + 1 in clicked.get(rid, set()) for k in range(len(marks))])
+        outcome = stats.interleaving_outcome(
+            marks,
+            [k + 1 in clicked.get(rid, set()) for k in range(len(marks))],
+            [k + 1 in purchased.get(rid, set()) for k in range(len(marks))],
+        )
         shopper = f"u:{user_id}" if user_id is not None else f"s:{session_id}"
         key = (created_at.astimezone(UTC).date(), arm, shopper)
         counts = credit.setdefault(key, {"a": 0, "b": 0, "tie": 0})
@@ -310,25 +323,37 @@ def _interleaving_credit(*, experiment: Experiment, start: datetime) -> None:
 
 
 def interleaving_results(*, experiment: Experiment) -> dict[str, Any]:
-    """B's win rate with its interval, summed from the shopper-day aggregates."""
-    totals = ExperimentShopperDay.objects.filter(experiment=experiment).aggregate(
-        lists=Sum("lists"), wins_a=Sum("wins_a"), wins_b=Sum("wins_b"), ties=Sum("ties")
+    """B's win rate with its interval and p-value over shoppers (a returning shopper's lists are not independent),
+    summed per shopper from the shopper-day aggregates."""
+    per_shopper = list(
+        ExperimentShopperDay.objects.filter(experiment=experiment)
+        .values("shopper")
+        .annotate(lists=Sum("lists"), wins_a=Sum("wins_a"), wins_b=Sum("wins_b"), ties=Sum("ties"))
+        .values_list("lists", "wins_a", "wins_b", "ties")
+        .order_by()
     )
+    counts = np.array(per_shopper, dtype=np.int64).reshape(-1, 4)
     arms = [a.name for a in experiment.arms.all()][:2]
-    outcomes = ["a"] * (totals["wins_a"] or 0) + ["b"] * (totals["wins_b"] or 0) + ["tie"] * (totals["ties"] or 0)
-    result = stats.interleaving_result(outcomes)
+    result = stats.interleaving_result(wins_a=counts[:, 1], wins_b=counts[:, 2], ties=counts[:, 3])
     return {
-        "lists": totals["lists"] or 0,
+        "lists": int(counts[:, 0].sum()),
         "a": arms[0] if arms else None,
         "b": arms[1] if len(arms) > 1 else None,
         **result.as_dict(),
     }
 
 
-def experiment_results(*, experiment: Experiment) -> dict[str, Any]:
+def experiment_results(*, experiment: Experiment, refresh: bool = False) -> dict[str, Any]:
     """Per-arm figures with 95% intervals, lift over the first arm (the control) with p-values, and the sample
-    ratio check on the shoppers each arm served (for interleaving: the second arm's win rate)."""
-    experiment_aggregates_update(experiment=experiment)
+    ratio check on the shoppers each arm served (for interleaving: the second arm's win rate). The aggregates are
+    brought up to date first, unless they were within FRESH; `refresh` always updates them (the beat job)."""
+    if (
+        refresh
+        or not ExperimentResult.objects.filter(
+            experiment=experiment, aggregated_at__gte=timezone.now() - FRESH
+        ).exists()
+    ):
+        experiment_aggregates_update(experiment=experiment)
     return _json_safe(_results(experiment))
 
 
@@ -429,7 +454,7 @@ def experiment_results_refresh() -> int:
     count = 0
     for experiment in todo:
         ExperimentResult.objects.update_or_create(
-            experiment=experiment, defaults={"figures": experiment_results(experiment=experiment)}
+            experiment=experiment, defaults={"figures": experiment_results(experiment=experiment, refresh=True)}
         )
         count += 1
     return count

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from dragonrec.recommender.core import experiments as ex
 
@@ -110,12 +112,67 @@ def test_team_draft_interleaving_takes_turns_without_duplicates() -> None:
     assert {il.teams[0] for il in lists} == {"a", "b"}  # the coin decides who starts
 
 
-def test_interleaving_credits_clicks_and_reports_the_win_rate() -> None:
+def test_interleaving_credits_clicks_and_purchases_to_the_team_that_placed_the_item() -> None:
     assert ex.interleaving_outcome(["a", "b", "a"], [False, True, False]) == "b"
     assert ex.interleaving_outcome(["a", "b"], [True, True]) == "tie"
-    result = ex.interleaving_result(["b"] * 70 + ["a"] * 30 + ["tie"] * 50)
-    assert result.wins_b == 70 and result.ties == 50 and result.win_rate_b == pytest.approx(0.7)
-    assert result.ci[0] > 0.5 and result.p_value < 0.001
+    # a purchase is one more credit: it breaks a tie of clicks, and two clicks still beat one bought item
+    assert ex.interleaving_outcome(["a", "b"], [True, True], [False, True]) == "b"
+    assert ex.interleaving_outcome(["a", "a", "b"], [True, True, True], [False, False, True]) == "tie"
+    assert ex.interleaving_outcome(["a", "a", "a", "b"], [True, True, True, True], [False, False, False, True]) == "a"
+
+
+def test_interleaving_reports_the_win_rate_over_shoppers() -> None:
+    # given: 150 shoppers with one list each, 70 won by b, 30 by a, 50 tied (the list-level case)
+    outcomes = ["b"] * 70 + ["a"] * 30 + ["tie"] * 50
+    result = ex.interleaving_result(
+        wins_a=[o == "a" for o in outcomes], wins_b=[o == "b" for o in outcomes], ties=[o == "tie" for o in outcomes]
+    )
+    assert (result.wins_a, result.wins_b, result.ties, result.units) == (30, 70, 50, 150)
+    assert result.win_rate_b == pytest.approx(0.7)
+    # with one list per shopper: the binomial test's normal approximation, and about Wilson's interval
+    assert result.p_value == pytest.approx(2 * stats.norm.sf(40 / math.sqrt(100)))
+    assert result.ci == pytest.approx((0.604, 0.781), abs=0.012)
+    # few decided lists: not the Wald test's false confidence (7 of 8 lists: Wald p = 0.001, exact binomial 0.07)
+    few = ex.interleaving_result(wins_a=[1] * 7 + [0], wins_b=[0] * 7 + [1], ties=[0] * 8)
+    assert 0.02 < few.p_value < 0.05 and few.ci[0] < 0.125 < few.ci[1] < 0.5
+    # no decided list: no preference, nothing to test
+    assert ex.interleaving_result(wins_a=[0], wins_b=[0], ties=[3]).p_value == 1.0
+
+
+def test_the_interleaving_interval_and_p_value_agree() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        wins_a, wins_b = rng.poisson(1.0, 60), rng.poisson(1.2, 60)
+        result = ex.interleaving_result(wins_a=wins_a, wins_b=wins_b, ties=np.zeros(60))
+        assert (result.ci[0] > 0.5 or result.ci[1] < 0.5) == (result.p_value < 0.05)
+
+
+def _clustered_null(rng: np.random.Generator, shoppers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lists won per shopper when rankers are equally good on average but every shopper has their own strong
+    preference (Beta(0.5, 0.5): most lean clearly one way) and sees 1 + Poisson(5) lists."""
+    lists = 1 + rng.poisson(5.0, shoppers)
+    prefer_b = rng.beta(0.5, 0.5, shoppers)
+    wins_b = rng.binomial(lists, prefer_b)
+    return lists - wins_b, wins_b
+
+
+def test_the_shopper_level_test_holds_its_false_positive_rate_where_the_list_level_one_does_not() -> None:
+    # given: 1,000 null experiments of 300 returning shoppers each
+    rng = np.random.default_rng(11)
+    shopper_level = list_level = 0
+    reps = 1000
+    for _ in range(reps):
+        wins_a, wins_b = _clustered_null(rng, 300)
+        clustered = ex.interleaving_result(wins_a=wins_a, wins_b=wins_b, ties=np.zeros(300))
+        shopper_level += clustered.p_value < 0.05
+        # the list-level test: every list its own unit
+        per_list_b = np.concatenate([np.r_[np.ones(b), np.zeros(a)] for a, b in zip(wins_a, wins_b, strict=True)])
+        lists = ex.interleaving_result(wins_a=1 - per_list_b, wins_b=per_list_b, ties=np.zeros(len(per_list_b)))
+        list_level += lists.p_value < 0.05
+        assert clustered.win_rate_b == pytest.approx(lists.win_rate_b)
+    # then: ~5% false positives by shopper (binomial sd 0.7 points at 1,000 repetitions), far more by list
+    assert 0.035 <= shopper_level / reps <= 0.065
+    assert list_level / reps > 0.2
 
 
 def test_the_lift_interval_and_p_value_agree() -> None:

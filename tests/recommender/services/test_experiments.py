@@ -73,12 +73,14 @@ def test_one_running_experiment_per_scenario_and_clear_errors() -> None:
     assert Experiment.objects.get(name="first").winner == "b"
 
 
-def _log(experiment: str, arm: str, shopper: str, items: list[int], clicks: set[int]) -> uuid.UUID:
+def _log(
+    experiment: str, arm: str, shopper: str, items: list[int], clicks: set[int], teams: list[str] | None = None
+) -> uuid.UUID:
     request_id = uuid.uuid4()
     record = impression_record_build(
         request_id=request_id, user_id=None, session_id=shopper, scenario="home", anchor_ids=[], ranker="x",
         model_version="", context={}, items=[(pid, pos, 1.0, "x", 1.0) for pos, pid in enumerate(items, 1)],
-        experiment=experiment, arm=arm,
+        experiment=experiment, arm=arm, **({"policy": {"teams": teams}} if teams else {}),
     )  # fmt: skip
     impressions_write([record])
     if clicks:
@@ -130,6 +132,36 @@ def test_interleaving_mixes_both_rankers_and_credits_clicks_to_a_team(api_client
         assert result["wins_b"] == 1 and result["wins_a"] == 0
 
 
+def test_interleaving_results_treat_each_shopper_as_one_unit_and_credit_purchases(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    import math
+
+    experiment = start("units", "a=embedding:50", "b=trending:50", interleaving=True)
+    p = [tiny_shop[k].id for k in ("monitor", "kettle")]
+    # given: one returning shopper who gives b all 10 of their lists, and 5 shoppers who each give a their one list
+    for _ in range(10):
+        _log("units", "interleaved", "loyal", p, {2}, teams=["a", "b"])
+    for k in range(5):
+        _log("units", "interleaved", f"once-{k}", p, {1}, teams=["a", "b"])
+    # and a list where both picks are clicked but b's is bought: the purchase's extra credit gives it to b
+    bought = _log("units", "interleaved", "buyer", p, {1, 2}, teams=["a", "b"])
+    ImpressionItem.objects.filter(impression_id=bought, position=2).update(purchased_at="2026-11-30T10:05:00Z")
+    # when
+    result = svc.experiment_results(experiment=experiment)["interleaving"]
+    # then: 11 lists won by b, 5 by a, over 7 shoppers
+    assert (result["lists"], result["wins_a"], result["wins_b"], result["ties"], result["shoppers"]) == (
+        16,
+        5,
+        11,
+        0,
+        7,
+    )
+    assert result["win_rate_b"] == pytest.approx(11 / 16)
+    # one shopper's ten lists are one unit's evidence: the interval is far wider than 16 independent lists' would be
+    list_level_half_width = 1.96 * math.sqrt(11 / 16 * 5 / 16 / 16)
+    assert result["ci"][0] < 0.5 < result["ci"][1] and result["p_value"] > 0.2
+    assert (result["ci"][1] - result["ci"][0]) / 2 > 1.3 * list_level_half_width
+
+
 def _figures(experiment: Experiment) -> dict[str, object]:
     return {k: v for k, v in svc.experiment_results(experiment=experiment).items() if k != "computed_at"}
 
@@ -175,6 +207,7 @@ def test_incremental_results_equal_a_full_recomputation_and_leave_settled_days_a
     # after a rebuild, which proves the refresh did not rescan the month
     ImpressionItem.objects.filter(impression__experiment="incr", impression__created_at__lt=now - timedelta(days=25),
                                   position=4).update(clicked_at=now)  # fmt: skip
+    svc.experiment_aggregates_update(experiment=experiment)
     assert _figures(experiment) == incremental
     svc.experiment_aggregates_update(experiment=experiment, rebuild=True)
     assert _figures(experiment)["arms"]["control"]["ctr"]["value"] > incremental["arms"]["control"]["ctr"]["value"]
@@ -190,3 +223,38 @@ def test_erasing_a_shopper_erases_their_rows_of_the_experiment_aggregates(tiny_s
     svc.experiment_aggregates_update(experiment=experiment)
     shopper_data_erase(user_id=None, session_id="c-gone")
     assert list(ExperimentShopperDay.objects.values_list("shopper", flat=True)) == ["s:c-stays"]
+
+
+def test_a_results_read_reuses_aggregates_updated_within_a_minute_and_the_beat_job_always_updates(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from dragonrec.recommender.models import ExperimentResult
+
+    experiment = start("fresh", "control=student:active:50", "treatment=trending:50")
+    p = [tiny_shop["monitor"].id, tiny_shop["kettle"].id]
+    _log("fresh", "control", "c1", p, {1})
+    assert svc.experiment_results(experiment=experiment)["arms"]["control"]["lists"] == 1
+    watermark = ExperimentResult.objects.get(experiment=experiment).aggregated_at
+    # when a list arrives and the page is read again within the minute: the aggregates are not rewritten
+    _log("fresh", "control", "c2", p, set())
+    assert svc.experiment_results(experiment=experiment)["arms"]["control"]["lists"] == 1
+    assert ExperimentResult.objects.get(experiment=experiment).aggregated_at == watermark
+    # a minute later the read brings them up to date
+    ExperimentResult.objects.filter(experiment=experiment).update(aggregated_at=watermark - svc.FRESH)
+    assert svc.experiment_results(experiment=experiment)["arms"]["control"]["lists"] == 2
+    # the beat job does not wait: a list served just now is in its figures at once
+    _log("fresh", "treatment", "t1", p, set())
+    svc.experiment_results_refresh()
+    figures = ExperimentResult.objects.get(experiment=experiment).figures
+    assert figures["arms"]["treatment"]["lists"] == 1
+    assert ExperimentResult.objects.get(experiment=experiment).aggregated_at > watermark - timedelta(seconds=1)
+
+
+def test_the_shopper_aggregates_are_indexed_by_shopper_for_erasure() -> None:
+    from django.db import connection
+
+    from dragonrec.recommender.models import ExperimentShopperDay
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, ExperimentShopperDay._meta.db_table)
+    assert any(c["index"] and c["columns"] == ["shopper"] for c in constraints.values())

@@ -92,7 +92,7 @@ def results_table(results: dict[str, Any]) -> str:
         return (
             f"{results['experiment']} (interleaving): {r['lists']} lists, {r['a']} won {r['wins_a']}, "
             f"{r['b']} won {r['wins_b']}, ties {r['ties']}; {r['b']} win rate {r['win_rate_b']:.3f} "
-            f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}], p = {r['p_value']:.4f}"
+            f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}], p = {r['p_value']:.4f} over {r['shoppers']} shoppers"
         )
     lines = [f"{results['experiment']} ({results['status']}), control: {results['control']}"]
     lines.append(f"{'arm':<14}{'shoppers':>9}{'lists':>8}{'shown':>9}  CTR [95% CI]             lift vs control")
