@@ -21,6 +21,7 @@ def recommender_settings_check(app_configs: Any, **kwargs: Any) -> list[Any]:
     unknown = set(getattr(settings, "RECOMMENDER", {})) - set(DEFAULTS)
     for key in sorted(unknown):
         problems.append(Warning(f"unknown RECOMMENDER setting {key!r}", id="dragonrec.W001"))
+    problems.extend(_option_key_problems(getattr(settings, "RECOMMENDER", {}), DEFAULTS))
     if recommender_settings.TEACHER_BASE_URL and not str(recommender_settings.TEACHER_BASE_URL).startswith("http"):
         problems.append(Error("RECOMMENDER['TEACHER_BASE_URL'] must be an http(s) URL", id="dragonrec.E001"))
     if recommender_settings.TEACHER_API_KEY and not recommender_settings.TEACHER_MODEL:
@@ -35,6 +36,43 @@ def recommender_settings_check(app_configs: Any, **kwargs: Any) -> list[Any]:
                 id="dragonrec.E005",
             )
         )
+    return problems
+
+
+# settings whose value is a dict of options with a fixed set of (lower-case) keys; a host may give only some
+OPTION_DICTS = ("ONLINE_UPDATE", "GUARDRAIL", "RETENTION")
+EXPLORATION_KEYS = {"enabled", "deterministic_slots", "pool", "temperature"}
+
+
+def _option_key_problems(user: dict[str, Any], defaults: dict[str, Any]) -> list[Any]:
+    """A misspelt option key would silently leave its default in force: W002 names it and the known keys. In
+    EXPLORATION an unknown key is an error (E011): the exploration step refuses it when it serves."""
+    problems: list[Any] = []
+    for name in OPTION_DICTS:
+        given = user.get(name)
+        if not isinstance(given, dict):
+            continue
+        known = set(defaults[name])
+        for key in sorted(set(given) - known):
+            lower = str(key).lower()
+            problems.append(
+                Warning(
+                    f"unknown key {key!r} in RECOMMENDER[{name!r}]: it is ignored",
+                    hint=f"did you mean {lower!r}? Option keys are lower case"
+                    if lower in known
+                    else f"known keys: {', '.join(sorted(known))} (docs/configuration.md)",
+                    id="dragonrec.W002",
+                )
+            )
+    for scenario, options in (user.get("EXPLORATION") or {}).items():
+        for key in sorted(set(options or {}) - EXPLORATION_KEYS):
+            problems.append(
+                Error(
+                    f"unknown key {key!r} in RECOMMENDER['EXPLORATION'][{scenario!r}]",
+                    hint=f"known keys: {', '.join(sorted(EXPLORATION_KEYS))} (docs/configuration.md)",
+                    id="dragonrec.E011",
+                )
+            )
     return problems
 
 

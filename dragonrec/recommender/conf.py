@@ -140,14 +140,14 @@ DEFAULTS: dict[str, Any] = {
     # Ages in days after which rows are deleted (None = keep forever). Events outlive the aggregate windows
     # (trending 30 d, complements 90 d) and give the student two years of sequences; served lists outlive the
     # reward window training reads (90 d); judgments are the student's labels, and a prompt version rarely lives
-    # longer than a year. BATCH_SIZE rows per DELETE (~50 ms each on an indexed table) keep every lock short.
-    # Per-shopper Redis keys found without an expiry get REDIS_KEY_MAX_TTL_S.
+    # longer than a year. batch_size rows per DELETE (~50 ms each on an indexed table) keep every lock short.
+    # Per-shopper Redis keys found without an expiry get redis_key_max_ttl_s.
     "RETENTION": {
-        "EVENTS_DAYS": 730,
-        "IMPRESSIONS_DAYS": 180,
-        "JUDGMENTS_DAYS": 365,
-        "BATCH_SIZE": 2000,
-        "REDIS_KEY_MAX_TTL_S": 30 * 86400,
+        "events_days": 730,
+        "impressions_days": 180,
+        "judgments_days": 365,
+        "batch_size": 2000,
+        "redis_key_max_ttl_s": 30 * 86400,
     },
     **PIPELINE_DEFAULTS,
 }

@@ -39,6 +39,23 @@ def test_an_unimportable_serializer_or_source_is_an_error() -> None:
     assert ids(checks.recommender_settings_check(None)).count("dragonrec.E003") == 2
 
 
+@override_settings(
+    RECOMMENDER={"RETENTION": {"EVENTS_DAYS": 90, "batch_size": 500}, "ONLINE_UPDATE": {"replay_shares": 0.2}}
+)
+def test_a_misspelt_option_key_is_a_warning_naming_the_fix() -> None:
+    problems = [p for p in checks.recommender_settings_check(None) if p.id == "dragonrec.W002"]
+    assert [p.msg for p in problems] == [
+        "unknown key 'replay_shares' in RECOMMENDER['ONLINE_UPDATE']: it is ignored",
+        "unknown key 'EVENTS_DAYS' in RECOMMENDER['RETENTION']: it is ignored",
+    ]
+    assert "replay_share" in problems[0].hint and "'events_days'" in problems[1].hint
+
+
+@override_settings(RECOMMENDER={"EXPLORATION": {"home": {"enabled": True, "temprature": 0.1}}})
+def test_an_unknown_exploration_key_is_an_error() -> None:
+    assert ids(checks.recommender_settings_check(None)) == ["dragonrec.E011"]
+
+
 @override_settings(RECOMMENDER={"PRODUCT_ADAPTER": "shop.nowhere.Adapter"})
 def test_manage_py_check_fails_on_it() -> None:
     with pytest.raises(SystemCheckError, match="E003"):

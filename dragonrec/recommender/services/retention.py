@@ -1,7 +1,7 @@
 """Retention: what DragonRec keeps about shoppers, and for how long (RECOMMENDER["RETENTION"]).
 
 Events, served lists (with their items) and teacher judgments older than their configured age are deleted, in
-batches of `BATCH_SIZE` rows, each its own short transaction: a first run over years of data never holds a long
+batches of `batch_size` rows, each its own short transaction: a first run over years of data never holds a long
 lock on the tables the request path writes to, and a run that is stopped (time budget, worker restart) loses
 nothing, the next one carries on. Nothing needs anonymising instead: what outlives the windows (trending scores,
 complements, model versions, experiment results) holds no per-shopper data, and the lists of a running experiment,
@@ -79,15 +79,15 @@ def retention_apply(*, now: datetime | None = None, budget_s: float = RUN_BUDGET
     """Delete what is older than the RETENTION ages, batch by batch, until done or `budget_s` has passed."""
     conf = retention_settings()
     now = now or timezone.now()
-    batch_size = max(1, int(conf["BATCH_SIZE"]))
+    batch_size = max(1, int(conf["batch_size"]))
     running = Experiment.objects.filter(status=Experiment.Status.RUNNING).values_list("name", flat=True)
     targets: list[tuple[str, QuerySet[Any]]] = []
-    if (events_cutoff := _cutoff(now, conf["EVENTS_DAYS"])) is not None:
+    if (events_cutoff := _cutoff(now, conf["events_days"])) is not None:
         targets.append(("events", events_before(before=events_cutoff)))
-    if (impressions_before := _cutoff(now, conf["IMPRESSIONS_DAYS"])) is not None:
+    if (impressions_before := _cutoff(now, conf["impressions_days"])) is not None:
         old = Impression.objects.filter(created_at__lt=impressions_before).exclude(experiment__in=running)
         targets.append(("impressions", old))
-    if (judgments_before := _cutoff(now, conf["JUDGMENTS_DAYS"])) is not None:
+    if (judgments_before := _cutoff(now, conf["judgments_days"])) is not None:
         targets.append(("judgments", TeacherJudgment.objects.filter(created_at__lt=judgments_before)))
 
     report = RetentionReport()
@@ -101,7 +101,7 @@ def retention_apply(*, now: datetime | None = None, budget_s: float = RUN_BUDGET
             setattr(report, field, getattr(report, field) + deleted)
             if deleted < batch_size:
                 break
-    report.redis_keys_expired = shopper_keys_expire(ttl_s=int(conf["REDIS_KEY_MAX_TTL_S"]))
+    report.redis_keys_expired = shopper_keys_expire(ttl_s=int(conf["redis_key_max_ttl_s"]))
     logger.info("retention: %s", report.as_dict())
     return report
 

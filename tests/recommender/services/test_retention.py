@@ -57,7 +57,7 @@ def test_rows_past_their_age_are_deleted_in_batches_and_recent_ones_kept(tiny_sh
     old_judgments = [judgment(age=400 * DAY) for _ in range(3)]
     recent_judgment = judgment(age=300 * DAY)
     # when the job runs with two rows per batch
-    with retention(BATCH_SIZE=2), CaptureQueriesContext(connection) as queries:
+    with retention(batch_size=2), CaptureQueriesContext(connection) as queries:
         report = retention_apply()
     # then exactly the old rows are gone, the lists with their items
     assert (report.events, report.impressions, report.judgments, report.more) == (5, 3, 3, False)
@@ -87,10 +87,10 @@ def test_a_run_out_of_time_asks_to_be_run_again_and_none_keeps_forever(tiny_shop
     for _ in range(3):
         EventFactory(product=tiny_shop["kettle"], timestamp=timezone.now() - 800 * DAY)
     served_list(tiny_shop["pan"], age=400 * DAY)
-    with retention(BATCH_SIZE=1):
+    with retention(batch_size=1):
         stopped = retention_apply(budget_s=0.0)
     assert stopped.more and Event.objects.count() == 3
-    with retention(EVENTS_DAYS=None):
+    with retention(events_days=None):
         report = retention_apply()
     assert (report.events, report.impressions, report.more) == (0, 1, False) and Event.objects.count() == 3
 
