@@ -54,8 +54,12 @@ from dragonrec.recommender.evaluation.dataset import Dataset, load_dataset
 log = logging.getLogger(__name__)
 
 # online: hourly updates, no exploration (every propensity is 1, so IPS and naive weights coincide);
-# online-explore: with exploration and IPS-weighted rewards; online-explore-naive: exploration, unweighted rewards.
-POLICIES = ("frozen", "online", "online-explore", "online-explore-naive")
+# online-explore: with exploration and IPS-weighted rewards; online-explore-naive: exploration, unweighted rewards;
+# online-explore-listwise: exploration, IPS-weighted clicks against the rest of their page (ml/online.py's forms).
+POLICIES = ("frozen", "online", "online-explore", "online-explore-naive", "online-explore-listwise")
+
+
+FORM_OF = {"naive": "naive", "listwise": "listwise"}  # a policy name's last word -> its update's reward form
 
 
 @dataclass(frozen=True)
@@ -349,9 +353,16 @@ def update_policy(state: PolicyState, world: World, round_no: int, *, with_new: 
     s = world.settings
     started = time.perf_counter()
     sequences = [sh.history[-50:] for sh in state.shoppers]
+    pages: dict[str, list[int]] = {}
+    for row in state.last_log:  # rows come in position order
+        pages.setdefault(row["list"], []).append(row["item"])
     rewards = [
         RewardExample(
-            history=row["history"], product_id=row["item"], propensity=row["propensity"], purchased=row["buy"]
+            history=row["history"],
+            product_id=row["item"],
+            propensity=row["propensity"],
+            purchased=row["buy"],
+            shown=tuple(pages[row["list"]]),
         )
         for row in state.last_log
         if row["click"]
@@ -466,7 +477,7 @@ def simulate(
             copy.deepcopy(student),
             copy.deepcopy(world.shoppers),
             explore=name.startswith("online-explore"),
-            form=None if name == "frozen" else ("naive" if name.endswith("naive") else "ips"),
+            form=None if name == "frozen" else FORM_OF.get(name.rsplit("-", 1)[-1], "ips"),
         )
         for name in policies
     ]

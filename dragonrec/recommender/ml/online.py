@@ -16,6 +16,10 @@ Two kinds of training signal, one loss (weighted full-softmax next-item cross-en
      importance-weighted softmax policy gradient of Chen et al., "Top-K Off-Policy Correction for a REINFORCE
      Recommender System" (WSDM 2019), without their top-K multiplier (we show the page we rank); the clip bounds
      the variance (they used e^3 ~ 20).
+   - "listwise": the same importance weight, but the clicked item competes only with the other items of the page
+     it was clicked on (a softmax over the shown page): clicked vs shown-and-ignored. This is the one thing the
+     reward log knows that the event sequences do not (a clicked item is also an event, so the next-item term
+     already learns it as a target); what was shown and passed over is new.
    Purchases weigh `purchase_weight` clicks.
 New products are added first (text path, zero id embedding) so the update can learn their id embeddings.
 
@@ -40,7 +44,7 @@ from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_ri
 from dragonrec.recommender.ml.losses import full_softmax_ce
 from dragonrec.recommender.ml.student import Student
 
-FORMS = ("naive", "ips")
+FORMS = ("naive", "ips", "listwise")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class RewardExample:
     product_id: ProductId  # the item acted on
     propensity: float  # its logged propensity at its position
     purchased: bool = False
+    shown: tuple[ProductId, ...] = ()  # the page it was clicked on, in order (the listwise form's negatives)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,16 @@ def online_update(
         if r.history
     ]
     reward_rows = [(h, d, r) for h, d, r in reward_rows if h and d >= 0]
+    pages: list[np.ndarray] = []  # listwise: per reward row, its page's dense ids with the clicked item first
+    if update.form == "listwise":
+        kept = []
+        for row in reward_rows:
+            clicked = row[1]
+            others = [x for x in tuned.dense_ids(list(row[2].shown)).tolist() if x >= 0 and x != clicked]
+            if others:  # a click whose page held nothing else the model knows says nothing listwise
+                kept.append(row)
+                pages.append(np.array([clicked, *others], dtype=np.int64))
+        reward_rows = kept
     if not len(windows) and not reward_rows:
         return tuned
 
@@ -132,9 +147,13 @@ def online_update(
             chosen = [reward_rows[i] for i in pick]
             items, events, lengths = encode_histories([h for h, _, _ in chosen], max_len=cfg.max_len)
             u = model.user_vectors(items, events, lengths, M)
-            targets = torch.tensor([d for _, d, _ in chosen])
             w = torch.tensor([_reward_weight(r, update) for _, _, r in chosen], dtype=torch.float32)
-            loss = loss + update.reward_weight * full_softmax_ce(u, M[1:], targets, w)
+            if update.form == "listwise":
+                per_row = _page_ce(u, M[1:], [pages[int(i)] for i in pick])
+                loss = loss + update.reward_weight * (w * per_row).sum()
+            else:
+                targets = torch.tensor([d for _, d, _ in chosen])
+                loss = loss + update.reward_weight * full_softmax_ce(u, M[1:], targets, w)
             n_terms += float(w.sum()) * update.reward_weight
         loss = loss / max(n_terms, 1.0)
         opt.zero_grad(set_to_none=True)
@@ -147,6 +166,19 @@ def online_update(
     model.freeze_items()
     tuned.forget_user_vectors()  # the copy's memoised vectors are the old weights' answers
     return tuned
+
+
+def _page_ce(u: torch.Tensor, items: torch.Tensor, pages: Sequence[np.ndarray]) -> torch.Tensor:
+    """Per row: cross-entropy of its page's first item (the clicked one) under a softmax over the page's items."""
+    width = max(len(p) for p in pages)
+    index = np.zeros((len(pages), width), dtype=np.int64)
+    real = np.zeros((len(pages), width), dtype=bool)
+    for i, p in enumerate(pages):
+        index[i, : len(p)] = p
+        real[i, : len(p)] = True
+    logits = torch.einsum("bd,bpd->bp", u, items[torch.from_numpy(index)])
+    logits = logits.masked_fill(~torch.from_numpy(real), float("-inf"))
+    return -torch.log_softmax(logits, dim=1)[:, 0]
 
 
 def _reward_weight(example: RewardExample, update: OnlineUpdate) -> float:

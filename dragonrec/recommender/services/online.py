@@ -27,7 +27,7 @@ import logging
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,9 +143,12 @@ def recent_sequences(
     return sequences, gate_targets, n_new
 
 
-def reward_examples(*, since: datetime, gate_targets: dict[str, ProductId], limit: int) -> list[Any]:
+def reward_examples(
+    *, since: datetime, gate_targets: dict[str, ProductId], limit: int, with_pages: bool = False
+) -> list[Any]:
     """One RewardExample per item clicked (then perhaps carted or bought) since `since` on a served list that is
-    not held out for the off-policy check, newest first: as the simulator builds them from its reward log."""
+    not held out for the off-policy check, newest first: as the simulator builds them from its reward log.
+    `with_pages`: each with the items of its list in served order (the listwise form's negatives; one more query)."""
     from dragonrec.recommender.ml.online import RewardExample
 
     rows = (
@@ -175,16 +178,25 @@ def reward_examples(*, since: datetime, gate_targets: dict[str, ProductId], limi
         if not history:
             continue
         examples.append(
-            RewardExample(
-                history=history,
-                product_id=int(product_id),
-                propensity=float(propensity),
-                purchased=purchased_at is not None,
+            (
+                request_id,
+                RewardExample(
+                    history=history,
+                    product_id=int(product_id),
+                    propensity=float(propensity),
+                    purchased=purchased_at is not None,
+                ),
             )
         )
         if len(examples) >= limit:
             break
-    return examples
+    if not with_pages:
+        return [example for _, example in examples]
+    pages: dict[Any, list[ProductId]] = defaultdict(list)
+    shown = ImpressionItem.objects.filter(impression_id__in={rid for rid, _ in examples}).order_by("position")
+    for request_id, product_id in shown.values_list("impression_id", "product_id").iterator(chunk_size=5000):
+        pages[request_id].append(int(product_id))
+    return [replace(example, shown=tuple(pages[rid])) for rid, example in examples]
 
 
 def new_products(known: set[ProductId]) -> tuple[list[ProductId], np.ndarray]:
@@ -216,7 +228,12 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
     sequences, gate_targets, n_events = recent_sequences(
         since=since, until=until, max_shoppers=int(conf["max_shoppers"])
     )
-    rewards = reward_examples(since=since, gate_targets=gate_targets, limit=int(conf["max_rewards"]))
+    rewards = reward_examples(
+        since=since,
+        gate_targets=gate_targets,
+        limit=int(conf["max_rewards"]),
+        with_pages=conf["form"] == "listwise",
+    )
     replay: list[list[HistoryEvent]] = []
     if float(conf["replay_share"]) > 0:
         replay, _, _ = recent_sequences(

@@ -7,7 +7,7 @@ import pytest
 
 from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml import Student, StudentConfig
-from dragonrec.recommender.ml.online import OnlineUpdate, online_update
+from dragonrec.recommender.ml.online import OnlineUpdate, RewardExample, online_update
 
 N_ITEMS = 40
 PRODUCT_IDS = [1000 + 3 * i for i in range(N_ITEMS)]
@@ -57,3 +57,32 @@ def test_replay_keeps_a_pattern_the_hours_traffic_never_shows(
 def test_replay_share_must_leave_room_for_the_hours_traffic() -> None:
     with pytest.raises(ValueError, match="replay_share"):
         OnlineUpdate(replay_share=1.0)
+
+
+def test_the_listwise_form_learns_what_was_clicked_over_what_was_passed_over(
+    tiny_config: StudentConfig, clustered_text_vectors
+) -> None:  # type: ignore[no-untyped-def]
+    # given: a student that, after some history, puts the walk's next product above another product of the cluster
+    rng = np.random.default_rng(0)
+    tiny_config.max_epochs = 15
+    student = Student.fit(
+        sequences=walks(0, 100, rng),
+        product_ids=PRODUCT_IDS,
+        text_vectors=clustered_text_vectors(N_ITEMS),
+        config=tiny_config,
+    )
+    history = walks(0, 1, rng)[0][:-1]
+    last = PRODUCT_IDS.index(history[-1].product_id)
+    expected, other = PRODUCT_IDS[(last + 2) % N_ITEMS], PRODUCT_IDS[(last + 4) % N_ITEMS]  # one and two steps on
+    before = student.score(history, [expected, other])
+    assert before[0] > before[1]
+    # when: shoppers shown both, with that one in an explored slot, keep clicking the other one
+    clicks = [
+        RewardExample(history=history, product_id=other, propensity=0.5, shown=(expected, other)) for _ in range(20)
+    ]
+    tuned = online_update(
+        student, sequences=[], rewards=clicks, update=OnlineUpdate(form="listwise", steps=50, lr=1e-2, batch_size=20)
+    )
+    # then: the clicked product now comes first for that history
+    after = tuned.score(history, [expected, other])
+    assert after[1] > after[0]

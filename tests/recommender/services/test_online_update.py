@@ -25,6 +25,7 @@ from dragonrec.recommender.services.online import (
     is_offpolicy_list,
     online_candidate_promote,
     page_orders,
+    reward_examples,
     student_update,
 )
 from dragonrec.recommender.services.recommendations import recommendation_list
@@ -222,3 +223,20 @@ def test_a_candidate_that_passes_both_checks_is_promoted(tiny_shop, active) -> N
     assert candidate.decision.split("] ", 1)[1].startswith("promoted: gate passes")
     active.refresh_from_db()
     assert active.status == ModelVersion.Status.ARCHIVED
+
+
+@override_settings(RECOMMENDER=SETTINGS)
+def test_rewards_carry_their_page_in_served_order_for_the_listwise_form(tiny_shop, active, redis_client) -> None:  # type: ignore[no-untyped-def]
+    # given: an hour of served lists, each clicked on its first item
+    headphones = ProductFactory(sku="HEADPHONES", title="Headphones", category=tiny_shop["mouse"].category)
+    since = timezone.now()
+    new_traffic(tiny_shop, headphones)
+    # when
+    examples = reward_examples(since=since, gate_targets={}, limit=100, with_pages=True)
+    # then: every click comes with the list it was made on, as served (the held-out share aside)
+    served = {
+        tuple(ImpressionItem.objects.filter(impression=i).order_by("position").values_list("product_id", flat=True))
+        for i in Impression.objects.filter(created_at__gte=since)
+    }
+    assert examples and all(e.shown in served and e.product_id == e.shown[0] for e in examples)
+    assert all(e.shown == () for e in reward_examples(since=since, gate_targets={}, limit=100))
