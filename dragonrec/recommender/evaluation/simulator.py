@@ -522,21 +522,34 @@ def _summary(states: list[PolicyState], settings: SimSettings) -> dict[str, Any]
                 shown[u] += k
         return clicks, shown
 
-    base = sums(frozen) if frozen is not None else None
+    def lift(new: tuple[np.ndarray, np.ndarray], old: tuple[np.ndarray, np.ndarray]) -> dict[str, Any] | None:
+        (clicks, shown), (oc, os_) = new, old
+        if oc.sum() == 0 or shown.sum() == 0:
+            return None
+        boots = []
+        for _ in range(1000):
+            i = rng.integers(0, len(clicks), len(clicks))
+            if oc[i].sum() > 0 and shown[i].sum() > 0:
+                boots.append((clicks[i].sum() / shown[i].sum()) / (oc[i].sum() / os_[i].sum()) - 1)
+        return {
+            "relative": float((clicks.sum() / shown.sum()) / (oc.sum() / os_.sum()) - 1),
+            "relative_ci": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
+        }
+
+    late_sums = {st.name: sums(st) for st in states}
     for st in states:
-        clicks, shown = sums(st)
+        clicks, shown = late_sums[st.name]
         entry: dict[str, Any] = {"late_click_rate": float(clicks.sum() / max(shown.sum(), 1))}
-        if base is not None and st is not frozen and base[0].sum() > 0:
-            fc, fs = base
-            rel = (clicks.sum() / shown.sum()) / (fc.sum() / fs.sum()) - 1
-            boots = []
-            for _ in range(1000):
-                i = rng.integers(0, len(clicks), len(clicks))
-                if fc[i].sum() > 0 and shown[i].sum() > 0:
-                    boots.append((clicks[i].sum() / shown[i].sum()) / (fc[i].sum() / fs[i].sum()) - 1)
-            entry["vs_frozen"] = {
-                "relative": float(rel),
-                "relative_ci": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
+        vs_frozen = lift(late_sums[st.name], late_sums[frozen.name]) if frozen not in (None, st) else None
+        if vs_frozen is not None:
+            entry["vs_frozen"] = vs_frozen
+        # the updating policies against each other (e.g. one reward form against another), on the same shoppers
+        updating = [other for other in states if other.form is not None]
+        if st in updating:
+            entry["vs"] = {
+                other.name: vs
+                for other in updating[: updating.index(st)]
+                if (vs := lift(late_sums[st.name], late_sums[other.name])) is not None
             }
         new_rates = [r["new_item_click_rate"] for r in st.rounds if r["new_item_click_rate"] is not None]
         old_rates = [r.get("old_item_click_rate") for r in st.rounds if r.get("old_item_click_rate") is not None]
@@ -598,6 +611,13 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {n} | {e['late_click_rate']:.4f} | {rel} | {ci} | {'-' if new is None else f'{new:.4f}'} | "
             f"{'-' if old is None else f'{old:.4f}'} |"
         )
+    pairs = [(n, other, vs) for n, e in results["summary"].items() for other, vs in (e.get("vs") or {}).items()]
+    if pairs:
+        lines += ["", "Updating policies against each other (rounds 6-10, paired bootstrap over shoppers):", ""]
+        lines += ["| policy | vs | relative | 95% CI |", "|---|---|---|---|"]
+        for n, other, vs in pairs:
+            lo, hi = vs["relative_ci"]
+            lines.append(f"| {n} | {other} | {vs['relative']:+.1%} | [{lo:+.1%}, {hi:+.1%}] |")
     op = results.get("off_policy")
     if op:
         lines += [
