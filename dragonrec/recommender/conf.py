@@ -102,9 +102,11 @@ DEFAULTS: dict[str, Any] = {
     "ONLINE_UPDATE": {
         "enabled": True,
         "every_minutes": 60,  # the beat interval (installed by migrate; editable in the admin afterwards)
-        # how a clicked item of a served list is learnt (ml/online.py): "ips" (weight 1/propensity, clipped),
-        # "naive" (weight 1), "listwise" (the ips weight, against the rest of its page)
-        "form": "ips",
+        # how a clicked item of a served list is learnt (ml/online.py): "listwise" (weight 1/propensity, clipped,
+        # against the rest of its page: clicked vs shown-and-ignored), "ips" (the same weight, against the whole
+        # catalogue), "naive" (weight 1, whole catalogue). Listwise is the bias-corrected form that did best in the
+        # closed-loop simulator (README: the learning loop)
+        "form": "listwise",
         "steps": 60,  # optimizer steps per update: ~25 s for the demo student on 2 busy cores (bench/online_update.py)
         "time_budget_s": 30.0,  # and never longer: with loading and both checks, the job stays under 60 s on 2 cores
         "clip": 10.0,  # max importance weight (YouTube's top-K REINFORCE capped at e^3 ~ 20)

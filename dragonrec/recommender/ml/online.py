@@ -1,6 +1,6 @@
 """Online updates of the student from what shoppers did with what we showed (warm start, bounded time).
 
-    >>> update = OnlineUpdate(form="ips", steps=60, clip=10.0)
+    >>> update = OnlineUpdate(form="listwise", steps=60, clip=10.0)
     >>> student = online_update(student, sequences=recent_sequences, rewards=reward_examples, new_items=(ids, vecs),
     ...                         update=update, seed=round_no)
 
@@ -58,7 +58,7 @@ class RewardExample:
 
 @dataclass(frozen=True)
 class OnlineUpdate:
-    form: str = "ips"
+    form: str = "listwise"
     steps: int = 60  # optimizer steps per update: bounded work, whatever the traffic
     batch_size: int = 128
     lr: float = 3e-4  # a third of the training rate: nudge the active model, don't re-learn it
