@@ -17,11 +17,12 @@ Between rounds the policies update as the Celery jobs would: `frozen` never; `on
 hourly update (`ml.online.online_update`) on the round's events and rewards, warm-starting from their current
 model, with half of each batch replayed from the initial training sequences; `online-explore` also explores, and
 `online-explore-naive` / `online-explore-listwise` learn from the rewards in another form (ml/online.py). The
-summary compares every policy with frozen and the updating ones with each other, on the same shoppers.
+summary compares every policy with frozen and the updating ones with each other, on the same shoppers. Every
+policy lives in its own copy of the world (histories diverge with what it showed), with common random numbers: the
+same shopper at the same round and position draws the same uniforms.
 
 The initial student is trained as the nightly retrain trains (early stopping on validation NDCG@10), so what the
-updates add is learning from the simulated traffic, not training the initial model further. Every policy lives in its own copy of the world (histories diverge with what
-it showed), with common random numbers: the same shopper at the same round and position draws the same uniforms.
+updates add is learning from the simulated traffic, not training the initial model further.
 
 New inventory: `new_item_share` of the items, chosen at random with all their events, are held out of the initial
 catalog and training data and arrive at the start of round `new_items_round`.
