@@ -4,6 +4,7 @@ Every message names the fix."""
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import fields
 from typing import Any
 
 from django.core.checks import Error, Tags, Warning, register
@@ -41,12 +42,14 @@ def recommender_settings_check(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 # settings whose value is a dict of options with a fixed set of (lower-case) keys; a host may give only some
 OPTION_DICTS = ("ONLINE_UPDATE", "GUARDRAIL", "RETENTION")
-EXPLORATION_KEYS = {"enabled", "deterministic_slots", "pool", "temperature"}
 
 
 def _option_key_problems(user: dict[str, Any], defaults: dict[str, Any]) -> list[Any]:
     """A misspelt option key would silently leave its default in force: W002 names it and the known keys. In
     EXPLORATION an unknown key is an error (E011): the exploration step refuses it when it serves."""
+    from dragonrec.recommender.core.exploration import ExplorationConfig
+
+    exploration_keys = {f.name for f in fields(ExplorationConfig)}
     problems: list[Any] = []
     for name in OPTION_DICTS:
         given = user.get(name)
@@ -65,11 +68,11 @@ def _option_key_problems(user: dict[str, Any], defaults: dict[str, Any]) -> list
                 )
             )
     for scenario, options in (user.get("EXPLORATION") or {}).items():
-        for key in sorted(set(options or {}) - EXPLORATION_KEYS):
+        for key in sorted(set(options or {}) - exploration_keys):
             problems.append(
                 Error(
                     f"unknown key {key!r} in RECOMMENDER['EXPLORATION'][{scenario!r}]",
-                    hint=f"known keys: {', '.join(sorted(EXPLORATION_KEYS))} (docs/configuration.md)",
+                    hint=f"known keys: {', '.join(sorted(exploration_keys))} (docs/configuration.md)",
                     id="dragonrec.E011",
                 )
             )

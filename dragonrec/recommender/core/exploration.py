@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class ExplorationConfig:
         """From the `EXPLORATION` setting of one scenario (unknown keys are an error, missing ones default)."""
         if not values:
             return cls(enabled=False)
-        unknown = set(values) - {"enabled", "deterministic_slots", "pool", "temperature"}
+        unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown EXPLORATION keys: {sorted(unknown)}")
         return cls(**values)  # type: ignore[arg-type]

@@ -4,7 +4,8 @@
     >>> student = online_update(student, sequences=recent_sequences, rewards=reward_examples, new_items=(ids, vecs),
     ...                         update=update, seed=round_no)
 
-Two kinds of training signal, one loss (weighted full-softmax next-item cross-entropy, as in training):
+Two kinds of training signal, each a weighted softmax cross-entropy (over the catalogue as in training, or over
+the shown page for the listwise form), summed into one loss:
 1. the events since the last update: each shopper's recent sequence, every position predicting the next product
    (the nightly objective, on fresh data: follows shifting tastes and learns new products' id embeddings);
 2. rewards: a clicked (or bought) item of a served list is a positive target for the history the list was made
