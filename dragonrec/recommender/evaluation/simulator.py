@@ -543,19 +543,19 @@ def _summary(states: list[PolicyState], settings: SimSettings) -> dict[str, Any]
         }
 
     late_sums = {st.name: sums(st) for st in states}
+    # the updating policies against each other (e.g. one reward form against another), on the same shoppers: each
+    # against the ones listed before it
+    updating = [st.name for st in states if st.form is not None]
     for st in states:
         clicks, shown = late_sums[st.name]
         entry: dict[str, Any] = {"late_click_rate": float(clicks.sum() / max(shown.sum(), 1))}
-        vs_frozen = lift(late_sums[st.name], late_sums[frozen.name]) if frozen not in (None, st) else None
-        if vs_frozen is not None:
-            entry["vs_frozen"] = vs_frozen
-        # the updating policies against each other (e.g. one reward form against another), on the same shoppers
-        updating = [other for other in states if other.form is not None]
-        if st in updating:
+        if frozen is not None and st is not frozen and (vs := lift(late_sums[st.name], late_sums[frozen.name])):
+            entry["vs_frozen"] = vs
+        if st.form is not None:
             entry["vs"] = {
-                other.name: vs
-                for other in updating[: updating.index(st)]
-                if (vs := lift(late_sums[st.name], late_sums[other.name])) is not None
+                other: vs
+                for other in updating[: updating.index(st.name)]
+                if (vs := lift(late_sums[st.name], late_sums[other])) is not None
             }
         new_rates = [r["new_item_click_rate"] for r in st.rounds if r["new_item_click_rate"] is not None]
         old_rates = [r.get("old_item_click_rate") for r in st.rounds if r.get("old_item_click_rate") is not None]
