@@ -9,12 +9,19 @@ rewrites and races on (3000/min is a 3000-float pickle per request, and concurre
 writes). A window counter is one atomic INCR on a key that expires `period` after the client's first request;
 its cost is that a client can spend up to twice the rate across two back-to-back windows, which is fine for a
 limit meant to stop floods, not to meter honest clients.
+
+Counted budgets (`budgets_take`): where a request's cost is not 1 (a batch of 500 events costs 500, a purchase costs
+one of the shopper's hourly purchases and its value), the caller names each item's costs and one Lua script grants
+items in order while every budget they draw on has room, adds what it granted and sets each new window's expiry:
+one Redis round trip for a whole batch, atomic against concurrent requests, and nothing counted for what was refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -37,21 +44,26 @@ def shopper_ident(request: Request) -> str:
     """Who the shopper is for rate purposes: the signed-in user, else the browser's signed shopper cookie, else the
     `session_id` an API-key caller names; "" when the request names nobody (then only the address limit applies).
     A browser without a cookie yet counts under its address only: a fresh id per request must not reset limits."""
-    from dragonrec.tracking.identity import cookie_session_id, integration_key, shopper_key, signed_in_user_id
+    from dragonrec.tracking.identity import cookie_session_id, integration_key, signed_in_user_id
 
     user_id = signed_in_user_id(getattr(request, "user", None))
     if user_id is not None:
-        return shopper_key(user_id=user_id, session_id="")
+        return shopper_ident_for(user_id=user_id, session_id="")
     if integration_key(request) is not None:
         session_id = request.query_params.get("session_id") or request.headers.get("X-Session-Id") or ""
     else:
         session_id = cookie_session_id(request, create=False)
+    return shopper_ident_for(user_id=None, session_id=session_id)
+
+
+def shopper_ident_for(*, user_id: int | None, session_id: str) -> str:
+    """The rate-limit identity of a user (else an anonymous session id); "" for nobody."""
+    if user_id:
+        return f"u:{user_id}"
     if not session_id:
         return ""
     # hashed: session ids are client text of any shape, a cache key should not be
-    return shopper_key(
-        user_id=None, session_id=hashlib.blake2b(session_id.encode("utf-8", "replace"), digest_size=12).hexdigest()
-    )
+    return "s:" + hashlib.blake2b(session_id.encode("utf-8", "replace"), digest_size=12).hexdigest()
 
 
 def _ttl(key: str) -> int | None:
@@ -118,3 +130,143 @@ class AddressRateThrottle(_ScopedRateThrottle):
 
     def ident(self, request: Request) -> str:
         return self.get_ident(request) or ""
+
+
+# ------------------------------------------------------------------------------------------------ counted budgets
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A counter: at most `limit` units per window of `period` seconds (opened by the first unit counted)."""
+
+    name: str  # "events:shopper:u:42": the cache key, less its prefix
+    limit: int
+    period: int
+
+    @property
+    def key(self) -> str:
+        return cache.make_key(f"dragonrec:throttle:{self.name}")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an item was not granted: the first of its budgets without room, and when that window closes."""
+
+    budget: Budget
+    retry_after: int
+
+
+Cost = tuple[Budget, int]  # a budget and the units an item draws from it
+
+# KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then the item count, then for each item its
+# cost count and (key index, units) pairs. Returns per item 0 (granted) or the index of the first full counter, and
+# per key the seconds left in its window. Units are whole numbers (values in cents), so INCRBY takes them as
+# integers ("%d": Lua would print 1e+14 otherwise).
+_TAKE = """
+local nk = #KEYS
+local used, added = {}, {}
+for i = 1, nk do
+  used[i] = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  added[i] = 0
+end
+local pos = 2 * nk + 1
+local n = tonumber(ARGV[pos]); pos = pos + 1
+local refused = {}
+for item = 1, n do
+  local m = tonumber(ARGV[pos]); pos = pos + 1
+  local costs, full = {}, 0
+  for c = 1, m do
+    local k, units = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1]); pos = pos + 2
+    costs[c] = {k, units}
+    if full == 0 and used[k] + added[k] + units > tonumber(ARGV[2 * k - 1]) then full = k end
+  end
+  if full == 0 then
+    for c = 1, m do added[costs[c][1]] = added[costs[c][1]] + costs[c][2] end
+  end
+  refused[item] = full
+end
+local ttls = {}
+for i = 1, nk do
+  if added[i] > 0 then
+    redis.call('INCRBY', KEYS[i], string.format('%d', added[i]))
+    if redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
+  end
+  ttls[i] = redis.call('TTL', KEYS[i])
+end
+return {refused, ttls}
+"""
+
+
+def rate_budget(scope: str, kind: str, ident: str) -> Budget | None:
+    """The REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] entry "<scope>.<kind>" as a budget for `ident`; None when the
+    rate is missing or empty (no limit) or nobody is named."""
+    rate = (api_settings.DEFAULT_THROTTLE_RATES or {}).get(f"{scope}.{kind}")
+    if not rate or not ident:
+        return None
+    limit, period = parse_rate(rate)  # type: ignore[arg-type]  # drf-stubs type rates as numbers, not "600/min"
+    return Budget(f"{scope}:{kind}:{ident}", limit, period)
+
+
+def budgets_take(items: Sequence[Sequence[Cost]]) -> list[Refusal | None]:
+    """Grant `items` in order, each only if every budget it draws on still has room for its units; count what was
+    granted. One entry per item: None (granted) or the Refusal. The cache being down grants everything (like the
+    request throttles: an outage must not take ingestion with it), with a warning."""
+    budgets = list(dict.fromkeys(budget for costs in items for budget, _ in costs))
+    if not budgets:
+        return [None] * len(items)
+    index = {budget: i for i, budget in enumerate(budgets)}
+    try:
+        refused, ttls = _take_redis(budgets, index, items)
+    except NotImplementedError:  # not django-redis: the same rules through the cache API, without atomicity
+        refused, ttls = _take_cache(budgets, index, items)
+    except Exception:
+        logger.warning("event budget counters unavailable; not limiting", exc_info=True)
+        return [None] * len(items)
+    out: list[Refusal | None] = []
+    for full in refused:
+        if not full:
+            out.append(None)
+            continue
+        budget = budgets[full - 1]
+        ttl = ttls[full - 1]
+        out.append(Refusal(budget, int(ttl) if ttl and 0 < ttl <= budget.period else budget.period))
+    return out
+
+
+def _take_redis(
+    budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]
+) -> tuple[list[int], list[int]]:
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    args: list[int] = [value for budget in budgets for value in (budget.limit, budget.period)]
+    args.append(len(items))
+    for costs in items:
+        args.append(len(costs))
+        for budget, units in costs:
+            args += [index[budget] + 1, int(units)]
+    refused, ttls = client.register_script(_TAKE)(keys=[b.key for b in budgets], args=args)
+    return [int(r) for r in refused], [int(t) for t in ttls]
+
+
+def _take_cache(
+    budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]
+) -> tuple[list[int], list[int]]:
+    stored = cache.get_many([b.key for b in budgets])
+    used = [int(stored.get(b.key) or 0) for b in budgets]
+    added = [0] * len(budgets)
+    refused: list[int] = []
+    for costs in items:
+        full = next(
+            (index[b] + 1 for b, units in costs if used[index[b]] + added[index[b]] + units > b.limit),
+            0,
+        )
+        if not full:
+            for budget, units in costs:
+                added[index[budget]] += units
+        refused.append(full)
+    for budget, units in zip(budgets, added, strict=True):
+        if units:
+            cache.add(budget.key, 0, timeout=budget.period)
+            cache.incr(budget.key, units)
+    return refused, [b.period for b in budgets]

@@ -129,9 +129,13 @@ DRAGONREC_MAX_JSON_DEPTH = env_int("DRAGONREC_MAX_JSON_DEPTH", 32)
 # "<scope>.<shopper|address>" -> "<n>/<s|min|h|day>" (dragonrec/throttling.py). Defaults a real storefront never
 # reaches: a shopper's tracker flushes every few seconds and a page asks for a few lists; the address limits are
 # higher because many shoppers can share one address (offices, mobile carriers' NAT).
+# `events.*` count events, not requests (a batch of 500 is 500): a person browsing fast makes a few events a
+# second; 600 a minute per shopper is ten a second for a whole minute. `event_requests.*` count the POSTs.
 THROTTLE_RATES = {
     "events.shopper": "600/min",
     "events.address": "6000/min",
+    "event_requests.shopper": "120/min",
+    "event_requests.address": "3000/min",
     "recommendations.shopper": "600/min",
     "recommendations.address": "3000/min",
     "preferences.shopper": "60/min",

@@ -15,18 +15,27 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
+from dragonrec.throttling import AddressRateThrottle
 from dragonrec.tracking.authentication import ApiKeyScopes
 from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
-from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
+from dragonrec.tracking.services import (
+    MAX_BATCH,
+    EventBudget,
+    EventInput,
+    EventLimitExceeded,
+    events_record,
+    preference_update,
+    session_merge_into_user,
+)
 from dragonrec.tracking.validation import bad_text_error, printable
 
 
@@ -96,12 +105,17 @@ class EventCreateApi(ShopperMixin, APIView):
     rejected with a reason; valid items are stored even when others in the batch are bad.
 
     A browser's events belong to its shopper cookie (and signed-in user); an item naming another `session_id` makes
-    the whole request a 403. An API key with `events:write` names each item's `session_id`."""
+    the whole request a 403. An API key with `events:write` names each item's `session_id`.
+
+    Limits count events, not requests: each new valid item is counted against "events.shopper" and
+    "events.address", each purchase against the shopper's hourly purchase and value caps; an item past a limit is
+    rejected naming it, and a batch of which nothing fits the event rates is a 429. The requests themselves are
+    throttled apart ("event_requests"), so a flood of invalid items costs the flooder too."""
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"POST": ApiKey.Scope.EVENTS_WRITE}
 
-    throttle_scope = "events"
+    throttle_scope = "event_requests"
 
     class ResultSerializer(serializers.Serializer):
         id = serializers.CharField()
@@ -177,7 +191,11 @@ class EventCreateApi(ShopperMixin, APIView):
             if not shopper.is_integration:
                 item.session_id = shopper.session_id
             valid.append((index, item))
-        recorded = events_record(items=[item for _, item in valid], user=shopper.user)
+        budget = EventBudget(address=AddressRateThrottle().get_ident(request) or "")
+        try:
+            recorded = events_record(items=[item for _, item in valid], user=shopper.user, budget=budget)
+        except EventLimitExceeded as over:
+            raise Throttled(wait=over.retry_after, detail=f"Request was throttled: {over}.") from over
         for (index, _), result in zip(valid, recorded, strict=True):
             results[index] = result.as_dict()
         return Response({"results": results}, status=status.HTTP_200_OK)

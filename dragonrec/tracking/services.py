@@ -22,13 +22,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from dragonrec.throttling import Budget, Cost, Refusal, budgets_take, rate_budget, shopper_ident_for
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash, signed_in, signed_in_user_id
 from dragonrec.tracking.models import ApiKey, Event, EventType, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import events_recorded, session_merged
-from dragonrec.tracking.validation import bad_text_error
+from dragonrec.tracking.validation import (
+    bad_text_error,
+    currency_problem,
+    event_limits,
+    oldest_allowed,
+    quantity_problem,
+    rating_problem,
+    timestamp_problem,
+    value_problem,
+)
 
 MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds one request's work (~50 ms)
-CLOCK_SKEW = timedelta(seconds=60)  # client clocks run a little fast; more than this is a bad timestamp
 IMPORT_BATCH = 5000  # rows per bulk insert in tracking_import (~0.3 s each on the embedded server)
 IMPORT_NAMESPACE = uuid.UUID("6f2d7c1e-8a52-4c3b-9d4e-2b1f0c9a7e11")  # event ids for imported rows: uuid5(ns, row)
 
@@ -66,17 +75,48 @@ class EventResult:
         return data
 
 
-def events_record(*, items: Sequence[EventInput], user: Any | None = None, source: str = "api") -> list[EventResult]:
+@dataclass(frozen=True)
+class EventBudget:
+    """Count this batch against the event limits: events per shopper and per client `address` (REST_FRAMEWORK's
+    "events.shopper" / "events.address" rates, counted per event, not per request) and purchases and purchase
+    value per shopper per hour (DRAGONREC_EVENT_LIMITS). The API passes one; imports and internal callers don't."""
+
+    address: str = ""
+
+
+class EventLimitExceeded(Exception):
+    """Nothing of the batch fits the event-rate limits: the API answers 429 with Retry-After, and stores nothing."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("no event of the batch fits the event rate limit (per shopper or per address)")
+        self.retry_after = retry_after
+
+
+CENT = Decimal("0.01")
+
+
+def events_record(
+    *,
+    items: Sequence[EventInput],
+    user: Any | None = None,
+    source: str = "api",
+    budget: EventBudget | None = None,
+) -> list[EventResult]:
     """Store a batch of events; one result per item, in order.
 
-    Items that refer to unknown products, carry a future timestamp or have no owner (neither a user nor a
-    session id) are rejected with a reason; a replayed id is a duplicate (never a second row); the valid rest is
+    Items that refer to unknown products, carry a timestamp outside the allowed window, a value or quantity out
+    of bounds, a currency other than the product's, or have no owner (neither a user nor a session id) are
+    rejected with a reason; a replayed id is a duplicate (never a second row). With a `budget`, the new valid
+    items are then counted against the event limits in order, and those past a limit are rejected naming it;
+    when none fits the event-rate limits, `EventLimitExceeded` is raised and nothing is stored. The granted rest is
     stored in one transaction, so a batch is never half-written.
     """
     now = timezone.now()
+    limits = event_limits()
+    oldest = oldest_allowed(now=now, limits=limits, source="import" if source == "import" else "api")
     user_id = signed_in_user_id(user)
     product_ids = {i.product_id for i in items if i.product_id is not None}
-    known_products = set(product_model()._default_manager.filter(pk__in=product_ids).values_list("pk", flat=True))
+    currencies = _product_currencies(product_ids)
     existing = set(Event.objects.filter(id__in=[i.id for i in items]).values_list("id", flat=True))
 
     results: list[EventResult] = []
@@ -84,7 +124,7 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
     seen: set[uuid.UUID] = set()
     for item in items:
         key = str(item.id)
-        error = _event_error(item, user_id=user_id, known_products=known_products, now=now)
+        error = _event_error(item, user_id=user_id, currencies=currencies, now=now, oldest=oldest, limits=limits)
         if error:
             results.append(EventResult(key, REJECTED, error))
             continue
@@ -107,6 +147,8 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
             )
         )
         results.append(EventResult(key, ACCEPTED))
+    if to_create and budget is not None:
+        to_create = _events_within_budget(to_create, results, budget=budget, limits=limits)
     if to_create:
         with transaction.atomic():
             inserted = _events_insert_new(to_create)
@@ -120,6 +162,67 @@ def events_record(*, items: Sequence[EventInput], user: Any | None = None, sourc
             created = to_create
             transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
     return results
+
+
+def _product_currencies(product_ids: set[int]) -> dict[int, str | None]:
+    """Known product id -> its currency (None where the product model has no `currency` field)."""
+    manager = product_model()._default_manager.filter(pk__in=product_ids)
+    if any(f.name == "currency" for f in product_model()._meta.concrete_fields):
+        return {pk: str(currency) for pk, currency in manager.values_list("pk", "currency")}
+    return dict.fromkeys(manager.values_list("pk", flat=True))
+
+
+def _events_within_budget(
+    events: list[Event], results: list[EventResult], *, budget: EventBudget, limits: dict[str, Any]
+) -> list[Event]:
+    """The events that fit the limits (one Redis round trip for the batch); the others' results become rejections
+    naming the limit. Raises EventLimitExceeded when none fits because of the event-rate limits."""
+    address_budget = rate_budget("events", "address", budget.address)
+    per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
+    costs: list[list[Cost]] = []
+    for event in events:
+        shopper = shopper_ident_for(user_id=event.user_id, session_id=event.session_id)
+        item: list[Cost] = [(b, 1) for b in (rate_budget("events", "shopper", shopper), address_budget) if b]
+        if event.type == EventType.PURCHASE and shopper:
+            if per_hour is not None:
+                item.append((Budget(f"purchases:shopper:{shopper}", int(per_hour), 3600), 1))
+            if value_per_hour is not None and event.value:
+                cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value())
+                item.append((Budget(f"purchase_value:shopper:{shopper}", cents, 3600), int(event.value / CENT)))
+        costs.append(item)
+    refusals = budgets_take(costs)
+    if all(refusal is not None for refusal in refusals) and all(
+        refusal.budget.name.startswith("events:") for refusal in refusals if refusal is not None
+    ):
+        raise EventLimitExceeded(min(refusal.retry_after for refusal in refusals if refusal is not None))
+    by_id = {result.id: result for result in results}
+    kept: list[Event] = []
+    for event, refusal in zip(events, refusals, strict=True):
+        if refusal is None:
+            kept.append(event)
+            continue
+        result = by_id[str(event.id)]
+        result.status, result.error = REJECTED, _limit_error(refusal, limits=limits)
+    return kept
+
+
+def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
+    budget = refusal.budget
+    kind, who = budget.name.split(":")[:2]
+    if kind == "purchases":
+        return (
+            f"over the purchase limit: at most {budget.limit} purchases per shopper per hour "
+            "(DRAGONREC_EVENT_LIMITS['PURCHASES_PER_HOUR'])"
+        )
+    if kind == "purchase_value":
+        return (
+            f"over the purchase value limit: at most {limits['PURCHASE_VALUE_PER_HOUR']} per shopper per hour "
+            "(DRAGONREC_EVENT_LIMITS['PURCHASE_VALUE_PER_HOUR'])"
+        )
+    return (
+        f"over the event rate limit: at most {budget.limit} events per {budget.period} s per {who} "
+        f"(events.{who}); send again in {refusal.retry_after} s"
+    )
 
 
 PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
@@ -156,20 +259,31 @@ def _events_insert_new(events: list[Event]) -> set[uuid.UUID]:
         return {value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for (value,) in cursor.fetchall()}
 
 
-def _event_error(item: EventInput, *, user_id: int | None, known_products: set[int], now: datetime) -> str:
+def _event_error(
+    item: EventInput,
+    *,
+    user_id: int | None,
+    currencies: dict[int, str | None],
+    now: datetime,
+    oldest: datetime,
+    limits: dict[str, Any],
+) -> str:
     if item.type not in EventType.values:
         return f"unknown event type {item.type!r}; expected one of {', '.join(EventType.values)}"
     if item.product_id is None and item.type not in PRODUCTLESS_TYPES:
         return f"product_id is required for {item.type} events"
     if item.type == EventType.IMPRESSION and not _is_uuid((item.context or {}).get("request_id")):
         return "impression events need context.request_id (the list's request_id from /api/recommendations/)"
-    if item.product_id is not None and item.product_id not in known_products:
+    if item.product_id is not None and item.product_id not in currencies:
         return f"unknown product {item.product_id}"
     if user_id is None and not item.session_id:
         return "session_id is required for anonymous events"
-    if item.timestamp is not None and item.timestamp > now + CLOCK_SKEW:
-        return f"timestamp {item.timestamp.isoformat()} is in the future"
-    return ""
+    return (
+        timestamp_problem(item.timestamp, now=now, oldest=oldest, limits=limits)
+        or quantity_problem(item.quantity, limits=limits)
+        or value_problem(item.value, limits=limits)
+        or (currency_problem(item.context, currencies[item.product_id]) if item.product_id is not None else "")
+    )
 
 
 @transaction.atomic
@@ -333,11 +447,23 @@ def _parse_time(raw: str) -> datetime | None:
         # Numbers are unix seconds. The Amazon sets in ../shared/data store each event's position in its user's
         # sequence instead; read as seconds, that still orders every user's history correctly.
         return datetime.fromtimestamp(float(raw), tz=UTC)
+    except (OverflowError, OSError):  # "1e300", "-1e20": a number, but no time a calendar has
+        return None
     except ValueError:
-        parsed = parse_datetime(raw)
+        try:
+            parsed = parse_datetime(raw)
+        except ValueError:  # well-formed but impossible ("2026-13-45T00:00:00"): a row error, not a crash
+            return None
         if parsed is not None and timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed, UTC)
         return parsed
+
+
+def _parse_rating(raw: str) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def tracking_import(
@@ -381,10 +507,15 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
     usernames = {row["user_id"].strip() for _, row in batch if row.get("user_id")}
     users = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
     new_users = [User(username=name, password="!") for name in usernames - set(users)]  # "!" = unusable password
+    # the same timestamp rules as the API, with the import's own past limit (history is what an import is for)
+    now, limits = timezone.now(), event_limits()
+    oldest = oldest_allowed(now=now, limits=limits, source="import")
     events: list[Event] = []
     for line, row in batch:
         user_key, sku = (row.get("user_id") or "").strip(), (row.get("item_id") or "").strip()
         event_type, when = (row.get("event_type") or "").strip(), _parse_time(row.get("timestamp") or "")
+        rating_text = (row.get("rating") or "").strip()
+        rating = _parse_rating(rating_text)
         if not user_key:
             report.errors.append(ImportRowError(line, "missing user_id"))
         elif sku not in products:
@@ -393,8 +524,13 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
             report.errors.append(ImportRowError(line, f"unknown event type {event_type!r}"))
         elif when is None:
             report.errors.append(ImportRowError(line, f"bad timestamp {row.get('timestamp')!r}"))
+        elif problem := timestamp_problem(when, now=now, oldest=oldest, limits=limits):
+            report.errors.append(ImportRowError(line, problem))
+        elif rating_text and rating is None:
+            report.errors.append(ImportRowError(line, f"bad rating {rating_text!r}"))
+        elif rating is not None and (problem := rating_problem(rating)):
+            report.errors.append(ImportRowError(line, problem))
         else:
-            rating = (row.get("rating") or "").strip()
             events.append(
                 Event(
                     id=uuid.uuid5(IMPORT_NAMESPACE, f"{user_key}|{sku}|{event_type}|{row['timestamp'].strip()}"),
@@ -402,7 +538,7 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
                     session_id="",
                     product_id=products[sku],
                     timestamp=when,
-                    context={"rating": float(rating)} if rating else {},
+                    context={"rating": rating} if rating is not None else {},
                     source="import",
                     user_id=users.get(user_key),  # filled below for users created in this batch
                 )
