@@ -174,6 +174,9 @@ class EventCreateApi(ShopperMixin, APIView):
 
         results: list[dict[str, str] | None] = [None] * len(raw_items)
         valid: list[tuple[int, EventInput]] = []
+        # One serializer for the batch: a new instance per item deep-copies its fields each time, which was half
+        # the cost of a 500-event batch.
+        checker = EventItemSerializer()
         for index, raw in enumerate(raw_items):
             item_id = printable(raw.get("id", "")) if isinstance(raw, dict) else ""
             if not isinstance(raw, dict):
@@ -183,11 +186,11 @@ class EventCreateApi(ShopperMixin, APIView):
             if text_error:
                 results[index] = {"id": item_id, "status": "rejected", "error": text_error}
                 continue
-            serializer = EventItemSerializer(data=raw)
-            if not serializer.is_valid():
-                results[index] = {"id": item_id, "status": "rejected", "error": _first_error(serializer.errors)}
+            try:
+                item = EventInput(**checker.run_validation(raw))
+            except ValidationError as invalid:
+                results[index] = {"id": item_id, "status": "rejected", "error": _first_error(invalid.detail)}
                 continue
-            item = EventInput(**serializer.validated_data)
             if not shopper.is_integration:
                 item.session_id = shopper.session_id
             valid.append((index, item))

@@ -524,7 +524,7 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
             report.errors.append(ImportRowError(line, f"unknown event type {event_type!r}"))
         elif when is None:
             report.errors.append(ImportRowError(line, f"bad timestamp {row.get('timestamp')!r}"))
-        elif problem := timestamp_problem(when, now=now, oldest=oldest, limits=limits):
+        elif problem := timestamp_problem(when, now=now, oldest=oldest, limits=limits, source="import"):
             report.errors.append(ImportRowError(line, problem))
         elif rating_text and rating is None:
             report.errors.append(ImportRowError(line, f"bad rating {rating_text!r}"))

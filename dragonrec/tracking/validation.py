@@ -95,16 +95,23 @@ def oldest_allowed(*, now: datetime, limits: dict[str, Any], source: str = "api"
     return EPOCH if days is None else max(EPOCH, now - timedelta(days=days))
 
 
-def timestamp_problem(timestamp: datetime | None, *, now: datetime, oldest: datetime, limits: dict[str, Any]) -> str:
+def timestamp_problem(
+    timestamp: datetime | None, *, now: datetime, oldest: datetime, limits: dict[str, Any], source: str = "api"
+) -> str:
     """Why a timestamp is not believable: before `oldest`, or ahead of `now` by more than the clock skew."""
     if timestamp is None:
         return ""
     if timestamp < oldest:
         if oldest == EPOCH:
             return f"timestamp {timestamp.isoformat()} is before 1970-01-01"
+        setting = (
+            "DRAGONREC_EVENT_LIMITS['IMPORT_MAX_AGE_DAYS']"
+            if source == "import"
+            else "DRAGONREC_EVENT_LIMITS['MAX_AGE_DAYS'] or RECOMMENDER['RETENTION']['events_days'], the shorter"
+        )
         return (
-            f"timestamp {timestamp.isoformat()} is too old: events must be at most {(now - oldest).days} days old "
-            "(DRAGONREC_EVENT_LIMITS['MAX_AGE_DAYS'])"
+            f"timestamp {timestamp.isoformat()} is too old: events must be at most "
+            f"{round((now - oldest).total_seconds() / 86400)} days old ({setting})"
         )
     skew = timedelta(seconds=limits["CLOCK_SKEW_S"])
     if timestamp > now + skew:

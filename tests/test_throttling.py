@@ -1,0 +1,58 @@
+"""Counted budgets (dragonrec.throttling.budgets_take) on the real Redis: exact under concurrency, nothing counted
+for what was refused, and every window closes by itself."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.cache import cache
+from django_redis import get_redis_connection
+
+from dragonrec.throttling import Budget, budgets_take
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():  # type: ignore[no-untyped-def]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_concurrent_takers_never_get_more_than_the_limit_together() -> None:
+    # given 8 threads, each asking for 40 items of one unit from a budget of 100 (320 asked in all)
+    budget = Budget("test:shared", limit=100, period=60)
+
+    def take(_: int) -> int:
+        return sum(refusal is None for refusal in budgets_take([[(budget, 1)]] * 40))
+
+    with ThreadPoolExecutor(8) as pool:
+        granted = sum(pool.map(take, range(8)))
+    # then exactly 100 were granted: a read-then-write from two requests would have granted more
+    assert granted == 100
+    assert int(get_redis_connection("default").get(budget.key)) == 100
+
+
+def test_an_item_is_granted_only_if_all_its_budgets_have_room_and_refusals_cost_nothing() -> None:
+    events = Budget("test:events", limit=10, period=60)
+    value = Budget("test:value", limit=1000, period=3600)
+    refusals = budgets_take([[(events, 1), (value, 600)], [(events, 1), (value, 600)], [(events, 1), (value, 400)]])
+    # the second does not fit the value budget, so it takes nothing from the events budget either
+    assert [r is None for r in refusals] == [True, False, True]
+    refusal = refusals[1]
+    assert refusal is not None and refusal.budget == value and 3500 < refusal.retry_after <= 3600
+    redis = get_redis_connection("default")
+    assert (int(redis.get(events.key)), int(redis.get(value.key))) == (2, 1000)
+    # and both windows close by themselves
+    assert 0 < redis.ttl(events.key) <= 60 and 3500 < redis.ttl(value.key) <= 3600
+
+
+def test_a_later_batch_keeps_the_window_it_found() -> None:
+    budget = Budget("test:window", limit=5, period=60)
+    redis = get_redis_connection("default")
+    assert budgets_take([[(budget, 3)]]) == [None]
+    redis.expire(budget.key, 7)  # as if 53 s of the window had passed
+    second = budgets_take([[(budget, 2)], [(budget, 1)]])
+    # a taker does not extend the window (that would keep a steady client locked out for ever)
+    assert second[0] is None and second[1] is not None and second[1].retry_after <= 7
+    assert redis.ttl(budget.key) <= 7
