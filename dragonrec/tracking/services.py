@@ -221,7 +221,7 @@ def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
         )
     return (
         f"over the event rate limit: at most {budget.limit} events per {budget.period} s per {who} "
-        f"(events.{who}); send again in {refusal.retry_after} s"
+        f"(events.{who}); the window resets in {refusal.retry_after} s"
     )
 
 
