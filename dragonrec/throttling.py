@@ -144,8 +144,14 @@ class Budget:
     period: int
 
     @property
+    def cache_key(self) -> str:
+        """The key for the cache API (which adds the cache's prefix itself); under the prefix retention sweeps."""
+        return f"dragonrec:throttle:{self.name}"
+
+    @property
     def key(self) -> str:
-        return cache.make_key(f"dragonrec:throttle:{self.name}")
+        """The key in Redis itself."""
+        return cache.make_key(self.cache_key)
 
 
 @dataclass(frozen=True)
@@ -252,8 +258,8 @@ def _take_redis(
 def _take_cache(
     budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]
 ) -> tuple[list[int], list[int]]:
-    stored = cache.get_many([b.key for b in budgets])
-    used = [int(stored.get(b.key) or 0) for b in budgets]
+    stored = cache.get_many([b.cache_key for b in budgets])
+    used = [int(stored.get(b.cache_key) or 0) for b in budgets]
     added = [0] * len(budgets)
     refused: list[int] = []
     for costs in items:
@@ -267,6 +273,6 @@ def _take_cache(
         refused.append(full)
     for budget, units in zip(budgets, added, strict=True):
         if units:
-            cache.add(budget.key, 0, timeout=budget.period)
-            cache.incr(budget.key, units)
+            cache.add(budget.cache_key, 0, timeout=budget.period)
+            cache.incr(budget.cache_key, units)
     return refused, [b.period for b in budgets]

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from django_redis import get_redis_connection
 
 from dragonrec.throttling import Budget, budgets_take
@@ -20,11 +21,11 @@ def fresh_counters():  # type: ignore[no-untyped-def]
 
 
 def test_concurrent_takers_never_get_more_than_the_limit_together() -> None:
-    # given 8 threads, each asking for 40 items of one unit from a budget of 100 (320 asked in all)
+    # given 8 threads, each asking 40 times for one unit from a budget of 100 (320 asked in all)
     budget = Budget("test:shared", limit=100, period=60)
 
     def take(_: int) -> int:
-        return sum(refusal is None for refusal in budgets_take([[(budget, 1)]] * 40))
+        return sum(budgets_take([[(budget, 1)]])[0] is None for _ in range(40))
 
     with ThreadPoolExecutor(8) as pool:
         granted = sum(pool.map(take, range(8)))
@@ -56,3 +57,13 @@ def test_a_later_batch_keeps_the_window_it_found() -> None:
     # a taker does not extend the window (that would keep a steady client locked out for ever)
     assert second[0] is None and second[1] is not None and second[1].retry_after <= 7
     assert redis.ttl(budget.key) <= 7
+
+
+def test_a_cache_without_redis_still_enforces_the_limits() -> None:
+    # a host project on another cache backend: the same rules through the cache API (not atomic across processes)
+    local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "budgets"}}
+    budget = Budget("test:local", limit=3, period=60)
+    with override_settings(CACHES=local):
+        first = budgets_take([[(budget, 1)]] * 2)
+        second = budgets_take([[(budget, 1)]] * 2)
+    assert [r is None for r in first + second] == [True, True, True, False]
