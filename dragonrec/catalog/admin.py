@@ -50,7 +50,7 @@ class ImageAddressField(forms.URLField):
     """A full URL, or a path on this site ("/static/dragonrec/demo/products/mugs.svg": the demo's own pictures),
     which a plain URLField refuses, so that a demo product could not be saved in the admin at all."""
 
-    def to_python(self, value: Any) -> str:
+    def to_python(self, value: Any) -> str | None:
         text = str(value or "").strip()
         return text if _site_path(text) else super().to_python(value)
 
@@ -66,7 +66,7 @@ class ProductAdminForm(forms.ModelForm):
 
     def _get_validation_exclusions(self) -> set[str]:
         # The model field's own URLValidator would refuse the site path the form field accepted.
-        return {*super()._get_validation_exclusions(), "image_url"}
+        return {*super()._get_validation_exclusions(), "image_url"}  # type: ignore[misc]  # not in django-stubs
 
 
 @admin.register(Product)
