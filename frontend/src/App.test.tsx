@@ -201,6 +201,22 @@ describe("the shop", () => {
     ]);
   });
 
+  it("keeps the debug view for the tab once opened with ?debug=1, and turns it off from its note", async () => {
+    renderAt("/?debug=1");
+    const home = await screen.findByRole("region", { name: "Recommended for you" });
+    expect(await within(home).findByText(/Ranked by trending · request req-/)).toBeInTheDocument();
+    expect(screen.getByRole("note")).toHaveTextContent("Debug view");
+
+    fireEvent.click(screen.getAllByRole("link", { name: /Product 2/ })[0]);
+    const similar = await screen.findByRole("region", { name: "Similar products" });
+    expect(await within(similar).findByText(/Ranked by embedding/)).toBeInTheDocument();
+
+    fireEvent.click(within(screen.getByRole("note")).getByRole("link", { name: "Turn it off" }));
+    await waitFor(() => expect(screen.queryByRole("note")).not.toBeInTheDocument());
+    await within(await screen.findByRole("region", { name: "Similar products" })).findByText("Product 22");
+    expect(document.body).not.toHaveTextContent(/Ranked by/);
+  });
+
   it("changes quantities and removes lines in the cart", async () => {
     localStorage.setItem(
       "dragonrec:cart",
