@@ -29,3 +29,7 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {key: "1000000/min" for key in THROTTLE_RATES},  # noqa: F405
 }
+
+# The suite and the browser tests' stack run without `collectstatic`: WhiteNoise serves the apps' static files
+# (the demo catalog's pictures, the admin's CSS) straight from their folders, as `make demo` serves the collected ones.
+WHITENOISE_USE_FINDERS = True

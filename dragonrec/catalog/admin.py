@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -39,8 +42,36 @@ class StockFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _site_path(value: str) -> bool:
+    return value.startswith("/") and not value.startswith("//")
+
+
+class ImageAddressField(forms.URLField):
+    """A full URL, or a path on this site ("/static/dragonrec/demo/products/mugs.svg": the demo's own pictures),
+    which a plain URLField refuses, so that a demo product could not be saved in the admin at all."""
+
+    def to_python(self, value: Any) -> str | None:
+        text = str(value or "").strip()
+        return text if _site_path(text) else super().to_python(value)
+
+    def run_validators(self, value: Any) -> None:
+        if not _site_path(str(value)):
+            super().run_validators(value)
+
+
+class ProductAdminForm(forms.ModelForm):
+    """The admin builds its form from this one (its fields are the ModelAdmin's)."""
+
+    image_url = ImageAddressField(required=False, max_length=1000, assume_scheme="https")  # image CDNs are https
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The model field's own URLValidator would refuse the site path the form field accepted.
+        return {*super()._get_validation_exclusions(), "image_url"}  # type: ignore[misc]  # not in django-stubs
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = ["sku", "title", "brand", "category", "price", "currency", "stock_quantity", "in_stock", "is_active"]
     list_filter = ["is_active", "in_stock", StockFilter, "category", "brand"]
     search_fields = ["sku", "title", "brand", "description"]

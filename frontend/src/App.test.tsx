@@ -46,8 +46,9 @@ describe("the shop", () => {
     expect(screen.getByRole("link", { name: "Account" })).toHaveAttribute("href", "/account");
 
     const list = screen.getByRole("region", { name: "Recommended for you" });
-    expect(await within(list).findByText("Ranked by trending")).toBeInTheDocument();
+    expect(await within(list).findByText("Because product 1 is popular")).toBeVisible();
     expect(within(list).getAllByRole("listitem")).toHaveLength(4);
+    expect(document.body).not.toHaveTextContent(/Ranked by|trending/);
     expect(screen.getByRole("link", { name: "Tell us what you like" })).toHaveAttribute(
       "href",
       "/account#preferences",
@@ -131,8 +132,89 @@ describe("the shop", () => {
     });
     const impressions = api.events.filter((e) => e.type === "impression");
     expect(impressions.map((e) => e.context.list).sort()).toEqual(
-      ["cart", "complements", "complements", "product", "product", "similar", "similar"].sort(),
+      ["cart", "home", "complements", "complements", "product", "product", "similar", "similar"].sort(),
     );
+  });
+
+  it("shows a product page's lists as one set: each asked after the one above it, none repeating another", async () => {
+    renderAt("/products/7");
+    const regions = ["Goes well with", "Similar products", "Recommended for you"];
+    for (const name of regions) {
+      const region = await screen.findByRole("region", { name });
+      await waitFor(() => expect(within(region).getAllByRole("listitem").length).toBeGreaterThan(0));
+    }
+
+    const exclude = (path: string) => api.requests("GET", path).map((c) => c.url.searchParams.get("exclude"));
+    expect(exclude("/api/products/7/complements/")).toEqual([null]);
+    expect(exclude("/api/products/7/similar/")).toEqual(["31,32,21"]);
+    expect(exclude("/api/recommendations/")).toEqual(["31,32,21,22,23"]);
+    // in that order: a list is asked for once the one above it has answered
+    const order = api.calls
+      .filter((c) => /complements|similar|recommendations/.test(c.url.pathname))
+      .map((c) => c.url.pathname.split("/").at(-2));
+    expect(order).toEqual(["complements", "similar", "recommendations"]);
+
+    const shown = regions.flatMap((name) =>
+      within(screen.getByRole("region", { name }))
+        .getAllByRole("link")
+        .map((a) => a.getAttribute("href")),
+    );
+    expect(shown).toEqual([...new Set(shown)]);
+    expect(shown).toHaveLength(3 + 2 + 4);
+  });
+
+  it("credits a click on the similar list to that list's request_id and position", async () => {
+    renderAt("/products/7");
+    const similar = await screen.findByRole("region", { name: "Similar products" });
+    const second = await within(similar).findByRole("link", { name: /Product 23/ });
+    const requestId = similar.getAttribute("data-request-id");
+    expect(requestId).toMatch(/^req-/);
+    expect(requestId).not.toBe(screen.getByRole("region", { name: "Goes well with" }).getAttribute("data-request-id"));
+
+    fireEvent.click(second);
+    await screen.findByRole("heading", { level: 1, name: "Lumora ProLine 23" });
+    await tracker.flush();
+    const click = api.events.find((e) => e.type === "click")!;
+    expect(click).toMatchObject({ product_id: 23, context: { request_id: requestId, position: 2, list: "similar" } });
+    await waitFor(() => expect(api.events.some((e) => e.type === "impression" && e.context.list === "similar")).toBe(true));
+    const impression = api.events.find((e) => e.type === "impression" && e.context.list === "similar")!;
+    expect(impression.context.request_id).toBe(requestId);
+  });
+
+  it("leaves the cart's products and its 'complete your setup' list out of 'recommended for you'", async () => {
+    localStorage.setItem(
+      "dragonrec:cart",
+      JSON.stringify([{ product_id: 1, quantity: 1, attribution: null, product: product(1) }]),
+    );
+    renderAt("/cart");
+    const setup = await screen.findByRole("region", { name: "Complete your setup" });
+    await within(setup).findByText("Product 51");
+    const forYou = screen.getByRole("region", { name: "Recommended for you" });
+    await within(forYou).findByText("Product 2");
+
+    const home = api.requests("GET", "/api/recommendations/").filter((c) => c.url.searchParams.get("scenario") === "home");
+    expect(home.map((c) => c.url.searchParams.get("exclude"))).toEqual(["1,51,52"]);
+    expect(within(forYou).getAllByRole("link").map((a) => a.getAttribute("href"))).toEqual([
+      "/products/2",
+      "/products/3",
+      "/products/5",
+    ]);
+  });
+
+  it("keeps the debug view for the tab once opened with ?debug=1, and turns it off from its note", async () => {
+    renderAt("/?debug=1");
+    const home = await screen.findByRole("region", { name: "Recommended for you" });
+    expect(await within(home).findByText(/Ranked by trending · request req-/)).toBeInTheDocument();
+    expect(screen.getByRole("note")).toHaveTextContent("Debug view");
+
+    fireEvent.click(screen.getAllByRole("link", { name: /Product 2/ })[0]);
+    const similar = await screen.findByRole("region", { name: "Similar products" });
+    expect(await within(similar).findByText(/Ranked by embedding/)).toBeInTheDocument();
+
+    fireEvent.click(within(screen.getByRole("note")).getByRole("link", { name: "Turn it off" }));
+    await waitFor(() => expect(screen.queryByRole("note")).not.toBeInTheDocument());
+    await within(await screen.findByRole("region", { name: "Similar products" })).findByText("Product 22");
+    expect(document.body).not.toHaveTextContent(/Ranked by/);
   });
 
   it("changes quantities and removes lines in the cart", async () => {
@@ -178,7 +260,7 @@ describe("the shop", () => {
   it("saves preferences and the home list changes", async () => {
     renderAt("/");
     const home = await screen.findByRole("region", { name: "Recommended for you" });
-    expect(await within(home).findByText("Ranked by trending")).toBeInTheDocument();
+    expect(await within(home).findByText("Product 1")).toBeInTheDocument();
 
     fireEvent.click(screen.getByRole("link", { name: "Tell us what you like" }));
     const mice = await screen.findByRole("checkbox", { name: "Mice" });
@@ -197,8 +279,8 @@ describe("the shop", () => {
 
     fireEvent.click(screen.getByRole("link", { name: "See your recommendations" }));
     const again = await screen.findByRole("region", { name: "Recommended for you" });
-    expect(await within(again).findByText("Ranked by student:v3")).toBeInTheDocument();
-    expect(within(again).getByText("Product 41")).toBeInTheDocument();
+    expect(await within(again).findByText("Product 41")).toBeInTheDocument();
+    expect(within(again).queryByText("Product 1")).not.toBeInTheDocument();
     expect(api.requests("GET", "/api/recommendations/")).toHaveLength(2);
   });
 
@@ -257,7 +339,7 @@ describe("the shop", () => {
     expect(await screen.findByText("Could not load recommendations")).toBeInTheDocument();
     fail = false;
     fireEvent.click(screen.getByRole("button", { name: "Retry" }));
-    expect(await screen.findByText("Ranked by trending")).toBeInTheDocument();
+    expect(await screen.findByRole("link", { name: /Product 1$/ })).toBeInTheDocument();
   });
 
   it("says when a product does not exist", async () => {

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from dragonrec.catalog.demo.images import with_demo_image
 from dragonrec.catalog.demo.sessions import generate_sessions, load_products
 from dragonrec.catalog.models import Product
 from dragonrec.catalog.services import catalog_import
@@ -29,7 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, skip_train: bool, **options: object) -> None:
         products_path = Path(__file__).resolve().parents[3] / "dragonrec" / "catalog" / "demo" / "products.jsonl"
-        report = catalog_import(path=products_path)
+        # products.jsonl names an image host that does not exist: the shop serves its own picture per category.
+        report = catalog_import(path=products_path, transform=with_demo_image)
         self.stdout.write(f"catalog: {report.created} created, {report.updated} updated")
         User = get_user_model()
         if not settings.DRAGONREC_DEMO_ADMIN:

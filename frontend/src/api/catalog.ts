@@ -1,4 +1,5 @@
 import { request } from "./http";
+import { excludeParam } from "./recommendations";
 import type { Category, Paginated, Product, ProductQuery, RecommendationList } from "./types";
 
 /** `GET /api/categories/`: every category, flat, sorted by path. */
@@ -19,16 +20,30 @@ export function getProduct(id: number, signal?: AbortSignal): Promise<Product> {
   return request<Product>("GET", `/api/products/${id}/`, { signal });
 }
 
-/** `GET /api/products/{id}/similar/` */
-export function getSimilar(id: number, n = 8, signal?: AbortSignal): Promise<RecommendationList> {
-  return request<RecommendationList>("GET", `/api/products/${id}/similar/`, { signal, query: { n }, noStore: true });
+export interface ProductListQuery {
+  n?: number;
+  /** Products already on the page: never in the answer. */
+  exclude?: readonly number[];
 }
 
-/** `GET /api/products/{id}/complements/` */
-export function getComplements(id: number, n = 8, signal?: AbortSignal): Promise<RecommendationList> {
-  return request<RecommendationList>("GET", `/api/products/${id}/complements/`, {
+function productList(id: number, which: "similar" | "complements", q: ProductListQuery, signal?: AbortSignal) {
+  return request<RecommendationList>("GET", `/api/products/${id}/${which}/`, {
     signal,
-    query: { n },
+    query: { n: q.n ?? 8, exclude: excludeParam(q.exclude) },
     noStore: true,
   });
+}
+
+/** `GET /api/products/{id}/similar/`: a served list like recommendations (request_id, reasons). */
+export function getSimilar(id: number, q: ProductListQuery = {}, signal?: AbortSignal): Promise<RecommendationList> {
+  return productList(id, "similar", q, signal);
+}
+
+/** `GET /api/products/{id}/complements/`: a served list like recommendations (request_id, reasons). */
+export function getComplements(
+  id: number,
+  q: ProductListQuery = {},
+  signal?: AbortSignal,
+): Promise<RecommendationList> {
+  return productList(id, "complements", q, signal);
 }

@@ -54,11 +54,19 @@ export interface RecommendationItem {
 
 export type Scenario = "home" | "product" | "cart";
 
-/** A ranked list. `request_id` and `ranker` may be missing on /similar/ and /complements/. */
+/** What produced a list: a recommendations scenario, or a product's own lists. */
+export type ListScenario = Scenario | "similar" | "complements";
+
+/**
+ * A served list: `/api/recommendations/`, `/api/products/{id}/similar/` and `/complements/` all answer this shape.
+ * `request_id` is what a click on one of its items is credited to. `ranker`, `experiment` and `arm` are internals:
+ * the shop shows them only in its debug view (`?debug=1`), never to shoppers.
+ */
 export interface RecommendationList {
-  request_id?: string;
+  /** Missing only from a server older than issue #19's similar/complements lists: their clicks go uncredited. */
+  request_id: string;
+  scenario?: ListScenario;
   ranker?: string;
-  scenario?: Scenario;
   experiment?: string | null;
   arm?: string | null;
   items: RecommendationItem[];

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
-import { Outlet, useLocation } from "react-router";
+import { Link, Outlet, useLocation } from "react-router";
+import { useDebug } from "../hooks/useDebug";
 import { Header } from "./Header";
 
 /** Skip link, header, the page, footer. Moves focus to the page on navigation so keyboard users start there. */
@@ -7,6 +8,7 @@ export function Layout() {
   const { pathname, search } = useLocation();
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
+  const debug = useDebug();
 
   useEffect(() => {
     if (first.current) {
@@ -23,6 +25,12 @@ export function Layout() {
         Skip to content
       </a>
       <Header />
+      {debug && (
+        <p className="debug-banner container" role="note">
+          Debug view: each list shows what served it (ranker, experiment, request id) and each card its source and
+          score. <Link to={{ pathname, search: "?debug=0" }}>Turn it off</Link>
+        </p>
+      )}
       <main id="main" ref={main} tabIndex={-1} className="container main">
         <Outlet />
       </main>

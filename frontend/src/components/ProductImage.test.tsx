@@ -1,21 +1,25 @@
 import { act, render, screen } from "@testing-library/react";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { ProductImage } from "./ProductImage";
+import { loadableImage, ProductImage, resetImageFailures } from "./ProductImage";
 
 /** Stands in for `new Image()`, so the test decides whether the real image loads. */
 class FakeImage {
   static last: FakeImage | null = null;
+  static created = 0;
   onload: (() => void) | null = null;
   onerror: (() => void) | null = null;
   naturalWidth = 0;
   src = "";
   constructor() {
     FakeImage.last = this;
+    FakeImage.created += 1;
   }
 }
 
 beforeEach(() => {
   FakeImage.last = null;
+  FakeImage.created = 0;
+  resetImageFailures();
   vi.stubGlobal("Image", FakeImage);
 });
 
@@ -34,10 +38,36 @@ describe("ProductImage", () => {
     expect(img).toHaveAttribute("src", "/media/27u.jpg");
   });
 
-  it("keeps the placeholder when the real image fails (never a broken image)", () => {
-    render(<ProductImage title="USB-C Hub" category="Electronics > Hubs" src="https://offline.invalid/x.jpg" />);
+  it("keeps the placeholder when the real image fails, and never asks for that address again", () => {
+    const src = "https://cdn.shop.com/hub.jpg";
+    const first = render(<ProductImage title="USB-C Hub" category="Electronics > Hubs" src={src} />);
+    expect(FakeImage.last?.src).toBe(src);
     act(() => FakeImage.last!.onerror?.());
     expect(screen.getByRole("img", { name: "USB-C Hub" }).getAttribute("src")).toMatch(/^data:image\/svg\+xml,/);
+    first.unmount();
+
+    // the same product on the next page (or another card): no second failed request
+    render(<ProductImage title="USB-C Hub" category="Electronics > Hubs" src={src} />);
+    expect(FakeImage.created).toBe(1);
+    expect(screen.getByRole("img", { name: "USB-C Hub" })).toHaveAttribute("data-placeholder", "true");
+  });
+
+  it("never asks for an address that cannot load (no failed request in the console)", () => {
+    render(
+      <>
+        <ProductImage title="Old demo" category="Electronics > Monitors" src="https://img.dragonrec.example/1.jpg" />
+        <ProductImage title="Fake" category="Electronics > Mice" src="https://images.invalid/2.jpg" />
+        <ProductImage title="Script" category="Electronics > Mice" src="javascript:alert(1)" />
+        <ProductImage title="None" category="Electronics > Mice" src="" />
+      </>,
+    );
+    expect(FakeImage.created).toBe(0);
+    for (const name of ["Old demo", "Fake", "Script", "None"]) {
+      expect(screen.getByRole("img", { name })).toHaveAttribute("data-placeholder", "true");
+    }
+    expect(loadableImage("/static/dragonrec/demo/products/mice.svg")).toBe(true);
+    expect(loadableImage("https://cdn.example.org.uk/a.jpg")).toBe(true);
+    expect(loadableImage("https://example.com/a.jpg")).toBe(false);
   });
 
   it("colours placeholders by category", () => {

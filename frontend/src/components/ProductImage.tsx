@@ -8,9 +8,37 @@ interface Props {
   className?: string;
 }
 
+// Names that never resolve (RFC 2606 / RFC 6761): asking for them could only fail, and log a failed request.
+const NEVER_RESOLVES = /(^|\.)(invalid|example|test)$|^example\.(com|net|org)$/i;
+
+// Addresses that failed once in this tab: not asked for again by the next card or page showing the same product.
+const failed = new Set<string>();
+
+/**
+ * Whether `src` is worth asking for: a path on this site, an http(s) URL on a host that can exist, or a data: URL.
+ * Anything else would only end in a failed request in the console and the placeholder anyway.
+ */
+export function loadableImage(src: string | null | undefined): src is string {
+  if (!src || failed.has(src)) return false;
+  if (src.startsWith("data:image/")) return true;
+  let url: URL;
+  try {
+    url = new URL(src, "http://this.site");
+  } catch {
+    return false;
+  }
+  return (url.protocol === "http:" || url.protocol === "https:") && !NEVER_RESOLVES.test(url.hostname);
+}
+
+/** Forgets the failures remembered so far (tests). */
+export function resetImageFailures(): void {
+  failed.clear();
+}
+
 /**
  * Shows a generated placeholder (initials on a colour from the category) and swaps to the real image only once it
- * has loaded: the catalog's image URLs may point nowhere, and a broken image is never rendered.
+ * has loaded: a broken image is never rendered, an address that cannot load is never asked for, and one that
+ * failed is not asked for again in this tab.
  */
 export function ProductImage({ title, category, src, className }: Props) {
   const placeholder = placeholderImage(title, category);
@@ -18,20 +46,19 @@ export function ProductImage({ title, category, src, className }: Props) {
 
   useEffect(() => {
     setLoaded(null);
-    if (!src || typeof Image === "undefined") return;
+    if (!loadableImage(src) || typeof Image === "undefined") return;
     let live = true;
     const probe = new Image();
     probe.onload = () => {
       if (live && probe.naturalWidth > 0) setLoaded(src);
     };
     probe.onerror = () => {
-      // Keep the placeholder.
+      failed.add(src); // keep the placeholder, here and wherever this address shows up next
     };
     probe.src = src;
     return () => {
-      live = false;
+      live = false; // a failure after this still counts: the address stays broken
       probe.onload = null;
-      probe.onerror = null;
     };
   }, [src]);
 
@@ -47,6 +74,7 @@ export function ProductImage({ title, category, src, className }: Props) {
       onError={(e) => {
         // Belt and braces: if the real image fails after all, go back to the placeholder.
         if (loaded) {
+          failed.add(loaded);
           setLoaded(null);
           e.currentTarget.src = placeholder;
         }

@@ -6,23 +6,24 @@ import { tracker } from "../lib/analytics";
 import { recList } from "../test/fakeApi";
 import { RecommendationList } from "./RecommendationList";
 
-function renderList(load: () => Promise<List>, title = "Recommended for you") {
+function renderList(load: () => Promise<List>, title = "Recommended for you", path = "/") {
   return render(
-    <MemoryRouter>
+    <MemoryRouter initialEntries={[path]}>
       <RecommendationList title={title} list="home" load={load} deps={[]} />
     </MemoryRouter>,
   );
 }
 
 describe("RecommendationList", () => {
-  it("shows the ranked list with its ranker, experiment, request id and reasons", async () => {
-    const list = recList([7, 8, 9], { ranker: "student:v3", experiment: "ranker-ab", arm: "B" });
+  it("shows the shopper the items and why each was picked, never the ranker or the experiment", async () => {
+    const list = recList([7, 8, 9], { ranker: "student:v3", experiment: "spring-promo-test", arm: "treatment" });
     renderList(() => Promise.resolve(list));
 
     const section = await screen.findByRole("region", { name: "Recommended for you" });
     await within(section).findByText("Product 7");
     expect(section).toHaveAttribute("data-request-id", list.request_id);
-    expect(within(section).getByText("Ranked by student:v3 · experiment ranker-ab/B")).toBeInTheDocument();
+    expect(section).not.toHaveTextContent(/Ranked by|student:v3|spring-promo-test|treatment|trending/);
+    expect(within(section).queryByTestId("list-debug")).not.toBeInTheDocument();
 
     const links = within(section).getAllByRole("link");
     expect(links.map((a) => a.getAttribute("href"))).toEqual(["/products/7", "/products/8", "/products/9"]);
@@ -31,9 +32,31 @@ describe("RecommendationList", () => {
       expect.stringMatching(/^data:image\/svg\+xml,/),
     );
 
-    const why = within(section).getAllByText("Why?")[1];
-    expect(why.tagName).toBe("SUMMARY");
-    expect(within(why.closest("details")!).getByText("Because product 8 is popular")).toBeInTheDocument();
+    const cards = within(section).getAllByRole("listitem");
+    expect(within(cards[1]).getByText("Because product 8 is popular")).toBeVisible();
+  });
+
+  it("shows what served the list in the debug view (?debug=1), remembered for the tab until ?debug=0", async () => {
+    const list = recList([7, 8], { ranker: "student:v3", experiment: "spring-promo-test", arm: "treatment" });
+    list.items[0].source = "complements";
+    const view = renderList(() => Promise.resolve(list), "Recommended for you", "/?debug=1");
+
+    const debug = await screen.findByTestId("list-debug");
+    expect(debug).toHaveTextContent(
+      `Ranked by student:v3 · experiment spring-promo-test/treatment · request ${list.request_id}`,
+    );
+    expect(screen.getByText(`complements · ${list.items[0].score.toFixed(3)}`)).toBeInTheDocument();
+    view.unmount();
+
+    // another page of the same tab, without the parameter: still on
+    const next = renderList(() => Promise.resolve(list), "Recommended for you", "/products/7");
+    expect(await screen.findByTestId("list-debug")).toBeInTheDocument();
+    next.unmount();
+
+    renderList(() => Promise.resolve(list), "Recommended for you", "/?debug=0");
+    await screen.findByText("Product 7");
+    expect(screen.queryByTestId("list-debug")).not.toBeInTheDocument();
+    expect(screen.queryByText(/Ranked by/)).not.toBeInTheDocument();
   });
 
   it("sends one impression for the list and a click with the 1-based position", async () => {
@@ -71,13 +94,12 @@ describe("RecommendationList", () => {
     expect(screen.getByRole("status")).toHaveTextContent("Loading");
   });
 
-  it("renders a list without request_id or ranker, without attribution", async () => {
+  it("renders a list from an older server (no request_id, no ranker), without attribution", async () => {
     const click = vi.spyOn(tracker, "click");
     const track = vi.spyOn(tracker, "track");
     const impression = vi.spyOn(tracker, "listImpression");
-    const list = recList([5]);
-    delete list.request_id;
-    delete list.ranker;
+    const { request_id: _, ranker: __, ...old } = recList([5]);
+    const list = old as List;
     renderList(() => Promise.resolve(list), "Similar products");
 
     const section = await screen.findByRole("region", { name: "Similar products" });

@@ -2,6 +2,7 @@ import { useId, useRef, type ElementType, type Ref } from "react";
 import { Link } from "react-router";
 import type { RecommendationList as List, RecommendationItem } from "../api";
 import { useAsync } from "../hooks/useAsync";
+import { useDebug } from "../hooks/useDebug";
 import { useInView } from "../hooks/useInView";
 import { tracker } from "../lib/analytics";
 import type { ListName } from "../tracking";
@@ -21,8 +22,10 @@ interface Props {
 }
 
 /**
- * Every recommended list in the shop: heading, "Ranked by …", the cards, and the tracking that makes the list
- * learnable (one impression per request_id when seen, a click with its 1-based position).
+ * Every recommended list in the shop: heading, the cards with the reason each was picked, and the tracking that
+ * makes the list learnable (one impression per request_id when seen, a click with its 1-based position). What
+ * served the list (ranker, experiment and arm, request id, each item's source and score) is for the debug view only
+ * (`?debug=1`): shoppers see reasons, not internals.
  */
 export function RecommendationList({ title, list, load, deps, headingLevel = 2, emptyText }: Props) {
   const headingId = useId();
@@ -30,6 +33,7 @@ export function RecommendationList({ title, list, load, deps, headingLevel = 2, 
   const { data, error, loading, reload } = useAsync(load, deps);
   const firstCard = useRef<HTMLLIElement>(null);
   const requestId = data?.request_id;
+  const debug = useDebug();
 
   useInView(firstCard, Boolean(requestId && data?.items.length), () => {
     if (data && requestId) {
@@ -43,10 +47,11 @@ export function RecommendationList({ title, list, load, deps, headingLevel = 2, 
         <Heading id={headingId} className="section-title">
           {title}
         </Heading>
-        {data?.ranker && (
-          <p className="ranked-by">
-            Ranked by {data.ranker}
+        {debug && data && (
+          <p className="ranked-by" data-testid="list-debug">
+            Ranked by {data.ranker ?? "?"}
             {data.experiment ? ` · experiment ${data.experiment}/${data.arm ?? "?"}` : ""}
+            {` · request ${requestId ?? "none"}`}
           </p>
         )}
       </div>
@@ -65,6 +70,7 @@ export function RecommendationList({ title, list, load, deps, headingLevel = 2, 
               position={index + 1}
               list={list}
               requestId={requestId}
+              debug={debug}
               cardRef={index === 0 ? firstCard : undefined}
             />
           ))}
@@ -79,14 +85,15 @@ interface CardProps {
   position: number;
   list: ListName;
   requestId: string | undefined;
+  debug: boolean;
   cardRef?: Ref<HTMLLIElement>;
 }
 
-function RecommendationCard({ item, position, list, requestId, cardRef }: CardProps) {
+function RecommendationCard({ item, position, list, requestId, debug, cardRef }: CardProps) {
   const { product, reason } = item;
   const onClick = () => {
     if (requestId) tracker.click(product.id, { requestId, position, list });
-    // Without a request_id there is nothing to credit, but the click is still a signal.
+    // Without a request_id (a server older than issue #19) there is nothing to credit, but the click is a signal.
     else tracker.track("click", { productId: product.id, context: { position, list } });
   };
   return (
@@ -99,11 +106,11 @@ function RecommendationCard({ item, position, list, requestId, cardRef }: CardPr
         <span className="card-brand">{product.brand}</span>
         <Price price={product.price} currency={product.currency} />
       </div>
-      {reason && (
-        <details className="why">
-          <summary>Why?</summary>
-          <p>{reason}</p>
-        </details>
+      {reason && <p className="card-reason">{reason}</p>}
+      {debug && (
+        <p className="debug-item">
+          {item.source} · {Number.isFinite(item.score) ? item.score.toFixed(3) : String(item.score)}
+        </p>
       )}
     </li>
   );

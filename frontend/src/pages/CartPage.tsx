@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Link } from "react-router";
 import { getRecommendations } from "../api";
 import { Price } from "../components/Price";
@@ -8,12 +8,19 @@ import { useCartLines } from "../hooks/useCart";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { tracker } from "../lib/analytics";
 import { formatPrice, lineValue, sumValues } from "../lib/format";
+import { createPageLists } from "../lib/pageLists";
 import { cart } from "../lib/shopCart";
 
 export function CartPage() {
   const lines = useCartLines();
   const [ordered, setOrdered] = useState(false);
   useDocumentTitle(ordered ? "Thank you" : "Cart");
+  // The server rebuilds the cart from the add/remove events: send them before asking for the cart's list.
+  const signature = lines.map((l) => `${l.product_id}x${l.quantity}`).join(",");
+  // One set of lists (docs/api.md): "complete your setup", then "for you" without the cart's products nor the first
+  // list's; asked for afresh whenever the cart changes (the signature says when the lines, and so the ids, did).
+  const filled = lines.length > 0;
+  const lists = useMemo(() => createPageLists(filled ? 2 : 1, lines.map((l) => l.product_id)), [signature]);
 
   if (ordered) {
     return (
@@ -28,8 +35,6 @@ export function CartPage() {
 
   const currency = lines[0]?.product.currency ?? "EUR";
   const total = sumValues(lines.map((l) => lineValue(l.product.price, l.quantity)));
-  // The server rebuilds the cart from the add/remove events: send them before asking for the cart's list.
-  const signature = lines.map((l) => `${l.product_id}x${l.quantity}`).join(",");
 
   const checkout = () => {
     cart.checkout();
@@ -106,17 +111,25 @@ export function CartPage() {
           </div>
         </div>
       )}
-      {lines.length > 0 && (
+      {filled && (
         <RecommendationList
           title="Complete your setup"
           list="cart"
-          load={async (signal) => {
+          load={lists.step(0, async (_, signal) => {
             await tracker.flush();
             return getRecommendations({ scenario: "cart", n: 8 }, signal);
-          }}
+          })}
           deps={[signature]}
         />
       )}
+      <RecommendationList
+        title="Recommended for you"
+        list="home"
+        load={lists.step(filled ? 1 : 0, (exclude, signal) =>
+          getRecommendations({ scenario: "home", n: 8, exclude }, signal),
+        )}
+        deps={[signature]}
+      />
     </>
   );
 }

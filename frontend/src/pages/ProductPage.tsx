@@ -8,6 +8,7 @@ import { RecommendationList } from "../components/RecommendationList";
 import { useAsync } from "../hooks/useAsync";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { tracker } from "../lib/analytics";
+import { createPageLists } from "../lib/pageLists";
 import { cart } from "../lib/shopCart";
 import { NotFoundPage } from "./NotFoundPage";
 
@@ -20,8 +21,10 @@ export function ProductPage() {
 }
 
 function ProductView({ id }: { id: number }) {
-  // The product and the three lists below are requested at the same time: the lists do not wait for the product.
+  // The product and the lists below are requested at the same time: the lists do not wait for the product. The
+  // lists are one set (docs/api.md): each asks for its items after the ones above it, excluding what they show.
   const { data: product, error, loading, reload } = useAsync((signal) => getProduct(id, signal), [id]);
+  const [lists] = useState(() => createPageLists(3));
   const [added, setAdded] = useState(false);
   const viewed = useRef(false);
   useDocumentTitle(product?.title ?? (error ? "Product not found" : "Product"));
@@ -115,19 +118,21 @@ function ProductView({ id }: { id: number }) {
       <RecommendationList
         title="Goes well with"
         list="complements"
-        load={(signal) => getComplements(id, 8, signal)}
+        load={lists.step(0, (_, signal) => getComplements(id, { n: 8 }, signal))}
         deps={[id]}
       />
       <RecommendationList
         title="Similar products"
         list="similar"
-        load={(signal) => getSimilar(id, 8, signal)}
+        load={lists.step(1, (exclude, signal) => getSimilar(id, { n: 8, exclude }, signal))}
         deps={[id]}
       />
       <RecommendationList
         title="Recommended for you"
         list="product"
-        load={(signal) => getRecommendations({ scenario: "product", productId: id, n: 8 }, signal)}
+        load={lists.step(2, (exclude, signal) =>
+          getRecommendations({ scenario: "product", productId: id, n: 8, exclude }, signal),
+        )}
         deps={[id]}
       />
     </>

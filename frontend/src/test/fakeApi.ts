@@ -62,6 +62,29 @@ export function recList(ids: number[], extra: Partial<RecommendationList> = {}):
   };
 }
 
+/** The ids a request's `exclude` parameter names (the contract: comma-separated product ids). */
+export function excluded(req: Recorded): number[] {
+  return (req.url.searchParams.get("exclude") ?? "").split(",").filter(Boolean).map(Number);
+}
+
+/** Like the real server: the candidates minus what the page already shows. */
+function served(req: Recorded, candidates: number[], extra: Partial<RecommendationList> = {}): Response {
+  const skip = new Set(excluded(req));
+  return json(200, recList(candidates.filter((id) => !skip.has(id)), extra));
+}
+
+/**
+ * What the fake lists hold before `exclude`: they overlap on purpose (like a real shop's lists for one product),
+ * so a page that did not pass what it already shows would show a product twice.
+ */
+export const CANDIDATES = {
+  complements: [31, 32, 21],
+  similar: [21, 22, 23, 31],
+  product: [22, 31, 1, 2, 3, 5],
+  home: [1, 2, 3, 5],
+  cart: [51, 52],
+};
+
 /**
  * Installs a fake DragonRec backend as `fetch`, following the contract the storefront codes against.
  * `overrides` replace a route by "METHOD /path/" (the product id replaced by `:id`).
@@ -106,14 +129,16 @@ export function installFakeApi(overrides: Record<string, Route> = {}) {
       const id = Number(req.url.pathname.split("/")[3]);
       return id === 404 ? json(404, { detail: "Not found." }) : json(200, product(id, { title: `Lumora ProLine ${id}` }));
     },
-    "GET /api/products/:id/similar/": () => json(200, recList([21, 22, 23], { ranker: "embedding" })),
-    "GET /api/products/:id/complements/": () => json(200, recList([31, 32], { ranker: "embedding" })),
+    "GET /api/products/:id/similar/": (req) =>
+      served(req, CANDIDATES.similar, { scenario: "similar", ranker: "embedding" }),
+    "GET /api/products/:id/complements/": (req) =>
+      served(req, CANDIDATES.complements, { scenario: "complements", ranker: "embedding" }),
     "GET /api/recommendations/": (req) => {
-      const scenario = req.url.searchParams.get("scenario");
+      const scenario = (req.url.searchParams.get("scenario") ?? "home") as "home" | "product" | "cart";
       if (scenario === "home" && state.preferences.categories.length > 0) {
-        return json(200, recList([41, 42, 43, 44], { scenario: "home", ranker: "student:v3" }));
+        return served(req, [41, 42, 43, 44], { scenario: "home", ranker: "student:v3" });
       }
-      return json(200, recList(scenario === "cart" ? [51, 52] : [1, 2, 3, 5], { scenario: scenario as "home" }));
+      return served(req, CANDIDATES[scenario], { scenario });
     },
     "GET /api/preferences/": () => json(200, state.preferences),
     "PUT /api/preferences/": (req) => {
