@@ -23,10 +23,10 @@ from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.tracking.authentication import ApiKeyScopes
-from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id, signed_in
+from dragonrec.tracking.identity import ShopperMixin, cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
-from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, session_merge_into_user
+from dragonrec.tracking.services import MAX_BATCH, EventInput, events_record, preference_update, shopper_sign_in
 from dragonrec.tracking.validation import bad_text_error, printable
 
 
@@ -256,8 +256,8 @@ class PreferenceApi(ShopperMixin, APIView):
 
 class SessionMergeApi(ShopperMixin, APIView):
     """Attach this browser's anonymous history to the signed-in user (sign-in through DragonRec's login endpoint
-    or Django's login does this already). Only the caller's own shopper cookie is merged: a `session_id` naming
-    anyone else's is a 403."""
+    or Django's login does this already). Only the caller's own, verified shopper cookie is merged (a `session_id`
+    naming anyone else's is a 403); its id is then retired and the browser gets a new one, as at sign-in."""
 
     permission_classes = [IsAuthenticated]
 
@@ -271,9 +271,8 @@ class SessionMergeApi(ShopperMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = self.SessionMergeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        shopper = self.shopper(request, session_id=serializer.validated_data["session_id"])
-        merged = session_merge_into_user(session_id=shopper.session_id, user=request.user)
-        return Response({"merged": merged})
+        self.shopper(request, session_id=serializer.validated_data["session_id"])  # 403 for anyone else's id
+        return Response({"merged": shopper_sign_in(request=request, user=request.user)})
 
 
 # ------------------------------------------------------------------------------------------ storefront sign-in
@@ -344,8 +343,7 @@ class AuthLogoutApi(ShopperMixin, APIView):
     @extend_schema(request=None, responses=AuthOutput)
     def post(self, request: Request) -> Response:
         SessionAuthentication().enforce_csrf(request)
-        logout(request._request)
-        cookie_rotate(request)
+        logout(request._request)  # the user_logged_out receiver gives the browser a new shopper id
         return Response({"user": None})
 
 

@@ -9,6 +9,11 @@ authenticates with an API key (`Authorization: Api-Key <key>`) and may then name
 `shopper_for_request` works on a Django `HttpRequest` or a DRF `Request`; `ShopperMixin` makes DRF views use it
 and set the cookie on their response.
 
+The anonymous id is a bearer token, so it is replaced whenever what it stands for changes hands: at sign-in (after
+its anonymous history is merged into the account), at sign-out and after erasure. The replaced id is retired
+(`RetiredShopperId`): a browser, or a copy of its cookie jar taken before its owner signed in, that presents it gets
+a fresh, empty id, so the copy reads, erases and adds nothing to the account (issue #21, session fixation).
+
     shopper = shopper_for_request(request, session_id=params.get("session_id", ""))
     shopper.key  # "u:42", "s:<cookie id>" or "s:<integration's session id>"
 """
@@ -18,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 
 SALT = "dragonrec.shopper"  # a signature made for another purpose (sessions, messages) never validates here
 PENDING_ATTR = "_dragonrec_shopper_cookie"  # on the HttpRequest: (value to set | None to delete) for the response
+PRESENTED_ATTR = "_dragonrec_shopper_presented"  # on the HttpRequest: the verified id its cookie carried ("" = none)
 ID_PREFIX = "c-"  # tells ids DragonRec issued from ids an integration chose, in the admin and in exports
 
 DEFAULTS: dict[str, Any] = {
@@ -106,17 +113,33 @@ def new_session_id() -> str:
     return ID_PREFIX + secrets.token_urlsafe(18)  # 144 random bits: not guessable, short enough for any column
 
 
+def presented_session_id(request: Any) -> str:
+    """The anonymous id this request's cookie carries, when its signature verifies and the id is not retired;
+    else "". One indexed lookup, made once per request (a DRF view, its throttles and a receiver all ask)."""
+    raw = _http_request(request)
+    if hasattr(raw, PRESENTED_ATTR):
+        return str(getattr(raw, PRESENTED_ATTR))
+    conf = cookie_settings()
+    value = str(raw.get_signed_cookie(conf["NAME"], default=None, salt=SALT, max_age=conf["MAX_AGE"]) or "")
+    if value:
+        from dragonrec.tracking.models import RetiredShopperId
+
+        if RetiredShopperId.objects.filter(session_id=value).exists():
+            value = ""
+    setattr(raw, PRESENTED_ATTR, value)
+    return value
+
+
 def cookie_session_id(request: Any, *, create: bool = True) -> str:
-    """This browser's anonymous id from its signed cookie; a fresh one (set on the response) when there is none
-    or its signature does not verify. "" when absent and `create` is False."""
+    """This browser's anonymous id from its signed cookie; a fresh one (set on the response) when there is none,
+    its signature does not verify or the id was retired. "" when there is none and `create` is False."""
     raw = _http_request(request)
     pending = getattr(raw, PENDING_ATTR, None)
     if pending:
         return str(pending)
-    conf = cookie_settings()
-    value = raw.get_signed_cookie(conf["NAME"], default=None, salt=SALT, max_age=conf["MAX_AGE"])
+    value = presented_session_id(raw)
     if value:
-        return str(value)
+        return value
     if not create:
         return ""
     value = new_session_id()
@@ -124,11 +147,30 @@ def cookie_session_id(request: Any, *, create: bool = True) -> str:
     return value
 
 
+def shopper_id_retire(*, session_id: str) -> None:
+    """Mark `session_id` dead (see RetiredShopperId), and forget ids retired longer ago than a cookie can live."""
+    from django.utils import timezone
+
+    from dragonrec.tracking.models import RetiredShopperId
+
+    now = timezone.now()
+    RetiredShopperId.objects.bulk_create(
+        [RetiredShopperId(session_id=session_id, retired_at=now)], ignore_conflicts=True
+    )
+    horizon = now - timedelta(seconds=int(cookie_settings()["MAX_AGE"]))
+    RetiredShopperId.objects.filter(retired_at__lt=horizon).delete()  # index range: a few rows a day at most
+
+
 def cookie_rotate(request: Any) -> str:
-    """Give this browser a new anonymous id (after sign-out, after erasure): what happens next is not linked to
-    what came before."""
+    """Give this browser a new anonymous id and retire the one its cookie carried (at sign-in, sign-out, after
+    erasure): what happens next is not linked to what came before, and a copy of the old cookie is worth nothing."""
+    raw = _http_request(request)
+    old = presented_session_id(raw)
+    if old:
+        shopper_id_retire(session_id=old)
+        setattr(raw, PRESENTED_ATTR, "")
     value = new_session_id()
-    setattr(_http_request(request), PENDING_ATTR, value)
+    setattr(raw, PENDING_ATTR, value)
     return value
 
 
