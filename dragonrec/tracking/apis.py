@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
-from dragonrec.tracking.authentication import ApiKeyScopes
+from dragonrec.tracking.authentication import ApiKeyScopes, lockout_message, lockout_retry_after
 from dragonrec.tracking.identity import ShopperMixin, cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
@@ -306,10 +306,13 @@ class AuthSessionApi(ShopperMixin, APIView):
 
 
 class AuthLoginApi(ShopperMixin, APIView):
-    """Sign in with Django's `authenticate` + `login` (a session cookie). The shopper cookie's anonymous history and
-    preferences are merged into the account (the `user_logged_in` receiver)."""
+    """Sign in with Django's `authenticate` + `login` (a session cookie). The anonymous history and preferences of
+    the shopper cookie this request presents are merged into the account, and the browser gets a new shopper id
+    (the `user_logged_in` receiver). Wrong passwords lock that username out from this address for a while
+    (django-axes: a 429, and a correct password is not checked either until the cool-off has passed)."""
 
     permission_classes = [AllowAny]
+    throttle_scope = "signin"  # per address, whatever the usernames (config/settings/base.py THROTTLE_RATES)
 
     class LoginInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -328,6 +331,14 @@ class AuthLoginApi(ShopperMixin, APIView):
             field, problems = next(iter(serializer.errors.items()))
             return Response({"detail": f"{field}: {problems[0]}"}, status=status.HTTP_400_BAD_REQUEST)
         user = authenticate(request._request, **serializer.validated_data)
+        if getattr(request._request, "axes_locked_out", False):
+            # django-axes refused it before the password was checked (or this failure reached the limit)
+            credentials = {"username": serializer.validated_data["username"]}
+            return Response(
+                {"detail": lockout_message(request._request, credentials)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(lockout_retry_after(request._request))},
+            )
         if user is None:
             return Response({"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST)
         login(request._request, user)
