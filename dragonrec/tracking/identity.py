@@ -174,6 +174,15 @@ def cookie_rotate(request: Any) -> str:
     return value
 
 
+def cross_site(request: Any) -> bool:
+    """Whether the browser says another site started this request (`Sec-Fetch-Site: cross-site`: a link, a form
+    or an <img> elsewhere). The Lax shopper cookie rides along on such a top-level GET, so a GET that would record
+    something for the shopper (a served list, impression fatigue) serves without recording it: another site cannot
+    make a visitor's browser write to their profile. "same-site", "same-origin", "none" (typed, bookmarked) and no
+    header (older browsers, server integrations) are the shopper's own requests."""
+    return str(_http_request(request).headers.get("Sec-Fetch-Site", "")).strip().lower() == "cross-site"
+
+
 def integration_key(request: Any) -> Any | None:
     """The API key a request authenticated with, if any (set by `ApiKeyAuthentication`)."""
     from dragonrec.tracking.models import ApiKey
@@ -235,6 +244,10 @@ class ShopperMixin:
             return shopper_for_request(request, session_id=session_id)
         except ShopperMismatch as exc:
             raise PermissionDenied(str(exc)) from exc
+
+    def may_record(self, request: Any) -> bool:
+        """Whether this request may write what a GET records for its shopper (see `cross_site`)."""
+        return not cross_site(request)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
