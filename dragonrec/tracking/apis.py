@@ -9,6 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -183,6 +184,16 @@ class EventCreateApi(ShopperMixin, APIView):
         return Response({"results": results}, status=status.HTTP_200_OK)
 
 
+SESSION_ID_HELP = (
+    "Required with an API key (the shopper whose preferences these are; without it: 400). A browser omits it: "
+    "its shopper cookie or signed-in user says who it is, and naming another id is a 403."
+)
+PREFERENCE_400 = (
+    "Invalid input, the offending field named; in particular `session_id` missing with an API key "
+    '(`{"session_id": ["required with an API key"]}`) and a `price_max` below `price_min`.'
+)
+
+
 class PreferenceApi(ShopperMixin, APIView):
     """The shopper's stated tastes, used for cold-start recommendations: a signed-in user's, else the anonymous
     shopper cookie's (merged into the account at sign-in). An API key with `preferences:write` names a
@@ -211,18 +222,29 @@ class PreferenceApi(ShopperMixin, APIView):
             return attrs
 
     class PreferenceInputSerializer(PreferenceSerializer):
-        session_id = TextField(max_length=128, required=False, allow_blank=True, default="")
+        session_id = TextField(max_length=128, required=False, allow_blank=True, default="", help_text=SESSION_ID_HELP)
 
     class PreferenceQuerySerializer(QueryParamsSerializer):
         # validated like the body's: a NUL reached the database query unchecked (a 500)
         session_id = serializers.CharField(
-            max_length=128, required=False, allow_blank=True, default="", help_text="API-key callers only."
+            max_length=128, required=False, allow_blank=True, default="", help_text=SESSION_ID_HELP
+        )
+
+    class PreferenceErrorSerializer(serializers.Serializer):
+        """The 400s this endpoint gives besides a malformed field: OpenAPI cannot state that a parameter is
+        required for one kind of caller only, nor that one field bounds another, so the answer is described."""
+
+        session_id = serializers.ListField(
+            child=serializers.CharField(), required=False, help_text='["required with an API key"]'
+        )
+        price_max = serializers.ListField(
+            child=serializers.CharField(), required=False, help_text='["must not be below price_min"]'
         )
 
     def _shopper(self, request: Request, session_id: str) -> Any:
         shopper = self.shopper(request, session_id=session_id)
         if shopper.is_integration and not shopper.session_id:
-            raise ValidationError({"session_id": "required with an API key"})
+            raise ValidationError({"session_id": ["required with an API key"]})  # a list, like every field error
         return shopper
 
     @staticmethod
@@ -236,7 +258,13 @@ class PreferenceApi(ShopperMixin, APIView):
             "price_max": pref.price_max,
         }
 
-    @extend_schema(parameters=[PreferenceQuerySerializer], responses=PreferenceSerializer)
+    @extend_schema(
+        parameters=[PreferenceQuerySerializer],
+        responses={
+            200: PreferenceSerializer,
+            400: OpenApiResponse(PreferenceErrorSerializer, description=PREFERENCE_400),
+        },
+    )
     def get(self, request: Request) -> Response:
         params = self.PreferenceQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -244,7 +272,13 @@ class PreferenceApi(ShopperMixin, APIView):
         pref = preference_get(user=shopper.user, session_id=shopper.session_id)
         return Response(self.PreferenceSerializer(self._data(pref)).data)
 
-    @extend_schema(request=PreferenceInputSerializer, responses=PreferenceSerializer)
+    @extend_schema(
+        request=PreferenceInputSerializer,
+        responses={
+            200: PreferenceSerializer,
+            400: OpenApiResponse(PreferenceErrorSerializer, description=PREFERENCE_400),
+        },
+    )
     def put(self, request: Request) -> Response:
         serializer = self.PreferenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
