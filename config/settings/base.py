@@ -165,6 +165,9 @@ AXES_FAILURE_LIMIT = env_int("DRAGONREC_SIGNIN_FAILURE_LIMIT", 10)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DRAGONREC_SIGNIN_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True  # a sign-in that succeeds (while not locked) forgets that pair's earlier typos
+# No row per successful sign-in (username, address, user agent) kept forever: personal data without a retention
+# rule, and not needed for the lockout, which counts failures only (those expire with the cool-off).
+AXES_DISABLE_ACCESS_LOG = True
 # The same client address as the rate limits (REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES trusted proxies)
 AXES_CLIENT_IP_CALLABLE = "dragonrec.tracking.authentication.client_address"
 # JSON 429 with Retry-After for the API (sign-in and API keys), a plain page for the admin's login form
