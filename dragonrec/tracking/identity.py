@@ -121,13 +121,23 @@ def presented_session_id(request: Any) -> str:
         return str(getattr(raw, PRESENTED_ATTR))
     conf = cookie_settings()
     value = str(raw.get_signed_cookie(conf["NAME"], default=None, salt=SALT, max_age=conf["MAX_AGE"]) or "")
-    if value:
-        from dragonrec.tracking.models import RetiredShopperId
-
-        if RetiredShopperId.objects.filter(session_id=value).exists():
-            value = ""
+    if value and _retired(value):
+        value = ""
     setattr(raw, PRESENTED_ATTR, value)
     return value
+
+
+def _retired(session_id: str) -> bool:
+    """One primary-key probe, in SQL: it runs on every browser request, where building it through the ORM cost
+    more than running it (1.1 vs 0.46 ms measured under load, a `SELECT 1` round trip 0.3 ms)."""
+    from django.db import connection
+
+    from dragonrec.tracking.models import RetiredShopperId
+
+    table = connection.ops.quote_name(RetiredShopperId._meta.db_table)  # from the model; the value is bound
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE session_id = %s LIMIT 1", [session_id])
+        return cursor.fetchone() is not None
 
 
 def cookie_session_id(request: Any, *, create: bool = True) -> str:
