@@ -70,11 +70,12 @@ checks.positive_data_acceptance.enabled = false
 include-path = "/api/auth/login/"
 checks.positive_data_acceptance.enabled = false
 """
-# One [[operations]] entry per path and method: the API-key identity's entry below replaces this one.
+# One [[operations]] entry per operation (the first that matches applies), named by `include-name`: separate
+# `include-path` and `include-method` keys are two filters either of which matches. The API-key identity's entry
+# below replaces this one.
 PREFERENCES_PUT = """
 [[operations]]
-include-path = "/api/preferences/"
-include-method = "PUT"
+include-name = "PUT /api/preferences/"
 parameters = { "body.price_min" = "0" }
 """
 
@@ -83,13 +84,11 @@ parameters = { "body.price_min" = "0" }
 # cannot attach to one security scheme, so the fuzzer is given the parameter instead of losing the check.
 API_KEY_CONFIG = """\
 [[operations]]
-include-path = "/api/preferences/"
-include-method = "GET"
+include-name = "GET /api/preferences/"
 parameters = { "query.session_id" = "fuzz-shopper" }
 
 [[operations]]
-include-path = "/api/preferences/"
-include-method = "PUT"
+include-name = "PUT /api/preferences/"
 parameters = { "body.price_min" = "0", "body.session_id" = "fuzz-shopper" }
 """
 
