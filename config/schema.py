@@ -39,6 +39,14 @@ class DragonRecAutoSchema(AutoSchema):
             auth.append({})
         return auth
 
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        """A view lists in `body_required` the methods whose body must be there even when none of its fields is
+        (drf-spectacular marks a body required only when a field is)."""
+        body: dict[str, Any] | None = super()._get_request_body(direction)
+        if body is not None and self.method in getattr(self.view, "body_required", ()):
+            body["required"] = True
+        return body
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction=direction)  # type: ignore[arg-type]
         takes_body = self.method in ("POST", "PUT", "PATCH")

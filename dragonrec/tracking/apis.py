@@ -190,7 +190,7 @@ SESSION_ID_HELP = (
 )
 PREFERENCE_400 = (
     "Invalid input, the offending field named; in particular `session_id` missing with an API key "
-    '(`{"session_id": ["required with an API key"]}`) and a `price_max` below `price_min`.'
+    '(`{"session_id": ["required with an API key"]}`), a `price_max` below `price_min`, and a PUT without a body.'
 )
 
 
@@ -200,6 +200,8 @@ class PreferenceApi(ShopperMixin, APIView):
     `session_id` (query parameter for GET, body field for PUT)."""
 
     throttle_scope = "preferences"
+    # A PUT states the whole preference: a request without any body is a mistake, not "clear everything" (`{}` is)
+    body_required = ("PUT",)
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.PREFERENCES_WRITE, "PUT": ApiKey.Scope.PREFERENCES_WRITE}
@@ -234,6 +236,7 @@ class PreferenceApi(ShopperMixin, APIView):
         """The 400s this endpoint gives besides a malformed field: OpenAPI cannot state that a parameter is
         required for one kind of caller only, nor that one field bounds another, so the answer is described."""
 
+        detail = serializers.CharField(required=False, help_text="a PUT without a body")
         session_id = serializers.ListField(
             child=serializers.CharField(), required=False, help_text='["required with an API key"]'
         )
@@ -280,6 +283,8 @@ class PreferenceApi(ShopperMixin, APIView):
         },
     )
     def put(self, request: Request) -> Response:
+        if request.stream is None:  # DRF's stream is None exactly when the request has no body
+            raise ValidationError({"detail": "a JSON body is required: the preferences to state ({} clears them)"})
         serializer = self.PreferenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -39,3 +39,16 @@ def test_an_api_key_without_session_id_gets_the_400_its_schema_describes(api_key
         else client.put(URL, {"categories": ["Home > Kitchen"], "session_id": "shop-7"}, format="json")
     )
     assert named.status_code == 200
+
+
+def test_a_put_without_any_body_is_a_400_and_the_schema_requires_one(api_client) -> None:  # type: ignore[no-untyped-def]
+    # given: a visitor with stated preferences
+    assert api_client.put(URL, {"categories": ["Home > Kitchen"]}, format="json").status_code == 200
+    schema: dict[str, Any] = api_client.get("/api/schema/", {"format": "json"}).json()
+    # when: a PUT with no body at all
+    response = api_client.put(URL)
+    # then: refused, nothing cleared; the schema says a body is required (`{}` is the way to clear them)
+    assert response.status_code == 400 and "a JSON body is required" in response.json()["detail"]
+    assert api_client.get(URL).json()["categories"] == ["Home > Kitchen"]
+    assert schema["paths"][URL]["put"]["requestBody"]["required"] is True
+    assert api_client.put(URL, {}, format="json").json()["categories"] == []
