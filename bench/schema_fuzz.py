@@ -21,7 +21,10 @@ What it does, bounded in count and time, talking only to the local server it sta
    and a `price_max` below `price_min`, are dependencies between parameters that OpenAPI 3.0 cannot express (each
    answered by a 400 that names it); a sign-in with a generated username and password is schema-valid but wrong
    (a 400 that says so). A schemathesis config excludes a check per operation, not per case, so here
-   `positive_data_acceptance` is off for those three operations as a whole;
+   `positive_data_acceptance` is off for the recommendations and sign-in operations as a whole; for PUT
+   /api/preferences/ the check stays on and the generated bodies state `price_min` 0 instead (no band can then be
+   reversed; the bounded test covers reversed bands case by case). The API-key identity names a `session_id` for
+   /api/preferences/, as an integration must (without it: the 400 the schema describes);
 4. prints, per identity, the cases run and the unique failures (operation, check, status), then the total; the
    CLI's full output (each failure with a curl command that reproduces it) is in var/bench-schema-fuzz-<who>.log.
 
@@ -53,7 +56,7 @@ SCHEMATHESIS = str(Path(PY).with_name("schemathesis"))
 REDIS_DB = "14"  # cache 14, broker 15: the suite uses 8-10, the host-project test 11, the browser tests 12-13
 STAFF, STAFF_PASSWORD = "fuzz-staff", "fuzz-staff-pw-1"
 
-# schemathesis' own configuration format (schemathesis.toml): the two by-design exceptions of the docstring.
+# schemathesis' own configuration format (schemathesis.toml): the by-design exceptions of the docstring.
 CONFIG = """\
 [[operations]]
 include-path = "/api/events/"
@@ -64,13 +67,29 @@ include-path = "/api/recommendations/"
 checks.positive_data_acceptance.enabled = false
 
 [[operations]]
-include-path = "/api/preferences/"
-include-method = "PUT"
-checks.positive_data_acceptance.enabled = false
-
-[[operations]]
 include-path = "/api/auth/login/"
 checks.positive_data_acceptance.enabled = false
+"""
+# One [[operations]] entry per operation (the first that matches applies), named by `include-name`: separate
+# `include-path` and `include-method` keys are two filters either of which matches. The API-key identity's entry
+# below replaces this one.
+PREFERENCES_PUT = """
+[[operations]]
+include-name = "PUT /api/preferences/"
+parameters = { "body.price_min" = "0" }
+"""
+
+# The API-key identity names its shopper, as an integration must: without `session_id` GET/PUT /api/preferences/
+# answer the 400 their schema describes ("required with an API key"), a rule of the caller's kind that OpenAPI
+# cannot attach to one security scheme, so the fuzzer is given the parameter instead of losing the check.
+API_KEY_CONFIG = """\
+[[operations]]
+include-name = "GET /api/preferences/"
+parameters = { "query.session_id" = "fuzz-shopper" }
+
+[[operations]]
+include-name = "PUT /api/preferences/"
+parameters = { "body.price_min" = "0", "body.session_id" = "fuzz-shopper" }
 """
 
 
@@ -219,10 +238,12 @@ def main() -> int:
             "staff": lambda: staff_headers(base),
         }
         with tempfile.TemporaryDirectory() as tmp:
-            config = Path(tmp) / "schemathesis.toml"
-            config.write_text(CONFIG)
+            config, api_key_config = Path(tmp) / "schemathesis.toml", Path(tmp) / "schemathesis-api-key.toml"
+            config.write_text(CONFIG + PREFERENCES_PUT)
+            api_key_config.write_text(CONFIG + "\n" + API_KEY_CONFIG)
             for name in args.identities.split(","):
-                result = fuzz(base, name, identities[name](), args, config)
+                chosen = api_key_config if name == "api-key" else config
+                result = fuzz(base, name, identities[name](), args, chosen)
                 cases, failures = summarize(result)
                 results.append((name, cases, failures))
                 print(

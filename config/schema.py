@@ -39,6 +39,14 @@ class DragonRecAutoSchema(AutoSchema):
             auth.append({})
         return auth
 
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        """A view lists in `body_required` the methods whose body must be there even when none of its fields is
+        (drf-spectacular marks a body required only when a field is)."""
+        body: dict[str, Any] | None = super()._get_request_body(direction)
+        if body is not None and self.method in getattr(self.view, "body_required", ()):
+            body["required"] = True
+        return body
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction=direction)  # type: ignore[arg-type]
         takes_body = self.method in ("POST", "PUT", "PATCH")
@@ -56,12 +64,16 @@ class DragonRecAutoSchema(AutoSchema):
             errors["404"] = (ErrorSerializer, "A page past the last one.")
         elif any(p.get("name", "").endswith("_id") and p.get("in") == "query" for p in self._get_parameters()):
             errors["404"] = (ErrorSerializer, "The object a `..._id` parameter names does not exist.")
-        if any(type(a).__name__ == "ApiKeyAuthentication" for a in self.view.get_authenticators()):
+        api_key = any(type(a).__name__ == "ApiKeyAuthentication" for a in self.view.get_authenticators())
+        if api_key:
             errors["401"] = (ErrorSerializer, "A bad or revoked API key.")
         if takes_body:
             errors["413"] = (ErrorSerializer, "Request body over DRAGONREC_MAX_BODY_BYTES (1 MB by default).")
         if getattr(self.view, "throttle_scope", None):
             errors["429"] = (ErrorSerializer, "Over a rate limit; Retry-After says when to come back.")
+        elif api_key:
+            # too many wrong API keys from this address (django-axes): every API-key request meets it for a while
+            errors["429"] = (ErrorSerializer, "Too many failed API keys from this address; see Retry-After.")
         if self.method == "GET" and self._get_parameters():
             # gunicorn answers a request line over `limit_request_line` (4094 bytes) itself, in HTML, before the
             # app sees it: documented without a body so clients expect the status and read nothing into its content

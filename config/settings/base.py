@@ -5,6 +5,7 @@ are unset."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
     "django_celery_beat",
+    "axes",  # sign-in lockout (django-axes); DragonRec's API-key authentication counts its failures here too
     "config.apps.DragonRecConfig",
     "dragonrec.catalog",
     "dragonrec.tracking",
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: turns a request flagged as locked out into its 429 (AXES_LOCKOUT_CALLABLE)
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Prometheus /metrics (off by default; staff or `Authorization: Bearer <token>`); with it, request latency by route.
@@ -140,11 +144,38 @@ THROTTLE_RATES = {
     "recommendations.address": "3000/min",
     "preferences.shopper": "60/min",
     "preferences.address": "600/min",
+    # POST /api/auth/login/ per address, whatever the usernames: bounds the password hashing one address can cause
+    # (the lockout above stops guessing at one account); a shared address of busy shoppers signs in far less often.
+    "signin.address": "60/min",
 }
 # DRAGONREC_THROTTLE_RATES="recommendations.address=10000/min,events.shopper=" overrides (empty = no limit).
 for _pair in filter(None, os.environ.get("DRAGONREC_THROTTLE_RATES", "").split(",")):
     _scope, _, _rate = _pair.partition("=")
     THROTTLE_RATES[_scope.strip()] = _rate.strip()
+
+# ------------------------------------------------------------------------------------------ sign-in lockout
+# django-axes: the lockout is checked by the first backend, before ModelBackend runs the password hasher, so a
+# locked-out guesser costs one indexed query per try instead of a PBKDF2 run (docs/operations.md, "Sign-in").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Ten wrong passwords for one username from one address, each within the cool-off of the previous one, lock that
+# pair out: the 11th try is refused without checking the password, a correct one included. Per username *and*
+# address: a username alone would let anyone lock a shopper out of their account from anywhere, an address alone
+# would lock out a whole office or mobile carrier's NAT for one person's typos. Rotating usernames from one address
+# meets the "signin.address" rate limit below on the storefront endpoint.
+AXES_FAILURE_LIMIT = env_int("DRAGONREC_SIGNIN_FAILURE_LIMIT", 10)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DRAGONREC_SIGNIN_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True  # a sign-in that succeeds (while not locked) forgets that pair's earlier typos
+# No row per successful sign-in (username, address, user agent) kept forever: personal data without a retention
+# rule, and not needed for the lockout, which counts failures only (those expire with the cool-off).
+AXES_DISABLE_ACCESS_LOG = True
+# The same client address as the rate limits (REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES trusted proxies)
+AXES_CLIENT_IP_CALLABLE = "dragonrec.tracking.authentication.client_address"
+# JSON 429 with Retry-After for the API (sign-in and API keys), a plain page for the admin's login form
+AXES_LOCKOUT_CALLABLE = "dragonrec.tracking.authentication.lockout_response"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -96,6 +96,8 @@ class RecommendationListApi(ShopperMixin, APIView):
                 session_id=shopper.session_id,
                 product_id=data.get("product_id"),
                 n=data["n"],
+                # a cross-site navigation is served, never recorded (no list, no fatigue): issue #21, repro 12
+                record=self.may_record(request),
             )
         except UnknownProductError as exc:
             raise NotFound(str(exc)) from exc
@@ -115,7 +117,9 @@ class RecommendationListApi(ShopperMixin, APIView):
 
 class _ProductListApi(ShopperMixin, APIView):
     """GET /api/products/{id}/<list>/?n= : one service call, the same output shape as recommendations' items.
-    Not personal, but a browser's first call here gets its shopper cookie like any other."""
+    Not personal, but a browser's first call here gets its shopper cookie like any other. These lists record
+    nothing today; one that starts recording must do it only when `self.may_record(request)` (no cross-site GET
+    writes: tests/recommender/api/test_cross_site_get.py)."""
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}

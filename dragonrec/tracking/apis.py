@@ -9,6 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -23,8 +24,8 @@ from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.throttling import AddressRateThrottle
-from dragonrec.tracking.authentication import ApiKeyScopes
-from dragonrec.tracking.identity import ShopperMixin, cookie_rotate, cookie_session_id, signed_in
+from dragonrec.tracking.authentication import ApiKeyScopes, lockout_message, lockout_retry_after
+from dragonrec.tracking.identity import ShopperMixin, cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import (
@@ -34,7 +35,7 @@ from dragonrec.tracking.services import (
     EventLimitExceeded,
     events_record,
     preference_update,
-    session_merge_into_user,
+    shopper_sign_in,
 )
 from dragonrec.tracking.validation import bad_text_error, printable
 
@@ -204,12 +205,24 @@ class EventCreateApi(ShopperMixin, APIView):
         return Response({"results": results}, status=status.HTTP_200_OK)
 
 
+SESSION_ID_HELP = (
+    "Required with an API key (the shopper whose preferences these are; without it: 400). A browser omits it: "
+    "its shopper cookie or signed-in user says who it is, and naming another id is a 403."
+)
+PREFERENCE_400 = (
+    "Invalid input, the offending field named; in particular `session_id` missing with an API key "
+    '(`{"session_id": ["required with an API key"]}`), a `price_max` below `price_min`, and a PUT without a body.'
+)
+
+
 class PreferenceApi(ShopperMixin, APIView):
     """The shopper's stated tastes, used for cold-start recommendations: a signed-in user's, else the anonymous
     shopper cookie's (merged into the account at sign-in). An API key with `preferences:write` names a
     `session_id` (query parameter for GET, body field for PUT)."""
 
     throttle_scope = "preferences"
+    # A PUT states the whole preference: a request without any body is a mistake, not "clear everything" (`{}` is)
+    body_required = ("PUT",)
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.PREFERENCES_WRITE, "PUT": ApiKey.Scope.PREFERENCES_WRITE}
@@ -232,18 +245,30 @@ class PreferenceApi(ShopperMixin, APIView):
             return attrs
 
     class PreferenceInputSerializer(PreferenceSerializer):
-        session_id = TextField(max_length=128, required=False, allow_blank=True, default="")
+        session_id = TextField(max_length=128, required=False, allow_blank=True, default="", help_text=SESSION_ID_HELP)
 
     class PreferenceQuerySerializer(QueryParamsSerializer):
         # validated like the body's: a NUL reached the database query unchecked (a 500)
         session_id = serializers.CharField(
-            max_length=128, required=False, allow_blank=True, default="", help_text="API-key callers only."
+            max_length=128, required=False, allow_blank=True, default="", help_text=SESSION_ID_HELP
+        )
+
+    class PreferenceErrorSerializer(serializers.Serializer):
+        """The 400s this endpoint gives besides a malformed field: OpenAPI cannot state that a parameter is
+        required for one kind of caller only, nor that one field bounds another, so the answer is described."""
+
+        detail = serializers.CharField(required=False, help_text="a PUT without a body")
+        session_id = serializers.ListField(
+            child=serializers.CharField(), required=False, help_text='["required with an API key"]'
+        )
+        price_max = serializers.ListField(
+            child=serializers.CharField(), required=False, help_text='["must not be below price_min"]'
         )
 
     def _shopper(self, request: Request, session_id: str) -> Any:
         shopper = self.shopper(request, session_id=session_id)
         if shopper.is_integration and not shopper.session_id:
-            raise ValidationError({"session_id": "required with an API key"})
+            raise ValidationError({"session_id": ["required with an API key"]})  # a list, like every field error
         return shopper
 
     @staticmethod
@@ -257,7 +282,13 @@ class PreferenceApi(ShopperMixin, APIView):
             "price_max": pref.price_max,
         }
 
-    @extend_schema(parameters=[PreferenceQuerySerializer], responses=PreferenceSerializer)
+    @extend_schema(
+        parameters=[PreferenceQuerySerializer],
+        responses={
+            200: PreferenceSerializer,
+            400: OpenApiResponse(PreferenceErrorSerializer, description=PREFERENCE_400),
+        },
+    )
     def get(self, request: Request) -> Response:
         params = self.PreferenceQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -265,8 +296,16 @@ class PreferenceApi(ShopperMixin, APIView):
         pref = preference_get(user=shopper.user, session_id=shopper.session_id)
         return Response(self.PreferenceSerializer(self._data(pref)).data)
 
-    @extend_schema(request=PreferenceInputSerializer, responses=PreferenceSerializer)
+    @extend_schema(
+        request=PreferenceInputSerializer,
+        responses={
+            200: PreferenceSerializer,
+            400: OpenApiResponse(PreferenceErrorSerializer, description=PREFERENCE_400),
+        },
+    )
     def put(self, request: Request) -> Response:
+        if request.stream is None:  # DRF's stream is None exactly when the request has no body
+            raise ValidationError({"detail": "a JSON body is required: the preferences to state ({} clears them)"})
         serializer = self.PreferenceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -277,8 +316,8 @@ class PreferenceApi(ShopperMixin, APIView):
 
 class SessionMergeApi(ShopperMixin, APIView):
     """Attach this browser's anonymous history to the signed-in user (sign-in through DragonRec's login endpoint
-    or Django's login does this already). Only the caller's own shopper cookie is merged: a `session_id` naming
-    anyone else's is a 403."""
+    or Django's login does this already). Only the caller's own, verified shopper cookie is merged (a `session_id`
+    naming anyone else's is a 403); its id is then retired and the browser gets a new one, as at sign-in."""
 
     permission_classes = [IsAuthenticated]
 
@@ -292,9 +331,8 @@ class SessionMergeApi(ShopperMixin, APIView):
     def post(self, request: Request) -> Response:
         serializer = self.SessionMergeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        shopper = self.shopper(request, session_id=serializer.validated_data["session_id"])
-        merged = session_merge_into_user(session_id=shopper.session_id, user=request.user)
-        return Response({"merged": merged})
+        self.shopper(request, session_id=serializer.validated_data["session_id"])  # 403 for anyone else's id
+        return Response({"merged": shopper_sign_in(request=request, user=request.user)})
 
 
 # ------------------------------------------------------------------------------------------ storefront sign-in
@@ -328,10 +366,13 @@ class AuthSessionApi(ShopperMixin, APIView):
 
 
 class AuthLoginApi(ShopperMixin, APIView):
-    """Sign in with Django's `authenticate` + `login` (a session cookie). The shopper cookie's anonymous history and
-    preferences are merged into the account (the `user_logged_in` receiver)."""
+    """Sign in with Django's `authenticate` + `login` (a session cookie). The anonymous history and preferences of
+    the shopper cookie this request presents are merged into the account, and the browser gets a new shopper id
+    (the `user_logged_in` receiver). Wrong passwords lock that username out from this address for a while
+    (django-axes: a 429, and a correct password is not checked either until the cool-off has passed)."""
 
     permission_classes = [AllowAny]
+    throttle_scope = "signin"  # per address, whatever the usernames (config/settings/base.py THROTTLE_RATES)
 
     class LoginInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -350,6 +391,14 @@ class AuthLoginApi(ShopperMixin, APIView):
             field, problems = next(iter(serializer.errors.items()))
             return Response({"detail": f"{field}: {problems[0]}"}, status=status.HTTP_400_BAD_REQUEST)
         user = authenticate(request._request, **serializer.validated_data)
+        if getattr(request._request, "axes_locked_out", False):
+            # django-axes refused it before the password was checked (or this failure reached the limit)
+            credentials = {"username": serializer.validated_data["username"]}
+            return Response(
+                {"detail": lockout_message(request._request, credentials)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(lockout_retry_after(request._request))},
+            )
         if user is None:
             return Response({"detail": "wrong username or password"}, status=status.HTTP_400_BAD_REQUEST)
         login(request._request, user)
@@ -365,8 +414,7 @@ class AuthLogoutApi(ShopperMixin, APIView):
     @extend_schema(request=None, responses=AuthOutput)
     def post(self, request: Request) -> Response:
         SessionAuthentication().enforce_csrf(request)
-        logout(request._request)
-        cookie_rotate(request)
+        logout(request._request)  # the user_logged_out receiver gives the browser a new shopper id
         return Response({"user": None})
 
 

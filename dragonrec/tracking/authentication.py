@@ -1,29 +1,119 @@
-"""API keys for server integrations: `Authorization: Api-Key <key>` (DRF authentication) and scope checks."""
+"""API keys for server integrations: `Authorization: Api-Key <key>` (DRF authentication) and scope checks; and the
+failed-credential limits shared with sign-in (django-axes): failed API keys are counted per client address like
+wrong passwords, and a locked-out client meets a 429 before its key or password is even checked."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.signals import user_login_failed
+from django.http import HttpResponse, JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.throttling import BaseThrottle
 
 from dragonrec.tracking.services import api_key_authenticate
 
 KEYWORD = "Api-Key"
 
 
+def client_address(request: Any) -> str:
+    """The client address the rate limits use (REMOTE_ADDR, or the X-Forwarded-For entry REST_FRAMEWORK
+    ["NUM_PROXIES"] hops back behind trusted proxies): django-axes' AXES_CLIENT_IP_CALLABLE, so a lockout and a
+    rate limit never disagree about who the client is, and a client cannot pick its address with a header."""
+    return BaseThrottle().get_ident(getattr(request, "_request", request)) or ""
+
+
+def _lockouts_enabled() -> bool:
+    """django-axes is optional for a host project: without it API-key failures are not counted (docs/operations.md)."""
+    from django.conf import settings
+
+    return apps.is_installed("axes") and bool(getattr(settings, "AXES_ENABLED", True))
+
+
+def _cool_off(request: Any) -> timedelta | None:
+    from axes.helpers import get_cool_off
+
+    return get_cool_off(request)
+
+
+def lockout_retry_after(request: Any) -> int:
+    cool_off = _cool_off(request)
+    return max(1, int(cool_off.total_seconds())) if cool_off else 3600
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def lockout_message(request: Any, credentials: dict[str, Any] | None) -> str:
+    what = (
+        "failed API-key attempts from this address"
+        if str((credentials or {}).get("username", "")).startswith(API_KEY_SUBJECT)
+        else "failed sign-ins for this username from this address"
+    )
+    return f"Too many {what}; try again in {_minutes(lockout_retry_after(request))}."
+
+
+def lockout_response(request: Any, original_response: Any = None, credentials: dict[str, Any] | None = None) -> Any:
+    """django-axes' AXES_LOCKOUT_CALLABLE: a 429 with Retry-After; JSON `{"detail": ...}` where the refused request
+    was an API call (a DRF response), a plain message elsewhere (the admin's login form)."""
+    from rest_framework.response import Response
+
+    retry_after = lockout_retry_after(request)
+    message = lockout_message(request, credentials)
+    response: HttpResponse
+    if isinstance(original_response, Response):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+# What an API-key failure is recorded as in django-axes (its "username"): not a valid Django username (the
+# validators refuse spaces and brackets), so no account shares its counter, and it names the address, so a host
+# whose AXES_LOCKOUT_PARAMETERS is ["username"] still counts per address rather than for every client at once.
+API_KEY_SUBJECT = "<api key>"
+
+
+def _api_key_credentials(request: Any) -> dict[str, str]:
+    return {"username": f"{API_KEY_SUBJECT} {client_address(request)}"}
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates a shop's backend. `request.user` stays anonymous (an integration is not a shopper);
-    `request.auth` is the `ApiKey`, which is what lets the request name any `session_id`."""
+    `request.auth` is the `ApiKey`, which is what lets the request name any `session_id`.
+
+    Wrong keys are counted per client address by django-axes, like wrong passwords (DRF authenticates before its
+    throttles run, so a throttle could not see them): after AXES_FAILURE_LIMIT failures within the cool-off, that
+    address meets a 429 for every API-key request, without its key being looked up, until the cool-off passes."""
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         keyword, _, raw = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None  # not ours: session or basic authentication may still apply
+        django_request = getattr(request, "_request", request)
+        counted = _lockouts_enabled()
+        if counted:
+            from axes.handlers.proxy import AxesProxyHandler
+
+            credentials = _api_key_credentials(django_request)
+            if not AxesProxyHandler.is_allowed(django_request, credentials):
+                raise exceptions.Throttled(
+                    wait=lockout_retry_after(django_request), detail=lockout_message(django_request, credentials)
+                )
         key = api_key_authenticate(raw=raw.strip())
         if key is None:
+            if counted:
+                # django-axes records the failure (and flags the request once the limit is reached: its middleware
+                # then answers this request with the lockout 429 too)
+                user_login_failed.send(sender=type(self), credentials=credentials, request=django_request)
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         return AnonymousUser(), key
 

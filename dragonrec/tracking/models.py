@@ -120,3 +120,20 @@ class ShopperErasure(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.key_hash[:12]}… at {self.erased_at:%Y-%m-%d %H:%M}"
+
+
+class RetiredShopperId(models.Model):
+    """An anonymous shopper id that is dead: the cookie carrying it was replaced at sign-in, sign-out or erasure.
+    A browser (or a copy of its cookie jar) presenting it gets a fresh id instead, so a cookie copied before its
+    owner signed in can neither read nor erase the account's data, nor add to it at a later sign-in.
+
+    Rows older than the cookie's MAX_AGE are deleted (the signature of such a cookie no longer verifies anyway)."""
+
+    session_id = models.CharField(max_length=128, primary_key=True)
+    retired_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "retired shopper id"
+
+    def __str__(self) -> str:
+        return f"{self.session_id} retired at {self.retired_at:%Y-%m-%d %H:%M}"

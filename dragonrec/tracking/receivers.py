@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from dragonrec.tracking.identity import cookie_session_id
-from dragonrec.tracking.services import session_merge_into_user
+from dragonrec.tracking.services import shopper_sign_in, shopper_sign_out
 
 
 @receiver(user_logged_in, dispatch_uid="dragonrec.tracking.merge_session_on_login")
 def merge_session_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    # Only the signed shopper cookie of the browser that signs in: a header or an unsigned cookie could name
-    # anyone's session and hand their history to this account.
+    # Every sign-in through Django's `login` (the storefront's /api/auth/login/, /admin/login/, a host's own view)
     if request is not None:
-        session_merge_into_user(session_id=cookie_session_id(request, create=False), user=user)
+        shopper_sign_in(request=request, user=user)
+
+
+@receiver(user_logged_out, dispatch_uid="dragonrec.tracking.rotate_shopper_on_logout")
+def rotate_shopper_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None:
+        shopper_sign_out(request=request)

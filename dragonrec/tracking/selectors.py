@@ -61,14 +61,16 @@ def erased_key_hashes() -> set[str]:
 
 
 def shopper_tracking_export(*, user_id: int | None, session_id: str) -> dict[str, Any]:
-    """A shopper's events and stated preferences as JSON-able data (the user's, plus the anonymous session's)."""
+    """A shopper's events and stated preferences as JSON-able data (the user's, plus the anonymous session's rows
+    that belong to no user)."""
     from django.db.models import Q
 
     owner = Q(pk__in=[])
     if user_id:
         owner |= Q(user_id=user_id)
     if session_id:
-        owner |= Q(session_id=session_id, user__isnull=True) if user_id else Q(session_id=session_id)
+        # anonymous rows only: a signed-in shopper's rows carry the browser's id too, and are the account's
+        owner |= Q(session_id=session_id, user__isnull=True)
     events = [
         {
             "id": str(row["id"]),

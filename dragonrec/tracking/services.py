@@ -23,7 +23,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dragonrec.throttling import Budget, Cost, Refusal, budgets_take, rate_budget, shopper_ident_for
-from dragonrec.tracking.identity import shopper_key, shopper_key_hash, signed_in, signed_in_user_id
+from dragonrec.tracking.identity import (
+    cookie_rotate,
+    presented_session_id,
+    shopper_key,
+    shopper_key_hash,
+    signed_in,
+    signed_in_user_id,
+)
 from dragonrec.tracking.models import ApiKey, Event, EventType, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import events_recorded, session_merged
 from dragonrec.tracking.validation import (
@@ -300,6 +307,28 @@ def session_merge_into_user(*, session_id: str, user: Any) -> int:
     return count
 
 
+@transaction.atomic
+def shopper_sign_in(*, request: Any, user: Any) -> int:
+    """At sign-in (and on the explicit merge endpoint): attach the anonymous history of the shopper cookie this very
+    request presented, verified (signed, not retired), to `user`; then retire that id and give the browser a new
+    one. Returns the number of events merged.
+
+    Retiring is what makes the merge safe: a copy of the pre-sign-in cookie (a shared computer, a planted cookie)
+    can afterwards neither read nor erase what became the account's, and whatever it records later stays anonymous
+    under a dead id instead of reaching this account at a later sign-in."""
+    session_id = presented_session_id(request)
+    if not session_id:
+        return 0
+    merged = session_merge_into_user(session_id=session_id, user=user)
+    cookie_rotate(request)
+    return merged
+
+
+def shopper_sign_out(*, request: Any) -> None:
+    """At sign-out: a new anonymous id for the browser, the signed-in one retired (its copies are worth nothing)."""
+    cookie_rotate(request)
+
+
 def _clean(values: list[str]) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in values if v.strip()))
 
@@ -416,7 +445,9 @@ def shopper_tracking_erase(*, user_id: int | None, session_id: str, requested_by
         result.preferences += UserPreference.objects.filter(user_id=user_id).delete()[0]
         keys.append(shopper_key(user_id=user_id, session_id=""))
     if session_id:
-        result.events += Event.objects.filter(session_id=session_id).delete()[0]
+        # the anonymous rows only: a signed-in shopper's events carry their browser's id too, and whoever holds
+        # that id (a copied cookie) must not erase the account's data
+        result.events += Event.objects.filter(session_id=session_id, user__isnull=True).delete()[0]
         result.preferences += UserPreference.objects.filter(user__isnull=True, session_id=session_id).delete()[0]
         keys.append(shopper_key(user_id=None, session_id=session_id))
     for key in keys:

@@ -66,7 +66,7 @@ def test_preferences_of_another_session_are_a_403(api_client) -> None:  # type: 
 def test_api_keys_are_scoped_hashed_and_revocable(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
     raw = api_key(["recommendations:read"])
     stored = ApiKey.objects.get()
-    assert raw not in {stored.hashed_key, stored.prefix} and raw.split("_")[2] not in stored.hashed_key
+    assert raw not in {stored.hashed_key, stored.prefix} and raw.split("_", 2)[2] not in stored.hashed_key
     api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     assert api_client.get(RECS, {"session_id": "shop-1"}).status_code == 200
     # a scope it lacks

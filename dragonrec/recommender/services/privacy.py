@@ -1,7 +1,8 @@
 """A shopper's own data: export it (GET /api/me/data/) and erase it (DELETE /api/me/data/, `dragonrec_forget`).
 
 A shopper is a signed-in user, an anonymous session id, or both (a signed-in browser still carries its anonymous
-cookie, whose pre-sign-in history may not be merged yet). Erasure removes their events and preferences (tracking),
+cookie). The session id matches only rows with no user: an anonymous caller never reaches an account's rows, even
+those recorded under the same browser id. Erasure removes their events and preferences (tracking),
 served lists, teacher judgments about them, and their Redis state (fatigue rings and click sets, cached teacher
 scores, the teacher's cached answers for their prompts), and records a hash of each shopper key so training
 runs leave the shopper out even if a buffered list or an in-flight judgment about them lands later.
@@ -39,7 +40,9 @@ def _impressions(*, user_id: int | None, session_id: str) -> Any:
     if user_id:
         owner |= Q(user_id=user_id)
     if session_id:
-        owner |= Q(session_id=session_id)
+        # anonymous lists only: a signed-in shopper's lists carry their browser's id as well, and belong to the
+        # account, not to whoever presents that id
+        owner |= Q(session_id=session_id, user__isnull=True)
     return Impression.objects.filter(owner)
 
 
