@@ -47,9 +47,11 @@ _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
 
-def _is_invisible(char: str) -> bool:
-    # Cf: soft hyphen, zero-width space/joiners, word joiner, BOM, bidi marks; none of them is part of a word.
-    return unicodedata.category(char) == "Cf"
+def _visible(char: str) -> str:
+    # Cf (soft hyphen, zero-width space/joiners, word joiner, BOM, bidi marks) is no part of a word: dropped. Cc
+    # (tabs, newlines, NUL and other controls) separates words: a space (and a NUL never reaches PostgreSQL).
+    category = unicodedata.category(char)
+    return "" if category == "Cf" else " " if category in ("Cc", "Cs") else char
 
 
 def normalize(text: str | None) -> str:
@@ -58,7 +60,7 @@ def normalize(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if not _is_invisible(ch))
+    text = "".join(_visible(ch) for ch in text)
     # casefold can produce text NFKC would change again ("ﬀ" is split by NFKC first; "ß" -> "ss" is stable)
     return _SPACES.sub(" ", text.casefold()).strip()
 

@@ -75,7 +75,7 @@ def product_search_filter(queryset: QuerySet[Product], query: str) -> QuerySet[P
     a filter box), ranked by relevance, or the product whose sku is exactly the query. Typo correction and semantic
     recall are the search API's (`GET /api/search/`)."""
     sku = query.strip()
-    if sku and " " not in sku:  # a shopkeeper pasting a sku gets that product
+    if sku and " " not in sku and "\x00" not in sku:  # a shopkeeper pasting a sku gets that product
         exact = queryset.filter(sku=sku)
         if exact.exists():
             return exact

@@ -22,7 +22,7 @@ from dragonrec.recommender.services.search import (
     search_products,
     search_suggest,
 )
-from dragonrec.textsearch import normalize, words
+from dragonrec.textsearch import normalize
 from dragonrec.tracking.authentication import ApiKeyScopes
 from dragonrec.tracking.identity import ShopperMixin
 
@@ -30,15 +30,15 @@ MAX_QUERY_CHARS = 200  # a search box; longer is a client bug or an attack on th
 
 
 def _query_field() -> serializers.CharField:
-    return serializers.CharField(max_length=MAX_QUERY_CHARS, help_text="What the shopper typed (any script).")
+    # Any text: a query without a letter or digit ("!!!") simply finds nothing (and gets recommendations instead).
+    return serializers.CharField(
+        max_length=MAX_QUERY_CHARS, trim_whitespace=False, help_text="What the shopper typed (any script)."
+    )
 
 
-def _has_words(value: str) -> str:
-    if "\x00" in value:
-        raise serializers.ValidationError("may not contain NUL characters")
-    if not words(normalize(value)):
-        raise serializers.ValidationError("needs at least one letter or digit")
-    return value
+def _printable(value: str) -> str:
+    # control characters (a NUL cannot even be sent to PostgreSQL) separate words like spaces
+    return normalize(value) if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value) else value
 
 
 class SearchApi(ShopperMixin, APIView):
@@ -64,12 +64,10 @@ class SearchApi(ShopperMixin, APIView):
         )
 
         def validate_q(self, value: str) -> str:
-            return _has_words(value)
+            return _printable(value)
 
         def validate_category(self, value: str) -> str:
-            if "\x00" in value:
-                raise serializers.ValidationError("may not contain NUL characters")
-            return value.strip()
+            return "".join(ch for ch in value if ord(ch) >= 32 and not 0xD800 <= ord(ch) <= 0xDFFF).strip()
 
     class RecommendationsSerializer(serializers.Serializer):
         request_id = serializers.UUIDField()
@@ -153,7 +151,7 @@ class SearchSuggestApi(ShopperMixin, APIView):
         n = serializers.IntegerField(required=False, min_value=1, max_value=20, default=8)
 
         def validate_q(self, value: str) -> str:
-            return _has_words(value)
+            return _printable(value)
 
     class SuggestionSerializer(serializers.Serializer):
         text = serializers.CharField()

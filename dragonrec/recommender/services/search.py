@@ -264,8 +264,6 @@ def search_products(
     zero-result query the shopper's recommendations instead. Recorded as a served list unless `record` is False."""
     settings = search_settings()
     text = normalize(query)
-    if not words(text):
-        raise SearchError("the query has no words")
     if sort not in SORTS:
         raise SearchError(f"sort must be one of {', '.join(SORTS)}")
     products, index = serving_stores()
@@ -273,7 +271,7 @@ def search_products(
     limit = int(settings["candidates"])
     lexical, alternatives = lexical_hits(text, vocabulary=vocabulary, products=products, category=category, limit=limit)
     semantic: list[int] = []
-    if settings["semantic"]:
+    if settings["semantic"] and words(text):
         floor = float(settings["semantic_min_similarity"])
         found = index.search(
             query_vector(" ".join(alternatives.get(w, w) for w in words(text))),
