@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 # PostgreSQL's text search configuration: English stemming ("monitors" matches "monitor"), stop words dropped.
@@ -133,6 +133,15 @@ class Vocabulary:
                 if best is None or key < best:
                     best = key
         return best[2] if best is not None else None
+
+    def resemble(self, word: str, *, min_similarity: float = 70.0) -> str | None:
+        """A looser guess than `correct`, for a query that found nothing at all: the most similar catalog word by
+        normalised Indel similarity (0-100), whatever the number of edits ("kyebrd" -> "keyboard"), or None."""
+        if not _correctable(word) or word in self.counts:
+            return None
+        choices = [w for n in range(len(word) - 3, len(word) + 4) for w in self.by_length.get(n, ())]
+        found = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=min_similarity)
+        return found[0] if found else None
 
     def correct_query(self, query: str) -> str:
         """The normalised query with each unknown word replaced by its correction (unknown words without one stay)."""
@@ -260,7 +269,7 @@ def lexical_search(
     prefix: bool = False,
 ) -> list[tuple[int, float]]:
     """(pk, ts_rank_cd) of the best `limit` matches of `query` in `queryset` (see `lexical_queryset`), one query."""
-    if limit <= 0:
+    if limit <= 0 or not words(query):
         return []
     qs = lexical_queryset(queryset, query, fields=fields, alternatives=alternatives, prefix=prefix)
     return [(int(pk), float(rank)) for pk, rank in qs.values_list("pk", "search_rank")[:limit]]

@@ -64,8 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH": {
         "personalise": True,  # re-rank the top hits by the shopper's history and stated brands (False: same for all)
         "personal_top": 20,  # how many of the top hits personalisation may reorder
-        # personal score's share against relevance (both scaled to [0, 1] over those hits): moves near-equals only
-        "personal_weight": 0.3,
+        # the personal score's weight against relevance (both scaled to [0, 1]) inside a relevance tier (products of
+        # the kind the query names, other word matches, semantic only): items never leave their tier's slots
+        "personal_weight": 1.5,
         "semantic": True,  # semantic recall from the product embeddings (False: lexical only)
         # MiniLM cosine below which a product is not "related" to the query: on the demo catalog, "something to type
         # on" reaches keyboards at ~0.35-0.45, while nonsense stays under ~0.25 (bench/search.py)

@@ -177,9 +177,10 @@ def lexical_hits(
     products: dict[int, Product] | Any,
     category: str = "",
     limit: int,
-) -> tuple[list[int], dict[str, str]]:
+) -> tuple[list[int], dict[str, str], set[int]]:
     """Product ids matching every word (or its typo correction), the products of the kind the query names first,
-    then by ts_rank_cd; and the corrections used. A partial last word is tried when the whole words find nothing."""
+    then by ts_rank_cd; the corrections used; the ids of the named kind. A partial last word is tried when the
+    whole words find nothing."""
     adapter = product_adapter()
     qs = adapter.queryset().filter(**{adapter.active_field: True})
     if category:
@@ -194,7 +195,7 @@ def lexical_hits(
     found = products.get_many([pid for pid, _ in rows])
     kind = {pid for pid, _ in rows if pid in found and _leaf_matches(corrected, found[pid].category)}
     ordered = [pid for pid, _ in rows if pid in kind] + [pid for pid, _ in rows if pid not in kind]
-    return ordered, alternatives
+    return ordered, alternatives, kind
 
 
 def rrf(lists: Sequence[tuple[Sequence[int], float]], *, k: float) -> dict[int, float]:
@@ -212,32 +213,41 @@ def personal_rerank(
     *,
     ranker: Any,
     ctx: Context,
-    pinned: set[int],
+    tiers: dict[int, int],
     top: int,
     weight: float,
 ) -> list[int]:
-    """Re-order the first `top` hits by relevance + `weight` x the shopper's ranker score (both scaled to [0, 1] over
-    those hits) + a bonus for a stated brand; `pinned` items (exact title matches) keep their places. A small weight
-    moves items among near-equals only. The lead can swap `ranker` for the serving policy's."""
-    head = [pid for pid in ranked[:top] if pid not in pinned]
+    """Re-order the first `top` hits for the shopper, among equals only: each relevance tier (`tiers`: 0 an exact
+    title match, 1 a product of the kind the query names, 2 other word matches, 3 semantic only) keeps the slots it
+    had, and within a tier the order is relevance + `weight` x the shopper's ranker score (both scaled to [0, 1] over
+    the tier) + `weight` for a stated brand. Exact title matches (tier 0) never move. The lead can swap `ranker` for
+    the serving policy's."""
+    head = ranked[:top]
     if len(head) < 2:
         return ranked
-    relevance = np.array([scores[pid] for pid in head], dtype=np.float64)
-    personal = np.asarray(ranker.score(ctx, head), dtype=np.float64)
+    personal = dict(zip(head, np.asarray(ranker.score(ctx, head), dtype=np.float64).tolist(), strict=True))
     brands = {normalize(b) for b in ctx.preferences.brands}
+    found = ranker.products.get_many(head) if brands and hasattr(ranker, "products") else {}
 
     def unit(values: np.ndarray) -> np.ndarray:
         span = float(values.max() - values.min())
         return (values - values.min()) / span if span > 1e-12 else np.zeros_like(values)
 
-    combined = unit(relevance) + weight * unit(personal)
-    if brands:
-        products = ranker.products.get_many(head) if hasattr(ranker, "products") else {}
-        combined += weight * np.array([normalize(getattr(products.get(pid), "brand", "")) in brands for pid in head])
-    order = [head[i] for i in np.argsort(-combined, kind="stable")]
-    out, it = [], iter(order)
-    for pid in ranked[:top]:
-        out.append(pid if pid in pinned else next(it))
+    out = list(head)
+    for tier in sorted({tiers.get(pid, 3) for pid in head}):
+        slots = [i for i, pid in enumerate(head) if tiers.get(pid, 3) == tier]
+        members = [head[i] for i in slots]
+        if tier == 0 or len(members) < 2:
+            continue
+        combined = unit(np.array([scores[pid] for pid in members])) + weight * unit(
+            np.array([personal[pid] for pid in members])
+        )
+        if brands:
+            combined += weight * np.array(
+                [normalize(getattr(found.get(pid), "brand", "")) in brands for pid in members]
+            )
+        for slot, i in zip(slots, np.argsort(-combined, kind="stable"), strict=True):
+            out[slot] = members[i]
     return out + ranked[top:]
 
 
@@ -269,7 +279,9 @@ def search_products(
     products, index = serving_stores()
     vocabulary = catalog_vocabulary(index.snapshot) if index.snapshot is not None else Vocabulary({})
     limit = int(settings["candidates"])
-    lexical, alternatives = lexical_hits(text, vocabulary=vocabulary, products=products, category=category, limit=limit)
+    lexical, alternatives, kind = lexical_hits(
+        text, vocabulary=vocabulary, products=products, category=category, limit=limit
+    )
     semantic: list[int] = []
     if settings["semantic"] and words(text):
         floor = float(settings["semantic_min_similarity"])
@@ -288,6 +300,7 @@ def search_products(
     ranked = [pid for pid in ranked if pid in exact] + [pid for pid in ranked if pid not in exact]
 
     request_id = uuid.uuid4()
+    lexical_set, semantic_set = set(lexical), set(semantic)
     key = shopper_key_for(user=user, session_id=session_id)
     history: list[HistoryEvent] = (
         OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
@@ -307,7 +320,7 @@ def search_products(
             fused,
             ranker=local,
             ctx=ctx,
-            pinned=exact,
+            tiers={pid: 0 if pid in exact else 1 if pid in kind else 2 if pid in lexical_set else 3 for pid in ranked},
             top=int(settings["personal_top"]),
             weight=float(settings["personal_weight"]),
         )
@@ -343,7 +356,6 @@ def search_products(
             return (price is None, (price or 0.0) * (1 if sort == "price_asc" else -1))
 
         ranked = sorted(ranked, key=price_key if sort.startswith("price") else lambda pid: _newest_key(by_id[pid]))
-    lexical_set, semantic_set = set(lexical), set(semantic)
     start = (page - 1) * page_size
     items = []
     for offset, pid in enumerate(ranked[start : start + page_size]):
@@ -355,8 +367,12 @@ def search_products(
 
     corrected = " ".join(alternatives.get(w, w) for w in words(text)) if alternatives else None
     recommendations = None
-    if not ranked:
+    if not lexical:  # no product has every word: offer the words that find something
         corrected = _did_you_mean(text, vocabulary=vocabulary, products=products, category=category) or corrected
+    if not ranked:
+        if corrected is None:  # nothing at all: a looser guess at what was meant is better than no suggestion
+            guesses = [vocabulary.resemble(w) for w in words(text)]
+            corrected = " ".join(g for g in guesses if g) or None
         recommendations = recommendation_list(
             scenario="home", user=user, session_id=session_id, n=min(page_size, 10), record=record
         )
@@ -417,7 +433,7 @@ def _did_you_mean(text: str, *, vocabulary: Vocabulary, products: Any, category:
         return None
     candidates = [" ".join(known)] + ([] if len(known) == 1 else sorted(known, key=lambda w: -vocabulary.counts[w]))
     for candidate in candidates:
-        hits, _ = lexical_hits(candidate, vocabulary=vocabulary, products=products, category=category, limit=1)
+        hits, _, _ = lexical_hits(candidate, vocabulary=vocabulary, products=products, category=category, limit=1)
         if hits:
             return candidate
     return None
@@ -449,26 +465,39 @@ def search_suggest(*, query: str, limit: int = 8) -> tuple[list[SearchSuggestion
     head = [vocabulary.correct(w) or w for w in typed[:-1]]
     last = typed[-1]
     suggestions: list[SearchSuggestion] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
 
     def add(suggestion: SearchSuggestion) -> None:
-        key = normalize(suggestion.text)
+        key = (suggestion.kind, normalize(suggestion.text))
         if key not in seen and len(suggestions) < limit:
             seen.add(key)
             suggestions.append(suggestion)
 
-    completions = vocabulary.complete(last, limit=3) or ([c] if (c := vocabulary.correct(last)) else [])
+    adapter = product_adapter()
+    matched = lexical_search(
+        adapter.available(), " ".join([*head, last]), fields=search_fields(adapter), limit=50, prefix=True
+    )
+    found = products.get_many([pid for pid, _ in matched])
+    hits = [found[pid] for pid, _ in matched if pid in found]
+    # completions of the last word that occur with the words before it: from the products that match so far
+    completed: dict[str, int] = {}
+    for product in hits:
+        for word in set(words(f"{product.title} {product.category.replace('>', ' ')}")):
+            if word.startswith(last) and word != last:
+                completed[word] = completed.get(word, 0) + 1
+    completions = sorted(completed, key=lambda w: (-completed[w], w))[:3] if hits else []
+    if not completions and not head:
+        completions = vocabulary.complete(last, limit=3)
+    if not completions and (guess := vocabulary.correct(last)):
+        completions = [guess]
     for word in completions:
         add(SearchSuggestion(" ".join([*head, word]), "query"))
     leaves = {category_leaf(p.category) for p in _snapshot_products(index.snapshot)} if index.snapshot else set()
     for leaf in sorted(leaves):
-        if leaf and any(w.startswith(last) for w in words(leaf)) and all(w in normalize(leaf) for w in head):
+        leaf_words = words(leaf)
+        if any(w.startswith(last) for w in leaf_words) and all(w in leaf_words for w in head):
             add(SearchSuggestion(leaf, "category"))
-    adapter = product_adapter()
-    qs = adapter.available()
-    for pid, _ in lexical_search(qs, " ".join([*head, last]), fields=search_fields(adapter), limit=limit, prefix=True):
-        product = products.get_many([pid]).get(pid)
-        if product is not None:
-            add(SearchSuggestion(product.title, "product", pid))
+    for product in hits[:limit]:
+        add(SearchSuggestion(product.title, "product", product.id))
     corrected = " ".join([*head, vocabulary.correct(last) or last])
     return suggestions, corrected if corrected != " ".join(typed) else None
