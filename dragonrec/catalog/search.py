@@ -53,7 +53,7 @@ def product_search_index_update(*, ids: Iterable[int] | None = None) -> int:
     done = 0
     batch: list[dict[str, Any]] = []
     for row in qs.values("pk", "title", "brand", "description", "category__path").iterator(chunk_size=INDEX_BATCH):
-        batch.append(row)
+        batch.append(dict(row))
         if len(batch) >= INDEX_BATCH:
             _index_batch(batch)
             done += len(batch)

@@ -174,7 +174,7 @@ def lexical_hits(
     query: str,
     *,
     vocabulary: Vocabulary,
-    products: dict[int, Product] | Any,
+    products: Any,
     category: str = "",
     limit: int,
 ) -> tuple[list[int], dict[str, str], set[int]]:
@@ -189,7 +189,7 @@ def lexical_hits(
     alternatives = {w: c for w in query_words if (c := vocabulary.correct(w))}
     fields = search_fields(adapter)
     rows = lexical_search(qs, query, fields=fields, limit=limit, alternatives=alternatives)
-    if not rows:
+    if not rows and query_words and query_words[-1] not in vocabulary:  # a partial last word ("keyb")
         rows = lexical_search(qs, query, fields=fields, limit=limit, alternatives=alternatives, prefix=True)
     corrected = [alternatives.get(w, w) for w in query_words]
     found = products.get_many([pid for pid, _ in rows])

@@ -5,3 +5,5 @@ export { getRecommendations } from "./recommendations";
 export type { RecommendationQuery } from "./recommendations";
 export { getPreferences, savePreferences } from "./preferences";
 export type * from "./types";
+export { searchProducts, suggestSearch } from "./search";
+export type { SearchQuery } from "./search";
