@@ -240,7 +240,7 @@ def lexical_queryset(
         # A shop's own model without a stored vector: the same weights, computed per row (PostgreSQL's normalize()
         # and lower() stand in for `normalize`; invisible characters are not stripped on this path).
         def part(name: str) -> Any:
-            return Func(Func(F(name), function="lower"), function="normalize")
+            return Func(Func(F(name), function="lower"), template="normalize(%(expressions)s, NFKC)")
 
         vector = (
             SearchVector(part(fields.title), weight="A", config=TS_CONFIG)

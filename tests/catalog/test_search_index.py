@@ -77,3 +77,17 @@ def test_page_size_is_honoured_and_a_bad_one_is_a_400(api_client) -> None:  # ty
     for bad in ("0", "101", "x", ""):
         response = api_client.get("/api/products/", {"page_size": bad})
         assert response.status_code == 400 and list(response.json()) == ["page_size"], bad
+
+
+def test_a_model_without_a_stored_vector_is_searched_the_same_way(desk) -> None:  # type: ignore[no-untyped-def]
+    # a shop's own product model has no search_vector column: the vector is computed per query from its fields
+    from dragonrec.textsearch import SearchFields, lexical_search
+
+    stored = lexical_search(Product.objects.all(), "keyboard", fields=SearchFields(), limit=10)
+    computed = lexical_search(
+        Product.objects.all(),
+        "\uff2b\uff25\uff39\uff22\uff2f\uff21\uff32\uff24",
+        fields=SearchFields(vector_field=None),
+        limit=10,
+    )
+    assert [pid for pid, _ in computed] == [pid for pid, _ in stored] and len(stored) == 3
