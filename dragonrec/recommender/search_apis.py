@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -41,6 +41,18 @@ def _printable(value: str) -> str:
     return normalize(value) if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value) else value
 
 
+class SearchRecommendationsSerializer(serializers.Serializer):
+    request_id = serializers.UUIDField()
+    ranker = serializers.CharField()
+    items = ItemSerializer(many=True)
+
+
+class SearchSuggestionSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["query", "category", "product"])
+    product_id = serializers.IntegerField(allow_null=True)
+
+
 class SearchApi(ShopperMixin, APIView):
     """Ranked product search for the browser's shopper (or an API key's `session_id`): full-text relevance with
     typo correction, semantic recall, and personal re-ranking of the top hits. Recorded as a served list: report clicks
@@ -69,11 +81,7 @@ class SearchApi(ShopperMixin, APIView):
         def validate_category(self, value: str) -> str:
             return "".join(ch for ch in value if ord(ch) >= 32 and not 0xD800 <= ord(ch) <= 0xDFFF).strip()
 
-    class RecommendationsSerializer(serializers.Serializer):
-        request_id = serializers.UUIDField()
-        ranker = serializers.CharField()
-        items = ItemSerializer(many=True)
-
+    @extend_schema_serializer(component_name="SearchResults")  # one "Output" component per API would collide
     class OutputSerializer(serializers.Serializer):
         request_id = serializers.UUIDField(help_text="the served list's id: send it with clicks on these results")
         query = serializers.CharField()
@@ -89,8 +97,8 @@ class SearchApi(ShopperMixin, APIView):
         experiment = serializers.CharField(allow_null=True)
         arm = serializers.CharField(allow_null=True)
         items = ItemSerializer(many=True)
-        recommendations = serializers.JSONField(
-            allow_null=True, help_text="zero results only: {request_id, ranker, items} to show instead"
+        recommendations = SearchRecommendationsSerializer(
+            allow_null=True, help_text="zero results only: the shopper's recommendations to show instead"
         )
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -153,15 +161,11 @@ class SearchSuggestApi(ShopperMixin, APIView):
         def validate_q(self, value: str) -> str:
             return _printable(value)
 
-    class SuggestionSerializer(serializers.Serializer):
-        text = serializers.CharField()
-        kind = serializers.ChoiceField(choices=["query", "category", "product"])
-        product_id = serializers.IntegerField(allow_null=True)
-
+    @extend_schema_serializer(component_name="SearchSuggestions")
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField()
         corrected_query = serializers.CharField(allow_null=True)
-        suggestions = serializers.ListField(child=serializers.DictField())
+        suggestions = SearchSuggestionSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
@@ -173,6 +177,6 @@ class SearchSuggestApi(ShopperMixin, APIView):
             {
                 "query": params.validated_data["q"],
                 "corrected_query": corrected,
-                "suggestions": [self.SuggestionSerializer(s).data for s in suggestions],
+                "suggestions": [SearchSuggestionSerializer(s).data for s in suggestions],
             }
         )
