@@ -372,12 +372,12 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + letter + word[i + (1 if kind == "replace" else 0) :]
 
 
-def real_data(dataset: str, n_queries: int) -> None:
+def real_data(data: Path, dataset: str, n_queries: int) -> None:
     from dragonrec.catalog.models import Product
     from dragonrec.catalog.services import catalog_import
     from dragonrec.textsearch import words
 
-    folder = DATA / dataset
+    folder = data / dataset
     if not (folder / "items.jsonl").exists():
         print(f"\n== real data: {folder} is absent, skipped")
         return
@@ -424,6 +424,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the query set per latency figure")
     parser.add_argument("--no-real", action="store_true", help="skip the real-data check")
     parser.add_argument("--real-dataset", default="amazon_beauty")
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared datasets (default ../shared/data)")
+    parser.add_argument("--no-quality", action="store_true", help="skip the quality table")
     parser.add_argument("--real-queries", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help=f"keep the scratch database {DB_NAME}")
     args = parser.parse_args()
@@ -443,10 +445,11 @@ def main() -> None:
 
         catalog_import(path=Path(demo_init).parent / "products.jsonl")
         product_embeddings_refresh_all()
-        quality()
+        if not args.no_quality:
+            quality()
         latency([int(s) for s in args.sizes.split(",") if s], args.rounds)
         if not args.no_real:
-            real_data(args.real_dataset, args.real_queries)
+            real_data(args.data_dir, args.real_dataset, args.real_queries)
         print(f"load average at the end {load()}")
     finally:
         if not args.keep:
