@@ -15,6 +15,7 @@ searched through its adapter's fields with a vector computed per query (correct,
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import uuid
@@ -150,10 +151,20 @@ def _singular(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65536)
+def _leaf_words(category: str) -> frozenset[str]:
+    return frozenset(_singular(w) for w in words(category_leaf(category))) - {"and"}
+
+
+@functools.lru_cache(maxsize=262144)
+def _normalized_title(title: str) -> str:
+    return normalize(title)  # cached: every search compares its query with up to ~250 titles
+
+
 def _leaf_matches(query_words: Sequence[str], category: str) -> bool:
     """The query names the product's kind: all of the leaf category's words are in the query ("coffee maker" and
     "Coffee Makers"; "monitor" and "Monitors" but not "Monitor Arms & Stands")."""
-    leaf = {_singular(w) for w in words(category_leaf(category))} - {"and"}
+    leaf = _leaf_words(category)
     return bool(leaf) and leaf <= {_singular(w) for w in query_words}
 
 
@@ -188,9 +199,12 @@ def lexical_hits(
     query_words = words(query)
     alternatives = {w: c for w in query_words if (c := vocabulary.correct(w))}
     fields = search_fields(adapter)
-    rows = lexical_search(qs, query, fields=fields, limit=limit, alternatives=alternatives)
+    window = int(search_settings()["rank_window"])
+    rows = lexical_search(qs, query, fields=fields, limit=limit, alternatives=alternatives, window=window)
     if not rows and query_words and query_words[-1] not in vocabulary:  # a partial last word ("keyb")
-        rows = lexical_search(qs, query, fields=fields, limit=limit, alternatives=alternatives, prefix=True)
+        rows = lexical_search(
+            qs, query, fields=fields, limit=limit, alternatives=alternatives, prefix=True, window=window
+        )
     corrected = [alternatives.get(w, w) for w in query_words]
     found = products.get_many([pid for pid, _ in rows])
     kind = {pid for pid, _ in rows if pid in found and _leaf_matches(corrected, found[pid].category)}
@@ -296,7 +310,7 @@ def search_products(
     fused = {pid: score for pid, score in fused.items() if pid in by_id and by_id[pid].is_active}
     ranked = sorted(fused, key=lambda pid: (-fused[pid], pid))
     # an exact title match leads, whatever fusion or personalisation say
-    exact = {pid for pid in ranked if normalize(by_id[pid].title) == text}
+    exact = {pid for pid in ranked if _normalized_title(by_id[pid].title) == text}
     ranked = [pid for pid in ranked if pid in exact] + [pid for pid in ranked if pid not in exact]
 
     request_id = uuid.uuid4()
