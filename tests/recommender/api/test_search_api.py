@@ -224,3 +224,30 @@ def test_suggestions_complete_what_is_typed(api_client, demo_catalog) -> None:  
     assert any(s["kind"] == "product" and "Coffee Maker" in s["text"] for s in body["suggestions"])
     typo = api_client.get("/api/search/suggest/", {"q": "moniter"}).json()
     assert typo["corrected_query"] == "monitor" and typo["suggestions"][0]["text"] == "monitor"
+
+
+def test_an_ab_test_splits_shoppers_between_personalised_and_plain_search(api_client, demo_catalog) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.services.experiments import ArmSpec, experiment_create, experiment_start
+    from dragonrec.recommender.services.impressions import impressions_flush
+
+    experiment = experiment_create(
+        name="search-personalised",
+        scenarios=["search"],
+        arms=[ArmSpec("personal", "student:active", 0.5), ArmSpec("plain", "trending", 0.5)],
+    )
+    experiment_start(experiment=experiment)
+    seen = {}
+    for _ in range(12):  # shoppers with a little history each, until both arms have served
+        client = type(api_client)()
+        first = search(client, "monitor")
+        _view(client, first["items"][0]["product"]["id"])
+        body = search(client, "monitor")
+        assert body["experiment"] == "search-personalised"
+        seen[body["arm"]] = body
+        if len(seen) == 2:
+            break
+    assert set(seen) == {"personal", "plain"}
+    assert seen["personal"]["personalised"] and not seen["plain"]["personalised"]
+    impressions_flush()
+    stored = Impression.objects.get(request_id=seen["plain"]["request_id"])
+    assert (stored.experiment, stored.arm, stored.scenario) == ("search-personalised", "plain", "search")
