@@ -136,12 +136,15 @@ def reset_caches() -> None:
     process_caches_reset()
 
 
+EXTRA: dict[str, Any] = {}  # --rank-window
+
+
 def run_search(query: str, *, mode: dict[str, Any], session_id: str = "", page_size: int = 10) -> Any:
     from django.test import override_settings
 
     from dragonrec.recommender.services.search import search_products
 
-    with override_settings(RECOMMENDER={"SEARCH": mode}):  # everything else at its default
+    with override_settings(RECOMMENDER={"SEARCH": {**mode, **EXTRA}}):  # everything else at its default
         return search_products(query=query, session_id=session_id, page_size=page_size, record=False)
 
 
@@ -426,9 +429,12 @@ def main() -> None:
     parser.add_argument("--real-dataset", default="amazon_beauty")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared datasets (default ../shared/data)")
     parser.add_argument("--no-quality", action="store_true", help="skip the quality table")
+    parser.add_argument("--rank-window", type=int, help="SEARCH['rank_window'] (default: the setting's)")
     parser.add_argument("--real-queries", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help=f"keep the scratch database {DB_NAME}")
     args = parser.parse_args()
+    if args.rank_window:
+        EXTRA["rank_window"] = args.rank_window
 
     scratch_database()
     import django
