@@ -76,8 +76,9 @@ DEFAULTS: dict[str, Any] = {
         "rrf_k": 60,  # the RRF constant (Cormack et al. 2009's 60)
         "candidates": 200,  # lexical candidates per query; `count` in the answer is at most this plus semantic_k
         # at most this many of a query's word matches are ranked (ts_rank_cd reads each one's vector, ~4 us a row on 2
-        # busy cores): bounds a search for a word in 10,000 products at 100k (bench/search.py)
-        "rank_window": 2000,
+        # busy cores), the first the GIN index yields: a word in 10,000 of 100,000 products cost p95 267 ms at 2,000,
+        # 107 ms at 500 (bench/search.py, load ~13); a larger window ranks more of a very common word's products
+        "rank_window": 500,
     },
     # --- trending and complements (Celery beat) -------------------------------------------------------------
     "TRENDING_HALF_LIFE_HOURS": 72,
