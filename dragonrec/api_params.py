@@ -29,11 +29,20 @@ class QueryParamsSerializer(serializers.Serializer):
 
 class StrictPageNumberPagination(PageNumberPagination):
     """DRF's page numbers, where `?page=` (empty) is a 400 like every other empty parameter: DRF served page 1,
-    so a client with a bug in its pager never learned of it, and the schema promises an integer."""
+    so a client with a bug in its pager never learned of it, and the schema promises an integer. `page_size` (1 to
+    100) is honoured; DRF ignores one it cannot read, so a bad one is a 400 here too."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         if request.query_params.get(self.page_query_param) == "":
             raise serializers.ValidationError(
                 {self.page_query_param: ["This parameter may not be empty; leave it out for the first page."]}
+            )
+        size = request.query_params.get(self.page_size_query_param)
+        if size is not None and not (size.isascii() and size.isdigit() and 1 <= int(size) <= self.max_page_size):
+            raise serializers.ValidationError(
+                {self.page_size_query_param: [f"Expected a whole number from 1 to {self.max_page_size}."]}
             )
         return super().paginate_queryset(queryset, request, view)

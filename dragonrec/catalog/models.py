@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.text import slugify
@@ -55,12 +57,18 @@ class Product(models.Model):
     image_url = models.URLField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Weighted full-text vector of the normalised title, brand, category path and description (dragonrec.textsearch),
+    # written by catalog.search.product_search_index_update whenever those change (Saleor's `search_vector`).
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
         # Like auth.User: a shop that sets DRAGONREC_PRODUCT_MODEL to its own model does not get this table.
         swappable = "DRAGONREC_PRODUCT_MODEL"
-        indexes = [models.Index(fields=["category", "is_active", "in_stock"], name="dragonrec_prod_cat_avail")]
+        indexes = [
+            models.Index(fields=["category", "is_active", "in_stock"], name="dragonrec_prod_cat_avail"),
+            GinIndex(fields=["search_vector"], name="dragonrec_prod_search"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.sku})"

@@ -7,11 +7,12 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from dragonrec.catalog.models import Category, Product
+from dragonrec.catalog.search import product_search_filter
 from dragonrec.categories import category_q, category_within
 
 
@@ -75,7 +76,10 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 class ProductFilter(django_filters.FilterSet):
     """Query parameters of GET /api/products/."""
 
-    search = django_filters.CharFilter(method="filter_search", help_text="Words in title, description, brand or sku.")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Words in title, brand, category or description (best match first), or an exact sku.",
+    )
     category = django_filters.CharFilter(
         method="filter_category", help_text="Category id, or a path prefix ('Electronics > Monitors')."
     )
@@ -89,11 +93,8 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["search", "category", "brand", "min_price", "max_price", "in_stock"]
 
     def filter_search(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        for word in value.split()[:8]:  # bound the query: 8 words is more than any storefront search box sends
-            queryset = queryset.filter(
-                Q(title__icontains=word) | Q(description__icontains=word) | Q(brand__icontains=word) | Q(sku=word)
-            )
-        return queryset
+        # ranked full-text search over the stored vector (catalog.search), best match first
+        return product_search_filter(queryset, value)
 
     def filter_category(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         # ASCII digits only: str.isdigit() is also true for '²' or '٣', which int() then refuses (a 500), and a

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dragonrec.catalog.models import Category, Product
+from dragonrec.catalog.search import product_search_index_update
 from dragonrec.categories import category_parts, category_path
 from dragonrec.tracking.validation import bad_text_error, printable
 
@@ -201,6 +202,10 @@ def _upsert_batch(batch: list[ProductRow], categories: dict[str, Category]) -> t
     objs = [o for o in objs if o.sku not in unchanged]
     if objs:
         Product.objects.bulk_create(objs, update_conflicts=True, unique_fields=["sku"], update_fields=update_fields)
+        # bulk_create sends no post_save: the search vectors of the batch are written here, in its transaction
+        product_search_index_update(
+            ids=Product.objects.filter(sku__in=[o.sku for o in objs]).values_list("pk", flat=True)
+        )
     created = sum(1 for r in batch if r.sku not in existing)
     return created, len([o for o in objs if o.sku in existing])
 

@@ -41,7 +41,7 @@ def recommender_settings_check(app_configs: Any, **kwargs: Any) -> list[Any]:
 
 
 # settings whose value is a dict of options with a fixed set of (lower-case) keys; a host may give only some
-OPTION_DICTS = ("ONLINE_UPDATE", "GUARDRAIL", "RETENTION")
+OPTION_DICTS = ("ONLINE_UPDATE", "GUARDRAIL", "RETENTION", "SEARCH")
 
 
 def _option_key_problems(user: dict[str, Any], defaults: dict[str, Any]) -> list[Any]:

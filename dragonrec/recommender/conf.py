@@ -58,6 +58,28 @@ DEFAULTS: dict[str, Any] = {
     "IMPRESSION_FLUSH_S": 1.0,
     # With the workers down the buffer grows; past this many records the web processes flush a batch themselves.
     "IMPRESSION_BUFFER_MAX": 50_000,
+    # --- search (services/search.py: GET /api/search/) --------------------------------------------------------
+    # Lexical hits (PostgreSQL full text, typo alternatives from the catalog vocabulary) fused by reciprocal rank with
+    # semantic hits (pgvector) above a similarity floor, then re-ranked for the shopper; a partial dict is merged.
+    "SEARCH": {
+        "personalise": True,  # re-rank the top hits by the shopper's history and stated brands (False: same for all)
+        "personal_top": 20,  # how many of the top hits personalisation may reorder
+        # the personal score's weight against relevance (both scaled to [0, 1]) inside a relevance tier (products of
+        # the kind the query names, other word matches, semantic only): items never leave their tier's slots
+        "personal_weight": 1.5,
+        "semantic": True,  # semantic recall from the product embeddings (False: lexical only)
+        # MiniLM cosine below which a product is not "related" to the query: on the demo catalog, "something to type
+        # on" reaches keyboards at ~0.35-0.45, while nonsense stays under ~0.25 (bench/search.py)
+        "semantic_min_similarity": 0.3,
+        "semantic_k": 50,  # semantic candidates per query
+        "semantic_weight": 0.5,  # RRF weight of the semantic list against the lexical list's 1.0: exact words lead
+        "rrf_k": 60,  # the RRF constant (Cormack et al. 2009's 60)
+        "candidates": 200,  # lexical candidates per query; `count` in the answer is at most this plus semantic_k
+        # at most this many of a query's word matches are ranked (ts_rank_cd reads each one's vector, ~4 us a row on 2
+        # busy cores), the first the GIN index yields: a word in 10,000 of 100,000 products cost p95 267 ms at 2,000,
+        # 107 ms at 500 (bench/search.py, load ~13); a larger window ranks more of a very common word's products
+        "rank_window": 500,
+    },
     # --- trending and complements (Celery beat) -------------------------------------------------------------
     "TRENDING_HALF_LIFE_HOURS": 72,
     "TRENDING_WINDOW_DAYS": 30,

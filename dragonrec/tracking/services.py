@@ -281,6 +281,8 @@ def _event_error(
         return f"product_id is required for {item.type} events"
     if item.type == EventType.IMPRESSION and not _is_uuid((item.context or {}).get("request_id")):
         return "impression events need context.request_id (the list's request_id from /api/recommendations/)"
+    if item.type == EventType.SEARCH and not str((item.context or {}).get("query") or "").strip():
+        return "search events need context.query (what the shopper searched for): searches are a signal"
     if item.product_id is not None and item.product_id not in currencies:
         return f"unknown product {item.product_id}"
     if user_id is None and not item.session_id:

@@ -63,8 +63,9 @@ def experiment_create(
 
     if Experiment.objects.filter(name=name).exists():
         raise ExperimentError(f"an experiment named {name!r} exists")
-    if not scenarios or set(scenarios) - set(SCENARIOS):
-        raise ExperimentError(f"scenarios must be some of {', '.join(SCENARIOS)}")
+    allowed = (*SCENARIOS, "search")  # search results are a served list too (services/search.py)
+    if not scenarios or set(scenarios) - set(allowed):
+        raise ExperimentError(f"scenarios must be some of {', '.join(allowed)}")
     if len(arms) < 2 or len({a.name for a in arms}) != len(arms):
         raise ExperimentError("an experiment needs at least two arms with distinct names")
     for arm in arms:

@@ -6,3 +6,5 @@ export { excludeParam, getRecommendations, MAX_EXCLUDE } from "./recommendations
 export type { RecommendationQuery } from "./recommendations";
 export { getPreferences, savePreferences } from "./preferences";
 export type * from "./types";
+export { searchProducts, suggestSearch } from "./search";
+export type { SearchQuery } from "./search";

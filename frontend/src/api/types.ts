@@ -89,3 +89,38 @@ export interface ProductQuery {
   in_stock?: boolean;
   page?: number;
 }
+
+// ---- search (GET /api/search/, /api/search/suggest/) ------------------------------------------------------------
+
+export type SearchSort = "relevance" | "price_asc" | "price_desc" | "newest";
+
+/** A search results page: a served list like recommendations (clicks carry its `request_id` and the position). */
+export interface SearchResults {
+  request_id: string;
+  query: string;
+  /** "Did you mean": the query with its typos corrected, or null. */
+  corrected_query: string | null;
+  count: number;
+  page: number;
+  page_size: number;
+  sort: SearchSort;
+  ranker: string;
+  personalised: boolean;
+  experiment: string | null;
+  arm: string | null;
+  items: RecommendationItem[];
+  /** Zero results only: what to show instead of a dead end. */
+  recommendations: { request_id: string; ranker: string; items: RecommendationItem[] } | null;
+}
+
+export interface SearchSuggestion {
+  text: string;
+  kind: "query" | "category" | "product";
+  product_id: number | null;
+}
+
+export interface SearchSuggestions {
+  query: string;
+  corrected_query: string | null;
+  suggestions: SearchSuggestion[];
+}

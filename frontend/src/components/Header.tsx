@@ -1,4 +1,5 @@
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useState, type FormEvent, type KeyboardEvent } from "react";
+import { suggestSearch, type SearchSuggestion } from "../api";
 import { Link, NavLink, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useCartCount } from "../hooks/useCart";
 import { useCategories } from "../hooks/useCategories";
@@ -7,21 +8,73 @@ import { useSession } from "../hooks/useSession";
 
 function SearchForm() {
   const inputId = useId();
+  const listId = useId();
   const navigate = useNavigate();
   const location = useLocation();
   const [params] = useSearchParams();
   const current = location.pathname === "/search" ? (params.get("q") ?? "") : "";
   const [q, setQ] = useState(current);
+  const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(-1);
+  const [suggestions, setSuggestions] = useState<SearchSuggestion[]>([]);
 
   // Follow the URL (back/forward, a link to another search).
   useEffect(() => setQ(current), [current]);
 
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    const query = q.trim();
+  // Autocomplete: ask once typing pauses (150 ms), for 2+ characters; an answer to an older prefix is dropped.
+  useEffect(() => {
+    const typed = q.trim();
+    if (!open || typed.length < 2) {
+      setSuggestions([]);
+      return;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      suggestSearch(typed, controller.signal).then(
+        (answer) => {
+          setSuggestions(answer.suggestions);
+          setActive(-1);
+        },
+        () => setSuggestions([]), // suggestions are a convenience: a failure just shows none
+      );
+    }, 150);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [q, open]);
+
+  const go = (s: SearchSuggestion | null) => {
+    setOpen(false);
+    if (s?.kind === "product" && s.product_id) {
+      navigate(`/products/${s.product_id}`);
+      return;
+    }
+    const query = (s ? s.text : q).trim();
+    if (s) setQ(s.text);
     if (query) navigate(`/search?q=${encodeURIComponent(query)}`);
   };
 
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    go(active >= 0 ? (suggestions[active] ?? null) : null);
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (!suggestions.length) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      setOpen(true);
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      // cycle through "nothing chosen" (-1) and each suggestion
+      const slots = suggestions.length + 1;
+      setActive((i) => ((i + 1 + step + slots) % slots) - 1);
+    } else if (e.key === "Escape") {
+      setOpen(false);
+    }
+  };
+
+  const shown = open && suggestions.length > 0;
   return (
     <form role="search" className="search-form" onSubmit={onSubmit}>
       <label htmlFor={inputId} className="visually-hidden">
@@ -32,14 +85,44 @@ function SearchForm() {
         type="search"
         name="q"
         value={q}
-        onChange={(e) => setQ(e.target.value)}
+        onChange={(e) => {
+          setQ(e.target.value);
+          setOpen(true);
+        }}
+        onKeyDown={onKeyDown}
+        onBlur={() => setTimeout(() => setOpen(false), 150)}
         placeholder="Search products"
         autoComplete="off"
         enterKeyHint="search"
+        role="combobox"
+        aria-autocomplete="list"
+        aria-expanded={shown}
+        aria-controls={listId}
+        aria-activedescendant={shown && active >= 0 ? `${listId}-${active}` : undefined}
       />
       <button type="submit" className="button">
         Search
       </button>
+      {shown && (
+        <ul id={listId} role="listbox" aria-label="Suggestions" className="search-suggestions">
+          {suggestions.map((s, i) => (
+            <li
+              key={`${s.kind}-${s.text}`}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === active}
+              className={`suggestion suggestion-${s.kind}`}
+              onMouseDown={(e) => {
+                e.preventDefault(); // keep the focus in the box until the choice is made
+                go(s);
+              }}
+            >
+              {s.text}
+              {s.kind !== "query" && <span className="suggestion-kind"> · {s.kind}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
     </form>
   );
 }

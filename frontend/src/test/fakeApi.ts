@@ -1,5 +1,5 @@
 import { vi } from "vitest";
-import type { Category, Preferences, Product, RecommendationList } from "../api";
+import type { Category, Preferences, Product, RecommendationList, SearchResults } from "../api";
 import type { TrackedEvent } from "../tracking";
 
 export const categories: Category[] = [
@@ -85,6 +85,40 @@ export const CANDIDATES = {
   cart: [51, 52],
 };
 
+export function searchAnswer(params: URLSearchParams): SearchResults {
+  const q = params.get("q") ?? "";
+  const page = Number(params.get("page") ?? "1");
+  const size = Number(params.get("page_size") ?? "20");
+  const sort = (params.get("sort") ?? "relevance") as SearchResults["sort"];
+  const base = { query: q, page, page_size: size, sort, experiment: null, arm: null };
+  listCounter += 1;
+  if (q === "nothingmatches") {
+    const recs = recList([61, 62, 63]);
+    return {
+      ...base,
+      request_id: `search-${listCounter}`,
+      corrected_query: "monitor",
+      count: 0,
+      ranker: "search",
+      personalised: false,
+      items: [],
+      recommendations: { request_id: recs.request_id!, ranker: "trending", items: recs.items },
+    };
+  }
+  const count = 45;
+  const ids = Array.from({ length: Math.max(0, Math.min(size, count - (page - 1) * size)) }, (_, i) => 100 + (page - 1) * size + i);
+  return {
+    ...base,
+    request_id: `search-${listCounter}`,
+    corrected_query: q === "moniter" ? "monitor" : null,
+    count,
+    ranker: "search+student:v3",
+    personalised: true,
+    items: recList(ids).items.map((item) => ({ ...item, source: "lexical", reason: "Matches your search" })),
+    recommendations: null,
+  };
+}
+
 /**
  * Installs a fake DragonRec backend as `fetch`, following the contract the storefront codes against.
  * `overrides` replace a route by "METHOD /path/" (the product id replaced by `:id`).
@@ -144,6 +178,20 @@ export function installFakeApi(overrides: Record<string, Route> = {}) {
     "PUT /api/preferences/": (req) => {
       state.preferences = req.body as Preferences;
       return json(200, state.preferences);
+    },
+    // search: "nothingmatches" finds nothing (did you mean + recommendations), "moniter" is corrected, else 45 hits
+    "GET /api/search/": (req) => json(200, searchAnswer(req.url.searchParams)),
+    "GET /api/search/suggest/": (req) => {
+      const q = req.url.searchParams.get("q") ?? "";
+      return json(200, {
+        query: q,
+        corrected_query: null,
+        suggestions: [
+          { text: `${q} stand`, kind: "query", product_id: null },
+          { text: "Monitors", kind: "category", product_id: null },
+          { text: "Lumora ProLine 7", kind: "product", product_id: 7 },
+        ],
+      });
     },
     "POST /api/events/": (req) => {
       const batch = (req.body as { events: TrackedEvent[] }).events;
