@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
+    "csp",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below); its system checks
     "django_celery_beat",
     "config.apps.DragonRecConfig",
     "dragonrec.catalog",
@@ -47,6 +48,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so the files it answers itself (the storefront's index.html among them) carry the
+    # Content-Security-Policy and X-Frame-Options too, not only the responses of Django's views.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.BodySizeLimitMiddleware",  # before anything can read an oversize body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -54,8 +59,29 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# ------------------------------------------------------------------------------------------ browser headers
+# Content-Security-Policy on every response (django-csp): the storefront, admin and /api/docs/ (Swagger UI, whose
+# start-up script drf-spectacular serves as a file: config/api_docs.py) run only our own scripts; no inline script,
+# no eval, no plugins. Images may come from a shop's https CDN (product image_url) and data: URLs (the
+# storefront's placeholders). No page of ours may be framed: frame-ancestors here, X-Frame-Options for older
+# browsers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
 
 # Prometheus /metrics (off by default; staff or `Authorization: Bearer <token>`); with it, request latency by route.
 DRAGONREC_METRICS_ENABLED = env_bool("DRAGONREC_METRICS_ENABLED", False)
