@@ -18,6 +18,13 @@ threads = int(os.environ.get("DRAGONREC_WEB_THREADS", "4"))
 worker_class = "gthread"
 preload_app = True  # Django and the libraries are imported once, before the fork
 graceful_timeout = 5
+# Recycle a worker after this many requests (0 = never), a bound on slow leaks; the jitter keeps the workers from
+# restarting together. bench/faults.py sets it low to recycle workers under traffic.
+max_requests = int(os.environ.get("DRAGONREC_WEB_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+# gunicorn's control socket (one path per user, ~/.gunicorn/gunicorn.ctl) would be shared by every gunicorn of the
+# user on the machine, each taking it from the last; nothing of ours uses it, signals do the same.
+control_socket_disable = True
 accesslog = "-" if os.environ.get("DRAGONREC_ACCESS_LOG") else None
 # One torch/BLAS thread per web thread: a request's forward pass is tiny, and several threads per request on two
 # cores spin against each other (measured: 31 ms -> 8 ms per request).
