@@ -68,8 +68,12 @@ class Supervisor:
         watch_redis: bool = False,
         output: IO[bytes] | None = None,
         say: Callable[[str], None] | None = None,
+        fast_exit_s: float = FAST_EXIT_S,
+        max_fast_crashes: int = MAX_FAST_CRASHES,
+        backoff_s: float = 1.0,
     ) -> None:
         self.children = list(children)
+        self.fast_exit_s, self.max_fast_crashes, self.backoff_s = fast_exit_s, max_fast_crashes, backoff_s
         self.cwd = cwd
         self.watch_redis = watch_redis
         self.output = output
@@ -96,7 +100,7 @@ class Supervisor:
                 continue
             code = child.proc.poll()
             if code is None:
-                if child.fast_crashes and now - child.started_at > FAST_EXIT_S:
+                if child.fast_crashes and now - child.started_at > self.fast_exit_s:
                     child.fast_crashes = 0  # it stayed up: a later crash starts a new count
                 continue
             self._on_exit(child, code, now)
@@ -142,16 +146,17 @@ class Supervisor:
         child.exits.append((time.time(), code))
         self._signal(child, signal.SIGKILL)  # the pool processes of a worker whose main process died
         child.proc = None
-        if now - child.started_at < FAST_EXIT_S:
+        if now - child.started_at < self.fast_exit_s:
             child.fast_crashes += 1
         else:
             child.fast_crashes = 0
-        if child.fast_crashes >= MAX_FAST_CRASHES:
+        if child.fast_crashes >= self.max_fast_crashes:
             raise SupervisorGaveUp(
-                f"{child.name} exited {child.fast_crashes} times in a row within {FAST_EXIT_S:.0f} s of starting "
-                f"(last exit code {code}); giving up"
+                f"{child.name} exited {child.fast_crashes} times in a row within {self.fast_exit_s:.0f} s of "
+                f"starting (last exit code {code}); giving up"
             )
-        delay = 0.0 if child.fast_crashes <= 1 else min(BACKOFF_MAX_S, 2.0 ** (child.fast_crashes - 2))
+        # at once after a crash of a process that had been running; then 1, 2, 4 ... s while it keeps dying young
+        delay = 0.0 if child.fast_crashes <= 1 else min(BACKOFF_MAX_S, self.backoff_s * 2.0 ** (child.fast_crashes - 2))
         child.restart_at = now + delay
         child.restarts += 1
         self.say(f"{child.name} exited with code {code}; starting it again in {delay:.0f} s")

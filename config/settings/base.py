@@ -230,6 +230,12 @@ SPECTACULAR_SETTINGS = {
 
 # ------------------------------------------------------------------------------------------ Celery
 CELERY_BROKER_URL = _redis_db(REDIS_URL, 0)
+# kombu's Redis transport with one fix: a worker survives a broker restart while it holds unacknowledged tasks
+# (config/celery.py says why). Only for redis:// brokers; another broker URL needs this line removed.
+CELERY_BROKER_TRANSPORT = "config.celery:BrokerTransport" if CELERY_BROKER_URL.startswith("redis://") else None
+# Lost broker: retry for ever (None), every 2, 4, 6... s as kombu does; a supervisor restarts what still dies.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_RESULT_BACKEND = None  # tasks record their outcome in the database; nothing polls results
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
