@@ -52,6 +52,9 @@ def main() -> int:
         manage("dragonrec_demo_data")
         frontend.ensure_built()
         worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher,training", "-c", "2"]
+        # gossip and mingle only coordinate several workers; each broker restart logged a Gossip error and waited a
+        # second for mingle's replies before consuming again
+        worker += ["--without-gossip", "--without-mingle"]
         beat = [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(REPO / "var" / "celerybeat")]
         # workers, threads, bind, warm-up and thread limits: config/gunicorn.py (DRAGONREC_WEB_* variables)
         web = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
