@@ -52,3 +52,12 @@ def test_the_api_docs_page_runs_no_inline_script(client: Client) -> None:
     styles = policy(client.get("/api/docs/"))["style-src"]
     assert "'unsafe-inline'" not in styles
     assert any(s.startswith("'sha256-") for s in styles)
+
+
+def test_the_page_shown_before_the_storefront_is_built_styles_itself_by_nonce(client: Client, tmp_path: Path) -> None:
+    with override_settings(STOREFRONT_DIST=tmp_path):  # no index.html there: the page of links instead
+        response = client.get("/")
+    assert b"DragonRec is running" in response.content
+    nonces = [s for s in policy(response)["style-src"] if s.startswith("'nonce-")]
+    assert len(nonces) == 1
+    assert f'<style nonce="{nonces[0][7:-1]}">'.encode() in response.content
