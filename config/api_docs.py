@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import drf_spectacular
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +30,7 @@ def inline_style_sources() -> list[str]:
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
+    @extend_schema(exclude=True)  # the page that shows the schema is not part of it
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)
         # django-csp reads this attribute (what its @csp_update decorator sets) and adds to the site's policy.
