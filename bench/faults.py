@@ -444,6 +444,8 @@ def main() -> int:
 
     import psycopg
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` cleans up too: the stack, the scratch database
+
     from config import embedded
     from config.supervisor import Child, Supervisor, SupervisorGaveUp
     from tests.databases import libpq_dsn

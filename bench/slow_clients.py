@@ -71,13 +71,13 @@ def trickle(port: int, head: bytes, stop: threading.Event) -> None:
         return
 
 
-def latencies(port: int, n: int) -> list[float]:
+def latencies(port: int, n: int, timeout: float = 30.0) -> list[float]:
     out = []
     for _ in range(n):
         try:
-            out.append(get(port))
+            out.append(get(port, timeout=timeout))
         except (OSError, RuntimeError):
-            out.append(float("inf"))
+            out.append(float("inf"))  # no answer within `timeout`: a shopper would have left
     return out
 
 
@@ -104,7 +104,9 @@ def throughput(port: int, seconds: float, clients: int = 8) -> float:
 def summary(values: list[float]) -> str:
     ordered = sorted(values)
     pick = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], ordered[-1]
-    return "/".join("timeout" if v == float("inf") else f"{v * 1000:.0f}" for v in pick) + " ms"
+    timeouts = sum(v == float("inf") for v in values)
+    text = "/".join("timeout" if v == float("inf") else f"{v * 1000:.0f}" for v in pick) + " ms"
+    return text + (f" ({timeouts} of {len(values)} no answer)" if timeouts else "")
 
 
 def measure(env: dict[str, str], io_threads: str, args: argparse.Namespace, log: object) -> dict[str, str]:
@@ -132,7 +134,7 @@ def measure(env: dict[str, str], io_threads: str, args: argparse.Namespace, log:
         for t in slow:
             t.start()
         time.sleep(2)
-        under_attack = latencies(port, args.requests)
+        under_attack = latencies(port, args.requests, timeout=args.give_up_s)
         stop.set()
         rate = throughput(port, args.seconds)
         return {
@@ -151,11 +153,16 @@ def measure(env: dict[str, str], io_threads: str, args: argparse.Namespace, log:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--slow", type=int, default=8, help="slow connections")
-    parser.add_argument("--requests", type=int, default=30, help="catalog GETs per latency figure")
+    parser.add_argument("--requests", type=int, default=20, help="catalog GETs per latency figure")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the throughput run")
+    parser.add_argument("--give-up-s", type=float, default=5.0, help="a GET under attack waits this long at most")
     args = parser.parse_args()
 
+    import signal
+
     import psycopg
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` cleans up too: gunicorn, the scratch database
 
     from config import embedded
     from tests.databases import libpq_dsn
