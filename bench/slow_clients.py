@@ -155,6 +155,7 @@ def main() -> int:
     parser.add_argument("--slow", type=int, default=8, help="slow connections")
     parser.add_argument("--requests", type=int, default=20, help="catalog GETs per latency figure")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the throughput run")
+    parser.add_argument("--models", default="before,now", help="which server models, in this order")
     parser.add_argument("--give-up-s", type=float, default=5.0, help="a GET under attack waits this long at most")
     args = parser.parse_args()
 
@@ -182,7 +183,9 @@ def main() -> int:
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "dragonrec_demo_data", "--skip-train")
         with open(REPO / "var" / "bench-slow-clients.log", "ab") as log:
-            for name, io_threads in (("gthread 2x4 (before)", "4"), ("2x4 app threads, 32 I/O threads", "32")):
+            models = {"before": ("gthread 2x4 (before)", "4"), "now": ("2x4 app threads, 32 I/O threads", "32")}
+            for key in args.models.split(","):
+                name, io_threads = models[key]
                 results[name] = measure(env, io_threads, args, log)
     finally:
         with psycopg.connect(libpq_dsn("postgres"), autocommit=True) as conn:
