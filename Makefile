@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint browser frontend-test services-start services-stop services-status bench clean
+.PHONY: demo test screenshots lint browser frontend-test services-start services-stop services-status bench clean
 
 # Reinstalls only when requirements.txt changed since the last install.
 $(STAMP): requirements.txt
@@ -19,6 +19,12 @@ demo: $(STAMP)
 # The settings are explicit: importing `config` (celery.py) defaults the variable to dev for child processes.
 test: $(STAMP) lint browser frontend-test
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The README's pictures: the browser tests that take them, writing into docs/screenshots/ (plain `make test` writes
+# them under the ignored var/screenshots/, so a test run never dirties the checkout).
+screenshots: $(STAMP) browser
+	DRAGONREC_SCREENSHOTS=docs DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- \
+		$(PY) -m pytest tests/e2e/test_storefront.py tests/e2e/test_admin_screenshots.py $(PYTEST_ARGS)
 
 # mypy reads [tool.mypy] in pyproject.toml; its cache (var/mypy_cache) makes a re-run take seconds.
 lint: $(STAMP)

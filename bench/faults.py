@@ -1,23 +1,38 @@
 #!/usr/bin/env python
-"""Nothing acknowledged is lost while the back end fails: events and impressions under worker kills and a Redis
-restart.
+"""Nothing acknowledged is lost or doubled, and no request is refused, while the back end fails under real traffic.
 
-    python bench/faults.py                # starts its own gunicorn + Celery worker on this checkout's embedded services
-    python bench/faults.py --events 20000 --clients 16 --replays 0.1
+    python bench/faults.py                          # ~2 minutes on 2 cores; exits 1 on any loss, duplicate or refusal
+    python bench/faults.py --events 4000 --shoppers 12 --integrations 4
+    python bench/faults.py --inject-loss event      # deletes one acknowledged event before the check: must exit 1
 
-What it does, bounded in count and time, talking only to the local server it starts:
-1. starts the embedded PostgreSQL+pgvector and Redis (`config.embedded`), migrates, loads the demo shop without
-   training (`dragonrec_demo_data --skip-train`), then a gunicorn (config/gunicorn.py) and one Celery worker;
-2. 16 clients post `--events` events in bursts (1-50 per request), 10% of them replays of ids the same client sent
-   before, and ask for recommendations after each burst (every served list is an impression). A client retries
-   a request that failed (connection error, 5xx, 429) with the same ids, like the storefront tracker;
-3. meanwhile: SIGKILL of the worker (restarted 3 s later), a Redis restart (down ~2 s), a second worker SIGKILL;
+What it does, bounded in count and time, talking only to the servers it starts:
+1. starts the embedded PostgreSQL+pgvector and Redis (`config.embedded`), creates a scratch database (dropped at the
+   end), migrates it, loads the demo shop without training and creates an API key (`manage.py tracking_apikey
+   create`); then gunicorn (config/gunicorn.py, workers recycled every `--max-requests`) and a Celery worker under
+   the demo's supervisor (config/supervisor.py), which also restarts the embedded Redis when it dies;
+2. real shoppers, as a browser is: the first request (`GET /api/auth/session/`) gets the signed shopper cookie, every
+   later one sends it back; and a shop's backend with the API key, naming its own shoppers' `session_id`s. Each
+   posts events in bursts (10% replays of ids it sent before, clicks crediting the list it was served) and asks for
+   recommendations after each burst. A client retries as the storefront's tracker does: the same ids again after a
+   connection error, a 5xx or a 429 (after its Retry-After); a request on a kept-alive connection that the server
+   closed before answering is sent again once, as browsers do;
+3. meanwhile, each at a point of the traffic: gunicorn's workers recycled (SIGHUP), the Celery worker killed with
+   SIGKILL while it works, the embedded redis-server killed with SIGKILL (no manual restart: the supervisor brings
+   it back, the worker reconnects), every PostgreSQL connection of the database terminated (pg_terminate_backend),
+   a gunicorn worker added and removed (TTIN/TTOU), the worker killed again;
 4. waits for the worker to drain the impression buffer (then flushes what is left, as beat's one-minute safety net
-   would), and compares with the database.
+   would), and checks the database against what the clients were told.
 
-Prints: events stored, duplicates answered, lost (acknowledged as accepted/duplicate but not stored: must be 0),
-impressions lost (lists served with a request id but not stored: must be 0), and latency p50/p99 overall and
-during the faults.
+Every answer is counted by status. The run fails (exit 1) when
+- any request was refused: a 4xx other than a 429, a 5xx other than a 503 (both documented: retry after
+  Retry-After), or a request given up after all retries;
+- an event answered `rejected` (the bench only sends valid events);
+- an acknowledged event (`accepted` or `duplicate`) is not in the database exactly once;
+- a served list (its `request_id`) is not in the database exactly once, or two answers carried the same request id;
+- after the Redis kill, Redis and the Celery worker were not both serving again within `--recovery-s` (10 s).
+
+`--inject-loss event|impression` deletes one acknowledged event or one served list right before the check (the
+documented hook that proves the check can fail; tests/bench/test_faults.py runs it).
 """
 
 from __future__ import annotations
@@ -34,15 +49,20 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 PY = sys.executable
-MAX_TRIES = 30  # per request; with Retry-After/backoff capped at 2 s this outlasts any fault below
+RETRY_FOR_S = 60.0  # a request is given up (a failure) after this long without an answer the client can use
+BACKOFF_MAX_S = 2.0
+# Answers the API documents as "come back": 429 (a rate limit) and 503 (the database connection broke under the
+# request). A client waits Retry-After and sends the same ids again; they are counted, not refusals.
+COME_BACK = {429, 503}
 
 
 def free_port() -> int:
@@ -51,178 +71,341 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def manage(*args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=REPO, check=True)
-
-
+# --------------------------------------------------------------------------------------------- the ledger
 @dataclass
-class Stats:
+class Ledger:
+    """What the clients were told, to hold the database to."""
+
     lock: threading.Lock = field(default_factory=threading.Lock)
-    acked: set[str] = field(default_factory=set)  # answered accepted or duplicate
-    sent_unique: set[str] = field(default_factory=set)
+    statuses: Counter[tuple[str, str, int]] = field(default_factory=Counter)  # (client kind, endpoint, status)
+    refused: list[str] = field(default_factory=list)  # "<status> <method> <path>: <answer>"
+    gave_up: int = 0
+    conn_errors: Counter[str] = field(default_factory=Counter)  # by exception: no answer came, the client retried
+    resent_stale: int = 0
+    acked: set[str] = field(default_factory=set)  # event ids answered accepted or duplicate
+    rejected: list[str] = field(default_factory=list)
     accepted: int = 0
     duplicates: int = 0
-    rejected: int = 0
-    gave_up: int = 0
-    retries: int = 0
-    throttled: int = 0
-    errors_5xx: int = 0
-    conn_errors: int = 0
-    served: list[str] = field(default_factory=list)  # request ids of recommendation answers
-    latencies: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
     submitted: int = 0
+    served: list[str] = field(default_factory=list)  # request ids of the lists answered
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds) of answered requests
+
+    def count(self, kind: str, endpoint: str, status: int) -> None:
+        with self.lock:
+            self.statuses[(kind, endpoint, status)] += 1
 
 
+# --------------------------------------------------------------------------------------------- clients
 class Client(threading.Thread):
-    def __init__(
-        self, index: int, base: tuple[str, int], n_events: int, product_ids: list[int], args: Any, stats: Stats
-    ):
-        super().__init__(daemon=True)
-        self.index, self.base, self.n_events, self.ids, self.args, self.stats = (
-            index,
-            base,
-            n_events,
-            product_ids,
-            args,
-            stats,
-        )
-        self.rng = random.Random(index)
-        self.session = f"faults-{uuid.uuid4().hex[:8]}-{index}"
-        self.conn: http.client.HTTPConnection | None = None
+    """A browser shopper (`api_key=None`: the cookie is its identity) or a shop backend's integration (an API key,
+    `session_id`s of its own)."""
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
-        """One request with the tracker's retry policy; (status, json) of the final answer, status 0 = gave up."""
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        n_events: int,
+        product_ids: list[int],
+        ledger: Ledger,
+        *,
+        api_key: str | None = None,
+        replays: float = 0.1,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(daemon=True, name=name)
+        self.host, self.port, self.n_events, self.ids, self.ledger = host, port, n_events, product_ids, ledger
+        self.api_key, self.replays = api_key, replays
+        self.kind = "integration" if api_key else "shopper"
+        self.rng = random.Random(seed)
+        self.cookies: dict[str, str] = {}
+        self.conn: http.client.HTTPConnection | None = None
+        self.requests_on_conn = 0
+        self.shoppers = [f"faults-{uuid.uuid4().hex[:10]}" for _ in range(4)]  # an integration's own shoppers
+
+    # one request, with the tracker's retry policy
+    def request(self, method: str, path: str, endpoint: str, body: Any = None) -> tuple[int, Any]:
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if self.api_key:
+            headers["Authorization"] = f"Api-Key {self.api_key}"
+        else:
+            headers["Sec-Fetch-Site"] = "same-origin"  # what a browser says of the storefront's own calls
+        deadline = time.monotonic() + RETRY_FOR_S
         delay = 0.1
-        for attempt in range(MAX_TRIES):
-            if attempt:
-                with self.stats.lock:
-                    self.stats.retries += 1
+        while True:
+            if self.cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             started = time.monotonic()
+            reused = self.conn is not None and self.requests_on_conn > 0
             try:
                 if self.conn is None:
-                    self.conn = http.client.HTTPConnection(*self.base, timeout=30)
-                headers = {"Content-Type": "application/json"} if body else {}
-                self.conn.request(method, path, body, headers)
+                    self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                    self.requests_on_conn = 0
+                self.conn.request(method, path, payload, headers)
                 response = self.conn.getresponse()
                 raw = response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                with self.stats.lock:
-                    self.stats.conn_errors += 1
-                    self.stats.latencies.append((started, time.monotonic() - started))
-                self.conn = None
+                self.requests_on_conn += 1
+            except (OSError, http.client.HTTPException) as exc:
+                self._close()
+                if reused and isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)):
+                    with self.ledger.lock:  # the server closed a kept-alive connection: resend at once
+                        self.ledger.resent_stale += 1
+                    continue
+                with self.ledger.lock:
+                    self.ledger.conn_errors[type(exc).__name__] += 1
+                if time.monotonic() > deadline:
+                    return self._give_up(method, path, f"connection error: {exc!r}")
                 time.sleep(delay)
-                delay = min(2.0, delay * 2)
+                delay = min(BACKOFF_MAX_S, delay * 2)
                 continue
-            with self.stats.lock:
-                self.stats.latencies.append((started, time.monotonic() - started))
-            if status == 429:
-                with self.stats.lock:
-                    self.stats.throttled += 1
-                time.sleep(min(2.0, float(response.getheader("Retry-After") or delay)))
+            status = response.status
+            self.ledger.count(self.kind, endpoint, status)
+            with self.ledger.lock:
+                self.ledger.latencies.append((started, time.monotonic() - started))
+            for header in response.headers.get_all("Set-Cookie") or []:
+                for key, morsel in SimpleCookie(header).items():
+                    self.cookies[key] = morsel.value
+            if response.getheader("Connection", "").lower() == "close":
+                self._close()
+            if status == 200:
+                return status, json.loads(raw) if raw else None
+            if status in COME_BACK:
+                if time.monotonic() > deadline:
+                    return self._give_up(method, path, f"still {status}")
+                time.sleep(min(5.0, float(response.getheader("Retry-After") or delay)))
                 continue
-            if status >= 500:
-                with self.stats.lock:
-                    self.stats.errors_5xx += 1
-                self.conn = None
+            with self.ledger.lock:
+                self.ledger.refused.append(f"{status} {method} {path}: {raw[:200]!r}")
+            if status >= 500 and time.monotonic() < deadline:  # the tracker retries a 5xx with the same ids
                 time.sleep(delay)
-                delay = min(2.0, delay * 2)
+                delay = min(BACKOFF_MAX_S, delay * 2)
                 continue
-            return status, json.loads(raw) if raw else None
+            return status, None
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+
+    def _give_up(self, method: str, path: str, why: str) -> tuple[int, Any]:
+        with self.ledger.lock:
+            self.ledger.gave_up += 1
+            self.ledger.refused.append(f"gave up {method} {path}: {why}")
         return 0, None
 
+    # the shopper's story
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self._close()
+
+    def _run(self) -> None:
+        if not self.api_key:
+            self.request("GET", "/api/auth/session/", "auth/session")  # page load: the shopper cookie
         sent: list[str] = []
+        last_list: tuple[str, list[int]] | None = None
         remaining = self.n_events
         while remaining > 0:
-            size = min(remaining, self.rng.randint(1, 50))
+            session = self.rng.choice(self.shoppers)
+            size = min(remaining, self.rng.randint(1, 20))
             items = []
             for _ in range(size):
-                if sent and self.rng.random() < self.args.replays:
-                    event_id = self.rng.choice(sent)  # a replay: the tracker resending an id it sent before
-                else:
-                    event_id = str(uuid.uuid4())
-                    sent.append(event_id)
-                items.append(
-                    {
-                        "id": event_id,
-                        "type": "add_to_cart" if self.rng.random() < 0.1 else "view",
-                        "product_id": self.rng.choice(self.ids),
-                        "session_id": self.session,
-                    }
-                )
-            status, answer = self.request("POST", "/api/events/", json.dumps({"events": items}).encode())
-            with self.stats.lock:
-                self.stats.submitted += size
-                self.stats.sent_unique.update(i["id"] for i in items)
-                if status != 200:
-                    self.stats.gave_up += size
-                else:
+                if sent and self.rng.random() < self.replays:
+                    items.append(self.rng.choice(sent))  # the tracker resending an event it sent before
+                    continue
+                event: dict[str, Any] = {
+                    "id": str(uuid.uuid4()),
+                    "type": "view",
+                    "product_id": self.rng.choice(self.ids),
+                }
+                if last_list and self.rng.random() < 0.2:  # a click on the list it was served, credited to it
+                    request_id, products = last_list
+                    position = self.rng.randrange(len(products))
+                    event.update(
+                        type="click",
+                        product_id=products[position],
+                        context={"request_id": request_id, "position": position},
+                    )
+                elif self.rng.random() < 0.1:
+                    event["type"] = "add_to_cart"
+                if self.api_key:
+                    event["session_id"] = session
+                items.append(event)
+                sent.append(event)
+            status, answer = self.request("POST", "/api/events/", "events", {"events": items})
+            with self.ledger.lock:
+                self.ledger.submitted += size
+                if status == 200:
                     for result in answer["results"]:
                         if result["status"] == "accepted":
-                            self.stats.accepted += 1
-                            self.stats.acked.add(result["id"])
+                            self.ledger.accepted += 1
+                            self.ledger.acked.add(result["id"])
                         elif result["status"] == "duplicate":
-                            self.stats.duplicates += 1
-                            self.stats.acked.add(result["id"])
+                            self.ledger.duplicates += 1
+                            self.ledger.acked.add(result["id"])
                         else:
-                            self.stats.rejected += 1
+                            self.ledger.rejected.append(f"{result['id']}: {result.get('error')}")
             remaining -= size
-            status, answer = self.request("GET", f"/api/recommendations/?session_id={self.session}&n=6")
+            query = f"scenario=home&n=6&session_id={session}" if self.api_key else "scenario=home&n=6"
+            status, answer = self.request("GET", f"/api/recommendations/?{query}", "recommendations")
             if status == 200:
-                with self.stats.lock:
-                    self.stats.served.append(answer["request_id"])
+                with self.ledger.lock:
+                    self.ledger.served.append(answer["request_id"])
+                products = [item["product"]["id"] for item in answer["items"]]
+                last_list = (answer["request_id"], products) if products else None
 
 
-class Stack:
-    """gunicorn + one Celery worker on the embedded services, each in its own process group."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.web: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
-        self.log = open(REPO / "var" / "bench-faults.log", "ab")  # noqa: SIM115
-
-    def start_web(self) -> None:
-        env = dict(os.environ, DRAGONREC_BIND=f"127.0.0.1:{self.port}")
-        cmd = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
-        self.web = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True, stdout=self.log, stderr=self.log)
-
-    def start_worker(self) -> None:
-        cmd = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher", "-c", "1", "-l", "warning"]
-        self.worker = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=self.log, stderr=self.log)
-
-    def kill_worker(self) -> None:
-        assert self.worker is not None
-        os.killpg(self.worker.pid, signal.SIGKILL)  # the whole group: prefork children die with their parent
-        self.worker.wait()
-
-    def stop(self) -> None:
-        for proc in (self.web, self.worker):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in (self.web, self.worker):
-            if proc is not None:
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+# --------------------------------------------------------------------------------------------- the check
+@dataclass
+class Verdict:
+    lines: list[str]
+    failed: bool
 
 
-def redis_restart(down_s: float) -> None:
-    """SIGTERM the embedded Redis (it saves its data, as a managed Redis' restart does), wait, start it again on the
-    same port."""
-    from config import embedded
+def inject_loss(ledger: Ledger, what: str) -> str:
+    """The documented hook: delete one acknowledged row, as a bug that loses data would."""
+    from dragonrec.recommender.models import Impression
+    from dragonrec.tracking.models import Event
 
-    state = json.loads(embedded.STATE_FILE.read_text())
-    pid, url = int(state["redis_pid"]), str(state["redis_url"])
-    os.kill(pid, signal.SIGTERM)
-    while embedded._pid_alive(pid):
-        time.sleep(0.05)
-    time.sleep(down_s)
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    env = dict(os.environ, DRAGONREC_REDIS_PORT=port)
-    subprocess.run([PY, "-m", "config.embedded", "start"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    if what == "event":
+        victim = sorted(ledger.acked)[0]
+        Event.objects.filter(id=victim).delete()
+    else:
+        victim = sorted(ledger.served)[0]
+        Impression.objects.filter(request_id=victim).delete()
+    return f"injected: deleted {what} {victim}"
+
+
+def stored_counts(model: Any, column: str, ids: list[str]) -> Counter[str]:
+    """How many rows hold each id (more than one would be a duplicate, e.g. across time partitions)."""
+    from django.db.models import Count
+
+    counts: Counter[str] = Counter()
+    for i in range(0, len(ids), 5000):
+        rows = model.objects.filter(**{f"{column}__in": ids[i : i + 5000]}).values(column).annotate(n=Count("pk"))
+        counts.update({str(row[column]): int(row["n"]) for row in rows})
+    return counts
+
+
+def verify(ledger: Ledger, *, inject: str | None = None) -> Verdict:
+    """Hold the database to what the clients were told."""
+    from dragonrec.recommender.models import Impression
+    from dragonrec.tracking.models import Event
+
+    lines = []
+    if inject:
+        lines.append(inject_loss(ledger, inject))
+    acked = sorted(ledger.acked)
+    events = stored_counts(Event, "id", acked)
+    lost_events = [i for i in acked if events[i] == 0]
+    doubled_events = [i for i in acked if events[i] > 1]
+    served_twice = [i for i, n in Counter(ledger.served).items() if n > 1]
+    unique_served = sorted(set(ledger.served))
+    lists = stored_counts(Impression, "request_id", unique_served)
+    lost_lists = [i for i in unique_served if lists[i] == 0]
+    doubled_lists = [i for i in unique_served if lists[i] > 1]
+
+    by_status = Counter[int]()
+    for (_, _, status), n in ledger.statuses.items():
+        by_status[status] += n
+    lines.append("answers by status: " + ", ".join(f"{s}: {n}" for s, n in sorted(by_status.items())))
+    for (kind, endpoint, status), n in sorted(ledger.statuses.items()):
+        lines.append(f"  {kind:<11} {endpoint:<15} {status}: {n}")
+    lines.append(
+        f"refused: {len(ledger.refused)} (given up: {ledger.gave_up})  connection errors retried: "
+        f"{dict(ledger.conn_errors) or 0}  kept-alive connections closed by the server, resent: {ledger.resent_stale}"
+    )
+    lines.extend(f"  {r}" for r in ledger.refused[:10])
+    lines.append(
+        f"events: {ledger.submitted} sent, {ledger.accepted} accepted, {ledger.duplicates} duplicate, "
+        f"{len(ledger.rejected)} rejected; acknowledged ids {len(acked)}: {len(lost_events)} lost, "
+        f"{len(doubled_events)} stored twice"
+    )
+    lines.extend(f"  rejected {r}" for r in ledger.rejected[:5])
+    lines.append(
+        f"served lists: {len(ledger.served)} answered ({len(served_twice)} request ids answered twice): "
+        f"{len(lost_lists)} lost, {len(doubled_lists)} stored twice"
+    )
+    lines.extend(f"  lost event {i}" for i in lost_events[:5])
+    lines.extend(f"  lost list {i}" for i in lost_lists[:5])
+    failed = bool(
+        ledger.refused
+        or ledger.rejected
+        or lost_events
+        or doubled_events
+        or lost_lists
+        or doubled_lists
+        or served_twice
+    )
+    return Verdict(lines, failed)
+
+
+# --------------------------------------------------------------------------------------------- faults
+class Faults:
+    def __init__(self, supervisor: Any, database: str) -> None:
+        self.supervisor, self.database = supervisor, database
+        self.log: list[tuple[float, str]] = []
+        self.recovery_s: float | None = None
+
+    def note(self, what: str) -> None:
+        self.log.append((time.monotonic(), what))
+        print(f"  {time.strftime('%H:%M:%S')} {what}", flush=True)
+
+    def web_signal(self, signum: int, what: str) -> None:
+        pid = self.supervisor.child("web").pid
+        os.kill(pid, signum)
+        self.note(what)
+
+    def worker_back(self, app: Any, since: float, timeout: float = 180.0) -> float:
+        """Seconds from `since` until a Celery worker answers a broadcast ping (through Redis: both are back)."""
+        while time.monotonic() - since < timeout:
+            try:
+                if app.control.ping(timeout=0.5):
+                    break
+            except Exception:  # the broker is down: that is what we wait out
+                time.sleep(0.2)
+        return time.monotonic() - since
+
+    def kill_worker(self, app: Any) -> None:
+        child = self.supervisor.child("worker")
+        killed = time.monotonic()
+        os.killpg(child.pid, signal.SIGKILL)  # the whole group: its pool processes die mid-task with it
+        self.note("Celery worker SIGKILL (the supervisor starts a new one)")
+        self.note(f"a Celery worker serving again {self.worker_back(app, killed):.1f} s after the kill")
+
+    def kill_redis(self, app: Any) -> None:
+        from config import embedded
+
+        state = json.loads(embedded.STATE_FILE.read_text())
+        killed = time.monotonic()
+        os.kill(int(state["redis_pid"]), signal.SIGKILL)
+        self.note("redis-server SIGKILL (no manual restart)")
+        self.recovery_s = self.worker_back(app, killed)
+        self.note(f"Redis and the Celery worker serving again {self.recovery_s:.1f} s after the kill")
+
+    def terminate_postgres_connections(self) -> None:
+        import psycopg
+
+        from tests.databases import libpq_dsn
+
+        with psycopg.connect(libpq_dsn("postgres"), autocommit=True) as conn:
+            n = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+                (self.database,),
+            ).fetchone()
+        self.note(f"pg_terminate_backend: {n[0] if n else 0} connections of the database terminated")
+
+
+# --------------------------------------------------------------------------------------------- main
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([PY, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done.stdout
 
 
 def wait_http(port: int, timeout: float) -> None:
@@ -230,7 +413,7 @@ def wait_http(port: int, timeout: float) -> None:
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/api/products/?page=1")
+            conn.request("GET", "/api/categories/")
             if conn.getresponse().status == 200:
                 return
         except OSError:
@@ -247,66 +430,132 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--clients", type=int, default=16)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--events", type=int, default=6000)
+    parser.add_argument("--shoppers", type=int, default=12, help="browser shoppers (cookies)")
+    parser.add_argument("--integrations", type=int, default=4, help="backend clients with the API key")
     parser.add_argument("--replays", type=float, default=0.1)
+    parser.add_argument("--max-requests", type=int, default=400, help="gunicorn recycles a worker after this many")
+    parser.add_argument("--recovery-s", type=float, default=10.0, help="the bar for serving again after Redis dies")
     parser.add_argument("--drain-s", type=float, default=90.0, help="how long the worker gets to drain the buffer")
+    parser.add_argument("--no-faults", action="store_true", help="the same traffic and check, nothing broken")
+    parser.add_argument("--inject-loss", choices=["event", "impression"], help="delete one acknowledged row")
     args = parser.parse_args()
 
+    import psycopg
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` cleans up too: the stack, the scratch database
+
     from config import embedded
+    from config.supervisor import Child, Supervisor, SupervisorGaveUp
+    from tests.databases import libpq_dsn
 
     embedded.start()
-    manage("migrate", "--no-input", "-v", "0")
-    manage("dragonrec_demo_data", "--skip-train")
-    import django
-
-    django.setup()
-    from dragonrec.recommender.models import Impression
-    from dragonrec.recommender.services.impressions import impressions_buffered, impressions_flush
-    from dragonrec.tracking.models import Event
-
+    database = f"faults_dragonrec_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    server_url = embedded.database_url().rsplit("/", 1)[0]
     port = free_port()
-    stack = Stack(port)
-    stats = Stats()
-    fault_log: list[tuple[float, str]] = []
+    no_limit = ",".join(f"{scope}.address=" for scope in ("events", "event_requests", "recommendations", "preferences"))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings.dev",
+        DATABASE_URL=f"{server_url}/{database}",
+        DRAGONREC_BIND=f"127.0.0.1:{port}",
+        DRAGONREC_WEB_MAX_REQUESTS=str(args.max_requests),
+        # every client comes from 127.0.0.1 here: the per-address limits are off, the per-shopper ones stay on
+        DRAGONREC_THROTTLE_RATES=no_limit,
+    )
+    os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.dev", DATABASE_URL=env["DATABASE_URL"])
+    log = open(REPO / "var" / "bench-faults.log", "ab")  # noqa: SIM115
+    web = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
+    worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher", "-c", "2", "-l", "warning"]
+    worker += ["--without-gossip", "--without-mingle"]  # as scripts/demo.py runs it
+    supervisor = Supervisor(
+        [Child("web", web, env), Child("worker", worker, env)],
+        cwd=REPO,
+        watch_redis=True,
+        output=log,
+        say=lambda message: print(f"  supervisor: {message}", flush=True),
+    )
+    ledger = Ledger()
+    faults = Faults(supervisor, database)
+    stop = threading.Event()
+    gave_up: list[str] = []
+    verdict: Verdict | None = None
     try:
-        stack.start_web()
-        stack.start_worker()
+        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(env, "dragonrec_demo_data", "--skip-train")
+        key = manage(env, "tracking_apikey", "create", "faults", "--scopes", "events:write,recommendations:read")
+        key = key.strip().splitlines()[-1]
+        import django
+
+        django.setup()
+        from config.celery import app
+        from dragonrec.recommender.services.impressions import impressions_buffered, impressions_flush
+
+        supervisor.start()
+
+        def supervise() -> None:
+            try:
+                supervisor.run(stop.is_set)
+            except SupervisorGaveUp as exc:
+                gave_up.append(str(exc))
+
+        threading.Thread(target=supervise, daemon=True).start()
         wait_http(port, 180)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", "/api/products/?page=1")
         product_ids = [p["id"] for p in json.loads(conn.getresponse().read())["results"]]
 
-        share = [
-            args.events // args.clients + (1 if i < args.events % args.clients else 0) for i in range(args.clients)
+        n_clients = args.shoppers + args.integrations
+        share = [args.events // n_clients + (1 if i < args.events % n_clients else 0) for i in range(n_clients)]
+        clients = [
+            Client(
+                f"client-{i}",
+                "127.0.0.1",
+                port,
+                share[i],
+                product_ids,
+                ledger,
+                api_key=key if i >= args.shoppers else None,
+                replays=args.replays,
+                seed=i,
+            )
+            for i in range(n_clients)
         ]
-        clients = [Client(i, ("127.0.0.1", port), share[i], product_ids, args, stats) for i in range(args.clients)]
+        print(
+            f"{args.shoppers} shoppers (cookies) and {args.integrations} integrations (API key) send {args.events} "
+            f"events; gunicorn recycles workers every {args.max_requests} requests",
+            flush=True,
+        )
         started = time.monotonic()
         for client in clients:
             client.start()
 
-        def progress() -> float:
-            with stats.lock:
-                return stats.submitted / args.events
-
         def at(fraction: float) -> None:
-            while progress() < fraction and any(c.is_alive() for c in clients):
+            while any(c.is_alive() for c in clients):
+                with ledger.lock:
+                    if ledger.submitted >= fraction * args.events:
+                        return
                 time.sleep(0.05)
 
-        at(0.2)
-        fault_log.append((time.monotonic(), "worker SIGKILL"))
-        stack.kill_worker()
-        time.sleep(3)
-        stack.start_worker()
-        at(0.45)
-        fault_log.append((time.monotonic(), "redis restart"))
-        redis_restart(2.0)
-        at(0.7)
-        fault_log.append((time.monotonic(), "worker SIGKILL"))
-        stack.kill_worker()
-        time.sleep(3)
-        stack.start_worker()
+        if not args.no_faults:
+            faults.note(f"a Celery worker is up {faults.worker_back(app, started):.1f} s after the traffic began")
+            at(0.12)
+            faults.web_signal(signal.SIGHUP, "gunicorn SIGHUP: every web worker replaced")
+            at(0.25)
+            faults.kill_worker(app)
+            at(0.4)
+            faults.kill_redis(app)
+            at(0.55)
+            faults.terminate_postgres_connections()
+            at(0.68)
+            faults.web_signal(signal.SIGTTIN, "gunicorn SIGTTIN: one web worker more")
+            time.sleep(2)
+            faults.web_signal(signal.SIGTTOU, "gunicorn SIGTTOU: one web worker less")
+            at(0.8)
+            faults.kill_worker(app)
         fault_end = time.monotonic() + 5  # the recovery after the last fault counts as "during"
         for client in clients:
             client.join()
@@ -316,46 +565,42 @@ def main() -> int:
         while impressions_buffered() and time.monotonic() < deadline:
             time.sleep(0.5)
         left_for_beat = impressions_buffered()
+        # What beat's one-minute safety net does. A batch the killed worker had claimed comes back to the buffer
+        # when its flusher's 5-minute alive mark expires: the check waits for that too (it is a served list).
         while impressions_buffered():
-            impressions_flush(reschedule=False)  # what beat's one-minute safety net does
+            if not impressions_flush(reschedule=False):
+                time.sleep(1)
+        verdict = verify(ledger, inject=args.inject_loss)
     finally:
-        stack.stop()
+        stop.set()
+        supervisor.stop()
+        from django.db import connections
 
-    stored_ids = set()
-    acked = sorted(stats.acked)
-    for i in range(0, len(acked), 5000):
-        stored_ids.update(str(x) for x in Event.objects.filter(id__in=acked[i : i + 5000]).values_list("id", flat=True))
-    lost = len(stats.acked - stored_ids)
-    stored_impressions = 0
-    for i in range(0, len(stats.served), 5000):
-        stored_impressions += Impression.objects.filter(request_id__in=stats.served[i : i + 5000]).count()
-    first_fault = fault_log[0][0]
-    during = [s for start, s in stats.latencies if first_fault <= start <= fault_end]
-    overall = [s for _, s in stats.latencies]
+        connections.close_all()
+        with psycopg.connect(libpq_dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
-    print(
-        f"events submitted: {stats.submitted} ({len(stats.sent_unique)} unique ids) "
-        f"by {args.clients} clients in {elapsed:.1f} s"
-    )
-    print(f"events stored: {len(stored_ids)}  accepted answers: {stats.accepted}  duplicates: {stats.duplicates}")
-    print(f"events rejected: {stats.rejected}  gave up (never acknowledged): {stats.gave_up}")
-    print(f"lost (acknowledged, not stored): {lost}")
-    print(
-        f"impressions served: {len(stats.served)}  stored: {stored_impressions}  "
-        f"lost: {len(stats.served) - stored_impressions}"
-    )
-    print(f"impressions left after {args.drain_s:.0f} s for the beat safety net: {left_for_beat}")
-    print(
-        f"client retries: {stats.retries} (connection errors {stats.conn_errors}, 5xx {stats.errors_5xx}, "
-        f"429 {stats.throttled})"
-    )
-    print(f"faults: {', '.join(name for _, name in fault_log)}")
+    during = [s for start, s in ledger.latencies if faults.log and faults.log[0][0] <= start <= fault_end]
+    overall = [s for _, s in ledger.latencies]
+    print(f"\n{len(clients)} clients in {elapsed:.1f} s; load average {Path('/proc/loadavg').read_text().strip()}")
+    for line in verdict.lines:
+        print(line)
+    print(f"lists left after {args.drain_s:.0f} s for the beat safety net: {left_for_beat}")
+    restarts = {c.name: c.restarts for c in supervisor.children}
+    print(f"supervisor restarts: {restarts}, Redis restarted {len(supervisor.redis_restarts)} time(s)")
+    slow_recovery = faults.recovery_s is not None and faults.recovery_s > args.recovery_s
+    if faults.recovery_s is not None:
+        print(f"serving again after the Redis kill: {faults.recovery_s:.1f} s (bar: {args.recovery_s:.0f} s)")
     print(
         f"latency p50/p99: overall {percentile(overall, 0.5) * 1000:.0f}/{percentile(overall, 0.99) * 1000:.0f} ms, "
         f"during the faults {percentile(during, 0.5) * 1000:.0f}/{percentile(during, 0.99) * 1000:.0f} ms "
         f"({len(during)} requests)"
     )
-    return 0 if lost == 0 and len(stats.served) == stored_impressions else 1
+    failed = verdict.failed or slow_recovery or bool(gave_up)
+    for reason in gave_up:
+        print(f"supervisor: {reason}")
+    print("FAILED" if failed else "OK: nothing lost, nothing doubled, nothing refused")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

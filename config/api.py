@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import status
@@ -29,6 +30,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": f"Request body too large; the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database connection broke under the request (a restart, a failover, pg_terminate_backend): a
+        # transient 503 the client retries, not a 500 bug. Django has discarded the broken connection; the retry
+        # gets a fresh one, and replayed events are recognised by their ids (bench/faults.py).
+        logger.warning("database unavailable during an API request: %s", exc)
+        unavailable = Response(
+            {"detail": "The database is unavailable for a moment; retry the same request."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        unavailable["Retry-After"] = "1"
+        return unavailable
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)

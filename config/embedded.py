@@ -86,6 +86,18 @@ def start() -> dict[str, str]:
     return {"database_url": database_url(), "redis_url": redis_url()}
 
 
+def start_redis() -> str:
+    """Start the embedded Redis again if it died (on its old port), leaving PostgreSQL alone: what a supervisor
+    calls, and quickly, since the Celery worker is waiting to reconnect."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    with _lock():
+        state = _read_state()
+        if not os.environ.get("REDIS_URL"):
+            state["redis_url"] = _start_redis(state)
+        _write_state(state)
+    return redis_url()
+
+
 def stop() -> None:
     """Stop the embedded servers (external ones named by DATABASE_URL / REDIS_URL are never touched)."""
     with _lock():
@@ -207,6 +219,13 @@ def _redis_ping(url: str) -> bool:
         return False
 
 
+def redis_alive() -> bool:
+    """Whether the embedded Redis this checkout started still runs: a process check, no round trip, so a
+    supervisor can ask several times a second (config/supervisor.py)."""
+    pid = _read_state().get("redis_pid")
+    return pid is not None and _pid_alive(int(pid))
+
+
 def _embedded_redis_running() -> bool:
     state = _read_state()
     pid, url = state.get("redis_pid"), state.get("redis_url")
@@ -223,7 +242,9 @@ def _start_redis(state: dict[str, Any]) -> str:
     if url and state.get("redis_pid") and _pid_alive(int(state["redis_pid"])) and _redis_ping(url):
         return url
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
-    port = int(os.environ.get("DRAGONREC_REDIS_PORT", DEFAULT_REDIS_PORT))
+    # A restart after a crash takes the port it had: the running web and Celery processes hold that URL.
+    previous = url.rsplit(":", 1)[1].split("/")[0] if url else ""
+    port = int(previous or os.environ.get("DRAGONREC_REDIS_PORT") or DEFAULT_REDIS_PORT)
     while not _port_free(port):  # someone else's server: take the next free port rather than share it
         port += 1
     pid_file = REDIS_DIR / "redis.pid"

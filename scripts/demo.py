@@ -5,7 +5,9 @@
 2. migrates, loads the demo shop (catalog, users, events), embeds it, computes trending/complements, trains a
    first student (or reuses the active one),
 3. builds the React storefront (frontend/) when it is missing or stale,
-4. runs a Celery worker, Celery beat and gunicorn at http://127.0.0.1:8000 until Ctrl-C.
+4. runs a Celery worker, Celery beat and gunicorn at http://127.0.0.1:8000 until Ctrl-C, under a supervisor
+   (config/supervisor.py): a process that dies is started again (with a backoff while it keeps dying at start), and
+   so is the embedded Redis. The demo stops by itself only when a process keeps crashing right after its start.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from config import embedded, frontend  # noqa: E402
+from config.supervisor import Child, Supervisor, SupervisorGaveUp  # noqa: E402
 
 PY = sys.executable
 BIND = os.environ.get("DRAGONREC_BIND", "127.0.0.1:8000")
@@ -43,49 +45,43 @@ def main() -> int:
     before = embedded.status()
     print("starting embedded services ...", flush=True)
     embedded.start()
-    children: list[subprocess.Popen[bytes]] = []
+    supervisor: Supervisor | None = None
     try:
         manage("migrate", "--no-input", "-v", "0")
         manage("collectstatic", "--no-input", "-v", "0")
         manage("dragonrec_demo_data")
         frontend.ensure_built()
         worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher,training", "-c", "2"]
-        children.append(subprocess.Popen([*worker, "-l", "info"], cwd=REPO))
-        children.append(
-            subprocess.Popen(
-                [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(REPO / "var" / "celerybeat")],
-                cwd=REPO,
-            )
-        )
+        # gossip and mingle only coordinate several workers; each broker restart logged a Gossip error and waited a
+        # second for mingle's replies before consuming again
+        worker += ["--without-gossip", "--without-mingle"]
+        beat = [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "-s", str(REPO / "var" / "celerybeat")]
         # workers, threads, bind, warm-up and thread limits: config/gunicorn.py (DRAGONREC_WEB_* variables)
-        children.append(
-            subprocess.Popen(
-                [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"],
-                cwd=REPO,
-            )
+        web = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
+        supervisor = Supervisor(
+            [Child("worker", [*worker, "-l", "info"]), Child("beat", beat), Child("web", web)],
+            cwd=REPO,
+            watch_redis=before["redis"]["mode"] == "embedded",
+            say=lambda message: print(f"demo: {message}", file=sys.stderr, flush=True),
         )
+        supervisor.start()
         print(
             f"\nDragonRec demo shop: http://{BIND}/  (admin: http://{BIND}/admin/ as admin / dragonrec-demo, "
             f"API docs: http://{BIND}/api/docs/)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("a demo process exited; stopping the rest", file=sys.stderr)
+        supervisor.run()
+        return 0
+    except SupervisorGaveUp as exc:
+        print(f"demo: {exc}; stopping the rest", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(30)  # gunicorn's graceful timeout is 5 s, a Celery warm shutdown finishes its task
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if supervisor is not None:
+            supervisor.stop()
         if (before["redis"]["mode"] == "embedded" and not before["redis"]["running"]) or (
             before["postgres"]["mode"] == "embedded" and not before["postgres"]["running"]
         ):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE
 
 from config import embedded
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
+    "csp",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below); its system checks
     "django_celery_beat",
     "axes",  # sign-in lockout (django-axes); DragonRec's API-key authentication counts its failures here too
     "config.apps.DragonRecConfig",
@@ -49,6 +51,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so the files it answers itself (the storefront's index.html among them) carry the
+    # Content-Security-Policy and X-Frame-Options too, not only the responses of Django's views.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.BodySizeLimitMiddleware",  # before anything can read an oversize body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,10 +62,32 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last, as django-axes asks: turns a request flagged as locked out into its 429 (AXES_LOCKOUT_CALLABLE)
     "axes.middleware.AxesMiddleware",
 ]
+
+# ------------------------------------------------------------------------------------------ browser headers
+# Content-Security-Policy on every response (django-csp): the storefront, admin and /api/docs/ (Swagger UI, whose
+# start-up script drf-spectacular serves as a file: config/api_docs.py) run only our own scripts; no inline script,
+# no eval, no plugins. Images may come from a shop's https CDN (product image_url) and data: URLs (the
+# storefront's placeholders). No page of ours may be framed: frame-ancestors here, X-Frame-Options for older
+# browsers.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # a page that needs an inline <style> (templates/home.html) asks for request.csp_nonce; others get no nonce
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
 
 # Prometheus /metrics (off by default; staff or `Authorization: Bearer <token>`); with it, request latency by route.
 DRAGONREC_METRICS_ENABLED = env_bool("DRAGONREC_METRICS_ENABLED", False)
@@ -239,6 +267,12 @@ SPECTACULAR_SETTINGS = {
 
 # ------------------------------------------------------------------------------------------ Celery
 CELERY_BROKER_URL = _redis_db(REDIS_URL, 0)
+# kombu's Redis transport with one fix: a worker survives a broker restart while it holds unacknowledged tasks
+# (config/celery.py says why). Only for redis:// brokers; another broker URL needs this line removed.
+CELERY_BROKER_TRANSPORT = "config.celery:BrokerTransport" if CELERY_BROKER_URL.startswith("redis://") else None
+# Lost broker: retry for ever (None), every 2, 4, 6... s as kombu does; a supervisor restarts what still dies.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_RESULT_BACKEND = None  # tasks record their outcome in the database; nothing polls results
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -1,5 +1,6 @@
 """What a shop owner sees in admin, in a real browser: an A/B experiment's results page and the Recommendations
-dashboard, each with a week of data; saved as docs/screenshots/experiment-results.png and dashboard.png."""
+dashboard, each with a week of data; saved as experiment-results.png and dashboard.png (docs/screenshots/ with
+`make screenshots`, else the ignored var/screenshots/)."""
 
 from __future__ import annotations
 

@@ -29,11 +29,27 @@ def shop(browser: Any) -> Iterator[stack_module.Stack]:
 
 @pytest.fixture
 def visitor(browser: Any, shop: stack_module.Stack) -> Iterator[Any]:
-    """A new visitor: a fresh browser context (no cookies, empty localStorage)."""
+    """A new visitor: a fresh browser context (no cookies, empty localStorage). Whatever the story, the shop runs
+    under its Content-Security-Policy without Chromium blocking anything."""
     context = browser.new_context(viewport=DESKTOP, base_url=shop.url)
     page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
+    assert blocked == [], f"the Content-Security-Policy blocked: {blocked}"
+
+
+def test_every_page_of_the_shop_carries_the_policy_and_may_not_be_framed(shop: stack_module.Stack) -> None:
+    import urllib.request
+
+    # "/" is Django's view of the shell; /index.html is the same file answered by WhiteNoise itself
+    for path in ("/", "/index.html", "/cart", "/admin/login/", "/api/docs/"):
+        with urllib.request.urlopen(shop.url + path, timeout=10) as response:
+            assert response.status == 200, path
+            assert response.headers["X-Frame-Options"] == "DENY", path
+            csp = response.headers["Content-Security-Policy"] or ""
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, (path, csp)
 
 
 def recommendations(page: Any, action: Any, *, scenario: str = "home") -> dict[str, Any]:
