@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.models import (
     Arm,
     CategoryComplement,
@@ -245,14 +249,106 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/dragonrec_recommender/modelversion/compare.html", context)
 
 
+class ExperimentForm(forms.ModelForm):
+    """The experiment's own fields, checked by the same service as the command and the API
+    (services.experiments.experiment_errors); the arms are checked by ArmInlineFormSet."""
+
+    scenarios = forms.MultipleChoiceField(
+        choices=[(s, s) for s in SCENARIOS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The lists the experiment runs on.",
+    )
+
+    class Meta:
+        model = Experiment
+        fields = ["name", "kind", "scenarios", "salt", "notes"]
+
+    def clean(self) -> dict[str, Any]:
+        from dragonrec.recommender.services.experiments import experiment_errors
+
+        data = super().clean()
+        if self.errors:  # a field already refused: its own message says why
+            return data
+        errors = experiment_errors(
+            name=data.get("name") or "",
+            scenarios=list(data.get("scenarios") or []),
+            kind=data.get("kind") or "",
+            exclude_pk=self.instance.pk,
+        )
+        for field_name, messages_ in errors.items():
+            self.add_error(field_name if field_name in self.fields else None, messages_)
+        return data
+
+
+class ArmForm(forms.ModelForm):
+    class Meta:
+        model = Arm
+        fields = ["name", "policy", "share", "overrides", "position"]
+        help_texts = {"share": "Fraction of the shoppers, above 0 and at most 1 (0.5 = half); A/B shares add up to 1."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from dragonrec.recommender.services.experiments import policy_choices
+
+        super().__init__(*args, **kwargs)
+        # a select from the closed list, not free text: a typo can't be saved
+        self.fields["policy"] = forms.ChoiceField(choices=[("", "---------"), *policy_choices()])
+
+
+class ArmInlineFormSet(BaseInlineFormSet):
+    """Checks the arms together through the shared service (services.experiments.arms_errors): each arm's message
+    goes beside its field, the ones about all arms (shares adding up to 1) above the arms."""
+
+    def clean(self) -> None:
+        from dragonrec.recommender.services.experiments import ArmSpec, arms_errors
+
+        super().clean()
+        kept = [f for f in self.forms if getattr(f, "cleaned_data", None) and not self._should_delete_form(f)]
+        arms = [
+            ArmSpec(
+                f.cleaned_data.get("name") or "",
+                f.cleaned_data.get("policy") or "",
+                f.cleaned_data.get("share") if f.cleaned_data.get("share") is not None else 0.0,
+            )
+            for f in kept
+        ]
+        errors = arms_errors(arms=arms, kind=self.instance.kind)
+        general: list[str] = []
+        for key, messages_ in errors.items():
+            parts = key.split(".")
+            if len(parts) == 3:
+                form = kept[int(parts[1])]
+                if parts[2] not in form.errors:  # a field refused already (a policy not in the select) says why
+                    form.add_error(parts[2], messages_)
+            else:
+                general.extend(messages_)
+        if general:
+            raise ValidationError(general)
+
+
 class ArmInline(admin.TabularInline):
     model = Arm
+    form = ArmForm
+    formset = ArmInlineFormSet
     extra = 0
     fields = ["name", "policy", "share", "overrides", "position"]
+
+    def _draft(self, obj: Experiment | None) -> bool:
+        return obj is None or obj.status == Experiment.Status.DRAFT
+
+    # a started experiment's arms are fixed: a changed share would reshuffle shoppers mid-experiment
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._draft(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
+    form = ExperimentForm
     list_display = ["name", "kind", "status", "started_at", "ended_at", "winner", "results_link"]
     list_filter = ["status", "kind"]
     search_fields = ["name"]
@@ -260,6 +356,12 @@ class ExperimentAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "started_at", "ended_at", "winner"]
     inlines = [ArmInline]
     actions = ["start", "stop", "promote_winner"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None) -> list[str]:
+        fixed = list(self.readonly_fields)
+        if obj is not None and obj.status != Experiment.Status.DRAFT:
+            fixed += ["name", "kind", "scenarios", "salt"]  # results and assignment depend on them
+        return fixed
 
     @admin.display(description="results")
     def results_link(self, obj: Experiment) -> str:

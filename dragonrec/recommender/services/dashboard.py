@@ -52,12 +52,16 @@ PERCENT = {"ctr", "list_ctr", "add_to_cart_rate", "conversion_rate"}
 # ------------------------------------------------------------------------------------------------ experiment page
 def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
     """The results of `experiment` as table rows, with a daily plot of click and conversion rate per arm."""
-    from dragonrec.recommender.services.experiments import experiment_results
+    from dragonrec.recommender.services.experiments import experiment_readiness, experiment_results, not_enough_text
 
     results = experiment_results(experiment=experiment)
+    readiness = experiment_readiness(results=results) if results.get("arms") else {}
     arms = []
     for name, figures in (results.get("arms") or {}).items():
+        ready = readiness[name]
         row = {
+            "enough": ready["enough"],
+            "not_enough": "" if ready["enough"] else not_enough_text(ready),
             "name": name,
             "policy": figures.get("policy"),
             "share": figures.get("share"),
@@ -70,6 +74,9 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
         arms.append(row)
     lifts = []
     for name, by_metric in (results.get("lift") or {}).items():
+        if not (readiness[name]["enough"] and readiness[results["control"]]["enough"]):
+            lifts.append({"name": name, "metrics": [], "not_enough": True})
+            continue
         cells = []
         for key, _, _, _ in TABLE_METRICS:
             lift = by_metric.get(key) or {}
@@ -85,7 +92,8 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
         "lifts": lifts,
         "control": results.get("control"),
         "sample_ratio": srm,
-        "srm_failed": bool(srm and not srm.get("ok", True)),
+        "srm_failed": bool(srm and srm.get("judged", True) and not srm.get("ok", True)),
+        "srm_judged": bool(srm and srm.get("judged", True)),
         "interleaving": _interleaving_summary(interleaving) if interleaving else None,
         "credits": interleaving_credits(experiment=experiment) if interleaving else [],
         "list_arms": [a.name for a in experiment.arms.all()][:2],
