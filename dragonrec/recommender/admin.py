@@ -5,8 +5,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -156,6 +156,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     # status too: a version becomes active only through the promotion gate or the recorded force action below
     readonly_fields = [
         "version",
+        "owner_name",
+        "quality",
+        "training_curve",
+        "slices_table",
         "kind",
         "status",
         "decision",
@@ -171,6 +175,62 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "activated_at",
     ]
     actions = ["promote", "force_activate", "compare"]
+    fieldsets = [
+        (None, {"fields": ["version", "owner_name", "kind", "status", "quality", "training_curve", "slices_table"]}),
+        ("History", {"fields": ["decision", "notes", "parent", "created_at", "activated_at", "rolled_back_at"]}),
+        (
+            "Details",
+            {
+                "classes": ["collapse"],
+                "fields": ["artifact", "architecture", "hyperparameters", "data_snapshot", "metrics", "training_log"],
+            },
+        ),
+    ]
+
+    # the active version serves every shopper: it is replaced by activating another (recorded on both), never deleted
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
+        if obj is not None and obj.status == ModelVersion.Status.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        # the bulk action checks each object's permission before its confirmation page; this is the last guard
+        super().delete_queryset(request, queryset.exclude(status=ModelVersion.Status.ACTIVE))
+
+    @admin.display(description="name")
+    def owner_name(self, obj: ModelVersion) -> str:
+        from dragonrec.recommender.services.model_report import owner_name
+
+        return owner_name(obj.version, obj.kind)
+
+    @admin.display(description="quality on held-out shoppers")
+    def quality(self, obj: ModelVersion) -> str:
+        from dragonrec.recommender.services.model_report import version_summary
+
+        return version_summary(obj)
+
+    @admin.display(description="training curve")
+    def training_curve(self, obj: ModelVersion) -> str:
+        from django.utils.safestring import mark_safe
+
+        from dragonrec.recommender.services.model_report import training_curve_svg
+
+        svg = training_curve_svg([obj])
+        # our own matplotlib output, no user text in it but the version name (a [\w.-] slug)
+        return mark_safe(svg) if svg else "No training log (trained before logs were kept, or still training)."
+
+    @admin.display(description="per slice (NDCG@10 by history length)")
+    def slices_table(self, obj: ModelVersion) -> str:
+        from django.template.loader import render_to_string
+
+        from dragonrec.recommender.services.model_report import slice_rows
+
+        rows = slice_rows([obj])
+        if not rows:
+            return "-"
+        return render_to_string(
+            "admin/dragonrec_recommender/modelversion/slices.html", {"versions": [obj], "slice_rows": rows}
+        )
 
     @admin.display(description="valid NDCG@10")
     def valid_ndcg(self, obj: ModelVersion) -> str:

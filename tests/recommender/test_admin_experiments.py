@@ -187,7 +187,9 @@ def test_the_admin_refuses_a_policy_typo_and_percentage_shares_with_field_errors
     for arm in formset.forms:
         assert "50 looks like a percentage: 0.5 is 50%" in str(arm.errors["share"])
     # fixed: saved as a draft
-    response = admin_client.post(url, _add_form("typo", [("control", "student:active", "0.5"), ("t", "trending", "0.5")]))
+    response = admin_client.post(
+        url, _add_form("typo", [("control", "student:active", "0.5"), ("t", "trending", "0.5")])
+    )
     assert response.status_code == 302
     assert [a.policy for a in Experiment.objects.get(name="typo").arms.all()] == ["student:active", "trending"]
 
@@ -215,7 +217,9 @@ def test_results_of_a_just_started_experiment_say_not_enough_data_per_arm(admin_
     from django.core.management import call_command
 
     experiment = svc.experiment_create(
-        name="fresh", scenarios=["home"], arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "embedding", 0.5)]
+        name="fresh",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "embedding", 0.5)],
     )
     svc.experiment_start(experiment=experiment)
     call_command("recommender_experiment", "results", "fresh")  # returns: exit status 0

@@ -114,7 +114,8 @@ def experiment_errors(
         shared = set(other.scenarios) & set(scenarios)
         if shared:
             errors.setdefault("scenarios", []).append(
-                f"{other.name} is already running on {', '.join(sorted(shared))}: stop it first or pick another scenario"
+                f"{other.name} is already running on {', '.join(sorted(shared))}: "
+                "stop it first or pick another scenario"
             )
     return errors
 
@@ -138,9 +139,11 @@ def arms_errors(*, arms: list[ArmSpec], kind: str) -> dict[str, list[str]]:
                 else f"arm {arm.name}: policy {arm.policy!r} is not one of {', '.join(POLICIES)} or student:<version>"
             )
         if not (isinstance(arm.share, int | float) and math.isfinite(arm.share) and 0 < arm.share <= 1):
-            hint = f" ({arm.share:g} looks like a percentage: {arm.share / 100:g} is {arm.share:g}%)" if (
-                isinstance(arm.share, int | float) and 1 < arm.share <= 100
-            ) else ""
+            hint = (
+                f" ({arm.share:g} looks like a percentage: {arm.share / 100:g} is {arm.share:g}%)"
+                if (isinstance(arm.share, int | float) and 1 < arm.share <= 100)
+                else ""
+            )
             errors.setdefault(f"arms.{i}.share", []).append(
                 f"arm {arm.name}: a share is the fraction of shoppers in the arm, above 0 and at most 1{hint}"
             )

@@ -21,8 +21,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dragonrec.recommender.models import Experiment
 from dragonrec.recommender.services.experiments import (
-    ArmSpec,
     DETECTABLE_LIFT,
+    ArmSpec,
     ExperimentError,
     experiment_create,
     experiment_readiness,
