@@ -20,6 +20,7 @@ from dragonrec.recommender.models import (
     Experiment,
     Impression,
     ImpressionItem,
+    JobRun,
     MerchantRule,
     ModelVersion,
     ProductComplement,
@@ -527,3 +528,42 @@ class DashboardAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:dragonrec_dashboard"))
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    """Job health: every job of the beat schedule (those that never ran too) with its last success, last failure
+    and its error, duration and next run. Rows are written by Celery's task signals only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from django.conf import settings
+        from django.core.exceptions import PermissionDenied
+
+        from dragonrec.recommender.conf import recommender_settings
+        from dragonrec.recommender.services.jobs import job_health
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Scheduled jobs",
+            "jobs": job_health(),
+            "grace": recommender_settings.JOB_OVERDUE_GRACE_MINUTES,
+            "tz": settings.TIME_ZONE,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dragonrec_recommender/job_health.html", context)
+
+
+# the admin index warns when a scheduled job is overdue; a host project's own index template is left alone
+if admin.site.index_template is None:
+    admin.site.index_template = "admin/dragonrec_recommender/index.html"
