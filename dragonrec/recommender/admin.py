@@ -386,6 +386,33 @@ class ArmInlineFormSet(BaseInlineFormSet):
             raise ValidationError(general)
 
 
+class PreviewForm(forms.Form):
+    """Whose list to preview: a shopper, a product page, or a history and preferences stated by hand."""
+
+    scenario = forms.ChoiceField(choices=[(s, s) for s in SCENARIOS], initial="home")
+    shopper = forms.CharField(
+        required=False, help_text="A username, u:<user id>, or a session id; empty = a new visitor."
+    )
+    product_id = forms.IntegerField(required=False, min_value=1, help_text="The product page (scenario product).")
+    history = forms.CharField(
+        required=False,
+        help_text="Instead of the shopper's history: product ids oldest first, e.g. 12, 40:add_to_cart, 7:purchase.",
+    )
+    categories = forms.CharField(required=False, help_text="Stated preferences: category paths, comma separated.")
+    price_min = forms.DecimalField(required=False, min_value=0)
+    price_max = forms.DecimalField(required=False, min_value=0)
+    n = forms.IntegerField(min_value=1, max_value=100, initial=10)
+    request_id = forms.UUIDField(
+        required=False, help_text="A served list's request id reproduces its exploration draw (home page)."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("scenario") == "product" and not data.get("product_id"):
+            self.add_error("product_id", "A product page needs a product.")
+        return data
+
+
 class ArmInline(admin.TabularInline):
     model = Arm
     form = ArmForm
@@ -437,6 +464,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             path(
                 "<int:pk>/results/", self.admin_site.admin_view(self.results_view), name="dragonrec_experiment_results"
             ),
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="dragonrec_preview"),
         ]
         return own + super().get_urls()
 
@@ -454,6 +482,63 @@ class ExperimentAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/dragonrec_recommender/experiment/results.html", context)
+
+    def preview_view(self, request: HttpRequest) -> TemplateResponse:
+        """What a shopper would be served and why (read-only: the API's function, nothing recorded)."""
+        from django.core.exceptions import PermissionDenied
+
+        from dragonrec.recommender.core.types import Preferences
+        from dragonrec.recommender.selectors import products_rendered
+        from dragonrec.recommender.services.preview import (
+            PreviewError,
+            recommendation_preview,
+            served_rows,
+            stated_history,
+        )
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PreviewForm(request.GET or None)
+        page: dict[str, Any] | None = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            categories = tuple(c.strip() for c in (data.get("categories") or "").split(",") if c.strip())
+            stated = categories or data.get("price_min") is not None or data.get("price_max") is not None
+            try:
+                page = recommendation_preview(
+                    scenario=data["scenario"],
+                    shopper=data.get("shopper") or "",
+                    product_id=data.get("product_id"),
+                    n=data["n"],
+                    history=stated_history(data["history"]) if data.get("history") else None,
+                    preferences=Preferences(
+                        categories=categories,
+                        price_min=float(data["price_min"]) if data.get("price_min") is not None else None,
+                        price_max=float(data["price_max"]) if data.get("price_max") is not None else None,
+                    )
+                    if stated
+                    else None,
+                    request_id=data.get("request_id"),
+                )
+            except PreviewError as exc:
+                form.add_error(None, str(exc))
+            if page is not None:
+                ids = [i.product_id for i in page["served"].items] + [
+                    i.product_id for arm in page["arms"] for i in arm["served"].items
+                ]
+                products = products_rendered(ids)
+                page["rows"] = served_rows(page["served"], products)
+                for arm in page["arms"]:
+                    arm["rows"] = served_rows(arm["served"], products)
+                    arm["added_titles"] = [r["title"] for r in arm["rows"] if r["product_id"] in arm["added"]]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Preview recommendations",
+            "form": form,
+            "page": page,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dragonrec_recommender/preview.html", context)
 
     def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
         from dragonrec.recommender.services.dashboard import recommendations_dashboard
