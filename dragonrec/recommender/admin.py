@@ -541,12 +541,13 @@ class ExperimentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/dragonrec_recommender/preview.html", context)
 
     def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
+        from dragonrec.recommender.services.dashboard import DAYS as DASHBOARD_DAYS
         from dragonrec.recommender.services.dashboard import recommendations_dashboard
 
         context = {
             **self.admin_site.each_context(request),
-            "title": "Recommendations",
-            "d": recommendations_dashboard(),
+            "title": f"Recommendations, last {DASHBOARD_DAYS} days",
+            "d": recommendations_dashboard(days=DASHBOARD_DAYS),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/dragonrec_recommender/dashboard.html", context)

@@ -114,7 +114,43 @@ def test_experiment_results_and_dashboard_screenshots(page: Any, live_server: An
 
     page.goto(f"{live_server.url}/admin/")
     page.get_by_role("link", name="Recommendations dashboard").click()
-    page.get_by_role("heading", name="Per ranker").wait_for()
-    assert page.get_by_role("cell", name="student v3").is_visible()
+    page.get_by_role("heading", name="What ranked the lists").wait_for()
+    assert page.get_by_role("cell", name="Personal model v3").first.is_visible()
     assert page.get_by_role("link", name="student-vs-trending").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+
+def _sign_in(page: Any, live_server: Any, django_user_model: Any) -> None:
+    django_user_model.objects.create_superuser("owner", "owner@example.com", "a-long-password")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("owner")
+    page.get_by_label("Password").fill("a-long-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Recommendations dashboard").wait_for()
+
+
+def _page_width(page: Any) -> int:
+    return int(page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"))
+
+
+def test_the_dashboard_fits_a_desktop_and_a_phone_and_its_date_axes_span_the_datas_days(
+    page: Any, live_server: Any, django_user_model: Any
+) -> None:
+    from django.utils import timezone
+
+    a_week_of_experiment_traffic()
+    _sign_in(page, live_server, django_user_model)
+    now = timezone.now()
+    days = {(now - timedelta(days=d, hours=-2)).strftime("%b %d") for d in range(DAYS, 0, -1)}
+    for width, height, shot in ((1280, 900, None), (390, 844, "dashboard-phone.png")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/admin/dragonrec_recommender/experiment/dashboard/")
+        page.get_by_role("heading", name="What ranked the lists").wait_for()
+        assert _page_width(page) <= width, f"the dashboard is {_page_width(page)} px wide in a {width} px window"
+        # the served plot's date axis: the week's days, nothing else (the text of the inline SVG's tick labels)
+        served_plot = page.locator("svg.dragonrec-plot").first
+        labels = {x.strip() for x in served_plot.locator("text").all_text_contents()}
+        assert days & labels == days and not {x for x in labels if x.isdigit() and len(x) == 4}, labels
+        assert page.get_by_text("No LLM configured: the teacher is off.").is_visible()
+        if shot:
+            page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)

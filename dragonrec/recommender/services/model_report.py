@@ -257,4 +257,6 @@ def training_curve_svg(versions: Sequence[ModelVersion]) -> str:
     plt.close(fig)
     text = buffer.getvalue()
     # scale with the page (a phone), never wider than it
-    return text[text.index("<svg") :].replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
+    return text[text.index("<svg") :].replace(
+        "<svg ", '<svg class="dragonrec-plot" style="max-width:100%;height:auto" ', 1
+    )
