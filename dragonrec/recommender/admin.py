@@ -327,7 +327,7 @@ class ExperimentForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         from dragonrec.recommender.services.experiments import experiment_errors
 
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:  # a field already refused: its own message says why
             return data
         errors = experiment_errors(
@@ -363,12 +363,16 @@ class ArmInlineFormSet(BaseInlineFormSet):
         from dragonrec.recommender.services.experiments import ArmSpec, arms_errors
 
         super().clean()
-        kept = [f for f in self.forms if getattr(f, "cleaned_data", None) and not self._should_delete_form(f)]
+        kept = [
+            f
+            for f in self.forms
+            if getattr(f, "cleaned_data", None) and not self._should_delete_form(f)  # type: ignore[attr-defined]
+        ]
         arms = [
             ArmSpec(
                 f.cleaned_data.get("name") or "",
                 f.cleaned_data.get("policy") or "",
-                f.cleaned_data.get("share") if f.cleaned_data.get("share") is not None else 0.0,
+                float(f.cleaned_data["share"]) if f.cleaned_data.get("share") is not None else 0.0,
             )
             for f in kept
         ]
@@ -407,7 +411,7 @@ class PreviewForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("scenario") == "product" and not data.get("product_id"):
             self.add_error("product_id", "A product page needs a product.")
         return data

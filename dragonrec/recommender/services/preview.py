@@ -80,23 +80,25 @@ def recommendation_preview(
     ref = shopper_find(shopper)
     request_id = request_id or uuid.uuid4()
     preview = Preview(history=history, preferences=preferences)
-    call = {
-        "scenario": scenario,
-        "user": ref.user,
-        "session_id": ref.session_id,
-        "product_id": product_id,
-        "n": n,
-        "request_id": request_id,
-    }
-    served = recommendation_list(**call, preview=preview)
+
+    def served_for(preview: Preview) -> ServedList:
+        return recommendation_list(
+            scenario=scenario,
+            user=ref.user,
+            session_id=ref.session_id,
+            product_id=product_id,
+            n=n,
+            request_id=request_id,
+            preview=preview,
+        )
+
+    served = served_for(preview)
     arms = []
     for experiment, experiment_arms in running_experiments():
         if scenario not in experiment.scenarios or experiment.kind != experiment.Kind.AB:
             continue
         for arm in experiment_arms:
-            other = recommendation_list(
-                **call, preview=Preview(history=history, preferences=preferences, assignment=(experiment, arm))
-            )
+            other = served_for(Preview(history=history, preferences=preferences, assignment=(experiment, arm)))
             mine = [i.product_id for i in served.items]
             theirs = [i.product_id for i in other.items]
             arms.append(
