@@ -395,7 +395,7 @@ class PreviewForm(forms.Form):
 
     scenario = forms.ChoiceField(choices=[(s, s) for s in SCENARIOS], initial="home")
     shopper = forms.CharField(
-        required=False, help_text="A username, u:<user id>, or a session id; empty = a new visitor."
+        required=False, help_text="A username, u:USER_ID, or a session id; empty = a new visitor."
     )
     product_id = forms.IntegerField(required=False, min_value=1, help_text="The product page (scenario product).")
     history = forms.CharField(

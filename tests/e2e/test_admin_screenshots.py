@@ -154,3 +154,53 @@ def test_the_dashboard_fits_a_desktop_and_a_phone_and_its_date_axes_span_the_dat
         assert page.get_by_text("No LLM configured: the teacher is off.").is_visible()
         if shot:
             page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+
+
+def test_model_version_preview_and_job_health_pages_screenshots(
+    page: Any, live_server: Any, django_user_model: Any
+) -> None:
+    """The owner's other pages at 1280 px: a version's training curve and gate figures in words, the preview of a
+    shopper's list with reasons, and the scheduled jobs with a failed run's error."""
+    from dragonrec.recommender.models import ModelVersion
+    from dragonrec.recommender.services.aggregates import trending_recompute
+    from dragonrec.recommender.services.schedule import periodic_tasks_install
+    from dragonrec.recommender.tasks import complements_recompute
+
+    a_week_of_experiment_traffic()
+    trending_recompute()
+    periodic_tasks_install()
+    complements_recompute.apply(args=["a wrong argument"])  # a failed run, as a broken job would leave it
+    v3 = ModelVersion.objects.get(version="v3")
+    v3.training_log = [
+        {"epoch": e, "loss": round(9.0 * 0.8**e + 2, 4), "valid_ndcg10": round(0.11 * (1 - 0.7**e), 4)}
+        for e in range(1, 13)
+    ]
+    v3.metrics |= {
+        "gate_compared_with": "v2",
+        "active_gate_ndcg@10": 0.093,
+        "baselines": {"item_knn": 0.071, "popularity": 0.012},
+        "gate_users": 412,
+        "slices": [
+            {"slice": "2-4 events", "shoppers": 190, "ndcg10": 0.082, "item_knn": 0.061, "popularity": 0.011},
+            {"slice": "5-19 events", "shoppers": 201, "ndcg10": 0.121, "item_knn": 0.078, "popularity": 0.012},
+            {"slice": "20+ events", "shoppers": 21, "ndcg10": 0.139, "item_knn": 0.097, "popularity": 0.016},
+        ],
+    }
+    v3.save()
+    _sign_in(page, live_server, django_user_model)
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/modelversion/{v3.pk}/change/")
+    assert page.get_by_text("NDCG@10 on 412 held-out shoppers 0.104, +12% over v2 (0.093)").is_visible()
+    assert page.locator("svg.dragonrec-plot").count() == 1 and _page_width(page) <= 1280
+    assert page.get_by_role("link", name="Delete").count() == 0  # the active version
+    page.screenshot(path=str(SCREENSHOTS / "model-version.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/experiment/preview/?scenario=home&shopper=control-1&n=8")
+    page.get_by_role("heading", name="What the running experiment's arms would serve").wait_for()
+    assert page.locator("#preview-list tbody tr").count() == 8 and _page_width(page) <= 1280
+    page.screenshot(path=str(SCREENSHOTS / "preview.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/jobrun/")
+    assert page.get_by_text("takes 0 positional arguments but 1 was given").is_visible()
+    assert page.locator("#job-health tbody tr").count() >= 8 and _page_width(page) <= 1280
+    page.screenshot(path=str(SCREENSHOTS / "job-health.png"), full_page=True)

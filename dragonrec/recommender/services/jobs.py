@@ -97,7 +97,11 @@ def _every(task: Any) -> str:
     if task.interval_id:
         return f"every {task.interval.every} {task.interval.period}"
     if task.crontab_id:
-        return f"daily at {int(task.crontab.hour):02d}:{int(task.crontab.minute):02d} ({task.crontab.timezone})"
+        cron = task.crontab
+        if str(cron.hour).isdigit() and str(cron.minute).isdigit() and cron.day_of_week == "*":
+            return f"daily at {int(cron.hour):02d}:{int(cron.minute):02d} ({cron.timezone})"
+        # an owner's own crontab ("*/2", "3,15"): shown as written
+        return f"cron {cron.minute} {cron.hour} {cron.day_of_month} {cron.month_of_year} {cron.day_of_week}"
     return str(task.schedule)
 
 
