@@ -32,9 +32,9 @@ def _listed(page: str) -> list[int]:
 def test_the_preview_shows_exactly_the_list_the_api_serves_and_records_nothing(
     admin_client, api_client, tiny_shop, shopper_cookie
 ) -> None:  # type: ignore[no-untyped-def]
-    from dragonrec.recommender.services.preview import recommendation_preview
-
     import uuid
+
+    from dragonrec.recommender.services.preview import recommendation_preview
 
     # a session of its own: impression fatigue lives in Redis, beyond the test's database transaction
     shopper = f"s-prev-{uuid.uuid4().hex[:8]}"
