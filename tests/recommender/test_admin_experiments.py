@@ -232,4 +232,6 @@ def test_results_of_a_just_started_experiment_say_not_enough_data_per_arm(admin_
     page = admin_client.get(f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/").content.decode()
     assert "passed" not in page and "not judged yet" in page
     assert page.count("Not enough data yet: 0 items shown") == 2
+    page = admin_client.get(f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/?lift=20").content
+    assert page.decode().count("to detect a +20% CTR lift") == 2
     svc.experiments_reset()

@@ -50,12 +50,19 @@ PERCENT = {"ctr", "list_ctr", "add_to_cart_rate", "conversion_rate"}
 
 
 # ------------------------------------------------------------------------------------------------ experiment page
-def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
-    """The results of `experiment` as table rows, with a daily plot of click and conversion rate per arm."""
-    from dragonrec.recommender.services.experiments import experiment_readiness, experiment_results, not_enough_text
+def experiment_page(*, experiment: Experiment, lift: float | None = None) -> dict[str, Any]:
+    """The results of `experiment` as table rows, with a daily plot of click and conversion rate per arm; an arm
+    without the data to detect a CTR `lift` (default DETECTABLE_LIFT) says so instead of its figures."""
+    from dragonrec.recommender.services.experiments import (
+        DETECTABLE_LIFT,
+        experiment_readiness,
+        experiment_results,
+        not_enough_text,
+    )
 
+    lift = lift or DETECTABLE_LIFT
     results = experiment_results(experiment=experiment)
-    readiness = experiment_readiness(results=results) if results.get("arms") else {}
+    readiness = experiment_readiness(results=results, lift=lift) if results.get("arms") else {}
     arms = []
     for name, figures in (results.get("arms") or {}).items():
         ready = readiness[name]
@@ -87,6 +94,7 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
     interleaving = results.get("interleaving")
     return {
         "results": results,
+        "lift_percent": round(100 * lift),
         "metric_labels": [label for _, label, _, _ in TABLE_METRICS],
         "arms": arms,
         "lifts": lifts,
