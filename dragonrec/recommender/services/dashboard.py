@@ -60,14 +60,15 @@ def experiment_page(*, experiment: Experiment, lift: float | None = None) -> dic
         not_enough_text,
     )
 
-    lift = lift or DETECTABLE_LIFT
+    detectable = lift or DETECTABLE_LIFT
     results = experiment_results(experiment=experiment)
-    readiness = experiment_readiness(results=results, lift=lift) if results.get("arms") else {}
+    readiness = experiment_readiness(results=results, lift=detectable) if results.get("arms") else {}
     arms = []
     for name, figures in (results.get("arms") or {}).items():
         ready = readiness[name]
         row = {
             "enough": ready["enough"],
+            "has_figures": ready["has_figures"],
             "not_enough": "" if ready["enough"] else not_enough_text(ready),
             "name": name,
             "policy": figures.get("policy"),
@@ -81,20 +82,26 @@ def experiment_page(*, experiment: Experiment, lift: float | None = None) -> dic
         arms.append(row)
     lifts = []
     for name, by_metric in (results.get("lift") or {}).items():
-        if not (readiness[name]["enough"] and readiness[results["control"]]["enough"]):
-            lifts.append({"name": name, "metrics": [], "not_enough": True})
+        control_ready = readiness[results["control"]]
+        if not (readiness[name]["has_figures"] and control_ready["has_figures"]):
+            lifts.append({"name": name, "metrics": [], "no_figures": True})
             continue
         cells = []
         for key, _, _, _ in TABLE_METRICS:
             lift = by_metric.get(key) or {}
             cells.append(_lift_cell(lift))
-        lifts.append({"name": name, "metrics": cells})
+        # figures on too little data are shown, never as significant: a p < 0.05 there is mostly noise
+        enough = readiness[name]["enough"] and control_ready["enough"]
+        if not enough:
+            for cell in cells:
+                cell["significant"] = False
+        lifts.append({"name": name, "metrics": cells, "not_enough": not enough})
     srm = results.get("sample_ratio")
     daily = experiment_daily(experiment=experiment)
     interleaving = results.get("interleaving")
     return {
         "results": results,
-        "lift_percent": round(100 * lift),
+        "lift_percent": round(100 * detectable),
         "metric_labels": [label for _, label, _, _ in TABLE_METRICS],
         "arms": arms,
         "lifts": lifts,

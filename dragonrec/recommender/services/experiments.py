@@ -543,7 +543,7 @@ BASELINE_DAYS = 30
 
 
 def experiment_readiness(*, results: dict[str, Any], lift: float = DETECTABLE_LIFT) -> dict[str, dict[str, Any]]:
-    """Per A/B arm, whether it has enough data to read its figures: at least two shoppers (a variance) and the items
+    """Per A/B arm, whether it has enough data to read a difference: at least two shoppers (a variance) and the items
     shown that a two-sided test at 5% needs to detect a CTR `lift` over the baseline with 80% power
     (core.experiments.sample_size_per_arm). The baseline is the control's CTR once it has clicks, else the shop's
     CTR over the last BASELINE_DAYS, else DEFAULT_BASELINE_CTR; `baseline_from` says which."""
@@ -563,6 +563,8 @@ def experiment_readiness(*, results: dict[str, Any], lift: float = DETECTABLE_LI
         shown = int(arm.get("impressions") or 0)
         out[name] = {
             "enough": int(arm.get("shoppers") or 0) >= 2 and shown >= needed,
+            # figures exist (a rate and a variance), though too few to trust a difference yet
+            "has_figures": int(arm.get("shoppers") or 0) >= 2 and shown > 0,
             "shown": shown,
             "needed": needed,
             "lift": lift,

@@ -105,8 +105,9 @@ def _figure(value: Any, fmt: str) -> str:
 
 
 def results_table(results: dict[str, Any], *, lift: float = DETECTABLE_LIFT) -> str:
-    """The results as text; an arm without enough data says so (and how much it needs) instead of its figures,
-    and the sample-ratio check is only judged once the arms have enough shoppers for it."""
+    """The results as text; an arm without figures yet says "not enough data yet" (and how much it needs) instead,
+    one with figures but fewer items than a CTR `lift` needs says so beside them, and the sample-ratio check is
+    only judged once the arms have enough shoppers for it."""
     from dragonrec.recommender.services.experiments import not_enough_text
 
     if "interleaving" in results:
@@ -128,7 +129,7 @@ def results_table(results: dict[str, Any], *, lift: float = DETECTABLE_LIFT) -> 
     lines.append(f"{'arm':<14}{'shoppers':>9}{'lists':>8}{'shown':>9}  CTR [95% CI]             lift vs control")
     for name, arm in results["arms"].items():
         head = f"{name:<14}{arm['shoppers']:>9}{arm['lists']:>8}{arm['impressions']:>9}  "
-        if not readiness[name]["enough"]:
+        if not readiness[name]["has_figures"]:
             lines.append(head + not_enough_text(readiness[name]))
             continue
         ctr = arm["ctr"]
@@ -141,8 +142,11 @@ def results_table(results: dict[str, Any], *, lift: float = DETECTABLE_LIFT) -> 
                 f"{_figure(lift_row['relative'], '+.1%')} [{_figure(lci[0], '+.1%')}, {_figure(lci[1], '+.1%')}] "
                 f"p={_figure(lift_row.get('p_value'), '.4f')}"
             )
+        note = "" if readiness[name]["enough"] else f"  ({not_enough_text(readiness[name])})"
         lines.append(
-            head + f"{_figure(ctr.get('value'), '.4f')} [{_figure(ci[0], '.4f')}, {_figure(ci[1], '.4f')}]  {lift_text}"
+            head
+            + f"{_figure(ctr.get('value'), '.4f')} [{_figure(ci[0], '.4f')}, {_figure(ci[1], '.4f')}]  {lift_text}"
+            + note
         )
     srm = results.get("sample_ratio")
     if srm and not srm.get("judged", True):
