@@ -88,8 +88,7 @@ def experiment_page(*, experiment: Experiment, lift: float | None = None) -> dic
             continue
         cells = []
         for key, _, _, _ in TABLE_METRICS:
-            lift = by_metric.get(key) or {}
-            cells.append(_lift_cell(lift))
+            cells.append(_lift_cell(by_metric.get(key) or {}))
         # figures on too little data are shown, never as significant: a p < 0.05 there is mostly noise
         enough = readiness[name]["enough"] and control_ready["enough"]
         if not enough:
