@@ -66,8 +66,8 @@ def main() -> int:
         )
         supervisor.start()
         print(
-            f"\nDragonRec demo shop: http://{BIND}/  (admin: http://{BIND}/admin/ as admin / dragonrec-demo, "
-            f"API docs: http://{BIND}/api/docs/)\n"
+            f"\nDragonRec demo shop: http://{BIND}/  (sign in as shopper / dragonrec-shopper to see a returning "
+            f"shopper's page; admin: http://{BIND}/admin/ as admin / dragonrec-demo, API docs: http://{BIND}/api/docs/)\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.models import (
     Arm,
     CategoryComplement,
@@ -16,6 +20,7 @@ from dragonrec.recommender.models import (
     Experiment,
     Impression,
     ImpressionItem,
+    JobRun,
     MerchantRule,
     ModelVersion,
     ProductComplement,
@@ -23,6 +28,7 @@ from dragonrec.recommender.models import (
     TeacherJudgment,
     TrendingScore,
 )
+from dragonrec.recommender.services.experiments import EXPERIMENT_SCENARIOS
 
 
 @admin.register(ProductEmbedding)
@@ -152,6 +158,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     # status too: a version becomes active only through the promotion gate or the recorded force action below
     readonly_fields = [
         "version",
+        "owner_name",
+        "quality",
+        "training_curve",
+        "slices_table",
         "kind",
         "status",
         "decision",
@@ -167,6 +177,62 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "activated_at",
     ]
     actions = ["promote", "force_activate", "compare"]
+    fieldsets = [
+        (None, {"fields": ["version", "owner_name", "kind", "status", "quality", "training_curve", "slices_table"]}),
+        ("History", {"fields": ["decision", "notes", "parent", "created_at", "activated_at", "rolled_back_at"]}),
+        (
+            "Details",
+            {
+                "classes": ["collapse"],
+                "fields": ["artifact", "architecture", "hyperparameters", "data_snapshot", "metrics", "training_log"],
+            },
+        ),
+    ]
+
+    # the active version serves every shopper: it is replaced by activating another (recorded on both), never deleted
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
+        if obj is not None and obj.status == ModelVersion.Status.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        # the bulk action checks each object's permission before its confirmation page; this is the last guard
+        super().delete_queryset(request, queryset.exclude(status=ModelVersion.Status.ACTIVE))
+
+    @admin.display(description="name")
+    def owner_name(self, obj: ModelVersion) -> str:
+        from dragonrec.recommender.services.model_report import owner_name
+
+        return owner_name(obj.version, obj.kind)
+
+    @admin.display(description="quality on held-out shoppers")
+    def quality(self, obj: ModelVersion) -> str:
+        from dragonrec.recommender.services.model_report import version_summary
+
+        return version_summary(obj)
+
+    @admin.display(description="training curve")
+    def training_curve(self, obj: ModelVersion) -> str:
+        from django.utils.safestring import mark_safe
+
+        from dragonrec.recommender.services.model_report import training_curve_svg
+
+        svg = training_curve_svg([obj])
+        # our own matplotlib output, no user text in it but the version name (a [\w.-] slug)
+        return mark_safe(svg) if svg else "No training log (trained before logs were kept, or still training)."
+
+    @admin.display(description="per slice (NDCG@10 by history length)")
+    def slices_table(self, obj: ModelVersion) -> str:
+        from django.template.loader import render_to_string
+
+        from dragonrec.recommender.services.model_report import slice_rows
+
+        rows = slice_rows([obj])
+        if not rows:
+            return "-"
+        return render_to_string(
+            "admin/dragonrec_recommender/modelversion/slices.html", {"versions": [obj], "slice_rows": rows}
+        )
 
     @admin.display(description="valid NDCG@10")
     def valid_ndcg(self, obj: ModelVersion) -> str:
@@ -245,14 +311,137 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/dragonrec_recommender/modelversion/compare.html", context)
 
 
+class ExperimentForm(forms.ModelForm):
+    """The experiment's own fields, checked by the same service as the command and the API
+    (services.experiments.experiment_errors); the arms are checked by ArmInlineFormSet."""
+
+    scenarios = forms.MultipleChoiceField(
+        choices=[(s, s) for s in EXPERIMENT_SCENARIOS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The lists the experiment runs on.",
+    )
+
+    class Meta:
+        model = Experiment
+        fields = ["name", "kind", "scenarios", "salt", "notes"]
+
+    def clean(self) -> dict[str, Any]:
+        from dragonrec.recommender.services.experiments import experiment_errors
+
+        data = super().clean() or {}
+        if self.errors:  # a field already refused: its own message says why
+            return data
+        errors = experiment_errors(
+            name=data.get("name") or "",
+            scenarios=list(data.get("scenarios") or []),
+            kind=data.get("kind") or "",
+            exclude_pk=self.instance.pk,
+        )
+        for field_name, messages_ in errors.items():
+            self.add_error(field_name if field_name in self.fields else None, messages_)
+        return data
+
+
+class ArmForm(forms.ModelForm):
+    class Meta:
+        model = Arm
+        fields = ["name", "policy", "share", "overrides", "position"]
+        help_texts = {"share": "Fraction of the shoppers, above 0 and at most 1 (0.5 = half); A/B shares add up to 1."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from dragonrec.recommender.services.experiments import policy_choices
+
+        super().__init__(*args, **kwargs)
+        # a select from the closed list, not free text: a typo can't be saved
+        self.fields["policy"] = forms.ChoiceField(choices=[("", "---------"), *policy_choices()])
+
+
+class ArmInlineFormSet(BaseInlineFormSet):
+    """Checks the arms together through the shared service (services.experiments.arms_errors): each arm's message
+    goes beside its field, the ones about all arms (shares adding up to 1) above the arms."""
+
+    def clean(self) -> None:
+        from dragonrec.recommender.services.experiments import ArmSpec, arms_errors
+
+        super().clean()
+        kept = [
+            f
+            for f in self.forms
+            if getattr(f, "cleaned_data", None) and not self._should_delete_form(f)  # type: ignore[attr-defined]
+        ]
+        arms = [
+            ArmSpec(
+                f.cleaned_data.get("name") or "",
+                f.cleaned_data.get("policy") or "",
+                float(f.cleaned_data["share"]) if f.cleaned_data.get("share") is not None else 0.0,
+            )
+            for f in kept
+        ]
+        errors = arms_errors(arms=arms, kind=self.instance.kind)
+        general: list[str] = []
+        for key, messages_ in errors.items():
+            parts = key.split(".")
+            if len(parts) == 3:
+                form = kept[int(parts[1])]
+                if parts[2] not in form.errors:  # a field refused already (a policy not in the select) says why
+                    form.add_error(parts[2], messages_)
+            else:
+                general.extend(messages_)
+        if general:
+            raise ValidationError(general)
+
+
+class PreviewForm(forms.Form):
+    """Whose list to preview: a shopper, a product page, or a history and preferences stated by hand."""
+
+    scenario = forms.ChoiceField(choices=[(s, s) for s in SCENARIOS], initial="home")
+    shopper = forms.CharField(
+        required=False, help_text="A username, u:USER_ID, or a session id; empty = a new visitor."
+    )
+    product_id = forms.IntegerField(required=False, min_value=1, help_text="The product page (scenario product).")
+    history = forms.CharField(
+        required=False,
+        help_text="Instead of the shopper's history: product ids oldest first, e.g. 12, 40:add_to_cart, 7:purchase.",
+    )
+    categories = forms.CharField(required=False, help_text="Stated preferences: category paths, comma separated.")
+    price_min = forms.DecimalField(required=False, min_value=0)
+    price_max = forms.DecimalField(required=False, min_value=0)
+    n = forms.IntegerField(min_value=1, max_value=100, initial=10)
+    request_id = forms.UUIDField(
+        required=False, help_text="A served list's request id reproduces its exploration draw (home page)."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("scenario") == "product" and not data.get("product_id"):
+            self.add_error("product_id", "A product page needs a product.")
+        return data
+
+
 class ArmInline(admin.TabularInline):
     model = Arm
+    form = ArmForm
+    formset = ArmInlineFormSet
     extra = 0
     fields = ["name", "policy", "share", "overrides", "position"]
+
+    def _draft(self, obj: Experiment | None) -> bool:
+        return obj is None or obj.status == Experiment.Status.DRAFT
+
+    # a started experiment's arms are fixed: a changed share would reshuffle shoppers mid-experiment
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._draft(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
+    form = ExperimentForm
     list_display = ["name", "kind", "status", "started_at", "ended_at", "winner", "results_link"]
     list_filter = ["status", "kind"]
     search_fields = ["name"]
@@ -260,6 +449,12 @@ class ExperimentAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "started_at", "ended_at", "winner"]
     inlines = [ArmInline]
     actions = ["start", "stop", "promote_winner"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None) -> list[str]:
+        fixed = list(self.readonly_fields)
+        if obj is not None and obj.status != Experiment.Status.DRAFT:
+            fixed += ["name", "kind", "scenarios", "salt"]  # results and assignment depend on them
+        return fixed
 
     @admin.display(description="results")
     def results_link(self, obj: Experiment) -> str:
@@ -274,6 +469,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             path(
                 "<int:pk>/results/", self.admin_site.admin_view(self.results_view), name="dragonrec_experiment_results"
             ),
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="dragonrec_preview"),
         ]
         return own + super().get_urls()
 
@@ -283,22 +479,84 @@ class ExperimentAdmin(admin.ModelAdmin):
         from dragonrec.recommender.services.dashboard import experiment_page
 
         experiment = get_object_or_404(Experiment, pk=pk)
+        try:  # ?lift=20: size "enough data" for a +20% CTR lift instead of the default
+            lift = min(max(float(request.GET.get("lift", "")) / 100, 0.01), 10.0)
+        except ValueError:
+            lift = None
         context = {
             **self.admin_site.each_context(request),
             "title": f"Results: {experiment.name}",
             "experiment": experiment,
-            "page": experiment_page(experiment=experiment),
+            "page": experiment_page(experiment=experiment, lift=lift),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/dragonrec_recommender/experiment/results.html", context)
 
+    def preview_view(self, request: HttpRequest) -> TemplateResponse:
+        """What a shopper would be served and why (read-only: the API's function, nothing recorded)."""
+        from django.core.exceptions import PermissionDenied
+
+        from dragonrec.recommender.core.types import Preferences
+        from dragonrec.recommender.selectors import products_rendered
+        from dragonrec.recommender.services.preview import (
+            PreviewError,
+            recommendation_preview,
+            served_rows,
+            stated_history,
+        )
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PreviewForm(request.GET or None)
+        page: dict[str, Any] | None = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            categories = tuple(c.strip() for c in (data.get("categories") or "").split(",") if c.strip())
+            stated = categories or data.get("price_min") is not None or data.get("price_max") is not None
+            try:
+                page = recommendation_preview(
+                    scenario=data["scenario"],
+                    shopper=data.get("shopper") or "",
+                    product_id=data.get("product_id"),
+                    n=data["n"],
+                    history=stated_history(data["history"]) if data.get("history") else None,
+                    preferences=Preferences(
+                        categories=categories,
+                        price_min=float(data["price_min"]) if data.get("price_min") is not None else None,
+                        price_max=float(data["price_max"]) if data.get("price_max") is not None else None,
+                    )
+                    if stated
+                    else None,
+                    request_id=data.get("request_id"),
+                )
+            except PreviewError as exc:
+                form.add_error(None, str(exc))
+            if page is not None:
+                ids = [i.product_id for i in page["served"].items] + [
+                    i.product_id for arm in page["arms"] for i in arm["served"].items
+                ]
+                products = products_rendered(ids)
+                page["rows"] = served_rows(page["served"], products)
+                for arm in page["arms"]:
+                    arm["rows"] = served_rows(arm["served"], products)
+                    arm["added_titles"] = [r["title"] for r in arm["rows"] if r["product_id"] in arm["added"]]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Preview recommendations",
+            "form": form,
+            "page": page,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dragonrec_recommender/preview.html", context)
+
     def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
+        from dragonrec.recommender.services.dashboard import DAYS as DASHBOARD_DAYS
         from dragonrec.recommender.services.dashboard import recommendations_dashboard
 
         context = {
             **self.admin_site.each_context(request),
-            "title": "Recommendations",
-            "d": recommendations_dashboard(),
+            "title": f"Recommendations, last {DASHBOARD_DAYS} days",
+            "d": recommendations_dashboard(days=DASHBOARD_DAYS),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/dragonrec_recommender/dashboard.html", context)
@@ -365,3 +623,42 @@ class DashboardAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:dragonrec_dashboard"))
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    """Job health: every job of the beat schedule (those that never ran too) with its last success, last failure
+    and its error, duration and next run. Rows are written by Celery's task signals only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from django.conf import settings
+        from django.core.exceptions import PermissionDenied
+
+        from dragonrec.recommender.conf import recommender_settings
+        from dragonrec.recommender.services.jobs import job_health
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Scheduled jobs",
+            "jobs": job_health(),
+            "grace": recommender_settings.JOB_OVERDUE_GRACE_MINUTES,
+            "tz": settings.TIME_ZONE,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dragonrec_recommender/job_health.html", context)
+
+
+# the admin index warns when a scheduled job is overdue; a host project's own index template is left alone
+if admin.site.index_template is None:
+    admin.site.index_template = "admin/dragonrec_recommender/index.html"

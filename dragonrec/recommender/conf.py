@@ -162,6 +162,13 @@ DEFAULTS: dict[str, Any] = {
         # lists would otherwise have had less time to be bought from); 0 = count at once what is attributed so far
         "settle_minutes": 60,
     },
+    # --- the shop owner's side (admin) ---------------------------------------------------------------------
+    # The shop's currency, as shown beside revenue on the dashboard and experiment pages (an ISO 4217 code or a
+    # symbol; revenue is summed from purchase events' `value` as sent, never converted).
+    "CURRENCY": "USD",
+    # A scheduled job is overdue (a warning on the admin index, dragonrec_job_overdue in /metrics) when no run
+    # succeeded this many minutes after one was due: a slow run or a beat tick late is not an alarm.
+    "JOB_OVERDUE_GRACE_MINUTES": 15,
     # --- retention (services/retention.py, a daily beat job) ------------------------------------------------
     # Ages in days after which rows are deleted (None = keep forever). Events outlive the aggregate windows
     # (trending 30 d, complements 90 d) and give the student two years of sequences; served lists outlive the

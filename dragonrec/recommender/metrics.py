@@ -70,6 +70,44 @@ class DatabaseCollector:
         info.add_metric([], {"version": active.version if active else ""})
         yield info
         yield from _buffer()
+        yield from _jobs()
+
+
+def _jobs() -> Iterator[Any]:
+    """Per beat job: when it last succeeded and failed, how long it took, when it runs next, whether its last run
+    failed and whether it is overdue (services.jobs), labelled by the beat job's name."""
+    from dragonrec.recommender.services.jobs import job_health
+
+    gauges = {
+        "last_success": GaugeMetricFamily(
+            "dragonrec_job_last_success_timestamp_seconds", "Last successful run (Unix time)", labels=["job"]
+        ),
+        "last_failure": GaugeMetricFamily(
+            "dragonrec_job_last_failure_timestamp_seconds", "Last failed run (Unix time)", labels=["job"]
+        ),
+        "duration": GaugeMetricFamily(
+            "dragonrec_job_last_duration_seconds", "Duration of the last run", labels=["job"]
+        ),
+        "next_run": GaugeMetricFamily(
+            "dragonrec_job_next_run_timestamp_seconds", "When the job is next due (Unix time)", labels=["job"]
+        ),
+        "failing": GaugeMetricFamily("dragonrec_job_last_run_failed", "1 when the last run failed", labels=["job"]),
+        "overdue": GaugeMetricFamily(
+            "dragonrec_job_overdue", "1 when no success came when one was due", labels=["job"]
+        ),
+    }
+    for job in job_health():
+        if job.last_success_at:
+            gauges["last_success"].add_metric([job.name], job.last_success_at.timestamp())
+        if job.last_failure_at:
+            gauges["last_failure"].add_metric([job.name], job.last_failure_at.timestamp())
+        if job.last_duration_s is not None:
+            gauges["duration"].add_metric([job.name], job.last_duration_s)
+        if job.next_run_at:
+            gauges["next_run"].add_metric([job.name], job.next_run_at.timestamp())
+        gauges["failing"].add_metric([job.name], float(job.failing))
+        gauges["overdue"].add_metric([job.name], float(job.overdue))
+    yield from gauges.values()
 
 
 def _buffer() -> Iterator[Any]:

@@ -393,3 +393,26 @@ class ExperimentShopperDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment_id}/{self.arm}/{self.shopper} on {self.day}"
+
+
+class JobRun(models.Model):
+    """The latest runs of one Celery task of our beat schedule, recorded by Celery's task signals (receivers.py ->
+    services.jobs): when it last started, succeeded and failed (with the error), and how long it took."""
+
+    task = models.CharField(max_length=200, unique=True, help_text="The Celery task name.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_duration_s = models.FloatField(null=True, blank=True, help_text="Of the last finished run.")
+    last_outcome = models.CharField(max_length=16, blank=True, help_text="success, failure or retry")
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["task"]
+        verbose_name = "scheduled job"
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.last_outcome or 'never ran'}"

@@ -32,3 +32,39 @@ def schedule_install(sender: Any, **kwargs: Any) -> None:
     from dragonrec.recommender.services.schedule import periodic_tasks_install
 
     periodic_tasks_install()
+
+
+def job_started(sender: Any = None, task_id: str = "", task: Any = None, **kwargs: Any) -> None:
+    """Celery's task_prerun: a scheduled job's run begins (services.jobs records our beat jobs only)."""
+    from dragonrec.recommender.services.jobs import job_run_started
+
+    job_run_started(task=getattr(task or sender, "name", ""), task_id=task_id)
+
+
+def job_succeeded(sender: Any = None, **kwargs: Any) -> None:
+    """Celery's task_success (sent by the task itself: `sender` is the task, its id on its request)."""
+    from dragonrec.recommender.services.jobs import job_run_finished
+
+    job_run_finished(task=getattr(sender, "name", ""), task_id=_task_id(sender), outcome="success")
+
+
+def job_failed(sender: Any = None, task_id: str = "", exception: Any = None, **kwargs: Any) -> None:
+    """Celery's task_failure: the run raised (or hit its time limit); its error is kept for the job-health page."""
+    from dragonrec.recommender.services.jobs import job_run_finished
+
+    error = f"{type(exception).__name__}: {exception}" if exception is not None else "failed"
+    job_run_finished(task=getattr(sender, "name", ""), task_id=task_id, outcome="failure", error=error)
+
+
+def job_retried(sender: Any = None, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
+    """Celery's task_retry: an attempt failed and the task will try again; the error is kept as a failure."""
+    from dragonrec.recommender.services.jobs import job_run_finished
+
+    error = f"{type(reason).__name__}: {reason}" if isinstance(reason, BaseException) else str(reason or "retry")
+    job_run_finished(
+        task=getattr(sender, "name", ""), task_id=getattr(request, "id", "") or "", outcome="retry", error=error
+    )
+
+
+def _task_id(task: Any) -> str:
+    return str(getattr(getattr(task, "request", None), "id", "") or "")

@@ -110,12 +110,100 @@ def test_experiment_results_and_dashboard_screenshots(page: Any, live_server: An
     page.goto(f"{live_server.url}/admin/dragonrec_recommender/experiment/{experiment.pk}/results/")
     page.get_by_role("heading", name="Lift over control").wait_for()
     assert page.get_by_text("Sample-ratio check").is_visible()
+    # a week at this traffic shows each arm's figures, and says they are too few to detect a +10% lift
+    assert page.get_by_text("Not enough data yet: 4,200 items shown of ~").count() == 2
     assert page.locator("svg").count() >= 1  # the daily plot, server-side
     page.screenshot(path=str(SCREENSHOTS / "experiment-results.png"), full_page=True)
 
     page.goto(f"{live_server.url}/admin/")
     page.get_by_role("link", name="Recommendations dashboard").click()
-    page.get_by_role("heading", name="Per ranker").wait_for()
-    assert page.get_by_role("cell", name="student v3").is_visible()
+    page.get_by_role("heading", name="What ranked the lists").wait_for()
+    assert page.get_by_role("cell", name="Personal model v3").first.is_visible()
     assert page.get_by_role("link", name="student-vs-trending").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+
+def _sign_in(page: Any, live_server: Any, django_user_model: Any) -> None:
+    django_user_model.objects.create_superuser("owner", "owner@example.com", "a-long-password")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("owner")
+    page.get_by_label("Password").fill("a-long-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Recommendations dashboard").wait_for()
+
+
+def _page_width(page: Any) -> int:
+    return int(page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"))
+
+
+def test_the_dashboard_fits_a_desktop_and_a_phone_and_its_date_axes_span_the_datas_days(
+    page: Any, live_server: Any, django_user_model: Any
+) -> None:
+    from django.utils import timezone
+
+    a_week_of_experiment_traffic()
+    _sign_in(page, live_server, django_user_model)
+    now = timezone.now()
+    days = {(now - timedelta(days=d, hours=-2)).strftime("%b %d") for d in range(DAYS, 0, -1)}
+    for width, height, shot in ((1280, 900, None), (390, 844, "dashboard-phone.png")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/admin/dragonrec_recommender/experiment/dashboard/")
+        page.get_by_role("heading", name="What ranked the lists").wait_for()
+        assert _page_width(page) <= width, f"the dashboard is {_page_width(page)} px wide in a {width} px window"
+        # the served plot's date axis: the week's days, nothing else (the text of the inline SVG's tick labels)
+        served_plot = page.locator("svg.dragonrec-plot").first
+        labels = {x.strip() for x in served_plot.locator("text").all_text_contents()}
+        assert days & labels == days and not {x for x in labels if x.isdigit() and len(x) == 4}, labels
+        assert page.get_by_text("No LLM configured: the teacher is off.").is_visible()
+        if shot:
+            page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+
+
+def test_model_version_preview_and_job_health_pages_screenshots(
+    page: Any, live_server: Any, django_user_model: Any
+) -> None:
+    """The owner's other pages at 1280 px: a version's training curve and gate figures in words, the preview of a
+    shopper's list with reasons, and the scheduled jobs with a failed run's error."""
+    from dragonrec.recommender.models import ModelVersion
+    from dragonrec.recommender.services.aggregates import trending_recompute
+    from dragonrec.recommender.services.schedule import periodic_tasks_install
+    from dragonrec.recommender.tasks import complements_recompute
+
+    a_week_of_experiment_traffic()
+    trending_recompute()
+    periodic_tasks_install()
+    complements_recompute.apply(args=["a wrong argument"])  # a failed run, as a broken job would leave it
+    v3 = ModelVersion.objects.get(version="v3")
+    v3.training_log = [
+        {"epoch": e, "loss": round(9.0 * 0.8**e + 2, 4), "valid_ndcg10": round(0.11 * (1 - 0.7**e), 4)}
+        for e in range(1, 13)
+    ]
+    v3.metrics |= {
+        "gate_compared_with": "v2",
+        "active_gate_ndcg@10": 0.093,
+        "baselines": {"item_knn": 0.071, "popularity": 0.012},
+        "gate_users": 412,
+        "slices": [
+            {"slice": "2-4 events", "shoppers": 190, "ndcg10": 0.082, "item_knn": 0.061, "popularity": 0.011},
+            {"slice": "5-19 events", "shoppers": 201, "ndcg10": 0.121, "item_knn": 0.078, "popularity": 0.012},
+            {"slice": "20+ events", "shoppers": 21, "ndcg10": 0.139, "item_knn": 0.097, "popularity": 0.016},
+        ],
+    }
+    v3.save()
+    _sign_in(page, live_server, django_user_model)
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/modelversion/{v3.pk}/change/")
+    assert page.get_by_text("NDCG@10 on 412 held-out shoppers 0.104, +12% over v2 (0.093)").is_visible()
+    assert page.locator("svg.dragonrec-plot").count() == 1 and _page_width(page) <= 1280
+    assert page.get_by_role("link", name="Delete").count() == 0  # the active version
+    page.screenshot(path=str(SCREENSHOTS / "model-version.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/experiment/preview/?scenario=home&shopper=control-1&n=8")
+    page.get_by_role("heading", name="What the running experiment's arms would serve").wait_for()
+    assert page.locator("#preview-list tbody tr").count() == 8 and _page_width(page) <= 1280
+    page.screenshot(path=str(SCREENSHOTS / "preview.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/dragonrec_recommender/jobrun/")
+    assert page.get_by_text("takes 0 positional arguments but 1 was given").is_visible()
+    assert page.locator("#job-health tbody tr").count() >= 8 and _page_width(page) <= 1280
+    page.screenshot(path=str(SCREENSHOTS / "job-health.png"), full_page=True)

@@ -69,7 +69,7 @@ def test_results_page_and_dashboard_render_with_and_without_data(admin_client, t
     # read a minute later: the page reuses aggregates updated within svc.FRESH
     ExperimentResult.objects.filter(experiment=experiment).update(aggregated_at=timezone.now() - svc.FRESH)
     page = admin_client.get(f"{base}{experiment.pk}/results/").content.decode()
-    assert "100.00%" in page and "<svg" in page
+    assert "Not enough data yet: 1 items shown" in page and "<svg" in page
     assert "<svg" in admin_client.get(f"{base}dashboard/").content.decode()
 
 
@@ -153,4 +153,85 @@ def test_promoting_without_a_significant_winner_says_so_and_keeps_the_experiment
     )
     assert [str(m) for m in response.context["messages"]] == ["tied: no arm beats the control significantly on CTR"]
     assert Experiment.objects.get(pk=experiment.pk).status == "running"
+    svc.experiments_reset()
+
+
+def _add_form(name: str, arms: list[tuple[str, str, str]], scenarios: tuple[str, ...] = ("home",)) -> dict:  # type: ignore[type-arg]
+    data = {
+        "name": name,
+        "kind": "ab",
+        "scenarios": list(scenarios),
+        "salt": "s",
+        "notes": "",
+        "arms-TOTAL_FORMS": str(len(arms)),
+        "arms-INITIAL_FORMS": "0",
+        "arms-MIN_NUM_FORMS": "0",
+        "arms-MAX_NUM_FORMS": "1000",
+    }
+    for i, (arm, policy, share) in enumerate(arms):
+        data |= {f"arms-{i}-name": arm, f"arms-{i}-policy": policy, f"arms-{i}-share": share,
+                 f"arms-{i}-overrides": "{}", f"arms-{i}-position": str(i)}  # fmt: skip
+    return data
+
+
+def test_the_admin_refuses_a_policy_typo_and_percentage_shares_with_field_errors(admin_client) -> None:  # type: ignore[no-untyped-def]
+    url = "/admin/dragonrec_recommender/experiment/add/"
+    # the policy is a select of the closed list, not free text
+    form = admin_client.get(url).content.decode()
+    assert '<select name="arms-__prefix__-policy"' in form and 'value="trending"' in form
+    response = admin_client.post(url, _add_form("typo", [("control", "student:active", "50"), ("t", "trendng", "50")]))
+    assert response.status_code == 200  # the form again, nothing saved
+    assert not Experiment.objects.filter(name="typo").exists()
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert "trendng is not one of the available choices" in str(formset.forms[1].errors["policy"])
+    for arm in formset.forms:
+        assert "50 looks like a percentage: 0.5 is 50%" in str(arm.errors["share"])
+    # fixed: saved as a draft
+    response = admin_client.post(
+        url, _add_form("typo", [("control", "student:active", "0.5"), ("t", "trending", "0.5")])
+    )
+    assert response.status_code == 302
+    assert [a.policy for a in Experiment.objects.get(name="typo").arms.all()] == ["student:active", "trending"]
+
+
+def test_the_admin_refuses_shares_that_do_not_add_up_and_a_scenario_taken_by_a_running_experiment(
+    admin_client,
+) -> None:  # type: ignore[no-untyped-def]
+    url = "/admin/dragonrec_recommender/experiment/add/"
+    response = admin_client.post(url, _add_form("short", [("control", "trending", "0.5"), ("t", "embedding", "0.3")]))
+    errors = str(response.context["inline_admin_formsets"][0].formset.non_form_errors())
+    assert "add up to 0.80 (80%), not 1" in errors
+    running = svc.experiment_create(
+        name="busy", scenarios=["home"], arms=[svc.ArmSpec("a", "trending", 0.5), svc.ArmSpec("b", "embedding", 0.5)]
+    )
+    svc.experiment_start(experiment=running)
+    response = admin_client.post(
+        url, _add_form("clash", [("control", "trending", "0.5"), ("t", "embedding", "0.5")], ("home", "cart"))
+    )
+    assert "busy is already running on home" in str(response.context["adminform"].form.errors["scenarios"])
+    assert not Experiment.objects.filter(name="clash").exists()
+    svc.experiments_reset()
+
+
+def test_results_of_a_just_started_experiment_say_not_enough_data_per_arm(admin_client, capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    experiment = svc.experiment_create(
+        name="fresh",
+        scenarios=["home"],
+        arms=[svc.ArmSpec("control", "trending", 0.5), svc.ArmSpec("t", "embedding", 0.5)],
+    )
+    svc.experiment_start(experiment=experiment)
+    call_command("recommender_experiment", "results", "fresh")  # returns: exit status 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith(("control", "t "))]
+    assert len(lines) == 2 and all("not enough data yet: 0 items shown of ~" in line for line in lines)
+    assert "to detect a +10% CTR lift" in out and "not enough shoppers yet to judge the split" in out
+    call_command("recommender_experiment", "results", "fresh", "--lift", "20")
+    assert "to detect a +20% CTR lift" in capsys.readouterr().out
+    page = admin_client.get(f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/").content.decode()
+    assert "passed" not in page and "not judged yet" in page
+    assert page.count("Not enough data yet: 0 items shown") == 2
+    page = admin_client.get(f"/admin/dragonrec_recommender/experiment/{experiment.pk}/results/?lift=20").content
+    assert page.decode().count("to detect a +20% CTR lift") == 2
     svc.experiments_reset()

@@ -83,3 +83,29 @@ def test_the_demo_data_creates_no_superuser_outside_dev_settings(demo_shop) -> N
 
     # the demo shop above was loaded under the test settings: no account with the README's password exists
     assert not get_user_model().objects.filter(username="admin").exists()
+
+
+def test_the_demo_shopper_signs_in_and_gets_a_personal_home_page(demo_shop, client) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from django.contrib.auth import get_user_model
+
+    from config.management.commands.dragonrec_demo_data import DEMO_SHOPPER, Command
+    from dragonrec.catalog.models import Product
+
+    # given: the demo shopper as `make demo` creates it (dev settings; the fixture loaded the shop under test ones)
+    Command()._demo_shopper(Path(__file__).resolve().parents[2] / "dragonrec/catalog/demo/products.jsonl")
+    shopper = get_user_model().objects.get(username=DEMO_SHOPPER[0])
+    assert not shopper.is_staff and shopper.check_password(DEMO_SHOPPER[1])
+    # when: a new visitor and the signed-in shopper open the home page
+    stranger = client.get("/api/recommendations/", {"scenario": "home", "n": 10}).json()
+    assert client.login(username=DEMO_SHOPPER[0], password=DEMO_SHOPPER[1])
+    mine = client.get("/api/recommendations/", {"scenario": "home", "n": 10}).json()
+
+    # then: the runner's list is running and sports gear, the stranger's is the shop's bestsellers
+    def sports(body: dict) -> int:  # type: ignore[type-arg]
+        ids = [item["product"]["id"] for item in body["items"]]
+        paths = Product.objects.filter(id__in=ids).values_list("category__path", flat=True)
+        return sum(1 for path in paths if str(path).startswith("Sports & Outdoors"))
+
+    assert mine["ranker"] != "trending" and sports(mine) >= 6 and sports(mine) > sports(stranger)

@@ -34,6 +34,14 @@ def test_worker_embeds_a_new_product_and_recomputes_trending(celery_worker_proce
     # then
     assert wait_for(lambda: ProductEmbedding.objects.filter(product=product).exists()), "worker did not embed"
     assert wait_for(lambda: TrendingScore.objects.filter(product=product).exists()), "worker did not run trending"
+    # and the worker recorded both runs for the job-health page (Celery's task signals, in the worker process)
+    from dragonrec.recommender.models import JobRun
+
+    assert wait_for(
+        lambda: JobRun.objects.filter(
+            task="dragonrec.recommender.tasks.trending_recompute", last_outcome="success", last_duration_s__gte=0
+        ).exists()
+    ), "the worker's run was not recorded"
 
 
 def test_worker_writes_buffered_impressions(celery_worker_process, tiny_shop) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,18 @@ from dragonrec.catalog.services import catalog_import
 from dragonrec.tracking.models import Event
 
 DEMO_ADMIN = ("admin", "dragonrec-demo")  # stated in the README; a demo-only account
+# a shopper to try the shop as (not staff): a runner who compared shoes, bought a pair and looked at a running shirt,
+# so their home page shows running gear where a new visitor sees the shop's bestsellers. Stated in the README.
+DEMO_SHOPPER = ("shopper", "dragonrec-shopper")
+SHOPPER_STORY = (
+    # (leaf category, rank of the product in it (catalog order), event type)
+    ("Sports & Outdoors > Running > Running Shoes", 0, "view"),
+    ("Sports & Outdoors > Running > Running Shoes", 1, "view"),
+    ("Sports & Outdoors > Running > Running Shoes", 2, "view"),
+    ("Sports & Outdoors > Running > Running Shoes", 1, "add_to_cart"),
+    ("Sports & Outdoors > Running > Running Shoes", 1, "purchase"),
+    ("Sports & Outdoors > Running > Running Apparel", 0, "view"),
+)
 EVENT_NAMESPACE = uuid.UUID("0b8f4a52-6f1d-4b8e-9a3c-5d2e1f0a9b77")
 
 
@@ -41,6 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(f"superuser: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
         if not Event.objects.filter(source="demo").exists():
             self._load_events()
+        if settings.DRAGONREC_DEMO_ADMIN:
+            self._demo_shopper(products_path)
         call_command("recommender_embed", "--no-progress")
         call_command("recommender_aggregates")
         if not skip_train:
@@ -48,6 +62,45 @@ class Command(BaseCommand):
 
             if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
                 call_command("recommender_train", "--promote", "--quiet")
+
+    @transaction.atomic
+    def _demo_shopper(self, products_path: Path) -> None:
+        """The demo shopper account and its history (once; the password is the README's, demo settings only)."""
+        import json
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        User = get_user_model()
+        user = User.objects.filter(username=DEMO_SHOPPER[0]).first()
+        if user is None:
+            user = User.objects.create_user(DEMO_SHOPPER[0], "shopper@example.com", DEMO_SHOPPER[1])
+            self.stdout.write(f"shopper: {DEMO_SHOPPER[0]} / {DEMO_SHOPPER[1]}")
+        if Event.objects.filter(user=user).exists():
+            return
+        by_category: dict[str, list[str]] = {}
+        for line in products_path.read_text().splitlines():
+            row = json.loads(line)
+            if int(row.get("stock") or 0) > 0:  # what the story buys must be buyable
+                by_category.setdefault(row["category"], []).append(row["item_id"])
+        products = {p.sku: p for p in Product.objects.filter(sku__in=[s for v in by_category.values() for s in v])}
+        start = timezone.now() - timedelta(hours=3)
+        events = []
+        for k, (category, rank, kind) in enumerate(SHOPPER_STORY):
+            product = products[by_category[category][rank]]
+            events.append(
+                Event(
+                    id=uuid.uuid5(EVENT_NAMESPACE, f"{DEMO_SHOPPER[0]}|{k}"),
+                    type=kind,
+                    user=user,
+                    session_id="demo-shopper",
+                    product=product,
+                    value=product.price if kind == "purchase" else None,
+                    timestamp=start + timedelta(minutes=3 * k),
+                    source="demo",
+                )
+            )
+        Event.objects.bulk_create(events, ignore_conflicts=True)
 
     @transaction.atomic
     def _load_events(self) -> None:

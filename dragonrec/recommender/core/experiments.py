@@ -127,22 +127,39 @@ class SampleRatioCheck:
     chi2: float
     p_value: float
     ok: bool  # False = the assignment is broken (a bot, a cache, a redirect that loses one arm): do not trust results
+    # False = too few shoppers to judge the split yet (ok is then True by default, and says nothing)
+    judged: bool = True
 
     def as_dict(self) -> dict[str, object]:
-        return {"chi2": self.chi2, "p_value": self.p_value, "ok": self.ok}
+        return {"chi2": self.chi2, "p_value": self.p_value, "ok": self.ok, "judged": self.judged}
 
 
 SRM_ALPHA = 0.001  # the usual SRM threshold (Fabijan et al., KDD 2019): strict, since it runs on every look
+# chi-squared needs about 5 expected per cell to be trusted (Cochran's rule): below it the check is not judged
+SRM_MIN_EXPECTED = 5.0
 
 
 def sample_ratio_check(*, counts: Sequence[int], shares: Sequence[float]) -> SampleRatioCheck:
     observed = np.asarray(counts, dtype=np.float64)
     expected_share = np.asarray(shares, dtype=np.float64) / float(np.sum(shares))
     total = observed.sum()
-    if total == 0 or len(observed) < 2:
-        return SampleRatioCheck(0.0, 1.0, True)
+    if total == 0 or len(observed) < 2 or float((expected_share * total).min()) < SRM_MIN_EXPECTED:
+        return SampleRatioCheck(0.0, 1.0, True, judged=False)
     chi2, p = stats.chisquare(observed, expected_share * total)
     return SampleRatioCheck(float(chi2), float(p), bool(p >= SRM_ALPHA))
+
+
+def sample_size_per_arm(*, baseline: float, relative_lift: float, alpha: float = 0.05, power: float = 0.8) -> int:
+    """Items shown per arm to detect a relative lift of a rate (CTR) from `baseline` with a two-sided test at
+    `alpha` and the given power: the two-proportion normal approximation (Fleiss, Statistical Methods for Rates
+    and Proportions, 3rd ed., 4.2). Items of one shopper are correlated, so this is a floor, not a promise: the
+    shopper-level simulation in bench/experiments.py measures the real figure."""
+    if not 0 < baseline < 1 or relative_lift == 0:
+        raise ValueError("baseline must be in (0, 1) and the lift non-zero")
+    treated = min(baseline * (1 + relative_lift), 1 - 1e-9)
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    variance = baseline * (1 - baseline) + treated * (1 - treated)
+    return math.ceil(z**2 * variance / (treated - baseline) ** 2)
 
 
 # ------------------------------------------------------------------------------------------------ interleaving

@@ -122,6 +122,7 @@ def online_update(
     opt = torch.optim.AdamW(params, lr=update.lr, weight_decay=0.0)
     model.train()
     started = time.perf_counter()
+    losses: list[float] = []  # per step: the update's training curve (ModelVersion.training_log)
     for _ in range(update.steps):
         if time.perf_counter() - started > update.time_budget_s:
             break
@@ -160,12 +161,14 @@ def online_update(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        losses.append(float(loss.detach()))
         with torch.no_grad():
             model.id_emb.weight[0].zero_()
             model.event_emb.weight[0].zero_()
     model.eval()
     model.freeze_items()
     tuned.forget_user_vectors()  # the copy's memoised vectors are the old weights' answers
+    tuned.meta = {**tuned.meta, "online_log": [{"step": k, "loss": v} for k, v in enumerate(losses, 1)]}
     return tuned
 
 

@@ -302,6 +302,11 @@ class Student:
             "best_epoch": result.best_epoch,
             "train_seconds": round(result.train_seconds, 1),
             "stopped_because": result.stopped_because,
+            # the training curve the registry stores on the version (ModelVersion.training_log)
+            "history": [
+                {"epoch": h.epoch, "loss": h.loss, "valid_ndcg10": (h.valid or {}).get("ndcg@10"), "seconds": h.seconds}
+                for h in result.history
+            ],
         }
         return cls(result.model, product_ids, skus=skus, version=version, meta=meta)
 

@@ -50,14 +50,26 @@ PERCENT = {"ctr", "list_ctr", "add_to_cart_rate", "conversion_rate"}
 
 
 # ------------------------------------------------------------------------------------------------ experiment page
-def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
-    """The results of `experiment` as table rows, with a daily plot of click and conversion rate per arm."""
-    from dragonrec.recommender.services.experiments import experiment_results
+def experiment_page(*, experiment: Experiment, lift: float | None = None) -> dict[str, Any]:
+    """The results of `experiment` as table rows, with a daily plot of click and conversion rate per arm; an arm
+    without the data to detect a CTR `lift` (default DETECTABLE_LIFT) says so instead of its figures."""
+    from dragonrec.recommender.services.experiments import (
+        DETECTABLE_LIFT,
+        experiment_readiness,
+        experiment_results,
+        not_enough_text,
+    )
 
+    detectable = lift or DETECTABLE_LIFT
     results = experiment_results(experiment=experiment)
+    readiness = experiment_readiness(results=results, lift=detectable) if results.get("arms") else {}
     arms = []
     for name, figures in (results.get("arms") or {}).items():
+        ready = readiness[name]
         row = {
+            "enough": ready["enough"],
+            "has_figures": ready["has_figures"],
+            "not_enough": "" if ready["enough"] else not_enough_text(ready),
             "name": name,
             "policy": figures.get("policy"),
             "share": figures.get("share"),
@@ -70,22 +82,32 @@ def experiment_page(*, experiment: Experiment) -> dict[str, Any]:
         arms.append(row)
     lifts = []
     for name, by_metric in (results.get("lift") or {}).items():
+        control_ready = readiness[results["control"]]
+        if not (readiness[name]["has_figures"] and control_ready["has_figures"]):
+            lifts.append({"name": name, "metrics": [], "no_figures": True})
+            continue
         cells = []
         for key, _, _, _ in TABLE_METRICS:
-            lift = by_metric.get(key) or {}
-            cells.append(_lift_cell(lift))
-        lifts.append({"name": name, "metrics": cells})
+            cells.append(_lift_cell(by_metric.get(key) or {}))
+        # figures on too little data are shown, never as significant: a p < 0.05 there is mostly noise
+        enough = readiness[name]["enough"] and control_ready["enough"]
+        if not enough:
+            for cell in cells:
+                cell["significant"] = False
+        lifts.append({"name": name, "metrics": cells, "not_enough": not enough})
     srm = results.get("sample_ratio")
     daily = experiment_daily(experiment=experiment)
     interleaving = results.get("interleaving")
     return {
         "results": results,
+        "lift_percent": round(100 * detectable),
         "metric_labels": [label for _, label, _, _ in TABLE_METRICS],
         "arms": arms,
         "lifts": lifts,
         "control": results.get("control"),
         "sample_ratio": srm,
-        "srm_failed": bool(srm and not srm.get("ok", True)),
+        "srm_failed": bool(srm and srm.get("judged", True) and not srm.get("ok", True)),
+        "srm_judged": bool(srm and srm.get("judged", True)),
         "interleaving": _interleaving_summary(interleaving) if interleaving else None,
         "credits": interleaving_credits(experiment=experiment) if interleaving else [],
         "list_arms": [a.name for a in experiment.arms.all()][:2],
@@ -209,7 +231,7 @@ def _rate(k: int, n: int) -> tuple[float, float, float]:
 
 
 def _experiment_plot(daily: list[dict[str, Any]]) -> str:
-    fig, axes = _figure(ncols=2)
+    figs, axes = _panels(2)
     for ax, key, title in ((axes[0], "ctr", "click rate per item"), (axes[1], "conversion", "conversion per item")):
         for arm in sorted({r["arm"] for r in daily}):
             mine = [r for r in daily if r["arm"] == arm]
@@ -219,11 +241,35 @@ def _experiment_plot(daily: list[dict[str, Any]]) -> str:
         ax.set_title(title)
         ax.set_ylabel("%")
         ax.legend(fontsize=8)
-    return _svg(fig)
+        _date_axis(ax, sorted({r["day"] for r in daily}))
+        ax.set_ylim(bottom=0)
+    return _panels_html(figs)
 
 
 # ------------------------------------------------------------------------------------------------ dashboard
-_RANKER = "CASE WHEN imp.model_version <> '' THEN imp.ranker || ' ' || imp.model_version ELSE imp.ranker END"
+# one row per ranker and version: serving's label already names a student's version ("student:v3" with model
+# version v3), an older or hand-made row may not ("student" with v3)
+_RANKER = (
+    "CASE WHEN imp.model_version <> '' AND imp.ranker NOT LIKE '%%:' || imp.model_version "
+    "THEN imp.ranker || ':' || imp.model_version ELSE imp.ranker END"
+)
+
+RANKER_NAMES = {
+    "trending": "Trending",
+    "embedding": "Similar products (text embeddings)",
+    "teacher": "LLM teacher",
+    "none": "The shop's own list",
+}
+
+
+def ranker_name(ranker: str) -> str:
+    """What an owner reads for a ranker label: "Personal model v3" for "student:v3", "Trending", ..."""
+    if ranker.startswith("student:"):
+        return f"Personal model {ranker.split(':', 1)[1]}"
+    if ranker.startswith("interleaved:"):
+        return "Interleaved: " + " + ".join(ranker.split(":", 1)[1].split("+"))
+    return RANKER_NAMES.get(ranker, ranker)
+
 
 _PER_DAY_RANKER_SQL = """
 SELECT date_trunc('day', imp.created_at) AS day,
@@ -256,6 +302,7 @@ def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
     totals = {
         ranker: {
             "ranker": ranker,
+            "name": ranker_name(ranker),
             "lists": sum(r["lists"] for r in served if r["ranker"] == ranker),
             "shown": sum(r["shown"] for r in served if r["ranker"] == ranker),
             "clicks": sum(r["clicks"] for r in served if r["ranker"] == ranker),
@@ -274,7 +321,12 @@ def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
         plots["teacher"] = _teacher_plot(teacher)
     if any(v["gate_ndcg"] is not None for v in versions):
         plots["versions"] = _versions_plot(versions)
+    from dragonrec.recommender.conf import recommender_settings
+
     return {
+        "currency": recommender_settings.CURRENCY,
+        "teacher_enabled": recommender_settings.teacher_enabled,
+        "data_days": _data_days(served, teacher),
         "days": days,
         "since": since,
         "served": served,
@@ -293,6 +345,11 @@ def recommendations_dashboard(*, days: int = DAYS) -> dict[str, Any]:
         ),
         "plots": plots,
     }
+
+
+def _data_days(served: list[dict[str, Any]], teacher: list[dict[str, Any]]) -> dict[str, Any] | None:
+    days = sorted({r["day"] for r in served} | {t["day"] for t in teacher})
+    return {"first": days[0], "last": days[-1], "count": len(days)} if days else None
 
 
 def _served(since: Any) -> list[dict[str, Any]]:
@@ -359,6 +416,8 @@ def _versions(since: Any) -> list[dict[str, Any]]:
         out.append(
             {
                 "version": v.version,
+                "name": ranker_name(f"student:{v.version}"),
+                "kind": v.get_kind_display(),
                 "status": v.status,
                 "created_at": v.created_at,
                 "activated_at": v.activated_at,
@@ -394,24 +453,27 @@ def catalog_coverage(*, days: int = COVERAGE_DAYS) -> dict[str, Any]:
 
 
 def _served_plot(served: list[dict[str, Any]], rankers: list[str]) -> str:
-    fig, axes = _figure(ncols=3)
+    figs, axes = _panels(3)
+    days = sorted({r["day"] for r in served})
     for ranker in rankers:
         mine = [r for r in served if r["ranker"] == ranker]
-        days = [r["day"] for r in mine]
-        axes[0].plot(days, [r["lists"] for r in mine], marker="o", label=ranker)
-        axes[1].plot(days, [100 * r["ctr"] for r in mine], marker="o", label=ranker)
-        axes[2].plot(days, [100 * r["conversion"] for r in mine], marker="o", label=ranker)
+        x = [r["day"] for r in mine]
+        axes[0].plot(x, [r["lists"] for r in mine], marker="o", label=ranker_name(ranker))
+        axes[1].plot(x, [100 * r["ctr"] for r in mine], marker="o", label=ranker_name(ranker))
+        axes[2].plot(x, [100 * r["conversion"] for r in mine], marker="o", label=ranker_name(ranker))
     for ax, title in zip(axes, ("lists served", "click rate per item (%)", "conversion per item (%)"), strict=True):
         ax.set_title(title)
+        _date_axis(ax, days)
+        ax.set_ylim(bottom=0)  # counts and rates: never a negative axis
     axes[0].legend(fontsize=7)
-    return _svg(fig)
+    return _panels_html(figs)
 
 
 def _teacher_plot(teacher: list[dict[str, Any]]) -> str:
-    fig, axes = _figure(ncols=3)
+    figs, axes = _panels(3)
     days = [t["day"] for t in teacher]
-    axes[0].bar(days, [t["calls"] for t in teacher], label="calls")
-    axes[0].bar(days, [t["errors"] for t in teacher], label="errors", color="tab:red")
+    axes[0].bar(days, [t["calls"] for t in teacher], label="calls", width=0.6)
+    axes[0].bar(days, [t["errors"] for t in teacher], label="errors", color="tab:red", width=0.6)
     axes[0].legend(fontsize=7)
     axes[1].plot(days, [t["cost"] for t in teacher], marker="o")
     axes[2].plot(days, [t["latency"] for t in teacher], marker="o", label="mean")
@@ -419,7 +481,9 @@ def _teacher_plot(teacher: list[dict[str, Any]]) -> str:
     axes[2].legend(fontsize=7)
     for ax, title in zip(axes, ("teacher calls", "teacher spend (USD)", "teacher latency (ms)"), strict=True):
         ax.set_title(title)
-    return _svg(fig)
+        _date_axis(ax, days)
+        ax.set_ylim(bottom=0)
+    return _panels_html(figs)
 
 
 def _versions_plot(versions: list[dict[str, Any]]) -> str:
@@ -433,8 +497,24 @@ def _versions_plot(versions: list[dict[str, Any]]) -> str:
         ax.annotate(
             v["version"], (v["created_at"], v["gate_ndcg"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
         )
-    ax.set_title("gate NDCG@10 per model version (green: was activated)")
+    _date_axis(ax, sorted({v["created_at"].date() for v in points}))
+    ax.set_ylim(bottom=0)
+    ax.set_title("held-out NDCG@10 per version (green: activated)")
     return _svg(fig)
+
+
+def _date_axis(ax: Any, days: list[Any]) -> None:
+    """An x axis spanning exactly the data's days (half a day of margin each side), one label per day up to a
+    week and evenly spaced beyond: matplotlib's default for one point is a multi-year axis."""
+    import matplotlib.dates as mdates
+
+    if not days:
+        return
+    first, last = min(days), max(days)
+    ax.set_xlim(mdates.date2num(first) - 0.5, mdates.date2num(last) + 0.5)
+    span = (last - first).days + 1
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, math.ceil(span / 7))))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
 
 
 # ------------------------------------------------------------------------------------------------ plotting
@@ -448,6 +528,18 @@ def _figure(*, ncols: int, width: float | None = None) -> tuple[Any, list[Any]]:
     return fig, list(axes) if ncols > 1 else [axes]
 
 
+def _panels(n: int) -> tuple[list[Any], list[Any]]:
+    """`n` one-plot figures: laid side by side on a desktop and one under another on a phone (_panels_html),
+    where one figure of `n` plots would shrink to an unreadable strip."""
+    figures = [_figure(ncols=1, width=4.2) for _ in range(n)]
+    return [fig for fig, _ in figures], [axes[0] for _, axes in figures]
+
+
+def _panels_html(figs: list[Any]) -> str:
+    cells = "".join(f'<div style="flex:1 1 280px;max-width:480px">{_svg(fig)}</div>' for fig in figs)
+    return f'<div class="dragonrec-panels" style="display:flex;flex-wrap:wrap;gap:8px">{cells}</div>'
+
+
 def _svg(fig: Any) -> str:
     """The figure as an <svg> element to inline in a page (no XML prolog, no external references)."""
     import matplotlib.pyplot as plt
@@ -458,7 +550,12 @@ def _svg(fig: Any) -> str:
             label.set_rotation(30)
     fig.tight_layout()
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    # text stays text (smaller, selectable, and the axis labels can be read back by a test)
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    # never wider than the page: scales down on a phone or beside the admin's sidebar
+    return text[text.index("<svg") :].replace(
+        "<svg ", '<svg class="dragonrec-plot" style="width:100%;max-width:100%;height:auto" ', 1
+    )

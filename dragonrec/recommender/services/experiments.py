@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
 from dragonrec.recommender.core.caching import ProcessCache
+from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.models import (
     Arm,
     Experiment,
@@ -39,11 +40,31 @@ from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
 from dragonrec.tracking.selectors import events_table
 
 POLICY = re.compile(r"^(student:active|student:[\w.\-]+|teacher|embedding|trending|none)$")
+# the closed list of arm policies, beside student:<version> for a stored version (policy_choices)
+POLICIES: dict[str, str] = {
+    "student:active": "Personal model (whichever version is active)",
+    "teacher": "LLM teacher's cached judgments",
+    "embedding": "Similar products (text embeddings)",
+    "trending": "Trending",
+    "none": "None: the shop's own list",
+}
+# the lists an experiment can run on: the recommendation scenarios and search results (services/search.py)
+EXPERIMENT_SCENARIOS: tuple[str, ...] = (*SCENARIOS, "search")
+SHARE_TOLERANCE = 1e-6  # shares are floats: 0.1 + 0.2 + 0.7 must count as 1
 CACHE_TTL_S = 5.0  # how stale a serving process's view of running experiments may be (like the catalog snapshot)
 
 
 class ExperimentError(ValueError):
     """A request the admin, the command or the API answers with a clear message."""
+
+
+class ExperimentInvalid(ExperimentError):
+    """What is wrong with an experiment, by field: "name", "scenarios", "kind", "arms" (the arms together) and
+    "arms.<i>.policy" / "arms.<i>.share" (arm i), so a form can put each message beside its field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(message for messages in errors.values() for message in messages))
 
 
 @dataclass(frozen=True)
@@ -54,32 +75,105 @@ class ArmSpec:
     overrides: dict[str, Any] | None = None
 
 
+# ------------------------------------------------------------------------------------------------ validation
+def policy_choices() -> list[tuple[str, str]]:
+    """The policies an arm may serve: the closed list plus each stored student version with an artifact."""
+    from dragonrec.recommender.models import ModelVersion
+
+    versions = (
+        ModelVersion.objects.exclude(artifact="")
+        .exclude(status=ModelVersion.Status.FAILED)
+        .order_by("-created_at")
+        .values_list("version", flat=True)[:50]
+    )
+    return [*POLICIES.items(), *((f"student:{v}", f"Personal model {v} (pinned)") for v in versions)]
+
+
+def experiment_errors(
+    *, name: str, scenarios: list[str], kind: str, exclude_pk: int | None = None
+) -> dict[str, list[str]]:
+    """The experiment-level checks: a unique name, scenarios that exist, a known kind, and no scenario shared with
+    an experiment already running (a shopper must never be in two experiments on the same list)."""
+    errors: dict[str, list[str]] = {}
+    same_name = Experiment.objects.filter(name=name)
+    if exclude_pk is not None:
+        same_name = same_name.exclude(pk=exclude_pk)
+    if name and same_name.exists():
+        errors.setdefault("name", []).append(f"an experiment named {name!r} exists")
+    unknown = [s for s in scenarios if s not in EXPERIMENT_SCENARIOS]
+    if not scenarios or unknown:
+        errors.setdefault("scenarios", []).append(
+            f"scenarios must be some of {', '.join(EXPERIMENT_SCENARIOS)}"
+            + (f" ({', '.join(map(repr, unknown))} is not)" if unknown else "")
+        )
+    if kind not in Experiment.Kind.values:
+        errors.setdefault("kind", []).append(f"kind must be one of {', '.join(Experiment.Kind.values)}")
+    running = Experiment.objects.filter(status=Experiment.Status.RUNNING)
+    if exclude_pk is not None:
+        running = running.exclude(pk=exclude_pk)
+    for other in running:
+        shared = set(other.scenarios) & set(scenarios)
+        if shared:
+            errors.setdefault("scenarios", []).append(
+                f"{other.name} is already running on {', '.join(sorted(shared))}: "
+                "stop it first or pick another scenario"
+            )
+    return errors
+
+
+def arms_errors(*, arms: list[ArmSpec], kind: str) -> dict[str, list[str]]:
+    """The arms' checks: at least two with distinct names, each policy from policy_choices(), each share a fraction
+    in (0, 1], and for an A/B test shares adding up to 1 (100% of the shoppers: an arm left out would silently take
+    nobody, a share of 50 meant as a percentage would take everybody)."""
+    errors: dict[str, list[str]] = {}
+    if len(arms) < 2 or len({a.name for a in arms}) != len(arms):
+        errors.setdefault("arms", []).append("an experiment needs at least two arms with distinct names")
+    if kind == Experiment.Kind.INTERLEAVING and len(arms) != 2:
+        errors.setdefault("arms", []).append("interleaving compares exactly two arms")
+    allowed = {value for value, _ in policy_choices()}
+    for i, arm in enumerate(arms):
+        if arm.policy not in allowed:
+            pinned = arm.policy.startswith("student:") and arm.policy != "student:active"
+            errors.setdefault(f"arms.{i}.policy", []).append(
+                f"arm {arm.name}: {arm.policy!r} is not a stored model version"
+                if pinned
+                else f"arm {arm.name}: policy {arm.policy!r} is not one of {', '.join(POLICIES)} or student:<version>"
+            )
+        if not (isinstance(arm.share, int | float) and math.isfinite(arm.share) and 0 < arm.share <= 1):
+            hint = (
+                f" ({arm.share:g} looks like a percentage: {arm.share / 100:g} is {arm.share:g}%)"
+                if (isinstance(arm.share, int | float) and 1 < arm.share <= 100)
+                else ""
+            )
+            errors.setdefault(f"arms.{i}.share", []).append(
+                f"arm {arm.name}: a share is the fraction of shoppers in the arm, above 0 and at most 1{hint}"
+            )
+    total = sum(a.share for a in arms if isinstance(a.share, int | float) and math.isfinite(a.share))
+    if kind == Experiment.Kind.AB and arms and abs(total - 1) > SHARE_TOLERANCE:
+        errors.setdefault("arms", []).append(
+            f"the arms' shares add up to {total:.2f} ({100 * total:.0f}%), not 1 (100% of the shoppers)"
+        )
+    return errors
+
+
+def experiment_validate(
+    *, name: str, scenarios: list[str], arms: list[ArmSpec], kind: str, exclude_pk: int | None = None
+) -> None:
+    """The one validation of an experiment, for the admin's form, the command and the API: raises
+    ExperimentInvalid with every problem by field."""
+    errors = experiment_errors(name=name, scenarios=scenarios, kind=kind, exclude_pk=exclude_pk)
+    for field_name, messages in arms_errors(arms=arms, kind=kind).items():
+        errors.setdefault(field_name, []).extend(messages)
+    if errors:
+        raise ExperimentInvalid(errors)
+
+
 # ------------------------------------------------------------------------------------------------ writes
 @transaction.atomic
 def experiment_create(
     *, name: str, scenarios: list[str], arms: list[ArmSpec], kind: str = Experiment.Kind.AB, notes: str = ""
 ) -> Experiment:
-    from dragonrec.recommender.core.types import SCENARIOS
-
-    if Experiment.objects.filter(name=name).exists():
-        raise ExperimentError(f"an experiment named {name!r} exists")
-    allowed = (*SCENARIOS, "search")  # search results are a served list too (services/search.py)
-    if not scenarios or set(scenarios) - set(allowed):
-        raise ExperimentError(f"scenarios must be some of {', '.join(allowed)}")
-    if len(arms) < 2 or len({a.name for a in arms}) != len(arms):
-        raise ExperimentError("an experiment needs at least two arms with distinct names")
-    for arm in arms:
-        if not POLICY.match(arm.policy):
-            raise ExperimentError(
-                f"arm {arm.name}: policy {arm.policy!r} is not one of student:active, student:<version>, teacher, "
-                "embedding, trending, none"
-            )
-        if not 0 < arm.share <= 1:
-            raise ExperimentError(f"arm {arm.name}: share must be in (0, 1], got {arm.share}")
-    if kind == Experiment.Kind.AB and sum(a.share for a in arms) > 1 + 1e-9:
-        raise ExperimentError(f"the arms' shares add up to {sum(a.share for a in arms):.2f} > 1")
-    if kind == Experiment.Kind.INTERLEAVING and len(arms) != 2:
-        raise ExperimentError("interleaving compares exactly two arms")
+    experiment_validate(name=name, scenarios=list(scenarios), arms=arms, kind=kind)
     experiment = Experiment.objects.create(name=name, kind=kind, scenarios=list(scenarios), notes=notes)
     Arm.objects.bulk_create(
         Arm(experiment=experiment, name=a.name, policy=a.policy, share=a.share, overrides=a.overrides or {}, position=i)
@@ -93,11 +187,15 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     if experiment.status != Experiment.Status.DRAFT:
         raise ExperimentError(f"{experiment.name} is {experiment.status}; only a draft can start")
-    # one running experiment per scenario: a shopper must never be in two at once for the same list
-    for other in Experiment.objects.select_for_update().filter(status=Experiment.Status.RUNNING):
-        shared = set(other.scenarios) & set(experiment.scenarios)
-        if shared:
-            raise ExperimentError(f"{other.name} is already running on {', '.join(sorted(shared))}")
+    # checked again at start: the arms may have been edited since, another experiment may have started since
+    list(Experiment.objects.select_for_update().filter(status=Experiment.Status.RUNNING))
+    experiment_validate(
+        name=experiment.name,
+        scenarios=list(experiment.scenarios),
+        arms=[ArmSpec(a.name, a.policy, a.share, a.overrides) for a in experiment.arms.all()],
+        kind=experiment.kind,
+        exclude_pk=experiment.pk,
+    )
     experiment.status = Experiment.Status.RUNNING
     experiment.started_at = timezone.now()
     experiment.save(update_fields=["status", "started_at"])
@@ -438,6 +536,60 @@ def _results(experiment: Experiment) -> dict[str, Any]:
         "sample_ratio": srm.as_dict() if srm else None,
         "computed_at": timezone.now().isoformat(),
     }
+
+
+DETECTABLE_LIFT = 0.10  # the CTR lift an owner usually cares to detect: "enough data" is sized for it by default
+DEFAULT_BASELINE_CTR = 0.05  # assumed when nothing served has been clicked yet (a typical recommendation CTR)
+BASELINE_DAYS = 30
+
+
+def experiment_readiness(*, results: dict[str, Any], lift: float = DETECTABLE_LIFT) -> dict[str, dict[str, Any]]:
+    """Per A/B arm, whether it has enough data to read a difference: at least two shoppers (a variance) and the items
+    shown that a two-sided test at 5% needs to detect a CTR `lift` over the baseline with 80% power
+    (core.experiments.sample_size_per_arm). The baseline is the control's CTR once it has clicks, else the shop's
+    CTR over the last BASELINE_DAYS, else DEFAULT_BASELINE_CTR; `baseline_from` says which."""
+    arms = results.get("arms") or {}
+    control = arms.get(results.get("control") or "") or {}
+    control_ctr = (control.get("ctr") or {}).get("value")
+    if isinstance(control_ctr, int | float) and 0 < control_ctr < 1:
+        baseline, source = float(control_ctr), "the control's CTR"
+    else:
+        shop = _shop_ctr()
+        baseline, source = (
+            (shop, f"the shop's CTR over {BASELINE_DAYS} days") if shop else (DEFAULT_BASELINE_CTR, "an assumed CTR")
+        )
+    needed = stats.sample_size_per_arm(baseline=baseline, relative_lift=lift)
+    out = {}
+    for name, arm in arms.items():
+        shown = int(arm.get("impressions") or 0)
+        out[name] = {
+            "enough": int(arm.get("shoppers") or 0) >= 2 and shown >= needed,
+            # figures exist (a rate and a variance), though too few to trust a difference yet
+            "has_figures": int(arm.get("shoppers") or 0) >= 2 and shown > 0,
+            "shown": shown,
+            "needed": needed,
+            "lift": lift,
+            "baseline": baseline,
+            "baseline_from": source,
+        }
+    return out
+
+
+def _shop_ctr() -> float | None:
+    since = timezone.now() - timedelta(days=BASELINE_DAYS)
+    items = ImpressionItem.objects.filter(impression__created_at__gte=since)
+    shown = items.count()
+    clicks = items.filter(clicked_at__isnull=False).count()
+    return clicks / shown if shown and 0 < clicks < shown else None
+
+
+def not_enough_text(readiness: dict[str, Any]) -> str:
+    """One line for an arm without enough data, for the command and the admin page."""
+    return (
+        f"not enough data yet: {readiness['shown']:,} items shown of ~{readiness['needed']:,} needed to detect a "
+        f"{readiness['lift']:+.0%} CTR lift (5% significance, 80% power, baseline CTR {readiness['baseline']:.2%} "
+        f"from {readiness['baseline_from']})"
+    )
 
 
 def _scaled(metric: stats.RatioMetric, factor: float) -> stats.RatioMetric:

@@ -42,6 +42,7 @@ from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion, ProductEmbedding
 from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
+from dragonrec.recommender.services.model_report import version_quality_record
 from dragonrec.recommender.services.registry import (
     MIN_VALID_HISTORY,
     GateScorer,
@@ -49,6 +50,8 @@ from dragonrec.recommender.services.registry import (
     is_gate_shopper,
     model_version_activate,
     model_version_create,
+    training_sequences,
+    training_split,
 )
 from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
@@ -293,12 +296,16 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
             "fine_tune_seconds": round(tuned - loaded, 2),
             "update_seconds": round(time.perf_counter() - started, 2),  # until the candidate is stored
         }
+        version.training_log = list(student.meta.get("online_log", []))  # loss per step
         version.status = ModelVersion.Status.CANDIDATE
         version.save()
     except Exception:
         version.status = ModelVersion.Status.FAILED
         version.save(update_fields=["status"])
         raise
+    # the gate's figures beside popularity and item-kNN, on the gate split rebuilt from this update's data cutoff
+    train, _, gate = training_split(training_sequences(received_until=until))
+    version_quality_record(version=version, student=student, train=train, gate=gate)
     if promote:
         online_candidate_promote(version=version, students={version.pk: student, active.pk: parent})
     version.refresh_from_db()

@@ -71,6 +71,17 @@ class ServedList:
     arm: str | None = None
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A request made for the admin's preview (services.preview): nothing is recorded (no impression, so no
+    fatigue, reward or teacher call); a stated `history` / `preferences` replace the shopper's stored ones, and
+    `assignment` ((experiment, arm)) serves that arm instead of the shopper's own."""
+
+    history: list[HistoryEvent] | None = None
+    preferences: Preferences | None = None
+    assignment: tuple[Any, Any] | None = None
+
+
 def cart_ids(history: list[HistoryEvent]) -> list[int]:
     """What is in the cart now, by replaying add/remove/purchase events (newest last)."""
     cart: dict[int, None] = {}
@@ -145,12 +156,16 @@ def recommendation_list(
     n: int | None = None,
     record: bool = True,
     request_id: uuid.UUID | None = None,
+    preview: Preview | None = None,
 ) -> ServedList:
     """The recommendations for one request: never calls the LLM inline, always answers. A given `request_id`
     reproduces that request's exploration draw (the same history and catalog then give the same list)."""
     n = n or recommender_settings.DEFAULT_N
     key = shopper_key_for(user=user, session_id=session_id)
     history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
+    if preview is not None:
+        record = False
+        history = history if preview.history is None else preview.history
     pipeline, local = build_pipeline()
     products = pipeline.products
     anchors: list[int] = []
@@ -166,7 +181,9 @@ def recommendation_list(
         scenario=scenario,
         history=history,
         anchor_ids=anchors,
-        preferences=preferences_for(user, session_id),
+        preferences=(
+            preview.preferences if preview and preview.preferences is not None else preferences_for(user, session_id)
+        ),
         n=n,
         # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
         # measured with ("recently viewed" is the storefront's own widget).
@@ -184,6 +201,8 @@ def recommendation_list(
     exploration = exploration_config(scenario)
     rules = replace(rules, rested=tired)
     assignment = experiment_assignment(scenario=scenario, user_key=key)
+    if preview is not None and preview.assignment is not None:
+        assignment = preview.assignment
     policy_extra: dict[str, Any] = {}
     if assignment is not None:
         experiment, arm = assignment

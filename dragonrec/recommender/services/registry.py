@@ -26,6 +26,7 @@ from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
 from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
+from dragonrec.recommender.services.model_report import training_log_rows, version_quality_record
 from dragonrec.recommender.services.students import load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.selectors import erased_key_hashes, events_span, product_events
@@ -295,13 +296,15 @@ def student_train_and_register(
             "best_epoch": student.meta.get("best_epoch"),
         }
         version.metrics = metrics
-        version.training_log = list(student.meta.get("history", []))
+        version.training_log = training_log_rows(student.meta.get("history", []))
         version.status = ModelVersion.Status.CANDIDATE
         version.save()
     except Exception:
         version.status = ModelVersion.Status.FAILED
         version.save(update_fields=["status"])
         raise
+    # the gate's figures beside popularity and item-kNN on the same held-out shoppers, for the owner's page
+    version_quality_record(version=version, student=student, train=train, gate=gate)
     if promote:
         model_version_promote_if_better(version=version, scorer=GateScorer(version, students={version.pk: student}))
     return version
@@ -359,12 +362,22 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     MODEL_REFRESH_S seconds, without a restart."""
     if version.status == ModelVersion.Status.FAILED or not version.artifact:
         raise ValueError(f"{version.version} has no usable artifact")
-    ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
-        status=ModelVersion.Status.ARCHIVED
+    now = timezone.now()
+    replaced = list(
+        ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk)
     )
+    # the only way an active version stops serving: recorded on both, so the history reads from either side
+    for old in replaced:
+        old.status = ModelVersion.Status.ARCHIVED
+        old.decision = f"{old.decision}\n[{now:%Y-%m-%d %H:%M} UTC] replaced by {version.version}".strip()
+        old.save(update_fields=["status", "decision"])
     version.status = ModelVersion.Status.ACTIVE
-    version.activated_at = timezone.now()
-    version.save(update_fields=["status", "activated_at"])
+    version.activated_at = now
+    if replaced:
+        version.decision = (
+            f"{version.decision}\n[{now:%Y-%m-%d %H:%M} UTC] activated, replacing {replaced[0].version}".strip()
+        )
+    version.save(update_fields=["status", "activated_at", "decision"])
     return version
 
 
@@ -399,36 +412,42 @@ def model_version_rollback() -> ModelVersion:
     return model_version_activate(version=previous)
 
 
+COMPARED = [
+    # (metric key, label, decimals): what an owner compares; the rest is in each version's details
+    ("gate_ndcg@10", "NDCG@10 on held-out shoppers (decides promotion)", 4),
+    ("valid_ndcg@10", "NDCG@10 on early-stopping shoppers (optimistic)", 4),
+    ("baselines.item_knn", "item-kNN on the same held-out shoppers", 4),
+    ("baselines.popularity", "popularity on the same held-out shoppers", 4),
+    ("best_epoch", "best epoch", 0),
+    ("train_seconds", "training time (s)", 0),
+    ("update_seconds", "update time (s)", 1),
+    ("events", "events trained on", 0),
+    ("teacher_labels", "teacher judgments used", 0),
+]
+
+
 def versions_comparison(*, versions: list[ModelVersion]) -> dict[str, Any]:
-    """Rows of metrics side by side and a plot of validation NDCG@10 per epoch, for the admin."""
-    keys = sorted({k for v in versions for k in v.metrics} | {"events", "teacher_labels"})
+    """What the admin's compare page shows: each version's gate figures in words, the figures side by side, both
+    training curves (loss and validation NDCG@10 per epoch) and the per-slice table."""
+    from dragonrec.recommender.services.model_report import slice_rows, training_curve_svg, version_summary
+
+    def value(version: ModelVersion, key: str) -> Any:
+        if key.startswith("baselines."):
+            return (version.metrics.get("baselines") or {}).get(key.split(".", 1)[1])
+        return version.metrics.get(key, version.data_snapshot.get(key))
+
     rows = []
-    for key in keys:
-        values = [v.metrics.get(key, v.data_snapshot.get(key, "-")) for v in versions]
-        rows.append({"metric": key, "values": [f"{x:.4f}" if isinstance(x, float) else x for x in values]})
-    return {"versions": versions, "rows": rows, "plot": _plot(versions)}
-
-
-def _plot(versions: list[ModelVersion]) -> str:
-    import base64
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for v in versions:
-        points = [(row.get("epoch"), row.get("valid_ndcg10")) for row in v.training_log if isinstance(row, dict)]
-        points = [(e, n) for e, n in points if e is not None and n is not None]
-        if points:
-            ax.plot(*zip(*points, strict=True), marker="o", label=v.version)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("valid NDCG@10")
-    ax.legend()
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode()
+    for key, label, decimals in COMPARED:
+        values = [value(v, key) for v in versions]
+        if all(x is None for x in values):
+            continue
+        rows.append(
+            {"metric": label, "values": [f"{x:,.{decimals}f}" if isinstance(x, int | float) else "-" for x in values]}
+        )
+    return {
+        "versions": versions,
+        "summaries": [(v, version_summary(v)) for v in versions],
+        "rows": rows,
+        "curve": training_curve_svg(versions),
+        "slice_rows": slice_rows(versions),
+    }

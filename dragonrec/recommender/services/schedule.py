@@ -7,6 +7,8 @@ import json
 
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from dragonrec.recommender.models import JobRun
+
 # name -> (task, schedule, expires seconds). Intervals are what a mid-size shop needs; edit them in the admin.
 SCHEDULE: dict[str, tuple[str, dict[str, int | str], int]] = {
     "dragonrec: embed dirty products": (
@@ -73,4 +75,6 @@ def periodic_tasks_install() -> int:
         if task in TRAINING_QUEUE_TASKS:
             defaults["queue"] = "training"
         PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
+        # job health judges a job that never succeeded from when it was installed
+        JobRun.objects.get_or_create(task=task)
     return len(entries)

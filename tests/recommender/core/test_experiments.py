@@ -185,3 +185,19 @@ def test_the_lift_interval_and_p_value_agree() -> None:
         # then: the interval excludes 0 exactly when p < 0.05, and never goes below -100%
         assert (lift.ci[0] > 0 or lift.ci[1] < 0) == (lift.p_value < 0.05)
         assert lift.ci[0] > -1
+
+
+def test_the_sample_size_for_a_ctr_lift_matches_the_two_proportion_formula() -> None:
+    # 5% -> 5.5% (+10%) at alpha 0.05 two-sided, power 0.8: (1.96 + 0.8416)^2 (0.0475 + 0.051975) / 0.0005^2
+    assert ex.sample_size_per_arm(baseline=0.05, relative_lift=0.10) == 31_231
+    # a lift twice as large needs about a quarter of the items; more power needs more
+    assert 7_500 < ex.sample_size_per_arm(baseline=0.05, relative_lift=0.20) < 8_200
+    assert ex.sample_size_per_arm(baseline=0.05, relative_lift=0.10, power=0.9) > 31_231
+    with pytest.raises(ValueError):
+        ex.sample_size_per_arm(baseline=0.0, relative_lift=0.1)
+
+
+def test_the_sample_ratio_check_is_not_judged_on_too_few_shoppers() -> None:
+    assert not ex.sample_ratio_check(counts=[0, 0], shares=[0.5, 0.5]).judged
+    assert not ex.sample_ratio_check(counts=[1, 7], shares=[0.5, 0.5]).judged  # 4 expected per arm
+    assert ex.sample_ratio_check(counts=[5, 15], shares=[0.5, 0.5]).judged

@@ -58,11 +58,18 @@ def test_a_running_experiment_serves_each_shopper_their_arm_and_records_it(
 
 
 def test_one_running_experiment_per_scenario_and_clear_errors() -> None:
-    start("first", "a=student:active:50", "b=embedding:50")
+    # a draft on home made before "first" started: its start is refused, as a new one on home is at creation
     call_command("recommender_experiment", "create", "second", "--scenario", "home", "--arm", "a=trending:50",
                  "--arm", "b=embedding:50")  # fmt: skip
+    start("first", "a=student:active:50", "b=embedding:50")
     with pytest.raises(CommandError, match="first is already running on home"):
         call_command("recommender_experiment", "start", "second")
+    with pytest.raises(CommandError, match="first is already running on home"):
+        call_command("recommender_experiment", "create", "third", "--scenario", "home", "--arm", "a=trending:50",
+                     "--arm", "b=embedding:50")  # fmt: skip
+    with pytest.raises(CommandError, match=r"policy 'trendng'"):
+        call_command("recommender_experiment", "create", "typo", "--scenario", "cart", "--arm", "a=trendng:50",
+                     "--arm", "b=embedding:50")  # fmt: skip
     with pytest.raises(CommandError, match=r"policy 'magic'"):
         call_command("recommender_experiment", "create", "bad", "--scenario", "home", "--arm", "a=magic:50",
                      "--arm", "b=trending:50")  # fmt: skip

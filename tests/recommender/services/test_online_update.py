@@ -191,6 +191,9 @@ def test_a_candidate_the_gate_rejects_is_never_promoted(tiny_shop, active, redis
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == active
     assert "kept as a candidate: gate fails" in candidate.decision
     assert candidate.metrics["active_gate_ndcg@10"] is not None and "offpolicy" in candidate.metrics
+    # its training curve (loss per step) and its gate figures beside the baselines, for the owner's page
+    assert len(candidate.training_log) >= 1 and all(row["loss"] > 0 for row in candidate.training_log)
+    assert set(candidate.metrics["baselines"]) == {"popularity", "item_knn"}
 
 
 @override_settings(RECOMMENDER=GATE_PASSES)

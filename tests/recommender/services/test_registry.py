@@ -59,7 +59,7 @@ def small_config():  # type: ignore[no-untyped-def]
 
 
 @override_settings(RECOMMENDER={"STUDENT_MIN_EVENTS": 50, "MODEL_REFRESH_S": 0, "SNAPSHOT_TTL_S": 0})
-def test_first_version_is_trained_stored_activated_and_served(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+def test_first_version_is_trained_stored_activated_and_served(tiny_shop, admin_client) -> None:  # type: ignore[no-untyped-def]
     shop_events(tiny_shop)
     # when
     version = student_train_and_register(config=small_config(), seed=1)
@@ -77,6 +77,17 @@ def test_first_version_is_trained_stored_activated_and_served(tiny_shop) -> None
     served = recommendation_list(scenario="home", session_id="s-new", n=3)
     assert served.ranker == "student:v1" and served.model_version == "v1"
     assert tiny_shop["keyboard"].id in [item.product_id for item in served.items[:2]]
+    # the owner's page: a training curve per epoch and the gate figure beside item-kNN and popularity, in words
+    log = version.training_log
+    assert len(log) >= 4 and [row["epoch"] for row in log] == list(range(1, len(log) + 1))
+    assert all(row["loss"] > 0 for row in log) and any(row["valid_ndcg10"] is not None for row in log)
+    baselines = version.metrics["baselines"]
+    assert 0 <= baselines["popularity"] <= 1 and 0 <= baselines["item_knn"] <= 1
+    assert sum(row["shoppers"] for row in version.metrics["slices"]) == version.data_snapshot["gate_users"]
+    page = admin_client.get(f"/admin/dragonrec_recommender/modelversion/{version.pk}/change/").content.decode()
+    gate = version.metrics["gate_ndcg@10"]
+    assert f"NDCG@10 on {version.data_snapshot['gate_users']} held-out shoppers {gate:.3f}" in page
+    assert f"item-kNN {baselines['item_knn']:.3f}" in page and "training loss" in page and "<svg" in page
 
 
 @override_settings(RECOMMENDER={"STUDENT_MIN_EVENTS": 50})
@@ -204,7 +215,7 @@ def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyp
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Compare model versions" in html and "0.4000" in html and "data:image/png;base64" in html
+    assert "Compare model versions" in html and "0.4000" in html and "validation NDCG@10" in html
 
 
 def test_clicked_impressions_become_listwise_reward_labels(tiny_shop) -> None:  # type: ignore[no-untyped-def]
@@ -224,3 +235,25 @@ def test_clicked_impressions_become_listwise_reward_labels(tiny_shop) -> None:  
     assert [e.product_id for e in label.history] == [tiny_shop["monitor"].id]
     assert label.candidate_ids == [tiny_shop["cable"].id, tiny_shop["pan"].id, tiny_shop["keyboard"].id]
     assert label.scores == [0.0, 0.0, 10.0] and label.confidence == 0.5
+
+
+def test_the_active_version_cannot_be_deleted_only_replaced_and_the_replacement_is_recorded(admin_client) -> None:  # type: ignore[no-untyped-def]
+    active = make_version("v1", 0.3, status=ModelVersion.Status.ACTIVE)
+    other = make_version("v2", 0.4)
+    base = "/admin/dragonrec_recommender/modelversion/"
+    # no delete link on its page, the confirmation page and its POST refused, the bulk action refused
+    assert f"{base}{active.pk}/delete/" not in admin_client.get(f"{base}{active.pk}/change/").content.decode()
+    assert admin_client.get(f"{base}{active.pk}/delete/").status_code == 403
+    assert admin_client.post(f"{base}{active.pk}/delete/", {"post": "yes"}).status_code == 403
+    admin_client.post(base, {"action": "delete_selected", "_selected_action": [active.pk], "post": "yes"})
+    assert ModelVersion.objects.get(pk=active.pk).status == ModelVersion.Status.ACTIVE
+    # a candidate can be deleted
+    assert f"{base}{other.pk}/delete/" in admin_client.get(f"{base}{other.pk}/change/").content.decode()
+    # replaced by activating another: recorded on both
+    model_version_activate(version=other)
+    active.refresh_from_db()
+    other.refresh_from_db()
+    assert active.status == ModelVersion.Status.ARCHIVED and "replaced by v2" in active.decision
+    assert "activated, replacing v1" in other.decision
+    assert admin_client.post(f"{base}{active.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not ModelVersion.objects.filter(pk=active.pk).exists()

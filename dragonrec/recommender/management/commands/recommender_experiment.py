@@ -5,7 +5,10 @@ does.
         --arm treatment=trending:50 [--interleaving]
     manage.py recommender_experiment start NAME
     manage.py recommender_experiment stop NAME [--winner ARM]
-    manage.py recommender_experiment results NAME [--json]
+    manage.py recommender_experiment results NAME [--json] [--lift 10]
+
+The command validates through the same service as the admin (services.experiments.experiment_validate): shares
+here are percentages (50 = half of the shoppers) and must add up to 100.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dragonrec.recommender.models import Experiment
 from dragonrec.recommender.services.experiments import (
+    DETECTABLE_LIFT,
     ArmSpec,
     ExperimentError,
     experiment_create,
+    experiment_readiness,
     experiment_results,
     experiment_start,
     experiment_stop,
@@ -57,6 +62,12 @@ class Command(BaseCommand):
                 p.add_argument("--winner", default="")
             if action == "results":
                 p.add_argument("--json", action="store_true")
+                p.add_argument(
+                    "--lift",
+                    type=float,
+                    default=100 * DETECTABLE_LIFT,
+                    help="the CTR lift in percent that 'enough data' is sized to detect (default %(default)s)",
+                )
 
     def handle(self, *args: Any, action: str, name: str, **options: Any) -> None:
         experiment: Experiment | None
@@ -81,35 +92,66 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"{name} is stopped"))
             else:
                 results = experiment_results(experiment=experiment)
-                self.stdout.write(json.dumps(results, indent=2) if options["json"] else results_table(results))
+                if options["json"]:
+                    self.stdout.write(json.dumps(results, indent=2))
+                else:
+                    self.stdout.write(results_table(results, lift=options["lift"] / 100))
         except ExperimentError as exc:
             raise CommandError(str(exc)) from exc
 
 
-def results_table(results: dict[str, Any]) -> str:
+def _figure(value: Any, fmt: str) -> str:
+    return format(value, fmt) if isinstance(value, int | float) else "-"
+
+
+def results_table(results: dict[str, Any], *, lift: float = DETECTABLE_LIFT) -> str:
+    """The results as text; an arm without figures yet says "not enough data yet" (and how much it needs) instead,
+    one with figures but fewer items than a CTR `lift` needs says so beside them, and the sample-ratio check is
+    only judged once the arms have enough shoppers for it."""
+    from dragonrec.recommender.services.experiments import not_enough_text
+
     if "interleaving" in results:
         r = results["interleaving"]
+        ci = r.get("ci") or [None, None]
+        if not r.get("shoppers") or r.get("win_rate_b") is None:
+            return (
+                f"{results['experiment']} (interleaving): {r['lists']} lists, {r['a']} won {r['wins_a']}, "
+                f"{r['b']} won {r['wins_b']}, ties {r['ties']}: not enough data yet (no list decided by a click)"
+            )
         return (
             f"{results['experiment']} (interleaving): {r['lists']} lists, {r['a']} won {r['wins_a']}, "
-            f"{r['b']} won {r['wins_b']}, ties {r['ties']}; {r['b']} win rate {r['win_rate_b']:.3f} "
-            f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}], p = {r['p_value']:.4f} over {r['shoppers']} shoppers"
+            f"{r['b']} won {r['wins_b']}, ties {r['ties']}; {r['b']} win rate {_figure(r['win_rate_b'], '.3f')} "
+            f"[{_figure(ci[0], '.3f')}, {_figure(ci[1], '.3f')}], p = {_figure(r.get('p_value'), '.4f')} "
+            f"over {r['shoppers']} shoppers"
         )
+    readiness = experiment_readiness(results=results, lift=lift)
     lines = [f"{results['experiment']} ({results['status']}), control: {results['control']}"]
     lines.append(f"{'arm':<14}{'shoppers':>9}{'lists':>8}{'shown':>9}  CTR [95% CI]             lift vs control")
     for name, arm in results["arms"].items():
+        head = f"{name:<14}{arm['shoppers']:>9}{arm['lists']:>8}{arm['impressions']:>9}  "
+        if not readiness[name]["has_figures"]:
+            lines.append(head + not_enough_text(readiness[name]))
+            continue
         ctr = arm["ctr"]
-        lift = results["lift"].get(name, {}).get("ctr")
-        lift_text = (
-            f"{lift['relative']:+.1%} [{lift['ci'][0]:+.1%}, {lift['ci'][1]:+.1%}] p={lift['p_value']:.4f}"
-            if lift
-            else "-"
-        )
+        ci = ctr.get("ci") or [None, None]
+        lift_row = results["lift"].get(name, {}).get("ctr")
+        lift_text = "-"
+        if lift_row and lift_row.get("relative") is not None:
+            lci = lift_row.get("ci") or [None, None]
+            lift_text = (
+                f"{_figure(lift_row['relative'], '+.1%')} [{_figure(lci[0], '+.1%')}, {_figure(lci[1], '+.1%')}] "
+                f"p={_figure(lift_row.get('p_value'), '.4f')}"
+            )
+        note = "" if readiness[name]["enough"] else f"  ({not_enough_text(readiness[name])})"
         lines.append(
-            f"{name:<14}{arm['shoppers']:>9}{arm['lists']:>8}{arm['impressions']:>9}  "
-            f"{ctr['value']:.4f} [{ctr['ci'][0]:.4f}, {ctr['ci'][1]:.4f}]  {lift_text}"
+            head
+            + f"{_figure(ctr.get('value'), '.4f')} [{_figure(ci[0], '.4f')}, {_figure(ci[1], '.4f')}]  {lift_text}"
+            + note
         )
     srm = results.get("sample_ratio")
-    if srm:
+    if srm and not srm.get("judged", True):
+        lines.append("sample ratio check: not enough shoppers yet to judge the split")
+    elif srm:
         verdict = "ok" if srm["ok"] else "SAMPLE RATIO MISMATCH: the split is broken, do not trust these figures"
         lines.append(f"sample ratio check: chi2 {srm['chi2']:.2f}, p = {srm['p_value']:.4f}: {verdict}")
     return "\n".join(lines)
