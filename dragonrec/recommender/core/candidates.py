@@ -14,16 +14,20 @@ same way:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from dragonrec.recommender.core.base import CandidateSource
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, profile_vector
-from dragonrec.recommender.core.rerank import bought_ids
+from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, bought_ids
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
-from dragonrec.recommender.core.types import Candidate, Context, ProductId
+from dragonrec.recommender.core.types import Candidate, Context, Product, ProductId
+
+# Leaf categories a learned product pair must fall in to count as a complement: the anchor category's best ten
+# (category pairs are learned from far more sessions than product pairs; a demo category has 2-7 true partners).
+PLAUSIBLE_CATEGORIES = 10
 
 
 class StoreSource(CandidateSource):
@@ -41,14 +45,20 @@ class StoreSource(CandidateSource):
         return set(ctx.exclude_ids) | durable
 
     def _candidates(
-        self, rows: Iterable[tuple[ProductId, float]], *, exclude: set[ProductId], k: int
+        self,
+        rows: Iterable[tuple[ProductId, float]],
+        *,
+        exclude: set[ProductId],
+        k: int,
+        anchors: Mapping[ProductId, ProductId] | None = None,
     ) -> list[Candidate]:
         out: list[Candidate] = []
         seen: set[ProductId] = set()
         for product_id, score in rows:
             if product_id in exclude or product_id in seen:
                 continue
-            out.append(Candidate(product_id=product_id, source=self.name, score=float(score)))
+            anchor = anchors.get(product_id) if anchors else None
+            out.append(Candidate(product_id=product_id, source=self.name, score=float(score), anchor=anchor))
             seen.add(product_id)
             if len(out) >= k:
                 break
@@ -56,10 +66,13 @@ class StoreSource(CandidateSource):
 
 
 def recent_anchors(ctx: Context, limit: int) -> list[ProductId]:
-    """The scenario's anchors, or else the most recent distinct history products (newest first)."""
+    """The scenario's anchors, or else the most recent distinct history products (newest first), what was bought
+    before what was only looked at: after a purchase, home leans to what goes with it."""
     if ctx.anchor_ids:
         return list(dict.fromkeys(ctx.anchor_ids))[:limit]
-    recent = list(dict.fromkeys(e.product_id for e in reversed(ctx.history)))
+    newest_first = list(reversed(ctx.history))
+    bought = [e.product_id for e in newest_first if e.event_type in BOUGHT_EVENT_TYPES]
+    recent = list(dict.fromkeys([*bought, *(e.product_id for e in newest_first)]))
     return recent[:limit]
 
 
@@ -156,27 +169,53 @@ class ComplementSource(StoreSource):
         if not anchors or k <= 0:
             return []
         exclude = set(ctx.exclude_ids) | set(anchors)
-        learned: dict[ProductId, float] = {}
-        for rank, anchor in enumerate(anchors):
-            for product_id, score in self.products.complements(anchor, limit=self.per_anchor):
-                weighted = score * self.anchor_decay**rank
-                learned[product_id] = max(learned.get(product_id, 0.0), weighted)
-        rows = sorted(learned.items(), key=lambda item: -item[1])
-        return self._candidates(rows + self._category_rows(anchors, exclude), exclude=exclude, k=k)
-
-    def _category_rows(self, anchors: list[ProductId], exclude: set[ProductId]) -> list[tuple[ProductId, float]]:
         anchor_products = self.products.get_many(anchors)
+        learned: dict[ProductId, float] = {}
+        found_from: dict[ProductId, ProductId] = {}
+        for rank, anchor in enumerate(anchors):
+            pairs = self.products.complements(anchor, limit=self.per_anchor)
+            plausible = self._plausible(anchor_products.get(anchor))
+            if plausible:
+                # Co-purchase evidence meets category evidence: a pair counts only in a category that goes with the
+                # anchor's. One odd session pair (a car charger after a monitor) is noise that the category level,
+                # with far more data (or a merchant's entry), already rules out.
+                pair_products = self.products.get_many(pid for pid, _ in pairs)
+                pairs = [
+                    (pid, s) for pid, s in pairs if pid in pair_products and pair_products[pid].category in plausible
+                ]
+            for product_id, score in pairs:
+                weighted = score * self.anchor_decay**rank
+                if weighted > learned.get(product_id, 0.0):
+                    learned[product_id] = weighted
+                    found_from[product_id] = anchor
+        rows = sorted(learned.items(), key=lambda item: -item[1])
+        category_rows = self._category_rows(anchors, anchor_products, exclude)
+        for product_id, _, anchor in category_rows:
+            found_from.setdefault(product_id, anchor)
+        all_rows = rows + [(pid, score) for pid, score, _ in category_rows]
+        return self._candidates(all_rows, exclude=exclude, k=k, anchors=found_from)
+
+    def _plausible(self, product: Product | None) -> set[str]:
+        """The leaf categories that go with a product's (learned or merchant-entered); empty = no evidence yet."""
+        if product is None or not product.category:
+            return set()
+        return {c for c, _ in self.products.category_complements(product.category, limit=PLAUSIBLE_CATEGORIES)}
+
+    def _category_rows(
+        self, anchors: list[ProductId], anchor_products: Mapping[ProductId, Product], exclude: set[ProductId]
+    ) -> list[tuple[ProductId, float, ProductId]]:
         vectors, found = self.index.vectors(anchors)
-        rows: list[tuple[ProductId, float]] = []
+        rows: list[tuple[ProductId, float, ProductId]] = []
         for row, anchor in enumerate(anchors):
             product = anchor_products.get(anchor)
             if product is None or not product.category:
                 continue
             for category, _ in self.products.category_complements(product.category, limit=self.categories_per_anchor):
                 if found[row]:
-                    rows += self.index.search(vectors[row], k=self.per_category, exclude=exclude, categories=[category])
+                    hits = self.index.search(vectors[row], k=self.per_category, exclude=exclude, categories=[category])
                 else:
-                    rows += self.products.trending(limit=self.per_category + len(exclude), categories=[category])
+                    hits = self.products.trending(limit=self.per_category + len(exclude), categories=[category])
+                rows += [(pid, score, anchor) for pid, score in hits]
         return rows
 
 
@@ -203,8 +242,11 @@ class SimilarToAnchorSource(StoreSource):
         exclude = set(ctx.exclude_ids) | set(anchors)
         vectors, found = self.index.vectors(anchors)
         best: dict[ProductId, float] = {}
-        for vector in vectors[np.flatnonzero(found)]:
-            for product_id, score in self.index.search(vector, k=k, exclude=exclude):
-                best[product_id] = max(best.get(product_id, -np.inf), score)
+        found_from: dict[ProductId, ProductId] = {}
+        for row in np.flatnonzero(found):
+            for product_id, score in self.index.search(vectors[row], k=k, exclude=exclude):
+                if score > best.get(product_id, -np.inf):
+                    best[product_id] = score
+                    found_from[product_id] = anchors[row]
         rows = sorted(best.items(), key=lambda item: -item[1])
-        return self._candidates(rows, exclude=exclude, k=k)
+        return self._candidates(rows, exclude=exclude, k=k, anchors=found_from)
