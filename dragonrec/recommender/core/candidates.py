@@ -28,6 +28,9 @@ from dragonrec.recommender.core.types import Candidate, Context, Product, Produc
 # Leaf categories a learned product pair must fall in to count as a complement: the anchor category's best ten
 # (category pairs are learned from far more sessions than product pairs; a demo category has 2-7 true partners).
 PLAUSIBLE_CATEGORIES = 10
+# How much a pair's own evidence counts next to its category's rank (1 for the best category, 1/2, 1/3, ...): within
+# a category the strongest pair leads; across categories at most +30%, so the first three ranks keep their order.
+EVIDENCE_WEIGHT = 0.3
 
 
 class StoreSource(CandidateSource):
@@ -165,57 +168,81 @@ class ComplementSource(StoreSource):
         self.anchor_decay = anchor_decay
 
     def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
+        """Learned pairs (best first), then the category rows, each scored by how strongly its category goes with
+        its anchor's (1 / (1 + rank) in the anchor category's complement list) times 1 + EVIDENCE_WEIGHT x the
+        pair's own evidence (PMI relative to the anchor's best pair, or cosine to the anchor): an ordering of its
+        own for "goes well with", where the page's ranker would favour whatever looks most like the anchor."""
         anchors = recent_anchors(ctx, self.max_anchors)
         if not anchors or k <= 0:
             return []
         exclude = set(ctx.exclude_ids) | set(anchors)
         anchor_products = self.products.get_many(anchors)
+        ranks = {anchor: self._category_ranks(anchor_products.get(anchor)) for anchor in anchors}
         learned: dict[ProductId, float] = {}
+        scores: dict[ProductId, float] = {}
         found_from: dict[ProductId, ProductId] = {}
-        for rank, anchor in enumerate(anchors):
+
+        def note(product_id: ProductId, category: str, evidence: float, anchor: ProductId, weight: float) -> None:
+            if ranks[anchor]:
+                rank = ranks[anchor].get(category)
+                strength = 1.0 / (1.0 + rank) if rank is not None else 0.0
+            else:  # no category evidence yet (a new shop): the pairs' own evidence orders them
+                strength = 1.0
+            value = weight * strength * (1.0 + EVIDENCE_WEIGHT * evidence)
+            if value > scores.get(product_id, -np.inf):
+                scores[product_id] = value
+                found_from[product_id] = anchor
+
+        for position, anchor in enumerate(anchors):
+            weight = self.anchor_decay**position
             pairs = self.products.complements(anchor, limit=self.per_anchor)
-            plausible = self._plausible(anchor_products.get(anchor))
-            if plausible:
+            pair_products = self.products.get_many(pid for pid, _ in pairs)
+            if ranks[anchor]:
                 # Co-purchase evidence meets category evidence: a pair counts only in a category that goes with the
                 # anchor's. One odd session pair (a car charger after a monitor) is noise that the category level,
                 # with far more data (or a merchant's entry), already rules out.
-                pair_products = self.products.get_many(pid for pid, _ in pairs)
                 pairs = [
-                    (pid, s) for pid, s in pairs if pid in pair_products and pair_products[pid].category in plausible
+                    (pid, s)
+                    for pid, s in pairs
+                    if pid in pair_products and pair_products[pid].category in ranks[anchor]
                 ]
+            top = max((s for _, s in pairs), default=0.0)
             for product_id, score in pairs:
-                weighted = score * self.anchor_decay**rank
-                if weighted > learned.get(product_id, 0.0):
-                    learned[product_id] = weighted
-                    found_from[product_id] = anchor
-        rows = sorted(learned.items(), key=lambda item: -item[1])
-        category_rows = self._category_rows(anchors, anchor_products, exclude)
-        for product_id, _, anchor in category_rows:
-            found_from.setdefault(product_id, anchor)
-        all_rows = rows + [(pid, score) for pid, score, _ in category_rows]
-        return self._candidates(all_rows, exclude=exclude, k=k, anchors=found_from)
+                learned[product_id] = max(learned.get(product_id, 0.0), score * weight)
+                category = pair_products[product_id].category if product_id in pair_products else ""
+                note(product_id, category, score / top if top > 0 else 0.0, anchor, weight)
+        rows = [pid for pid, _ in sorted(learned.items(), key=lambda item: -item[1])]
+        for product_id, cosine, anchor, category in self._category_rows(anchors, anchor_products, exclude):
+            note(product_id, category, max(0.0, cosine), anchor, self.anchor_decay ** anchors.index(anchor))
+            rows.append(product_id)
+        return self._candidates(((pid, scores[pid]) for pid in rows), exclude=exclude, k=k, anchors=found_from)
 
-    def _plausible(self, product: Product | None) -> set[str]:
-        """The leaf categories that go with a product's (learned or merchant-entered); empty = no evidence yet."""
+    def _category_ranks(self, product: Product | None) -> dict[str, int]:
+        """The leaf categories that go with a product's (merchant-entered first, then learned), by rank; empty = no
+        evidence yet."""
         if product is None or not product.category:
-            return set()
-        return {c for c, _ in self.products.category_complements(product.category, limit=PLAUSIBLE_CATEGORIES)}
+            return {}
+        found = self.products.category_complements(product.category, limit=PLAUSIBLE_CATEGORIES)
+        return {category: rank for rank, (category, _) in enumerate(found)}
 
     def _category_rows(
         self, anchors: list[ProductId], anchor_products: Mapping[ProductId, Product], exclude: set[ProductId]
-    ) -> list[tuple[ProductId, float, ProductId]]:
+    ) -> list[tuple[ProductId, float, ProductId, str]]:
         vectors, found = self.index.vectors(anchors)
-        rows: list[tuple[ProductId, float, ProductId]] = []
+        rows: list[tuple[ProductId, float, ProductId, str]] = []
+        # a fixed budget of category look-ups per request: one anchor (a product's "goes well with") covers up to
+        # max_anchors times as many of its categories as each of three anchors does
+        per_anchor = self.categories_per_anchor * max(1, self.max_anchors // len(anchors))
         for row, anchor in enumerate(anchors):
             product = anchor_products.get(anchor)
             if product is None or not product.category:
                 continue
-            for category, _ in self.products.category_complements(product.category, limit=self.categories_per_anchor):
+            for category, _ in self.products.category_complements(product.category, limit=per_anchor):
                 if found[row]:
                     hits = self.index.search(vectors[row], k=self.per_category, exclude=exclude, categories=[category])
                 else:
                     hits = self.products.trending(limit=self.per_category + len(exclude), categories=[category])
-                rows += [(pid, score, anchor) for pid, score in hits]
+                rows += [(pid, score, anchor, category) for pid, score in hits]
         return rows
 
 

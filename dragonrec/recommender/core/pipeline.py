@@ -29,8 +29,8 @@ from dragonrec.recommender.core.candidates import (
 )
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.exploration import ExplorationConfig, explore_page, pool_size
-from dragonrec.recommender.core.rankers import EmbeddingRanker, SupportBlendRanker
 from dragonrec.recommender.core.policy import LOCAL, ServingPolicy, personal_weight, serving_policy
+from dragonrec.recommender.core.rankers import EmbeddingRanker, SupportBlendRanker
 from dragonrec.recommender.core.rerank import RerankRules, rerank, within_stated_price
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, ProductId, Recommendation, ScoredItem
@@ -317,7 +317,7 @@ class Pipeline:
         items = rerank(scored, products=products, index=self.index, rules=rules, n=ctx.n, fallback=fallback)
         scored_ids = {item.product_id for item in scored}
         personalised = alpha > 0 and any(item.product_id in scored_ids for item in items)
-        relaxed = ()
+        relaxed: tuple[str, ...] = ()
         if (rules.stated_price_min is not None or rules.stated_price_max is not None) and any(
             not within_stated_price(products[i.product_id], rules) for i in items if i.product_id in products
         ):

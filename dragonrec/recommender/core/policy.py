@@ -10,8 +10,8 @@ arm's overrides or a purchase change every scenario and every offline figure the
 
 What it decides and why:
 - sources and their bonus per scenario (`SCENARIO_SOURCES`, `SOURCE_BONUS`); a page's own lists (`similar`,
-  `complements`) use one source each, are ordered by that source and never filled with trending items (a short
-  plausible list beats a padded one);
+  `complements`) use one source each, are ordered by that source (cosine; category strength then co-purchase
+  evidence) and never filled with trending items (a short plausible list beats a padded one);
 - after a purchase (PURCHASE events within `SUBSTITUTE_WINDOW_DAYS`, per category `SUBSTITUTE_WINDOWS`), home and
   cart leave out substitutes (the purchase's leaf category, unless consumable or in `REPEAT_PURCHASE_CATEGORIES`) and
   lean to complements (`PURCHASE_COMPLEMENT_BONUS`, anchored on what was bought) under the product page's category cap;
@@ -28,7 +28,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from dragonrec.categories import category_within
 from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, RerankRules
@@ -84,6 +84,7 @@ SUBSTITUTE_SCENARIOS = frozenset({"home", "cart"})
 # Arm overrides of the re-rank (Experiment arms' `overrides`), applied on top of the scenario's settings.
 RERANK_OVERRIDES = ("diversity", "category_cap", "category_bonus")
 DAY_S = 86400.0
+COMPLEMENTS_CATEGORY_CAP = 2  # "goes well with" (n=8 on a product page): at least four kinds of accessory
 
 # Ranker names the policy decides between; serving maps each to a Ranker (services.recommendations.ranker_for).
 TEACHER = "teacher"  # the cached teacher judgments (the local ranker orders what they did not judge)
@@ -174,12 +175,13 @@ def serving_policy(
         budget = max(100, 5 * ctx.n)
         return ServingPolicy(
             scenario=scenario,
-            ranker="similarity" if scenario == "similar" else ranker,
+            ranker="similarity" if scenario == "similar" else "complements",
             sources=((scenario, budget),),
             source_bonus={},
-            rerank=_with_overrides(config.rerank_for("product"), overrides),
+            rerank=_with_overrides(_page_list_rerank(scenario, config), overrides),
             personal_weight=1.0,
-            order_by_source=scenario == "similar",
+            # similar: cosine to the product; complements: category strength, then the pair's own evidence
+            order_by_source=True,
             fill=False,
             teach=False,
             price_min=prefs.price_min,
@@ -189,19 +191,16 @@ def serving_policy(
     sources = config.sources.get(scenario, config.sources["home"])
     bonus = dict(config.source_bonus.get(scenario, {}))
     rerank = config.rerank_for(scenario)
-    avoid = (
-        substitute_categories(ctx.history, products=products, config=config, now=ctx.now)
-        if scenario in SUBSTITUTE_SCENARIOS
-        else frozenset()
-    )
-    if avoid:
+    recent = scenario in SUBSTITUTE_SCENARIOS and _bought_recently(ctx, config)
+    avoid = substitute_categories(ctx.history, products=products, config=config, now=ctx.now) if recent else frozenset()
+    if recent:
         # After a purchase: what goes with it, spread like a product page's list (at most its cap per category).
         bonus["complements"] = max(bonus.get("complements", 0.0), config.purchase_complement_bonus)
         product_cap = config.rerank_for("product").category_cap
         if product_cap is not None and (rerank.category_cap is None or rerank.category_cap > product_cap):
             rerank = replace(rerank, category_cap=product_cap)
     cold = not ctx.history and not ctx.anchor_ids
-    stated = len(prefs.categories)
+    stated = len(prefs.categories) + len(prefs.brands)
     prefer_cap = math.ceil(ctx.n * config.preference_cold_share / stated) if cold and stated else None
     return ServingPolicy(
         scenario=scenario,
@@ -220,6 +219,29 @@ def serving_policy(
         avoid_categories=avoid,
         overrides=overrides,
     )
+
+
+def _page_list_rerank(scenario: str, config: PipelineConfig) -> Any:
+    """A product page's own lists take its re-rank; "goes well with" spreads wider (2 per category: a monitor's
+    list holds input devices and desk accessories, not three cables), the cap relaxed when too few categories fit."""
+    rerank = config.rerank_for("product")
+    if scenario != "complements":
+        return rerank
+    cap = rerank.category_cap
+    # no bonus for a new category: the source's order already ranks categories by how well they go with the
+    # product, and a bonus would let the weakest (a learned, merchant-unconfirmed pair) jump the queue
+    return replace(
+        rerank,
+        category_cap=COMPLEMENTS_CATEGORY_CAP if cap is None or cap > COMPLEMENTS_CATEGORY_CAP else cap,
+        category_bonus=0.0,
+    )
+
+
+def _bought_recently(ctx: Context, config: PipelineConfig) -> bool:
+    """A purchase within SUBSTITUTE_WINDOW_DAYS (consumables included: home still leans to what goes with them)."""
+    now = time.time() if ctx.now is None else ctx.now
+    horizon = float(config.substitute_window_days) * DAY_S
+    return any(e.event_type == PURCHASE and now - e.timestamp <= horizon for e in ctx.history)
 
 
 def personal_weight(ctx: Context, config: PipelineConfig) -> float:
@@ -275,7 +297,8 @@ def _with_overrides(rerank: RerankConfig, overrides: Mapping[str, Any]) -> Reran
         changes["category_cap"] = None if cap is None else int(cap)
     if "category_bonus" in overrides:
         changes["category_bonus"] = float(overrides["category_bonus"])
-    return replace(rerank, **changes) if changes else rerank
+    # a dataclass (core.pipeline.RerankConfig) behind the protocol
+    return replace(cast(Any, rerank), **changes) if changes else rerank
 
 
 # --------------------------------------------------------------------------------------------- reasons

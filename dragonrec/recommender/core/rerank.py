@@ -307,11 +307,8 @@ def rerank(
 
 
 def _preferred_caps(products: Mapping[ProductId, Product], rules: RerankRules) -> dict[str, int] | None:
-    """Per leaf category caps for the categories the shopper stated (`prefer_cap` instead of `category_cap`)."""
-    if rules.prefer_cap is None or not rules.prefer_categories:
+    """Per leaf category caps where the shopper's stated categories and brands are (`prefer_cap` instead of
+    `category_cap`): a cold list may hold its share of what they said they like."""
+    if rules.prefer_cap is None or not (rules.prefer_categories or rules.prefer_brands):
         return None
-    return {
-        p.category: rules.prefer_cap
-        for p in products.values()
-        if p.category and category_within(p.category, rules.prefer_categories)
-    }
+    return {p.category: rules.prefer_cap for p in products.values() if p.category and is_preferred(p, rules)}
