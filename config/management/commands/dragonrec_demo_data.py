@@ -60,7 +60,7 @@ class Command(BaseCommand):
         for category, complements in json.loads(path.read_text()).items():
             for rank, complement in enumerate(complements):
                 # scores fall with the merchant's order; manual rows are served before learned ones regardless
-                _, created = CategoryComplement.objects.update_or_create(
+                CategoryComplement.objects.update_or_create(
                     category_path=category,
                     complement_path=complement,
                     defaults={"score": float(len(complements) - rank), "manual": True},
