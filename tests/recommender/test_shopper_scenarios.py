@@ -243,3 +243,32 @@ def test_a_merchants_category_pair_changes_goes_well_with(shopper) -> None:  # t
     )
     after = paths(client.get(f"/api/products/{monitor.id}/complements/", {"n": 8}).json())
     assert Counter(after)[path("Yoga Mats")] == 2, after
+
+
+# ------------------------------------------------------------------------------------------- experiments
+def test_an_arms_category_cap_holds_on_home_product_and_cart(shopper) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.services import experiments as svc
+
+    svc.experiments_reset()
+    experiment = svc.experiment_create(
+        name="cap-one",
+        scenarios=["home", "product", "cart"],
+        arms=[
+            svc.ArmSpec("capped", "student:active", 0.99, {"category_cap": 1}),
+            svc.ArmSpec("control", "student:active", 0.01),
+        ],
+    )
+    svc.experiment_start(experiment=experiment)
+    try:
+        monitor = first("Monitors")
+        client = shopper()
+        while svc.experiment_assignment(scenario="home", user_key=f"s:{client.session_key}")[1].name != "capped":
+            client = shopper()
+        EventFactory(session_id=client.session_key, product=monitor, type="view")
+        EventFactory(session_id=client.session_key, product=monitor, type="add_to_cart")
+        for params in ({"scenario": "home"}, {"scenario": "product", "product_id": monitor.id}, {"scenario": "cart"}):
+            body = client.get(URL, {**params, "n": 8}).json()
+            assert body["arm"] == "capped", body
+            assert max(Counter(paths(body)).values()) == 1, (params, paths(body))
+    finally:
+        svc.experiments_reset()
