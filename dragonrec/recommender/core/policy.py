@@ -115,7 +115,6 @@ class ServingPolicy:
     personal_weight: float = 1.0  # alpha: ranker vs trending prior
     order_by_source: bool = False  # the source's own score orders the list (similar: cosine to the product)
     fill: bool = True  # pad a short page with trending items
-    teach: bool = True  # worth a teacher judgment
     price_min: float | None = None  # stated
     price_max: float | None = None
     prefer_categories: tuple[str, ...] = ()
@@ -183,7 +182,6 @@ def serving_policy(
             # similar: cosine to the product; complements: category strength, then the pair's own evidence
             order_by_source=True,
             fill=False,
-            teach=False,
             price_min=prefs.price_min,
             price_max=prefs.price_max,
             overrides=overrides,
