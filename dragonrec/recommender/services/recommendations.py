@@ -165,7 +165,7 @@ def recommendation_list(
     anchors: list[int] = []
     if scenario in ANCHORED:
         if product_id is None or not products.get_many([product_id]):
-            if not product_id:
+            if product_id is None:
                 raise RecommendationError("product_id is required")
             raise UnknownProductError(f"unknown product {product_id}")
         anchors = [product_id]
