@@ -185,7 +185,9 @@ def recommendation_list(
     signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
     teacher_scores = _cached_teacher_scores(key, signature) if scenario in SCENARIOS else {}
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
-    rules = replace(merchant_rules_for(scenario=scenario), rested=fatigued_ids(user_key=key))
+    # a product page's own lists follow the product page's merchant rules (a blocked product shows in none of them)
+    rules_for = "product" if scenario in PAGE_LISTS else scenario
+    rules = replace(merchant_rules_for(scenario=rules_for), rested=fatigued_ids(user_key=key))
     request_id = request_id or uuid.uuid4()
     exploration = exploration_config(scenario)
     assignment = experiment_assignment(scenario=scenario, user_key=key) if scenario in SCENARIOS else None
