@@ -75,6 +75,20 @@ class Shopper:
             self.event(kind, product_id)
 
 
+REASON_KINDS = (
+    "Because you bought",
+    "Goes well with",
+    "Similar to",
+    "You said you like",
+    "Based on your recent browsing",
+    "Popular in",
+)
+
+
+def reason_kind(reason: str) -> str:
+    return next((kind for kind in REASON_KINDS if reason.startswith(kind)), "teacher/other")
+
+
 def products_in(leaf_name: str) -> list[Any]:
     from dragonrec.catalog.models import Product
 
@@ -142,9 +156,15 @@ def preference_compliance() -> None:
             over = sum(1 for p in items if ceiling is not None and float(p["price"]) > ceiling)
             in_stated = sum(any(p["category"].startswith(s) for s in stated) for p in items)
             brand = sum(p.get("brand") == "Lumora" for p in items)
-            reasons = Counter(item["reason"].split(" ", 3)[:3][-1] for item in body["items"])
-            reasons_text = ", ".join(f"{k} x{v}" for k, v in reasons.most_common(3))
-            share = f"{in_stated}/12 in stated categories" if "categories" in preferences else f"{brand}/12 Lumora"
+            reasons = Counter(reason_kind(item["reason"]) for item in body["items"])
+            reasons_text = ", ".join(f"'{k}' x{v}" for k, v in reasons.most_common(3))
+            share = (
+                f"{in_stated}/12 in stated categories"
+                if "categories" in preferences
+                else f"{brand}/12 Lumora"
+                if "brands" in preferences
+                else ""
+            )
             print(
                 f"   {label:50s} {scenario:7s}: {over:2d} above the ceiling, {share}, relaxed={body['relaxed']}, "
                 f"reasons: {reasons_text}"
