@@ -13,7 +13,9 @@ stores (`--set KEY=JSON` overrides them for every variant). Tune with `--split l
 input = train), report with `--split loo` (test target, input = train + validation item).
 
 Columns: NDCG@10, HR@10, distinct leaf categories per top-10 list, NDCG@10 on the rare-target slice (targets
-touched by <= 5 training users), and NDCG@10 as a share of the bare student's on the same users.
+touched by <= 5 training users) and on the cross-category slice (targets whose leaf category differs from the last
+input item's: "what comes next is something else", where diversity should help), and NDCG@10 as a share of the bare
+student's on the same users, overall and on the cross-category slice.
 
 Students are trained once per (dataset, seed) and cached under --student-cache (default /tmp/dragonrec-students).
 The student's user vectors for the evaluated histories are computed once in batches and reused by every variant
@@ -45,6 +47,7 @@ import numpy as np  # noqa: E402
 from dragonrec.recommender.core.base import Ranker  # noqa: E402
 from dragonrec.recommender.evaluation.dataset import leave_one_out, load_dataset  # noqa: E402
 from dragonrec.recommender.evaluation.harness import (  # noqa: E402
+    CROSS_CATEGORY,
     RARE_ITEM_MAX_COUNT,
     EvalResources,
     build_served,
@@ -118,6 +121,8 @@ def run(
             "cats@10": result["category_coverage@10"],
             "rare_ndcg@10": result["slices"][RARE]["ndcg@10"],
             "rare_users": result["slices"][RARE]["users"],
+            "cross_ndcg@10": result["slices"][CROSS_CATEGORY]["ndcg@10"],
+            "cross_users": result["slices"][CROSS_CATEGORY]["users"],
             "seconds": round(time.perf_counter() - started, 1),
         }
         log.info("%s seed %s %s: %s", dataset, seed, name, rows[name])
@@ -131,21 +136,23 @@ def table(dataset: str, per_seed: dict[int, dict[str, dict[str, float]]]) -> str
     lines = [
         f"#### {dataset} (seeds {', '.join(map(str, seeds))}; mean, per seed in brackets)",
         "",
-        "| ranker | NDCG@10 | HR@10 | leaf cats/list | rare-target NDCG@10 | % of student NDCG@10 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| ranker | NDCG@10 | HR@10 | leaf cats/list | rare-target NDCG@10 | cross-category NDCG@10 "
+        "| % of student NDCG@10 | % of student, cross-category |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in names:
         cells = []
-        for key, digits in (("ndcg@10", 4), ("hr@10", 4), ("cats@10", 2), ("rare_ndcg@10", 4)):
+        for key, digits in (("ndcg@10", 4), ("hr@10", 4), ("cats@10", 2), ("rare_ndcg@10", 4), ("cross_ndcg@10", 4)):
             values = [per_seed[s][name][key] for s in seeds]
             each = " / ".join(f"{v:.{digits}f}" for v in values)
             cells.append(f"{np.mean(values):.{digits}f}" + (f" ({each})" if len(seeds) > 1 else ""))
-        if reference:
-            shares = [per_seed[s][name]["ndcg@10"] / max(per_seed[s][reference]["ndcg@10"], 1e-12) for s in seeds]
-            each = " / ".join(f"{x:.1%}" for x in shares)
-            cells.append(f"{np.mean(shares):.1%}" + (f" ({each})" if len(seeds) > 1 else ""))
-        else:
-            cells.append("-")
+        for key in ("ndcg@10", "cross_ndcg@10"):
+            if reference:
+                shares = [per_seed[s][name][key] / max(per_seed[s][reference][key], 1e-12) for s in seeds]
+                each = " / ".join(f"{x:.1%}" for x in shares)
+                cells.append(f"{np.mean(shares):.1%}" + (f" ({each})" if len(seeds) > 1 else ""))
+            else:
+                cells.append("-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -18,10 +18,9 @@ from dragonrec.recommender.selectors import products_rendered
 from dragonrec.recommender.services.privacy import shopper_data_erase, shopper_data_export
 from dragonrec.recommender.services.recommendations import (
     RecommendationError,
+    ServedList,
     UnknownProductError,
-    complementary_products,
     recommendation_list,
-    similar_products,
 )
 from dragonrec.tracking.authentication import ApiKeyScopes
 from dragonrec.tracking.identity import ShopperMixin, cookie_rotate
@@ -30,6 +29,25 @@ from dragonrec.tracking.models import ApiKey
 
 def _n_field() -> serializers.IntegerField:
     return serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
+
+
+MAX_EXCLUDE = 100  # a page shows a few lists of <= 24 items; more is a client bug, and each id costs a lookup
+_ID = r"[1-9][0-9]{0,17}"  # a positive id below 2**63 (the schema states it, so generated clients agree)
+
+
+def _exclude_field() -> serializers.RegexField:
+    return serializers.RegexField(
+        rf"^({_ID}(,{_ID}){{0,{MAX_EXCLUDE - 1}}})?$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=f"Comma-separated product ids already shown on the page (at most {MAX_EXCLUDE}): never in the list.",
+        error_messages={"invalid": f"Comma-separated positive product ids, at most {MAX_EXCLUDE}."},
+    )
+
+
+def _exclude_ids(value: str) -> list[int]:
+    return [int(part) for part in value.split(",") if part]
 
 
 class ItemSerializer(serializers.Serializer):
@@ -67,6 +85,7 @@ class RecommendationListApi(ShopperMixin, APIView):
             required=False, max_length=128, allow_blank=True, default="", help_text="API-key callers only."
         )
         n = _n_field()
+        exclude = _exclude_field()
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs["scenario"] == "product" and not attrs.get("product_id"):
@@ -81,6 +100,10 @@ class RecommendationListApi(ShopperMixin, APIView):
         ranker = serializers.CharField()
         experiment = serializers.CharField(allow_null=True, help_text="the running experiment, or null")
         arm = serializers.CharField(allow_null=True, help_text="the shopper's arm ('interleaved' mixes two), or null")
+        relaxed = serializers.ListField(
+            child=serializers.CharField(),
+            help_text='what was given up to fill the page: ["price"] when too few items fit the stated price range',
+        )
         items = ItemSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -98,68 +121,81 @@ class RecommendationListApi(ShopperMixin, APIView):
                 n=data["n"],
                 # a cross-site navigation is served, never recorded (no list, no fatigue): issue #21, repro 12
                 record=self.may_record(request),
+                exclude=_exclude_ids(data["exclude"]),
             )
         except UnknownProductError as exc:
             raise NotFound(str(exc)) from exc
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
-        return Response(
-            {
-                "request_id": served.request_id,
-                "scenario": served.scenario,
-                "ranker": served.ranker,
-                "experiment": served.experiment,
-                "arm": served.arm,
-                "items": _items(served.items),
-            }
-        )
+        return Response(_served_body(served))
+
+
+def _served_body(served: ServedList) -> dict[str, Any]:
+    return {
+        "request_id": served.request_id,
+        "scenario": served.scenario,
+        "ranker": served.ranker,
+        "experiment": served.experiment,
+        "arm": served.arm,
+        "relaxed": served.relaxed,
+        "items": _items(served.items),
+    }
 
 
 class _ProductListApi(ShopperMixin, APIView):
-    """GET /api/products/{id}/<list>/?n= : one service call, the same output shape as recommendations' items.
-    Not personal, but a browser's first call here gets its shopper cookie like any other. These lists record
-    nothing today; one that starts recording must do it only when `self.may_record(request)` (no cross-site GET
-    writes: tests/recommender/api/test_cross_site_get.py)."""
+    """GET /api/products/{id}/<list>/?n=&exclude= : a product page's own list, served, recorded and attributed like
+    recommendations (request_id, reasons, positions), in the same shape. A cross-site GET is served without
+    being recorded (`self.may_record`: tests/recommender/api/test_cross_site_get.py)."""
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
 
     throttle_scope = "recommendations"
+    scenario = ""
 
     class InputSerializer(QueryParamsSerializer):
         n = _n_field()
+        exclude = _exclude_field()
 
-    @staticmethod
-    def fetch(*, product_id: int, n: int) -> list[Any]:
-        raise NotImplementedError
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["n"] > recommender_settings.MAX_N:
+                raise serializers.ValidationError({"n": f"at most {recommender_settings.MAX_N}"})
+            return attrs
 
-    @extend_schema(
-        parameters=[InputSerializer],
-        responses=inline_serializer("ProductListItems", {"items": ItemSerializer(many=True)}),
-    )
+    @extend_schema(parameters=[InputSerializer], responses=RecommendationListApi.OutputSerializer)
     def get(self, request: Request, product_id: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        self.shopper(request)
+        data = params.validated_data
+        shopper = self.shopper(request)
         try:
-            rows = self.fetch(product_id=product_id, n=params.validated_data["n"])
+            served = recommendation_list(
+                scenario=self.scenario,
+                user=shopper.user,
+                session_id=shopper.session_id,
+                product_id=product_id,
+                n=data["n"],
+                exclude=_exclude_ids(data["exclude"]),
+                record=self.may_record(request),  # a cross-site navigation is served, never recorded
+            )
         except UnknownProductError as exc:
             raise NotFound(str(exc)) from exc
         except RecommendationError as exc:
             raise ValidationError({"product_id": str(exc)}) from exc
-        return Response({"items": _items(rows)})
+        return Response(_served_body(served))
 
 
 class ProductSimilarApi(_ProductListApi):
-    """Content-similar products (nearest neighbours of the product's text embedding)."""
+    """Content-similar products (nearest neighbours of the product's text embedding); scenario `similar`."""
 
-    fetch = staticmethod(similar_products)
+    scenario = "similar"
 
 
 class ProductComplementsApi(_ProductListApi):
-    """Products that go well with this one (learned from what shoppers buy together, by category first)."""
+    """Products that go well with this one (what shoppers buy with it, within categories that go with its own);
+    scenario `complements`."""
 
-    fetch = staticmethod(complementary_products)
+    scenario = "complements"
 
 
 class MeDataApi(ShopperMixin, APIView):

@@ -3,6 +3,7 @@ complements, and a first student. Idempotent: a second run only fills what is mi
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -56,12 +57,32 @@ class Command(BaseCommand):
         if settings.DRAGONREC_DEMO_ADMIN:
             self._demo_shopper(products_path)
         call_command("recommender_embed", "--no-progress")
+        self._category_complements()
         call_command("recommender_aggregates")
         if not skip_train:
             from dragonrec.recommender.models import ModelVersion
 
             if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
                 call_command("recommender_train", "--promote", "--quiet")
+
+    def _category_complements(self) -> None:
+        """The demo merchant's own category map (what goes with a monitor: cables, arms, keyboards, ...), entered
+        as merchant category complements (admin's "Category complements", manual=True), strongest first. Learned
+        pairs still come on top for the categories it leaves out; a merchant corrects either in admin."""
+        from dragonrec.recommender.models import CategoryComplement
+
+        path = Path(__file__).resolve().parents[3] / "dragonrec" / "catalog" / "demo" / "complements.json"
+        entered = 0
+        for category, complements in json.loads(path.read_text()).items():
+            for rank, complement in enumerate(complements):
+                # scores fall with the merchant's order; manual rows are served before learned ones regardless
+                CategoryComplement.objects.update_or_create(
+                    category_path=category,
+                    complement_path=complement,
+                    defaults={"score": float(len(complements) - rank), "manual": True},
+                )
+                entered += 1
+        self.stdout.write(f"category complements: {entered} entered (or updated) from the demo merchant's map")
 
     @transaction.atomic
     def _demo_shopper(self, products_path: Path) -> None:

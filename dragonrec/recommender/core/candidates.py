@@ -14,16 +14,23 @@ same way:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from dragonrec.recommender.core.base import CandidateSource
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, profile_vector
-from dragonrec.recommender.core.rerank import bought_ids
+from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, bought_ids
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
-from dragonrec.recommender.core.types import Candidate, Context, ProductId
+from dragonrec.recommender.core.types import Candidate, Context, Product, ProductId
+
+# Leaf categories a learned product pair must fall in to count as a complement: the anchor category's best ten
+# (category pairs are learned from far more sessions than product pairs; a demo category has 2-7 true partners).
+PLAUSIBLE_CATEGORIES = 10
+# How much a pair's own evidence counts next to its category's rank (1 for the best category, 1/2, 1/3, ...): within
+# a category the strongest pair leads; across categories at most +30%, so the first three ranks keep their order.
+EVIDENCE_WEIGHT = 0.3
 
 
 class StoreSource(CandidateSource):
@@ -41,14 +48,20 @@ class StoreSource(CandidateSource):
         return set(ctx.exclude_ids) | durable
 
     def _candidates(
-        self, rows: Iterable[tuple[ProductId, float]], *, exclude: set[ProductId], k: int
+        self,
+        rows: Iterable[tuple[ProductId, float]],
+        *,
+        exclude: set[ProductId],
+        k: int,
+        anchors: Mapping[ProductId, ProductId] | None = None,
     ) -> list[Candidate]:
         out: list[Candidate] = []
         seen: set[ProductId] = set()
         for product_id, score in rows:
             if product_id in exclude or product_id in seen:
                 continue
-            out.append(Candidate(product_id=product_id, source=self.name, score=float(score)))
+            anchor = anchors.get(product_id) if anchors else None
+            out.append(Candidate(product_id=product_id, source=self.name, score=float(score), anchor=anchor))
             seen.add(product_id)
             if len(out) >= k:
                 break
@@ -56,10 +69,13 @@ class StoreSource(CandidateSource):
 
 
 def recent_anchors(ctx: Context, limit: int) -> list[ProductId]:
-    """The scenario's anchors, or else the most recent distinct history products (newest first)."""
+    """The scenario's anchors, or else the most recent distinct history products (newest first), what was bought
+    before what was only looked at: after a purchase, home leans to what goes with it."""
     if ctx.anchor_ids:
         return list(dict.fromkeys(ctx.anchor_ids))[:limit]
-    recent = list(dict.fromkeys(e.product_id for e in reversed(ctx.history)))
+    newest_first = list(reversed(ctx.history))
+    bought = [e.product_id for e in newest_first if e.event_type in BOUGHT_EVENT_TYPES]
+    recent = list(dict.fromkeys([*bought, *(e.product_id for e in newest_first)]))
     return recent[:limit]
 
 
@@ -152,31 +168,81 @@ class ComplementSource(StoreSource):
         self.anchor_decay = anchor_decay
 
     def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
+        """Learned pairs (best first), then the category rows, each scored by how strongly its category goes with
+        its anchor's (1 / (1 + rank) in the anchor category's complement list) times 1 + EVIDENCE_WEIGHT x the
+        pair's own evidence (PMI relative to the anchor's best pair, or cosine to the anchor): an ordering of its
+        own for "goes well with", where the page's ranker would favour whatever looks most like the anchor."""
         anchors = recent_anchors(ctx, self.max_anchors)
         if not anchors or k <= 0:
             return []
         exclude = set(ctx.exclude_ids) | set(anchors)
-        learned: dict[ProductId, float] = {}
-        for rank, anchor in enumerate(anchors):
-            for product_id, score in self.products.complements(anchor, limit=self.per_anchor):
-                weighted = score * self.anchor_decay**rank
-                learned[product_id] = max(learned.get(product_id, 0.0), weighted)
-        rows = sorted(learned.items(), key=lambda item: -item[1])
-        return self._candidates(rows + self._category_rows(anchors, exclude), exclude=exclude, k=k)
-
-    def _category_rows(self, anchors: list[ProductId], exclude: set[ProductId]) -> list[tuple[ProductId, float]]:
         anchor_products = self.products.get_many(anchors)
+        ranks = {anchor: self._category_ranks(anchor_products.get(anchor)) for anchor in anchors}
+        learned: dict[ProductId, float] = {}
+        scores: dict[ProductId, float] = {}
+        found_from: dict[ProductId, ProductId] = {}
+
+        def note(product_id: ProductId, category: str, evidence: float, anchor: ProductId, weight: float) -> None:
+            if ranks[anchor]:
+                rank = ranks[anchor].get(category)
+                strength = 1.0 / (1.0 + rank) if rank is not None else 0.0
+            else:  # no category evidence yet (a new shop): the pairs' own evidence orders them
+                strength = 1.0
+            value = weight * strength * (1.0 + EVIDENCE_WEIGHT * evidence)
+            if value > scores.get(product_id, -np.inf):
+                scores[product_id] = value
+                found_from[product_id] = anchor
+
+        for position, anchor in enumerate(anchors):
+            weight = self.anchor_decay**position
+            pairs = self.products.complements(anchor, limit=self.per_anchor)
+            pair_products = self.products.get_many(pid for pid, _ in pairs)
+            if ranks[anchor]:
+                # Co-purchase evidence meets category evidence: a pair counts only in a category that goes with the
+                # anchor's. One odd session pair (a car charger after a monitor) is noise that the category level,
+                # with far more data (or a merchant's entry), already rules out.
+                pairs = [
+                    (pid, s)
+                    for pid, s in pairs
+                    if pid in pair_products and pair_products[pid].category in ranks[anchor]
+                ]
+            top = max((s for _, s in pairs), default=0.0)
+            for product_id, score in pairs:
+                learned[product_id] = max(learned.get(product_id, 0.0), score * weight)
+                category = pair_products[product_id].category if product_id in pair_products else ""
+                note(product_id, category, score / top if top > 0 else 0.0, anchor, weight)
+        rows = [pid for pid, _ in sorted(learned.items(), key=lambda item: -item[1])]
+        for product_id, cosine, anchor, category in self._category_rows(anchors, anchor_products, exclude):
+            note(product_id, category, max(0.0, cosine), anchor, self.anchor_decay ** anchors.index(anchor))
+            rows.append(product_id)
+        return self._candidates(((pid, scores[pid]) for pid in rows), exclude=exclude, k=k, anchors=found_from)
+
+    def _category_ranks(self, product: Product | None) -> dict[str, int]:
+        """The leaf categories that go with a product's (merchant-entered first, then learned), by rank; empty = no
+        evidence yet."""
+        if product is None or not product.category:
+            return {}
+        found = self.products.category_complements(product.category, limit=PLAUSIBLE_CATEGORIES)
+        return {category: rank for rank, (category, _) in enumerate(found)}
+
+    def _category_rows(
+        self, anchors: list[ProductId], anchor_products: Mapping[ProductId, Product], exclude: set[ProductId]
+    ) -> list[tuple[ProductId, float, ProductId, str]]:
         vectors, found = self.index.vectors(anchors)
-        rows: list[tuple[ProductId, float]] = []
+        rows: list[tuple[ProductId, float, ProductId, str]] = []
+        # a fixed budget of category look-ups per request: one anchor (a product's "goes well with") covers up to
+        # max_anchors times as many of its categories as each of three anchors does
+        per_anchor = self.categories_per_anchor * max(1, self.max_anchors // len(anchors))
         for row, anchor in enumerate(anchors):
             product = anchor_products.get(anchor)
             if product is None or not product.category:
                 continue
-            for category, _ in self.products.category_complements(product.category, limit=self.categories_per_anchor):
+            for category, _ in self.products.category_complements(product.category, limit=per_anchor):
                 if found[row]:
-                    rows += self.index.search(vectors[row], k=self.per_category, exclude=exclude, categories=[category])
+                    hits = self.index.search(vectors[row], k=self.per_category, exclude=exclude, categories=[category])
                 else:
-                    rows += self.products.trending(limit=self.per_category + len(exclude), categories=[category])
+                    hits = self.products.trending(limit=self.per_category + len(exclude), categories=[category])
+                rows += [(pid, score, anchor, category) for pid, score in hits]
         return rows
 
 
@@ -203,8 +269,11 @@ class SimilarToAnchorSource(StoreSource):
         exclude = set(ctx.exclude_ids) | set(anchors)
         vectors, found = self.index.vectors(anchors)
         best: dict[ProductId, float] = {}
-        for vector in vectors[np.flatnonzero(found)]:
-            for product_id, score in self.index.search(vector, k=k, exclude=exclude):
-                best[product_id] = max(best.get(product_id, -np.inf), score)
+        found_from: dict[ProductId, ProductId] = {}
+        for row in np.flatnonzero(found):
+            for product_id, score in self.index.search(vectors[row], k=k, exclude=exclude):
+                if score > best.get(product_id, -np.inf):
+                    best[product_id] = score
+                    found_from[product_id] = anchors[row]
         rows = sorted(best.items(), key=lambda item: -item[1])
-        return self._candidates(rows, exclude=exclude, k=k)
+        return self._candidates(rows, exclude=exclude, k=k, anchors=found_from)

@@ -29,8 +29,9 @@ from dragonrec.recommender.core.candidates import (
 )
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.exploration import ExplorationConfig, explore_page, pool_size
+from dragonrec.recommender.core.policy import LOCAL, ServingPolicy, personal_weight, serving_policy
 from dragonrec.recommender.core.rankers import EmbeddingRanker, SupportBlendRanker
-from dragonrec.recommender.core.rerank import RerankRules, bought_ids, rerank
+from dragonrec.recommender.core.rerank import RerankRules, rerank, within_stated_price
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, ProductId, Recommendation, ScoredItem
 
@@ -82,6 +83,21 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     # bare student, overall NDCG@10 unchanged or better; pivot 20 beat 5 and 50, weight 0.5 beat 0.3 and 0.8-1.0.
     "CONTENT_BLEND": 0.5,
     "CONTENT_BLEND_PIVOT": 20.0,  # interactions at which the content weight is halved
+    # After a purchase (core.policy): home and cart leave out substitutes (the bought product's leaf category) for
+    # this many days; a month covers the "just bought one" period of durable goods. SUBSTITUTE_WINDOWS sets it per
+    # category path (the most specific match wins; 0 = substitutes stay), REPEAT_PURCHASE_CATEGORIES names the
+    # categories re-bought as a matter of course (coffee beans), where substitutes always stay, like consumables.
+    "SUBSTITUTE_WINDOW_DAYS": 30,
+    "SUBSTITUTE_WINDOWS": {},
+    "REPEAT_PURCHASE_CATEGORIES": [],
+    # ... and lean to what goes with it: added to complements' score on home after a purchase (as SOURCE_BONUS).
+    # 0.5 puts accessories above all but the ranker's strongest picks (scores are in [0, 1] before bonuses).
+    "PURCHASE_COMPLEMENT_BONUS": 0.5,
+    # Stated categories and brands: relevance an item of them gains once the shopper has history (a cold list is
+    # led by them: +1.0); on a cold list each stated category may hold its share of this part of the page above
+    # the cold category cap (0.75: three quarters of a cold list from what the shopper said they like).
+    "PREFERENCE_BONUS": 0.15,
+    "PREFERENCE_COLD_SHARE": 0.75,
 }
 RERANK_KEYS = ("DIVERSITY", "DIVERSITY_KEEP_TOP", "DIVERSITY_THRESHOLD", "CATEGORY_CAP", "CATEGORY_BONUS")
 
@@ -147,6 +163,12 @@ class PipelineConfig:
     alpha_by_events: tuple[float, ...] = (0.0, 0.5, 0.75)  # personal weight with 0, 1, 2 events; 1.0 beyond
     preference_alpha: float = 0.5  # stated preferences only: half preference-text retrieval, half trending
     fallback_factor: int = 5  # trending fetched for the fallback: n * factor (+ exclusions), survives filters
+    substitute_window_days: float = float(PIPELINE_DEFAULTS["SUBSTITUTE_WINDOW_DAYS"])
+    substitute_windows: Mapping[str, float] = field(default_factory=dict)
+    repeat_purchase_categories: tuple[str, ...] = ()
+    purchase_complement_bonus: float = float(PIPELINE_DEFAULTS["PURCHASE_COMPLEMENT_BONUS"])
+    preference_bonus: float = float(PIPELINE_DEFAULTS["PREFERENCE_BONUS"])
+    preference_cold_share: float = float(PIPELINE_DEFAULTS["PREFERENCE_COLD_SHARE"])
 
     def rerank_for(self, scenario: str) -> RerankConfig:
         """The scenario's override, else the global diversity settings."""
@@ -177,6 +199,12 @@ def pipeline_config_from_settings(settings: Mapping[str, Any]) -> PipelineConfig
         scenario_rerank=_scenario_rerank(s),
         content_blend=float(s["CONTENT_BLEND"]),
         content_blend_pivot=float(s["CONTENT_BLEND_PIVOT"]),
+        substitute_window_days=float(s["SUBSTITUTE_WINDOW_DAYS"]),
+        substitute_windows={str(k): float(v) for k, v in (s["SUBSTITUTE_WINDOWS"] or {}).items()},
+        repeat_purchase_categories=tuple(s["REPEAT_PURCHASE_CATEGORIES"] or ()),
+        purchase_complement_bonus=float(s["PURCHASE_COMPLEMENT_BONUS"]),
+        preference_bonus=float(s["PREFERENCE_BONUS"]),
+        preference_cold_share=float(s["PREFERENCE_COLD_SHARE"]),
     )
 
 
@@ -268,44 +296,67 @@ class Pipeline:
         ranker = ranker or EmbeddingRanker(products=products, index=index, embedder=embedder)
         return cls(products, index, sources, ranker, config, embedder)
 
-    def recommend(self, ctx: Context, rules: RerankRules | None = None) -> Recommendation:
-        """Up to ctx.n items (exactly n whenever the catalog has n allowed products). `rules` carries the
-        business side (pins, boosts, blocks, fatigue, restrictions); ctx's exclusions and purchases are added."""
-        candidates, trend_prior = self.candidates(ctx)
-        alpha = self.personal_weight(ctx)
-        scored = self.score(ctx, candidates, trend_prior, alpha)
-        rules = self.rules(ctx, rules or RerankRules())
-        fallback = self.fallback(ctx, rules)
+    def policy(self, ctx: Context, *, ranker: str = LOCAL, overrides: Mapping[str, Any] | None = None) -> ServingPolicy:
+        """This request's serving policy (core.policy) under this pipeline's settings."""
+        return serving_policy(ctx, self.config, products=self.products, ranker=ranker, overrides=overrides)
+
+    def recommend(
+        self, ctx: Context, rules: RerankRules | None = None, *, policy: ServingPolicy | None = None
+    ) -> Recommendation:
+        """Up to ctx.n items (exactly n whenever the catalog has n allowed products and the policy fills). `rules`
+        carries the business side (pins, boosts, blocks, fatigue, restrictions); the policy (built from ctx and the
+        settings unless given) adds exclusions, purchases, statements and the re-rank."""
+        policy = policy or self.policy(ctx)
+        candidates, trend_prior = self.candidates(ctx, policy)
+        alpha = policy.personal_weight
+        scored = self.score(ctx, candidates, trend_prior, alpha, policy)
+        rules = self.rules(ctx, rules or RerankRules(), policy)
+        fallback = self.fallback(ctx, rules) if policy.fill else []
         wanted = [i.product_id for i in scored] + [i.product_id for i in fallback] + list(rules.pins)
         products = self.products.get_many(dict.fromkeys(wanted))
         items = rerank(scored, products=products, index=self.index, rules=rules, n=ctx.n, fallback=fallback)
         scored_ids = {item.product_id for item in scored}
         personalised = alpha > 0 and any(item.product_id in scored_ids for item in items)
-        return Recommendation(items=items, ranker=self.ranker.label if personalised else TRENDING)
+        relaxed: tuple[str, ...] = ()
+        if (rules.stated_price_min is not None or rules.stated_price_max is not None) and any(
+            not within_stated_price(products[i.product_id], rules) for i in items if i.product_id in products
+        ):
+            relaxed = ("price",)
+        label = policy.ranker if policy.order_by_source else self.ranker.label if personalised else TRENDING
+        return Recommendation(items=items, ranker=label, relaxed=relaxed)
 
     def recommend_explored(
-        self, ctx: Context, rules: RerankRules | None = None, *, exploration: ExplorationConfig, seed: int
+        self,
+        ctx: Context,
+        rules: RerankRules | None = None,
+        *,
+        exploration: ExplorationConfig,
+        seed: int,
+        policy: ServingPolicy | None = None,
     ) -> Recommendation:
         """`recommend`, then the exploration step of the re-rank: the page is drawn from a slightly longer ranked
         list (core.exploration), each item carrying its propensity. Serving and the simulator both call this, with
         the request id as the seed, so a served list can be reproduced exactly."""
         if not exploration.enabled:
-            return self.recommend(ctx, rules)
+            return self.recommend(ctx, rules, policy=policy)
         # a page longer than the pool needs no extra items, but its tail is still drawn
-        longer = self.recommend(replace(ctx, n=ctx.n + pool_size(exploration, ctx.n)), rules)
+        longer = self.recommend(replace(ctx, n=ctx.n + pool_size(exploration, ctx.n)), rules, policy=policy)
         items = explore_page(longer.items, n=ctx.n, config=exploration, seed=seed)
         return replace(longer, items=items)
 
-    def candidates(self, ctx: Context) -> tuple[list[Candidate], dict[ProductId, float]]:
-        """The scenario's sources in order, deduplicated, plus the trending scores seen.
+    def candidates(
+        self, ctx: Context, policy: ServingPolicy | None = None
+    ) -> tuple[list[Candidate], dict[ProductId, float]]:
+        """The policy's sources in order, deduplicated, plus the trending scores seen.
 
         A product proposed by several sources keeps the first one, unless a later one earns a higher scenario
         bonus: a phone case that is both "similar" and a learned complement on a phone page is a complement.
         """
-        bonus = self.config.source_bonus.get(ctx.scenario, {})
+        policy = policy or self.policy(ctx)
+        bonus = policy.source_bonus
         merged: dict[ProductId, Candidate] = {}
         trend: dict[ProductId, float] = {}
-        for name, k in self.config.sources.get(ctx.scenario, self.config.sources["home"]):
+        for name, k in policy.sources:
             source = self.sources.get(name)
             if source is None:
                 continue
@@ -319,46 +370,47 @@ class Pipeline:
 
     def personal_weight(self, ctx: Context) -> float:
         """alpha: how much the ranker (vs trending) decides, from what we know about this request."""
-        if ctx.anchor_ids:
-            return 1.0
-        events = len(ctx.history)
-        if events == 0:
-            return 0.0 if ctx.preferences.is_empty else self.config.preference_alpha
-        schedule = self.config.alpha_by_events
-        return schedule[events] if events < len(schedule) else 1.0
+        return personal_weight(ctx, self.config)
 
     def score(
-        self, ctx: Context, candidates: list[Candidate], trend_prior: Mapping[ProductId, float], alpha: float
+        self,
+        ctx: Context,
+        candidates: list[Candidate],
+        trend_prior: Mapping[ProductId, float],
+        alpha: float,
+        policy: ServingPolicy | None = None,
     ) -> list[ScoredItem]:
-        """alpha * ranker + (1 - alpha) * trending prior + scenario bonus per source; both parts in [0, 1]."""
+        """alpha * ranker + (1 - alpha) * trending prior + scenario bonus per source; both parts in [0, 1]. A
+        policy that orders by source (similar items) scores by the source's own score instead of the ranker."""
         if not candidates:
             return []
+        policy = policy or self.policy(ctx)
         ids = [c.product_id for c in candidates]
-        ranker_part = _unit_range(self.ranker.score(ctx, ids)) if alpha > 0 else np.zeros(len(ids))
+        if policy.order_by_source:
+            ranker_part = _unit_range(np.array([c.score for c in candidates]))
+        else:
+            ranker_part = _unit_range(self.ranker.score(ctx, ids)) if alpha > 0 else np.zeros(len(ids))
         prior = _unit_range(np.array([trend_prior.get(i, 0.0) for i in ids])) if alpha < 1 else np.zeros(len(ids))
-        bonus = self.config.source_bonus.get(ctx.scenario, {})
+        bonus = policy.source_bonus
         final = alpha * ranker_part + (1 - alpha) * prior + np.array([bonus.get(c.source, 0.0) for c in candidates])
         order = np.argsort(-final, kind="stable")
-        return [ScoredItem(product_id=ids[i], score=float(final[i]), source=candidates[i].source) for i in order]
+        return [
+            ScoredItem(
+                product_id=ids[i], score=float(final[i]), source=candidates[i].source, anchor=candidates[i].anchor
+            )
+            for i in order
+        ]
 
-    def rules(self, ctx: Context, rules: RerankRules) -> RerankRules:
-        """Caller's business rules + this request's exclusions, purchases, anchors and the configured diversity."""
-        cold = not ctx.history and not ctx.anchor_ids
-        rerank_config = self.config.rerank_for(ctx.scenario)
-        return replace(
-            rules,
-            diversity=rerank_config.diversity,
-            diversity_keep_top=rerank_config.keep_top,
-            diversity_threshold=rerank_config.threshold,
-            category_bonus=rerank_config.category_bonus,
-            category_cap=self.config.cold_category_cap if cold else rerank_config.category_cap,
-            exclude=rules.exclude | frozenset(ctx.exclude_ids) | frozenset(ctx.anchor_ids),
-            bought=rules.bought | bought_ids(ctx.history),
-        )
+    def rules(self, ctx: Context, rules: RerankRules, policy: ServingPolicy | None = None) -> RerankRules:
+        """Caller's business rules + this request's exclusions, purchases, anchors, statements and re-rank."""
+        policy = policy or self.policy(ctx)
+        return policy.rules(ctx, rules, cold_category_cap=self.config.cold_category_cap)
 
     def fallback(self, ctx: Context, rules: RerankRules) -> list[ScoredItem]:
         """Trending items to fill the page when candidates run out (whole catalog, not the preference subset)."""
         limit = ctx.n * self.config.fallback_factor + len(rules.exclude) + len(rules.rested) + len(rules.bought)
+        if rules.stated_price_min is not None or rules.stated_price_max is not None or rules.avoid_categories:
+            limit *= 4  # filters that drop a good part of the catalog: fetch more before relaxing them
         return [ScoredItem(product_id=pid, score=s, source=TRENDING) for pid, s in self.products.trending(limit=limit)]
 
 

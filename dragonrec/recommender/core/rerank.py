@@ -45,6 +45,18 @@ class RerankRules:
     price_min: float | None = None
     price_max: float | None = None
     drop_unavailable: bool = True
+    # What the shopper stated (core.policy): a price range no item leaves while enough items fit it (relaxed last,
+    # after everything else, when the page would be short), and liked categories/brands, which gain `prefer_bonus`
+    # relevance; `prefer_cap` (a cold list) lets each preferred leaf category hold that many items above the cap.
+    stated_price_min: float | None = None
+    stated_price_max: float | None = None
+    prefer_categories: tuple[str, ...] = ()
+    prefer_brands: tuple[str, ...] = ()
+    prefer_bonus: float = 0.0
+    prefer_cap: int | None = None
+    # Leaf categories (full paths) of a recent purchase: substitutes of what was just bought. Left out like rested
+    # items, back only before a page would go short.
+    avoid_categories: frozenset[str] = frozenset()
 
 
 def bought_ids(history: Iterable[HistoryEvent]) -> frozenset[ProductId]:
@@ -61,13 +73,35 @@ def is_allowed(product: Product | None, rules: RerankRules) -> bool:
         return False
     if rules.categories and not category_within(product.category, rules.categories):
         return False
+    if product.category and product.category in rules.avoid_categories:
+        return False
     # An unknown price passes: a restriction drops what is known to violate it (catalogs without prices still work).
     if product.price is not None:
         if rules.price_min is not None and product.price < rules.price_min:
             return False
         if rules.price_max is not None and product.price > rules.price_max:
             return False
+        if not within_stated_price(product, rules):
+            return False
     return True
+
+
+def within_stated_price(product: Product, rules: RerankRules) -> bool:
+    """Whether a product fits the shopper's stated price range (an unknown price fits)."""
+    if product.price is None:
+        return True
+    if rules.stated_price_min is not None and product.price < rules.stated_price_min:
+        return False
+    return rules.stated_price_max is None or product.price <= rules.stated_price_max
+
+
+def is_preferred(product: Product | None, rules: RerankRules) -> bool:
+    """In a category or of a brand the shopper said they like."""
+    if product is None:
+        return False
+    if rules.prefer_categories and product.category and category_within(product.category, rules.prefer_categories):
+        return True
+    return bool(rules.prefer_brands) and product.brand.casefold() in {b.casefold() for b in rules.prefer_brands}
 
 
 def _boosted(score: float, boost: float) -> float:
@@ -81,10 +115,15 @@ def apply_rules(
     """Allowed items only, boosts applied, best first (stable for equal scores)."""
     kept = []
     for item in items:
-        if not is_allowed(products.get(item.product_id), rules):
+        product = products.get(item.product_id)
+        if not is_allowed(product, rules):
             continue
         boost = rules.boosts.get(item.product_id)
-        kept.append(replace(item, score=_boosted(item.score, boost)) if boost else item)
+        if boost:
+            item = replace(item, score=_boosted(item.score, boost))
+        if rules.prefer_bonus and is_preferred(product, rules):
+            item = replace(item, score=item.score + rules.prefer_bonus)
+        kept.append(item)
     return sorted(kept, key=lambda item: -item.score)
 
 
@@ -99,6 +138,7 @@ def mmr_select(
     keep_top: int = 0,
     threshold: float = 0.0,
     category_bonus: float = 0.0,
+    category_caps: Mapping[str, int] | None = None,
 ) -> list[int]:
     """Indices of up to `n` items picked by Maximal Marginal Relevance under a per-category cap.
 
@@ -110,8 +150,8 @@ def mmr_select(
     The first `keep_top` picks ignore redundancy: the top slots carry most of a list's value (and of NDCG), so they
     follow the ranker. Below them, an item whose leaf category is not on the page yet gains `category_bonus`
     (relevance units): a new category wins a slot only from an item at most that much more relevant. Items whose
-    category already holds `category_cap` picks are skipped (empty category = unknown, never capped). May return
-    fewer than `n` when the cap leaves too few items.
+    category already holds `category_cap` picks (or its own cap in `category_caps`) are skipped (empty category =
+    unknown, never capped). May return fewer than `n` when the cap leaves too few items.
     """
     count = len(scores)
     if count == 0 or n <= 0:
@@ -136,7 +176,8 @@ def mmr_select(
         best = int(np.argmax(gain))  # first maximum: ties keep the ranker's order
         available[best] = False
         category = categories[best] if categories is not None else ""
-        if category_cap is not None and category and per_category.get(category, 0) >= category_cap:
+        cap = category_caps.get(category, category_cap) if category_caps else category_cap
+        if cap is not None and category and per_category.get(category, 0) >= cap:
             continue
         picked.append(best)
         if category:
@@ -153,6 +194,7 @@ def _fill(
     n: int,
     category_of: Mapping[ProductId, str],
     category_cap: int | None,
+    category_caps: Mapping[str, int] | None = None,
 ) -> list[ScoredItem]:
     """Append items from the pools in order until the page holds `n`, skipping duplicates and capped categories."""
     seen = {item.product_id for item in page}
@@ -165,7 +207,12 @@ def _fill(
             if len(page) >= n:
                 return page
             category = category_of.get(item.product_id, "")
-            capped = category_cap is not None and category and per_category.get(category, 0) >= category_cap
+            cap = (
+                category_caps.get(category, category_cap)
+                if category_caps and category_cap is not None
+                else category_cap
+            )
+            capped = cap is not None and category and per_category.get(category, 0) >= cap
             if item.product_id in seen or capped:
                 continue
             page.append(item)
@@ -208,6 +255,7 @@ def rerank(
     ranked = apply_rules([i for i in items if i.product_id not in rules.pins], products, rules)
     category_of = {pid: product.category for pid, product in products.items()}
     categories = [category_of[item.product_id] for item in ranked]
+    caps = _preferred_caps(products, rules)
     if ranked and (rules.diversity > 0 or rules.category_cap is not None or rules.category_bonus > 0):
         vectors = (
             index.vectors([item.product_id for item in ranked])[0]
@@ -225,17 +273,42 @@ def rerank(
             keep_top=rules.diversity_keep_top,
             threshold=rules.diversity_threshold,
             category_bonus=rules.category_bonus,
+            category_caps=caps,
         )
         page = [ranked[i] for i in chosen]
     else:
         page = ranked[:free]
     if len(page) < free:
         extra = apply_rules([i for i in fallback if i.product_id not in rules.pins], products, rules)
-        page = _fill(page, [extra], n=free, category_of=category_of, category_cap=rules.category_cap)
+        page = _fill(
+            page, [extra], n=free, category_of=category_of, category_cap=rules.category_cap, category_caps=caps
+        )
         # Still short: relax the cap rather than show a half-empty page.
         page = _fill(page, [ranked, extra], n=free, category_of=category_of, category_cap=None)
+    unpinned = [i for i in [*items, *fallback] if i.product_id not in soft.pins]
     if len(page) < free and soft.rested:
         # Fatigue is a preference, not a rule: rested items come back (best first) before a page goes short.
-        tired = [i for i in [*items, *fallback] if i.product_id in soft.rested and i.product_id not in soft.pins]
+        tired = [i for i in unpinned if i.product_id in soft.rested]
         page = _fill(page, [apply_rules(tired, products, soft)], n=free, category_of=category_of, category_cap=None)
+    # Then substitutes of a recent purchase, and last of all what lies outside the stated price range: the
+    # shopper's own statement holds longest (the caller sees it was relaxed: an item outside the range is shown).
+    previous = soft
+    for relaxed in (
+        replace(soft, avoid_categories=frozenset()),
+        replace(soft, avoid_categories=frozenset(), stated_price_min=None, stated_price_max=None),
+    ):
+        if len(page) >= free:
+            break
+        if relaxed != previous:
+            pool = apply_rules(unpinned, products, relaxed)
+            page = _fill(page, [pool], n=free, category_of=category_of, category_cap=None)
+        previous = relaxed
     return place_pins(page, pins, n=n)
+
+
+def _preferred_caps(products: Mapping[ProductId, Product], rules: RerankRules) -> dict[str, int] | None:
+    """Per leaf category caps where the shopper's stated categories and brands are (`prefer_cap` instead of
+    `category_cap`): a cold list may hold its share of what they said they like."""
+    if rules.prefer_cap is None or not (rules.prefer_categories or rules.prefer_brands):
+        return None
+    return {p.category: rules.prefer_cap for p in products.values() if p.category and is_preferred(p, rules)}

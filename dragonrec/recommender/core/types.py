@@ -88,6 +88,7 @@ class Candidate:
     product_id: ProductId
     source: str  # name of the candidate source that proposed it ("embedding", "trending", "complements", ...)
     score: float = 0.0  # the source's own retrieval score (higher is better)
+    anchor: ProductId | None = None  # the product it was found from (complements, similar): the shopper's reason
 
 
 @dataclass(slots=True)
@@ -99,6 +100,7 @@ class ScoredItem:
     # P(the serving policy put this item at this position | the request): 1.0 for deterministic slots, the exact
     # Plackett-Luce marginal for explored ones (core.exploration). The reward log's importance weights need it.
     propensity: float = 1.0
+    anchor: ProductId | None = None  # the product its source found it from ("Goes well with <anchor>")
 
 
 @dataclass(slots=True)
@@ -106,3 +108,5 @@ class Recommendation:
     items: list[ScoredItem]
     ranker: str  # "teacher", "embedding", "student:<version>", ...
     model_version: str = ""
+    # what the policy had to give up to fill the page, e.g. ("price",) when too few items fit the stated price range
+    relaxed: tuple[str, ...] = ()

@@ -179,12 +179,14 @@ class PipelineRanker(Ranker):
         self.labels: dict[str, int] = {}  # how often each `Recommendation.ranker` label came back
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
+        ctx = replace(ctx, n=self.n)
+        policy = self.pipeline.policy(ctx)  # the serving policy (core.policy), as serving builds it
         if self.exploration is not None and self.exploration.enabled:
             recommendation = self.pipeline.recommend_explored(
-                replace(ctx, n=self.n), exploration=self.exploration, seed=seed_from_request(ctx.user_key)
+                ctx, exploration=self.exploration, seed=seed_from_request(ctx.user_key), policy=policy
             )
         else:
-            recommendation = self.pipeline.recommend(replace(ctx, n=self.n))
+            recommendation = self.pipeline.recommend(ctx, policy=policy)
         self.labels[recommendation.ranker] = self.labels.get(recommendation.ranker, 0) + 1
         page = np.array([item.product_id for item in recommendation.items], dtype=np.int64)
         scores = np.full(len(candidate_ids), -np.inf, dtype=np.float32)

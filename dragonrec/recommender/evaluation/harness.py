@@ -71,6 +71,7 @@ KS = (5, 10, 20)
 BEYOND_K = 10  # beyond-accuracy metrics describe the page a shop would show
 COLD_USER_MAX_TRAIN = 3  # slice: users with <= 3 training items (the 5-core minimum leaves exactly 3)
 RARE_ITEM_MAX_COUNT = 5  # slice: test targets seen <= 5 times in training (long tail)
+CROSS_CATEGORY = "cross-category targets (leaf category differs from the last item's)"
 BATCH_USERS = 256  # 256 x 12k float32 scores = 12 MB: fits cache-friendly chunks, amortises Python overhead
 DEFAULT_RANKERS = ("popularity", "itemknn", "embedding", "pipeline", "student", "served")
 SPLITS = ("loo", "loo-valid")  # "loo-valid": predict the validation target from train only (for tuning)
@@ -293,7 +294,22 @@ def slices(split: Split, task: Task, catalog: Catalog) -> dict[str, np.ndarray]:
     return {
         f"cold users (<= {COLD_USER_MAX_TRAIN} train items)": train_len <= COLD_USER_MAX_TRAIN,
         f"rare targets (<= {RARE_ITEM_MAX_COUNT} train users)": catalog.popularity[task.targets] <= RARE_ITEM_MAX_COUNT,
+        CROSS_CATEGORY: cross_category(split, task),
     }
+
+
+def cross_category(split: Split, task: Task) -> np.ndarray:
+    """Users whose target's leaf category differs from their last input item's: "what comes next is something
+    else", the case the design's complaint is about (after a monitor, not another monitor). Unknown categories
+    never count as different."""
+    products = split.dataset.products
+    out = np.zeros(len(task.users), dtype=bool)
+    for row, (history, target) in enumerate(zip(task.inputs, task.targets, strict=True)):
+        if not history:
+            continue
+        last, wanted = products[history[-1].product_id].category, products[int(target)].category
+        out[row] = bool(last) and bool(wanted) and last != wanted
+    return out
 
 
 def evaluate(ranker: Ranker, split: Split, task: Task, catalog: Catalog, *, progress: bool = False) -> dict[str, Any]:

@@ -249,7 +249,9 @@ def _serve(
         exclude_ids={e.product_id for e in shopper.history},
         user_key=shopper.key,
     )
-    result = pipeline.recommend_explored(ctx, exploration=exploration, seed=seed)
+    # the serving policy (core.policy), built as serving builds it: the same sources, filters and re-rank
+    policy = pipeline.policy(ctx)
+    result = pipeline.recommend_explored(ctx, exploration=exploration, seed=seed, policy=policy)
     return [(item.product_id, item.score, item.propensity) for item in result.items]
 
 

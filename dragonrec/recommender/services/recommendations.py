@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -15,16 +16,24 @@ from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.exploration import ExplorationConfig, seed_from_request
 from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig, pipeline_config_from_settings
 from dragonrec.recommender.core.pipeline import build_pipeline as core_build_pipeline
+from dragonrec.recommender.core.policy import (
+    NONE,
+    PAGE_LISTS,
+    TEACHER,
+    ServingPolicy,
+    choose_ranker,
+    explain,
+)
 from dragonrec.recommender.core.rankers import EmbeddingRanker, TeacherScoresRanker
 from dragonrec.recommender.core.types import (
     ADD_TO_CART,
     PURCHASE,
     REMOVE_FROM_CART,
+    SCENARIOS,
     Context,
     HistoryEvent,
     Preferences,
     Recommendation,
-    ScoredItem,
 )
 from dragonrec.recommender.models import Impression
 from dragonrec.recommender.services.embeddings import embedder_get
@@ -40,6 +49,8 @@ from dragonrec.recommender.services.teacher import history_signature, teacher_ca
 from dragonrec.recommender.stores import OrmHistoryStore, serving_stores
 from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
 from dragonrec.tracking.selectors import preference_get
+
+ANCHORED = ("product", *PAGE_LISTS)  # scenarios about one product: product_id required
 
 
 class RecommendationError(ValueError):
@@ -69,6 +80,7 @@ class ServedList:
     items: list[ServedItem] = field(default_factory=list)
     experiment: str | None = None
     arm: str | None = None
+    relaxed: list[str] = field(default_factory=list)  # what the policy gave up to fill the page ("price")
 
 
 @dataclass(frozen=True)
@@ -138,15 +150,6 @@ def preferences_for(user: Any | None, session_id: str = "") -> Preferences:
     )
 
 
-REASONS = {
-    "similar": "Similar to what you are looking at",
-    "complements": "Goes well with {anchor}",
-    "embedding": "Picked for your recent browsing",
-    "student": "Picked for your recent browsing",
-    "trending": "Popular right now",
-}
-
-
 def recommendation_list(
     *,
     scenario: str,
@@ -157,9 +160,15 @@ def recommendation_list(
     record: bool = True,
     request_id: uuid.UUID | None = None,
     preview: Preview | None = None,
+    exclude: Iterable[int] = (),
 ) -> ServedList:
     """The recommendations for one request: never calls the LLM inline, always answers. A given `request_id`
-    reproduces that request's exploration draw (the same history and catalog then give the same list)."""
+    reproduces that request's exploration draw (the same history and catalog then give the same list).
+
+    `scenario` is a page's list: `home`, `product`, `cart`, or a product page's own `similar` and `complements`
+    (`product_id` required for those and for `product`); `exclude` are the ids already shown on the page (never in
+    the list); `record=False` serves without recording the list (warm-up, previews, requests that must not count).
+    The serving policy (core.policy) decides sources, ranker, filters and re-rank for all of them."""
     n = n or recommender_settings.DEFAULT_N
     key = shopper_key_for(user=user, session_id=session_id)
     history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
@@ -169,9 +178,9 @@ def recommendation_list(
     pipeline, local = build_pipeline()
     products = pipeline.products
     anchors: list[int] = []
-    if scenario == "product":
+    if scenario in ANCHORED:
         if product_id is None or not products.get_many([product_id]):
-            if not product_id:
+            if product_id is None:
                 raise RecommendationError("product_id is required")
             raise UnknownProductError(f"unknown product {product_id}")
         anchors = [product_id]
@@ -186,36 +195,38 @@ def recommendation_list(
         ),
         n=n,
         # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
-        # measured with ("recently viewed" is the storefront's own widget).
-        exclude_ids=set(anchors) | {e.product_id for e in history},
+        # measured with ("recently viewed" is the storefront's own widget); so is what the page already shows.
+        exclude_ids=set(anchors) | {e.product_id for e in history} | set(exclude),
         user_key=key,
     )
     signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
-    teacher_scores = _cached_teacher_scores(key, signature)
-    if teacher_scores:
-        pipeline.ranker = teacher_ranker(teacher_scores, local)
-    rules = merchant_rules_for(scenario=scenario)
-    tired = fatigued_ids(user_key=key)
+    teacher_scores = _cached_teacher_scores(key, signature) if scenario in SCENARIOS else {}
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
+    # a product page's own lists follow the product page's merchant rules (a blocked product shows in none of them)
+    rules_for = "product" if scenario in PAGE_LISTS else scenario
+    rules = replace(merchant_rules_for(scenario=rules_for), rested=fatigued_ids(user_key=key))
     request_id = request_id or uuid.uuid4()
     exploration = exploration_config(scenario)
-    rules = replace(rules, rested=tired)
-    assignment = experiment_assignment(scenario=scenario, user_key=key)
+    assignment = experiment_assignment(scenario=scenario, user_key=key) if scenario in SCENARIOS else None
     if preview is not None and preview.assignment is not None:
         assignment = preview.assignment
     policy_extra: dict[str, Any] = {}
     if assignment is not None:
         experiment, arm = assignment
         served, exploration, policy_extra = _experiment_served(
-            experiment, arm, pipeline, local, ctx, rules, exploration, request_id, teacher_scores, anchors, scenario
+            experiment, arm, pipeline, local, ctx, rules, exploration, request_id, teacher_scores
         )
     else:
+        policy = pipeline.policy(ctx, ranker=choose_ranker(arm_policy=None, teacher_available=bool(teacher_scores)))
+        pipeline.ranker = ranker_for(policy.ranker, pipeline=pipeline, local=local, teacher_scores=teacher_scores)
         result: Recommendation = pipeline.recommend_explored(
-            ctx, rules, exploration=exploration, seed=seed_from_request(request_id)
+            ctx, rules, exploration=exploration, seed=seed_from_request(request_id), policy=policy
         )
-        served = _served(result, teacher_scores, anchors, products, scenario, request_id)
+        served = _served(result, teacher_scores, ctx, products, request_id)
+        policy_extra = {"policy": policy.as_dict()}
     if record:
-        teach = recommender_settings.teacher_enabled and not teacher_scores and teacher_eligible(user, history)
+        eligible = scenario in SCENARIOS and teacher_eligible(user, history)
+        teach = recommender_settings.teacher_enabled and not teacher_scores and eligible
         wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
         record_ = impression_record_build(
             request_id=served.request_id,
@@ -292,8 +303,6 @@ def _experiment_served(
     exploration: ExplorationConfig,
     request_id: uuid.UUID,
     teacher_scores: dict[str, dict[str, Any]],
-    anchors: list[int],
-    scenario: str,
 ) -> tuple[ServedList, ExplorationConfig, dict[str, Any]]:
     """The list of a shopper inside a running experiment: their arm's policy (A/B), or both arms' rankings
     interleaved team-draft style (interleaving; exploration off, so each team's picks are its own)."""
@@ -306,8 +315,8 @@ def _experiment_served(
         a, b = list(experiment.arms.all())[:2]
         ranked = {}
         for team, which in (("a", a), ("b", b)):
-            arm_pipeline, _ = _arm_pipeline(which, pipeline, local, teacher_scores)
-            ranked[team] = arm_pipeline.recommend(ctx, rules)
+            arm_pipeline, policy = _arm_pipeline(which, pipeline, local, ctx, teacher_scores)
+            ranked[team] = arm_pipeline.recommend(ctx, rules, policy=policy)
         mixed = team_draft(
             [i.product_id for i in ranked["a"].items],
             [i.product_id for i in ranked["b"].items],
@@ -316,55 +325,56 @@ def _experiment_served(
         )
         by_id = {i.product_id: i for r in ranked.values() for i in r.items}
         result = Recommendation(items=[by_id[pid] for pid in mixed.items], ranker=f"interleaved:{a.name}+{b.name}")
-        served = _served(result, teacher_scores, anchors, products, scenario, request_id)
+        served = _served(result, teacher_scores, ctx, products, request_id)
         served.experiment, served.arm = experiment.name, "interleaved"
         teams = {"a": a.name, "b": b.name}
         return served, ExplorationConfig(enabled=False), {"teams": [teams[t] for t in mixed.teams]}
-    if arm.policy == "none":  # the shop's own list: we serve nothing, the storefront shows its list and reports
-        served = ServedList(request_id, scenario, "none", "", [], experiment.name, arm.name)
+    if arm.policy == NONE:  # the shop's own list: we serve nothing, the storefront shows its list and reports
+        served = ServedList(request_id, ctx.scenario, NONE, "", [], experiment.name, arm.name)
         return served, ExplorationConfig(enabled=False), {"arm_policy": arm.policy}
-    arm_pipeline, arm_exploration = _arm_pipeline(arm, pipeline, local, teacher_scores, exploration)
-    result = arm_pipeline.recommend_explored(
-        ctx, rules, exploration=arm_exploration, seed=seed_from_request(request_id)
+    arm_pipeline, policy = _arm_pipeline(arm, pipeline, local, ctx, teacher_scores)
+    overrides = arm.overrides or {}
+    arm_exploration = (
+        ExplorationConfig.from_dict(overrides["exploration"]) if "exploration" in overrides else exploration
     )
-    served = _served(result, teacher_scores, anchors, products, scenario, request_id)
+    result = arm_pipeline.recommend_explored(
+        ctx, rules, exploration=arm_exploration, seed=seed_from_request(request_id), policy=policy
+    )
+    served = _served(result, teacher_scores, ctx, products, request_id)
     served.experiment, served.arm = experiment.name, arm.name
-    return served, arm_exploration, {"arm_policy": arm.policy, "overrides": arm.overrides}
+    extra = {"arm_policy": arm.policy, "overrides": arm.overrides, "policy": policy.as_dict()}
+    return served, arm_exploration, extra
 
 
 def _arm_pipeline(
-    arm: Any,
-    pipeline: Pipeline,
-    local: Ranker,
-    teacher_scores: dict[str, dict[str, Any]],
-    exploration: ExplorationConfig | None = None,
-) -> tuple[Pipeline, ExplorationConfig]:
-    """A copy of the serving pipeline with the arm's ranker and setting overrides."""
+    arm: Any, pipeline: Pipeline, local: Ranker, ctx: Context, teacher_scores: dict[str, dict[str, Any]]
+) -> tuple[Pipeline, ServingPolicy]:
+    """A copy of the serving pipeline with the arm's ranker, and the arm's serving policy (its overrides apply on
+    every scenario)."""
     import copy
 
+    arm_pipeline = copy.copy(pipeline)
+    ranker = choose_ranker(arm_policy=arm.policy, teacher_available=bool(teacher_scores))
+    policy = pipeline.policy(ctx, ranker=ranker, overrides=arm.overrides or {})
+    arm_pipeline.ranker = ranker_for(policy.ranker, pipeline=pipeline, local=local, teacher_scores=teacher_scores)
+    return arm_pipeline, policy
+
+
+def ranker_for(name: str, *, pipeline: Pipeline, local: Ranker, teacher_scores: dict[str, dict[str, Any]]) -> Ranker:
+    """The Ranker a policy's ranker name stands for (core.policy.choose_ranker decides the name): the one place
+    that turns a decision into a model."""
     from dragonrec.recommender.core.rankers import TrendingRanker
 
-    arm_pipeline = copy.copy(pipeline)
-    policy = arm.policy
-    if policy == "embedding":
-        arm_pipeline.ranker = EmbeddingRanker(products=pipeline.products, index=pipeline.index, embedder=embedder_get())
-    elif policy == "trending":
-        arm_pipeline.ranker = TrendingRanker(products=pipeline.products)
-    elif policy == "teacher":
-        arm_pipeline.ranker = teacher_ranker(teacher_scores, local) if teacher_scores else local
-    elif policy.startswith("student:") and policy != "student:active":
-        ranker = version_student_ranker(policy.split(":", 1)[1], products=pipeline.products, index=pipeline.index)
-        arm_pipeline.ranker = ranker or local
-    else:  # student:active
-        arm_pipeline.ranker = local
-    overrides = arm.overrides or {}
-    config_overrides = {k: overrides[k] for k in ("diversity", "category_cap") if k in overrides}
-    if config_overrides:
-        arm_pipeline.config = replace(pipeline.config, **config_overrides)
-    arm_exploration = exploration or ExplorationConfig(enabled=False)
-    if "exploration" in overrides:
-        arm_exploration = ExplorationConfig.from_dict(overrides["exploration"])
-    return arm_pipeline, arm_exploration
+    if name == TEACHER:
+        return teacher_ranker(teacher_scores, local) if teacher_scores else local
+    if name == "embedding":
+        return EmbeddingRanker(products=pipeline.products, index=pipeline.index, embedder=embedder_get())
+    if name == "trending":
+        return TrendingRanker(products=pipeline.products)
+    if name.startswith("student:") and name != "student:active":
+        version = version_student_ranker(name.split(":", 1)[1], products=pipeline.products, index=pipeline.index)
+        return version or local
+    return local
 
 
 def teacher_ranker(teacher_scores: dict[str, dict[str, Any]], local: Ranker) -> Ranker:
@@ -380,23 +390,26 @@ def exploration_config(scenario: str) -> ExplorationConfig:
 def _served(
     result: Recommendation,
     teacher: dict[str, dict[str, Any]],
-    anchors: list[int],
+    ctx: Context,
     products: Any,
-    scenario: str,
     request_id: uuid.UUID | None = None,
 ) -> ServedList:
     ranker_label = result.ranker
     version = ""
     if ranker_label.startswith("student:"):
         version = ranker_label.split(":", 1)[1]
-    anchor_titles = {pid: p.title for pid, p in products.get_many(anchors).items()} if anchors else {}
-    anchor_title = next(iter(anchor_titles.values()), "your cart")
+    wanted = [i.product_id for i in result.items] + [i.anchor for i in result.items if i.anchor is not None]
+    known = products.get_many(dict.fromkeys(wanted))
     items = []
     for position, item in enumerate(result.items, start=1):
         judged = teacher.get(str(item.product_id))
-        reason = (judged or {}).get("reason") or REASONS.get(item.source, "").format(anchor=anchor_title)
+        reason = (judged or {}).get("reason") or explain(
+            source=item.source, anchor=item.anchor, product=known.get(item.product_id), ctx=ctx, products=known
+        )
         items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position, item.propensity))
-    return ServedList(request_id or uuid.uuid4(), scenario, ranker_label, version, items)
+    served = ServedList(request_id or uuid.uuid4(), ctx.scenario, ranker_label, version, items)
+    served.relaxed = list(result.relaxed)
+    return served
 
 
 def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
@@ -420,26 +433,14 @@ def _teacher_wait(user_key: str, signature: str, wait_ms: int) -> None:
         time.sleep(0.01)
 
 
-def similar_products(*, product_id: int, n: int) -> list[ScoredItem]:
-    """Content-similar products (pgvector ANN on the product's own embedding)."""
-    products, index = serving_stores()
-    if not products.get_many([product_id]):
-        raise UnknownProductError(f"unknown product {product_id}")
-    vectors, mask = index.vectors([product_id])
-    if not mask[0]:
-        return []
-    rows = index.search(vectors[0], k=n, exclude=[product_id])
-    return [ScoredItem(product_id=pid, score=score, source="similar") for pid, score in rows]
+def similar_products(*, product_id: int, n: int, **kwargs: Any) -> ServedList:
+    """'Similar products': nearest neighbours of the product's own embedding, a served list like any other (request
+    id, reasons, positions, recorded); `kwargs` as recommendation_list's (user, session_id, exclude, record)."""
+    return recommendation_list(scenario="similar", product_id=product_id, n=n, **kwargs)
 
 
-def complementary_products(*, product_id: int, n: int) -> list[ScoredItem]:
-    """'Goes well with': the complement source alone (learned pairs, then the best items of complementary
-    categories, so a product created a minute ago has complements too), diversified like any list."""
-    pipeline, _ = build_pipeline()
-    if not pipeline.products.get_many([product_id]):
-        raise UnknownProductError(f"unknown product {product_id}")
-    only = (("complements", max(100, 5 * n)),)
-    pipeline.config = replace(pipeline.config, sources={"home": only, "product": only})
-    ctx = Context(scenario="product", anchor_ids=[product_id], n=n, exclude_ids={product_id})
-    result = pipeline.recommend(ctx, merchant_rules_for(scenario="product"))
-    return [item for item in result.items if item.source == "complements"]
+def complementary_products(*, product_id: int, n: int, **kwargs: Any) -> ServedList:
+    """'Goes well with': the complement source alone (learned pairs within categories that go with the product's,
+    then the best items of those categories, so a product created a minute ago has complements too), diversified
+    like any list and never padded with unrelated items; a served list like any other."""
+    return recommendation_list(scenario="complements", product_id=product_id, n=n, **kwargs)

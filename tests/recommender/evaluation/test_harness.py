@@ -15,7 +15,7 @@ import pytest
 
 from dragonrec.recommender.core.embedder import HashingEmbedder
 from dragonrec.recommender.evaluation.dataset import leave_one_out, load_dataset
-from dragonrec.recommender.evaluation.harness import run_evaluation
+from dragonrec.recommender.evaluation.harness import CROSS_CATEGORY, cross_category, make_task, run_evaluation
 
 REPO = Path(__file__).resolve().parents[3]
 N_CATEGORIES, PER_CATEGORY, N_USERS = 6, 10, 90
@@ -108,7 +108,38 @@ def test_learned_rankers_beat_popularity_and_runs_are_deterministic(tmp_path: Pa
     metrics = first["rankers"]
     assert metrics["itemknn"]["ndcg@10"] > metrics["popularity"]["ndcg@10"]
     assert metrics["pipeline"]["recall@20"] > metrics["popularity"]["recall@20"]
-    assert set(metrics["pipeline"]["slices"]) == {"cold users (<= 3 train items)", "rare targets (<= 5 train users)"}
+    assert set(metrics["pipeline"]["slices"]) == {
+        "cold users (<= 3 train items)",
+        "rare targets (<= 5 train users)",
+        CROSS_CATEGORY,
+    }
+    # every synthetic user walks through one category: nobody's next item is something else
+    assert metrics["pipeline"]["slices"][CROSS_CATEGORY]["users"] == 0
+
+
+def test_the_cross_category_slice_holds_the_users_whose_next_item_is_in_another_category(tmp_path: Path) -> None:
+    # given: the synthetic walks, where every third user's test target is moved to the next category
+    folder = write_dataset(tmp_path)
+    with open(folder / "events.csv", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    last: dict[str, list[str]] = {}
+    for row in rows:
+        if row[0] not in last or int(row[3]) > int(last[row[0]][3]):
+            last[row[0]] = row
+    switched = {user for user in last if int(user) % 3 == 0}
+    for user in switched:
+        item = int(last[user][1]) - 100
+        last[user][1] = str(100 + (item + PER_CATEGORY) % N_ITEMS)
+    with open(folder / "events.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "item_id", "event_type", "timestamp"])
+        writer.writerows(rows)
+    # when
+    split = leave_one_out(load_dataset(folder))
+    task = make_task(split, "loo")
+    mask = cross_category(split, task)
+    # then: exactly the switched users
+    assert {user for user, hit in zip(task.users, mask, strict=True) if hit} == switched
 
 
 def test_outputs_json_markdown_with_anchors_and_plot(tmp_path: Path) -> None:

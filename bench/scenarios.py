@@ -1,0 +1,248 @@
+"""What a shopper sees on the demo shop, in figures: the design's named failures, measured where shoppers meet them.
+
+    .venv/bin/python bench/scenarios.py              # on this checkout's embedded services (config.embedded)
+    .venv/bin/python bench/scenarios.py --train      # with a trained student, as `make demo` serves
+
+Loads the demo shop into the development database (`dragonrec_demo_data`, idempotent) and drives the real HTTP API
+(Django's test client through the real views, shopper cookies, the events API), a fresh shopper per case. Prints:
+1. complement plausibility per anchor category: for every monitor, laptop, coffee maker, pair of running shoes and
+   desk, the share of its "Goes well with" items (n=8) in a category the demo shop's map pairs with it
+   (dragonrec/catalog/demo/complements.json), and how many monitors' lists hold a keyboard or a mouse;
+2. substitutes after a purchase: a shopper views, carts and buys one product, then home (n=12) and cart lists:
+   how many items share the bought product's leaf category, and how many of its complements are there;
+3. preference compliance: a cold statement of two categories and a price ceiling, the same with history, a
+   brand: items above the ceiling, share in the stated categories / brand, and the reasons shown;
+4. cross-list duplicates per page: a product page asked in page order (complements, similar with exclude,
+   scenario=product with exclude) and a cart page (scenario=cart, then home with exclude), with and without
+   `exclude`; and whether every list carries a request_id;
+5. failed requests per page in Chromium: the storefront's browser walk measures it (h19b, tests/e2e/); not here.
+Each figure comes with the load average (the box is shared).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+import argparse
+import json
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+MAP = json.loads((REPO / "dragonrec" / "catalog" / "demo" / "complements.json").read_text())
+ANCHOR_LEAVES = ("Monitors", "Laptops", "Coffee Makers", "Running Shoes", "Desks")
+BOUGHT_LEAVES = ("Monitors", "Laptops", "Coffee Makers", "Running Shoes", "Desks", "Coffee Beans")
+INPUT_DEVICES = ("Keyboards", "Mice")
+
+
+def leaf(path: str) -> str:
+    return path.rsplit(" > ", 1)[-1]
+
+
+class Shopper:
+    """A fresh browser: its own shopper cookie, events through the events API."""
+
+    def __init__(self) -> None:
+        from django.test import Client
+
+        self.client = Client()
+
+    def get(self, url: str, **params: Any) -> dict[str, Any]:
+        response = self.client.get(url, {k: v for k, v in params.items() if v is not None})
+        assert response.status_code == 200, (url, params, response.status_code, response.content[:300])
+        return response.json()  # type: ignore[no-any-return]
+
+    def event(self, kind: str, product_id: int) -> None:
+        body = {"events": [{"id": str(uuid.uuid4()), "type": kind, "product_id": product_id}]}
+        response = self.client.post("/api/events/", json.dumps(body), content_type="application/json")
+        assert response.status_code in (200, 201, 202), response.content[:300]
+
+    def state(self, **preferences: Any) -> None:
+        response = self.client.put("/api/preferences/", json.dumps(preferences), content_type="application/json")
+        assert response.status_code == 200, response.content[:300]
+
+    def buy(self, product_id: int) -> None:
+        for kind in ("view", "add_to_cart", "purchase"):
+            self.event(kind, product_id)
+
+
+REASON_KINDS = (
+    "Because you bought",
+    "Goes well with",
+    "Similar to",
+    "You said you like",
+    "Based on your recent browsing",
+    "Popular in",
+)
+
+
+def reason_kind(reason: str) -> str:
+    return next((kind for kind in REASON_KINDS if reason.startswith(kind)), "teacher/other")
+
+
+def products_in(leaf_name: str) -> list[Any]:
+    from dragonrec.catalog.models import Product
+
+    return list(Product.objects.filter(category__name=leaf_name, is_active=True).order_by("sku"))
+
+
+def complement_plausibility() -> None:
+    print("1. complement plausibility ('Goes well with', n=8), per anchor category")
+    for name in ANCHOR_LEAVES:
+        anchors = products_in(name)
+        plausible = shown = with_input = 0
+        for product in anchors:
+            body = Shopper().get(f"/api/products/{product.id}/complements/", n=8)
+            paths = [item["product"]["category"] for item in body["items"]]
+            allowed = set(MAP.get(product.category.path, []))
+            plausible += sum(path in allowed for path in paths)
+            shown += len(paths)
+            with_input += any(leaf(p) in INPUT_DEVICES for p in paths)
+        share = plausible / shown if shown else 0.0
+        extra = f", {with_input}/{len(anchors)} lists hold a keyboard or a mouse" if name == "Monitors" else ""
+        print(f"   {name:14s} {len(anchors):3d} anchors, {shown:3d} items, {share:6.1%} plausible{extra}")
+
+
+def substitutes_after_purchase() -> None:
+    print("2. after a purchase: items in the bought product's leaf category (substitutes) / its complement categories")
+    for name in BOUGHT_LEAVES:
+        product = products_in(name)[0]
+        shopper = Shopper()
+        shopper.buy(product.id)
+        allowed = set(MAP.get(product.category.path, []))
+        for scenario in ("home", "cart"):
+            body = shopper.get("/api/recommendations/", scenario=scenario, n=12)
+            paths = [item["product"]["category"] for item in body["items"]]
+            same = sum(p == product.category.path for p in paths)
+            goes = sum(p in allowed for p in paths)
+            top = Counter(leaf(p) for p in paths).most_common(1)[0] if paths else ("-", 0)
+            print(
+                f"   bought {name:14s} {scenario:4s}: {same:2d}/12 substitutes, {goes:2d}/12 complements, "
+                f"largest category {top[0]} ({top[1]})"
+            )
+
+
+def preference_compliance() -> None:
+    print("3. stated preferences: items above the ceiling, share in the stated categories, reasons")
+    from dragonrec.catalog.models import Category
+
+    def path(name: str) -> str:
+        return Category.objects.get(name=name).path
+
+    stated = [path("Yoga Mats"), path("Fitness Trackers")]
+    cases: list[tuple[str, dict[str, Any], list[str], float | None]] = [
+        ("cold: Yoga Mats + Fitness Trackers, price_max 100", {"categories": stated, "price_max": "100"}, [], 100.0),
+        ("history: price_max 150, viewed a monitor", {"price_max": "150"}, ["Monitors"], 150.0),
+        ("cold: brand Lumora", {"brands": ["Lumora"]}, [], None),
+    ]
+    for label, preferences, viewed, ceiling in cases:
+        shopper = Shopper()
+        shopper.state(**preferences)
+        for name in viewed:
+            shopper.event("view", products_in(name)[0].id)
+        for scenario in ("home",) + (("product",) if viewed else ()):
+            anchor = products_in(viewed[0])[0].id if scenario == "product" else None
+            body = shopper.get("/api/recommendations/", scenario=scenario, product_id=anchor, n=12)
+            items = [item["product"] for item in body["items"]]
+            over = sum(1 for p in items if ceiling is not None and float(p["price"]) > ceiling)
+            in_stated = sum(any(p["category"].startswith(s) for s in stated) for p in items)
+            brand = sum(p.get("brand") == "Lumora" for p in items)
+            reasons = Counter(reason_kind(item["reason"]) for item in body["items"])
+            reasons_text = ", ".join(f"'{k}' x{v}" for k, v in reasons.most_common(3))
+            share = (
+                f"{in_stated}/12 in stated categories"
+                if "categories" in preferences
+                else f"{brand}/12 Lumora"
+                if "brands" in preferences
+                else ""
+            )
+            print(
+                f"   {label:50s} {scenario:7s}: {over:2d} above the ceiling, {share}, relaxed={body['relaxed']}, "
+                f"reasons: {reasons_text}"
+            )
+    cold = Shopper()
+    body = cold.get("/api/recommendations/", scenario="home", n=12)
+    browsing = sum(item["reason"] == "Based on your recent browsing" for item in body["items"])
+    print(f"   a new visitor with no history: {browsing}/12 'Based on your recent browsing' reasons")
+
+
+def page_duplicates() -> None:
+    print("4. cross-list duplicates per page (page order as the storefront asks), request_id on every list")
+    monitors = products_in("Monitors")
+    for use_exclude in (False, True):
+        duplicates = lists = with_id = 0
+        for product in monitors:
+            shopper = Shopper()
+            shopper.event("view", product.id)
+            shown: list[int] = []
+            page: list[list[int]] = []
+            for url, params in (
+                (f"/api/products/{product.id}/complements/", {}),
+                (f"/api/products/{product.id}/similar/", {}),
+                ("/api/recommendations/", {"scenario": "product", "product_id": product.id}),
+            ):
+                exclude = ",".join(map(str, shown)) if use_exclude and shown else None
+                body = shopper.get(url, n=8, exclude=exclude, **params)
+                ids = [item["product"]["id"] for item in body["items"]]
+                lists += 1
+                with_id += bool(body.get("request_id"))
+                page.append(ids)
+                shown += ids
+            duplicates += len(shown) - len(set(shown))
+        label = "with exclude" if use_exclude else "without exclude"
+        print(
+            f"   product pages ({len(monitors)} monitors), {label:15s}: {duplicates / len(monitors):.2f} duplicates "
+            f"per page, {with_id}/{lists} lists with a request_id"
+        )
+    for use_exclude in (False, True):
+        shopper = Shopper()
+        cart = [products_in("Laptops")[0].id, products_in("Monitors")[1].id]
+        for pid in cart:
+            shopper.event("view", pid)
+            shopper.event("add_to_cart", pid)
+        first = shopper.get("/api/recommendations/", scenario="cart", n=8)
+        first_ids = [item["product"]["id"] for item in first["items"]]
+        exclude = ",".join(map(str, cart + first_ids)) if use_exclude else None
+        second = shopper.get("/api/recommendations/", scenario="home", n=8, exclude=exclude)
+        second_ids = [item["product"]["id"] for item in second["items"]]
+        dup = len(set(first_ids) & set(second_ids)) + len(set(cart) & set(second_ids))
+        label = "with exclude" if use_exclude else "without exclude"
+        print(f"   cart page, {label:15s}: {dup} duplicates")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", action="store_true", help="train a student if none is active (as make demo)")
+    args = parser.parse_args()
+    command = [sys.executable, "manage.py", "dragonrec_demo_data"] + ([] if args.train else ["--skip-train"])
+    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    from dragonrec.recommender.models import ModelVersion
+
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    print(f"demo shop, ranker: {'student ' + active.version if active else 'embedding (no student)'}")
+    complement_plausibility()
+    substitutes_after_purchase()
+    preference_compliance()
+    page_duplicates()
+    print("5. failed requests per page in Chromium: measured by the storefront's browser walk (tests/e2e/), not here")
+    print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
+
+
+if __name__ == "__main__":
+    main()
