@@ -46,6 +46,9 @@ DEFAULT_REDIS_PORT = 6390  # not 6379, so a developer's own redis-server is neve
 PG_DEV_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
+RESTART_PORT_WAIT_S = 8.0  # how long a restart waits for its old port (a dead server's snapshot child holds it)
+
+
 class EmbeddedServiceError(RuntimeError):
     pass
 
@@ -245,6 +248,12 @@ def _start_redis(state: dict[str, Any]) -> str:
     # A restart after a crash takes the port it had: the running web and Celery processes hold that URL.
     previous = url.rsplit(":", 1)[1].split("/")[0] if url else ""
     port = int(previous or os.environ.get("DRAGONREC_REDIS_PORT") or DEFAULT_REDIS_PORT)
+    if previous:
+        # A killed server's snapshot child (BGSAVE / AOF rewrite, forked with the listening socket) can hold the
+        # port until it finishes writing: wait for it rather than move every client to another port.
+        deadline = time.monotonic() + RESTART_PORT_WAIT_S
+        while not _port_free(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
     while not _port_free(port):  # someone else's server: take the next free port rather than share it
         port += 1
     pid_file = REDIS_DIR / "redis.pid"

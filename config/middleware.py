@@ -30,3 +30,22 @@ class BodySizeLimitMiddleware:
             response["Connection"] = "close"  # the unread body is still on the wire
             return response
         return self.get_response(request)
+
+
+class AdminInlineStylesMiddleware:
+    """Lets the Django admin's pages use inline styles under the Content-Security-Policy (django-csp), and nothing
+    else: DragonRec's admin reports (dashboard, experiment results, model versions, preview, job health) draw
+    matplotlib SVGs and small layouts with `style` attributes and `<style>` elements, which `style-src 'self'`
+    blocks. Styles cannot run script, so `script-src` stays strict everywhere; the storefront and the API docs keep
+    the strict style policy too. Sits below `csp.middleware.CSPMiddleware`, so it marks the response first
+    (django-csp's per-response `_csp_update`, what its `csp_update` view decorator sets)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.app_name == "admin" and not hasattr(response, "_csp_update"):
+            response._csp_update = {"style-src": ["'unsafe-inline'"]}  # type: ignore[attr-defined]
+        return response

@@ -46,3 +46,11 @@ class StrictPageNumberPagination(PageNumberPagination):
                 {self.page_size_query_param: [f"Expected a whole number from 1 to {self.max_page_size}."]}
             )
         return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """The schema says what the check above enforces: `page_size` from 1 to `max_page_size`."""
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter.get("name") == self.page_size_query_param:
+                parameter["schema"] = {**parameter.get("schema", {}), "minimum": 1, "maximum": self.max_page_size}
+        return parameters

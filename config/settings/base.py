@@ -54,6 +54,7 @@ MIDDLEWARE = [
     # Outside WhiteNoise, so the files it answers itself (the storefront's index.html among them) carry the
     # Content-Security-Policy and X-Frame-Options too, not only the responses of Django's views.
     "csp.middleware.CSPMiddleware",
+    "config.middleware.AdminInlineStylesMiddleware",  # the admin's reports draw inline-styled SVGs (styles only)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.BodySizeLimitMiddleware",  # before anything can read an oversize body
     "whitenoise.middleware.WhiteNoiseMiddleware",

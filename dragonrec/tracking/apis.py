@@ -52,7 +52,13 @@ from dragonrec.tracking.validation import bad_text_error, printable
 )
 class PriceField(serializers.DecimalField):
     """A price as a decimal string or a JSON number (both are what storefronts send), or null; rounded to the cent
-    rather than refused for more decimals (a float 19.990000001 from a client is 19.99)."""
+    rather than refused for more decimals (a float 19.990000001 from a client is 19.99). `""` is null (the schema's
+    pattern admits it); white space alone is refused, where DRF's DecimalField would strip it to null too."""
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if isinstance(data, str) and data and not data.strip():
+            self.fail("invalid")
+        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> Any:
         with contextlib.suppress(InvalidOperation, ValueError):  # not a number: the parent names the error
