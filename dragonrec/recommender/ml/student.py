@@ -236,6 +236,11 @@ class Student:
             self._item_index = index
         return self._item_index
 
+    def reset_item_index(self) -> None:
+        """Forget the index (the item vectors changed: fine-tuning); the next search or save builds it anew."""
+        self._item_index = None
+        self._index_dir = None
+
     def retrieve(self, history: Iterable[HistoryEvent | Step], *, k: int) -> tuple[list[ProductId], np.ndarray]:
         """(product ids, scores) of the k items the student scores highest for this history, best first, from the
         item index (approximate above the exact-search size); inactive products never come back."""

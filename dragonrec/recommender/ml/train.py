@@ -111,12 +111,19 @@ class NextItemLoss:
     update so the hourly job takes the same path as the nightly one."""
 
     def __init__(
-        self, cfg: StudentConfig, *, n_items: int, target_counts: np.ndarray | None, device: torch.device, seed: int
+        self,
+        cfg: StudentConfig,
+        *,
+        n_items: int,
+        target_counts: np.ndarray | None,
+        device: torch.device,
+        seed: int,
+        bf16: bool | None = None,
     ) -> None:
         self.sampled = use_sampled_softmax(cfg, n_items)
         self.n_items = n_items
         self.n_negatives = min(cfg.n_negatives, n_items)
-        self.bf16 = cfg.bf16 and bf16_available(device)
+        self.bf16 = (cfg.bf16 if bf16 is None else bf16) and bf16_available(device)
         counts = torch.as_tensor(np.zeros(n_items) if target_counts is None else target_counts, dtype=torch.float64)
         self.target_share = (counts / counts.sum().clamp(min=1)).to(device)
         self.generator = torch.Generator(device=device)
