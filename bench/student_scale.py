@@ -10,7 +10,8 @@ retrieval: per size, item vectors are generated (hidden 128; clustered like a tr
     item matrix replaced by the generated vectors). Timed per request on ONE thread: the student's whole candidate
     step (StudentSource.candidates, k=200: the user vector's forward pass over a 20-step history, the search, the
     product look-up) with an exact index and with the HNSW index; and the search alone (k=200, what the issue's
-    54 ms at 1M measured) for user-like queries (the mean of 3 items of one cluster + noise). Recall@10 of HNSW against exact for both kinds of query. HNSW build
+    54 ms at 1M measured) for user-like queries (the mean of 3 items of one cluster + noise). Recall@10 of HNSW
+    against exact for both kinds of query. HNSW build
     time (2 threads) and the index's memory. pgvector: the same vectors in a `vector(128)` column with an HNSW
     index (vector_ip_ops, same m / ef_construction / ef_search) in the embedded PostgreSQL, queried from one
     connection (start it first: python -m config.embedded start), up to --pgvector-max items (its build at 1M
@@ -44,10 +45,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import _student_common as common
 import numpy as np
 import torch
 
-import _student_common as common  # noqa: F401  (puts the repo on sys.path)
 from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Context, HistoryEvent, Product, ProductId
 from dragonrec.recommender.ml.ann import ItemIndex, RetrievalConfig
@@ -137,10 +138,26 @@ def percentiles(times_s: list[float]) -> tuple[float, float]:
 
 
 def recall_at_10(found: list[np.ndarray], truth: list[np.ndarray]) -> float:
-    return float(np.mean([len(set(f[:10].tolist()) & set(t[:10].tolist())) / 10 for f, t in zip(found, truth)]))
+    hits = [len(set(f[:10].tolist()) & set(t[:10].tolist())) / 10 for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(hits))
 
 
 # ------------------------------------------------------------------------------------------------ retrieval
+
+
+def serve(source: StudentSource, histories: list[list[HistoryEvent]]) -> tuple[list[float], list[np.ndarray]]:
+    """Each history as one request to the student's candidate source (k=200): times (after 20 warm-up requests)
+    and what came back."""
+    times, found = [], []
+    for i, h in enumerate(histories):
+        source.student.forget_user_vectors()  # every request pays its forward pass, as a new shopper's would
+        t0 = time.perf_counter()
+        out = source.candidates(Context(history=h), k=200)
+        dt = time.perf_counter() - t0
+        if i >= 20:
+            times.append(dt)
+        found.append(np.array([c.product_id for c in out]))
+    return times, found
 
 
 def bench_retrieval(args: argparse.Namespace) -> None:
@@ -149,11 +166,14 @@ def bench_retrieval(args: argparse.Namespace) -> None:
     cfg = RetrievalConfig(
         exact_max_items=0, m=args.m, ef_construction=args.ef_construction, ef_search=args.ef_search, build_threads=2
     )
-    print(f"# retrieval: hidden {HIDDEN}, HNSW m={cfg.m} ef_construction={cfg.ef_construction} ef_search={cfg.ef_search}")
+    print(f"# retrieval: hidden {HIDDEN}, HNSW m={cfg.m} ef_construction={cfg.ef_construction}", end="")
+    print(f" ef_search={cfg.ef_search}")
     print(f"# load average at start: {load()}")
     print(
-        "| items | what | p50 ms | p95 ms | recall@10 (model users) | recall@10 (user-like) | build s | index MB | load |"
+        "| items | what | p50 ms | p95 ms | recall@10 (model users) | recall@10 (user-like) | build s | index MB",
+        end="",
     )
+    print(" | load |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     rng = np.random.default_rng(7)
     for n in args.sizes:
@@ -168,21 +188,9 @@ def bench_retrieval(args: argparse.Namespace) -> None:
         torch.set_num_threads(1)
         faiss.omp_set_num_threads(1)
 
-        def run(kind: str) -> tuple[list[float], list[np.ndarray]]:
-            times, found = [], []
-            for i, h in enumerate(histories):
-                student.forget_user_vectors()  # every request pays its forward pass, as a new shopper's would
-                t0 = time.perf_counter()
-                out = source.candidates(Context(history=h), k=200)
-                dt = time.perf_counter() - t0
-                if i >= 20:  # warm-up
-                    times.append(dt)
-                found.append(np.array([c.product_id for c in out]))
-            return times, found
-
         student.retrieval = RetrievalConfig(exact_max_items=n + 1)
         exact_index = student.item_index()
-        t_exact, truth = run("exact")
+        t_exact, truth = serve(source, histories)
         q_truth = [exact_index.search_exact(q, 10)[0] for q in queries]
         q_times = []
         for q in queries:
@@ -204,7 +212,7 @@ def bench_retrieval(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             index.save(tmp)
             size_mb = (Path(tmp) / "ann_index.faiss").stat().st_size / 2**20
-        t_ann, found = run("hnsw")
+        t_ann, found = serve(source, histories)
         q_found, q_times = [], []
         for q in queries:
             t0 = time.perf_counter()
@@ -246,7 +254,7 @@ def bench_pgvector(x: np.ndarray, queries: np.ndarray, truth: list[np.ndarray], 
         t0 = time.perf_counter()
         conn.execute(
             "CREATE INDEX ON bench_student_vectors USING hnsw (v vector_ip_ops) "
-            f"WITH (m = {cfg.m // 2}, ef_construction = {cfg.ef_construction})"
+            f"WITH (m = {cfg.m}, ef_construction = {cfg.ef_construction})"
         )
         build = time.perf_counter() - t0
         size_mb = conn.execute("SELECT pg_relation_size('bench_student_vectors_v_idx')").fetchone()[0] / 2**20
@@ -328,7 +336,7 @@ def train_child(args: argparse.Namespace) -> None:
     )
 
 
-def _bounded_train(train_student, data, n_items, text, cfg, steps):  # noqa: ANN001, ANN202
+def _bounded_train(train_student, data, n_items, text, cfg, steps):
     """Train for `steps` optimizer steps: stop the epoch's chunk stream once that many batches went through.
     Times steps only (model creation and the first chunk's read are outside, reported in wall_s)."""
 
@@ -338,7 +346,7 @@ def _bounded_train(train_student, data, n_items, text, cfg, steps):  # noqa: ANN
             self.count = 0
             self.t0 = 0.0
 
-        def chunks(self, rng):  # noqa: ANN001, ANN202
+        def chunks(self, rng):
             for chunk in super().chunks(rng):
                 # a chunk of `steps` batches' worth of sequences (windows ~ sequences: they are short)
                 need = (steps - self.count) * cfg.batch_size
@@ -421,7 +429,8 @@ def bench_beauty(args: argparse.Namespace) -> None:
         test = accuracy(ranks)
         row = (
             f"| {loss} | {args.seed} | {test['ndcg@10']:.4f} | {test['recall@10']:.4f} | "
-            f"{student.meta['best_valid_ndcg10']:.4f} | {wall:.0f} | {student.meta['best_epoch']} | {before} / {load()} |"
+            f"{student.meta['best_valid_ndcg10']:.4f} | {wall:.0f} | {student.meta['best_epoch']} | "
+            f"{before} / {load()} |"
         )
         rows.append(row)
         print(row, flush=True)
@@ -432,7 +441,7 @@ def bench_beauty(args: argparse.Namespace) -> None:
     print("\n".join(rows))
 
 
-def ann_recall_on(student: Student, split, users: list[str]) -> None:  # noqa: ANN001
+def ann_recall_on(student: Student, split, users: list[str]) -> None:
     """HNSW recall@10 against exact on a trained student's real item and user vectors (12k items: exact is what
     serving uses there; this says what HNSW would give on vectors shaped by training, not by our generator)."""
     import faiss
@@ -444,7 +453,8 @@ def ann_recall_on(student: Student, split, users: list[str]) -> None:  # noqa: A
         q = student.user_vector(split.train[u])
         found.append(index.search(q, 10)[0])
         truth.append(index.search_exact(q, 10)[0])
-    print(f"# HNSW recall@10 vs exact on this student's own vectors (2,000 Beauty users): {recall_at_10(found, truth):.3f}")
+    recall = recall_at_10(found, truth)
+    print(f"# HNSW recall@10 vs exact on this student's own vectors (2,000 Beauty users): {recall:.3f}")
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -482,9 +492,9 @@ def main() -> None:
     b.add_argument("--ann-recall", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    {"retrieval": bench_retrieval, "train": bench_train, "train-child": train_child, "beauty": bench_beauty}[
-        args.what
-    ](args)
+    {"retrieval": bench_retrieval, "train": bench_train, "train-child": train_child, "beauty": bench_beauty}[args.what](
+        args
+    )
 
 
 if __name__ == "__main__":

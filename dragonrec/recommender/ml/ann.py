@@ -25,6 +25,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,14 +56,14 @@ class ItemIndex:
     """Dense-id-keyed top-k inner-product search; exact or HNSW (`kind`). Not thread-safe for writes (add/hide):
     the serving process changes it only when it loads a new version or hides a product it found inactive."""
 
-    def __init__(self, vectors: np.ndarray, *, config: RetrievalConfig, hnsw: object | None = None) -> None:
+    def __init__(self, vectors: np.ndarray, *, config: RetrievalConfig, hnsw: Any = None) -> None:
         self.config = config
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._hnsw = hnsw  # faiss.IndexHNSWFlat when the catalogue is above exact_max_items
+        self._hnsw: Any = hnsw  # faiss.IndexHNSWFlat when the catalogue is above exact_max_items (faiss's stubs lag)
         self._hidden = np.zeros(len(self.vectors), dtype=bool)
         # (faiss selector of the visible ids, the bitmap it points into), rebuilt when `hidden` changes; one tuple
         # swapped whole, so a search in another thread keeps the bitmap it uses alive
-        self._selector: tuple[object, np.ndarray] | None = None
+        self._selector: tuple[Any, np.ndarray] | None = None
 
     # ----- building -----
     @classmethod
@@ -74,7 +75,7 @@ class ItemIndex:
             index._add_to_hnsw(index.vectors)
         return index
 
-    def _new_hnsw(self) -> object:
+    def _new_hnsw(self) -> Any:
         import faiss
 
         hnsw = faiss.IndexHNSWFlat(self.dim, self.config.m, faiss.METRIC_INNER_PRODUCT)
@@ -90,7 +91,7 @@ class ItemIndex:
             faiss.omp_set_num_threads(self.config.build_threads)
         started = time.perf_counter()
         try:
-            self._hnsw.add(np.ascontiguousarray(vectors, dtype=np.float32))  # type: ignore[attr-defined]
+            self._hnsw.add(np.ascontiguousarray(vectors, dtype=np.float32))
         finally:
             faiss.omp_set_num_threads(threads_before)
         log.info("student item index: %d vectors added to HNSW in %.1fs", len(vectors), time.perf_counter() - started)
@@ -172,7 +173,7 @@ class ItemIndex:
     def _approximate(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
-        params = faiss.SearchParametersHNSW()
+        params: Any = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
         params.efSearch = max(self.config.ef_search, k)
         selector = self._selector
         if selector is None and self._hidden.any():
@@ -183,7 +184,7 @@ class ItemIndex:
             self._selector = selector
         if selector is not None:
             params.sel = selector[0]
-        distances, labels = self._hnsw.search(q[None, :], k, params=params)  # type: ignore[attr-defined]
+        distances, labels = self._hnsw.search(q[None, :], k, params=params)
         keep = labels[0] >= 0
         return labels[0][keep].astype(np.int64), distances[0][keep]
 
@@ -210,12 +211,12 @@ class ItemIndex:
         if len(vectors) > config.exact_max_items and path.exists():
             import faiss
 
-            hnsw = faiss.read_index(str(path))
+            hnsw: Any = faiss.read_index(str(path))
             if hnsw.ntotal == len(vectors) and hnsw.d == vectors.shape[1]:
                 hnsw.hnsw.efSearch = config.ef_search
                 index = cls(vectors, config=config, hnsw=hnsw)
             else:
-                log.warning("student item index in %s is for %d items, not %d: rebuilding", d, hnsw.ntotal, len(vectors))
+                log.warning("item index in %s is for %d items, not %d: rebuilding", d, hnsw.ntotal, len(vectors))
         if index is None:
             index = cls.build(vectors, config=config)
         if (d / HIDDEN_FILE).exists():

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -225,7 +226,10 @@ def write_sequences(
 
     with pq.ParquetWriter(path, schema) as writer:
         for seq in sequences:
-            buffer.append(seq if isinstance(seq, tuple) and isinstance(seq[0], np.ndarray) else step_arrays(seq))
+            if isinstance(seq, tuple) and isinstance(seq[0], np.ndarray):
+                buffer.append((np.asarray(seq[0]), np.asarray(seq[1])))
+            else:
+                buffer.append(step_arrays(seq))  # type: ignore[arg-type]  # a Sequence[Step], not an array pair
             if len(buffer) >= rows_per_chunk:
                 flush(writer)
         if buffer:
@@ -247,7 +251,7 @@ class ParquetSequences(SequenceData):
             raise ValueError(f"{self.path} was written with another event vocabulary")
         self._lengths: np.ndarray | None = None
 
-    def _file(self):  # noqa: ANN202 - pyarrow.parquet.ParquetFile, imported lazily
+    def _file(self) -> Any:  # pyarrow.parquet.ParquetFile, imported lazily
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(self.path, memory_map=True)

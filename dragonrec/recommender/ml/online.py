@@ -47,6 +47,7 @@ import torch
 
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_right
+from dragonrec.recommender.ml.model import StudentModel
 from dragonrec.recommender.ml.student import Student
 from dragonrec.recommender.ml.train import NextItemLoss, resolve_device, use_sampled_softmax
 
@@ -191,7 +192,7 @@ def online_update(
     return tuned
 
 
-def _page_ce(u: torch.Tensor, model: torch.nn.Module, M: torch.Tensor | None, pages: Sequence[np.ndarray]) -> torch.Tensor:
+def _page_ce(u: torch.Tensor, model: StudentModel, M: torch.Tensor | None, pages: Sequence[np.ndarray]) -> torch.Tensor:
     """Per row: cross-entropy of its page's first item (the clicked one) under a softmax over the page's items.
     M: the full item matrix, or None to compute the pages' rows only."""
     width = max(len(p) for p in pages)
@@ -201,7 +202,7 @@ def _page_ce(u: torch.Tensor, model: torch.nn.Module, M: torch.Tensor | None, pa
         index[i, : len(p)] = p
         real[i, : len(p)] = True
     rows = torch.from_numpy(index + 1).to(u.device)  # model rows
-    vectors = M[rows] if M is not None else model.item_rows(rows)  # type: ignore[operator]
+    vectors = M[rows] if M is not None else model.item_rows(rows)
     logits = torch.einsum("bd,bpd->bp", u, vectors)
     logits = logits.masked_fill(~torch.from_numpy(real).to(u.device), float("-inf"))
     return -torch.log_softmax(logits, dim=1)[:, 0]

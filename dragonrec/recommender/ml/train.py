@@ -44,10 +44,10 @@ from dragonrec.recommender.ml.data import (
     SequenceData,
     Step,
     TeacherLabel,
+    TrainWindows,
     as_steps,
     encode_histories,
     length_bucketed_batches,
-    TrainWindows,
     pad_right,
     windows_from_arrays,
 )
@@ -89,7 +89,7 @@ def bf16_available(device: torch.device | None = None) -> bool:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """"auto": the first CUDA GPU when torch sees one, else the CPU. A named CUDA device that is not there falls
+    """ "auto": the first CUDA GPU when torch sees one, else the CPU. A named CUDA device that is not there falls
     back to the CPU with a warning: a training job scheduled on a machine without its GPU still trains."""
     if name in ("", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -363,9 +363,7 @@ def _train(
                 events = pad_right([windows.events[i] for i in b]).to(device)
                 lengths = torch.from_numpy(win_lengths[b]).to(device)
                 targets = torch.from_numpy(np.concatenate([windows.targets[i] for i in b])).to(device)
-                w = weight_of_event[
-                    torch.from_numpy(np.concatenate([windows.target_events[i] for i in b])).to(device)
-                ]
+                w = weight_of_event[torch.from_numpy(np.concatenate([windows.target_events[i] for i in b])).to(device)]
                 # sampled: the encoder computes its rows itself (model.item_rows), never the whole catalogue
                 M = None if sampled else model.item_matrix()
                 with autocast():

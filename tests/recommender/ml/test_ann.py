@@ -32,7 +32,7 @@ def test_hnsw_returns_the_exact_top_k_when_searched_widely() -> None:
     for q in queries:
         # when the same query goes to the graph and to the exact product
         approx, approx_scores = index.search(q, 10)
-        exact, exact_scores = index.search_exact(q, 10)
+        exact, _ = index.search_exact(q, 10)
         # then the same 10 items come back, best first, with their inner products
         assert approx.tolist() == exact.tolist()
         np.testing.assert_allclose(approx_scores, vectors[approx] @ q, rtol=1e-4)
@@ -71,7 +71,10 @@ def _student(n_items: int, retrieval: RetrievalConfig) -> Student:
     rng = np.random.default_rng(0)
     cfg = StudentConfig(hidden=16, n_layers=1, max_len=5, text_dim=8)
     model = StudentModel(
-        cfg, n_items=n_items, text_vectors=rng.normal(size=(n_items, 8)).astype(np.float32), n_event_types=len(EVENT_VOCAB)
+        cfg,
+        n_items=n_items,
+        text_vectors=rng.normal(size=(n_items, 8)).astype(np.float32),
+        n_event_types=len(EVENT_VOCAB),
     )
     student = Student(model, [100 + i for i in range(n_items)])
     student.retrieval = retrieval

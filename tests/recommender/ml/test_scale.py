@@ -86,12 +86,15 @@ def _sequences(n: int, seed: int = 0) -> list[list[tuple[int, str]]]:
     rng = np.random.default_rng(seed)
     kinds = ["view", "click", "add_to_cart", "purchase", "wishlist"]  # "wishlist": a shop's own event (<unk>)
     return [
-        [(int(p), kinds[int(k)]) for p, k in zip(rng.integers(40, size=length), rng.integers(5, size=length))]
+        [
+            (int(p), kinds[int(k)])
+            for p, k in zip(rng.integers(40, size=length), rng.integers(5, size=length), strict=True)
+        ]
         for length in rng.integers(1, 30, size=n)
     ]
 
 
-def _canonical(windows) -> list[tuple]:  # noqa: ANN001
+def _canonical(windows) -> list[tuple]:
     return sorted(
         (a.tolist(), e.tolist(), t.tolist(), te.tolist())
         for a, e, t, te in zip(windows.items, windows.events, windows.targets, windows.target_events, strict=True)
@@ -126,7 +129,7 @@ def _cycle_sequences(n_items: int, n_users: int, seed: int = 0) -> list[list[tup
     return out
 
 
-def test_sampled_softmax_training_from_parquet_learns_the_next_item(tmp_path: Path, tiny_config) -> None:  # noqa: ANN001
+def test_sampled_softmax_training_from_parquet_learns_the_next_item(tmp_path: Path, tiny_config) -> None:
     # given a 300-item catalogue walked in order, streamed from Parquet, trained with 32 sampled negatives per step
     n_items = 300
     path = write_sequences(tmp_path / "s.parquet", _cycle_sequences(n_items, 300), rows_per_chunk=100)
@@ -134,7 +137,8 @@ def test_sampled_softmax_training_from_parquet_learns_the_next_item(tmp_path: Pa
     text = rng.normal(size=(n_items, 384)).astype(np.float32)
     tiny_config.loss, tiny_config.n_negatives, tiny_config.max_epochs = "sampled", 32, 10
     tiny_config.ema_epochs = None
-    result = train_student(sequences=ParquetSequences(path), n_items=n_items, item_text_vectors=text, config=tiny_config)
+    data = ParquetSequences(path)
+    result = train_student(sequences=data, n_items=n_items, item_text_vectors=text, config=tiny_config)
     # then the next item ranks first among all 300 for most held-out walks
     probes = _cycle_sequences(n_items, 100, seed=9)
     metrics = full_ranking_metrics(
