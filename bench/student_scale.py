@@ -153,7 +153,7 @@ class Clock:
         self.wall: list[float] = []
         self.cpu: list[float] = []
 
-    def time(self, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def time(self, fn, *args, **kwargs):
         w0, c0 = time.perf_counter(), time.thread_time()
         out = fn(*args, **kwargs)
         self.cpu.append(time.thread_time() - c0)
