@@ -53,6 +53,7 @@ def load_student(version: ModelVersion) -> Student:
 
     student = Student.load(artifact_local_path(version))
     student.retrieval = student_retrieval_config()
+    student.item_index()  # read (or build) the retrieval index now, not in the first request that needs it
     return student
 
 
