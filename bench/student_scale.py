@@ -421,6 +421,10 @@ def bench_beauty(args: argparse.Namespace) -> None:
     rows = []
     for loss in args.losses:
         cfg = StudentConfig(loss=loss, num_threads=args.threads, n_negatives=args.negatives)
+        if args.max_epochs:
+            # a fixed number of epochs for both losses (best of the validations within them): the comparison a
+            # crowded box can afford when early stopping on the default protocol would take hours
+            cfg.max_epochs, cfg.min_epochs = args.max_epochs, args.max_epochs
         before = load()
         t0 = time.perf_counter()
         student = Student.fit(
@@ -498,8 +502,11 @@ def main() -> None:
     b.add_argument("--negatives", type=int, default=StudentConfig.n_negatives)
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--ann-recall", action="store_true")
+    b.add_argument("--max-epochs", type=int, default=0, help="train exactly this many epochs (0: early stopping)")
     args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.what == "beauty" else logging.WARNING, format="%(asctime)s %(message)s"
+    )
     {"retrieval": bench_retrieval, "train": bench_train, "train-child": train_child, "beauty": bench_beauty}[args.what](
         args
     )
