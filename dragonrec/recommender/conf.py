@@ -97,8 +97,8 @@ DEFAULTS: dict[str, Any] = {
     # The student's retrieval over its item vectors (ml/ann.py; figures: bench/student_scale.py). Up to
     # `exact_max_items` products exact (a matrix-vector product: ~1 ms at 20k items, never misses); above, an
     # in-process faiss HNSW graph built with each version and saved in its artifact (m: graph degree,
-    # ef_construction: build beam, ef_search: query beam; recall@10 ~0.99 against exact at 1M, ~0.3 ms a query).
-    "STUDENT_ANN": {"exact_max_items": 20_000, "m": 32, "ef_construction": 100, "ef_search": 128},
+    # ef_construction: build beam, ef_search: query beam; recall@10 0.99 against exact at 1M, ~1-2 ms a query).
+    "STUDENT_ANN": {"exact_max_items": 20_000, "m": 16, "ef_construction": 80, "ef_search": 128},
     # How the student trains (nightly and in the hourly update alike). loss: "full" (softmax over the whole
     # catalogue), "sampled" (the step's targets + `negatives` uniform items, logQ-corrected) or "auto" (sampled above
     # `sampled_above_items` products). device: "auto" (a GPU when torch sees one, else the CPU), "cpu", "cuda".

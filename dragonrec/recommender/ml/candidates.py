@@ -2,9 +2,9 @@
 the embedding source's content retrieval).
 
 The student's item space is its own (not MiniLM's), so it is searched over its own index of `Student.item_vectors()`
-(ml/ann.py): exact up to STUDENT_ANN's `exact_max_items`, in-process HNSW above (~0.2 ms per request at 1M items
-where exact scoring costs ~50 ms; bench/student_scale.py). The index is built with each model version and saved in
-its artifact; products deactivated since are hidden from it here, as soon as a request finds them.
+(ml/ann.py): exact up to STUDENT_ANN's `exact_max_items`, in-process HNSW above (~1-2 ms of CPU per request at
+1M items where exact scoring costs ~45 ms; bench/student_scale.py). The index is built with each model version and
+saved in its artifact; products deactivated since are hidden from it here, as soon as a request finds them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Candidate, Context, ProductId
 from dragonrec.recommender.ml.student import Student
 
-OVERFETCH = 4  # fetch 4x k before dropping unavailable/bought items, so k usually survive
+# fetch 2x k before dropping out-of-stock and bought items, so k usually survive (inactive products are already out
+# of the index). Not more: above the exact size the HNSW beam widens to the number fetched, and at 1M products 4x k
+# (800) cost ~5 ms per request where 2x costs ~2 ms (bench/student_scale.py)
+OVERFETCH = 2
 
 
 class StudentSource(CandidateSource):
