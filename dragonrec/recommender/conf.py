@@ -95,7 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
     "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
     # The student's retrieval over its item vectors (ml/ann.py; figures: bench/student_scale.py). Up to
-    # `exact_max_items` products exact (a matrix-vector product: ~1 ms at 20k items, never misses); above, an
+    # `exact_max_items` products exact (a matrix-vector product: ~0.4 ms at 20k items, never misses); above, an
     # in-process faiss HNSW graph built with each version and saved in its artifact (m: graph degree,
     # ef_construction: build beam, ef_search: query beam; recall@10 0.99 against exact at 1M, ~1-2 ms a query).
     "STUDENT_ANN": {"exact_max_items": 20_000, "m": 16, "ef_construction": 80, "ef_search": 128},

@@ -40,11 +40,10 @@ HIDDEN_FILE = "ann_hidden.npy"
 class RetrievalConfig:
     """How the student retrieves. Defaults measured by bench/student_scale.py (docs/configuration.md, STUDENT_ANN)."""
 
-    # Up to this many items the search is exact. Exact top-200 costs ~0.045 ms of CPU per 1k items at hidden 128
-    # (0.21 ms at 10k, 44 ms at 1M), HNSW 0.25 ms at 10k and 1.2 ms at 1M: exact is the faster at 10k, the two
-    # cross between 10k and 20k. Up to 20k exact stays under ~1 ms and never misses an item (and Beauty-sized
-    # catalogues, 12k, keep the exact figures of the offline benches), so the default keeps it a little past the
-    # crossover.
+    # Up to this many items the search is exact. Exact top-200 costs ~0.04 ms of CPU per 1k items at hidden 128
+    # (0.19 ms at 10k, 4.1 ms at 100k, 41 ms at 1M), HNSW 0.14 / 0.46 / 1.1 ms: HNSW is a little faster from 10k
+    # on, but up to 20k exact costs under ~0.5 ms and never misses an item (and Beauty-sized catalogues, 12k, keep
+    # the exact figures of the offline benches), so exact stays the answer there.
     exact_max_items: int = 20_000
     # HNSW graph degree and build beam: at 1M items m=16 / ef_construction=80 gave recall@10 0.994 against exact
     # (0.987 for a random-weight student's own user vectors); 32 / 100 gave 0.999 at 100k but builds ~2x slower, and
