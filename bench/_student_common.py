@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
 from collections import defaultdict
@@ -24,7 +25,8 @@ if str(ROOT) not in sys.path:
 from dragonrec.recommender.core.types import HistoryEvent, Product  # noqa: E402
 from dragonrec.recommender.evaluation.dataset import Dataset, Split  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
+# ../shared/data beside the checkout; DRAGONREC_SHARED_DATA points elsewhere (a worktree one level deeper)
+DATA = Path(os.environ.get("DRAGONREC_SHARED_DATA") or ROOT.parent / "shared" / "data")
 CACHE = ROOT / "var" / "cache"
 log = logging.getLogger("bench")
 

@@ -116,6 +116,15 @@ DEFAULTS: dict[str, Any] = {
     "STUDENT_MIN_EVENTS": 200,  # fewer training events than this: don't train
     "STUDENT_TIME_BUDGET_S": 600,  # training stops (keeping the best epoch) after this long: the nightly window
     "MODEL_REFRESH_S": 10,  # how often a serving process checks for a newly active version
+    # The student's retrieval over its item vectors (ml/ann.py; figures: bench/student_scale.py). Up to
+    # `exact_max_items` products exact (a matrix-vector product: ~0.4 ms at 20k items, never misses); above, an
+    # in-process faiss HNSW graph built with each version and saved in its artifact (m: graph degree,
+    # ef_construction: build beam, ef_search: query beam; recall@10 0.99 against exact at 1M, ~1-2 ms a query).
+    "STUDENT_ANN": {"exact_max_items": 20_000, "m": 16, "ef_construction": 80, "ef_search": 128},
+    # How the student trains (nightly and in the hourly update alike). loss: "full" (softmax over the whole
+    # catalogue), "sampled" (the step's targets + `negatives` uniform items, logQ-corrected) or "auto" (sampled above
+    # `sampled_above_items` products). device: "auto" (a GPU when torch sees one, else the CPU), "cpu", "cuda".
+    "STUDENT_TRAINING": {"loss": "auto", "sampled_above_items": 100_000, "negatives": 2048, "device": "auto"},
     # --- online updates and the guardrail (Celery beat) -------------------------------------------------------
     # The hourly update (tasks.student_update, 'training' queue): warm-start from the active version, fine-tune on
     # the events and rewards since its data cutoff (ml.online.online_update, the simulator's update), add new

@@ -1,4 +1,7 @@
-"""Full-softmax cross-entropy over the whole catalogue, fused and chunked for CPUs.
+"""The student's next-item losses: full-softmax cross-entropy over the whole catalogue (fused and chunked for
+CPUs), and sampled softmax with logQ correction for catalogues where the full one does not fit a step.
+
+Full softmax:
 
 The (positions x catalogue) logit matrix is the bulk of the student's training cost. Autograd's
 matmul -> log_softmax -> nll chain writes and re-reads it several times (and CPU log_softmax_backward is slow); here
@@ -23,8 +26,8 @@ class _FullSoftmaxCE(torch.autograd.Function):
     ) -> torch.Tensor:
         mm_dtype = torch.bfloat16 if bf16 else h.dtype
         hc, Mc = h.detach().to(mm_dtype), M.detach().to(mm_dtype)
-        lse = torch.empty(h.shape[0], dtype=torch.float32)
-        tgt = torch.empty(h.shape[0], dtype=torch.float32)
+        lse = torch.empty(h.shape[0], dtype=torch.float32, device=h.device)
+        tgt = torch.empty(h.shape[0], dtype=torch.float32, device=h.device)
         for s in range(0, h.shape[0], CHUNK):
             logits = (hc[s : s + CHUNK] @ Mc.T).float()
             lse[s : s + CHUNK] = torch.logsumexp(logits, dim=1)
@@ -36,14 +39,14 @@ class _FullSoftmaxCE(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
         hc, Mc, targets, weights, lse = ctx.saved_tensors
-        grad_h = torch.empty(hc.shape, dtype=torch.float32)
-        grad_M = torch.zeros(Mc.shape, dtype=torch.float32)
+        grad_h = torch.empty(hc.shape, dtype=torch.float32, device=hc.device)
+        grad_M = torch.zeros(Mc.shape, dtype=torch.float32, device=hc.device)
         scale = weights * g
         for s in range(0, hc.shape[0], CHUNK):
             e = min(s + CHUNK, hc.shape[0])
             p = (hc[s:e] @ Mc.T).float()
             p.sub_(lse[s:e, None]).exp_()
-            p[torch.arange(e - s), targets[s:e]] -= 1.0
+            p[torch.arange(e - s, device=p.device), targets[s:e]] -= 1.0
             p.mul_(scale[s:e, None])
             pc = p.to(hc.dtype)
             grad_h[s:e] = (pc @ Mc).float()
@@ -56,3 +59,38 @@ def full_softmax_ce(
 ) -> torch.Tensor:
     """sum_i weights[i] * CE(softmax(h[i] @ M.T), targets[i]). h: (N, d), M: (n, d), targets: (N,) in [0, n)."""
     return _FullSoftmaxCE.apply(h, M, targets, weights.float(), bf16)
+
+
+def sampled_softmax_ce(
+    h: torch.Tensor,
+    candidates: torch.Tensor,
+    target_index: torch.Tensor,
+    weights: torch.Tensor,
+    *,
+    log_q: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """sum_i weights[i] * CE over a sampled candidate set instead of the whole catalogue.
+
+    h: (N, d) hidden states; candidates: (C, d) vectors of the step's candidate items (every target among them, plus
+    sampled negatives); target_index: (N,) row of each target in `candidates`; log_q: (C,) log of each candidate's
+    probability of being in the sample. Subtracting log_q from the logits (Bengio & Senecal 2008; "logQ correction",
+    Yi et al., RecSys 2019) makes the sampled softmax an estimate of the full one: without it, items that are in
+    the sample more often than the others (popular ones, drawn in-batch as other positions' targets) are pushed
+    down once per draw, and the model learns to under-rank them. Without log_q (or with a constant one) and the
+    whole catalogue as candidates, this is exactly the full softmax.
+    """
+    logits = (h @ candidates.T).float()
+    if log_q is not None:
+        logits = logits - log_q.float()[None, :]
+    ce = torch.nn.functional.cross_entropy(logits, target_index, reduction="none")
+    return (ce * weights.float()).sum()
+
+
+def mixed_sample_log_q(target_share: torch.Tensor, *, n_targets: int, n_uniform: int, n_items: int) -> torch.Tensor:
+    """log P(item j is among a step's candidates) when the candidates are the step's `n_targets` targets (drawn
+    in proportion to `target_share`, each item's share of all training targets) plus `n_uniform` uniform draws
+    from `n_items`: Mixed Negative Sampling (Yang et al., WWW 2020). The probability is
+    1 - (1 - p_j)^n_targets * (1 - 1 / n_items)^n_uniform (uniform draws with replacement), clamped away from 0."""
+    miss_batch = torch.exp(n_targets * torch.log1p(-target_share.clamp(max=1 - 1e-7)))
+    miss_uniform = (1.0 - 1.0 / max(n_items, 1)) ** n_uniform
+    return torch.log((1.0 - miss_batch * miss_uniform).clamp(min=1e-12))

@@ -68,12 +68,13 @@ class RankingEvalSet:
         try:
             M = model.item_matrix()
             n = M.shape[0] - 1
+            dev = M.device  # the model may be training on a GPU
             for items, events, lengths, rows, cols, t in self.batches:
-                u = model.user_vectors(items, events, lengths, M)
+                u = model.user_vectors(items.to(dev), events.to(dev), lengths.to(dev), M)
                 scores = u @ M[1:].T
                 keep = cols < n
-                scores[rows[keep], cols[keep]] = float("-inf")
-                out.append(target_ranks(scores.float().numpy(), t.numpy()))
+                scores[rows[keep].to(dev), cols[keep].to(dev)] = float("-inf")
+                out.append(target_ranks(scores.float().cpu().numpy(), t.numpy()))
         finally:
             model.train(was_training)
         if not out:

@@ -76,6 +76,15 @@ class StudentConfig:
     num_threads: int | None = None  # torch threads while training; None = torch's setting (see train_student)
     bf16: bool = True  # bfloat16 autocast for the big (positions x catalogue) matmul when the CPU has AMX/AVX512-BF16
     target_weights: dict[str, float] = field(default_factory=_default_target_weights)
+    # --- scale (docs/configuration.md, STUDENT_TRAINING) ---
+    # "full": softmax over the whole catalogue at every position; "sampled": over the step's targets plus
+    # `n_negatives` uniform items, logQ-corrected (losses.sampled_softmax_ce); "auto": sampled above
+    # `sampled_above_items` products. Full is exact and, on a Beauty-sized catalogue, as fast; at 1M products it
+    # does not fit a CPU step (bench/student_scale.py)
+    loss: str = "auto"
+    sampled_above_items: int = 100_000
+    n_negatives: int = 2048  # uniform negatives per step, shared by every position of the batch
+    device: str = "auto"  # "auto": cuda when torch sees a GPU, else cpu; or "cpu", "cuda", "cuda:1"
     # --- distillation from teacher judgments (DLLM2Rec, Cui et al., RecSys 2024) ---
     distill_weight: float = 1.0  # lambda: loss = CE + lambda * confidence-weighted KL(teacher || student)
     distill_temperature: float = 1.0  # tau in softmax(teacher_score / tau); teacher scores are on a 0-10 scale
@@ -157,6 +166,14 @@ class StudentModel(nn.Module):
         m = self.id_emb.weight + self.text_proj(self.text_vectors)
         return torch.cat([torch.zeros_like(m[:1]), m[1:]])
 
+    def item_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """item_matrix()[rows] without building the whole matrix: the training step of a large catalogue touches
+        only the rows of its batch and its sampled candidates (row 0 = padding -> zeros)."""
+        if self._frozen_items is not None and not self.training:
+            return self._frozen_items[rows]
+        m = self.id_emb(rows) + self.text_proj(self.text_vectors[rows])
+        return m * (rows != PAD).unsqueeze(-1)
+
     def freeze_items(self) -> None:
         """Cache the item matrix for serving (weights are fixed); call again after changing the item tables."""
         self._frozen_items = None
@@ -181,9 +198,7 @@ class StudentModel(nn.Module):
         Positions count back from the most recent step (SASRec's left-padded layout): the last real step is always
         position max_len - 1, so the position embedding encodes recency.
         """
-        if item_matrix is None:
-            item_matrix = self.item_matrix()
-        x = item_matrix[items]
+        x = item_matrix[items] if item_matrix is not None else self.item_rows(items)
         if self.training and self.cfg.id_dropout > 0:
             # Show some steps through their text part only, as a product added after training would be seen.
             drop = (torch.rand(items.shape, device=items.device) < self.cfg.id_dropout) & (items != PAD)

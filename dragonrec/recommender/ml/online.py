@@ -24,6 +24,11 @@ the shown page for the listwise form), summed into one loss:
    Purchases weigh `purchase_weight` clicks.
 New products are added first (text path, zero id embedding) so the update can learn their id embeddings.
 
+Scale: the next-item and "ips"/"naive" terms go through train.NextItemLoss, so the update takes the nightly
+training's path: full softmax on a small catalogue, logQ-corrected sampled softmax above `sampled_above_items`
+(the student's config), on the student's `device`. The item index is rebuilt for the tuned weights when the new
+version is saved (every item vector moves with the text projection), and `inactive` products are left out of it.
+
 Replay: fine-tuning only on the last hour's shoppers forgets what they did not show (tests/recommender/ml/
 test_online.py: a pattern absent from the hour drops from 100% to ~55% next-item accuracy). With `replay`
 sequences (older shoppers', e.g. the ones the active version was trained on), `replay_share` of every next-item
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,8 +47,9 @@ import torch
 
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_right
-from dragonrec.recommender.ml.losses import full_softmax_ce
+from dragonrec.recommender.ml.model import StudentModel
 from dragonrec.recommender.ml.student import Student
+from dragonrec.recommender.ml.train import NextItemLoss, resolve_device, use_sampled_softmax
 
 FORMS = ("naive", "ips", "listwise")
 
@@ -83,16 +89,22 @@ def online_update(
     rewards: Sequence[RewardExample] = (),
     replay: Sequence[Sequence[HistoryEvent]] = (),
     new_items: tuple[Sequence[ProductId], np.ndarray] | None = None,
+    inactive: Iterable[ProductId] | None = None,
     update: OnlineUpdate | None = None,
     seed: int = 0,
 ) -> Student:
-    """A fine-tuned copy of `student` (the input is left as it is: it may be serving)."""
+    """A fine-tuned copy of `student` (the input is left as it is: it may be serving). `inactive`: the products
+    the new version's retrieval leaves out (None: the parent's set)."""
     update = update or OnlineUpdate()
     tuned = copy.deepcopy(student)
+    tuned.reset_item_index()  # built again for the tuned weights, when first searched or saved
     if new_items is not None and len(new_items[0]):
         tuned.add_items(list(new_items[0]), new_items[1])
+    if inactive is not None:
+        tuned.set_inactive(inactive)
     model = tuned.model
     cfg = model.cfg
+    device = resolve_device(cfg.device)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
 
@@ -118,6 +130,15 @@ def online_update(
     if not len(windows) and not reward_rows:
         return tuned
 
+    sampled = use_sampled_softmax(cfg, tuned.n_items)
+    counts = None
+    if sampled:
+        targets_seen = [t for w in (windows, older) if w is not None for t in w.targets]
+        flat = np.concatenate(targets_seen) if targets_seen else np.zeros(0, dtype=np.int64)
+        counts = np.bincount(flat, minlength=tuned.n_items)[: tuned.n_items]
+    # bf16 off: the update's full softmax has always run in float32 (a small step; rounding would only add noise)
+    next_item = NextItemLoss(cfg, n_items=tuned.n_items, target_counts=counts, device=device, seed=seed, bf16=False)
+    model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=update.lr, weight_decay=0.0)
     model.train()
@@ -126,8 +147,9 @@ def online_update(
     for _ in range(update.steps):
         if time.perf_counter() - started > update.time_budget_s:
             break
-        M = model.item_matrix()
-        loss = torch.zeros(())
+        # sampled: only the rows a step touches are computed (model.item_rows), never the whole catalogue
+        M = None if sampled else model.item_matrix()
+        loss = torch.zeros((), device=device)
         n_terms = 0.0
         if len(windows):
             b = rng.choice(len(windows), size=min(update.batch_size - n_replay, len(windows)), replace=False)
@@ -135,27 +157,27 @@ def online_update(
             if n_replay and older is not None:
                 r = rng.choice(len(older), size=min(n_replay, len(older)), replace=False)
                 batch += [(older.items[i], older.events[i], older.targets[i]) for i in r]
-            items = pad_right([x for x, _, _ in batch])
-            events = pad_right([e for _, e, _ in batch])
-            lengths = torch.tensor([len(x) for x, _, _ in batch])
-            targets = torch.from_numpy(np.concatenate([t for _, _, t in batch]))
+            items = pad_right([x for x, _, _ in batch]).to(device)
+            events = pad_right([e for _, e, _ in batch]).to(device)
+            lengths = torch.tensor([len(x) for x, _, _ in batch], device=device)
+            targets = torch.from_numpy(np.concatenate([t for _, _, t in batch])).to(device)
             h = model.encode(items, events, lengths, M)
-            real = torch.arange(items.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
-            w = torch.ones(len(targets))
-            loss = loss + full_softmax_ce(h[real], M[1:], targets, w)
+            real = torch.arange(items.shape[1], device=device).unsqueeze(0) < lengths.unsqueeze(1)
+            w = torch.ones(len(targets), device=device)
+            loss = loss + next_item(model, h[real], targets, w, M)
             n_terms += float(len(targets))
         if reward_rows:
             pick = rng.choice(len(reward_rows), size=min(update.batch_size, len(reward_rows)), replace=False)
             chosen = [reward_rows[i] for i in pick]
             items, events, lengths = encode_histories([h for h, _, _ in chosen], max_len=cfg.max_len)
-            u = model.user_vectors(items, events, lengths, M)
-            w = torch.tensor([_reward_weight(r, update) for _, _, r in chosen], dtype=torch.float32)
+            u = model.user_vectors(items.to(device), events.to(device), lengths.to(device), M)
+            w = torch.tensor([_reward_weight(r, update) for _, _, r in chosen], dtype=torch.float32, device=device)
             if update.form == "listwise":
-                per_row = _page_ce(u, M[1:], [pages[int(i)] for i in pick])
+                per_row = _page_ce(u, model, M, [pages[int(i)] for i in pick])
                 loss = loss + update.reward_weight * (w * per_row).sum()
             else:
-                targets = torch.tensor([d for _, d, _ in chosen])
-                loss = loss + update.reward_weight * full_softmax_ce(u, M[1:], targets, w)
+                targets = torch.tensor([d for _, d, _ in chosen], device=device)
+                loss = loss + update.reward_weight * next_item(model, u, targets, w, M)
             n_terms += float(w.sum()) * update.reward_weight
         loss = loss / max(n_terms, 1.0)
         opt.zero_grad(set_to_none=True)
@@ -165,6 +187,7 @@ def online_update(
         with torch.no_grad():
             model.id_emb.weight[0].zero_()
             model.event_emb.weight[0].zero_()
+    model.to("cpu")
     model.eval()
     model.freeze_items()
     tuned.forget_user_vectors()  # the copy's memoised vectors are the old weights' answers
@@ -172,16 +195,19 @@ def online_update(
     return tuned
 
 
-def _page_ce(u: torch.Tensor, items: torch.Tensor, pages: Sequence[np.ndarray]) -> torch.Tensor:
-    """Per row: cross-entropy of its page's first item (the clicked one) under a softmax over the page's items."""
+def _page_ce(u: torch.Tensor, model: StudentModel, M: torch.Tensor | None, pages: Sequence[np.ndarray]) -> torch.Tensor:
+    """Per row: cross-entropy of its page's first item (the clicked one) under a softmax over the page's items.
+    M: the full item matrix, or None to compute the pages' rows only."""
     width = max(len(p) for p in pages)
     index = np.zeros((len(pages), width), dtype=np.int64)
     real = np.zeros((len(pages), width), dtype=bool)
     for i, p in enumerate(pages):
         index[i, : len(p)] = p
         real[i, : len(p)] = True
-    logits = torch.einsum("bd,bpd->bp", u, items[torch.from_numpy(index)])
-    logits = logits.masked_fill(~torch.from_numpy(real), float("-inf"))
+    rows = torch.from_numpy(index + 1).to(u.device)  # model rows
+    vectors = M[rows] if M is not None else model.item_rows(rows)
+    logits = torch.einsum("bd,bpd->bp", u, vectors)
+    logits = logits.masked_fill(~torch.from_numpy(real).to(u.device), float("-inf"))
     return -torch.log_softmax(logits, dim=1)[:, 0]
 
 

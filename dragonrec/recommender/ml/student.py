@@ -6,6 +6,8 @@
     >>> student.score(history, [12, 40, 7])          # one float per candidate, -inf for unknown products
     >>> student.user_vector(history)                 # (hidden,) query for an ANN index of student.item_vectors()
     >>> student.add_items([9001], new_text_vectors)  # products created after training: scored from their text
+    >>> student.retrieve(history, k=200)             # (product ids, scores): its top items, from its item index
+    >>> student.set_inactive([17, 42])               # deactivated products: never retrieved
 
 Artifact directory (everything needed to score, nothing else):
     backbone/                  GPT-2 backbone, transformers save_pretrained (config.json + model.safetensors)
@@ -14,6 +16,9 @@ Artifact directory (everything needed to score, nothing else):
     text_vectors.npy           the frozen (n_items, 384) text vectors the model was trained with (dense-id order)
     item_index.json            dense id -> shop product id (and optional sku), event vocabulary
     student.json               StudentConfig, format version, model version, training summary
+    ann_index.faiss            the HNSW graph over the item vectors (ml/ann.py), when the catalogue is above the
+                               exact-search size; missing or stale: rebuilt at first use
+    ann_hidden.npy             dense ids of products left out of retrieval (deactivated when the version was made)
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from transformers import GPT2Model
 
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
+from dragonrec.recommender.ml.ann import ItemIndex, RetrievalConfig
 from dragonrec.recommender.ml.data import EVENT_VOCAB, Step, TeacherLabel, encode_histories
 from dragonrec.recommender.ml.model import StudentConfig, StudentModel
 from dragonrec.recommender.ml.train import TrainResult, train_student
@@ -62,6 +68,11 @@ class Student:
         self._last_user: tuple[tuple[Step, ...], np.ndarray] | None = None
         # user vectors computed ahead in batches (remember_user_vectors): offline loops that serve many histories
         self._remembered: dict[tuple[Step, ...], np.ndarray] = {}
+        # retrieval over the item vectors (ml/ann.py), built or loaded at first use; `retrieval` says how
+        self.retrieval = RetrievalConfig()
+        self._item_index: ItemIndex | None = None
+        self._index_dir: Path | None = None  # the artifact it was loaded from: a saved HNSW graph is read from there
+        self._inactive: set[ProductId] = set()
         self._reindex()
         self.model.freeze_items()
 
@@ -212,6 +223,49 @@ class Student:
         u = torch.from_numpy(np.array(self.user_vector(history)))  # a copy: the memoised vector is read-only
         return (self.model.item_matrix()[1:] @ u).numpy()
 
+    # ----- retrieval -----
+    def item_index(self) -> ItemIndex:
+        """The index over `item_vectors()`: loaded from the artifact when it holds one for these items, else built
+        (exact below `retrieval.exact_max_items`, HNSW above); kept in step by add_items and set_inactive."""
+        if self._item_index is None or self._item_index.config != self.retrieval:
+            if self._index_dir is not None:
+                index = ItemIndex.load(self._index_dir, self.item_vectors(), config=self.retrieval)
+            else:
+                index = ItemIndex.build(self.item_vectors(), config=self.retrieval)
+            index.hide(self.dense_ids(sorted(self._inactive)))
+            self._item_index = index
+        return self._item_index
+
+    def reset_item_index(self) -> None:
+        """Forget the index (the item vectors changed: fine-tuning); the next search or save builds it anew."""
+        self._item_index = None
+        self._index_dir = None
+
+    def retrieve(self, history: Iterable[HistoryEvent | Step], *, k: int) -> tuple[list[ProductId], np.ndarray]:
+        """(product ids, scores) of the k items the student scores highest for this history, best first, from the
+        item index (approximate above the exact-search size); inactive products never come back."""
+        dense, scores = self.item_index().search(self.user_vector(history), k)
+        return [self.product_ids[int(i)] for i in dense], scores
+
+    def set_inactive(self, product_ids: Iterable[ProductId]) -> None:
+        """Exactly these products are left out of retrieval from now on (the deactivated part of the catalogue);
+        products not in the set are shown again. Saved with the artifact."""
+        inactive = {int(p) for p in product_ids}
+        if inactive == self._inactive:
+            return
+        if self._item_index is not None:
+            self._item_index.show(self.dense_ids(sorted(self._inactive - inactive)))
+            self._item_index.hide(self.dense_ids(sorted(inactive)))
+        self._inactive = inactive
+
+    def hide(self, product_ids: Iterable[ProductId]) -> None:
+        """Add products to the inactive set (serving found them deactivated)."""
+        self.set_inactive(self._inactive | {int(p) for p in product_ids})
+
+    @property
+    def inactive(self) -> set[ProductId]:
+        return set(self._inactive)
+
     # ----- catalogue growth -----
     def add_items(
         self, product_ids: Sequence[ProductId], text_vectors: np.ndarray, *, skus: Sequence[str] | None = None
@@ -223,12 +277,16 @@ class Student:
         new = [i for i, p in enumerate(product_ids) if int(p) not in self.dense_of]
         if not new:
             return
+        n_before = self.n_items
         self.model.add_items(tv[new])
         self.product_ids.extend(int(product_ids[i]) for i in new)
         if self.skus is not None:
             self.skus.extend((skus[i] if skus is not None else "") for i in new)
         self._reindex()
         self.model.freeze_items()
+        if self._item_index is not None:
+            # the new rows only: an HNSW graph grows in place instead of being rebuilt for the whole catalogue
+            self._item_index.add(self.item_vectors()[n_before:])
 
     # ----- training -----
     @classmethod
@@ -326,6 +384,8 @@ class Student:
             str(d / "item_tables.safetensors"),
         )
         np.save(d / "text_vectors.npy", m.text_vectors[1:].numpy())
+        # the retrieval index travels with the version: serving processes load the graph instead of building it
+        self.item_index().save(d)
         (d / "item_index.json").write_text(
             json.dumps(
                 {
@@ -374,4 +434,8 @@ class Student:
         )
         if index.get("train_counts") is not None:
             student.train_counts = np.asarray(index["train_counts"], dtype=np.float64)
+        student._index_dir = d
+        hidden = d / "ann_hidden.npy"
+        if hidden.exists():
+            student._inactive = {student.product_ids[int(i)] for i in np.load(hidden) if 0 <= int(i) < student.n_items}
         return student

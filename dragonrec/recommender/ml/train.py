@@ -7,17 +7,26 @@
 Loss per step = CE + lambda * KD, where
 - CE: softmax over the WHOLE catalogue at every position of every sequence, weighted per target by its event type
   (a purchase counts more than a view). Full CE instead of SASRec's one-negative BCE: Klenitskiy & Vasilev 2023.
+  Above `sampled_above_items` products (config.loss "auto"), or with loss "sampled": a softmax over the step's
+  targets plus `n_negatives` uniform items, logQ-corrected (Mixed Negative Sampling, Yang et al. 2020; the
+  eSASRec line, Vasilev et al. 2024), computing only the item rows the step touches: memory and time follow the
+  batch, not the catalogue.
 - KD: for each teacher judgment (history, candidates, 0-10 scores, confidence): KL(softmax(teacher / tau) ||
   softmax(student scores over the same candidates)), weighted by the teacher's confidence (DLLM2Rec, RecSys 2024).
   Each judgment is used once per epoch, spread evenly over the epoch's steps, and weighs like `distill_weight`
   next-item targets.
 Early stopping on validation NDCG@10 (full ranking, history items excluded); the best checkpoint is returned.
+
+The sequences may be a list (held in memory) or a data.SequenceData such as data.ParquetSequences (streamed from a
+file one chunk at a time). Training runs on `config.device` ("auto": a GPU when torch sees one, else the CPU).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
+import itertools
 import logging
 import random
 import time
@@ -31,15 +40,18 @@ from tqdm.auto import tqdm
 from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml.data import (
     EVENT_VOCAB,
+    InMemorySequences,
+    SequenceData,
     Step,
     TeacherLabel,
+    TrainWindows,
     as_steps,
     encode_histories,
     length_bucketed_batches,
-    make_windows,
     pad_right,
+    windows_from_arrays,
 )
-from dragonrec.recommender.ml.losses import full_softmax_ce
+from dragonrec.recommender.ml.losses import full_softmax_ce, mixed_sample_log_q, sampled_softmax_ce
 from dragonrec.recommender.ml.metrics import RankingEvalSet
 from dragonrec.recommender.ml.model import StudentConfig, StudentModel
 
@@ -67,11 +79,75 @@ class TrainResult:
     stopped_because: str = ""
 
 
-def bf16_available() -> bool:
+def bf16_available(device: torch.device | None = None) -> bool:
+    if device is not None and device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception:  # pragma: no cover - older builds
         return False
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """ "auto": the first CUDA GPU when torch sees one, else the CPU. A named CUDA device that is not there falls
+    back to the CPU with a warning: a training job scheduled on a machine without its GPU still trains."""
+    if name in ("", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        log.warning("student device %r asked for but torch sees no GPU: training on the CPU", name)
+        return torch.device("cpu")
+    return device
+
+
+def use_sampled_softmax(cfg: StudentConfig, n_items: int) -> bool:
+    if cfg.loss not in ("full", "sampled", "auto"):
+        raise ValueError(f"StudentConfig.loss must be 'full', 'sampled' or 'auto', not {cfg.loss!r}")
+    return cfg.loss == "sampled" or (cfg.loss == "auto" and n_items > cfg.sampled_above_items)
+
+
+class NextItemLoss:
+    """The next-item CE of one step, full or sampled (use_sampled_softmax), shared by training and the online
+    update so the hourly job takes the same path as the nightly one."""
+
+    def __init__(
+        self,
+        cfg: StudentConfig,
+        *,
+        n_items: int,
+        target_counts: np.ndarray | None,
+        device: torch.device,
+        seed: int,
+        bf16: bool | None = None,
+    ) -> None:
+        self.sampled = use_sampled_softmax(cfg, n_items)
+        self.n_items = n_items
+        self.n_negatives = min(cfg.n_negatives, n_items)
+        self.bf16 = (cfg.bf16 if bf16 is None else bf16) and bf16_available(device)
+        counts = torch.as_tensor(np.zeros(n_items) if target_counts is None else target_counts, dtype=torch.float64)
+        self.target_share = (counts / counts.sum().clamp(min=1)).to(device)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed)
+        self.device = device
+
+    def __call__(
+        self, model: StudentModel, h: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, M: torch.Tensor | None
+    ) -> torch.Tensor:
+        """sum_i weights[i] * CE(h[i] -> targets[i]) (targets are dense ids). M: the full item matrix (full softmax
+        only; None for sampled, which computes the candidates' rows itself)."""
+        if not self.sampled:
+            assert M is not None
+            return full_softmax_ce(h, M[1:], targets, weights, bf16=self.bf16)
+        uniform = torch.randint(
+            self.n_items, (self.n_negatives,), generator=self.generator, device=self.device, dtype=torch.long
+        )
+        candidates = torch.unique(torch.cat([targets, uniform]))  # sorted, so a target's row is a binary search
+        log_q = mixed_sample_log_q(
+            self.target_share[candidates], n_targets=len(targets), n_uniform=self.n_negatives, n_items=self.n_items
+        )
+        return sampled_softmax_ce(
+            h, model.item_rows(candidates + 1), torch.searchsorted(candidates, targets), weights, log_q=log_q
+        )
 
 
 def seed_everything(seed: int) -> None:
@@ -104,6 +180,10 @@ class _TeacherBatches:
         self.p = torch.softmax((scores / tau).masked_fill(~mask, float("-inf")), dim=1)
         self.conf = torch.tensor([float(lb.confidence) for lb in labels], dtype=torch.float32)
 
+    def to(self, device: torch.device) -> None:
+        for name in ("items", "events", "lengths", "cands", "mask", "p", "conf"):
+            setattr(self, name, getattr(self, name).to(device))
+
     def epoch_slices(self, n_steps: int, rng: np.random.Generator) -> list[np.ndarray]:
         if not self.n:
             return [np.zeros(0, dtype=np.int64)] * n_steps
@@ -127,13 +207,28 @@ def _swapped(params: list[torch.Tensor], ema: list[torch.Tensor] | None) -> Iter
             torch._foreach_copy_(params, backup)
 
 
-def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch.Tensor) -> torch.Tensor:
-    t = torch.from_numpy(idx)
+def _chunk_batches(
+    data: SequenceData, cfg: StudentConfig, rng: np.random.Generator
+) -> Iterator[tuple[TrainWindows, np.ndarray, list[np.ndarray]]]:
+    """Per chunk of the data: its windows, their lengths and its length-bucketed batches (one chunk in memory at a
+    time)."""
+    for chunk in data.chunks(rng):
+        windows = windows_from_arrays(chunk, max_len=cfg.max_len)
+        if not len(windows):
+            continue
+        win_lengths = np.array([len(x) for x in windows.items])
+        yield windows, win_lengths, list(length_bucketed_batches(win_lengths, cfg.batch_size, rng))
+
+
+def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch.Tensor | None) -> torch.Tensor:
+    """M: the full item matrix, or None to compute only the rows used (sampled training)."""
+    t = torch.from_numpy(idx).to(tb.lengths.device)
     lengths = tb.lengths[t]
     L = int(lengths.max())
     u = model.user_vectors(tb.items[t, :L], tb.events[t, :L], lengths, M)
     cands = tb.cands[t]
-    s = torch.einsum("bd,bcd->bc", u, M[cands]).masked_fill(~tb.mask[t], float("-inf"))
+    vectors = M[cands] if M is not None else model.item_rows(cands)
+    s = torch.einsum("bd,bcd->bc", u, vectors).masked_fill(~tb.mask[t], float("-inf"))
     log_q = torch.log_softmax(s, dim=1)
     p = tb.p[t]
     kl = (torch.xlogy(p, p) - p * log_q.masked_fill(~tb.mask[t], 0.0)).sum(1)
@@ -142,7 +237,7 @@ def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch
 
 def train_student(
     *,
-    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]],
+    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]] | SequenceData,
     n_items: int,
     item_text_vectors: np.ndarray,
     config: StudentConfig | None = None,
@@ -154,7 +249,7 @@ def train_student(
     """Train a student from scratch.
 
     sequences: per user, oldest first, (dense product id, event type) pairs or HistoryEvents (product_id = dense
-        id = row of item_text_vectors).
+        id = row of item_text_vectors); or a SequenceData (e.g. ParquetSequences) streamed chunk by chunk.
     valid: (history, next dense id) pairs for early stopping on full-ranking NDCG@10; without it the model trains
         for config.max_epochs (or the time budget) and the last epoch is returned.
     teacher_labels: TeacherLabels whose history/candidate ids are dense ids.
@@ -170,7 +265,7 @@ def train_student(
 
 
 def _train(
-    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]],
+    sequences: Iterable[Sequence[HistoryEvent | Step]] | Mapping[str, Sequence[HistoryEvent | Step]] | SequenceData,
     n_items: int,
     item_text_vectors: np.ndarray,
     cfg: StudentConfig,
@@ -181,46 +276,71 @@ def _train(
 ) -> TrainResult:
     seed_everything(seed)
     rng = np.random.default_rng(seed)
+    device = resolve_device(cfg.device)
     if isinstance(sequences, Mapping):
         sequences = [sequences[k] for k in sorted(sequences)]
-    seqs = [as_steps(s) for s in sequences]
-    windows = make_windows(seqs, max_len=cfg.max_len)
-    if not len(windows):
+    data = sequences if isinstance(sequences, SequenceData) else InMemorySequences(as_steps(s) for s in sequences)
+    n_windows = data.n_windows(cfg.max_len)
+    if not n_windows:
         raise ValueError("no sequence has two or more steps: nothing to learn from")
     valid = [(as_steps(h), int(t)) for h, t in (valid or [])]
     valid_set = RankingEvalSet([h for h, _ in valid], [t for _, t in valid], max_len=cfg.max_len) if valid else None
 
     model = StudentModel(cfg, n_items=n_items, text_vectors=item_text_vectors, n_event_types=len(EVENT_VOCAB))
+    model.to(device)
     tb = _TeacherBatches(teacher_labels, max_len=cfg.max_len, n_items=n_items, tau=cfg.distill_temperature)
     use_kd = tb.n > 0 and cfg.distill_weight > 0
+    if use_kd and device.type != "cpu":
+        tb.to(device)
+    sampled = use_sampled_softmax(cfg, n_items)
+    next_item = NextItemLoss(
+        cfg, n_items=n_items, target_counts=data.target_counts(n_items) if sampled else None, device=device, seed=seed
+    )
 
     params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
     # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
     # weights; smooths the noisy end of training on small, sparse data.
     ema = [p.detach().clone() for p in params] if cfg.ema_epochs else None
-    steps_per_epoch = -(-len(windows) // cfg.batch_size)
+    steps_per_epoch = -(-n_windows // cfg.batch_size)
     ema_decay = 1.0 - 1.0 / (cfg.ema_epochs * steps_per_epoch) if cfg.ema_epochs else 0.0
     n_steps = 0
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
+    sparse_ids: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
+        if sampled and name == "id_emb.weight":
+            # Sampled: a step touches a few thousand of the catalogue's id rows. Sparse gradients and a sparse Adam
+            # update those rows only; dense AdamW would rewrite every row's weights and moments at every step
+            # (3 x 512 MB at 1M products and hidden 128).
+            sparse_ids.append(p)
+            continue
         (decay if p.ndim == 2 and "emb" not in name and "wpe" not in name else no_decay).append(p)
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
         betas=(0.9, 0.98),
     )
-    weight_of_event = torch.tensor([cfg.target_weights.get(e, 1.0) for e in EVENT_VOCAB], dtype=torch.float32)
-    win_lengths = np.array([len(x) for x in windows.items])
-    amp = cfg.bf16 and bf16_available()
+    sparse_opt = torch.optim.SparseAdam(sparse_ids, lr=cfg.lr, betas=(0.9, 0.98)) if sparse_ids else None
+    model.id_emb.sparse = bool(sparse_ids)
+    weight_of_event = torch.tensor(
+        [cfg.target_weights.get(e, 1.0) for e in EVENT_VOCAB], dtype=torch.float32, device=device
+    )
+    # mixed precision on a GPU: bfloat16 autocast around the transformer (the softmax stays float32)
+    autocast = (
+        functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and cfg.bf16 and bf16_available(device)
+        else contextlib.nullcontext
+    )
     log.info(
-        "student: %d items, %d windows, %d targets, %d teacher labels, %d params, bf16=%s",
+        "student: %d items, %d sequences, %d windows, %d teacher labels, %d params, %s softmax, device %s, bf16=%s",
         n_items,
-        len(windows),
-        windows.n_targets,
+        len(data),
+        n_windows,
         tb.n,
         sum(p.numel() for p in model.parameters()),
-        amp,
+        "sampled" if sampled else "full",
+        device,
+        next_item.bf16,
     )
 
     result = TrainResult(model=model, config=cfg)
@@ -232,44 +352,55 @@ def _train(
     bar = tqdm(epochs, desc="student", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
-        batches = list(length_bucketed_batches(win_lengths, cfg.batch_size, rng))
-        kd_slices = tb.epoch_slices(len(batches), rng) if use_kd else None
+        chunks = _chunk_batches(data, cfg, rng)
+        first = next(chunks, None)  # the first chunk's batches are drawn before the epoch's teacher slices
+        kd_slices = tb.epoch_slices(steps_per_epoch, rng) if use_kd else None
         tot = tot_ce = tot_kd = 0.0
-        for step, b in enumerate(batches):
-            items = pad_right([windows.items[i] for i in b])
-            events = pad_right([windows.events[i] for i in b])
-            lengths = torch.from_numpy(win_lengths[b])
-            targets = torch.from_numpy(np.concatenate([windows.targets[i] for i in b]))
-            w = weight_of_event[torch.from_numpy(np.concatenate([windows.target_events[i] for i in b]))]
-            M = model.item_matrix()
-            h = model.encode(items, events, lengths, M)
-            real = torch.arange(items.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
-            hv = h[real]  # row-major order matches the concatenated targets
-            ce = full_softmax_ce(hv, M[1:], targets, w / w.sum(), bf16=amp)
-            loss = ce
-            kd = torch.zeros(())
-            if kd_slices is not None and len(kd_slices[step]):  # not None exactly when use_kd
-                kd_sum = _kd_loss(model, tb, kd_slices[step], M)
-                # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
-                # weighted targets): lambda keeps its meaning whatever the ratio of judgments to sequences.
-                loss = ce + cfg.distill_weight * kd_sum / w.sum()
-                kd = kd_sum / len(kd_slices[step])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            n_steps += 1
-            if ema is not None:
-                # Warm-up (as in TF's ExponentialMovingAverage with num_updates): early on, the average must not
-                # stay anchored to the random initialisation.
-                d_t = min(ema_decay, (1.0 + n_steps) / (10.0 + n_steps))
-                torch._foreach_lerp_(ema, params, 1.0 - d_t)
-            with torch.no_grad():
-                model.id_emb.weight[0].zero_()
-                model.event_emb.weight[0].zero_()
-            tot += float(loss.detach())
-            tot_ce += float(ce.detach())
-            tot_kd += float(kd.detach())
-        n = len(batches)
+        step = 0
+        for windows, win_lengths, batches in itertools.chain([first] if first else [], chunks):
+            for b in batches:
+                items = pad_right([windows.items[i] for i in b]).to(device)
+                events = pad_right([windows.events[i] for i in b]).to(device)
+                lengths = torch.from_numpy(win_lengths[b]).to(device)
+                targets = torch.from_numpy(np.concatenate([windows.targets[i] for i in b])).to(device)
+                w = weight_of_event[torch.from_numpy(np.concatenate([windows.target_events[i] for i in b])).to(device)]
+                # sampled: the encoder computes its rows itself (model.item_rows), never the whole catalogue
+                M = None if sampled else model.item_matrix()
+                with autocast():
+                    h = model.encode(items, events, lengths, M)
+                real = torch.arange(items.shape[1], device=device).unsqueeze(0) < lengths.unsqueeze(1)
+                hv = h[real].float()  # row-major order matches the concatenated targets
+                ce = next_item(model, hv, targets, w / w.sum(), M)
+                loss = ce
+                kd = torch.zeros((), device=device)
+                kd_step = kd_slices[min(step, len(kd_slices) - 1)] if kd_slices is not None else None
+                if kd_step is not None and len(kd_step):  # not None exactly when use_kd
+                    kd_sum = _kd_loss(model, tb, kd_step, M)
+                    # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
+                    # weighted targets): lambda keeps its meaning whatever the ratio of judgments to sequences.
+                    loss = ce + cfg.distill_weight * kd_sum / w.sum()
+                    kd = kd_sum / len(kd_step)
+                opt.zero_grad(set_to_none=True)
+                if sparse_opt is not None:
+                    sparse_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sparse_opt is not None:
+                    sparse_opt.step()
+                step += 1
+                n_steps += 1
+                if ema is not None:
+                    # Warm-up (as in TF's ExponentialMovingAverage with num_updates): early on, the average must not
+                    # stay anchored to the random initialisation.
+                    d_t = min(ema_decay, (1.0 + n_steps) / (10.0 + n_steps))
+                    torch._foreach_lerp_(ema, params, 1.0 - d_t)
+                with torch.no_grad():
+                    model.id_emb.weight[0].zero_()
+                    model.event_emb.weight[0].zero_()
+                tot += float(loss.detach())
+                tot_ce += float(ce.detach())
+                tot_kd += float(kd.detach())
+        n = max(step, 1)
         entry = EpochLog(epoch=epoch, loss=tot / n, ce=tot_ce / n, kd=tot_kd / n, seconds=0.0)
         stop = ""
         if valid_set is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.max_epochs):
@@ -315,7 +446,9 @@ def _train(
         result.best_valid_ndcg10 = best
     else:
         result.best_epoch = len(result.history)
+    model.id_emb.sparse = False
     model.eval()
+    model.to("cpu")  # serving and the artifact are CPU-side
     result.train_seconds = time.perf_counter() - t0
     log.info(
         "student trained in %.0fs (%s); best epoch %d, valid ndcg@10 %s",

@@ -53,7 +53,7 @@ from dragonrec.recommender.services.registry import (
     training_sequences,
     training_split,
 )
-from dragonrec.recommender.services.students import load_student
+from dragonrec.recommender.services.students import inactive_products, load_student
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.selectors import (
     erased_key_hashes,
@@ -281,6 +281,7 @@ def student_update(*, promote: bool = True, seed: int = 0) -> ModelVersion | Non
             rewards=rewards,
             replay=replay,
             new_items=(new_ids, new_vectors) if new_ids else None,
+            inactive=inactive_products(set(parent.product_ids) | set(new_ids)),
             update=update,
             seed=seed,
         )

@@ -27,7 +27,12 @@ from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEm
 from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.recommender.services.model_report import training_log_rows, version_quality_record
-from dragonrec.recommender.services.students import load_student
+from dragonrec.recommender.services.students import (
+    inactive_products,
+    load_student,
+    student_retrieval_config,
+    student_training_overrides,
+)
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.selectors import erased_key_hashes, events_span, product_events
 
@@ -244,7 +249,9 @@ def student_train_and_register(
     train, valid, gate = training_split(sequences)
     labels = teacher_labels()
     rewards = reward_labels()
-    config = config or StudentConfig(time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S))
+    config = config or StudentConfig(
+        time_budget_s=float(recommender_settings.STUDENT_TIME_BUDGET_S), **student_training_overrides()
+    )
     span = events_span()
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
     version = model_version_create(
@@ -286,6 +293,9 @@ def student_train_and_register(
             seed=seed,
             progress=progress,
         )
+        # the version's retrieval index (saved in the artifact) as serving will search it, without what is off sale
+        student.retrieval = student_retrieval_config()
+        student.set_inactive(inactive_products(product_ids))
         with tempfile.TemporaryDirectory() as tmp:
             student.save(Path(tmp))
             version.artifact = artifact_save(local_dir=Path(tmp), version=version.version)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.models import ModelVersion
 from dragonrec.recommender.services.artifacts import artifact_local_path
 
 if TYPE_CHECKING:
+    from dragonrec.recommender.ml.ann import RetrievalConfig
     from dragonrec.recommender.ml.student import Student
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,44 @@ def _active_student(previous: tuple[str, Student | None] | None) -> tuple[str, S
 def load_student(version: ModelVersion) -> Student:
     from dragonrec.recommender.ml.student import Student
 
-    return Student.load(artifact_local_path(version))
+    student = Student.load(artifact_local_path(version))
+    student.retrieval = student_retrieval_config()
+    student.item_index()  # read (or build) the retrieval index now, not in the first request that needs it
+    return student
+
+
+def student_retrieval_config() -> RetrievalConfig:
+    """STUDENT_ANN (with the defaults of the keys a host project left out) as the ML layer's RetrievalConfig."""
+    from dragonrec.recommender.ml.ann import RetrievalConfig
+
+    conf = {**DEFAULTS["STUDENT_ANN"], **recommender_settings.STUDENT_ANN}
+    return RetrievalConfig(
+        exact_max_items=int(conf["exact_max_items"]),
+        m=int(conf["m"]),
+        ef_construction=int(conf["ef_construction"]),
+        ef_search=int(conf["ef_search"]),
+    )
+
+
+def student_training_overrides() -> dict[str, Any]:
+    """STUDENT_TRAINING as StudentConfig fields (loss, sampled_above_items, n_negatives, device)."""
+    conf = {**DEFAULTS["STUDENT_TRAINING"], **recommender_settings.STUDENT_TRAINING}
+    return {
+        "loss": str(conf["loss"]),
+        "sampled_above_items": int(conf["sampled_above_items"]),
+        "n_negatives": int(conf["negatives"]),
+        "device": str(conf["device"]),
+    }
+
+
+def inactive_products(product_ids: Iterable[int]) -> set[int]:
+    """Those of `product_ids` that are deactivated or gone from the catalogue: what a new version's retrieval index
+    leaves out (ml.Student.set_inactive)."""
+    from dragonrec.recommender.adapters import product_adapter
+
+    adapter = product_adapter()
+    active = set(adapter.queryset().filter(**{adapter.active_field: True}).values_list("pk", flat=True))
+    return {int(p) for p in product_ids if int(p) not in active}
 
 
 class _NoArtifact(LookupError):
