@@ -78,9 +78,21 @@ def host_env() -> Iterator[dict[str, str]]:
         "HF_HUB_OFFLINE": "1",
         "OMP_NUM_THREADS": "1",
     }
+    # a fresh database wants a fresh cache: what an earlier run left in db 11 (catalog snapshots, fatigue, cached
+    # lists keyed by product ids that the new database hands out again) must not leak into this shop
+    _flush_redis(env["REDIS_URL"])
     yield env
+    _flush_redis(env["REDIS_URL"])
     with psycopg.connect(libpq_dsn("postgres", admin_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
 
 
 def test_the_wheel_installs_into_a_fresh_environment_without_the_repository(host_python: Path) -> None:
