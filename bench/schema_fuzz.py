@@ -24,7 +24,9 @@ What it does, bounded in count and time, talking only to the local server it sta
    `positive_data_acceptance` is off for the recommendations and sign-in operations as a whole; for PUT
    /api/preferences/ the check stays on and the generated bodies state `price_min` 0 instead (no band can then be
    reversed; the bounded test covers reversed bands case by case). The API-key identity names a `session_id` for
-   /api/preferences/, as an integration must (without it: the 400 the schema describes);
+   /api/preferences/, as an integration must (without it: the 400 the schema describes); since schemathesis'
+   coverage phase sends some PUT bodies without that parameter, `positive_data_acceptance` is off for PUT
+   /api/preferences/ for the API-key identity only (a fifth exception; the anonymous identity keeps the check);
 4. prints, per identity, the cases run and the unique failures (operation, check, status), then the total; the
    CLI's full output (each failure with a curl command that reproduces it) is in var/bench-schema-fuzz-<who>.log.
 
@@ -89,7 +91,12 @@ parameters = { "query.session_id" = "fuzz-shopper" }
 
 [[operations]]
 include-name = "PUT /api/preferences/"
-parameters = { "body.price_min" = "0", "body.session_id" = "fuzz-shopper" }
+parameters = { "body.price_min" = "0", "query.session_id" = "fuzz-shopper" }
+# schemathesis' coverage phase sends some bodies without the configured parameters (no `session_id` in the query:
+# seen twice, `price_min` "" and the body holding a `session_id` of its own), which the server answers with the
+# schema-described 400 "required with an API key". For this identity only, that check is off here; the anonymous
+# identity keeps it on for this operation, and tests/tracking/test_preferences_schema.py covers the API-key 400.
+checks.positive_data_acceptance.enabled = false
 """
 
 

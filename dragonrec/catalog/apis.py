@@ -17,6 +17,8 @@ from dragonrec.catalog.selectors import ProductFilter, category_list, product_ge
 class ProductOutputSerializer(serializers.ModelSerializer):
     category = serializers.CharField(source="category_path", read_only=True)
     category_id = serializers.IntegerField(read_only=True, allow_null=True)
+    # a full URL (a shop's CDN) or a path on this site (the demo's own pictures, /static/...): a URI reference
+    image_url = serializers.CharField(read_only=True, help_text="The product's picture: a URL or a path on this site.")
 
     class Meta:
         model = Product

@@ -37,7 +37,8 @@ _ID = r"[1-9][0-9]{0,17}"  # a positive id below 2**63 (the schema states it, so
 
 def _exclude_field() -> serializers.RegexField:
     return serializers.RegexField(
-        rf"^({_ID}(,{_ID}){{0,{MAX_EXCLUDE - 1}}})?$",
+        # non-empty here, blank allowed below: a pattern that matched "" too would make the schema's oneOf ambiguous
+        rf"^{_ID}(,{_ID}){{0,{MAX_EXCLUDE - 1}}}$",
         required=False,
         allow_blank=True,
         default="",
