@@ -68,8 +68,14 @@ class SearchApi(ShopperMixin, APIView):
         page = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=20)
         sort = serializers.ChoiceField(choices=SORTS, default="relevance")
+        # not trimmed by DRF (white space alone would then be a 400 the schema can't describe): validate_category
+        # strips it, and a category of white space filters nothing
         category = serializers.CharField(
-            required=False, max_length=1000, default="", help_text="A category path prefix ('Electronics > Monitors')."
+            required=False,
+            max_length=1000,
+            default="",
+            trim_whitespace=False,
+            help_text="A category path prefix ('Electronics > Monitors').",
         )
         session_id = serializers.CharField(
             required=False, max_length=128, allow_blank=True, default="", help_text="API-key callers only."
