@@ -122,6 +122,7 @@ class SearchApi(ShopperMixin, APIView):
                 page_size=data["page_size"],
                 sort=data["sort"],
                 category=data["category"],
+                record=self.may_record(request),  # a cross-site navigation is served, never recorded
             )
         except SearchError as exc:
             raise ValidationError({"q": str(exc)}) from exc

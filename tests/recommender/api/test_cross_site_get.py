@@ -58,3 +58,13 @@ def test_cross_site_product_lists_record_nothing(shopper, tiny_shop, kind) -> No
     url = f"/api/products/{tiny_shop['monitor'].id}/{kind}/"
     assert shopper.get(url, {"n": 3}, HTTP_SEC_FETCH_SITE="cross-site").status_code == 200
     assert recorded() == (0, False)
+
+
+@pytest.mark.parametrize("origin", ["cross-site", "same-origin"])
+def test_a_search_records_its_list_only_for_the_shoppers_own_requests(shopper, origin) -> None:  # type: ignore[no-untyped-def]
+    # when: the visitor's browser asks for a search, from another site's link or from the shop itself
+    response = shopper.get("/api/search/", {"q": "monitor"}, HTTP_SEC_FETCH_SITE=origin)
+    # then: served either way; a list is stored only for the shop's own request
+    assert response.status_code == 200 and response.json()["items"]
+    lists, _ = recorded()
+    assert lists == (0 if origin == "cross-site" else 1)
