@@ -3,9 +3,8 @@ import { listProducts, login, savePreferences } from ".";
 import { ApiError, request, setBootstrap, withQuery } from "./http";
 
 function stubFetch(status = 200, body: unknown = {}) {
-  const fetchMock = vi.fn(
-    async (_url: string, _init: RequestInit) =>
-      new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }),
+  const fetchMock = vi.fn((_url: string, _init: RequestInit) =>
+    Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } })),
   );
   vi.stubGlobal("fetch", fetchMock);
   return fetchMock;
@@ -33,7 +32,7 @@ describe("api client", () => {
     expect(putCall[1].method).toBe("PUT");
     expect((putCall[1].headers as Record<string, string>)["X-CSRFToken"]).toBe("tok=1");
     for (const [url, init] of fetchMock.mock.calls) {
-      expect(`${url} ${String(init.body ?? "")}`).not.toContain("session_id");
+      expect(`${url} ${typeof init.body === "string" ? init.body : ""}`).not.toContain("session_id");
     }
   });
 

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { PriceField } from "./PriceField";
 
 export interface FilterValues {
@@ -17,7 +17,13 @@ interface Props {
 export function Filters({ values, onApply }: Props) {
   const id = useId();
   const [draft, setDraft] = useState(values);
-  useEffect(() => setDraft(values), [values]);
+  // New values from the URL (back/forward, Clear) replace the draft: adjusted while rendering, as React advises
+  // (react.dev "You might not need an effect"), rather than by an effect that would render twice.
+  const [shown, setShown] = useState(values);
+  if (shown !== values) {
+    setShown(values);
+    setDraft(values);
+  }
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();

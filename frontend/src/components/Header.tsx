@@ -18,16 +18,21 @@ function SearchForm() {
   const [active, setActive] = useState(-1);
   const [suggestions, setSuggestions] = useState<SearchSuggestion[]>([]);
 
-  // Follow the URL (back/forward, a link to another search).
-  useEffect(() => setQ(current), [current]);
+  // Follow the URL (back/forward, a link to another search): adjusted while rendering, not by an effect that
+  // would render twice (react.dev, "You might not need an effect").
+  const [followed, setFollowed] = useState(current);
+  if (followed !== current) {
+    setFollowed(current);
+    setQ(current);
+  }
 
   // Autocomplete: ask once typing pauses (150 ms), for 2+ characters; an answer to an older prefix is dropped.
+  // Closing the box forgets the suggestions (close()); fewer than 2 characters hide them.
+  const asking = open && q.trim().length >= 2;
+  const visible = asking ? suggestions : [];
   useEffect(() => {
     const typed = q.trim();
-    if (!open || typed.length < 2) {
-      setSuggestions([]);
-      return;
-    }
+    if (!asking) return;
     const controller = new AbortController();
     const timer = setTimeout(() => {
       suggestSearch(typed, controller.signal).then(
@@ -42,39 +47,45 @@ function SearchForm() {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [q, open]);
+  }, [q, asking]);
+
+  const close = () => {
+    setOpen(false);
+    setSuggestions([]);
+  };
 
   const go = (s: SearchSuggestion | null) => {
-    setOpen(false);
+    close();
+    // react-router's navigate answers a promise only for data routers; this shop's routes have nothing to await.
     if (s?.kind === "product" && s.product_id) {
-      navigate(`/products/${s.product_id}`);
+      void navigate(`/products/${s.product_id}`);
       return;
     }
     const query = (s ? s.text : q).trim();
     if (s) setQ(s.text);
-    if (query) navigate(`/search?q=${encodeURIComponent(query)}`);
+    if (query) void navigate(`/search?q=${encodeURIComponent(query)}`);
   };
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    go(active >= 0 ? (suggestions[active] ?? null) : null);
+    go(active >= 0 ? (visible[active] ?? null) : null);
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
-    if (!suggestions.length) return;
+    if (!visible.length) return;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
       setOpen(true);
       const step = e.key === "ArrowDown" ? 1 : -1;
       // cycle through "nothing chosen" (-1) and each suggestion
-      const slots = suggestions.length + 1;
+      const slots = visible.length + 1;
       setActive((i) => ((i + 1 + step + slots) % slots) - 1);
     } else if (e.key === "Escape") {
-      setOpen(false);
+      close();
     }
   };
 
-  const shown = open && suggestions.length > 0;
+  const shown = visible.length > 0;
   return (
     <form role="search" className="search-form" onSubmit={onSubmit}>
       <label htmlFor={inputId} className="visually-hidden">
@@ -90,7 +101,7 @@ function SearchForm() {
           setOpen(true);
         }}
         onKeyDown={onKeyDown}
-        onBlur={() => setTimeout(() => setOpen(false), 150)}
+        onBlur={() => setTimeout(close, 150)}
         placeholder="Search products"
         autoComplete="off"
         enterKeyHint="search"
@@ -105,7 +116,7 @@ function SearchForm() {
       </button>
       {shown && (
         <ul id={listId} role="listbox" aria-label="Suggestions" className="search-suggestions">
-          {suggestions.map((s, i) => (
+          {visible.map((s, i) => (
             <li
               key={`${s.kind}-${s.text}`}
               id={`${listId}-${i}`}

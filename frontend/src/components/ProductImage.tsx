@@ -42,15 +42,17 @@ export function resetImageFailures(): void {
  */
 export function ProductImage({ title, category, src, className }: Props) {
   const placeholder = placeholderImage(title, category);
-  const [loaded, setLoaded] = useState<string | null>(null);
+  // The address that has loaded; another `src` (the card now shows another product) shows the placeholder until its
+  // own image has loaded: derived while rendering rather than reset by the effect.
+  const [ready, setReady] = useState<string | null>(null);
+  const loaded = ready !== null && ready === src ? ready : null;
 
   useEffect(() => {
-    setLoaded(null);
     if (!loadableImage(src) || typeof Image === "undefined") return;
     let live = true;
     const probe = new Image();
     probe.onload = () => {
-      if (live && probe.naturalWidth > 0) setLoaded(src);
+      if (live && probe.naturalWidth > 0) setReady(src);
     };
     probe.onerror = () => {
       failed.add(src); // keep the placeholder, here and wherever this address shows up next
@@ -75,7 +77,7 @@ export function ProductImage({ title, category, src, className }: Props) {
         // Belt and braces: if the real image fails after all, go back to the placeholder.
         if (loaded) {
           failed.add(loaded);
-          setLoaded(null);
+          setReady(null);
           e.currentTarget.src = placeholder;
         }
       }}

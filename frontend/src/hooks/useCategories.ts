@@ -27,7 +27,6 @@ export function useCategories(): CategoriesState {
 
   useEffect(() => {
     let live = true;
-    setError(undefined);
     load().then(
       (c) => live && setCategories(c),
       (e: unknown) => live && setError(e),
@@ -37,7 +36,11 @@ export function useCategories(): CategoriesState {
     };
   }, [attempt]);
 
-  return { categories, error, retry: () => setAttempt((n) => n + 1) };
+  const retry = () => {
+    setError(undefined);
+    setAttempt((n) => n + 1);
+  };
+  return { categories, error, retry };
 }
 
 /** For tests. */

@@ -1,4 +1,4 @@
-import { useEffect, useRef, type RefObject } from "react";
+import { useEffect, useEffectEvent, type RefObject } from "react";
 
 /**
  * Calls `onVisible` once, when at least half of `ref`'s element is on screen (IntersectionObserver). Where the
@@ -6,22 +6,22 @@ import { useEffect, useRef, type RefObject } from "react";
  * early one.
  */
 export function useInView(ref: RefObject<Element | null>, enabled: boolean, onVisible: () => void): void {
-  const callback = useRef(onVisible);
-  callback.current = onVisible;
+  // The latest `onVisible`, without observing again each time the caller passes a new closure.
+  const visible = useEffectEvent(onVisible);
 
   useEffect(() => {
     if (!enabled) return;
     const el = ref.current;
     if (!el) return;
     if (typeof IntersectionObserver === "undefined") {
-      callback.current();
+      visible();
       return;
     }
     const observer = new IntersectionObserver(
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) {
           observer.disconnect();
-          callback.current();
+          visible();
         }
       },
       { threshold: 0.5 },

@@ -6,8 +6,9 @@ import { startSession } from "../lib/session";
 export interface SessionState {
   user: User | null;
   loading: boolean;
-  signIn(username: string, password: string): Promise<void>;
-  signOut(): Promise<void>;
+  // Callbacks (useCallback), not methods: a component takes them out of the context on their own.
+  signIn: (username: string, password: string) => Promise<void>;
+  signOut: () => Promise<void>;
 }
 
 const SessionContext = createContext<SessionState | null>(null);

@@ -12,18 +12,32 @@ export interface CartLine {
   product: Pick<Product, "title" | "price" | "currency" | "category" | "image_url">;
 }
 
+/** Functions over a closure, not methods: each can be passed on alone (`useSyncExternalStore(cart.subscribe, ...)`). */
 export interface Cart {
-  lines(): CartLine[];
-  count(): number;
-  subscribe(listener: () => void): () => void;
-  add(product: Product, quantity?: number, attribution?: Attribution | null): void;
-  setQuantity(productId: number, quantity: number): void;
-  remove(productId: number): void;
+  lines: () => CartLine[];
+  count: () => number;
+  subscribe: (listener: () => void) => () => void;
+  add: (product: Product, quantity?: number, attribution?: Attribution | null) => void;
+  setQuantity: (productId: number, quantity: number) => void;
+  remove: (productId: number) => void;
   /** One `purchase` event per line (value = price x quantity, with the line's attribution); empties the cart. */
-  checkout(): CartLine[];
+  checkout: () => CartLine[];
 }
 
 export const CART_KEY = "dragonrec:cart";
+
+/** What another tab, an older shop or a browser extension left under the key is checked before it is used. */
+function isCartLine(value: unknown): value is CartLine {
+  if (typeof value !== "object" || value === null) return false;
+  const line = value as Partial<Record<keyof CartLine, unknown>>;
+  return (
+    typeof line.product_id === "number" &&
+    typeof line.quantity === "number" &&
+    line.quantity > 0 &&
+    typeof line.product === "object" &&
+    line.product !== null
+  );
+}
 
 /** The client-side cart; every change is also an add_to_cart / remove_from_cart event (the server replays them). */
 export function createCart(
@@ -48,12 +62,7 @@ export function createCart(
     cachedRaw = raw;
     try {
       const parsed: unknown = raw ? JSON.parse(raw) : [];
-      cached = Array.isArray(parsed)
-        ? parsed.filter(
-            (l): l is CartLine =>
-              l && typeof l.product_id === "number" && typeof l.quantity === "number" && l.quantity > 0 && l.product,
-          )
-        : [];
+      cached = Array.isArray(parsed) ? (parsed as unknown[]).filter(isCartLine) : [];
     } catch {
       cached = [];
     }

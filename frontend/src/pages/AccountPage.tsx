@@ -22,6 +22,19 @@ function SignIn() {
 
   if (loading) return <p role="status">Loading…</p>;
 
+  // Event handlers below are async; React ignores what a handler returns, so each is called with `void` and catches
+  // its own errors.
+  const onSignOut = async () => {
+    setBusy(true);
+    try {
+      await signOut();
+    } catch (err) {
+      setError(message(err, "Could not sign out. Please try again."));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   if (user) {
     return (
       <div className="panel">
@@ -30,16 +43,7 @@ function SignIn() {
           type="button"
           className="button button-secondary"
           disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            try {
-              await signOut();
-            } catch (err) {
-              setError(message(err, "Could not sign out. Please try again."));
-            } finally {
-              setBusy(false);
-            }
-          }}
+          onClick={() => void onSignOut()}
         >
           Sign out
         </button>
@@ -63,7 +67,7 @@ function SignIn() {
   };
 
   return (
-    <form className="panel form" onSubmit={onSubmit} aria-labelledby={`${id}-title`}>
+    <form className="panel form" onSubmit={(e) => void onSubmit(e)} aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Sign in</h2>
       <p className="muted">What you did before signing in stays with you.</p>
       <div className="field">
@@ -141,7 +145,7 @@ function PreferencesForm({ initial, categories }: { initial: Preferences; catego
   };
 
   return (
-    <form className="form" onSubmit={onSubmit}>
+    <form className="form" onSubmit={(e) => void onSubmit(e)}>
       <fieldset className="category-picker">
         <legend>Categories</legend>
         <div className="category-options">

@@ -20,7 +20,13 @@ export function CartPage() {
   // One set of lists (docs/api.md): "complete your setup", then "for you" without the cart's products nor the first
   // list's; asked for afresh whenever the cart changes (the signature says when the lines, and so the ids, did).
   const filled = lines.length > 0;
-  const lists = useMemo(() => createPageLists(filled ? 2 : 1, lines.map((l) => l.product_id)), [signature]);
+  const lists = useMemo(
+    () => createPageLists(filled ? 2 : 1, lines.map((l) => l.product_id)),
+    // `signature` stands for `lines` (and `filled`): the array is new after any write to the stored cart, the lists
+    // are asked for again only when a product or a quantity changed.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [signature],
+  );
 
   if (ordered) {
     return (

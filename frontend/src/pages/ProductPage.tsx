@@ -20,6 +20,23 @@ export function ProductPage() {
   return <ProductView key={id} id={id} />;
 }
 
+/** A product's `attributes`: free-form JSON from the catalog, shown as a list of facts (nothing when empty). */
+function Attributes({ attributes }: { attributes: unknown }) {
+  if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) return null;
+  const entries = Object.entries(attributes as Record<string, unknown>);
+  if (entries.length === 0) return null;
+  return (
+    <dl className="attributes">
+      {entries.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k.replace(/_/g, " ")}</dt>
+          <dd>{typeof v === "string" ? v : JSON.stringify(v)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 function ProductView({ id }: { id: number }) {
   // The product and the lists below are requested at the same time: the lists do not wait for the product. The
   // lists are one set (docs/api.md): each asks for its items after the ones above it, excluding what they show.
@@ -102,16 +119,7 @@ function ProductView({ id }: { id: number }) {
               )}
             </p>
             {product.description && <p className="description">{product.description}</p>}
-            {Object.keys(product.attributes ?? {}).length > 0 && (
-              <dl className="attributes">
-                {Object.entries(product.attributes).map(([k, v]) => (
-                  <div key={k}>
-                    <dt>{k.replace(/_/g, " ")}</dt>
-                    <dd>{typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
-                  </div>
-                ))}
-              </dl>
-            )}
+            <Attributes attributes={product.attributes} />
           </div>
         </article>
       )}

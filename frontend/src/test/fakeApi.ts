@@ -102,7 +102,7 @@ export function searchAnswer(params: URLSearchParams): SearchResults {
       ranker: "search",
       personalised: false,
       items: [],
-      recommendations: { request_id: recs.request_id!, ranker: "trending", items: recs.items },
+      recommendations: { request_id: recs.request_id, ranker: "trending", items: recs.items },
     };
   }
   const count = 45;
@@ -202,7 +202,7 @@ export function installFakeApi(overrides: Record<string, Route> = {}) {
   };
 
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = new URL(String(input), "http://shop.test");
+    const url = new URL(input instanceof Request ? input.url : input, "http://shop.test");
     const method = (init.method ?? "GET").toUpperCase();
     const body = typeof init.body === "string" ? (JSON.parse(init.body) as unknown) : undefined;
     const req: Recorded = { method, url, body, headers: (init.headers ?? {}) as Record<string, string> };

@@ -82,10 +82,11 @@ export class EventQueue {
     const value = readJson(this.storage, this.key);
     if (!Array.isArray(value)) return [];
     // Whatever else wrote this key (an older tracker, a browser extension) must not crash the shop.
-    return value.filter(
-      (e): e is TrackedEvent =>
-        typeof e === "object" && e !== null && typeof e.id === "string" && typeof e.type === "string",
-    );
+    return (value as unknown[]).filter((e): e is TrackedEvent => {
+      if (typeof e !== "object" || e === null) return false;
+      const event = e as Partial<Record<keyof TrackedEvent, unknown>>;
+      return typeof event.id === "string" && typeof event.type === "string";
+    });
   }
 
   private writeStored(events: TrackedEvent[]): boolean {

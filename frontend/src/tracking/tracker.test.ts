@@ -35,12 +35,18 @@ interface Call {
   events: TrackedEvent[];
 }
 
+/** The tracker sends its batches as JSON text; anything else is a failure of the test's premise. */
+function bodyText(init: RequestInit): string {
+  if (typeof init.body !== "string") throw new Error(`expected a JSON string body, got ${typeof init.body}`);
+  return init.body;
+}
+
 /** A fake `/api/events/`: records every request and answers with `handler` (all accepted by default). */
 function fakeServer(handler: Handler = acceptAll) {
   const calls: Call[] = [];
   let current = handler;
   const fetch = vi.fn(async (url: string, init: RequestInit) => {
-    const events = (JSON.parse(String(init.body)) as { events: TrackedEvent[] }).events;
+    const events = (JSON.parse(bodyText(init)) as { events: TrackedEvent[] }).events;
     calls.push({ url, init, events });
     return current(events, init);
   });
@@ -66,8 +72,8 @@ function deferred<T>() {
 function readBlob(blob: Blob): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result));
-    reader.onerror = () => reject(reader.error);
+    reader.onload = () => resolve(typeof reader.result === "string" ? reader.result : "");
+    reader.onerror = () => reject(reader.error ?? new Error("could not read the blob"));
     reader.readAsText(blob);
     void vi.advanceTimersByTimeAsync(10);
   });
@@ -602,7 +608,7 @@ describe("pagehide", () => {
     const { tracker } = make(new MemoryStorage(), server, { window: win, keepaliveMaxBytes: 2000 });
     for (let i = 0; i < 20; i++) tracker.track("view", { productId: i, context: { note: "x".repeat(300) } });
     win.dispatchEvent(new Event("pagehide"));
-    const body = String(server.calls[0].init.body);
+    const body = bodyText(server.calls[0].init);
     expect(body.length).toBeLessThanOrEqual(2000);
     expect(server.calls[0].events.length).toBeGreaterThan(0);
     expect(server.calls[0].events.length).toBeLessThan(20);
