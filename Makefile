@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test screenshots lint browser frontend-test services-start services-stop services-status bench clean
+.PHONY: demo test screenshots lint browser frontend-deps frontend-test api-types services-start services-stop services-status bench clean
 
 # Reinstalls only when requirements.txt changed since the last install.
 $(STAMP): requirements.txt
@@ -26,18 +26,30 @@ screenshots: $(STAMP) browser
 	DRAGONREC_SCREENSHOTS=docs DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- \
 		$(PY) -m pytest tests/e2e/test_storefront.py tests/e2e/test_admin_screenshots.py $(PYTEST_ARGS)
 
-# mypy reads [tool.mypy] in pyproject.toml; its cache (var/mypy_cache) makes a re-run take seconds.
-lint: $(STAMP)
+# mypy reads [tool.mypy] in pyproject.toml; its cache (var/mypy_cache) makes a re-run take seconds. Then the
+# storefront: ESLint (frontend/eslint.config.js), and its API types against the OpenAPI schema (a drift fails:
+# `make api-types` regenerates them). Both need node_modules, hence frontend-deps first.
+lint: $(STAMP) frontend-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m config.frontend lint
+	$(PY) -m config.api_types --check
 
 browser:
 	@scripts/ensure_chromium.sh
 
-# The storefront's and the tracking client's unit tests (Vitest); npm ci runs when the lock file changed.
-frontend-test: $(STAMP)
+# The storefront's node_modules: `npm ci` only when the lock file changed since the last install.
+frontend-deps: $(STAMP)
+	$(PY) -m config.frontend install
+
+# The storefront's and the tracking client's unit tests (Vitest).
+frontend-test: $(STAMP) frontend-deps
 	$(PY) -m config.frontend test
+
+# frontend/src/api/schema.d.ts from the OpenAPI schema (after an API change; `make lint` says when it is due).
+api-types: $(STAMP) frontend-deps
+	$(PY) -m config.api_types
 
 services-start: $(STAMP)
 	$(PY) -m config.embedded start

@@ -1,6 +1,7 @@
 """Builds the React storefront (frontend/) when its build is missing or stale: `npm ci` when the lock file changed,
 `npm run build` when any source changed. Used by `make demo` and the browser tests; `python -m config.frontend`
-runs it by hand, `python -m config.frontend test` runs the unit tests (`make test` does)."""
+runs it by hand, `python -m config.frontend test` runs the unit tests (`make test` does), `... lint` ESLint and
+`... install` only the `npm ci` (`make lint` does both)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,14 @@ def unit_tests() -> None:
         raise FrontendBuildError("frontend unit tests failed (cd frontend && npm test)")
 
 
+def lint() -> None:
+    """ESLint over the storefront and the tracker (frontend/eslint.config.js), as `make lint` runs it."""
+    install()
+    done = subprocess.run([npm(), "run", "lint", "--silent"], cwd=FRONTEND)
+    if done.returncode != 0:
+        raise FrontendBuildError("ESLint found problems (cd frontend && npm run lint)")
+
+
 def _run(cmd: list[str]) -> None:
     done = subprocess.run(cmd, cwd=FRONTEND, capture_output=True, text=True)
     if done.returncode != 0:
@@ -88,6 +97,10 @@ if __name__ == "__main__":
     try:
         if sys.argv[1:] == ["test"]:
             unit_tests()
+        elif sys.argv[1:] == ["install"]:
+            install()
+        elif sys.argv[1:] == ["lint"]:
+            lint()
         else:
             print("built" if ensure_built() else "up to date")
     except FrontendBuildError as exc:

@@ -38,6 +38,9 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "attributes",
             "updated_at",
         ]
+        # An answer, never an input: every field is always there, and the schema says so (the storefront's generated
+        # types would otherwise read each one as optional).
+        read_only_fields = fields
 
 
 class ProductListApi(ListAPIView):

@@ -1,6 +1,6 @@
 import { request } from "./http";
 import { excludeParam } from "./recommendations";
-import type { Category, Paginated, Product, ProductQuery, RecommendationList } from "./types";
+import type { Category, PaginatedProducts, Product, ProductQuery, RecommendationList } from "./types";
 
 /** `GET /api/categories/`: every category, flat, sorted by path. */
 export function listCategories(signal?: AbortSignal): Promise<Category[]> {
@@ -8,8 +8,8 @@ export function listCategories(signal?: AbortSignal): Promise<Category[]> {
 }
 
 /** `GET /api/products/`: 20 per page. */
-export function listProducts(query: ProductQuery, signal?: AbortSignal): Promise<Paginated<Product>> {
-  return request<Paginated<Product>>("GET", "/api/products/", {
+export function listProducts(query: ProductQuery, signal?: AbortSignal): Promise<PaginatedProducts> {
+  return request<PaginatedProducts>("GET", "/api/products/", {
     signal,
     query: { ...query, in_stock: query.in_stock ? "true" : undefined },
   });

@@ -1,5 +1,5 @@
 import { request } from "./http";
-import type { Preferences } from "./types";
+import type { Preferences, PreferencesInput } from "./types";
 
 /** `GET /api/preferences/` (anonymous cookie holders and signed-in users). */
 export function getPreferences(signal?: AbortSignal): Promise<Preferences> {
@@ -7,6 +7,6 @@ export function getPreferences(signal?: AbortSignal): Promise<Preferences> {
 }
 
 /** `PUT /api/preferences/` */
-export function savePreferences(prefs: Preferences): Promise<Preferences> {
+export function savePreferences(prefs: PreferencesInput): Promise<Preferences> {
   return request<Preferences>("PUT", "/api/preferences/", { body: prefs });
 }

@@ -1,126 +1,69 @@
-/** Shapes of the DragonRec API (docs/api.md, `/api/schema/`). Decimals travel as strings. */
+/**
+ * Shapes of the DragonRec API (docs/api.md), named for the shop. They come from `schema.d.ts`, which
+ * openapi-typescript generates from the server's OpenAPI schema (`make api-types`; `make lint` fails when it is out of
+ * date): a change to the API shows up here as a compile error, not as a surprise in the browser. Only what the
+ * schema cannot say is written by hand below, each with its reason. Decimals travel as strings.
+ */
+import type { components, operations } from "./schema";
 
-export interface User {
-  id: number;
-  username: string;
-}
+type Schemas = components["schemas"];
+/** An operation's query parameters. */
+type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;
+/** `Omit` that refuses keys `T` does not have: a renamed field in the schema breaks the build here. */
+type Without<T, K extends keyof T> = Omit<T, K>;
 
-export interface SessionResponse {
-  user: User | null;
-}
+export type User = Schemas["User"];
+export type SessionResponse = Schemas["AuthSessionOutput"];
+export type Category = Schemas["Category"];
+export type Product = Schemas["ProductOutput"];
+export type PaginatedProducts = Schemas["PaginatedProductOutputList"];
 
-export interface Category {
-  id: number;
-  name: string;
-  /** "Electronics > Monitors" */
-  path: string;
-  parent_id: number | null;
-  depth: number;
-  product_count: number;
-}
+/**
+ * One recommended item. The schema leaves `product` open (a host shop can plug in its own product serializer,
+ * `RECOMMENDER["PRODUCT_SERIALIZER"]`); this shop runs the default one, whose shape is `Product`.
+ */
+export type RecommendationItem = Without<Schemas["Item"], "product"> & { product: Product };
 
-export interface Product {
-  id: number;
-  sku: string;
-  title: string;
-  description: string;
-  brand: string;
-  /** The category path, e.g. "Electronics > Monitors". */
-  category: string;
-  category_id: number;
-  /** Decimal string, e.g. "24.99". */
-  price: string;
-  currency: string;
-  stock_quantity: number;
-  in_stock: boolean;
-  image_url: string;
-  attributes: Record<string, unknown>;
-  updated_at: string;
-}
-
-export interface Paginated<T> {
-  count: number;
-  next: string | null;
-  previous: string | null;
-  results: T[];
-}
-
-export interface RecommendationItem {
-  product: Product;
-  score: number;
-  reason: string;
-  source: string;
-}
-
-export type Scenario = "home" | "product" | "cart";
-
-/** What produced a list: a recommendations scenario, or a product's own lists. */
-export type ListScenario = Scenario | "similar" | "complements";
+export type Scenario = NonNullable<QueryOf<"recommendations_retrieve">["scenario"]>;
 
 /**
  * A served list: `/api/recommendations/`, `/api/products/{id}/similar/` and `/complements/` all answer this shape.
  * `request_id` is what a click on one of its items is credited to. `ranker`, `experiment` and `arm` are internals:
  * the shop shows them only in its debug view (`?debug=1`), never to shoppers.
  */
-export interface RecommendationList {
-  /** Missing only from a server older than issue #19's similar/complements lists: their clicks go uncredited. */
-  request_id: string;
-  scenario?: ListScenario;
-  ranker?: string;
-  experiment?: string | null;
-  arm?: string | null;
-  items: RecommendationItem[];
-}
+export type RecommendationList = Without<Schemas["Output"], "items"> & { items: RecommendationItem[] };
 
-export interface Preferences {
-  categories: string[];
-  brands: string[];
-  price_min: string | null;
-  price_max: string | null;
-}
+/**
+ * What every served list carries, search's zero-result recommendations too (they have no scenario, experiment or
+ * arm): what a list on the page needs to show its items and credit their clicks.
+ */
+export type ServedList = Pick<RecommendationList, "request_id" | "ranker" | "items"> &
+  Partial<Pick<RecommendationList, "experiment" | "arm">>;
 
-export interface ProductQuery {
-  search?: string;
-  /** A category id or a path prefix. */
-  category?: string | number;
-  brand?: string;
+/** The shopper's stated tastes, as `GET`/`PUT /api/preferences/` answer them. */
+export type Preferences = Schemas["Preference"];
+/** What `PUT /api/preferences/` takes. The shop never sends `session_id`: its cookie says who the shopper is. */
+export type PreferencesInput = Without<Schemas["PreferenceInput"], "session_id">;
+
+/**
+ * The catalog's filters (`GET /api/products/`). Prices stay as the shopper typed them: the server parses and checks
+ * them (a 400 the shop shows), where the schema's `number` would have the browser round them first.
+ */
+export type ProductQuery = Without<QueryOf<"products_list">, "min_price" | "max_price"> & {
   min_price?: string;
   max_price?: string;
-  in_stock?: boolean;
-  page?: number;
-}
+};
 
 // ---- search (GET /api/search/, /api/search/suggest/) ------------------------------------------------------------
 
-export type SearchSort = "relevance" | "price_asc" | "price_desc" | "newest";
+export type SearchSort = NonNullable<QueryOf<"search_retrieve">["sort"]>;
 
 /** A search results page: a served list like recommendations (clicks carry its `request_id` and the position). */
-export interface SearchResults {
-  request_id: string;
-  query: string;
-  /** "Did you mean": the query with its typos corrected, or null. */
-  corrected_query: string | null;
-  count: number;
-  page: number;
-  page_size: number;
-  sort: SearchSort;
-  ranker: string;
-  personalised: boolean;
-  experiment: string | null;
-  arm: string | null;
+export type SearchResults = Without<Schemas["SearchResults"], "items" | "recommendations"> & {
   items: RecommendationItem[];
   /** Zero results only: what to show instead of a dead end. */
-  recommendations: { request_id: string; ranker: string; items: RecommendationItem[] } | null;
-}
+  recommendations: (Without<Schemas["SearchRecommendations"], "items"> & { items: RecommendationItem[] }) | null;
+};
 
-export interface SearchSuggestion {
-  text: string;
-  kind: "query" | "category" | "product";
-  product_id: number | null;
-}
-
-export interface SearchSuggestions {
-  query: string;
-  corrected_query: string | null;
-  suggestions: SearchSuggestion[];
-}
+export type SearchSuggestion = Schemas["SearchSuggestion"];
+export type SearchSuggestions = Schemas["SearchSuggestions"];

@@ -1,5 +1,5 @@
 import { formatPrice } from "../lib/format";
 
-export function Price({ price, currency }: { price: string; currency: string }) {
+export function Price({ price, currency }: { price: string | null; currency: string }) {
   return <span className="price">{formatPrice(price, currency)}</span>;
 }

@@ -1,6 +1,6 @@
 import { useId, useRef, type ElementType, type Ref } from "react";
 import { Link } from "react-router";
-import type { RecommendationList as List, RecommendationItem } from "../api";
+import type { RecommendationItem, ServedList } from "../api";
 import { useAsync } from "../hooks/useAsync";
 import { useDebug } from "../hooks/useDebug";
 import { useInView } from "../hooks/useInView";
@@ -15,7 +15,7 @@ interface Props {
   title: string;
   list: ListName;
   /** Fetches the list; called again when `deps` change or on Retry. */
-  load: (signal: AbortSignal) => Promise<List>;
+  load: (signal: AbortSignal) => Promise<ServedList>;
   deps: unknown[];
   headingLevel?: 1 | 2 | 3;
   emptyText?: string;

@@ -83,6 +83,21 @@ describe("cart", () => {
     expect(purchases[1].context).not.toHaveProperty("request_id");
   });
 
+  it("records a product without a price (the catalog allows one) with no value, never as 0.00", () => {
+    const { cart, queued } = s;
+    cart.add(product(5, { price: null }), 2);
+    cart.add(product(6, { price: "1.50" }), 1);
+
+    cart.checkout();
+    const purchases = queued().filter((e) => e.type === "purchase");
+    expect(purchases.map((e) => [e.product_id, e.value])).toEqual([
+      [5, null],
+      [6, "1.50"],
+    ]);
+    expect(formatPrice(null, "EUR")).toBe("Price on request");
+    expect(sumValues([lineValue(null, 2), lineValue("1.50", 1)])).toBe("1.50");
+  });
+
   it("ignores a corrupt stored cart", () => {
     s.storage.setItem(CART_KEY, "{oops");
     expect(s.cart.lines()).toEqual([]);

@@ -109,8 +109,9 @@ function PreferencesForm({ initial, categories }: { initial: Preferences; catego
   const id = useId();
   const [selected, setSelected] = useState<Set<string>>(new Set(initial.categories ?? []));
   const [brands, setBrands] = useState((initial.brands ?? []).join(", "));
-  const [priceMin, setPriceMin] = useState(initial.price_min ?? "");
-  const [priceMax, setPriceMax] = useState(initial.price_max ?? "");
+  // The server answers prices as decimal strings; the schema also admits numbers (what a client may send).
+  const [priceMin, setPriceMin] = useState(String(initial.price_min ?? ""));
+  const [priceMax, setPriceMax] = useState(String(initial.price_max ?? ""));
   const [status, setStatus] = useState<"idle" | "saving" | "saved">("idle");
   const [error, setError] = useState<string | null>(null);
 

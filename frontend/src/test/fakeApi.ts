@@ -49,7 +49,9 @@ export function recList(ids: number[], extra: Partial<RecommendationList> = {}):
   listCounter += 1;
   return {
     request_id: `req-${listCounter}-${Math.random().toString(36).slice(2)}`,
+    scenario: "home",
     ranker: "trending",
+    relaxed: [],
     experiment: null,
     arm: null,
     items: ids.map((id) => ({
@@ -89,7 +91,7 @@ export function searchAnswer(params: URLSearchParams): SearchResults {
   const q = params.get("q") ?? "";
   const page = Number(params.get("page") ?? "1");
   const size = Number(params.get("page_size") ?? "20");
-  const sort = (params.get("sort") ?? "relevance") as SearchResults["sort"];
+  const sort = params.get("sort") ?? "relevance";
   const base = { query: q, page, page_size: size, sort, experiment: null, arm: null };
   listCounter += 1;
   if (q === "nothingmatches") {
@@ -169,7 +171,7 @@ export function installFakeApi(overrides: Record<string, Route> = {}) {
       served(req, CANDIDATES.complements, { scenario: "complements", ranker: "embedding" }),
     "GET /api/recommendations/": (req) => {
       const scenario = (req.url.searchParams.get("scenario") ?? "home") as "home" | "product" | "cart";
-      if (scenario === "home" && state.preferences.categories.length > 0) {
+      if (scenario === "home" && (state.preferences.categories ?? []).length > 0) {
         return served(req, [41, 42, 43, 44], { scenario: "home", ranker: "student:v3" });
       }
       return served(req, CANDIDATES[scenario], { scenario });
