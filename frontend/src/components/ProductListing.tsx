@@ -1,7 +1,7 @@
 import { useMemo } from "react";
-import { useSearchParams } from "react-router";
 import { listProducts, type ProductQuery } from "../api";
 import { useAsync } from "../hooks/useAsync";
+import { useQueryParams } from "../hooks/useQueryParams";
 import { ErrorState } from "./ErrorState";
 import { Filters, type FilterValues } from "./Filters";
 import { Pagination } from "./Pagination";
@@ -17,7 +17,7 @@ interface Props {
 
 /** Product grid + filters + pagination; filters and page live in the URL so back/forward and links work. */
 export function ProductListing({ base }: Props) {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useQueryParams();
   const page = Math.max(1, Number(params.get("page")) || 1);
   const filters: FilterValues = useMemo(
     () => ({
@@ -33,15 +33,6 @@ export function ProductListing({ base }: Props) {
     (signal) => listProducts({ ...base, ...filters, page: page > 1 ? page : undefined }, signal),
     [base.search, base.category, filters, page],
   );
-
-  const update = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v) next.set(k, v);
-      else next.delete(k);
-    }
-    setParams(next);
-  };
 
   const applyFilters = (f: FilterValues) =>
     update({

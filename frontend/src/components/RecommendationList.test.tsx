@@ -3,7 +3,7 @@ import { MemoryRouter } from "react-router";
 import { describe, expect, it, vi } from "vitest";
 import type { RecommendationList as List } from "../api";
 import { tracker } from "../lib/analytics";
-import { recList } from "../test/fakeApi";
+import { product, recList } from "../test/fakeApi";
 import { RecommendationList } from "./RecommendationList";
 
 function renderList(load: () => Promise<List>, title = "Recommended for you", path = "/") {
@@ -34,6 +34,21 @@ describe("RecommendationList", () => {
 
     const cards = within(section).getAllByRole("listitem");
     expect(within(cards[1]).getByText("Because product 8 is popular")).toBeVisible();
+  });
+
+  it("shows each item on the shop's one product card: brand, price, stock, and no made-up price", async () => {
+    const list = recList([7, 8, 9]);
+    list.items[0].product = product(7, { brand: "Lumora", price: "24.50" });
+    list.items[1].product = product(8, { in_stock: false });
+    list.items[2].product = product(9, { price: null });
+    renderList(() => Promise.resolve(list));
+
+    const cards = await screen.findAllByRole("listitem");
+    expect(cards[0]).toHaveTextContent("Lumora€24.50");
+    expect(within(cards[0]).queryByText("Out of stock")).not.toBeInTheDocument();
+    expect(within(cards[1]).getByText("Out of stock")).toBeVisible();
+    expect(within(cards[2]).getByText("Price on request")).toBeVisible();
+    expect(cards[2]).not.toHaveTextContent("0.00");
   });
 
   it("shows what served the list in the debug view (?debug=1), remembered for the tab until ?debug=0", async () => {

@@ -1,5 +1,4 @@
 import { useId, useRef, type ElementType, type Ref } from "react";
-import { Link } from "react-router";
 import type { RecommendationItem, ServedList } from "../api";
 import { useAsync } from "../hooks/useAsync";
 import { useDebug } from "../hooks/useDebug";
@@ -7,8 +6,7 @@ import { useInView } from "../hooks/useInView";
 import { tracker } from "../lib/analytics";
 import type { ListName } from "../tracking";
 import { ErrorState } from "./ErrorState";
-import { Price } from "./Price";
-import { ProductImage } from "./ProductImage";
+import { ProductCard } from "./ProductCard";
 import { SkeletonGrid } from "./Skeleton";
 
 interface Props {
@@ -97,21 +95,13 @@ function RecommendationCard({ item, position, list, requestId, debug, cardRef }:
     else tracker.track("click", { productId: product.id, context: { position, list } });
   };
   return (
-    <li className="card" ref={cardRef} data-position={position}>
-      <Link to={`/products/${product.id}`} className="card-link" onClick={onClick}>
-        <ProductImage title={product.title} category={product.category} src={product.image_url} />
-        <span className="card-title">{product.title}</span>
-      </Link>
-      <div className="card-meta">
-        <span className="card-brand">{product.brand}</span>
-        <Price price={product.price} currency={product.currency} />
-      </div>
+    <ProductCard product={product} onOpen={onClick} position={position} ref={cardRef}>
       {reason && <p className="card-reason">{reason}</p>}
       {debug && (
         <p className="debug-item">
           {item.source} · {Number.isFinite(item.score) ? item.score.toFixed(3) : String(item.score)}
         </p>
       )}
-    </li>
+    </ProductCard>
   );
 }

@@ -1,24 +1,13 @@
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { MemoryRouter } from "react-router";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { App } from "../App";
-import { resetCategoriesCache } from "../hooks/useCategories";
 import { tracker } from "../lib/analytics";
-import { installFakeApi } from "../test/fakeApi";
+import type { installFakeApi } from "../test/fakeApi";
+import { renderAt, startFakeShop } from "../test/shop";
 
 let api: ReturnType<typeof installFakeApi>;
 
-function renderAt(path: string) {
-  return render(
-    <MemoryRouter initialEntries={[path]}>
-      <App />
-    </MemoryRouter>,
-  );
-}
-
 beforeEach(() => {
-  resetCategoriesCache();
-  api = installFakeApi();
+  api = startFakeShop();
 });
 
 afterEach(async () => {

@@ -1,15 +1,15 @@
-import { useEffect, useId, useRef, type Ref } from "react";
-import { Link, useSearchParams } from "react-router";
-import { searchProducts, type RecommendationItem, type SearchResults, type SearchSort } from "../api";
+import { useEffect, useId, useRef } from "react";
+import { Link } from "react-router";
+import { searchProducts, type SearchResults, type SearchSort } from "../api";
 import { ErrorState } from "../components/ErrorState";
 import { Pagination } from "../components/Pagination";
-import { Price } from "../components/Price";
-import { ProductImage } from "../components/ProductImage";
+import { ProductCard } from "../components/ProductCard";
 import { RecommendationList } from "../components/RecommendationList";
 import { SkeletonGrid } from "../components/Skeleton";
 import { useAsync } from "../hooks/useAsync";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useInView } from "../hooks/useInView";
+import { useQueryParams } from "../hooks/useQueryParams";
 import { tracker } from "../lib/analytics";
 
 const PAGE_SIZE = 20;
@@ -29,7 +29,7 @@ function isSort(value: string | null): value is SearchSort {
 /** Ranked search results (GET /api/search/): "did you mean", sort options, pages, and a zero-result page that
  * offers the correction and recommendations instead of a dead end. Clicks carry the list's request_id. */
 export function SearchPage() {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useQueryParams();
   const q = (params.get("q") ?? "").trim();
   const sortParam = params.get("sort");
   const sort: SearchSort = isSort(sortParam) ? sortParam : "relevance";
@@ -50,15 +50,6 @@ export function SearchPage() {
     (signal) => (q ? searchProducts({ q, page, sort, pageSize: PAGE_SIZE }, signal) : Promise.resolve(null)),
     [q, page, sort],
   );
-
-  const update = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v) next.set(k, v);
-      else next.delete(k);
-    }
-    setParams(next);
-  };
 
   if (!q) {
     return (
@@ -146,42 +137,18 @@ function SearchResultGrid({ results }: { results: SearchResults }) {
   });
   return (
     <ul className="product-grid" data-request-id={results.request_id} data-list={LIST}>
-      {results.items.map((item, index) => (
-        <SearchResultCard
-          key={item.product.id}
-          item={item}
-          position={offset + index + 1}
-          requestId={results.request_id}
-          cardRef={index === 0 ? firstCard : undefined}
-        />
-      ))}
+      {results.items.map(({ product }, index) => {
+        const position = offset + index + 1;
+        return (
+          <ProductCard
+            key={product.id}
+            product={product}
+            position={position}
+            ref={index === 0 ? firstCard : undefined}
+            onOpen={() => tracker.click(product.id, { requestId: results.request_id, position, list: LIST })}
+          />
+        );
+      })}
     </ul>
-  );
-}
-
-interface CardProps {
-  item: RecommendationItem;
-  position: number;
-  requestId: string;
-  cardRef?: Ref<HTMLLIElement>;
-}
-
-function SearchResultCard({ item, position, requestId, cardRef }: CardProps) {
-  const { product } = item;
-  return (
-    <li className="card" ref={cardRef} data-position={position}>
-      <Link
-        to={`/products/${product.id}`}
-        className="card-link"
-        onClick={() => tracker.click(product.id, { requestId, position, list: LIST })}
-      >
-        <ProductImage title={product.title} category={product.category} src={product.image_url} />
-        <span className="card-title">{product.title}</span>
-      </Link>
-      <div className="card-meta">
-        <span className="card-brand">{product.brand}</span>
-        <Price price={product.price} currency={product.currency} />
-      </div>
-    </li>
   );
 }
