@@ -18,7 +18,8 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 # Every key's default is written once, in the Django-free core (its dataclasses read the same module).
-from dragonrec.recommender.core.defaults import DEFAULTS, PIPELINE_DEFAULTS
+from dragonrec.recommender.core.defaults import DEFAULTS as DEFAULTS
+from dragonrec.recommender.core.defaults import PIPELINE_DEFAULTS
 
 IMPORT_STRINGS = {"PRODUCT_ADAPTER", "PRODUCT_SERIALIZER", "CANDIDATE_SOURCES"}
 

@@ -27,7 +27,7 @@ from dragonrec.recommender.core.candidates import (
     SimilarToAnchorSource,
     TrendingSource,
 )
-from dragonrec.recommender.core.defaults import PIPELINE_DEFAULTS
+from dragonrec.recommender.core.defaults import PIPELINE_DEFAULTS as PIPELINE_DEFAULTS
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.exploration import ExplorationConfig, explore_page, pool_size
 from dragonrec.recommender.core.policy import LOCAL, ServingPolicy, personal_weight, serving_policy
