@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from dragonrec.text_validation import bad_text_error as bad_text_error
-from dragonrec.text_validation import printable
+from dragonrec.text_validation import printable as printable
 from dragonrec.text_validation import text_problem as text_problem
 
 EVENT_LIMIT_DEFAULTS: dict[str, Any] = {

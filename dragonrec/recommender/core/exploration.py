@@ -80,7 +80,7 @@ def seed_from_request(request_id: object) -> int:
 def softmax_weights(scores: np.ndarray, temperature: float) -> np.ndarray:
     z = (scores - scores.max()) / temperature
     w = np.exp(z)
-    return w / w.sum()
+    return np.asarray(w / w.sum())
 
 
 @functools.cache
