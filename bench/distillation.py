@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from dragonrec.recommender.ml import StudentConfig, train_student
+from dragonrec.recommender.ml.data import TeacherLabel
 from dragonrec.recommender.ml.metrics import RankingEvalSet
 from dragonrec.recommender.ml.simulated_teacher import agreement, simulate_teacher_labels
 
@@ -66,9 +67,9 @@ def main() -> None:
     judged = [users[i] for i in perm[:n_max]]  # the first N, 2N, ... of them get judgments
     never = [users[i] for i in perm[len(users) // 2 :]]  # never judged in any run
     counts = np.bincount([e.product_id for u in users for e in split.train[u]], minlength=ds.n_items)
-    popular = np.argsort(-counts, kind="stable")
+    popular = np.argsort(-counts, kind="stable").tolist()
 
-    def judge(pool: list[str], seed: int):
+    def judge(pool: list[str], seed: int) -> list[TeacherLabel]:
         return simulate_teacher_labels(
             [split.test_input(u) for u in pool],
             [[split.test_target[u]] for u in pool],

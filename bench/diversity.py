@@ -130,17 +130,16 @@ def write_demo_dataset(out_dir: Path = DEMO_DIR, *, now: datetime = DEMO_NOW, se
 def _ablations(on: PipelineRanker) -> dict[str, PipelineRanker]:
     """Each re-ranking component alone, on the `pipeline` ranker's own stores."""
     config = on.pipeline.config
+    rerank = config.rerank
     store, index = on.pipeline.products, on.pipeline.index
+    mmr_only = replace(config, rerank=replace(rerank, category_cap=None, category_bonus=0.0))
+    cap_only = replace(config, rerank=replace(rerank, diversity=0.0, category_bonus=0.0))
     return {
-        f"MMR only (diversity {config.diversity}, no cap)": PipelineRanker(
-            Pipeline.default(
-                products=store, index=index, config=replace(config, category_cap=None, category_bonus=0.0)
-            ),
-            n=max(KS),
+        f"MMR only (diversity {rerank.diversity}, no cap)": PipelineRanker(
+            Pipeline.default(products=store, index=index, config=mmr_only), n=max(KS)
         ),
-        f"cap only (diversity 0, cap {config.category_cap})": PipelineRanker(
-            Pipeline.default(products=store, index=index, config=replace(config, diversity=0.0, category_bonus=0.0)),
-            n=max(KS),
+        f"cap only (diversity 0, cap {rerank.category_cap})": PipelineRanker(
+            Pipeline.default(products=store, index=index, config=cap_only), n=max(KS)
         ),
     }
 
@@ -425,7 +424,8 @@ def run(
 
 
 def _config_text(config: PipelineConfig) -> str:
-    return f"diversity {config.diversity}, category cap {config.category_cap}, cold cap {config.cold_category_cap}"
+    rerank = config.rerank
+    return f"diversity {rerank.diversity}, category cap {rerank.category_cap}, cold cap {config.cold_category_cap}"
 
 
 def _variant_label(label: str, ranker: PipelineRanker) -> str:
@@ -433,7 +433,7 @@ def _variant_label(label: str, ranker: PipelineRanker) -> str:
     if label == "off":
         return "off (diversity 0, no cap)"
     if label == "on":
-        return f"on (diversity {config.diversity}, cap {config.category_cap})"
+        return f"on (diversity {config.rerank.diversity}, cap {config.rerank.category_cap})"
     return label
 
 

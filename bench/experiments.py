@@ -79,7 +79,7 @@ def buy_probabilities(page: list[int], relevant: set[int], s: sim.SimSettings) -
 P_CLICK = 0.05  # through the API, where every list is the same trending one: the top item's click rate
 
 
-def lists_for(world: sim.World, student: object, n_base: int) -> list[dict[str, object]]:
+def lists_for(world: sim.World, student: object, n_base: int) -> list[dict[str, Any]]:
     """Per base shopper: the student's list, the trending list, and the shopper's relevant items."""
     s = world.settings
     pipeline = sim.build_pipeline(world, student, with_new=True)
@@ -247,7 +247,8 @@ class Crossing:
         self.draws = np.array([probit_crossing(self.sizes, h, reps) for h in resampled])
 
     def ci(self) -> tuple[float, float]:
-        return tuple(np.nanpercentile(self.draws, [2.5, 97.5]))  # type: ignore[return-value]
+        low, high = np.nanpercentile(self.draws, [2.5, 97.5])
+        return float(low), float(high)
 
     def describe(self) -> str:
         if self.coarse is None:
@@ -308,7 +309,8 @@ def api_aa(n_shoppers: int, seed: int) -> dict[str, Any]:
             session_id = f"aa-{j}"
             client = Client()
             client.cookies[cookie] = signer.sign(session_id)
-            body = client.get("/api/recommendations/", {"scenario": "home", "n": 10}).json()
+            query: dict[str, str | int] = {"scenario": "home", "n": 10}
+            body = client.get("/api/recommendations/", query).json()
             p = activity[j] * P_CLICK * np.array([sim.position_bias(k) for k in range(len(body["items"]))])
             events = [
                 {

@@ -206,7 +206,7 @@ class Client(threading.Thread):
     def _run(self) -> None:
         if not self.api_key:
             self.request("GET", "/api/auth/session/", "auth/session")  # page load: the shopper cookie
-        sent: list[str] = []
+        sent: list[dict[str, Any]] = []
         last_list: tuple[str, list[int]] | None = None
         remaining = self.n_events
         while remaining > 0:
@@ -504,9 +504,9 @@ def main() -> int:
 
         threading.Thread(target=supervise, daemon=True).start()
         wait_http(port, 180)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", "/api/products/?page=1")
-        product_ids = [p["id"] for p in json.loads(conn.getresponse().read())["results"]]
+        catalog = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        catalog.request("GET", "/api/products/?page=1")
+        product_ids = [p["id"] for p in json.loads(catalog.getresponse().read())["results"]]
 
         n_clients = args.shoppers + args.integrations
         share = [args.events // n_clients + (1 if i < args.events % n_clients else 0) for i in range(n_clients)]

@@ -135,7 +135,9 @@ def main() -> int:
         # 6. wrong passwords: the 11th is refused, a right one too while locked; hashing stops at the lockout
         guesser = Browser(base)
         guesser.call("GET", "/api/auth/session/")
-        statuses, before_ms, locked_ms = [], [], []
+        statuses: list[int] = []
+        before_ms: list[float] = []
+        locked_ms: list[float] = []
         for n in range(LIMIT + 5):
             started = time.perf_counter()
             status, _ = guesser.call("POST", "/api/auth/login/", {"username": username, "password": f"wrong-{n}"})

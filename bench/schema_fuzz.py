@@ -48,6 +48,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,7 @@ def summarize(result: dict[str, Any]) -> tuple[int, list[str]]:
     generated = re.search(r"(\d+) generated(?:, \d+ found (\d+) unique failures?)?", output)
     cases = int(generated.group(1)) if generated else 0
     failures: set[str] = set()
-    operation, checks = "", []
+    operation, checks = "", list[str]()
     section = output.split("= FAILURES =", 1)[1].split("\n", 1)[-1] if "= FAILURES =" in output else ""
     for line in section.splitlines():
         if header := re.match(r"^_+ (.+?) _+$", line):
@@ -239,7 +240,7 @@ def main() -> int:
         cmd = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
         web = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=log)
         wait_http(f"{base}/api/categories/", web)
-        identities = {
+        identities: dict[str, Callable[[], list[str]]] = {
             "anonymous": lambda: [],
             "api-key": lambda: ["-H", f"Authorization: Api-Key {key}"],
             "staff": lambda: staff_headers(base),

@@ -157,7 +157,10 @@ def quality() -> None:
     from dragonrec.catalog.models import Product
     from dragonrec.tracking.models import Event
 
-    leaf = {p.pk: p.category.path.rsplit(" > ", 1)[-1] for p in Product.objects.select_related("category")}
+    leaf = {
+        p.pk: p.category.path.rsplit(" > ", 1)[-1] if p.category else ""
+        for p in Product.objects.select_related("category")
+    }
     brand = dict(Product.objects.values_list("pk", "brand"))
     print("\n== quality on the demo catalog:", len(leaf), "products,", len(QUERIES), "queries")
     header = f"{'query':<24} {'kind':<11}" + "".join(f" {m[:5] + ' P@5':>10} {'first':>6}" for m in MODES)

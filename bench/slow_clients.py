@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -109,11 +110,11 @@ def summary(values: list[float]) -> str:
     return text + (f" ({timeouts} of {len(values)} no answer)" if timeouts else "")
 
 
-def measure(env: dict[str, str], io_threads: str, args: argparse.Namespace, log: object) -> dict[str, str]:
+def measure(env: dict[str, str], io_threads: str, args: argparse.Namespace, log: IO[bytes]) -> dict[str, str]:
     port = free_port()
     run_env = dict(env, DRAGONREC_BIND=f"127.0.0.1:{port}", DRAGONREC_WEB_IO_THREADS=io_threads)
     cmd = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
-    web = subprocess.Popen(cmd, cwd=REPO, env=run_env, stdout=log, stderr=log)  # type: ignore[arg-type]
+    web = subprocess.Popen(cmd, cwd=REPO, env=run_env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 180
         while True:

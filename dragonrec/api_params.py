@@ -9,7 +9,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
 
-class QueryParamsSerializer(serializers.Serializer):
+class QueryParamsSerializer(serializers.Serializer[Any]):
     """A serializer for `request.query_params` where a parameter given empty (`?n=`) is an error, not its default.
 
     DRF reads an empty form value of an optional field as "not given" and fills in the default, so `?scenario=`

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -14,7 +16,7 @@ from dragonrec.catalog.models import Product
 from dragonrec.catalog.selectors import ProductFilter, category_list, product_get, product_list
 
 
-class ProductOutputSerializer(serializers.ModelSerializer):
+class ProductOutputSerializer(serializers.ModelSerializer[Product]):
     category = serializers.CharField(source="category_path", read_only=True)
     category_id = serializers.IntegerField(read_only=True, allow_null=True)
     # a full URL (a shop's CDN) or a path on this site (the demo's own pictures, /static/...): a URI reference
@@ -43,7 +45,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProductListApi(ListAPIView):
+class ProductListApi(ListAPIView[Product]):
     """Active products, filterable by search words, category, brand, price range and stock."""
 
     serializer_class = ProductOutputSerializer
@@ -66,7 +68,7 @@ class ProductDetailApi(APIView):
 class CategoryListApi(APIView):
     """The category tree, flat and ordered by path, with active product counts: a storefront's navigation."""
 
-    class CategorySerializer(serializers.Serializer):  # named for its OpenAPI component: "Category"
+    class CategorySerializer(serializers.Serializer[Any]):  # named for its OpenAPI component: "Category"
         id = serializers.IntegerField()
         name = serializers.CharField()
         path = serializers.CharField(help_text="'Electronics > Monitors'")

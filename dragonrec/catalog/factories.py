@@ -9,7 +9,7 @@ import factory
 from dragonrec.catalog.models import Category, Product
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
         django_get_or_create = ("path",)
@@ -19,7 +19,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     path = factory.LazyAttribute(lambda o: f"{o.parent.path} > {o.name}" if o.parent else o.name)
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
     class Meta:
         model = Product
 

@@ -79,4 +79,5 @@ def product_search_filter(queryset: QuerySet[Product], query: str) -> QuerySet[P
         exact = queryset.filter(sku=sku)
         if exact.exists():
             return exact
-    return lexical_queryset(queryset, query, fields=SEARCH_FIELDS, prefix=True)
+    matches: QuerySet[Product] = lexical_queryset(queryset, query, fields=SEARCH_FIELDS, prefix=True)
+    return matches

@@ -39,8 +39,8 @@ class PriceBoundField(forms.DecimalField):
         number = super().clean(value)
         if number is None:
             return None
-        number = max(-self.LIMIT, min(self.LIMIT, number))
-        return number.quantize(Decimal("0.01"), rounding=self.rounding)
+        bounded: Decimal = max(-self.LIMIT, min(self.LIMIT, number))
+        return bounded.quantize(Decimal("0.01"), rounding=self.rounding)
 
 
 @extend_schema_field(OpenApiTypes.NUMBER)  # any finite number (see PriceBoundField), not the column's pattern
@@ -112,7 +112,8 @@ def product_list(*, filters: dict[str, str] | None = None, active_only: bool = T
     qs = Product.objects.select_related("category")
     if active_only:
         qs = qs.filter(is_active=True)
-    return ProductFilter(filters or {}, queryset=qs).qs
+    filtered: QuerySet[Product] = ProductFilter(filters or {}, queryset=qs).qs
+    return filtered
 
 
 def product_get(*, product_id: int, active_only: bool = True) -> Product | None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from dragonrec.catalog.models import Category, Product
 from dragonrec.catalog.search import product_search_index_update
 from dragonrec.categories import category_parts, category_path
-from dragonrec.tracking.validation import bad_text_error, printable
+from dragonrec.text_validation import bad_text_error, printable
 
 IMPORT_BATCH = 1000  # rows per transaction/bulk upsert: ~0.1 s on the embedded server, small enough to stream
 MAX_TITLE = Product._meta.get_field("title").max_length or 500

@@ -83,4 +83,5 @@ class DefaultProductAdapter:
 def product_adapter() -> DefaultProductAdapter:
     from dragonrec.recommender.conf import recommender_settings
 
-    return recommender_settings.PRODUCT_ADAPTER()
+    adapter: DefaultProductAdapter = recommender_settings.PRODUCT_ADAPTER()
+    return adapter

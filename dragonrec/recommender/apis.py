@@ -22,8 +22,8 @@ from dragonrec.recommender.services.recommendations import (
     UnknownProductError,
     recommendation_list,
 )
-from dragonrec.tracking.authentication import ApiKeyScopes
-from dragonrec.tracking.identity import ShopperMixin, cookie_rotate
+from dragonrec.tracking.authentication import ApiKeyScopes, ShopperMixin
+from dragonrec.tracking.identity import cookie_rotate
 from dragonrec.tracking.models import ApiKey
 
 

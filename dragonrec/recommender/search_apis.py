@@ -23,8 +23,7 @@ from dragonrec.recommender.services.search import (
     search_suggest,
 )
 from dragonrec.textsearch import normalize
-from dragonrec.tracking.authentication import ApiKeyScopes
-from dragonrec.tracking.identity import ShopperMixin
+from dragonrec.tracking.authentication import ApiKeyScopes, ShopperMixin
 
 MAX_QUERY_CHARS = 200  # a search box; longer is a client bug or an attack on the tsquery
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from dragonrec.recommender.adapters import product_adapter
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.models import Impression
 
 
 def products_by_ids(ids: list[int]) -> dict[int, Any]:
@@ -18,7 +21,6 @@ def products_by_ids(ids: list[int]) -> dict[int, Any]:
 def products_rendered(ids: list[int]) -> dict[int, Any]:
     """The API rendering (RECOMMENDER['PRODUCT_SERIALIZER']) of each product, from the serving snapshot's cache;
     products not rendered yet cost one query and one serializer pass for all of them."""
-    from dragonrec.recommender.conf import recommender_settings
     from dragonrec.recommender.stores import current_snapshot
 
     snapshot = current_snapshot()
@@ -31,3 +33,16 @@ def products_rendered(ids: list[int]) -> dict[int, Any]:
         for instance, data in zip(instances, rendered, strict=True):
             cache[instance.pk] = dict(data)  # plain dict: a ReturnDict would keep the serializer alive
     return {pid: cache[pid] for pid in ids if pid in cache}
+
+
+def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
+    """What the teacher judges for a served list: its items as candidates, in the context it was made for."""
+    impression = Impression.objects.filter(request_id=request_id).first()
+    if impression is None:
+        return None
+    candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
+    return {
+        **impression.context,
+        "request_id": str(impression.request_id),
+        "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
+    }

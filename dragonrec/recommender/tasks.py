@@ -43,7 +43,7 @@ def complements_recompute() -> tuple[int, int]:
 @shared_task(bind=True, max_retries=2, acks_late=True, soft_time_limit=120)
 def teacher_score(self: Any, request_id: str) -> str:
     """Ask the LLM teacher to judge a served list; stores a TeacherJudgment whatever happens."""
-    from dragonrec.recommender.services.recommendations import teacher_payload
+    from dragonrec.recommender.selectors import teacher_payload
     from dragonrec.recommender.services.teacher import teacher_judge
 
     payload = teacher_payload(request_id=request_id)

@@ -15,6 +15,17 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.throttling import BaseThrottle
 
+from dragonrec.throttling import shopper_ident_for
+from dragonrec.tracking.identity import (
+    Shopper,
+    ShopperMismatch,
+    cookie_apply,
+    cookie_session_id,
+    cross_site,
+    integration_key,
+    shopper_for_request,
+    signed_in_user_id,
+)
 from dragonrec.tracking.services import api_key_authenticate
 
 KEYWORD = "Api-Key"
@@ -143,8 +154,6 @@ class ApiKeyScopes(permissions.BasePermission):
     message = "this API key lacks the scope this endpoint needs"
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        from dragonrec.tracking.identity import integration_key
-
         key = integration_key(request)
         if key is None:
             return True
@@ -156,3 +165,41 @@ class ApiKeyScopes(permissions.BasePermission):
             self.message = f"this API key lacks the '{needed}' scope"
             return False
         return True
+
+
+class ShopperMixin:
+    """For DRF views that act for a shopper: API-key authentication first (then the project's own classes),
+    `self.shopper(request)`, the cookie set on the response when the request issued one, and the shopper the
+    rate limits count (dragonrec.throttling.ShopperRateThrottle asks the view: the root helper knows no app)."""
+
+    def get_authenticators(self) -> list[Any]:
+        others = super().get_authenticators()  # type: ignore[misc]
+        return [ApiKeyAuthentication(), *(a for a in others if not isinstance(a, ApiKeyAuthentication))]
+
+    def shopper(self, request: Any, *, session_id: str = "") -> Shopper:
+        try:
+            return shopper_for_request(request, session_id=session_id)
+        except ShopperMismatch as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+
+    def may_record(self, request: Any) -> bool:
+        """Whether this request may write what a GET records for its shopper (see `cross_site`)."""
+        return not cross_site(request)
+
+    def rate_limit_ident(self, request: Any) -> str:
+        """Who the shopper is for rate purposes: the signed-in user, else the browser's signed shopper cookie, else
+        the `session_id` an API-key caller names; "" when the request names nobody (then only the address limit
+        applies). A browser without a cookie yet counts under its address only: a fresh id per request must not
+        reset limits."""
+        user_id = signed_in_user_id(getattr(request, "user", None))
+        if user_id is not None:
+            return shopper_ident_for(user_id=user_id, session_id="")
+        if integration_key(request) is not None:
+            session_id = request.query_params.get("session_id") or request.headers.get("X-Session-Id") or ""
+        else:
+            session_id = cookie_session_id(request, create=False)
+        return shopper_ident_for(user_id=None, session_id=session_id)
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        return cookie_apply(request, response)

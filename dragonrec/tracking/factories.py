@@ -10,7 +10,7 @@ from django.utils import timezone
 from dragonrec.tracking.models import Event
 
 
-class EventFactory(factory.django.DjangoModelFactory):
+class EventFactory(factory.django.DjangoModelFactory[Event]):
     class Meta:
         model = Event
 

@@ -235,30 +235,3 @@ def cookie_apply(request: Any, response: Any) -> Any:
         path=conf["PATH"],
     )
     return response
-
-
-class ShopperMixin:
-    """For DRF views that act for a shopper: API-key authentication first (then the project's own classes),
-    `self.shopper(request)`, and the cookie set on the response when the request issued one."""
-
-    def get_authenticators(self) -> list[Any]:
-        from dragonrec.tracking.authentication import ApiKeyAuthentication
-
-        others = super().get_authenticators()  # type: ignore[misc]
-        return [ApiKeyAuthentication(), *(a for a in others if not isinstance(a, ApiKeyAuthentication))]
-
-    def shopper(self, request: Any, *, session_id: str = "") -> Shopper:
-        from rest_framework.exceptions import PermissionDenied
-
-        try:
-            return shopper_for_request(request, session_id=session_id)
-        except ShopperMismatch as exc:
-            raise PermissionDenied(str(exc)) from exc
-
-    def may_record(self, request: Any) -> bool:
-        """Whether this request may write what a GET records for its shopper (see `cross_site`)."""
-        return not cross_site(request)
-
-    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        return cookie_apply(request, response)

@@ -1,8 +1,6 @@
-"""Text that JSON can carry but our storage cannot: checked per event, so one bad item is a per-item `rejected`
-instead of a 500 that loses the good items of its batch.
-
-Why these two: PostgreSQL text and jsonb cannot hold U+0000 (a `DataError` at insert time), and a lone UTF-16
-surrogate (`"\\ud800"` is valid JSON) has no UTF-8 encoding, so the driver fails before the row reaches the server.
+"""What an event may say: text our storage can hold (dragonrec.text_validation, shared with the catalog and
+re-exported here), checked per event, so one bad item is a per-item `rejected` instead of a 500 that loses the good
+items of its batch.
 
 The limits of what an event may say (`DRAGONREC_EVENT_LIMITS`: value, quantity, how old or how far ahead its
 timestamp may be, purchases per shopper per hour) are read here too, and checked by `value_problem`,
@@ -14,12 +12,15 @@ whichever way it arrives.
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+
+from dragonrec.text_validation import bad_text_error as bad_text_error
+from dragonrec.text_validation import printable as printable
+from dragonrec.text_validation import text_problem as text_problem
 
 EVENT_LIMIT_DEFAULTS: dict[str, Any] = {
     # A line's value (price x quantity, in the shop's currency): a purchase line above this is not a real one.
@@ -137,51 +138,3 @@ def rating_problem(rating: float) -> str:
     if not math.isfinite(rating) or not 0 <= rating <= 10:
         return f"rating {rating} is not a number between 0 and 10"
     return ""
-
-
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
-MAX_WALK = 10_000  # values visited per item; the parser bounds nesting depth, this bounds breadth
-
-
-def text_problem(text: str) -> str:
-    """Why this string cannot be stored, or "" when it can."""
-    match = _BAD_TEXT.search(text)
-    if match is None:
-        return ""
-    if match.group() == "\x00":
-        return "contains a NUL character"
-    return "contains a lone UTF-16 surrogate (not valid Unicode text)"
-
-
-def bad_text_error(value: Any, *, path: str = "") -> str:
-    """'<path>: <why>' for the first string (dict keys included) anywhere in `value` that cannot be stored, else "".
-
-    Iterative, so a deep value costs no recursion; paths read like `context.page` or `context.tags[2]`.
-    """
-    stack: list[tuple[str, Any]] = [(path, value)]
-    visited = 0
-    while stack:
-        where, current = stack.pop()
-        visited += 1
-        if visited > MAX_WALK:
-            return f"{where or 'event'}: too many values"
-        if isinstance(current, str):
-            problem = text_problem(current)
-            if problem:
-                return f"{where or 'value'}: {problem}"
-        elif isinstance(current, dict):
-            for key, child in current.items():
-                key_text = str(key)
-                problem = text_problem(key_text)
-                if problem:
-                    return f"{where or 'event'}: a key {problem}"
-                stack.append((f"{where}.{key_text}" if where else key_text, child))
-        elif isinstance(current, list):
-            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(current))
-    return ""
-
-
-def printable(text: Any, *, limit: int = 64) -> str:
-    """`text` made safe to echo back in a JSON response: NULs dropped, lone surrogates replaced, length bounded."""
-    cleaned = _BAD_TEXT.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", str(text))
-    return cleaned[:limit]

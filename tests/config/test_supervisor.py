@@ -70,7 +70,7 @@ def test_a_killed_embedded_redis_is_started_again_on_its_port_with_its_data() ->
     supervisor = Supervisor([], cwd=REPO, watch_redis=True)
 
     os.kill(pid, signal.SIGKILL)
-    while embedded._pid_alive(pid):
+    while embedded.pid_alive(pid):
         time.sleep(0.01)
     killed = time.monotonic()
     poll_until(supervisor, embedded.redis_alive)

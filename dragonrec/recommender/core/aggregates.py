@@ -17,26 +17,11 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dragonrec.recommender.core.types import (
-    ADD_TO_CART,
-    CLICK,
-    PURCHASE,
-    RATING,
-    VIEW,
-    HistoryEvent,
-    Product,
-    ProductId,
-)
+from dragonrec.recommender.core.defaults import DEFAULTS
+from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 
-# How much intent each event type shows. A purchase says ~5x more than a view (the usual ratio in implicit-feedback
-# confidence weighting, Hu, Koren & Volinsky ICDM 2008); searches and cart removals say nothing about one product.
-DEFAULT_EVENT_WEIGHTS: Mapping[str, float] = {
-    VIEW: 1.0,
-    CLICK: 1.5,
-    ADD_TO_CART: 3.0,
-    PURCHASE: 5.0,
-    RATING: 5.0,
-}
+# How much intent each event type shows: RECOMMENDER["EVENT_WEIGHTS"] (core/defaults.py says why).
+DEFAULT_EVENT_WEIGHTS: Mapping[str, float] = dict(DEFAULTS["EVENT_WEIGHTS"])
 
 K = TypeVar("K", bound=Hashable)
 
@@ -45,10 +30,12 @@ K = TypeVar("K", bound=Hashable)
 class AggregateConfig:
     """Defaults for the periodic aggregate jobs (the Celery beat tasks and the evaluation use the same ones)."""
 
-    half_life_s: float = 3 * 86400.0  # trending should react within days, not weeks (a shop's promotions cycle)
+    # trending should react within days, not weeks (a shop's promotions cycle)
+    half_life_s: float = DEFAULTS["TRENDING_HALF_LIFE_HOURS"] * 3600.0
     event_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
     window: int = 5  # a session's next ~5 actions still relate to the current product; further ones drift
-    min_count: int = 2  # one co-occurrence is an anecdote: require a second session before calling it a pair
+    # one co-occurrence is an anecdote: require a second session before calling it a pair
+    min_count: int = DEFAULTS["COMPLEMENTS_MIN_COUNT"]
     top_k: int = 50  # complements kept per product; serving shows ~10, the rest absorbs stock-outs and exclusions
     category_top_k: int = 10
     shrinkage: float = 5.0  # count at which a pair's PMI keeps half its value (significance weighting)

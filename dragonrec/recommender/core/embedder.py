@@ -28,7 +28,7 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     """Unit-length rows as float32; all-zero rows stay zero (an empty text has no direction)."""
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return np.asarray(np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0))
 
 
 class Embedder(ABC):
@@ -151,7 +151,7 @@ def cached_encode(
     cache_dir = Path(cache_dir)
     path = cache_dir / f"{embedding_cache_key(embedder.name, texts)}.npy"
     if path.exists():
-        return np.load(path)
+        return np.asarray(np.load(path))
     vectors = embedder.encode(texts, batch_size=batch_size, progress=progress)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Write then rename: a crash or a parallel run never leaves a truncated file under the final name.

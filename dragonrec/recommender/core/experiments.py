@@ -157,7 +157,7 @@ def sample_size_per_arm(*, baseline: float, relative_lift: float, alpha: float =
     if not 0 < baseline < 1 or relative_lift == 0:
         raise ValueError("baseline must be in (0, 1) and the lift non-zero")
     treated = min(baseline * (1 + relative_lift), 1 - 1e-9)
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))  # scipy is untyped
     variance = baseline * (1 - baseline) + treated * (1 - treated)
     return math.ceil(z**2 * variance / (treated - baseline) ** 2)
 

@@ -1,6 +1,6 @@
 """Exploration with exact propensities: the first slots stay deterministic, the tail is sampled.
 
-    >>> config = ExplorationConfig(deterministic_slots=3, pool=8, temperature=0.05)
+    >>> config = ExplorationConfig(deterministic_slots=3, pool=10, temperature=0.05)
     >>> explored = explore(page_scores, config=config, seed=seed_from_request(request_id))
     >>> explored.order            # indices into the page, in the order to show them
     >>> explored.propensities     # P(this item at this position | request), 1.0 for the deterministic slots
@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from dragonrec.recommender.core.defaults import EXPLORATION_DEFAULTS
 from dragonrec.recommender.core.types import ScoredItem
 
 MAX_POOL = 12  # 2^12 subset states: exact marginals in well under a millisecond
@@ -34,10 +35,13 @@ MAX_POOL = 12  # 2^12 subset states: exact marginals in well under a millisecond
 
 @dataclass(frozen=True)
 class ExplorationConfig:
-    enabled: bool = True
-    deterministic_slots: int = 3  # the top slots take most clicks (position bias): keep them the ranker's
-    pool: int = 8  # candidates the tail is sampled from: the best `pool` items not already placed
-    temperature: float = 0.05  # softmax temperature over scores in [0, 1]: lower = closer to the greedy list
+    # Defaults: core.defaults.EXPLORATION_DEFAULTS (the RECOMMENDER["EXPLORATION"] of an exploring scenario).
+    enabled: bool = EXPLORATION_DEFAULTS["enabled"]
+    # the top slots take most clicks (position bias): keep them the ranker's
+    deterministic_slots: int = EXPLORATION_DEFAULTS["deterministic_slots"]
+    pool: int = EXPLORATION_DEFAULTS["pool"]  # candidates the tail is sampled from: the best `pool` not yet placed
+    # softmax temperature over scores in [0, 1]: lower = closer to the greedy list
+    temperature: float = EXPLORATION_DEFAULTS["temperature"]
 
     def __post_init__(self) -> None:
         if self.deterministic_slots < 0 or self.pool < 1 or self.temperature <= 0:
@@ -76,7 +80,7 @@ def seed_from_request(request_id: object) -> int:
 def softmax_weights(scores: np.ndarray, temperature: float) -> np.ndarray:
     z = (scores - scores.max()) / temperature
     w = np.exp(z)
-    return w / w.sum()
+    return np.asarray(w / w.sum())
 
 
 @functools.cache

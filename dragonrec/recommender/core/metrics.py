@@ -33,7 +33,7 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores)
     target_scores = scores[np.arange(len(scores)), np.asarray(targets)][:, None]
     ahead = (scores > target_scores) | (scores == target_scores)
-    return ahead.sum(axis=1)  # includes the target itself, hence 1-based
+    return np.asarray(ahead.sum(axis=1))  # includes the target itself, hence 1-based
 
 
 def recall_at_k(ranks: np.ndarray | int, k: int) -> float:
@@ -81,13 +81,13 @@ def intra_list_diversity(lists: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     stacked = np.asarray(vectors, dtype=np.float32)[lists]  # (users, k, dim)
     gram = np.einsum("ukd,ujd->ukj", stacked, stacked)
     off_diagonal = gram.sum(axis=(1, 2)) - np.trace(gram, axis1=1, axis2=2)
-    return 1.0 - off_diagonal / (k * (k - 1))
+    return np.asarray(1.0 - off_diagonal / (k * (k - 1)))
 
 
 def category_coverage(lists: np.ndarray, category_codes: np.ndarray) -> np.ndarray:
     """Per list, the number of distinct leaf categories (integer codes per item)."""
     codes = np.sort(np.asarray(category_codes)[np.atleast_2d(np.asarray(lists))], axis=1)
-    return 1 + (np.diff(codes, axis=1) != 0).sum(axis=1)
+    return np.asarray(1 + (np.diff(codes, axis=1) != 0).sum(axis=1))
 
 
 def catalog_coverage(lists: np.ndarray, n_items: int) -> float:

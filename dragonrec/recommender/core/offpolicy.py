@@ -59,7 +59,7 @@ def _weights(pscore: np.ndarray, target_pscore: np.ndarray, clip: float | None) 
     if np.any(pscore <= 0):
         raise ValueError("every logged propensity must be > 0 (a shown item had a chance to be shown)")
     w = target_pscore / pscore
-    return np.minimum(w, clip) if clip is not None else w
+    return np.asarray(np.minimum(w, clip)) if clip is not None else np.asarray(w)
 
 
 def _per_list_sums(values: np.ndarray, lists: np.ndarray) -> np.ndarray:

@@ -27,79 +27,16 @@ from dragonrec.recommender.core.candidates import (
     SimilarToAnchorSource,
     TrendingSource,
 )
+from dragonrec.recommender.core.defaults import PIPELINE_DEFAULTS as PIPELINE_DEFAULTS
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.exploration import ExplorationConfig, explore_page, pool_size
 from dragonrec.recommender.core.policy import LOCAL, ServingPolicy, personal_weight, serving_policy
 from dragonrec.recommender.core.rankers import EmbeddingRanker, SupportBlendRanker
-from dragonrec.recommender.core.rerank import RerankRules, rerank, within_stated_price
+from dragonrec.recommender.core.rerank import RerankConfig, RerankRules, rerank, within_stated_price
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, ProductId, Recommendation, ScoredItem
 
 TRENDING = "trending"
-
-
-# The pipeline's settings, in the shape of the RECOMMENDER settings dict (recommender/conf.py merges these into its
-# DEFAULTS, docs/configuration.md documents them). Both `PipelineConfig()` and the settings read them from here, so
-# the core defaults and the served defaults cannot disagree.
-PIPELINE_DEFAULTS: dict[str, Any] = {
-    # Import strings of the candidate sources (recommender.core.base.CandidateSource) the pipeline merges.
-    "CANDIDATE_SOURCES": [
-        "dragonrec.recommender.core.candidates.EmbeddingSource",
-        "dragonrec.recommender.core.candidates.TrendingSource",
-        "dragonrec.recommender.core.candidates.ComplementSource",
-        "dragonrec.recommender.core.candidates.SimilarToAnchorSource",
-    ],
-    # Candidate sources per scenario, (source name, how many), in order: an item found by several sources keeps
-    # the first one's label (and its bonus), so complements come first where accessories matter. A source that is
-    # not there (no active student) is skipped. Budgets: a few hundred candidates keep ranking + re-ranking under
-    # ~5 ms per request in Python, yet hold far more than a page after stock, purchase and fatigue filters.
-    "SCENARIO_SOURCES": {
-        "home": [["student", 150], ["embedding", 150], ["complements", 50], ["trending", 100]],
-        "product": [["complements", 60], ["similar", 100], ["embedding", 50], ["trending", 30]],
-        "cart": [["complements", 100], ["similar", 40], ["student", 40], ["embedding", 40], ["trending", 30]],
-    },
-    # Added to a candidate's [0, 1] score when a source found it, per scenario. Cart: complements first (a second
-    # charger is not what a cart needs). Product page: similar items have higher cosines than accessories by
-    # construction; the bonus lets "goes well with" items share the list.
-    "SOURCE_BONUS": {"cart": {"complements": 1.0}, "product": {"complements": 0.35}},
-    # Re-ranking (rerank.mmr_select), tuned on the validation targets of amazon_scientific and amazon_beauty with
-    # the student as ranker (bench/served.py). Classic MMR at 0.2 on every slot plus a cap of 3 per category cost
-    # 7-9% NDCG@10: it pushes down merely related items, exactly what a sequential model predicts well, and the cap
-    # alone cost 4% on Scientific, whose shoppers stay in one category. A small bonus for a category not yet on the
-    # page below the first slots buys +1.6 to +2.2 leaf categories per list for <= 1% NDCG@10 instead (and the
-    # content blend below more than pays for it on Beauty). The near-duplicate MMR costs ~0-1%.
-    "DIVERSITY": 0.1,  # MMR strength 0..1 (0 = off) ...
-    "DIVERSITY_THRESHOLD": 0.9,  # ... against near-duplicates only: cosine above this counts, rescaled to 0..1
-    "DIVERSITY_KEEP_TOP": 3,  # the first slots follow relevance alone (most of NDCG's mass sits there)
-    "CATEGORY_BONUS": 0.1,  # [0, 1]-relevance an item of a leaf category not yet in the list gains
-    "CATEGORY_CAP": None,  # at most this many items of one leaf category in a list (None = no cap)
-    # Per-scenario overrides of the five keys above. Product and cart pages promise variety around one anchor
-    # ("one monitor brings accessories, not ten monitors"): there a hard cap of 3 per leaf category holds.
-    "SCENARIO_RERANK": {"product": {"CATEGORY_CAP": 3}, "cart": {"CATEGORY_CAP": 3}},
-    # Rankers that know how much evidence they have per item (the student: training interactions) get content
-    # similarity blended in where that evidence is thin: score = z(ranker) + CONTENT_BLEND * z(content) *
-    # pivot / (pivot + interactions). A product added after training has 0 interactions: content weighs most.
-    # Validation (bench/served.py, 3,000 users): rare-target NDCG@10 +28% (Scientific) and +47% (Beauty) over the
-    # bare student, overall NDCG@10 unchanged or better; pivot 20 beat 5 and 50, weight 0.5 beat 0.3 and 0.8-1.0.
-    "CONTENT_BLEND": 0.5,
-    "CONTENT_BLEND_PIVOT": 20.0,  # interactions at which the content weight is halved
-    # After a purchase (core.policy): home and cart leave out substitutes (the bought product's leaf category) for
-    # this many days; a month covers the "just bought one" period of durable goods. SUBSTITUTE_WINDOWS sets it per
-    # category path (the most specific match wins; 0 = substitutes stay), REPEAT_PURCHASE_CATEGORIES names the
-    # categories re-bought as a matter of course (coffee beans), where substitutes always stay, like consumables.
-    "SUBSTITUTE_WINDOW_DAYS": 30,
-    "SUBSTITUTE_WINDOWS": {},
-    "REPEAT_PURCHASE_CATEGORIES": [],
-    # ... and lean to what goes with it: added to complements' score on home after a purchase (as SOURCE_BONUS).
-    # 0.5 puts accessories above all but the ranker's strongest picks (scores are in [0, 1] before bonuses).
-    "PURCHASE_COMPLEMENT_BONUS": 0.5,
-    # Stated categories and brands: relevance an item of them gains once the shopper has history (a cold list is
-    # led by them: +1.0); on a cold list each stated category may hold its share of this part of the page above
-    # the cold category cap (0.75: three quarters of a cold list from what the shopper said they like).
-    "PREFERENCE_BONUS": 0.15,
-    "PREFERENCE_COLD_SHARE": 0.75,
-}
-RERANK_KEYS = ("DIVERSITY", "DIVERSITY_KEEP_TOP", "DIVERSITY_THRESHOLD", "CATEGORY_CAP", "CATEGORY_BONUS")
 
 
 def _sources(rows_by_scenario: Mapping[str, Sequence[Sequence[Any]]]) -> dict[str, tuple[tuple[str, int], ...]]:
@@ -114,35 +51,12 @@ def _default_source_bonus() -> dict[str, dict[str, float]]:
     return {scenario: dict(bonus) for scenario, bonus in PIPELINE_DEFAULTS["SOURCE_BONUS"].items()}
 
 
-@dataclass(frozen=True)
-class RerankConfig:
-    """How one scenario's page is diversified (see rerank.mmr_select)."""
-
-    diversity: float = float(PIPELINE_DEFAULTS["DIVERSITY"])
-    keep_top: int = int(PIPELINE_DEFAULTS["DIVERSITY_KEEP_TOP"])
-    threshold: float = float(PIPELINE_DEFAULTS["DIVERSITY_THRESHOLD"])
-    category_cap: int | None = PIPELINE_DEFAULTS["CATEGORY_CAP"]
-    category_bonus: float = float(PIPELINE_DEFAULTS["CATEGORY_BONUS"])
-
-
-def _cap(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def _scenario_rerank(settings: Mapping[str, Any]) -> dict[str, RerankConfig]:
     """SCENARIO_RERANK's overrides on top of the global re-rank keys, per scenario."""
-    base = {key: settings[key] for key in RERANK_KEYS}
-    per_scenario = {}
-    for scenario, overrides in (settings["SCENARIO_RERANK"] or {}).items():
-        merged = {**base, **overrides}
-        per_scenario[scenario] = RerankConfig(
-            diversity=float(merged["DIVERSITY"]),
-            keep_top=int(merged["DIVERSITY_KEEP_TOP"]),
-            threshold=float(merged["DIVERSITY_THRESHOLD"]),
-            category_cap=_cap(merged["CATEGORY_CAP"]),
-            category_bonus=float(merged["CATEGORY_BONUS"]),
-        )
-    return per_scenario
+    return {
+        scenario: RerankConfig.from_settings({**settings, **overrides})
+        for scenario, overrides in (settings.get("SCENARIO_RERANK") or {}).items()
+    }
 
 
 @dataclass(frozen=True)
@@ -151,35 +65,26 @@ class PipelineConfig:
 
     sources: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=_default_sources)
     source_bonus: Mapping[str, Mapping[str, float]] = field(default_factory=_default_source_bonus)
-    diversity: float = float(PIPELINE_DEFAULTS["DIVERSITY"])
-    diversity_keep_top: int = int(PIPELINE_DEFAULTS["DIVERSITY_KEEP_TOP"])
-    diversity_threshold: float = float(PIPELINE_DEFAULTS["DIVERSITY_THRESHOLD"])
-    category_cap: int | None = PIPELINE_DEFAULTS["CATEGORY_CAP"]
-    category_bonus: float = float(PIPELINE_DEFAULTS["CATEGORY_BONUS"])
+    rerank: RerankConfig = field(default_factory=RerankConfig)  # every scenario's but those in `scenario_rerank`
     scenario_rerank: Mapping[str, RerankConfig] = field(default_factory=lambda: _scenario_rerank(PIPELINE_DEFAULTS))
-    content_blend: float = float(PIPELINE_DEFAULTS["CONTENT_BLEND"])
-    content_blend_pivot: float = float(PIPELINE_DEFAULTS["CONTENT_BLEND_PIVOT"])
+    content_blend: float = PIPELINE_DEFAULTS["CONTENT_BLEND"]
+    content_blend_pivot: float = PIPELINE_DEFAULTS["CONTENT_BLEND_PIVOT"]
     cold_category_cap: int = 2  # no history: spread trending over >= 5 categories to learn what the user likes
     alpha_by_events: tuple[float, ...] = (0.0, 0.5, 0.75)  # personal weight with 0, 1, 2 events; 1.0 beyond
     preference_alpha: float = 0.5  # stated preferences only: half preference-text retrieval, half trending
     fallback_factor: int = 5  # trending fetched for the fallback: n * factor (+ exclusions), survives filters
-    substitute_window_days: float = float(PIPELINE_DEFAULTS["SUBSTITUTE_WINDOW_DAYS"])
-    substitute_windows: Mapping[str, float] = field(default_factory=dict)
-    repeat_purchase_categories: tuple[str, ...] = ()
-    purchase_complement_bonus: float = float(PIPELINE_DEFAULTS["PURCHASE_COMPLEMENT_BONUS"])
-    preference_bonus: float = float(PIPELINE_DEFAULTS["PREFERENCE_BONUS"])
-    preference_cold_share: float = float(PIPELINE_DEFAULTS["PREFERENCE_COLD_SHARE"])
+    substitute_window_days: float = PIPELINE_DEFAULTS["SUBSTITUTE_WINDOW_DAYS"]
+    substitute_windows: Mapping[str, float] = field(
+        default_factory=lambda: dict(PIPELINE_DEFAULTS["SUBSTITUTE_WINDOWS"])
+    )
+    repeat_purchase_categories: tuple[str, ...] = tuple(PIPELINE_DEFAULTS["REPEAT_PURCHASE_CATEGORIES"])
+    purchase_complement_bonus: float = PIPELINE_DEFAULTS["PURCHASE_COMPLEMENT_BONUS"]
+    preference_bonus: float = PIPELINE_DEFAULTS["PREFERENCE_BONUS"]
+    preference_cold_share: float = PIPELINE_DEFAULTS["PREFERENCE_COLD_SHARE"]
 
     def rerank_for(self, scenario: str) -> RerankConfig:
-        """The scenario's override, else the global diversity settings."""
-        default = RerankConfig(
-            diversity=self.diversity,
-            keep_top=self.diversity_keep_top,
-            threshold=self.diversity_threshold,
-            category_cap=self.category_cap,
-            category_bonus=self.category_bonus,
-        )
-        return self.scenario_rerank.get(scenario, default)
+        """The scenario's override, else the global re-rank settings."""
+        return self.scenario_rerank.get(scenario, self.rerank)
 
 
 def pipeline_config_from_settings(settings: Mapping[str, Any]) -> PipelineConfig:
@@ -191,11 +96,7 @@ def pipeline_config_from_settings(settings: Mapping[str, Any]) -> PipelineConfig
     return PipelineConfig(
         sources=_sources(s["SCENARIO_SOURCES"]),
         source_bonus={scenario: {k: float(v) for k, v in b.items()} for scenario, b in s["SOURCE_BONUS"].items()},
-        diversity=float(s["DIVERSITY"]),
-        diversity_keep_top=int(s["DIVERSITY_KEEP_TOP"]),
-        diversity_threshold=float(s["DIVERSITY_THRESHOLD"]),
-        category_cap=_cap(s["CATEGORY_CAP"]),
-        category_bonus=float(s["CATEGORY_BONUS"]),
+        rerank=RerankConfig.from_settings(s),
         scenario_rerank=_scenario_rerank(s),
         content_blend=float(s["CONTENT_BLEND"]),
         content_blend_pivot=float(s["CONTENT_BLEND_PIVOT"]),

@@ -28,27 +28,12 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from dragonrec.categories import category_within
-from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, RerankRules
+from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, RerankConfig, RerankRules
 from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import PURCHASE, Context, HistoryEvent, Product, ProductId
-
-
-class RerankConfig(Protocol):
-    """How a scenario's page is diversified (core.pipeline.RerankConfig: the pipeline imports this module)."""
-
-    @property
-    def diversity(self) -> float: ...
-    @property
-    def keep_top(self) -> int: ...
-    @property
-    def threshold(self) -> float: ...
-    @property
-    def category_cap(self) -> int | None: ...
-    @property
-    def category_bonus(self) -> float: ...
 
 
 class PipelineConfig(Protocol):
@@ -74,7 +59,7 @@ class PipelineConfig(Protocol):
     def preference_bonus(self) -> float: ...
     @property
     def preference_cold_share(self) -> float: ...
-    def rerank_for(self, scenario: str) -> Any: ...
+    def rerank_for(self, scenario: str) -> RerankConfig: ...
 
 
 # The lists of a product page besides "for you": answered like recommendations, recorded like them.
@@ -295,8 +280,7 @@ def _with_overrides(rerank: RerankConfig, overrides: Mapping[str, Any]) -> Reran
         changes["category_cap"] = None if cap is None else int(cap)
     if "category_bonus" in overrides:
         changes["category_bonus"] = float(overrides["category_bonus"])
-    # a dataclass (core.pipeline.RerankConfig) behind the protocol
-    return replace(cast(Any, rerank), **changes) if changes else rerank
+    return replace(rerank, **changes) if changes else rerank
 
 
 # --------------------------------------------------------------------------------------------- reasons

@@ -75,7 +75,7 @@ def preference_text(preferences: Preferences) -> str:
 @lru_cache(maxsize=4096)
 def _encode_one(embedder: Embedder, text: str) -> np.ndarray:
     # Preference texts repeat across users (the same questionnaire answers); ~10 ms each with MiniLM on CPU.
-    return embedder.encode([text])[0]
+    return np.asarray(embedder.encode([text])[0])
 
 
 def event_weights(history: Sequence[HistoryEvent], config: ProfileConfig = DEFAULT_PROFILE_CONFIG) -> np.ndarray:

@@ -132,7 +132,7 @@ class SupportBlendRanker(Ranker):
         content = standardize(self.content.score(ctx, candidate_ids))
         content = np.where(np.isfinite(content), content, 0.0)
         support = np.asarray(self.support(candidate_ids), dtype=np.float64)
-        return (main + self.weight * self.pivot / (self.pivot + support) * content).astype(np.float32)
+        return np.asarray(main + self.weight * self.pivot / (self.pivot + support) * content, dtype=np.float32)
 
 
 class TrendingRanker(Ranker):

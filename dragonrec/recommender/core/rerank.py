@@ -18,14 +18,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from dragonrec.categories import category_within
+from dragonrec.recommender.core.defaults import PIPELINE_DEFAULTS
 from dragonrec.recommender.core.stores import VectorIndex
 from dragonrec.recommender.core.types import PURCHASE, RATING, HistoryEvent, Product, ProductId, ScoredItem
 
 BOUGHT_EVENT_TYPES = frozenset({PURCHASE, RATING})  # a review is the public datasets' purchase signal
+
+
+@dataclass(frozen=True)
+class RerankConfig:
+    """How one scenario's page is diversified (see mmr_select): the five RECOMMENDER re-rank keys, read once by
+    `from_settings` and handed through the serving policy into RerankRules."""
+
+    diversity: float = PIPELINE_DEFAULTS["DIVERSITY"]
+    keep_top: int = PIPELINE_DEFAULTS["DIVERSITY_KEEP_TOP"]
+    threshold: float = PIPELINE_DEFAULTS["DIVERSITY_THRESHOLD"]
+    category_cap: int | None = PIPELINE_DEFAULTS["CATEGORY_CAP"]
+    category_bonus: float = PIPELINE_DEFAULTS["CATEGORY_BONUS"]
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> RerankConfig:
+        """From RECOMMENDER-shaped keys (DIVERSITY, DIVERSITY_KEEP_TOP, ...); a missing key keeps its default."""
+        cap = settings.get("CATEGORY_CAP", cls.category_cap)
+        return cls(
+            diversity=float(settings.get("DIVERSITY", cls.diversity)),
+            keep_top=int(settings.get("DIVERSITY_KEEP_TOP", cls.keep_top)),
+            threshold=float(settings.get("DIVERSITY_THRESHOLD", cls.threshold)),
+            category_cap=None if cap is None else int(cap),
+            category_bonus=float(settings.get("CATEGORY_BONUS", cls.category_bonus)),
+        )
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from dragonrec.recommender.core.pipeline import (
     pipeline_config_from_settings,
 )
 from dragonrec.recommender.core.rankers import EmbeddingRanker
+from dragonrec.recommender.core.rerank import RerankConfig
 from dragonrec.recommender.core.types import Context, HistoryEvent
 from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
@@ -197,7 +198,7 @@ RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
     "pipeline": _build_pipeline,
     # Ablation: the same pipeline without MMR, category bonus and cap, i.e. the accuracy price of diversity.
     "pipeline-nodiv": lambda split, res: _build_pipeline(
-        split, res, PipelineConfig(diversity=0.0, category_cap=None, category_bonus=0.0)
+        split, res, PipelineConfig(rerank=RerankConfig(diversity=0.0, category_cap=None, category_bonus=0.0))
     ),
     "random": lambda split, res: RandomRanker(seed=res.seed),
     "oracle": lambda split, res: OracleRanker(split.test_target),  # sanity checks only: knows the answer

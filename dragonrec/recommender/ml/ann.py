@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from dragonrec.recommender.core.defaults import DEFAULTS
+
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "ann_index.faiss"
@@ -44,13 +46,14 @@ class RetrievalConfig:
     # (0.19 ms at 10k, 4.1 ms at 100k, 41 ms at 1M), HNSW 0.14 / 0.46 / 1.1 ms: HNSW is a little faster from 10k
     # on, but up to 20k exact costs under ~0.5 ms and never misses an item (and Beauty-sized catalogues, 12k, keep
     # the exact figures of the offline benches), so exact stays the answer there.
-    exact_max_items: int = 20_000
+    exact_max_items: int = DEFAULTS["STUDENT_ANN"]["exact_max_items"]
     # HNSW graph degree and build beam: at 1M items m=16 / ef_construction=80 gave recall@10 0.994 against exact
     # (0.987 for a random-weight student's own user vectors); 32 / 100 gave 0.999 at 100k but builds ~2x slower, and
     # the graph is rebuilt with every version (hourly at most)
-    m: int = 16
-    ef_construction: int = 80
-    ef_search: int = 128  # query-time beam width; raised to the k asked when a request wants more (faiss needs >= k)
+    m: int = DEFAULTS["STUDENT_ANN"]["m"]
+    ef_construction: int = DEFAULTS["STUDENT_ANN"]["ef_construction"]
+    # query-time beam width; raised to the k asked when a request wants more (faiss needs >= k)
+    ef_search: int = DEFAULTS["STUDENT_ANN"]["ef_search"]
     build_threads: int = 0  # threads while building (0 = what faiss/OpenMP has)
 
     def to_dict(self) -> dict:

@@ -10,17 +10,39 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from dragonrec.recommender.core.base import Ranker
-from dragonrec.recommender.evaluation.dataset import Split
+from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 from dragonrec.recommender.ml.model import StudentConfig
 from dragonrec.recommender.ml.ranker import StudentRanker
 from dragonrec.recommender.ml.student import Student
 
 log = logging.getLogger(__name__)
+
+
+# What training needs of the harness's split (evaluation.dataset.Split), as protocols: the ML layer does not import
+# the evaluation layer that imports it.
+class SplitDataset(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def products(self) -> Sequence[Product]: ...  # dense ids: products[i].id == i
+    @property
+    def n_items(self) -> int: ...
+
+
+class Split(Protocol):
+    @property
+    def dataset(self) -> SplitDataset: ...
+    @property
+    def train(self) -> Mapping[str, Sequence[HistoryEvent]]: ...  # user -> history without the last two events
+    @property
+    def valid_target(self) -> Mapping[str, ProductId]: ...
 
 
 def _cache_key(split: Split, item_vectors: np.ndarray, seed: int, config: StudentConfig) -> str:

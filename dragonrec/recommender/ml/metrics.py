@@ -11,8 +11,8 @@ ties count against the target, everywhere), so early stopping, the promotion gat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -22,8 +22,23 @@ from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import Step, as_steps, encode_histories
 from dragonrec.recommender.ml.model import StudentModel
 
-if TYPE_CHECKING:
-    from dragonrec.recommender.ml.student import Student
+
+class RankingStudent(Protocol):
+    """What the promotion gate's metrics need of a trained student (ml.student.Student): a protocol, so the
+    metrics the trainer uses do not import the artifact that imports the trainer."""
+
+    product_ids: list[ProductId]
+
+    def dense_ids(self, product_ids: Sequence[ProductId] | np.ndarray) -> np.ndarray: ...
+
+    def score_matrix(
+        self,
+        histories: Sequence[Iterable[HistoryEvent | Step]],
+        candidate_ids: Sequence[ProductId],
+        *,
+        text_vectors: np.ndarray | None = None,
+    ) -> np.ndarray: ...
+
 
 EVAL_BATCH = 512  # histories scored at once: 512 x 12k float32 = 25 MB
 
@@ -101,7 +116,7 @@ def full_ranking_metrics(
 
 
 def student_ranking_metrics(
-    student: Student,
+    student: RankingStudent,
     pairs: Sequence[tuple[Sequence[HistoryEvent], ProductId]],
     *,
     ks: Sequence[int] = (10,),

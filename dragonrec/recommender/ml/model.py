@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from transformers import GPT2Config, GPT2Model
 
+from dragonrec.recommender.core.defaults import DEFAULTS
 from dragonrec.recommender.core.types import ADD_TO_CART, CLICK, PURCHASE, RATING, REMOVE_FROM_CART, SEARCH, VIEW
 
 PAD = 0  # item row 0 and event index 0 are padding; product with dense id i lives in row i + 1
@@ -81,10 +82,12 @@ class StudentConfig:
     # `n_negatives` uniform items, logQ-corrected (losses.sampled_softmax_ce); "auto": sampled above
     # `sampled_above_items` products. Full is exact and, on a Beauty-sized catalogue, as fast; at 1M products it
     # does not fit a CPU step (bench/student_scale.py)
-    loss: str = "auto"
-    sampled_above_items: int = 100_000
-    n_negatives: int = 2048  # uniform negatives per step, shared by every position of the batch
-    device: str = "auto"  # "auto": cuda when torch sees a GPU, else cpu; or "cpu", "cuda", "cuda:1"
+    loss: str = DEFAULTS["STUDENT_TRAINING"]["loss"]
+    sampled_above_items: int = DEFAULTS["STUDENT_TRAINING"]["sampled_above_items"]
+    # uniform negatives per step, shared by every position of the batch
+    n_negatives: int = DEFAULTS["STUDENT_TRAINING"]["negatives"]
+    # "auto": cuda when torch sees a GPU, else cpu; or "cpu", "cuda", "cuda:1"
+    device: str = DEFAULTS["STUDENT_TRAINING"]["device"]
     # --- distillation from teacher judgments (DLLM2Rec, Cui et al., RecSys 2024) ---
     distill_weight: float = 1.0  # lambda: loss = CE + lambda * confidence-weighted KL(teacher || student)
     distill_temperature: float = 1.0  # tau in softmax(teacher_score / tau); teacher scores are on a 0-10 scale

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dragonrec.recommender.core.defaults import DEFAULTS
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_right
 from dragonrec.recommender.ml.model import StudentModel
@@ -63,17 +64,20 @@ class RewardExample:
     shown: tuple[ProductId, ...] = ()  # the page it was clicked on, in order (the listwise form's negatives)
 
 
+_SETTING = DEFAULTS["ONLINE_UPDATE"]  # the served defaults of the keys below (and why each value)
+
+
 @dataclass(frozen=True)
 class OnlineUpdate:
-    form: str = "listwise"
-    steps: int = 60  # optimizer steps per update: bounded work, whatever the traffic
+    form: str = _SETTING["form"]
+    steps: int = _SETTING["steps"]  # optimizer steps per update: bounded work, whatever the traffic
     batch_size: int = 128
-    lr: float = 3e-4  # a third of the training rate: nudge the active model, don't re-learn it
-    clip: float = 10.0  # max importance weight
+    lr: float = _SETTING["lr"]  # a third of the training rate: nudge the active model, don't re-learn it
+    clip: float = _SETTING["clip"]  # max importance weight
     reward_weight: float = 1.0  # rewards vs next-item targets, per example
     purchase_weight: float = 2.0
-    replay_share: float = 0.5  # of each next-item batch, drawn from the replay sequences when some are given
-    time_budget_s: float = 60.0  # the hourly job's bound on 2 cores
+    replay_share: float = _SETTING["replay_share"]  # of each next-item batch, from the replay sequences when given
+    time_budget_s: float = _SETTING["time_budget_s"]  # the fine-tuning's bound: the whole job stays under 60 s
 
     def __post_init__(self) -> None:
         if self.form not in FORMS:

@@ -44,6 +44,7 @@ from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import Impression, ImpressionItem
 from dragonrec.recommender.services.feedback import clicks_attribute_since
+from dragonrec.recommender.task_names import IMPRESSIONS_FLUSH, TEACHER_SCORE, task_send
 from dragonrec.tracking.identity import shopper_key  # one key convention for the whole plugin, tracking's
 
 logger = logging.getLogger(__name__)
@@ -205,11 +206,8 @@ def _flush_from_request() -> None:
 
 
 def _flush_schedule() -> None:
-    # Function-level: Celery task dispatch is an inherent cycle (tasks.py runs this module's services).
-    from dragonrec.recommender.tasks import impressions_flush
-
     try:
-        impressions_flush.apply_async(countdown=float(recommender_settings.IMPRESSION_FLUSH_S))
+        task_send(IMPRESSIONS_FLUSH, countdown=float(recommender_settings.IMPRESSION_FLUSH_S))
     except Exception:  # the beat entry flushes within a minute anyway
         logger.warning("could not schedule the impression flush", exc_info=True)
 
@@ -390,12 +388,9 @@ def impressions_write(records: list[dict[str, Any]]) -> None:
 
 
 def _teacher_queue(request_ids: list[str]) -> None:
-    # Function-level: Celery task dispatch is an inherent cycle (tasks.py runs this module's services).
-    from dragonrec.recommender.tasks import teacher_score
-
     try:
         for request_id in request_ids:
-            teacher_score.delay(request_id)
+            task_send(TEACHER_SCORE, request_id)
     except Exception:  # broker down: the lists are stored; a judgment is an extra, never worth a failed request
         logger.warning("could not queue teacher judgments for %s lists", len(request_ids), exc_info=True)
 

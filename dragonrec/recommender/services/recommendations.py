@@ -35,7 +35,6 @@ from dragonrec.recommender.core.types import (
     Preferences,
     Recommendation,
 )
-from dragonrec.recommender.models import Impression
 from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.services.experiments import experiment_assignment
 from dragonrec.recommender.services.impressions import (
@@ -410,19 +409,6 @@ def _served(
     served = ServedList(request_id or uuid.uuid4(), ctx.scenario, ranker_label, version, items)
     served.relaxed = list(result.relaxed)
     return served
-
-
-def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
-    """What the teacher judges for a served list: its items as candidates, in the context it was made for."""
-    impression = Impression.objects.filter(request_id=request_id).first()
-    if impression is None:
-        return None
-    candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
-    return {
-        **impression.context,
-        "request_id": str(impression.request_id),
-        "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
-    }
 
 
 def _teacher_wait(user_key: str, signature: str, wait_ms: int) -> None:

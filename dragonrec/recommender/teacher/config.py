@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from dragonrec.recommender.core.defaults import DEFAULTS
+
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 # Local OpenAI-compatible servers (vLLM, Ollama, llama.cpp) ignore the key, but the SDK refuses to send a request
@@ -26,39 +28,33 @@ PLACEHOLDER_API_KEY = "dragonrec-no-key"
 class TeacherConfig:
     """Endpoint, model and the resilience knobs of the teacher.
 
-    Defaults suit a Celery worker calling the OpenAI API; tests shrink the timeouts and backoffs to milliseconds.
+    Defaults are the RECOMMENDER["TEACHER_*"] settings' (core/defaults.py says why each value); tests shrink the
+    timeouts and backoffs to milliseconds.
     """
 
-    api_key: str = ""
-    base_url: str = ""  # "" = the OpenAI API (when a key is set)
-    model: str = "gpt-4o-mini"
+    api_key: str = DEFAULTS["TEACHER_API_KEY"]
+    base_url: str = DEFAULTS["TEACHER_BASE_URL"]  # "" = the OpenAI API (when a key is set)
+    model: str = DEFAULTS["TEACHER_MODEL"]
 
-    # One scoring call answers ~40 tokens per candidate; gpt-4o-mini streams ~80 tokens/s, so 20 candidates need
-    # ~10 s. 30 s leaves room for a slow minute without holding a worker hostage.
-    timeout_s: float = 30.0
-    max_retries: int = 3  # retries after the first attempt, only on 429/5xx/timeouts/connection errors
+    timeout_s: float = DEFAULTS["TEACHER_TIMEOUT_S"]
+    max_retries: int = DEFAULTS["TEACHER_MAX_RETRIES"]
     # Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015):
-    # sleep U(0, min(cap, base * 2**attempt)). 1 s base, 20 s cap: three retries finish inside a minute.
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 20.0  # also the longest Retry-After we wait in-process; longer ones go back to Celery
+    # sleep U(0, min(cap, base * 2**attempt)).
+    backoff_base_s: float = DEFAULTS["TEACHER_BACKOFF_BASE_S"]
+    backoff_cap_s: float = DEFAULTS["TEACHER_BACKOFF_CAP_S"]  # also the longest Retry-After waited in-process
 
-    # Circuit breaker shared by every worker through Redis: 5 failed calls in a row (each after its retries) means
-    # the endpoint is down, not unlucky; one probe is let through after a minute.
-    breaker_threshold: int = 5
-    breaker_cooldown_s: float = 60.0
+    # Circuit breaker shared by every worker through Redis.
+    breaker_threshold: int = DEFAULTS["TEACHER_BREAKER_THRESHOLD"]
+    breaker_cooldown_s: float = DEFAULTS["TEACHER_BREAKER_COOLDOWN_S"]
 
     # Spend guard: a runaway re-scoring loop must not empty the shop's account. None = no limit.
-    hourly_budget_usd: float | None = 1.0
-    # gpt-4o-mini list prices (openai.com/api/pricing, 2024-07): $0.15 / 1M input, $0.60 / 1M output tokens.
-    # Set both when changing the model; 0 for a self-hosted server.
-    price_per_1k_input_usd: float = 0.00015
-    price_per_1k_output_usd: float = 0.0006
+    hourly_budget_usd: float | None = DEFAULTS["TEACHER_HOURLY_BUDGET_USD"]
+    price_per_1k_input_usd: float = DEFAULTS["TEACHER_PRICE_PER_1K_INPUT_USD"]
+    price_per_1k_output_usd: float = DEFAULTS["TEACHER_PRICE_PER_1K_OUTPUT_USD"]
 
     temperature: float = 0.0  # judgments are training labels: the same input must give the same scores
-    # 20 candidates keep a prompt under ~2k tokens and an answer under ~1k; longer lists are split into calls.
-    max_candidates: int = 20
-    # Catalogue text and histories change slowly; a day of caching absorbs re-queued tasks and repeated users.
-    cache_ttl_s: int = 24 * 3600  # 0 = no cache
+    max_candidates: int = DEFAULTS["TEACHER_CANDIDATES"]
+    cache_ttl_s: int = DEFAULTS["TEACHER_CACHE_TTL_S"]  # 0 = no cache
 
     # Every Redis key starts with this, so several shops or environments can share one Redis.
     redis_prefix: str = "dragonrec:teacher"

@@ -39,5 +39,5 @@ def test_serving_and_harness_build_identical_configs_from_the_same_overrides() -
         served = pipeline_config()
 
     assert served == harness
-    assert served.category_cap == 4 and served.rerank_for("cart").diversity == 0.0
+    assert served.rerank.category_cap == 4 and served.rerank_for("cart").diversity == 0.0
     assert served.source_bonus["product"]["complements"] == 0.5 and served != PipelineConfig()

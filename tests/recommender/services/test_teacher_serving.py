@@ -12,8 +12,9 @@ from django.test import override_settings
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import Impression, TeacherJudgment
+from dragonrec.recommender.selectors import teacher_payload
 from dragonrec.recommender.services.impressions import impressions_flush
-from dragonrec.recommender.services.recommendations import recommendation_list, teacher_cache_key, teacher_payload
+from dragonrec.recommender.services.recommendations import recommendation_list, teacher_cache_key
 from dragonrec.recommender.tasks import teacher_score
 from dragonrec.tracking.factories import EventFactory
 
