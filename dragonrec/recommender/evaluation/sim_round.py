@@ -25,9 +25,10 @@ from dragonrec.recommender.evaluation.sim_world import (
 )
 
 
-def _serve(
+def serve(
     pipeline: Pipeline, shopper: Shopper, *, n: int, exploration: ExplorationConfig, seed: int
 ) -> list[tuple[int, float, float]]:
+    """One home page for one shopper as serving answers it: (product id, score, logged propensity) per position."""
     ctx = Context(
         scenario="home",
         history=shopper.history[-50:],
@@ -64,7 +65,7 @@ def run_round(
             continue
         tag = f"{s.seed}:{round_no}:{u}" + (f":{replicate}" if replicate else "")
         seed = int.from_bytes(hashlib.blake2b(tag.encode(), digest_size=8).digest(), "big")
-        page = _serve(pipeline, shopper, n=s.n, exploration=exploration, seed=seed)
+        page = serve(pipeline, shopper, n=s.n, exploration=exploration, seed=seed)
         relevant = set(shopper.future[: s.relevant_window])
         draws = uniforms(s.seed, round_no, u, 2 * len(page) + 1, replicate)
         clicked: list[int] = []
