@@ -122,7 +122,7 @@ def test_logged_propensities_are_the_draw_frequencies(world: World, student: Any
 def test_the_same_seed_replays_the_same_round(world: World, student: Any) -> None:
     def rows(seed: int) -> list[tuple[Any, ...]]:
         policy = state(world, student, SPREAD)
-        _, log = run_round(policy, replace_seed(world, seed), 1, with_new=True, apply=False)
+        _, log = run_round(policy, with_settings(world, seed=seed, n=10), 1, with_new=True, apply=False)
         return [(r["shopper"], r["position"], r["item"], r["propensity"], r["click"], r["buy"]) for r in log]
 
     first = rows(0)
@@ -130,7 +130,8 @@ def test_the_same_seed_replays_the_same_round(world: World, student: Any) -> Non
     assert first != rows(1)  # another seed: other draws, other clicks
 
 
-def replace_seed(world: World, seed: int) -> World:
+def with_settings(world: World, **changes: Any) -> World:
+    """The same world (shoppers, student data) under other settings: pages of 10 have a drawn tail to replay."""
     other = copy.copy(world)
-    other.settings = replace(world.settings, seed=seed)
+    other.settings = replace(world.settings, **changes)
     return other
