@@ -31,6 +31,10 @@ Off-policy check: from the exploring policy's log of the last round (`off_policy
 estimate the click rate of the greedy policy (the same model without exploration) with IPS, SNIPS and DR; then
 that greedy policy is run on the same world state to get its true click rate, and each estimator's relative error
 is reported.
+
+The parts: `sim_world` (settings, shoppers, the initial student, the served pipeline: `evaluation.served`, as the
+harness's `served` ranker builds it, with `SimSettings.pipeline`'s RECOMMENDER-shaped overrides), `sim_round` (a
+round, the update, the off-policy check) and `sim_report` (summary and files); this module runs them.
 """
 
 from __future__ import annotations
