@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test screenshots lint browser frontend-deps frontend-test api-types services-start services-stop services-status bench clean
+.PHONY: demo test test-fast screenshots lint browser frontend-deps frontend-test api-types services-start services-stop services-status bench clean
 
 # Reinstalls only when requirements.txt changed since the last install.
 $(STAMP): requirements.txt
@@ -19,6 +19,12 @@ demo: $(STAMP)
 # The settings are explicit: importing `config` (celery.py) defaults the variable to dev for child processes.
 test: $(STAMP) lint browser frontend-test
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The edit-test loop: the suite without the browser tests and the schema fuzzing, and without lint or Vitest (the
+# markers are registered in pyproject.toml). `make test` (and CI) still runs everything.
+test-fast: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m config.embedded run -- \
+		$(PY) -m pytest -m "not browser and not fuzz" $(PYTEST_ARGS)
 
 # The README's pictures: the browser tests that take them, writing into docs/screenshots/ (plain `make test` writes
 # them under the ignored var/screenshots/, so a test run never dirties the checkout).

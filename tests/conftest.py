@@ -24,6 +24,14 @@ def pytest_configure(config: pytest.Config) -> None:
     embedded.start()  # idempotent; a no-op for servers named by DATABASE_URL / REDIS_URL
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives the browser is a browser test whether or not its module says so: `make test-fast`
+    (`-m "not browser and not fuzz"`) must not start Chromium because someone forgot a marker."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(autouse=True)
 def fresh_process_caches() -> None:
     """Every test starts like a fresh serving process: no snapshot, student, rules, experiments or teacher client

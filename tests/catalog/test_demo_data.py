@@ -1,4 +1,4 @@
-"""Checks on the demo catalog (products.jsonl, complements.json) and the demo session generator.
+"""Checks on the demo data (products.jsonl, complements.json, behaviour.json) and the demo session generator.
 
 Plain pytest, no database: runs with or without pytest-django.
 """
@@ -12,20 +12,19 @@ from itertools import pairwise
 
 import pytest
 
-from dragonrec.catalog.demo import build_products
+from dragonrec.catalog.demo.data import INJECTION_SKU, load_behaviour
 from dragonrec.catalog.demo.sessions import (
     ADD_TO_CART,
     EVENT_TYPES,
-    PRODUCTS_PATH,
     PURCHASE,
     REMOVE_FROM_CART,
     VIEW,
     DemoEvent,
-    complement_stats,
     generate_sessions,
     load_complements,
     load_products,
 )
+from dragonrec.catalog.demo.summary import complement_stats
 
 NOW = datetime(2025, 3, 14, 15, 9, 26, tzinfo=UTC)
 DAYS = 30
@@ -124,14 +123,37 @@ def test_consumables_are_flagged(products: list[dict]) -> None:
 
 def test_prompt_injection_product_is_present(products: list[dict]) -> None:
     hits = [p for p in products if "ignore previous instructions" in p["description"].lower()]
-    assert [p["item_id"] for p in hits] == [build_products.INJECTION_SKU]
+    assert [p["item_id"] for p in hits] == [INJECTION_SKU]
     assert hits[0]["category"].endswith("Cables & Adapters")
     assert hits[0]["stock"] > 0
 
 
-def test_products_jsonl_matches_builder() -> None:
-    expected = build_products.render(build_products.build_products())
-    assert PRODUCTS_PATH.read_text(encoding="utf-8") == expected, "run dragonrec/catalog/demo/build_products.py"
+def test_catalog_is_in_sku_order_numbered_per_category(products: list[dict]) -> None:
+    """products.jsonl is the source now (no builder to regenerate it): an edit keeps the numbering the builder had,
+    one SKU prefix per leaf category, numbered from 0001 without gaps, in file order."""
+    numbers: dict[str, list[int]] = defaultdict(list)
+    prefix_category: dict[str, set[str]] = defaultdict(set)
+    for product in products:
+        prefix, number = product["item_id"].rsplit("-", 1)
+        numbers[prefix].append(int(number))
+        prefix_category[prefix].add(product["category"])
+    assert all(n == list(range(1, len(n) + 1)) for n in numbers.values())
+    assert all(len(c) == 1 for c in prefix_category.values())
+    assert len({next(iter(c)) for c in prefix_category.values()}) == len(prefix_category)
+
+
+def test_sold_out_products_at_most_two_per_category(products: list[dict]) -> None:
+    sold_out = Counter(p["category"] for p in products if p["stock"] == 0)
+    assert sum(sold_out.values()) == 24
+    assert max(sold_out.values()) <= 2
+
+
+def test_behaviour_tables_name_real_leaf_categories(products: list[dict]) -> None:
+    behaviour = load_behaviour()
+    leaves = {p["category"].split(" > ")[-1] for p in products}
+    assert set(behaviour.category_traffic) <= leaves
+    assert all(w > 0 for w in behaviour.category_traffic.values())
+    assert len(behaviour.hour_weights) == 24 and max(behaviour.hour_weights) == behaviour.hour_weights[20]
 
 
 def test_complement_categories_exist_in_catalog(products: list[dict], complements: dict[str, list[str]]) -> None:

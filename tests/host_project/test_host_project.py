@@ -143,6 +143,8 @@ def test_the_wheel_holds_the_apps_and_nothing_of_the_project(wheel: Path) -> Non
     assert "dragonrec/recommender/templates/admin/dragonrec_recommender/modelversion/compare.html" in names
     assert "dragonrec/recommender/management/commands/recommender_train.py" in names
     assert "dragonrec/catalog/demo/products.jsonl" in names
+    assert "dragonrec/catalog/demo/behaviour.json" in names  # the demo session generator's tables are data
+    assert "dragonrec/catalog/demo/build_products.py" not in names  # the catalog is data, not 3,000 lines of calls
     assert not [n for n in names if n.split("/")[0] in {"config", "tests", "bench", "scripts", "frontend"}]
 
 

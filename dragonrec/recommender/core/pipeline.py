@@ -316,7 +316,13 @@ class Pipeline:
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:
-    """Min-max scale to [0, 1]; constant input maps to zeros (it carries no preference)."""
+    """Min-max scale to [0, 1]; constant input maps to zeros (it carries no preference). A ranker's -inf ("cannot
+    score this one": a student without the index for a product added after training) scales to 0, not to NaN: a NaN
+    score sorted anywhere in the page and reached the answer."""
     values = np.asarray(values, dtype=np.float64)
-    spread = values.max() - values.min() if len(values) else 0.0
-    return (values - values.min()) / spread if spread > 0 else np.zeros(len(values))
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.where(values == np.inf, 1.0, 0.0)
+    low, spread = values[finite].min(), values[finite].max() - values[finite].min()
+    scaled = (values - low) / spread if spread > 0 else np.zeros(len(values))
+    return np.where(finite, scaled, np.where(values == np.inf, 1.0, 0.0))

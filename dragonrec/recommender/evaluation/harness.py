@@ -12,7 +12,6 @@ ranking (score -inf), ties count against the target. A new ranker is one entry i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -26,29 +25,10 @@ import numpy as np
 
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.embedder import Embedder, SentenceTransformerEmbedder, cached_encode
-from dragonrec.recommender.core.exploration import ExplorationConfig
 from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
-from dragonrec.recommender.core.metrics import (
-    catalog_coverage,
-    category_coverage,
-    intra_list_diversity,
-    mrr,
-    ndcg_at_k,
-    novelty,
-    ranking_metrics,
-    recall_at_k,
-    target_ranks,
-    top_k,
-)
-from dragonrec.recommender.core.pipeline import (
-    PIPELINE_DEFAULTS,
-    PipelineConfig,
-    build_pipeline,
-    pipeline_config_from_settings,
-)
+from dragonrec.recommender.core.pipeline import PipelineConfig
 from dragonrec.recommender.core.rankers import EmbeddingRanker
 from dragonrec.recommender.core.rerank import RerankConfig
-from dragonrec.recommender.core.types import Context, HistoryEvent
 from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
     MeanEmbeddingRanker,
@@ -59,6 +39,67 @@ from dragonrec.recommender.evaluation.baselines import (
 )
 from dragonrec.recommender.evaluation.dataset import Split, leave_one_out, load_dataset
 from dragonrec.recommender.evaluation.report import markdown_report, plot_results
+from dragonrec.recommender.evaluation.scoring import (
+    BATCH_USERS,
+    BEYOND_K,
+    COLD_USER_MAX_TRAIN,
+    CROSS_CATEGORY,
+    KS,
+    RARE_ITEM_MAX_COUNT,
+    SPLITS,
+    Catalog,
+    Task,
+    accuracy,
+    beyond_accuracy,
+    cross_category,
+    evaluate,
+    make_catalog,
+    make_task,
+    rank_all,
+    single_threaded_blas,
+    slices,
+)
+from dragonrec.recommender.evaluation.served import (
+    memory_stores,
+    served_exploration,
+    served_pipeline,
+    served_student_pipeline,
+)
+from dragonrec.recommender.evaluation.served import (
+    served_settings as merge_served_settings,
+)
+
+# The scoring names stay importable from here (bench/ and the tests read them as the harness's).
+__all__ = [
+    "BATCH_USERS",
+    "BEYOND_K",
+    "COLD_USER_MAX_TRAIN",
+    "CROSS_CATEGORY",
+    "DEFAULT_CACHE_DIR",
+    "DEFAULT_OUT_ROOT",
+    "DEFAULT_RANKERS",
+    "KS",
+    "RANKERS",
+    "RARE_ITEM_MAX_COUNT",
+    "SPLITS",
+    "Catalog",
+    "EvalResources",
+    "RankerUnavailable",
+    "Task",
+    "accuracy",
+    "beyond_accuracy",
+    "build_served",
+    "cross_category",
+    "evaluate",
+    "make_catalog",
+    "make_task",
+    "rank_all",
+    "run_evaluation",
+    "served_settings",
+    "single_threaded_blas",
+    "slices",
+    "split_student",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +109,7 @@ VAR_DIR = Path(os.environ.get("DRAGONREC_VAR_DIR", "var")).resolve()
 DEFAULT_CACHE_DIR = VAR_DIR / "cache" / "embeddings"
 DEFAULT_OUT_ROOT = VAR_DIR / "eval"
 
-KS = (5, 10, 20)
-BEYOND_K = 10  # beyond-accuracy metrics describe the page a shop would show
-COLD_USER_MAX_TRAIN = 3  # slice: users with <= 3 training items (the 5-core minimum leaves exactly 3)
-RARE_ITEM_MAX_COUNT = 5  # slice: test targets seen <= 5 times in training (long tail)
-CROSS_CATEGORY = "cross-category targets (leaf category differs from the last item's)"
-BATCH_USERS = 256  # 256 x 12k float32 scores = 12 MB: fits cache-friendly chunks, amortises Python overhead
 DEFAULT_RANKERS = ("popularity", "itemknn", "embedding", "pipeline", "student", "served")
-SPLITS = ("loo", "loo-valid")  # "loo-valid": predict the validation target from train only (for tuning)
 
 
 class RankerUnavailable(Exception):
@@ -111,26 +145,15 @@ class EvalResources:
 def eval_stores(split: Split, res: EvalResources) -> tuple[InMemoryProductStore, InMemoryVectorIndex]:
     """In-memory product store (trending, complements: counts from the training events only, no real clock) and
     vector index (the item text vectors)."""
-    products = split.dataset.products
-    store = InMemoryProductStore.from_sessions(products, list(split.train.values()))
-    index = InMemoryVectorIndex(range(len(products)), res.item_vectors, products=products)
-    return store, index
+    return memory_stores(split.dataset.products, list(split.train.values()), res.item_vectors)
 
 
 def _build_pipeline(split: Split, res: EvalResources, config: PipelineConfig | None = None) -> Ranker:
-    """What serves before any student is trained: `build_pipeline` (as serving calls it) with the embedding ranker,
-    the settings of the `served` ranker (or `config`), on in-memory stores built from the training events only."""
+    """What serves before any student is trained: the served pipeline (`evaluation.served`) with the embedding
+    ranker, the settings of the `served` ranker (or `config`), on stores built from the training events only."""
     store, index = eval_stores(split, res)
-    settings = served_settings(res)
-    # No embedder: the datasets carry no stated preferences, the only thing the pipeline would embed at request time.
-    pipeline = build_pipeline(
-        products=store,
-        index=index,
-        embedder=None,
-        ranker=EmbeddingRanker(products=store, index=index),
-        config=config or pipeline_config_from_settings(settings),
-        sources=settings["CANDIDATE_SOURCES"],
-    )
+    ranker = EmbeddingRanker(products=store, index=index)
+    pipeline = served_pipeline(store=store, index=index, ranker=ranker, settings=served_settings(res), config=config)
     return PipelineRanker(pipeline, n=max(KS))
 
 
@@ -163,30 +186,20 @@ def _build_student(split: Split, res: EvalResources) -> Ranker:
 def served_settings(res: EvalResources, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The pipeline settings the `served` ranker runs with: the RECOMMENDER defaults (core.pipeline.PIPELINE_DEFAULTS,
     the same dict recommender.conf serves with), then `res.settings`, then `settings`."""
-    return {**PIPELINE_DEFAULTS, **res.settings, **(settings or {})}
+    return merge_served_settings(res.settings, settings)
 
 
 def build_served(split: Split, res: EvalResources, settings: dict[str, Any] | None = None) -> PipelineRanker:
-    """What shoppers get once a student is active: `core.pipeline.build_pipeline`, the function serving calls, with
-    the RECOMMENDER defaults (plus `res.settings`, plus `settings`), the train-part student as ranker and source,
-    and the full re-rank (diversity, category cap)."""
+    """What shoppers get once a student is active (`evaluation.served`, as the simulator builds it too): the
+    RECOMMENDER defaults (plus `res.settings`, plus `settings`), the train-part student as ranker and source, and
+    the full re-rank (diversity, category cap)."""
     student = split_student(split, res)
-    from dragonrec.recommender.ml.ranker import StudentRanker
-
     store, index = eval_stores(split, res)
     merged = served_settings(res, settings)
-    pipeline = build_pipeline(
-        products=store,
-        index=index,
-        embedder=None,
-        ranker=StudentRanker(student, index=index),
-        config=pipeline_config_from_settings(merged),
-        sources=merged["CANDIDATE_SOURCES"],
-    )
+    pipeline = served_student_pipeline(store=store, index=index, student=student, settings=merged)
     # "EXPLORATION" (RECOMMENDER's shape, per scenario) in the settings: the home page's exploring draw is what is
     # ranked, so its accuracy cost shows (absent, as in PIPELINE_DEFAULTS: the ranked page itself)
-    home = merged.get("EXPLORATION", {}).get("home")
-    ranker = PipelineRanker(pipeline, n=max(KS), exploration=ExplorationConfig.from_dict(home) if home else None)
+    ranker = PipelineRanker(pipeline, n=max(KS), exploration=served_exploration(merged))
     ranker.name = "served"
     return ranker
 
@@ -205,141 +218,6 @@ RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
     "student": _build_student,
     "served": build_served,
 }
-
-
-@dataclass(frozen=True)
-class Task:
-    """Who is evaluated on what: per user, the ranker's input history and the held-out target."""
-
-    users: list[str]
-    inputs: list[list[HistoryEvent]]
-    targets: np.ndarray
-
-
-def make_task(split: Split, which: str) -> Task:
-    if which not in SPLITS:
-        raise ValueError(f"unknown split {which!r}; expected one of {SPLITS}")
-    if which == "loo":
-        inputs = [split.test_input(u) for u in split.users]
-        targets = [split.test_target[u] for u in split.users]
-    else:
-        inputs = [split.valid_input(u) for u in split.users]
-        targets = [split.valid_target[u] for u in split.users]
-    return Task(users=list(split.users), inputs=inputs, targets=np.array(targets, dtype=np.int64))
-
-
-def rank_all(ranker: Ranker, task: Task, n_items: int, *, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Full-catalog scores in user batches -> (ranks of the targets, top-max(KS) lists)."""
-    from tqdm import tqdm
-
-    catalog = np.arange(n_items)  # an array, not a range: rankers index numpy arrays with it
-    ranks, tops = [], []
-    bar = tqdm(total=len(task.users), desc=ranker.label or "ranker", unit="user", disable=not progress, leave=False)
-    for start in range(0, len(task.users), BATCH_USERS):
-        users = task.users[start : start + BATCH_USERS]
-        inputs = task.inputs[start : start + BATCH_USERS]
-        contexts = [
-            Context(history=history, n=max(KS), exclude_ids={e.product_id for e in history}, user_key=user)
-            for user, history in zip(users, inputs, strict=True)
-        ]
-        # An ndarray of ids is a sequence at runtime, but numpy's stubs do not make it a typing.Sequence.
-        scores = np.array(ranker.score_batch(contexts, catalog), dtype=np.float32)  # type: ignore[arg-type]
-        rows = np.repeat(np.arange(len(inputs)), [len(h) for h in inputs])
-        cols = np.fromiter((e.product_id for h in inputs for e in h), dtype=np.int64, count=len(rows))
-        scores[rows, cols] = -np.inf  # the user's own history is never a recommendation
-        ranks.append(target_ranks(scores, task.targets[start : start + BATCH_USERS]))
-        tops.append(top_k(scores, max(KS)))
-        bar.update(len(users))
-    bar.close()
-    return np.concatenate(ranks), np.concatenate(tops)
-
-
-def accuracy(ranks: np.ndarray) -> dict[str, float]:
-    out = ranking_metrics(ranks, KS)
-    out["mrr"] = mrr(ranks)
-    return out
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Per-item facts the beyond-accuracy metrics need."""
-
-    vectors: np.ndarray
-    category_codes: np.ndarray
-    popularity: np.ndarray  # number of training users who interacted with the item
-    n_train_users: int
-
-
-def make_catalog(split: Split, vectors: np.ndarray) -> Catalog:
-    codes: dict[str, int] = {}
-    category_codes = np.array([codes.setdefault(p.category, len(codes)) for p in split.dataset.products])
-    popularity = np.zeros(split.dataset.n_items)
-    for events in split.train.values():
-        popularity[list({e.product_id for e in events})] += 1
-    return Catalog(vectors, category_codes, popularity, len(split.train))
-
-
-def beyond_accuracy(top: np.ndarray, catalog: Catalog) -> dict[str, float]:
-    lists = top[:, :BEYOND_K]
-    return {
-        f"ild@{BEYOND_K}": float(intra_list_diversity(lists, catalog.vectors).mean()),
-        f"category_coverage@{BEYOND_K}": float(category_coverage(lists, catalog.category_codes).mean()),
-        f"catalog_coverage@{BEYOND_K}": catalog_coverage(lists, len(catalog.vectors)),
-        f"novelty@{BEYOND_K}": novelty(lists, catalog.popularity, catalog.n_train_users),
-    }
-
-
-def slices(split: Split, task: Task, catalog: Catalog) -> dict[str, np.ndarray]:
-    """Boolean user masks for the reported slices."""
-    train_len = np.array([len(split.train[u]) for u in task.users])
-    return {
-        f"cold users (<= {COLD_USER_MAX_TRAIN} train items)": train_len <= COLD_USER_MAX_TRAIN,
-        f"rare targets (<= {RARE_ITEM_MAX_COUNT} train users)": catalog.popularity[task.targets] <= RARE_ITEM_MAX_COUNT,
-        CROSS_CATEGORY: cross_category(split, task),
-    }
-
-
-def cross_category(split: Split, task: Task) -> np.ndarray:
-    """Users whose target's leaf category differs from their last input item's: "what comes next is something
-    else", the case the design's complaint is about (after a monitor, not another monitor). Unknown categories
-    never count as different."""
-    products = split.dataset.products
-    out = np.zeros(len(task.users), dtype=bool)
-    for row, (history, target) in enumerate(zip(task.inputs, task.targets, strict=True)):
-        if not history:
-            continue
-        last, wanted = products[history[-1].product_id].category, products[int(target)].category
-        out[row] = bool(last) and bool(wanted) and last != wanted
-    return out
-
-
-def evaluate(ranker: Ranker, split: Split, task: Task, catalog: Catalog, *, progress: bool = False) -> dict[str, Any]:
-    ranks, top = rank_all(ranker, task, split.dataset.n_items, progress=progress)
-    result: dict[str, Any] = {"users": len(task.users), **accuracy(ranks), **beyond_accuracy(top, catalog)}
-    result["slices"] = {
-        name: {
-            "users": int(mask.sum()),
-            "recall@10": recall_at_k(ranks[mask], 10),
-            "ndcg@10": ndcg_at_k(ranks[mask], 10),
-        }
-        if mask.any()
-        else {"users": 0, "recall@10": 0.0, "ndcg@10": 0.0}
-        for name, mask in slices(split, task, catalog).items()
-    }
-    if isinstance(ranker, PipelineRanker):
-        result["pipeline_labels"] = dict(sorted(ranker.labels.items()))
-    return result
-
-
-def single_threaded_blas() -> contextlib.AbstractContextManager[object]:
-    """Limit BLAS to one thread. The per-request pipeline does many small matrix-vector products, which a
-    multi-threaded OpenBLAS makes ~7x slower on a busy 2-core machine (thread hand-off costs more than the work).
-    threadpoolctl is optional: without it, set OPENBLAS_NUM_THREADS=1 (bench/evaluate.py does)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def run_evaluation(

@@ -23,6 +23,7 @@ def _shop(tiny_shop: Any) -> None:
     """Products, categories and embeddings for the generated requests to find."""
 
 
+@pytest.mark.fuzz
 @pytest.mark.django_db(transaction=True)  # the WSGI handler's per-request connection housekeeping needs autocommit
 @schema.parametrize()
 @settings(

@@ -1,15 +1,22 @@
 """One contract, every implementation: each CandidateSource and Ranker (core, evaluation baselines and the ones that
-serve: the student as ranker and source, the teacher's cached scores) runs through the same checks, so a new
-implementation gets them by adding one factory line (implicit's test-mixin idea)."""
+serve: the student as ranker and source, the teacher's cached scores, the support blend, trending) runs through the
+same checks, so a new implementation gets them by adding one factory line (implicit's test-mixin idea); a Ranker
+class without a factory here fails `test_every_ranker_class_has_a_contract_factory`. The evaluation harness's
+registry (`harness.RANKERS`) runs through the same list contract, so a ranker added there is covered too."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+import dragonrec.recommender
 from dragonrec.recommender.core.base import CandidateSource, Ranker
 from dragonrec.recommender.core.candidates import (
     ComplementSource,
@@ -17,8 +24,14 @@ from dragonrec.recommender.core.candidates import (
     SimilarToAnchorSource,
     TrendingSource,
 )
-from dragonrec.recommender.core.pipeline import Pipeline
-from dragonrec.recommender.core.rankers import BlendRanker, EmbeddingRanker, TeacherScoresRanker
+from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig, build_pipeline
+from dragonrec.recommender.core.rankers import (
+    BlendRanker,
+    EmbeddingRanker,
+    SupportBlendRanker,
+    TeacherScoresRanker,
+    TrendingRanker,
+)
 from dragonrec.recommender.core.types import PURCHASE, VIEW, Candidate, Context, HistoryEvent, Preferences
 from dragonrec.recommender.evaluation.baselines import (
     ItemKNNRanker,
@@ -87,11 +100,20 @@ RANKERS: dict[str, Callable[[Shop], Ranker]] = {
     "teacher": lambda s: TeacherScoresRanker(
         teacher_scores(s), EmbeddingRanker(products=s.store, index=s.index, embedder=s.embedder)
     ),
+    # what serving ranks with once a student is active (core.pipeline.build_pipeline wraps it so)
+    "support-blend": lambda s: SupportBlendRanker(
+        StudentRanker(tiny_student(), index=s.index, version="c1"),
+        EmbeddingRanker(products=s.store, index=s.index, embedder=s.embedder),
+        support=tiny_student().item_support,
+        weight=0.5,
+        pivot=20.0,
+    ),
+    "trending": lambda s: TrendingRanker(products=s.store),
 }
 
 # Per-request standardisation makes a blend's scores depend on the candidate set (by design, see BlendRanker); the
 # teacher ranker scales its fallback's scores over the request's candidates to slot them below the judged ones.
-CANDIDATE_SET_DEPENDENT = {"blend", "teacher"}
+CANDIDATE_SET_DEPENDENT = {"blend", "teacher", "support-blend"}
 
 
 def contexts(shop: Shop) -> list[Context]:
@@ -149,3 +171,58 @@ def test_ranker_contract(name: str) -> None:
     assert batch.shape == (len(ctxs), len(ids))
     assert np.allclose(batch, np.stack([ranker.score(c, ids) for c in ctxs]))
     assert ranker.label
+
+
+def _ranker_classes() -> Iterator[type[Ranker]]:
+    """Every concrete Ranker class defined in dragonrec.recommender (its modules imported first)."""
+    for module in pkgutil.walk_packages(dragonrec.recommender.__path__, "dragonrec.recommender."):
+        if ".migrations" not in module.name and ".management" not in module.name:
+            importlib.import_module(module.name)
+    seen: set[type[Ranker]] = set()
+    todo: list[type[Ranker]] = [Ranker]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    yield from (c for c in seen if c.__module__.startswith("dragonrec.") and not inspect.isabstract(c))
+
+
+def test_every_ranker_class_has_a_contract_factory() -> None:
+    shop = make_shop()
+    covered = {type(factory(shop)) for factory in RANKERS.values()}
+
+    missing = sorted(f"{c.__module__}.{c.__qualname__}" for c in set(_ranker_classes()) - covered)
+
+    assert not missing, f"add a factory to RANKERS for {missing}"
+
+
+def assert_list_contract(pipeline: Pipeline, ctxs: list[Context], catalog: set[int]) -> None:
+    """What a shopper could notice of any ranker: only catalog items, none twice, at most n, none excluded (nor the
+    page's anchors), and the same list for the same request."""
+    for ctx in ctxs:
+        for n in (1, 4, 10):
+            request = replace(ctx, n=n)
+            first = pipeline.recommend(request)
+            ids = [item.product_id for item in first.items]
+            assert set(ids) <= catalog, "returned an id outside the catalog"
+            assert len(set(ids)) == len(ids), "duplicates"
+            assert len(ids) <= n
+            assert all(np.isfinite(item.score) for item in first.items), "a score the API cannot write as JSON"
+            assert not set(ids) & (set(ctx.exclude_ids) | set(ctx.anchor_ids)), "returned an excluded id"
+            again = pipeline.recommend(request)
+            assert [(i.product_id, i.score) for i in again.items] == [(i.product_id, i.score) for i in first.items]
+
+
+@pytest.mark.parametrize("name", sorted(RANKERS))
+def test_ranker_list_contract(name: str) -> None:
+    shop = make_shop()
+    pipeline = build_pipeline(
+        products=shop.store,
+        index=shop.index,
+        embedder=shop.embedder,
+        ranker=RANKERS[name](shop),
+        config=PipelineConfig(),
+    )
+
+    assert_list_contract(pipeline, contexts(shop), {p.id for p in shop.products})
