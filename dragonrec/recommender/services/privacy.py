@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
-from django_redis import get_redis_connection
 
-from dragonrec.recommender.models import ExperimentShopperDay, Impression, ImpressionItem, TeacherJudgment
-from dragonrec.recommender.services.impressions import CLICKED_KEY, SEEN_KEY, impressions_flush
-from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
+from dragonrec.recommender.models import ExperimentShopperDay, Impression, TeacherJudgment
+from dragonrec.recommender.services.deletion import (
+    DeletionReport,
+    recorded_rows_delete,
+    rows_delete,
+    shopper_redis_delete,
+)
+from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.tracking.identity import shopper_key
 from dragonrec.tracking.selectors import shopper_tracking_export
 from dragonrec.tracking.services import shopper_tracking_erase
@@ -94,20 +96,9 @@ def shopper_data_export(*, user_id: int | None, session_id: str) -> dict[str, An
     }
 
 
-@dataclass
-class ErasureReport:
-    events: int = 0
-    preferences: int = 0
-    impressions: int = 0
-    judgments: int = 0
-    redis_keys: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: str = "shopper") -> ErasureReport:
-    """Erase one shopper's data (see the module docstring). Bulk deletes throughout: a shopper with 10,000 events
+def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: str = "shopper") -> DeletionReport:
+    """Erase one shopper's data (see the module docstring) through the one deletion path (services.deletion), as
+    retention deletes old rows. Bulk deletes throughout: a shopper with 10,000 events
     and their lists is erased in a few seconds at most."""
     if not user_id and not session_id:
         raise ValueError("nothing to erase: neither a user nor a session id")
@@ -116,41 +107,14 @@ def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: st
     # flush running elsewhere holds the lock, and what it writes later is skipped by training via the record).
     with contextlib.suppress(Exception):
         impressions_flush(reschedule=False)
-    report = ErasureReport()
     with transaction.atomic():
         tracked = shopper_tracking_erase(user_id=user_id, session_id=session_id, requested_by=requested_by)
-        report.events, report.preferences = tracked.events, tracked.preferences
-        impressions = _impressions(user_id=user_id, session_id=session_id)
-        # items first, in one DELETE: the cascade from impressions would then have nothing left to collect
-        ImpressionItem.objects.filter(impression__in=impressions.values("pk")).delete()
-        report.impressions = impressions.delete()[1].get(Impression._meta.label, 0)
-        # the experiments' per-shopper partial sums are keyed by the same shopper key
-        ExperimentShopperDay.objects.filter(shopper__in=keys).delete()
+        report = DeletionReport(events=tracked.events, preferences=tracked.preferences)
         judgments = TeacherJudgment.objects.filter(user_key__in=keys)
         answer_keys = [k for k in judgments.values_list("cache_key", flat=True).distinct() if k]
-        report.judgments = judgments.delete()[0]
-    report.redis_keys = _redis_erase(keys, answer_keys)
+        targets = [("impressions", _impressions(user_id=user_id, session_id=session_id)), ("judgments", judgments)]
+        recorded_rows_delete(targets, report=report)
+        # the experiments' per-shopper partial sums are keyed by the same shopper key (no per-shopper data is left)
+        rows_delete(ExperimentShopperDay.objects.filter(shopper__in=keys))
+    report.redis_keys = shopper_redis_delete(keys, answer_keys)
     return report
-
-
-def _redis_erase(keys: list[str], answer_keys: list[str]) -> int:
-    """Fatigue state, cached teacher scores and the teacher's cached answers for this shopper's prompts."""
-    removed = 0
-    try:
-        client = get_redis_connection("default")
-        names = [SEEN_KEY.format(k) for k in keys] + [CLICKED_KEY.format(k) for k in keys]
-        prefix = teacher_config().redis_prefix
-        names += [f"{prefix}:cache:{k}" for k in answer_keys]
-        if names:
-            removed += int(client.delete(*names))
-        for key in keys:
-            # the key is escaped: an id an integration chose may hold glob characters and match other shoppers
-            pattern = teacher_cache_key(_glob_escape(key), "*")
-            removed += int(cache.delete_pattern(pattern))  # type: ignore[attr-defined]
-    except Exception:  # the database part is done; a Redis outage leaves keys that expire on their own
-        logger.exception("could not erase the Redis state of a shopper")
-    return removed
-
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -21,7 +21,7 @@ POLICIES: dict[str, str] = {
     "trending": "Trending",
     "none": "None: the shop's own list",
 }
-# the lists an experiment can run on: the recommendation scenarios and search results (services/search.py)
+# the lists an experiment can run on: the recommendation scenarios and search results (services/search/)
 EXPERIMENT_SCENARIOS: tuple[str, ...] = (*SCENARIOS, "search")
 SHARE_TOLERANCE = 1e-6  # shares are floats: 0.1 + 0.2 + 0.7 must count as 1
 
