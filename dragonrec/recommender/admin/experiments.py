@@ -3,6 +3,7 @@ start / stop / promote-winner actions."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -168,7 +169,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         from dragonrec.recommender.services.experiments import experiment_start
 
         for experiment in queryset:
-            if action_call(self, request, lambda e=experiment: experiment_start(experiment=e)) is REFUSED:
+            if action_call(self, request, partial(experiment_start, experiment=experiment)) is REFUSED:
                 continue
             action_done(self, request, experiment, "Started.", f"{experiment.name} is running.")
 
@@ -178,7 +179,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
         note = f"stopped by admin user {request.user}"
         for experiment in queryset:
-            if action_call(self, request, lambda e=experiment: experiment_stop(experiment=e, note=note)) is REFUSED:
+            if action_call(self, request, partial(experiment_stop, experiment=experiment, note=note)) is REFUSED:
                 continue
             action_done(self, request, experiment, "Stopped.", f"{experiment.name} is stopped.")
 
@@ -194,7 +195,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             arm = action_call(
                 self,
                 request,
-                lambda e=experiment: experiment_promote_winner(experiment=e, by=by),
+                partial(experiment_promote_winner, experiment=experiment, by=by),
                 level=messages.WARNING,
             )
             if arm is REFUSED:
