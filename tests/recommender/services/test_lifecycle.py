@@ -4,6 +4,7 @@ decision in the same words (what an owner reads on the version's page), and a ru
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from django.test import override_settings
@@ -32,7 +33,8 @@ def test_the_nightly_retrain_and_the_online_update_record_their_decision_the_sam
 ) -> None:  # type: ignore[no-untyped-def]
     # given: v1 active, and a gate no candidate can pass (it must beat v1's NDCG@10 by 1.0)
     # when: the nightly retrain runs
-    nightly = student_train_and_register(config=small_config(), seed=2)
+    # (two epochs: the decision's shape is under test, not the model)
+    nightly = student_train_and_register(config=replace(small_config(), max_epochs=2, min_epochs=1), seed=2)
     # and, after an hour of traffic with a new product, the online update
     headphones = ProductFactory(sku="HP", title="Studio Headphones", category=tiny_shop["mouse"].category)
     product_embeddings_refresh(product_ids=[headphones.id])
