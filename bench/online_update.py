@@ -182,8 +182,8 @@ def main() -> int:
         snapshot = version.data_snapshot
         print(
             f"run {run}: {seconds[-1]:.1f} s (data {version.metrics['data_seconds']:.1f} s, fine-tuning "
-            f"{version.metrics['fine_tune_seconds']:.1f} s, stored at {version.metrics['update_seconds']:.1f} s, then "
-            f"the gate and the off-policy check): "
+            f"{version.metrics['fine_tune_seconds']:.1f} s, built at {version.metrics['update_seconds']:.1f} s, "
+            f"then stored, the gate and the off-policy check): "
             f"{snapshot['events']} events of {snapshot['sequences']} shoppers, {snapshot['rewards']} rewards, "
             f"{snapshot.get('replay_sequences', 0)} older shoppers replayed, "
             f"{snapshot['new_products']} new products; {version.status}: {version.decision}"

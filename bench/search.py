@@ -326,7 +326,7 @@ def grow_catalog(size: int, rng: random.Random) -> None:
 
 
 def latency(sizes: list[int], rounds: int) -> None:
-    from dragonrec.recommender.services import search as search_module
+    from dragonrec.recommender.services.search import ranking as search_module
 
     rng = random.Random(0)
     queries = [q for q, _, _ in QUERIES]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import Q
+
 from dragonrec.recommender.adapters import product_adapter
 from dragonrec.recommender.conf import recommender_settings
-from dragonrec.recommender.models import Impression
+from dragonrec.recommender.models import Impression, TeacherJudgment
+from dragonrec.tracking.identity import shopper_key
+from dragonrec.tracking.selectors import shopper_tracking_export
 
 
 def products_by_ids(ids: list[int]) -> dict[int, Any]:
@@ -45,4 +49,70 @@ def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
         **impression.context,
         "request_id": str(impression.request_id),
         "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
+    }
+
+
+def shopper_keys(*, user_id: int | None, session_id: str) -> list[str]:
+    """The shopper keys of a signed-in user and/or an anonymous session (what judgments and aggregates are keyed by)."""
+    keys = [shopper_key(user_id=user_id, session_id="")] if user_id else []
+    return keys + ([shopper_key(user_id=None, session_id=session_id)] if session_id else [])
+
+
+def shopper_impressions(*, user_id: int | None, session_id: str) -> Any:
+    """The served lists of a shopper: a signed-in user's, and an anonymous session's that belong to no account."""
+    owner = Q(pk__in=[])
+    if user_id:
+        owner |= Q(user_id=user_id)
+    if session_id:
+        # anonymous lists only: a signed-in shopper's lists carry their browser's id as well, and belong to the
+        # account, not to whoever presents that id
+        owner |= Q(session_id=session_id, user__isnull=True)
+    return Impression.objects.filter(owner)
+
+
+def shopper_data_export(*, user_id: int | None, session_id: str) -> dict[str, Any]:
+    """Everything DragonRec holds about one shopper, as JSON-able data."""
+    keys = shopper_keys(user_id=user_id, session_id=session_id)
+    impressions = []
+    for impression in (
+        shopper_impressions(user_id=user_id, session_id=session_id).prefetch_related("items").order_by("created_at")
+    ):
+        impressions.append(
+            {
+                "request_id": str(impression.request_id),
+                "created_at": impression.created_at.isoformat(),
+                "scenario": impression.scenario,
+                "ranker": impression.ranker,
+                "items": [
+                    {
+                        "product_id": item.product_id,
+                        "position": item.position,
+                        "clicked_at": item.clicked_at.isoformat() if item.clicked_at else None,
+                        "carted_at": item.carted_at.isoformat() if item.carted_at else None,
+                        "purchased_at": item.purchased_at.isoformat() if item.purchased_at else None,
+                    }
+                    for item in impression.items.all()
+                ],
+            }
+        )
+    judgments = [
+        {
+            "created_at": row["created_at"].isoformat(),
+            "request_id": str(row["request_id"]) if row["request_id"] else None,
+            "model": row["model"],
+            "history": row["history"],
+            "candidates": row["candidates"],
+            "scores": row["scores"],
+            "reasons": row["reasons"],
+        }
+        for row in TeacherJudgment.objects.filter(user_key__in=keys)
+        .order_by("created_at")
+        .values("created_at", "request_id", "model", "history", "candidates", "scores", "reasons")
+    ]
+    return {
+        "user_id": user_id,
+        "session_id": session_id,
+        **shopper_tracking_export(user_id=user_id, session_id=session_id),
+        "impressions": impressions,
+        "judgments": judgments,
     }

@@ -184,4 +184,4 @@ def retention_apply(self: Any) -> dict[str, Any]:
         raise self.retry(exc=exc, countdown=min(300, 30 * 2**self.request.retries)) from exc
     if report.more:
         retention_apply.apply_async(countdown=RETENTION_REQUEUE_COUNTDOWN_S)
-    return report.as_dict()
+    return {**report.as_dict(), "more": report.more}

@@ -21,7 +21,7 @@ from django.utils import timezone
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core.guardrail import proportion_worse
 from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion
-from dragonrec.recommender.services.registry import model_version_rollback
+from dragonrec.recommender.services.registry import decision_record, model_version_rollback
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,10 @@ def _roll_back(
         for name in worse
     )
     locked.rolled_back_at = timezone.now()
-    line = (
-        f"[{locked.rolled_back_at:%Y-%m-%d %H:%M} UTC] rolled back to {previous.version} by the guardrail: {detail} "
-        f"on {new['lists']} lists vs {old['lists']}"
+    decision_record(
+        locked,
+        f"rolled back to {previous.version} by the guardrail: {detail} on {new['lists']} lists vs {old['lists']}",
     )
-    locked.decision = f"{locked.decision}\n{line}".strip()
     locked.metrics["guardrail"] = {
         "compared_with": previous.version,
         "new": new,
@@ -128,5 +127,5 @@ def _roll_back(
         "tests": {name: test.as_dict() for name, test in tests.items()},
     }
     locked.save(update_fields=["rolled_back_at", "decision", "metrics"])
-    logger.warning("%s %s", locked.version, line)
+    logger.warning("%s %s", locked.version, locked.decision.rsplit("\n", 1)[-1])
     return locked

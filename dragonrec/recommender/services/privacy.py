@@ -1,4 +1,5 @@
-"""A shopper's own data: export it (GET /api/me/data/) and erase it (DELETE /api/me/data/, `dragonrec_forget`).
+"""A shopper's own data: export it (GET /api/me/data/, a read in recommender.selectors) and erase it
+(DELETE /api/me/data/, `dragonrec_forget`).
 
 A shopper is a signed-in user, an anonymous session id, or both (a signed-in browser still carries its anonymous
 cookie). The session id matches only rows with no user: an anonymous caller never reaches an account's rows, even
@@ -12,145 +13,48 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
-from django_redis import get_redis_connection
 
-from dragonrec.recommender.models import ExperimentShopperDay, Impression, ImpressionItem, TeacherJudgment
-from dragonrec.recommender.services.impressions import CLICKED_KEY, SEEN_KEY, impressions_flush
-from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
-from dragonrec.tracking.identity import shopper_key
-from dragonrec.tracking.selectors import shopper_tracking_export
+from dragonrec.recommender.models import ExperimentShopperDay, TeacherJudgment
+from dragonrec.recommender.selectors import shopper_data_export, shopper_impressions, shopper_keys
+from dragonrec.recommender.services.deletion import (
+    DeletionReport,
+    recorded_rows_delete,
+    rows_delete,
+    shopper_redis_delete,
+)
+from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.tracking.services import shopper_tracking_erase
 
 logger = logging.getLogger(__name__)
 
-
-def _keys(*, user_id: int | None, session_id: str) -> list[str]:
-    keys = [shopper_key(user_id=user_id, session_id="")] if user_id else []
-    return keys + ([shopper_key(user_id=None, session_id=session_id)] if session_id else [])
+# the export is a read (recommender.selectors); named here too, beside the erasure, for the API and the command
+__all__ = ["shopper_data_erase", "shopper_data_export"]
 
 
-def _impressions(*, user_id: int | None, session_id: str) -> Any:
-    owner = Q(pk__in=[])
-    if user_id:
-        owner |= Q(user_id=user_id)
-    if session_id:
-        # anonymous lists only: a signed-in shopper's lists carry their browser's id as well, and belong to the
-        # account, not to whoever presents that id
-        owner |= Q(session_id=session_id, user__isnull=True)
-    return Impression.objects.filter(owner)
-
-
-def shopper_data_export(*, user_id: int | None, session_id: str) -> dict[str, Any]:
-    """Everything DragonRec holds about one shopper, as JSON-able data."""
-    keys = _keys(user_id=user_id, session_id=session_id)
-    impressions = []
-    for impression in (
-        _impressions(user_id=user_id, session_id=session_id).prefetch_related("items").order_by("created_at")
-    ):
-        impressions.append(
-            {
-                "request_id": str(impression.request_id),
-                "created_at": impression.created_at.isoformat(),
-                "scenario": impression.scenario,
-                "ranker": impression.ranker,
-                "items": [
-                    {
-                        "product_id": item.product_id,
-                        "position": item.position,
-                        "clicked_at": item.clicked_at.isoformat() if item.clicked_at else None,
-                        "carted_at": item.carted_at.isoformat() if item.carted_at else None,
-                        "purchased_at": item.purchased_at.isoformat() if item.purchased_at else None,
-                    }
-                    for item in impression.items.all()
-                ],
-            }
-        )
-    judgments = [
-        {
-            "created_at": row["created_at"].isoformat(),
-            "request_id": str(row["request_id"]) if row["request_id"] else None,
-            "model": row["model"],
-            "history": row["history"],
-            "candidates": row["candidates"],
-            "scores": row["scores"],
-            "reasons": row["reasons"],
-        }
-        for row in TeacherJudgment.objects.filter(user_key__in=keys)
-        .order_by("created_at")
-        .values("created_at", "request_id", "model", "history", "candidates", "scores", "reasons")
-    ]
-    return {
-        "user_id": user_id,
-        "session_id": session_id,
-        **shopper_tracking_export(user_id=user_id, session_id=session_id),
-        "impressions": impressions,
-        "judgments": judgments,
-    }
-
-
-@dataclass
-class ErasureReport:
-    events: int = 0
-    preferences: int = 0
-    impressions: int = 0
-    judgments: int = 0
-    redis_keys: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: str = "shopper") -> ErasureReport:
-    """Erase one shopper's data (see the module docstring). Bulk deletes throughout: a shopper with 10,000 events
+def shopper_data_erase(*, user_id: int | None, session_id: str, requested_by: str = "shopper") -> DeletionReport:
+    """Erase one shopper's data (see the module docstring) through the one deletion path (services.deletion), as
+    retention deletes old rows. Bulk deletes throughout: a shopper with 10,000 events
     and their lists is erased in a few seconds at most."""
     if not user_id and not session_id:
         raise ValueError("nothing to erase: neither a user nor a session id")
-    keys = _keys(user_id=user_id, session_id=session_id)
+    keys = shopper_keys(user_id=user_id, session_id=session_id)
     # Lists still in the Redis buffer would be written after the delete below; write them first (best effort: a
     # flush running elsewhere holds the lock, and what it writes later is skipped by training via the record).
     with contextlib.suppress(Exception):
         impressions_flush(reschedule=False)
-    report = ErasureReport()
     with transaction.atomic():
         tracked = shopper_tracking_erase(user_id=user_id, session_id=session_id, requested_by=requested_by)
-        report.events, report.preferences = tracked.events, tracked.preferences
-        impressions = _impressions(user_id=user_id, session_id=session_id)
-        # items first, in one DELETE: the cascade from impressions would then have nothing left to collect
-        ImpressionItem.objects.filter(impression__in=impressions.values("pk")).delete()
-        report.impressions = impressions.delete()[1].get(Impression._meta.label, 0)
-        # the experiments' per-shopper partial sums are keyed by the same shopper key
-        ExperimentShopperDay.objects.filter(shopper__in=keys).delete()
+        report = DeletionReport(events=tracked.events, preferences=tracked.preferences)
         judgments = TeacherJudgment.objects.filter(user_key__in=keys)
         answer_keys = [k for k in judgments.values_list("cache_key", flat=True).distinct() if k]
-        report.judgments = judgments.delete()[0]
-    report.redis_keys = _redis_erase(keys, answer_keys)
+        targets = [
+            ("impressions", shopper_impressions(user_id=user_id, session_id=session_id)),
+            ("judgments", judgments),
+        ]
+        recorded_rows_delete(targets, report=report)
+        # the experiments' per-shopper partial sums are keyed by the same shopper key (no per-shopper data is left)
+        rows_delete(ExperimentShopperDay.objects.filter(shopper__in=keys))
+    report.redis_keys = shopper_redis_delete(keys, answer_keys)
     return report
-
-
-def _redis_erase(keys: list[str], answer_keys: list[str]) -> int:
-    """Fatigue state, cached teacher scores and the teacher's cached answers for this shopper's prompts."""
-    removed = 0
-    try:
-        client = get_redis_connection("default")
-        names = [SEEN_KEY.format(k) for k in keys] + [CLICKED_KEY.format(k) for k in keys]
-        prefix = teacher_config().redis_prefix
-        names += [f"{prefix}:cache:{k}" for k in answer_keys]
-        if names:
-            removed += int(client.delete(*names))
-        for key in keys:
-            # the key is escaped: an id an integration chose may hold glob characters and match other shoppers
-            pattern = teacher_cache_key(_glob_escape(key), "*")
-            removed += int(cache.delete_pattern(pattern))  # type: ignore[attr-defined]
-    except Exception:  # the database part is done; a Redis outage leaves keys that expire on their own
-        logger.exception("could not erase the Redis state of a shopper")
-    return removed
-
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -17,10 +17,11 @@ from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.types import HistoryEvent, Preferences
 from dragonrec.recommender.models import TeacherJudgment
 from dragonrec.recommender.stores import products_from_db
-from dragonrec.recommender.teacher.client import TeacherClient, TeacherResult
+from dragonrec.recommender.teacher.client import TeacherClient
 from dragonrec.recommender.teacher.config import TeacherConfig
 from dragonrec.recommender.teacher.prompt import resolve_history
 from dragonrec.recommender.teacher.protocol import plain_reason
+from dragonrec.recommender.teacher.result import TeacherResult
 
 
 def history_signature(history: list[HistoryEvent]) -> str:

@@ -14,10 +14,11 @@ validation, the public protocol doc), `client` (retries, breaker, budget, cache)
 
 from __future__ import annotations
 
-from dragonrec.recommender.teacher.client import ErrorKind, TeacherClient, TeacherResult
+from dragonrec.recommender.teacher.client import TeacherClient
 from dragonrec.recommender.teacher.config import TeacherConfig
 from dragonrec.recommender.teacher.prompt import PROMPT_VERSION, Prompt, build_prompt, resolve_history
 from dragonrec.recommender.teacher.protocol import ParsedAnswer, Problem, TeacherAnswerError, parse_answer
+from dragonrec.recommender.teacher.result import ErrorKind, TeacherResult
 
 __all__ = [
     "PROMPT_VERSION",

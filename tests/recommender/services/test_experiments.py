@@ -265,3 +265,41 @@ def test_the_shopper_aggregates_are_indexed_by_shopper_for_erasure() -> None:
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, ExperimentShopperDay._meta.db_table)
     assert any(c["index"] and c["columns"] == ["shopper"] for c in constraints.values())
+
+
+def test_shopper_keys_of_the_figures_follow_the_identity_rule_also_for_an_empty_session(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    """The aggregates are keyed like everything else (tracking.identity.shopper_key): erasure, the gate and the
+    online update find a shopper's rows by that key. A list with no session and no user (an integration that named
+    nobody) belongs to nobody we can remember: key "", not a made-up "s:" shopper."""
+    from django.db import connection
+
+    from dragonrec.recommender.models import ExperimentShopperDay
+    from dragonrec.tracking.identity import shopper_key, shopper_key_sql
+
+    # the SQL spelling of the rule agrees with the function on every edge
+    cases = [(None, ""), (None, "c-1"), (7, ""), (7, "c-1")]
+    with connection.cursor() as cursor:
+        for user_id, session_id in cases:
+            cursor.execute(
+                f"SELECT {shopper_key_sql(user_column='u', session_column='s')} FROM (SELECT %s::int AS u, %s AS s) t",
+                [user_id, session_id],
+            )
+            assert cursor.fetchone()[0] == shopper_key(user_id=user_id, session_id=session_id)
+    # given: an A/B list served to a named session and one served with an empty session id
+    experiment = start("keys", "control=student:active:50", "treatment=trending:50")
+    _log("keys", "control", "c-named", [tiny_shop["monitor"].id], {1})
+    _log("keys", "control", "", [tiny_shop["monitor"].id], {1})
+    # when
+    svc.experiment_aggregates_update(experiment=experiment)
+    # then
+    assert sorted(ExperimentShopperDay.objects.values_list("shopper", flat=True)) == ["", "s:c-named"]
+
+
+def test_interleaving_credit_keys_an_empty_session_by_the_identity_rule(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    """The interleaving credit is matched to the aggregate rows by shopper key: a list with an empty session id must
+    get its win too (with a rule of its own it would look for "s:" and credit nothing)."""
+    experiment = start("keys-il", "a=embedding:50", "b=trending:50", interleaving=True)
+    p = [tiny_shop[k].id for k in ("monitor", "kettle")]
+    _log("keys-il", "interleaved", "", p, {2}, teams=["a", "b"])
+    result = svc.experiment_results(experiment=experiment)["interleaving"]
+    assert (result["lists"], result["wins_b"]) == (1, 1)

@@ -23,12 +23,12 @@ from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.recommender.services.online import (
     LoggedList,
     is_offpolicy_list,
-    online_candidate_promote,
     page_orders,
     reward_examples,
     student_update,
 )
 from dragonrec.recommender.services.recommendations import recommendation_list
+from dragonrec.recommender.services.registry import model_version_promote_if_better
 from dragonrec.recommender.tasks import student_update as student_update_task
 from dragonrec.tracking.factories import EventFactory
 from tests.recommender.services.conftest import SETTINGS
@@ -202,7 +202,7 @@ def test_a_candidate_the_off_policy_check_rejects_is_never_promoted(tiny_shop, a
     candidate = scrambled_version(active, "v2")
     assert log_lists(tiny_shop, logger=load(active), other=load(candidate)) >= 2
     # when
-    promoted = online_candidate_promote(version=candidate)
+    promoted = model_version_promote_if_better(version=candidate)
     # then: the gate passed, the off-policy estimate did not: it stays a candidate
     candidate.refresh_from_db()
     assert promoted is False and candidate.status == ModelVersion.Status.CANDIDATE
@@ -218,7 +218,7 @@ def test_a_candidate_that_passes_both_checks_is_promoted(tiny_shop, active) -> N
     candidate = scrambled_version(active, "v2")
     assert log_lists(tiny_shop, logger=load(candidate), other=load(active)) >= 2
     # when
-    promoted = online_candidate_promote(version=candidate)
+    promoted = model_version_promote_if_better(version=candidate)
     # then
     candidate.refresh_from_db()
     assert promoted is True and candidate.status == ModelVersion.Status.ACTIVE

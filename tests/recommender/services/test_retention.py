@@ -18,8 +18,9 @@ from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from dragonrec.recommender.models import Experiment, Impression, ImpressionItem, TeacherJudgment
+from dragonrec.recommender.services.deletion import shopper_key_patterns, shopper_keys_expire
 from dragonrec.recommender.services.impressions import SEEN_KEY, impressions_flush
-from dragonrec.recommender.services.retention import retention_apply, shopper_key_patterns, shopper_keys_expire
+from dragonrec.recommender.services.retention import retention_apply
 from dragonrec.recommender.services.schedule import periodic_tasks_install
 from dragonrec.recommender.services.teacher import teacher_judge
 from dragonrec.tracking.factories import EventFactory

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from dragonrec.recommender.models import ModelVersion
-from dragonrec.recommender.services import registry
+from dragonrec.recommender.services.registry import versions as registry
 
 
 @pytest.mark.django_db(transaction=True)

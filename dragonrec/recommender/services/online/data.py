@@ -1,0 +1,151 @@
+"""What an online update learns from: the shoppers active since the active version's data cutoff (their recent
+sequences, a gate shopper's last event held out), the rewards of served lists (the off-policy check's share left out)
+and the products embedded since."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.types import HistoryEvent, ProductId
+from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding
+from dragonrec.recommender.services.embeddings import embedding_model_name
+from dragonrec.recommender.services.offpolicy_check import is_offpolicy_list, logged_history
+from dragonrec.recommender.services.registry.selectors import MIN_VALID_HISTORY, is_gate_shopper
+from dragonrec.tracking.identity import shopper_key, shopper_key_hash
+from dragonrec.tracking.selectors import (
+    erased_key_hashes,
+    product_events_received_after,
+    recent_shoppers,
+    shoppers_product_events,
+)
+
+
+def data_cutoff(version: ModelVersion) -> datetime:
+    """The last event receipt a version was trained on (older versions without one: when it was created)."""
+    cutoff = version.data_snapshot.get("gate_received_until")
+    return datetime.fromisoformat(cutoff) if cutoff else version.created_at
+
+
+def _last_update(active: ModelVersion) -> tuple[datetime, datetime]:
+    """(data cutoff, time) of the latest update attempt on top of `active`, or of `active` itself: anything newer
+    is what a new update would have to learn."""
+    latest = (
+        ModelVersion.objects.filter(parent=active, kind=ModelVersion.Kind.ONLINE)
+        .exclude(status=ModelVersion.Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+    base = latest or active
+    return data_cutoff(base), base.created_at
+
+
+def nothing_new(active: ModelVersion) -> bool:
+    """No event received and no product embedded since the last update: two indexed EXISTS queries, so the hourly
+    job on a quiet shop costs nothing."""
+    data_cutoff, checked_at = _last_update(active)
+    if product_events_received_after(since=data_cutoff):
+        return False
+    return not ProductEmbedding.objects.filter(model_name=embedding_model_name(), embedded_at__gt=checked_at).exists()
+
+
+def recent_sequences(
+    *, since: datetime, until: datetime, max_shoppers: int
+) -> tuple[list[list[HistoryEvent]], dict[str, ProductId], int]:
+    """(sequences, gate targets, events since) for the `max_shoppers` most recently active shoppers since `since`:
+    each one's last HISTORY_LENGTH product events received by `until`, oldest first, without a gate shopper's
+    held-out last event (returned as {shopper key: product id} so rewards on it are left out too)."""
+    users, sessions = recent_shoppers(since=since, until=until, limit=max_shoppers)
+    if not users and not sessions:
+        return [], {}, 0
+    rows = shoppers_product_events(user_ids=users, session_ids=sessions, received_until=until)
+    by_shopper: dict[str, list[HistoryEvent]] = defaultdict(list)
+    n_new = 0
+    for user_id, session_id, product_id, kind, ts, received in rows:
+        key = shopper_key(user_id=user_id, session_id=session_id)
+        by_shopper[key].append(HistoryEvent(product_id=int(product_id), event_type=kind, timestamp=ts.timestamp()))
+        n_new += received > since
+    erased = erased_key_hashes()
+    length = int(recommender_settings.HISTORY_LENGTH)
+    sequences: list[list[HistoryEvent]] = []
+    gate_targets: dict[str, ProductId] = {}
+    for key, events in by_shopper.items():
+        if erased and shopper_key_hash(key) in erased:
+            continue
+        if len(events) >= MIN_VALID_HISTORY and is_gate_shopper(key):
+            gate_targets[key] = events[-1].product_id
+            events = events[:-1]
+        sequences.append(events[-length:])
+    return sequences, gate_targets, n_new
+
+
+def reward_examples(
+    *, since: datetime, gate_targets: dict[str, ProductId], limit: int, with_pages: bool = False
+) -> list[Any]:
+    """One RewardExample per item clicked (then perhaps carted or bought) since `since` on a served list that is
+    not held out for the off-policy check, newest first: as the simulator builds them from its reward log.
+    `with_pages`: each with the items of its list in served order (the listwise form's negatives; one more query)."""
+    from dragonrec.recommender.ml.online import RewardExample
+
+    rows = (
+        ImpressionItem.objects.filter(clicked_at__gt=since)
+        .order_by("-clicked_at")
+        .values_list(
+            "impression_id",
+            "product_id",
+            "propensity",
+            "purchased_at",
+            "impression__context",
+            "impression__user_id",
+            "impression__session_id",
+        )
+    )
+    erased = erased_key_hashes()
+    examples = []
+    for request_id, product_id, propensity, purchased_at, context, user_id, session_id in rows.iterator(
+        chunk_size=2000
+    ):
+        if is_offpolicy_list(request_id):
+            continue
+        key = shopper_key(user_id=user_id, session_id=session_id)
+        if key and ((erased and shopper_key_hash(key) in erased) or gate_targets.get(key) == product_id):
+            continue
+        history = logged_history((context or {}).get("history") or [])
+        if not history:
+            continue
+        examples.append(
+            (
+                request_id,
+                RewardExample(
+                    history=history,
+                    product_id=int(product_id),
+                    propensity=float(propensity),
+                    purchased=purchased_at is not None,
+                ),
+            )
+        )
+        if len(examples) >= limit:
+            break
+    if not with_pages:
+        return [example for _, example in examples]
+    pages: dict[Any, list[ProductId]] = defaultdict(list)
+    shown = ImpressionItem.objects.filter(impression_id__in={rid for rid, _ in examples}).order_by("position")
+    for request_id, product_id in shown.values_list("impression_id", "product_id").iterator(chunk_size=5000):
+        pages[request_id].append(int(product_id))
+    return [replace(example, shown=tuple(pages[rid])) for rid, example in examples]
+
+
+def new_products(known: set[ProductId]) -> tuple[list[ProductId], np.ndarray]:
+    """Embedded products the student does not know (created after it was trained), with their text vectors from
+    pgvector: ids first, then the vectors of the new ones only (the whole table can be large)."""
+    embeddings = ProductEmbedding.objects.filter(model_name=embedding_model_name())
+    new_ids = sorted(int(p) for p in embeddings.values_list("product_id", flat=True) if int(p) not in known)
+    if not new_ids:
+        return [], np.zeros((0, 384), dtype=np.float32)
+    vectors = dict(embeddings.filter(product_id__in=new_ids).values_list("product_id", "vector"))
+    return new_ids, np.stack([np.asarray(vectors[p], dtype=np.float32) for p in new_ids])
