@@ -96,38 +96,21 @@ MODES = {
 
 
 def scratch_database() -> None:
-    """Point Django at a fresh scratch database on the embedded server (before django.setup())."""
-    import dj_database_url
-    import psycopg
+    from bench._scratch import scratch_database as create
 
-    from config import embedded
-
-    embedded.start()
-    url = embedded.database_url()
-    cfg = dj_database_url.parse(url)
-    admin = " ".join(
-        [f"dbname=postgres user={cfg['USER']}"]
-        + ([f"host={cfg['HOST']}"] if cfg.get("HOST") else [])
-        + ([f"port={cfg['PORT']}"] if cfg.get("PORT") else [])
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + DB_NAME
-    os.environ["DRAGONREC_BENCH_ADMIN_DSN"] = admin
+    create(DB_NAME)
 
 
 def drop_database() -> None:
-    import psycopg
-    from django.db import connections
+    from bench._scratch import drop_database as drop
 
-    connections.close_all()
-    with psycopg.connect(os.environ["DRAGONREC_BENCH_ADMIN_DSN"], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    drop(DB_NAME)
 
 
 def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    from bench._scratch import load as loadavg
+
+    return loadavg()
 
 
 def reset_caches() -> None:
