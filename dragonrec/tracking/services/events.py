@@ -38,6 +38,7 @@ MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CENT = Decimal("0.01")
 PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
+EVENT_TYPES = frozenset(EventType.values)  # `EventType.values` builds a new list on every access
 
 
 def product_model() -> Any:
@@ -296,7 +297,7 @@ def _event_error(
     oldest: datetime,
     limits: dict[str, Any],
 ) -> str:
-    if item.type not in EventType.values:
+    if item.type not in EVENT_TYPES:
         return f"unknown event type {item.type!r}; expected one of {', '.join(EventType.values)}"
     if item.product_id is None and item.type not in PRODUCTLESS_TYPES:
         return f"product_id is required for {item.type} events"
