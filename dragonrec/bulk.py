@@ -32,7 +32,7 @@ def bulk_load(table: str, *, rows: int) -> Iterator[None]:
     Primary keys and unique constraints stay (others may reference them). Otherwise a no-op."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")
-        empty = cursor.fetchone()[0]  # type: ignore[index]
+        empty = cursor.fetchone()[0]
     if rows < BULK_ROWS or not empty:
         yield
         return

@@ -183,7 +183,7 @@ def copurchase_refresh(*, rebuild: bool = False, now: datetime | None = None) ->
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        new_weight, touched = cursor.fetchone()  # type: ignore[misc]
+        new_weight, touched = cursor.fetchone()
     mark.events += float(new_weight)
     mark.received_until, mark.refreshed_at = until, now
     mark.save()

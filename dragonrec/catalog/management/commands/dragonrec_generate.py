@@ -54,7 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"embeddings ({embeddings}) in {time.perf_counter() - step:.1f} s")
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-            size = cursor.fetchone()[0]  # type: ignore[index]
+            size = cursor.fetchone()[0]
         self.stdout.write(
             self.style.SUCCESS(
                 f"{report.categories} categories, {report.products} products, {report.events} events in "
