@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from dragonrec.recommender.adapters import product_adapter
@@ -203,9 +203,13 @@ def _product_complements_rescore(touched: list[int], *, total: float) -> int:
     if not touched:
         return 0
     min_count = recommender_settings.COMPLEMENTS_MIN_COUNT
-    rows = CoPurchaseCount.objects.filter(
-        Q(product_a__in=touched) | Q(product_b__in=touched), pairs__gte=min_count
-    ).values_list("product_a", "product_b", "weight", "pairs")
+    pairs_of = CoPurchaseCount.objects.filter(pairs__gte=min_count)
+    # two indexed lookups (an OR of the two columns would scan the whole pair table)
+    rows = {
+        row
+        for side in ("product_a__in", "product_b__in")
+        for row in pairs_of.filter(**{side: touched}).values_list("product_a", "product_b", "weight", "pairs")
+    }
     links: dict[int, list[tuple[int, float, int]]] = defaultdict(list)
     for a, b, weight, pairs in rows:
         links[a].append((b, weight, pairs))
