@@ -71,7 +71,7 @@ class Shopper(HttpUser):
         response = self.client.get("/api/recommendations/", params=params, name=f"/api/recommendations/ {scenario}")
         if response.status_code != 200:
             return []
-        return [item["product_id"] for item in response.json().get("items", [])]
+        return [item["product"]["id"] for item in response.json().get("items", [])]
 
     def _open(self, product_id: int) -> None:
         self.client.get(f"/api/products/{product_id}/", name="/api/products/{id}/")
@@ -109,7 +109,7 @@ class Shopper(HttpUser):
             self._event("search", None, context={"query": query})
             items = response.json().get("items", [])
             if items:
-                self._open(items[0]["product_id"])
+                self._open(items[0]["product"]["id"])
 
     @task(2)
     def add_to_cart(self) -> None:
