@@ -102,3 +102,33 @@ def test_trending_is_the_evaluations_statistic_and_complements_cross_categories(
     pairs = list(ProductComplement.objects.values_list("product", "complement"))
     assert len(pairs) > 50 and all(leaf.get(p) != leaf.get(q) for p, q in pairs)
     assert CategoryComplement.objects.filter(manual=False).count() > 10
+
+
+def test_a_session_split_by_the_watermark_is_counted_once(shop) -> None:  # type: ignore[no-untyped-def]
+    # given: one shopper carts and buys A, then (a minute later) carts and buys B; A's events arrive before the
+    # first refresh, B's between it and the second
+    from dragonrec.catalog.factories import ProductFactory
+
+    a, b = ProductFactory().pk, ProductFactory().pk  # no history of their own
+    t0 = shop + timedelta(minutes=2)
+    for minute, (kind, product) in enumerate(
+        [("add_to_cart", a), ("purchase", a), ("add_to_cart", b), ("purchase", b)]
+    ):
+        event = Event.objects.create(
+            type=kind, product_id=product, session_id="s-split", timestamp=t0 + timedelta(minutes=minute)
+        )
+        Event.objects.filter(pk=event.pk).update(received_at=event.timestamp)
+    # when: refreshes before, between and after (the last one with nothing new)
+    for now in (t0 + timedelta(minutes=1, seconds=30), t0 + timedelta(minutes=5), t0 + timedelta(minutes=6)):
+        copurchase_refresh(now=now)
+
+    # then: the four cart/purchase pairs of A with B, once each (strengths: 3x3, 3x5, 5x3, 5x5 over the top weight 5)
+    def counted() -> tuple[int, float]:
+        return CoPurchaseCount.objects.values_list("pairs", "weight").get(product_a=min(a, b), product_b=max(a, b))
+
+    pairs, weight = counted()
+    assert pairs == 4
+    assert math.isclose(weight, (3 + 2 * math.sqrt(15) + 5) / 5)
+    # and a rebuild, which reads all four at once, counts the same
+    copurchase_refresh(now=t0 + timedelta(minutes=6), rebuild=True)
+    assert counted() == (pairs, weight)
