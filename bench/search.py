@@ -218,6 +218,7 @@ def grow_catalog(size: int, rng: random.Random) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from dragonrec.bulk import copy_rows
     from dragonrec.catalog.models import Product
     from dragonrec.catalog.search import product_search_index_update
     from dragonrec.recommender.models import ProductEmbedding
@@ -270,13 +271,7 @@ def grow_catalog(size: int, rng: random.Random) -> None:
         "sku, title, description, brand, category_id, price, currency, stock_quantity, in_stock, is_active, "
         "attributes, image_url, created_at, updated_at"
     )
-    raw = connection.connection
-    if raw is None:
-        connection.ensure_connection()
-        raw = connection.connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        copy.write(rows.getvalue())
-    raw.commit()
+    copy_rows(table, columns, [rows.getvalue()])  # the shop generator's COPY writer (dragonrec/bulk.py)
     ids = dict(Product.objects.filter(sku__startswith="GEN-").values_list("sku", "pk"))
     print(f"  {size - have} products copied in {time.perf_counter() - start:.1f} s", flush=True)
     start = time.perf_counter()
@@ -290,10 +285,10 @@ def grow_catalog(size: int, rng: random.Random) -> None:
         vector /= np.linalg.norm(vector)
         emb.write(f"{ids[sku]}\t{model}\t[{','.join(f'{x:.5f}' for x in vector)}]\tgenerated\t{now}\n")
     etable = ProductEmbedding._meta.db_table
-    with raw.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("DROP INDEX IF EXISTS dragonrec_embedding_hnsw")
-        with cursor.copy(f"COPY {etable} (product_id, model_name, vector, text_hash, embedded_at) FROM STDIN") as copy:
-            copy.write(emb.getvalue())
+    copy_rows(etable, "product_id, model_name, vector, text_hash, embedded_at", [emb.getvalue()])
+    with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute(
             f"CREATE INDEX dragonrec_embedding_hnsw ON {etable} USING hnsw (vector vector_cosine_ops) "
@@ -301,7 +296,6 @@ def grow_catalog(size: int, rng: random.Random) -> None:
         )
         cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"ANALYZE {etable}")
-    raw.commit()
     print(f"  embeddings copied and HNSW index built in {time.perf_counter() - start:.1f} s", flush=True)
 
 
