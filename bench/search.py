@@ -96,38 +96,21 @@ MODES = {
 
 
 def scratch_database() -> None:
-    """Point Django at a fresh scratch database on the embedded server (before django.setup())."""
-    import dj_database_url
-    import psycopg
+    from _scratch import scratch_database as create
 
-    from config import embedded
-
-    embedded.start()
-    url = embedded.database_url()
-    cfg = dj_database_url.parse(url)
-    admin = " ".join(
-        [f"dbname=postgres user={cfg['USER']}"]
-        + ([f"host={cfg['HOST']}"] if cfg.get("HOST") else [])
-        + ([f"port={cfg['PORT']}"] if cfg.get("PORT") else [])
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + DB_NAME
-    os.environ["DRAGONREC_BENCH_ADMIN_DSN"] = admin
+    create(DB_NAME)
 
 
 def drop_database() -> None:
-    import psycopg
-    from django.db import connections
+    from _scratch import drop_database as drop
 
-    connections.close_all()
-    with psycopg.connect(os.environ["DRAGONREC_BENCH_ADMIN_DSN"], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    drop(DB_NAME)
 
 
 def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    from _scratch import load as loadavg
+
+    return loadavg()
 
 
 def reset_caches() -> None:
@@ -238,6 +221,7 @@ def grow_catalog(size: int, rng: random.Random) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from dragonrec.bulk import copy_rows
     from dragonrec.catalog.models import Product
     from dragonrec.catalog.search import product_search_index_update
     from dragonrec.recommender.models import ProductEmbedding
@@ -290,13 +274,7 @@ def grow_catalog(size: int, rng: random.Random) -> None:
         "sku, title, description, brand, category_id, price, currency, stock_quantity, in_stock, is_active, "
         "attributes, image_url, created_at, updated_at"
     )
-    raw = connection.connection
-    if raw is None:
-        connection.ensure_connection()
-        raw = connection.connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        copy.write(rows.getvalue())
-    raw.commit()
+    copy_rows(table, columns, [rows.getvalue()])  # the shop generator's COPY writer (dragonrec/bulk.py)
     ids = dict(Product.objects.filter(sku__startswith="GEN-").values_list("sku", "pk"))
     print(f"  {size - have} products copied in {time.perf_counter() - start:.1f} s", flush=True)
     start = time.perf_counter()
@@ -310,10 +288,10 @@ def grow_catalog(size: int, rng: random.Random) -> None:
         vector /= np.linalg.norm(vector)
         emb.write(f"{ids[sku]}\t{model}\t[{','.join(f'{x:.5f}' for x in vector)}]\tgenerated\t{now}\n")
     etable = ProductEmbedding._meta.db_table
-    with raw.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("DROP INDEX IF EXISTS dragonrec_embedding_hnsw")
-        with cursor.copy(f"COPY {etable} (product_id, model_name, vector, text_hash, embedded_at) FROM STDIN") as copy:
-            copy.write(emb.getvalue())
+    copy_rows(etable, "product_id, model_name, vector, text_hash, embedded_at", [emb.getvalue()])
+    with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute(
             f"CREATE INDEX dragonrec_embedding_hnsw ON {etable} USING hnsw (vector vector_cosine_ops) "
@@ -321,7 +299,6 @@ def grow_catalog(size: int, rng: random.Random) -> None:
         )
         cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"ANALYZE {etable}")
-    raw.commit()
     print(f"  embeddings copied and HNSW index built in {time.perf_counter() - start:.1f} s", flush=True)
 
 

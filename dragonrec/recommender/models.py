@@ -199,6 +199,51 @@ class CategoryComplement(models.Model):
         return f"{self.category_path} -> {self.complement_path}"
 
 
+class AggregateWatermark(models.Model):
+    """How far an incremental aggregate has read the events (by `received_at`), and what its sums are anchored to.
+    Trending scores are sums of w * 2^((t - anchor) / half-life): multiplying all of them by one factor gives the
+    decayed score at any later time, so new events are added without touching the old rows; a rebuild re-anchors."""
+
+    name = models.CharField(max_length=32, primary_key=True)  # "trending" | "copurchase"
+    received_until = models.DateTimeField()
+    anchor = models.DateTimeField()
+    events = models.FloatField(default=0.0, help_text="copurchase: the summed intent of all counted events (PMI's N)")
+    rebuilt_at = models.DateTimeField()
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.received_until:%Y-%m-%d %H:%M:%S}"
+
+
+class CoPurchaseCount(models.Model):
+    """Two products carted/bought by the same shopper within a session gap of each other: the summed pair
+    strength and the number of such event pairs (`product_a` < `product_b`), kept up to date from new events."""
+
+    product_a = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    product_b = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField()
+    pairs = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product_a", "product_b"], name="dragonrec_copurchase_pair")]
+        indexes = [models.Index(fields=["product_b"], name="dragonrec_copurchase_b")]
+
+    def __str__(self) -> str:
+        return f"{self.product_a_id} + {self.product_b_id}: {self.pairs}"
+
+
+class ProductIntentCount(models.Model):
+    """A product's summed cart/purchase intent (PMI's per-product count), kept up to date from new events."""
+
+    product = models.OneToOneField(
+        settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    weight = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.weight:.1f}"
+
+
 class MerchantRule(models.Model):
     """A merchant's override, applied after ranking: pin, boost, block, or restrict by category / price band."""
 

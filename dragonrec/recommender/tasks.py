@@ -28,16 +28,20 @@ def embed_products(self: Any, product_ids: list[int] | None = None) -> int:
 
 @shared_task(expires=3600)
 def trending_recompute() -> int:
+    from dragonrec.recommender.conf import recommender_settings
     from dragonrec.recommender.services.aggregates import trending_recompute as run
+    from dragonrec.recommender.services.aggregates_incremental import trending_refresh
 
-    return run()
+    return trending_refresh() if recommender_settings.AGGREGATES_INCREMENTAL else run()
 
 
 @shared_task(expires=6 * 3600)
 def complements_recompute() -> tuple[int, int]:
+    from dragonrec.recommender.conf import recommender_settings
     from dragonrec.recommender.services.aggregates import complements_recompute as run
+    from dragonrec.recommender.services.aggregates_incremental import copurchase_refresh
 
-    return run()
+    return copurchase_refresh() if recommender_settings.AGGREGATES_INCREMENTAL else run()
 
 
 @shared_task(bind=True, max_retries=2, acks_late=True, soft_time_limit=120)

@@ -47,6 +47,8 @@ class Event(models.Model):
             # trending and complements jobs scan recent events by time
             models.Index(fields=["timestamp"], name="dragonrec_ev_ts"),
             models.Index(fields=["product", "type"], name="dragonrec_ev_product_type"),
+            # incremental aggregates read what arrived since their watermark
+            models.Index(fields=["received_at"], name="dragonrec_ev_received"),
         ]
 
     def __str__(self) -> str:

@@ -1,13 +1,7 @@
 from django.urls import path
 
-from dragonrec.tracking.apis import (
-    AuthLoginApi,
-    AuthLogoutApi,
-    AuthSessionApi,
-    EventCreateApi,
-    PreferenceApi,
-    SessionMergeApi,
-)
+from dragonrec.tracking.apis import EventCreateApi
+from dragonrec.tracking.shopper_apis import AuthLoginApi, AuthLogoutApi, AuthSessionApi, PreferenceApi, SessionMergeApi
 
 urlpatterns = [
     path("events/", EventCreateApi.as_view(), name="event-create"),

@@ -148,6 +148,11 @@ DEFAULTS: dict[str, Any] = {
     "EVENT_WEIGHTS": {"view": 1.0, "click": 1.5, "add_to_cart": 3.0, "purchase": 5.0, "rating": 5.0},
     "COMPLEMENTS_WINDOW_DAYS": 90,
     "COMPLEMENTS_MIN_COUNT": 2,
+    # True: the trending and complements beat jobs add the events received since their last run, in PostgreSQL
+    # (services/aggregates_incremental.py: cost follows new events; 100k new on a 10M history in seconds, see
+    # bench/aggregates.py). False: each run recomputes from every event of the window in Python, with the functions
+    # the offline evaluation uses (fine up to a few hundred thousand events).
+    "AGGREGATES_INCREMENTAL": False,
     # --- the LLM teacher ------------------------------------------------------------------------------------
     # With neither a key nor a base URL the teacher is off and serving uses the local rankers.
     "TEACHER_API_KEY": "",

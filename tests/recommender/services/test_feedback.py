@@ -66,3 +66,43 @@ def test_carts_and_purchases_are_credited_to_the_clicked_item_of_the_same_shoppe
     assert item.purchased_at == clicked_at + timedelta(minutes=9)
     assert ImpressionItem.objects.get(impression_id=served.request_id, position=2).carted_at is None
     assert rewards_attribute() == 0  # idempotent
+
+
+def test_a_batch_of_clicks_is_attributed_with_one_statement_to_its_own_shoppers_lists(
+    tiny_shop, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.services.feedback import clicks_attribute
+    from dragonrec.tracking.models import Event
+
+    EventFactory(session_id="s-cl", product=tiny_shop["monitor"], type="view")
+    served = recommendation_list(scenario="home", session_id="s-cl", n=4)
+    impressions_flush()
+    now = timezone.now()
+
+    def click(position: int, *, session: str = "s-cl", minutes: int = 0, product: int | None = None) -> Event:
+        item = served.items[position - 1]
+        context = {"request_id": str(served.request_id), "position": position}
+        return Event(
+            type="click", session_id=session, product_id=product or item.product_id, context=context,
+            timestamp=now - timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    # given: clicks on positions 1 and 3 (position 1 twice), one by another shopper on 2, one naming the wrong
+    # product at 4, and one with a position that cannot exist
+    events = [
+        click(1, minutes=5),
+        click(1, minutes=9),
+        click(3),
+        click(2, session="s-stranger"),
+        click(4, product=served.items[0].product_id),
+        Event(type="click", session_id="s-cl", product_id=1, timestamp=now,
+              context={"request_id": str(served.request_id), "position": 10**12}),
+    ]  # fmt: skip
+    # when: one UPDATE for the batch (it was one per click, inside the ingest request)
+    with django_assert_num_queries(1):
+        credited = clicks_attribute(events=events)
+    # then
+    clicked = dict(ImpressionItem.objects.filter(impression_id=served.request_id).values_list("position", "clicked_at"))
+    assert credited == 2
+    assert clicked[1] == now - timedelta(minutes=9) and clicked[3] == now  # the first click's time
+    assert clicked[2] is None and clicked[4] is None

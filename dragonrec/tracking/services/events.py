@@ -1,0 +1,317 @@
+"""Event ingest: validate a batch item by item, count it against the event limits, store what passes with one
+statement. One result per item, in order; a batch is never half-written.
+
+Round trips per batch, whatever its size: one query for the known products and the ids already stored, one Redis
+script for the limits, one INSERT .. SELECT FROM unnest(column arrays) for the rows (the query text and its
+parameters do not grow with the batch: eleven arrays, not eleven placeholders per row)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from dragonrec.throttling import Budget, Cost, Refusal, budgets_take, rate_budget, shopper_ident_for
+from dragonrec.tracking.identity import signed_in_user_id
+from dragonrec.tracking.models import Event, EventType
+from dragonrec.tracking.signals import events_recorded
+from dragonrec.tracking.validation import (
+    currency_problem,
+    event_limits,
+    oldest_allowed,
+    quantity_problem,
+    timestamp_problem,
+    value_problem,
+)
+
+MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds one request's work (~50 ms)
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+CENT = Decimal("0.01")
+PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
+EVENT_TYPES = frozenset(EventType.values)  # `EventType.values` builds a new list on every access
+
+
+def product_model() -> Any:
+    return apps.get_model(settings.DRAGONREC_PRODUCT_MODEL)
+
+
+@dataclass
+class EventInput:
+    """One validated event as the API or an import hands it to `events_record`."""
+
+    id: uuid.UUID
+    type: str
+    product_id: int | None = None  # absent from the API item for `search` events
+    session_id: str = ""
+    timestamp: datetime | None = None
+    quantity: int = 1
+    value: Decimal | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EventResult:
+    id: str
+    status: str
+    error: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        data = {"id": self.id, "status": self.status}
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+@dataclass(frozen=True)
+class EventBudget:
+    """Count this batch against the event limits: events per shopper and per client `address` (REST_FRAMEWORK's
+    "events.shopper" / "events.address" rates, counted per event, not per request) and purchases and purchase
+    value per shopper per hour (DRAGONREC_EVENT_LIMITS). The API passes one; imports and internal callers don't."""
+
+    address: str = ""
+
+
+class EventLimitExceeded(Exception):
+    """Nothing of the batch fits the event-rate limits: the API answers 429 with Retry-After, and stores nothing."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("no event of the batch fits the event rate limit (per shopper or per address)")
+        self.retry_after = retry_after
+
+
+def events_record(
+    *,
+    items: Sequence[EventInput],
+    user: Any | None = None,
+    source: str = "api",
+    budget: EventBudget | None = None,
+) -> list[EventResult]:
+    """Store a batch of events; one result per item, in order.
+
+    Items that refer to unknown products, carry a timestamp outside the allowed window, a value or quantity out
+    of bounds, a currency other than the product's, or have no owner (neither a user nor a session id) are
+    rejected with a reason; a replayed id is a duplicate (never a second row). With a `budget`, the new valid
+    items are then counted against the event limits in order, and those past a limit are rejected naming it;
+    when none fits the event-rate limits, `EventLimitExceeded` is raised and nothing is stored. The granted rest is
+    stored by one statement, so a batch is never half-written.
+    """
+    if not items:
+        return []
+    now = timezone.now()
+    limits = event_limits()
+    oldest = oldest_allowed(now=now, limits=limits, source="import" if source == "import" else "api")
+    user_id = signed_in_user_id(user)
+    currencies, existing = _known(
+        product_ids={i.product_id for i in items if i.product_id is not None}, event_ids=[i.id for i in items]
+    )
+
+    results: list[EventResult] = []
+    to_create: list[Event] = []
+    seen: set[uuid.UUID] = set()
+    for item in items:
+        key = str(item.id)
+        error = _event_error(item, user_id=user_id, currencies=currencies, now=now, oldest=oldest, limits=limits)
+        if error:
+            results.append(EventResult(key, REJECTED, error))
+            continue
+        if item.id in existing or item.id in seen:
+            results.append(EventResult(key, DUPLICATE))
+            continue
+        seen.add(item.id)
+        to_create.append(
+            Event(
+                id=item.id,
+                type=item.type,
+                user_id=user_id,
+                session_id=item.session_id,
+                product_id=item.product_id,
+                quantity=item.quantity,
+                value=item.value,
+                timestamp=item.timestamp or now,
+                context=item.context,
+                source=source,
+                received_at=now,
+            )
+        )
+        results.append(EventResult(key, ACCEPTED))
+    if to_create and budget is not None:
+        to_create = _events_within_budget(to_create, results, budget=budget, limits=limits)
+    if to_create:
+        inserted = _events_insert_new(to_create)
+        if len(inserted) < len(to_create):
+            # A concurrent request stored some of these ids between our check and the insert: those are
+            # duplicates, and only the rows this insert created are announced.
+            for result in results:
+                if result.status == ACCEPTED and uuid.UUID(result.id) not in inserted:
+                    result.status = DUPLICATE
+            to_create = [event for event in to_create if event.id in inserted]
+        created = to_create
+        # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
+        transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
+    return results
+
+
+def _known(*, product_ids: set[int], event_ids: list[uuid.UUID]) -> tuple[dict[int, str | None], set[uuid.UUID]]:
+    """One round trip: the currency of each known product (None where the product model has no `currency` field)
+    and which of `event_ids` are stored already."""
+    model = product_model()
+    quote = connection.ops.quote_name
+    has_currency = any(f.name == "currency" for f in model._meta.concrete_fields)
+    currency = quote(model._meta.get_field("currency").column) if has_currency else "NULL"
+    pk = quote(model._meta.pk.column)
+    sql = (
+        f"SELECT {pk}, {currency}::text, NULL::uuid FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s) "
+        f"UNION ALL SELECT NULL, NULL, id FROM {quote(Event._meta.db_table)} WHERE id = ANY(%s)"
+    )
+    currencies: dict[int, str | None] = {}
+    existing: set[uuid.UUID] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(product_ids), event_ids])
+        for product_id, product_currency, event_id in cursor.fetchall():
+            if event_id is None:
+                currencies[int(product_id)] = product_currency
+            else:
+                existing.add(event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id)))
+    return currencies, existing
+
+
+def _events_within_budget(
+    events: list[Event], results: list[EventResult], *, budget: EventBudget, limits: dict[str, Any]
+) -> list[Event]:
+    """The events that fit the limits (one Redis round trip for the batch); the others' results become rejections
+    naming the limit. Raises EventLimitExceeded when none fits because of the event-rate limits."""
+    address_budget = rate_budget("events", "address", budget.address)
+    per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
+    costs: list[list[Cost]] = []
+    shopper_budgets: dict[str, Budget | None] = {}  # a batch is mostly one shopper's: build its budget once
+    for event in events:
+        shopper = shopper_ident_for(user_id=event.user_id, session_id=event.session_id)
+        if shopper not in shopper_budgets:
+            shopper_budgets[shopper] = rate_budget("events", "shopper", shopper)
+        item: list[Cost] = [(b, 1) for b in (shopper_budgets[shopper], address_budget) if b]
+        if event.type == EventType.PURCHASE and shopper:
+            if per_hour is not None:
+                item.append((Budget(f"purchases:shopper:{shopper}", int(per_hour), 3600), 1))
+            if value_per_hour is not None and event.value:
+                cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value())
+                item.append((Budget(f"purchase_value:shopper:{shopper}", cents, 3600), int(event.value / CENT)))
+        costs.append(item)
+    refusals = budgets_take(costs)
+    if all(refusal is not None for refusal in refusals) and all(
+        refusal.budget.name.startswith("events:") for refusal in refusals if refusal is not None
+    ):
+        raise EventLimitExceeded(min(refusal.retry_after for refusal in refusals if refusal is not None))
+    by_id = {result.id: result for result in results}
+    kept: list[Event] = []
+    for event, refusal in zip(events, refusals, strict=True):
+        if refusal is None:
+            kept.append(event)
+            continue
+        result = by_id[str(event.id)]
+        result.status, result.error = REJECTED, _limit_error(refusal, limits=limits)
+    return kept
+
+
+def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
+    budget = refusal.budget
+    kind, who = budget.name.split(":")[:2]
+    if kind == "purchases":
+        return (
+            f"over the purchase limit: at most {budget.limit} purchases per shopper per hour "
+            "(DRAGONREC_EVENT_LIMITS['PURCHASES_PER_HOUR'])"
+        )
+    if kind == "purchase_value":
+        return (
+            f"over the purchase value limit: at most {limits['PURCHASE_VALUE_PER_HOUR']} per shopper per hour "
+            "(DRAGONREC_EVENT_LIMITS['PURCHASE_VALUE_PER_HOUR'])"
+        )
+    return (
+        f"over the event rate limit: at most {budget.limit} events per {budget.period} s per {who} "
+        f"(events.{who}); the window resets in {refusal.retry_after} s"
+    )
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return value is not None
+
+
+# (column, SQL array type, value of an Event): the insert's columns, each passed as one array parameter
+_COLUMNS: list[tuple[str, str, Any]] = [
+    ("id", "uuid", lambda e: e.id),
+    ("type", "text", lambda e: e.type),
+    ("user_id", "bigint", lambda e: e.user_id),
+    ("session_id", "text", lambda e: e.session_id),
+    ("product_id", "bigint", lambda e: e.product_id),
+    ("quantity", "integer", lambda e: e.quantity),
+    ("value", "numeric", lambda e: e.value),
+    ("timestamp", "timestamptz", lambda e: e.timestamp),
+    ("context", "text", lambda e: json.dumps(e.context)),  # cast to jsonb in SQL
+    ("source", "text", lambda e: e.source),
+    ("received_at", "timestamptz", lambda e: e.received_at),
+]
+
+
+def _events_insert_new(events: list[Event]) -> set[uuid.UUID]:
+    """INSERT .. SELECT FROM unnest(..) ON CONFLICT (id) DO NOTHING RETURNING id: the ids this statement created.
+    `bulk_create` with `ignore_conflicts` cannot say which rows it skipped, and a check-then-insert lets two
+    concurrent requests both answer `accepted` for one id; the unique index decides instead (a second inserter
+    waits for the first's commit, then skips). One statement: the batch is stored whole or not at all."""
+    quote = connection.ops.quote_name
+    table = quote(Event._meta.db_table)
+    columns = ", ".join(quote(column) for column, _, _ in _COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind, _ in _COLUMNS)
+    selected = ", ".join(
+        f"c{i}::jsonb" if column == "context" else f"c{i}" for i, (column, _, _) in enumerate(_COLUMNS)
+    )
+    names = ", ".join(f"c{i}" for i in range(len(_COLUMNS)))
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {selected} FROM unnest({arrays}) AS t({names}) "
+        f"ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+    params = [[get(event) for event in events] for _, _, get in _COLUMNS]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for (value,) in cursor.fetchall()}
+
+
+def _event_error(
+    item: EventInput,
+    *,
+    user_id: int | None,
+    currencies: dict[int, str | None],
+    now: datetime,
+    oldest: datetime,
+    limits: dict[str, Any],
+) -> str:
+    if item.type not in EVENT_TYPES:
+        return f"unknown event type {item.type!r}; expected one of {', '.join(EventType.values)}"
+    if item.product_id is None and item.type not in PRODUCTLESS_TYPES:
+        return f"product_id is required for {item.type} events"
+    if item.type == EventType.IMPRESSION and not _is_uuid((item.context or {}).get("request_id")):
+        return "impression events need context.request_id (the list's request_id from /api/recommendations/)"
+    if item.type == EventType.SEARCH and not str((item.context or {}).get("query") or "").strip():
+        return "search events need context.query (what the shopper searched for): searches are a signal"
+    if item.product_id is not None and item.product_id not in currencies:
+        return f"unknown product {item.product_id}"
+    if user_id is None and not item.session_id:
+        return "session_id is required for anonymous events"
+    return (
+        timestamp_problem(item.timestamp, now=now, oldest=oldest, limits=limits)
+        or quantity_problem(item.quantity, limits=limits)
+        or value_problem(item.value, limits=limits)
+        or (currency_problem(item.context, currencies[item.product_id]) if item.product_id is not None else "")
+    )
