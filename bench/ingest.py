@@ -132,8 +132,8 @@ def main() -> None:
 
     try:
         call_command("migrate", verbosity=0)
-        from dragonrec.catalog.generate import shop_generate
         from dragonrec.catalog.models import Product
+        from dragonrec.tracking.generate import shop_generate
         from dragonrec.tracking.services import api_key_create
 
         shop_generate(products=2000, shoppers=1, events=0, seed=0)

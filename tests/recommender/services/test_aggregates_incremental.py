@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dragonrec.catalog.generate import shop_generate
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.aggregates import trending_scores
 from dragonrec.recommender.models import CategoryComplement, CoPurchaseCount, ProductComplement, TrendingScore
 from dragonrec.recommender.services.aggregates_incremental import copurchase_refresh, trending_refresh
+from dragonrec.tracking.generate import shop_generate
 from dragonrec.tracking.models import Event
 
 pytestmark = pytest.mark.django_db

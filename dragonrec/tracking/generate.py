@@ -12,8 +12,8 @@ What it writes, all drawn from one seed (the same seed gives the same rows, even
 Everything is written with COPY (psycopg's `cursor.copy`); for big loads into empty tables the secondary indexes and
 outgoing foreign keys are dropped first and rebuilt once at the end (one sort instead of millions of random btree
 inserts). Products carry `attributes["generated"]` (the seed) so nobody mistakes them for a real catalog; their
-embeddings are written by the recommender (`recommender_embed`, real or `--synthetic`), not here: the catalog app
-does not depend on the recommender.
+embeddings are written by the recommender (`recommender_embed`, real or `--synthetic`), not here: tracking (which
+may write catalog rows, never the reverse) does not depend on the recommender.
 """
 
 from __future__ import annotations

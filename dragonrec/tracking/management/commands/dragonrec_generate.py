@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from dragonrec.catalog.generate import shop_generate
+from dragonrec.tracking.generate import shop_generate
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from statistics import median
 import pytest
 from django.core.management import call_command
 
-from dragonrec.catalog.generate import shop_generate
 from dragonrec.catalog.models import Category, Product
+from dragonrec.tracking.generate import shop_generate
 from dragonrec.tracking.models import Event
 
 pytestmark = pytest.mark.django_db
