@@ -29,6 +29,7 @@ from torch import nn
 from transformers import GPT2Config, GPT2Model
 
 from dragonrec.recommender.core.types import ADD_TO_CART, CLICK, PURCHASE, RATING, REMOVE_FROM_CART, SEARCH, VIEW
+from dragonrec.recommender.ml.bsarec import BSARecBackbone
 
 PAD = 0  # item row 0 and event index 0 are padding; product with dense id i lives in row i + 1
 
@@ -54,6 +55,11 @@ class StudentConfig:
     amazon_beauty (leave-one-out, full ranking) under a 10-minute, 2-core CPU training budget; see bench/."""
 
     # --- model ---
+    # "gpt2": the student's pre-LN causal transformer; "bsarec": BSARec's frequency filter beside attention
+    # (ml/bsarec.py), the in-harness baseline of issue #23 (bsarec_config) and an option to ablate
+    backbone: str = "gpt2"
+    bsarec_c: int = 5  # BSARec's low-pass keeps the first c // 2 + 1 frequencies of the 50-step window
+    bsarec_alpha: float = 0.7  # weight of the filter branch; 1 - alpha goes to attention
     hidden: int = 128  # item/user vector size; 128 beat 64 on Beauty valid NDCG@10 (0.0705 vs 0.0684) once text is in
     n_layers: int = 2
     n_heads: int = 1
@@ -117,6 +123,55 @@ def backbone_config(cfg: StudentConfig) -> GPT2Config:
     )
 
 
+def build_backbone(cfg: StudentConfig) -> nn.Module:
+    if cfg.backbone == "gpt2":
+        return GPT2Model(backbone_config(cfg))
+    if cfg.backbone == "bsarec":
+        return BSARecBackbone(
+            cfg.hidden,
+            n_layers=cfg.n_layers,
+            max_len=cfg.max_len,
+            ffn_mult=cfg.ffn_mult,
+            heads=cfg.n_heads,
+            dropout=cfg.dropout,
+            attn_dropout=cfg.attn_dropout,
+            c=cfg.bsarec_c,
+            alpha=cfg.bsarec_alpha,
+        )
+    raise ValueError(f"StudentConfig.backbone must be 'gpt2' or 'bsarec', not {cfg.backbone!r}")
+
+
+def bsarec_config(**overrides: object) -> StudentConfig:
+    """BSARec's published Beauty hyperparameters (ml/bsarec.py) on our trainer. What BSARec has no part for is off:
+    no EMA of the weights, no id dropout; a 4x feed-forward; full softmax; early stopping after 10 epochs without a
+    better validation NDCG@10 (its `patience 10`, here 5 validations 2 epochs apart). The harness gives it zero text
+    vectors: BSARec's items are ids alone."""
+    cfg = StudentConfig(
+        backbone="bsarec",
+        hidden=64,
+        n_layers=2,
+        n_heads=1,
+        ffn_mult=4,
+        max_len=50,
+        dropout=0.5,
+        attn_dropout=0.5,
+        bsarec_c=5,
+        bsarec_alpha=0.7,
+        lr=5e-4,
+        batch_size=256,
+        weight_decay=0.0,
+        ema_epochs=None,
+        id_dropout=0.0,
+        eval_every=2,
+        patience=5,
+        min_epochs=10,
+        loss="full",
+    )
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
 class StudentModel(nn.Module):
     """Item tables (id embeddings, frozen text vectors + projection, event types) around a GPT-2 backbone."""
 
@@ -143,9 +198,10 @@ class StudentModel(nn.Module):
         self.text_proj = nn.Linear(cfg.text_dim, d)
         self.event_emb = nn.Embedding(n_event_types, d, padding_idx=PAD)
         if backbone is None:
-            backbone = GPT2Model(backbone_config(cfg))
+            backbone = build_backbone(cfg)
         self.backbone = backbone
-        self.input_scale = math.sqrt(d)  # SASRec scales input embeddings by sqrt(d)
+        # SASRec/GPT-2 scale input embeddings by sqrt(d); BSARec adds positions to the raw ones and normalises
+        self.input_scale = 1.0 if cfg.backbone == "bsarec" else math.sqrt(d)
         self._reset_item_tables()
         self._frozen_items: torch.Tensor | None = None  # cached item matrix for inference (see freeze_items)
 
