@@ -27,8 +27,9 @@ import _student_common as common
 import numpy as np
 import torch
 
+from dragonrec.recommender.evaluation.dataset import leave_one_out, load_dataset
 from dragonrec.recommender.evaluation.harness import accuracy, make_task, rank_all
-from dragonrec.recommender.ml.evaluation import split_student
+from dragonrec.recommender.ml import Student
 from dragonrec.recommender.ml.model import StudentConfig, bsarec_config
 from dragonrec.recommender.ml.ranker import StudentRanker
 
@@ -51,11 +52,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
+    ap.add_argument(
+        "--users",
+        type=int,
+        default=None,
+        help="early-stop on and score a seeded sample of this many users (all train: a crowded box's protocol)",
+    )
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a config field")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    split = common.load_split(args.dataset)
+    # the scored users (all, or a seeded sample); every user's training events are trained on either way
+    split = leave_one_out(load_dataset(common.DATA / args.dataset), max_users=args.users, seed=args.seed)
     ds = split.dataset
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     overrides |= {"num_threads": args.threads, "time_budget_s": args.time_budget}
@@ -67,7 +75,15 @@ def main() -> None:
         vectors = common.text_vectors(ds)
     before = os.getloadavg()
     started = time.perf_counter()
-    student = split_student(split, item_vectors=vectors, seed=args.seed, config=config)
+    users = sorted(split.train)
+    student = Student.fit(
+        sequences=[split.train[u] for u in users],
+        product_ids=[p.id for p in ds.products],
+        text_vectors=vectors,
+        config=config,
+        valid=[(split.train[u], split.valid_target[u]) for u in split.users],
+        seed=args.seed,
+    )
     wall = time.perf_counter() - started
     torch.set_num_threads(1)
     task = make_task(split, "loo" if args.split == "test" else "loo-valid")
@@ -83,7 +99,7 @@ def main() -> None:
             n_users=len(task.users),
             n_items=ds.n_items,
             seeds=[args.seed],
-            extra=f"{budget}, stopped: {meta['stopped_because']}",
+            extra=f"{budget}, stopped: {meta['stopped_because']}, early stopping on the same users' validation targets",
         )
     )
     print(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -184,7 +185,7 @@ class StudentModel(nn.Module):
         n_items: int,
         text_vectors: np.ndarray | torch.Tensor,
         n_event_types: int,
-        backbone: GPT2Model | None = None,
+        backbone: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.cfg = cfg
@@ -197,9 +198,7 @@ class StudentModel(nn.Module):
         self.id_emb = nn.Embedding(n_items + 1, d, padding_idx=PAD)
         self.text_proj = nn.Linear(cfg.text_dim, d)
         self.event_emb = nn.Embedding(n_event_types, d, padding_idx=PAD)
-        if backbone is None:
-            backbone = build_backbone(cfg)
-        self.backbone = backbone
+        self.backbone: nn.Module = backbone if backbone is not None else build_backbone(cfg)
         # SASRec/GPT-2 scale input embeddings by sqrt(d); BSARec adds positions to the raw ones and normalises
         self.input_scale = 1.0 if cfg.backbone == "bsarec" else math.sqrt(d)
         self._reset_item_tables()
@@ -290,6 +289,7 @@ class StudentModel(nn.Module):
         checks it against `user_vectors`): pre-LN blocks, causal attention, tanh GELU; the last block computes only the
         last step's row, the only one asked for (its attention sees every step, so it needs no mask)."""
         bb = self.backbone
+        assert isinstance(bb, GPT2Model), "last_hidden is GPT-2's forward: check has_lean_forward first"
         d = self.cfg.hidden
         L = items.shape[0]
         x = self.item_rows(items)
@@ -297,7 +297,7 @@ class StudentModel(nn.Module):
         h = x * self.input_scale + self.event_emb.weight[events] + bb.wpe.weight[pos]
         n_heads = bb.config.n_head
         hd = d // n_heads
-        blocks = list(bb.h)
+        blocks: list[Any] = list(bb.h)  # transformers GPT2Block: its submodules are typed as Module | Tensor
         for i, block in enumerate(blocks):
             a = F.layer_norm(h, (d,), block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)
             q, k, v = torch.addmm(block.attn.c_attn.bias, a, block.attn.c_attn.weight).split(d, dim=1)

@@ -380,7 +380,7 @@ class Student:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         m = self.model
-        if m.cfg.backbone != "gpt2":
+        if not isinstance(m.backbone, GPT2Model):
             # the artifact format holds a transformers backbone; BSARec is an offline baseline (harness) only
             raise ValueError(f"only the gpt2 backbone can be saved as an artifact, not {m.cfg.backbone!r}")
         m.backbone.save_pretrained(d / "backbone")
