@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 # Before numpy loads: one BLAS thread (see harness.single_threaded_blas for why).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -23,6 +24,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from dragonrec.recommender.evaluation.harness import DEFAULT_RANKERS, RANKERS, SPLITS, run_evaluation  # noqa: E402
+
+
+def protocol_line(settings: dict[str, Any]) -> str:
+    """Split, full ranking or sampled, history masked or not, seeds: printed beside every table (issue #23)."""
+    sample = (
+        f"a sample of {settings['users_evaluated']:,} of {settings['users_total']:,} users"
+        if settings["sampled"]
+        else f"all {settings['users_total']:,} users"
+    )
+    masked = "history items masked" if settings["history_excluded"] else "history items NOT masked"
+    return (
+        f"protocol: {settings['dataset']}, split {settings['split']}: {settings['protocol']} over all "
+        f"{settings['n_items']:,} items (no sampled negatives), {masked}, {sample}, seeds [{settings['seed']}]"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     out_dir = Path(results["settings"]["out_dir"])
     print((out_dir / "results.md").read_text())
+    print(protocol_line(results["settings"]))
     print(f"wrote {out_dir}/results.{{json,md,png}} in {time.perf_counter() - started:.0f} s")
     return 0
 

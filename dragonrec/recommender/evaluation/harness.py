@@ -183,6 +183,12 @@ def _build_student(split: Split, res: EvalResources) -> Ranker:
     return StudentRanker(student)
 
 
+def _build_bsarec(split: Split, res: EvalResources) -> Ranker:
+    from dragonrec.recommender.ml.evaluation import build_bsarec_ranker
+
+    return build_bsarec_ranker(split, seed=res.seed, progress=res.progress)
+
+
 def served_settings(res: EvalResources, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The pipeline settings the `served` ranker runs with: the RECOMMENDER defaults (core.pipeline.PIPELINE_DEFAULTS,
     the same dict recommender.conf serves with), then `res.settings`, then `settings`."""
@@ -217,6 +223,8 @@ RANKERS: dict[str, Callable[[Split, EvalResources], Ranker]] = {
     "oracle": lambda split, res: OracleRanker(split.test_target),  # sanity checks only: knows the answer
     "student": _build_student,
     "served": build_served,
+    # BSARec (AAAI 2024), its published hyperparameters, trained by the student's trainer: the anchor, side by side
+    "bsarec": lambda split, res: _build_bsarec(split, res),
 }
 
 
@@ -271,7 +279,7 @@ def run_evaluation(
             results["unavailable"][name] = str(exc)
             continue
         except Exception as exc:  # one broken student must not lose a 15-minute run of the others
-            if name not in ("student", "served"):
+            if name not in ("student", "served", "bsarec"):
                 raise
             log.exception("student ranker failed to build")
             results["unavailable"][name] = f"build failed: {type(exc).__name__}: {exc}"

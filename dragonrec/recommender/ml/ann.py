@@ -69,6 +69,8 @@ class ItemIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._hnsw: Any = hnsw  # faiss.IndexHNSWFlat when the catalogue is above exact_max_items (faiss's stubs lag)
         self._hidden = np.zeros(len(self.vectors), dtype=bool)
+        # how many are hidden, kept in step with `_hidden`: a search must not scan a million flags to learn it
+        self._n_hidden = 0
         # (faiss selector of the visible ids, the bitmap it points into), rebuilt when `hidden` changes; one tuple
         # swapped whole, so a search in another thread keeps the bitmap it uses alive
         self._selector: tuple[Any, np.ndarray] | None = None
@@ -143,6 +145,7 @@ class ItemIndex:
         ids = ids[(ids >= 0) & (ids < len(self._hidden))]
         if len(ids) and bool((self._hidden[ids] != value).any()):
             self._hidden[ids] = value
+            self._n_hidden = int(self._hidden.sum())
             self._selector = None
 
     @property
@@ -154,8 +157,7 @@ class ItemIndex:
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(dense ids, scores), best first, at most k, never a hidden item."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
-        visible = len(self._hidden) - int(self._hidden.sum())
-        k = min(int(k), visible)
+        k = min(int(k), len(self._hidden) - self._n_hidden)
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self._hnsw is None:
@@ -165,14 +167,14 @@ class ItemIndex:
     def search_exact(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The true top-k, whatever the index kind (what recall is measured against)."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
-        k = min(int(k), len(self._hidden) - int(self._hidden.sum()))
+        k = min(int(k), len(self._hidden) - self._n_hidden)
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         return self._exact(q, k)
 
     def _exact(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores = self.vectors @ q
-        if self._hidden.any():
+        if self._n_hidden:
             scores[self._hidden] = -np.inf
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -184,7 +186,7 @@ class ItemIndex:
         params: Any = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
         params.efSearch = max(self.config.ef_search, k)
         selector = self._selector
-        if selector is None and self._hidden.any():
+        if selector is None and self._n_hidden:
             # a bitmap of the visible ids (1 bit per item, 125 kB per million): HNSW skips the others while it
             # searches, so k visible items still come back
             bitmap = np.packbits(~self._hidden, bitorder="little")

@@ -15,12 +15,14 @@ from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Candidate, Context, ProductId
 from dragonrec.recommender.ml.student import Student
 
-# fetch 4x k before dropping out-of-stock and bought items, so k usually survive (inactive products are already out
-# of the index). Exact search costs the same whatever is fetched, so it keeps 4x (the offline figures were measured
-# with it); above the exact size the HNSW beam widens to the number fetched, and at 1M products 4x k (800) cost ~5 ms
-# per request where 2x costs ~2 ms (bench/student_scale.py), so HNSW fetches 2x
+# How many to fetch before dropping out-of-stock and bought items, so that k usually survive (inactive products are
+# already out of the index). Exact search costs the same whatever it returns, so it fetches 4x k (the offline
+# figures were measured with it). HNSW's beam widens to the number fetched and its cost follows: at 1M products
+# fetching 400 for k=200 cost ~1.5 ms of CPU where 250 cost ~0.6 ms (bench/student_scale.py), and every fetched
+# item is one more product look-up. So HNSW fetches k plus the excluded and bought items plus a quarter, and
+# searches again with 4x in the rare request where that left fewer than k.
 OVERFETCH = 4
-OVERFETCH_ANN = 2
+ANN_MARGIN = 0.25
 
 
 class StudentSource(CandidateSource):
@@ -33,13 +35,22 @@ class StudentSource(CandidateSource):
     def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
         if not ctx.history or k <= 0:
             return []
-        overfetch = OVERFETCH if self.student.item_index().kind == "exact" else OVERFETCH_ANN
-        ids, scores = self.student.retrieve(ctx.history, k=k * overfetch + len(ctx.exclude_ids))
-        known = self.products.get_many(ids)
         bought = bought_ids(ctx.history)
+        exact = self.student.item_index().kind == "exact"
+        fetch = k * OVERFETCH if exact else k + int(k * ANN_MARGIN) + len(bought)
+        out = self._take(ctx, k=k, fetch=fetch + len(ctx.exclude_ids), bought=bought)
+        if out is None:
+            out = self._take(ctx, k=k, fetch=k * OVERFETCH + len(ctx.exclude_ids), bought=bought) or []
+        return out
+
+    def _take(self, ctx: Context, *, k: int, fetch: int, bought: frozenset[ProductId]) -> list[Candidate] | None:
+        """The first k allowed of `fetch` retrieved; None when fewer than k were allowed but the index had more
+        to give (the caller fetches more)."""
+        ids, scores = self.student.retrieve(ctx.history, k=fetch)
+        known = self.products.get_many(ids)
         gone: list[ProductId] = []
         out: list[Candidate] = []
-        for pid, score in zip(ids, scores, strict=True):
+        for pid, score in zip(ids, scores.tolist(), strict=True):
             product = known.get(pid)
             if product is None or not product.is_active:
                 gone.append(pid)
@@ -48,11 +59,13 @@ class StudentSource(CandidateSource):
                 continue
             if pid in bought and not product.consumable:
                 continue
-            out.append(Candidate(product_id=pid, source=self.name, score=float(score)))
+            out.append(Candidate(product_id=pid, source=self.name, score=score))
             if len(out) >= k:
                 break
         if gone:
             # deleted or deactivated since this version was made: out of the index, so they stop taking the places
             # of the k asked (the next version's index starts from the catalogue's inactive set again)
             self.student.hide(gone)
+        if len(out) < k and len(ids) == fetch and fetch < k * OVERFETCH:
+            return None
         return out

@@ -3,6 +3,7 @@
 >>> ranker = build_student_ranker(split, item_vectors=vecs, seed=0, progress=True)
 >>> ranker.score(Context(history=split.test_input(user)), all_product_ids)
 >>> student = split_student(split, item_vectors=vecs, seed=0, cache_dir=Path("/tmp/students"))  # trained once
+>>> baseline = build_bsarec_ranker(split, seed=0)   # BSARec (AAAI 2024), published hyperparameters, same trainer
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
-from dragonrec.recommender.ml.model import StudentConfig
+from dragonrec.recommender.ml.model import StudentConfig, bsarec_config
 from dragonrec.recommender.ml.ranker import StudentRanker
 from dragonrec.recommender.ml.student import Student
 
@@ -120,3 +121,17 @@ def build_student_ranker(
         split, item_vectors=item_vectors, seed=seed, progress=progress, config=config, cache_dir=cache_dir
     )
     return StudentRanker(student)
+
+
+def build_bsarec_ranker(
+    split: Split, *, seed: int, progress: bool = False, config: StudentConfig | None = None
+) -> Ranker:
+    """BSARec as a harness baseline: trained by `split_student` (the student's own trainer, data, validation and
+    early stopping) with its published Beauty hyperparameters (model.bsarec_config) and ids alone: its text
+    vectors are zeros, so no product text reaches it, as in the paper."""
+    config = config or bsarec_config()
+    text = np.zeros((split.dataset.n_items, config.text_dim), dtype=np.float32)
+    student = split_student(split, item_vectors=text, seed=seed, progress=progress, config=config)
+    ranker = StudentRanker(student)
+    ranker.name = "bsarec"
+    return ranker

@@ -179,6 +179,10 @@ def test_bench_script_runs_without_django_settings(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr
     assert "| itemknn |" in done.stdout
+    # the protocol beside the figures: split, full ranking, history masked, seeds
+    assert "protocol: amazon_beauty, split loo:" in done.stdout
+    assert "full ranking over all 60 items" in done.stdout and "history items masked" in done.stdout
+    assert "seeds [0]" in done.stdout
     assert json.loads((tmp_path / "bench" / "results.json").read_text())["settings"]["dataset"] == "amazon_beauty"
 
 
@@ -204,3 +208,16 @@ def test_served_ranker_runs_the_serving_pipeline_with_the_trained_student(tmp_pa
     # the second run loaded the cached student and served the same lists
     assert again["rankers"]["served"] == served
     assert len(list((tmp_path / "students").iterdir())) == 1
+
+
+def test_bsarec_is_a_harness_baseline_trained_by_the_students_trainer(tmp_path: Path) -> None:
+    import torch
+
+    write_dataset(tmp_path)
+    torch.set_num_threads(1)
+
+    results = evaluate(tmp_path, ["popularity", "bsarec"], split="loo-valid")
+
+    assert "bsarec" in results["rankers"], results["unavailable"]
+    # users walk their category item after item: a sequence model learns the next one, popularity cannot
+    assert results["rankers"]["bsarec"]["ndcg@10"] > 2 * results["rankers"]["popularity"]["ndcg@10"]

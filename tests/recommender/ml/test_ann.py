@@ -130,3 +130,19 @@ def test_the_candidate_source_skips_deactivated_products_and_hides_them() -> Non
     assert best not in out and len(out) == 10
     assert best in student.inactive
     assert best not in student.retrieve(history, k=10)[0]
+
+
+def test_the_candidate_source_fetches_again_when_too_few_of_the_first_fetch_may_be_shown() -> None:
+    # given an HNSW-searched student whose 8 best items for this shopper are out of stock: HNSW fetches only a
+    # quarter more than asked, so the first fetch holds fewer than the 10 asked that may be shown
+    student = _student(300, RetrievalConfig(exact_max_items=100, ef_search=64))
+    history = _history([100, 105, 110])
+    ranked = student.retrieve(history, k=40)[0]
+    products = InMemoryProductStore(
+        Product(id=pid, title=str(pid), in_stock=pid not in ranked[:8]) for pid in student.product_ids
+    )
+    source = StudentSource(student=student, products=products)
+    # when it proposes 10 candidates
+    out = [c.product_id for c in source.candidates(Context(history=history), k=10)]
+    # then it still gives 10, the best in-stock ones in order
+    assert out == ranked[8:18]
