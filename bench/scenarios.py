@@ -6,8 +6,11 @@
 Loads the demo shop into the development database (`dragonrec_demo_data`, idempotent) and drives the real HTTP API
 (Django's test client through the real views, shopper cookies, the events API), a fresh shopper per case. Prints:
 1. complement plausibility per anchor category: for every monitor, laptop, coffee maker, pair of running shoes and
-   desk, the share of its "Goes well with" items (n=8) in a category the demo shop's map pairs with it
-   (dragonrec/catalog/demo/complements.json), and how many monitors' lists hold a keyboard or a mouse;
+   desk, the share of its "Goes well with" items (n=8) in a category a human judge accepts for it
+   (bench/complement_labels.py, written from the category names, independent of the demo's map), and how many
+   monitors' lists hold a keyboard or a mouse; once with the demo's whole category map
+   (dragonrec/catalog/demo/complements.json) entered as merchant pairs, once with none (complements learned from
+   the sessions alone, as `dragonrec_demo_data` loads the shop). The share in the map is printed for reference;
 2. substitutes after a purchase: a shopper views, carts and buys one product, then home (n=12) and cart lists:
    how many items share the bought product's leaf category, and how many of its complements are there;
 3. preference compliance: a cold statement of two categories and a price ceiling, the same with history, a
@@ -37,6 +40,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench.complement_labels import plausible  # noqa: E402
 
 MAP = json.loads((REPO / "dragonrec" / "catalog" / "demo" / "complements.json").read_text())
 ANCHOR_LEAVES = ("Monitors", "Laptops", "Coffee Makers", "Running Shoes", "Desks")
@@ -95,21 +100,45 @@ def products_in(leaf_name: str) -> list[Any]:
     return list(Product.objects.filter(category__name=leaf_name, is_active=True).order_by("sku"))
 
 
-def complement_plausibility() -> None:
-    print("1. complement plausibility ('Goes well with', n=8), per anchor category")
+def merchant_pairs(*, entered: bool) -> None:
+    """The shop's category complements with the demo's whole map entered as merchant pairs, or with none (learned
+    from the sessions alone, as `dragonrec_demo_data` loads the shop); the learned ones recomputed either way."""
+    from config.management.commands.dragonrec_demo_data import merchant_map_enter
+    from dragonrec.recommender.core.caching import process_caches_reset
+    from dragonrec.recommender.models import CategoryComplement
+    from dragonrec.recommender.services.aggregates import complements_recompute
+
+    CategoryComplement.objects.filter(manual=True).delete()
+    if entered:
+        merchant_map_enter()
+    complements_recompute()
+    process_caches_reset()  # this process's catalog snapshot holds the previous pairs
+
+
+def complement_plausibility(*, entered: bool) -> None:
+    label = "the demo's whole map entered as merchant pairs" if entered else "no merchant pairs (learned only)"
+    print(f"1. complement plausibility ('Goes well with', n=8), per anchor category, {label}")
+    print("   judged by a hand-written label set (bench/complement_labels.py) and, for reference, by the demo's map")
+    merchant_pairs(entered=entered)
     for name in ANCHOR_LEAVES:
         anchors = products_in(name)
-        plausible = shown = with_input = 0
+        judged = in_map = shown = with_input = 0
+        rejected: Counter[str] = Counter()
         for product in anchors:
             body = Shopper().get(f"/api/products/{product.id}/complements/", n=8)
             paths = [item["product"]["category"] for item in body["items"]]
-            allowed = set(MAP.get(product.category.path, []))
-            plausible += sum(path in allowed for path in paths)
+            judged += sum(plausible(product.category.path, p) for p in paths)
+            rejected.update(leaf(p) for p in paths if not plausible(product.category.path, p))
+            in_map += sum(p in MAP.get(product.category.path, []) for p in paths)
             shown += len(paths)
             with_input += any(leaf(p) in INPUT_DEVICES for p in paths)
-        share = plausible / shown if shown else 0.0
+        share, share_map = (judged / shown, in_map / shown) if shown else (0.0, 0.0)
         extra = f", {with_input}/{len(anchors)} lists hold a keyboard or a mouse" if name == "Monitors" else ""
-        print(f"   {name:14s} {len(anchors):3d} anchors, {shown:3d} items, {share:6.1%} plausible{extra}")
+        worst = ", ".join(f"{k} x{v}" for k, v in rejected.most_common(3))
+        print(
+            f"   {name:14s} {len(anchors):3d} anchors, {shown:3d} items, {share:6.1%} plausible (judge), "
+            f"{share_map:6.1%} in the map{extra}" + (f"; rejected: {worst}" if worst else "")
+        )
 
 
 def substitutes_after_purchase() -> None:
@@ -236,7 +265,8 @@ def main() -> None:
 
     active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
     print(f"demo shop, ranker: {'student ' + active.version if active else 'embedding (no student)'}")
-    complement_plausibility()
+    complement_plausibility(entered=True)
+    complement_plausibility(entered=False)  # last: the rest runs on the shop as the demo loads it
     substitutes_after_purchase()
     preference_compliance()
     page_duplicates()
