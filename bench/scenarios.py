@@ -147,17 +147,16 @@ def complement_plausibility(*, entered: bool) -> None:
 
 
 def substitutes_after_purchase() -> None:
-    print("2. after a purchase: items in the bought product's leaf category (substitutes) / its complement categories")
+    print("2. after a purchase: items in the bought product's leaf category (substitutes) / going with it (the judge)")
     for name in BOUGHT_LEAVES:
         product = products_in(name)[0]
         shopper = Shopper()
         shopper.buy(product.id)
-        allowed = set(MAP.get(product.category.path, []))
         for scenario in ("home", "cart"):
             body = shopper.get("/api/recommendations/", scenario=scenario, n=12)
             paths = [item["product"]["category"] for item in body["items"]]
             same = sum(p == product.category.path for p in paths)
-            goes = sum(p in allowed for p in paths)
+            goes = sum(plausible(product.category.path, p) for p in paths)
             top = Counter(leaf(p) for p in paths).most_common(1)[0] if paths else ("-", 0)
             print(
                 f"   bought {name:14s} {scenario:4s}: {same:2d}/12 substitutes, {goes:2d}/12 complements, "
