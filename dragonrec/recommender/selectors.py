@@ -47,6 +47,8 @@ def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
     candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
     return {
         **impression.context,
+        # a per-product list (goes well with) is judged in its page's context, not the shopper's
+        **impression.context.get("teacher", {}),
         "request_id": str(impression.request_id),
         "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
     }

@@ -3,21 +3,19 @@ stated preferences, across the lists of one page, and in "goes well with". The f
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.complement_labels import plausible
 from dragonrec.catalog.models import Category, Product
 from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/recommendations/"
-MAP = json.loads(
-    (Path(__file__).resolve().parents[2] / "dragonrec" / "catalog" / "demo" / "complements.json").read_text()
-)
+# "Goes well with" is judged by a hand-written label set (bench/complement_labels.py), not by the category map the
+# demo's sessions are drawn from: the shop must learn what goes together, and the judge must not be its answer key.
 INPUT_DEVICES = {"Keyboards", "Mice"}
 
 
@@ -69,7 +67,7 @@ def test_after_a_purchase_home_leans_to_what_goes_with_it_not_to_another_one(sho
         # then: at most 2 substitutes of the purchase, and mostly what goes with it, spread over categories
         assert len(found) == 12
         assert Counter(found)[product.category.path] <= 2, found
-        goes_with = [p for p in found if p in MAP[product.category.path]]
+        goes_with = [p for p in found if plausible(product.category.path, p)]
         assert len(goes_with) >= 5, found
         assert max(Counter(found).values()) <= 3, found
         if bought == "Monitors":
@@ -218,16 +216,24 @@ def test_a_bad_exclude_is_a_400_naming_the_field(shopper, exclude) -> None:  # t
 
 # ------------------------------------------------------------------------------------------- goes well with
 def test_goes_well_with_is_plausible_for_every_anchor_the_issue_names(shopper) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.models import CategoryComplement
+
+    # given: the demo shop as loaded, with no merchant category pair: what goes together is learned from sessions;
+    # one shopper opens every product page in turn, so fatigue rests what they saw and the lists reach further down
+    assert not CategoryComplement.objects.filter(manual=True).exists()
+    assert CategoryComplement.objects.exists()
     client = shopper()
     for name in ("Monitors", "Laptops", "Coffee Makers", "Running Shoes", "Desks"):
-        plausible = shown = 0
+        judged = shown = 0
+        rejected: list[str] = []
         for product in Product.objects.filter(category__name=name, is_active=True):
             found = paths(client.get(f"/api/products/{product.id}/complements/", {"n": 8}).json())
-            plausible += sum(p in MAP[product.category.path] for p in found)
+            judged += sum(plausible(product.category.path, p) for p in found)
+            rejected += [leaf(p) for p in found if not plausible(product.category.path, p)]
             shown += len(found)
             if name == "Monitors":
                 assert INPUT_DEVICES & {leaf(p) for p in found}, (product.title, found)
-        assert shown and plausible / shown >= 0.9, (name, plausible, shown)
+        assert shown and judged / shown >= 0.9, (name, judged, shown, Counter(rejected))
 
 
 def test_a_merchants_category_pair_changes_goes_well_with(shopper) -> None:  # type: ignore[no-untyped-def]

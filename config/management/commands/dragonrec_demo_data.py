@@ -3,7 +3,6 @@ complements, and a first student. Idempotent: a second run only fills what is mi
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from dragonrec.catalog.demo.images import with_demo_image
-from dragonrec.catalog.demo.sessions import generate_sessions, load_products
+from dragonrec.catalog.demo.sessions import generate_sessions, load_complements, load_products
 from dragonrec.catalog.models import Product
 from dragonrec.catalog.services import catalog_import
 from dragonrec.tracking.models import Event
@@ -35,13 +34,41 @@ SHOPPER_STORY = (
 EVENT_NAMESPACE = uuid.UUID("0b8f4a52-6f1d-4b8e-9a3c-5d2e1f0a9b77")
 
 
+def merchant_map_enter() -> int:
+    """Enter the demo's whole category map (dragonrec/catalog/demo/complements.json: what goes with a monitor,
+    strongest first) as merchant category complements (admin's "Category complements", manual=True).
+
+    Not done by default: the map is the world the demo's sessions are drawn from, and "goes well with" must come from
+    what the shop learns of those sessions (co-purchases and category pairs), not from the answer key. A merchant
+    enters a pair in admin as a correction; this enters them all, for comparing the two (bench/scenarios.py)."""
+    from dragonrec.recommender.models import CategoryComplement
+
+    entered = 0
+    for category, complements in load_complements().items():
+        for rank, complement in enumerate(complements):
+            # scores fall with the merchant's order; manual rows are served before learned ones regardless
+            CategoryComplement.objects.update_or_create(
+                category_path=category,
+                complement_path=complement,
+                defaults={"score": float(len(complements) - rank), "manual": True},
+            )
+            entered += 1
+    return entered
+
+
 class Command(BaseCommand):
     help = "Load the demo catalog, users and events, then embed, aggregate and train (skips what is done)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--skip-train", action="store_true")
+        parser.add_argument(
+            "--merchant-map",
+            action="store_true",
+            help="also enter the demo's whole category map as merchant category complements (for comparison: "
+            "the shop's complements are learned from its sessions without it)",
+        )
 
-    def handle(self, *args: object, skip_train: bool, **options: object) -> None:
+    def handle(self, *args: object, skip_train: bool, merchant_map: bool = False, **options: object) -> None:
         products_path = Path(__file__).resolve().parents[3] / "dragonrec" / "catalog" / "demo" / "products.jsonl"
         # products.jsonl names an image host that does not exist: the shop serves its own picture per category.
         report = catalog_import(path=products_path, transform=with_demo_image)
@@ -57,32 +84,14 @@ class Command(BaseCommand):
         if settings.DRAGONREC_DEMO_ADMIN:
             self._demo_shopper(products_path)
         call_command("recommender_embed", "--no-progress")
-        self._category_complements()
+        if merchant_map:
+            self.stdout.write(f"category complements: {merchant_map_enter()} entered from the demo merchant's map")
         call_command("recommender_aggregates")
         if not skip_train:
             from dragonrec.recommender.models import ModelVersion
 
             if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
                 call_command("recommender_train", "--promote", "--quiet")
-
-    def _category_complements(self) -> None:
-        """The demo merchant's own category map (what goes with a monitor: cables, arms, keyboards, ...), entered
-        as merchant category complements (admin's "Category complements", manual=True), strongest first. Learned
-        pairs still come on top for the categories it leaves out; a merchant corrects either in admin."""
-        from dragonrec.recommender.models import CategoryComplement
-
-        path = Path(__file__).resolve().parents[3] / "dragonrec" / "catalog" / "demo" / "complements.json"
-        entered = 0
-        for category, complements in json.loads(path.read_text()).items():
-            for rank, complement in enumerate(complements):
-                # scores fall with the merchant's order; manual rows are served before learned ones regardless
-                CategoryComplement.objects.update_or_create(
-                    category_path=category,
-                    complement_path=complement,
-                    defaults={"score": float(len(complements) - rank), "manual": True},
-                )
-                entered += 1
-        self.stdout.write(f"category complements: {entered} entered (or updated) from the demo merchant's map")
 
     @transaction.atomic
     def _demo_shopper(self, products_path: Path) -> None:

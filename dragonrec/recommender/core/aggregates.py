@@ -38,6 +38,10 @@ class AggregateConfig:
     min_count: int = DEFAULTS["COMPLEMENTS_MIN_COUNT"]
     top_k: int = 50  # complements kept per product; serving shows ~10, the rest absorbs stock-outs and exclusions
     category_top_k: int = 10
+    # A leaf category's partners kept only while at least this share of its strongest partner's PMI: weaker ones
+    # are cross-shopping noise that a single category's list should not reach into (on the demo shop: a laptop's
+    # phone cases at 26% of its laptop bags, a keyboard's SSDs at 24% of its mice; its true partners sit at 29-100%).
+    category_min_share: float = 0.3
     shrinkage: float = 5.0  # count at which a pair's PMI keeps half its value (significance weighting)
 
 
@@ -187,8 +191,10 @@ def category_complements(
     top_k: int = AggregateConfig.category_top_k,
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     shrinkage: float = AggregateConfig.shrinkage,
+    min_share: float = AggregateConfig.category_min_share,
 ) -> dict[str, list[tuple[str, float]]]:
-    """Leaf categories (full paths) that go together, by the same PMI at category level.
+    """Leaf categories (full paths) that go together, by the same PMI at category level, each category's list cut
+    where a partner falls below `min_share` of its strongest (AggregateConfig.category_min_share says why).
 
     Category pairs have far more data than product pairs, so they exist from day one for a new product: the
     complement candidate source reaches a brand-new phone case through "Phones -> Phone Cases".
@@ -198,7 +204,7 @@ def category_complements(
         product = products.get(product_id)
         return product.category if product is not None and product.category else None
 
-    return cooccurrence_pmi(
+    found = cooccurrence_pmi(
         sessions,
         key_of=key_of,
         related=lambda a, b: False,
@@ -208,3 +214,8 @@ def category_complements(
         weights=weights,
         shrinkage=shrinkage,
     )
+    return {
+        category: [(other, score) for other, score in partners if score >= min_share * partners[0][1]]
+        for category, partners in found.items()
+        if partners
+    }

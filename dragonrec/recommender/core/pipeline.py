@@ -30,8 +30,8 @@ from dragonrec.recommender.core.candidates import (
 from dragonrec.recommender.core.defaults import PIPELINE_DEFAULTS as PIPELINE_DEFAULTS
 from dragonrec.recommender.core.embedder import Embedder
 from dragonrec.recommender.core.exploration import ExplorationConfig, explore_page, pool_size
-from dragonrec.recommender.core.policy import LOCAL, ServingPolicy, personal_weight, serving_policy
-from dragonrec.recommender.core.rankers import EmbeddingRanker, SupportBlendRanker
+from dragonrec.recommender.core.policy import LOCAL, ServingPolicy, personal_weight, serving_policy, with_teacher
+from dragonrec.recommender.core.rankers import EmbeddingRanker, SupportBlendRanker, TeacherScoresRanker
 from dragonrec.recommender.core.rerank import RerankConfig, RerankRules, rerank, within_stated_price
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, ProductId, Recommendation, ScoredItem
@@ -289,6 +289,8 @@ class Pipeline:
         ids = [c.product_id for c in candidates]
         if policy.order_by_source:
             ranker_part = _unit_range(np.array([c.score for c in candidates]))
+            if policy.teacher_weight > 0 and isinstance(self.ranker, TeacherScoresRanker):
+                ranker_part = with_teacher(ranker_part, ids, self.ranker.scores, policy.teacher_weight)
         else:
             ranker_part = _unit_range(self.ranker.score(ctx, ids)) if alpha > 0 else np.zeros(len(ids))
         prior = _unit_range(np.array([trend_prior.get(i, 0.0) for i in ids])) if alpha < 1 else np.zeros(len(ids))

@@ -19,7 +19,11 @@ What it decides and why:
 - a stated price range is a hard filter, relaxed only when too few items fit (`Recommendation.relaxed`); stated
   categories and brands gain `PREFERENCE_BONUS`, and on a cold list each stated category may hold its share of
   `PREFERENCE_COLD_SHARE` of the page (so most of it comes from them);
-- the arm's `diversity`, `category_cap`, `category_bonus` override the scenario's re-rank on every scenario.
+- the arm's `diversity`, `category_cap`, `category_bonus` override the scenario's re-rank on every scenario;
+- "goes well with" combines three kinds of evidence: the category level (which leaf categories go with the
+  product's: learned from sessions, or a merchant's pair, which comes first), the co-purchase pairs within them
+  (core.candidates.ComplementSource orders by both), and the teacher's cached judgment of the product's list
+  (judged from Celery per product, never on the request path), added with `COMPLEMENTS_TEACHER_WEIGHT`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
+
+import numpy as np
 
 from dragonrec.categories import category_within
 from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, RerankConfig, RerankRules
@@ -70,6 +76,11 @@ SUBSTITUTE_SCENARIOS = frozenset({"home", "cart"})
 RERANK_OVERRIDES = ("diversity", "category_cap", "category_bonus")
 DAY_S = 86400.0
 COMPLEMENTS_CATEGORY_CAP = 2  # "goes well with" (n=8 on a product page): at least four kinds of accessory
+# The teacher's judgment (0-10, scaled to [0, 1]) added to "goes well with"'s own order (also [0, 1]: category rank,
+# then pair evidence): half its range, so a 10 lifts an item above the next category or two (a keyboard the teacher
+# calls essential passes a merely learned cable), but one judgment cannot sink the best category below the weakest.
+COMPLEMENTS_TEACHER_WEIGHT = 0.5
+TEACHER_SCALE = 10.0  # teacher scores are 0-10 (teacher.protocol)
 
 # Ranker names the policy decides between; serving maps each to a Ranker (services.recommendations.ranker_for).
 TEACHER = "teacher"  # the cached teacher judgments (the local ranker orders what they did not judge)
@@ -108,6 +119,7 @@ class ServingPolicy:
     prefer_cap: int | None = None
     avoid_categories: frozenset[str] = frozenset()
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    teacher_weight: float = 0.0  # a list ordered by its source that the teacher's cached judgment weighs into
 
     def rules(self, ctx: Context, rules: RerankRules, *, cold_category_cap: int) -> RerankRules:
         """The caller's business rules plus this request's exclusions, purchases, statements and re-rank."""
@@ -157,9 +169,10 @@ def serving_policy(
     if scenario in PAGE_LISTS:
         # a product page's own lists: one source, budget enough to survive exclusions and the category cap
         budget = max(100, 5 * ctx.n)
+        judged = scenario == "complements" and ranker == TEACHER
         return ServingPolicy(
             scenario=scenario,
-            ranker="similarity" if scenario == "similar" else "complements",
+            ranker="similarity" if scenario == "similar" else TEACHER if judged else "complements",
             sources=((scenario, budget),),
             source_bonus={},
             rerank=_with_overrides(_page_list_rerank(scenario, config), overrides),
@@ -170,6 +183,7 @@ def serving_policy(
             price_min=prefs.price_min,
             price_max=prefs.price_max,
             overrides=overrides,
+            teacher_weight=COMPLEMENTS_TEACHER_WEIGHT if judged else 0.0,
         )
     sources = config.sources.get(scenario, config.sources["home"])
     bonus = dict(config.source_bonus.get(scenario, {}))
@@ -202,6 +216,28 @@ def serving_policy(
         avoid_categories=avoid,
         overrides=overrides,
     )
+
+
+def page_teacher_key(scenario: str, product_id: ProductId) -> tuple[str, str] | None:
+    """Where the teacher's judgment of a product's "goes well with" list is cached: (key, signature) for
+    `teacher_cache_key`, one per product, not per shopper (what goes with a monitor does not depend on who asks, and
+    the judgments a shop pays for are bounded by its catalog, not by how many cookies a bot mints); None for lists
+    the teacher does not judge per product."""
+    return (f"complements:{product_id}", "complements") if scenario == "complements" else None
+
+
+def with_teacher(
+    source_part: np.ndarray, ids: list[ProductId], judged: Mapping[ProductId, float], weight: float
+) -> np.ndarray:
+    """A source-ordered list's scores plus `weight` x the teacher's judgment in [0, 1]; an item the teacher did not
+    see (new since the judgment, or left unscored) gets the judged items' median, so it is neither lifted nor sunk."""
+    if weight <= 0 or not judged:
+        return source_part
+    seen = [judged[i] / TEACHER_SCALE for i in ids if i in judged]
+    neutral = float(np.median(seen)) if seen else 0.5
+    teacher = np.array([judged[i] / TEACHER_SCALE if i in judged else neutral for i in ids])
+    combined: np.ndarray = source_part + weight * np.clip(teacher, 0.0, 1.0)
+    return combined
 
 
 def _page_list_rerank(scenario: str, config: PipelineConfig) -> Any:

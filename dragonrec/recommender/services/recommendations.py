@@ -23,6 +23,7 @@ from dragonrec.recommender.core.policy import (
     ServingPolicy,
     choose_ranker,
     explain,
+    page_teacher_key,
 )
 from dragonrec.recommender.core.rankers import EmbeddingRanker, TeacherScoresRanker
 from dragonrec.recommender.core.types import (
@@ -199,7 +200,10 @@ def recommendation_list(
         user_key=key,
     )
     signature = history_signature(history) + f":{scenario}:{','.join(map(str, anchors))}"
-    teacher_scores = _cached_teacher_scores(key, signature) if scenario in SCENARIOS else {}
+    # a shopper's lists are judged per shopper and history; "goes well with" once per product (core.policy)
+    page_key = page_teacher_key(scenario, anchors[0]) if anchors else None
+    teacher_key = (key, signature) if scenario in SCENARIOS else page_key
+    teacher_scores = _cached_teacher_scores(*teacher_key) if teacher_key else {}
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
     # a product page's own lists follow the product page's merchant rules (a blocked product shows in none of them)
     rules_for = "product" if scenario in PAGE_LISTS else scenario
@@ -224,9 +228,9 @@ def recommendation_list(
         served = _served(result, teacher_scores, ctx, products, request_id)
         policy_extra = {"policy": policy.as_dict()}
     if record:
-        eligible = scenario in SCENARIOS and teacher_eligible(user, history)
+        eligible = page_key is not None or (scenario in SCENARIOS and teacher_eligible(user, history))
         teach = recommender_settings.teacher_enabled and not teacher_scores and eligible
-        wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach else 0
+        wait_ms = int(recommender_settings.TEACHER_WAIT_MS) if teach and page_key is None else 0
         record_ = impression_record_build(
             request_id=served.request_id,
             user_id=signed_in_user_id(user),
@@ -240,6 +244,8 @@ def recommendation_list(
                 "signature": signature,
                 "preferences": asdict(ctx.preferences),
                 "history": [[e.product_id, e.event_type] for e in history[-20:]],
+                # what the teacher judges instead, for a list judged per product: its items for the product alone
+                **({"teacher": _page_teacher_context(page_key, anchors[0])} if page_key else {}),
             },
             items=((i.product_id, i.position, i.score, i.source, i.propensity) for i in served.items),
             teach=teach,
@@ -409,6 +415,11 @@ def _served(
     served = ServedList(request_id or uuid.uuid4(), ctx.scenario, ranker_label, version, items)
     served.relaxed = list(result.relaxed)
     return served
+
+
+def _page_teacher_context(page_key: tuple[str, str], product_id: int) -> dict[str, Any]:
+    """The judgment's context for a per-product list: the product as the only history, no shopper's statement."""
+    return {"user_key": page_key[0], "signature": page_key[1], "history": [[product_id, "view"]], "preferences": {}}
 
 
 def _teacher_wait(user_key: str, signature: str, wait_ms: int) -> None:

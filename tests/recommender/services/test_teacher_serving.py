@@ -232,3 +232,42 @@ def test_reasons_reach_shoppers_as_short_plain_text(teacher_on, tiny_shop, api_c
     assert all(len(r) <= 60 and r.endswith("…") for r in reasons)
     for banned in ("http", "www", "evil", "deals", "<", ">", "*", "[", "](", "onerror"):
         assert not any(banned in r for r in reasons), (banned, reasons)
+
+
+def test_the_teachers_judgment_of_a_product_reorders_its_goes_well_with_for_every_shopper(
+    teacher_on, tiny_shop, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender.models import CategoryComplement
+
+    # given: a monitor whose merchant ranks cables, then keyboards, then mice; the fake teacher scores a candidate
+    # by the words its title shares with the monitor's, so it calls the mouse the best fit and the others none
+    monitor, mouse = tiny_shop["monitor"], tiny_shop["mouse"]
+    monitor.title = "Studio Display Monitor Panel"
+    monitor.save()
+    mouse.title = "Studio Display Monitor Panel Mouse"
+    mouse.save()
+    for score, key in ((3.0, "cable"), (2.0, "keyboard"), (1.0, "mouse")):
+        CategoryComplement.objects.create(
+            category_path=monitor.category.path,
+            complement_path=tiny_shop[key].category.path,
+            score=score,
+            manual=True,
+        )
+    # when: a first shopper opens the product page (no judgment yet: the list's own order, a judgment queued)
+    first = recommendation_list(scenario="complements", product_id=monitor.id, session_id="s-a", n=3)
+    before = [i.product_id for i in first.items]
+    assert first.ranker == "complements" and before.index(mouse.id) == 2, before
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert impressions_flush() == 1
+    assert len(callbacks) == 1 and teacher_on.request_count == 0  # judged from Celery, not on the request
+    assert teacher_score.apply(args=[str(first.request_id)]).get() == "ok"
+    judgment = TeacherJudgment.objects.get()
+    # judged for the product, not for the shopper who happened to open it
+    assert judgment.user_key == f"complements:{monitor.id}" and judgment.history == [[monitor.id, "view"]]
+    # then: another shopper's list of the same product is reordered by the judgment: the mouse passes the keyboard,
+    # the merchant's first category keeps the lead (the judgment weighs in, it does not replace the category order)
+    second = recommendation_list(scenario="complements", product_id=monitor.id, session_id="s-b", n=3)
+    after = [i.product_id for i in second.items]
+    assert second.ranker == "teacher"
+    assert after == [before[0], mouse.id, before[1]], (before, after)
+    assert second.items[1].reason.startswith("shares")
