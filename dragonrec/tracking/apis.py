@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.throttling import AddressRateThrottle
 from dragonrec.tracking.authentication import ApiKeyScopes, lockout_message, lockout_retry_after
-from dragonrec.tracking.identity import ShopperMixin, cookie_session_id, signed_in
+from dragonrec.tracking.identity import cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import (
@@ -37,6 +37,7 @@ from dragonrec.tracking.services import (
     preference_update,
     shopper_sign_in,
 )
+from dragonrec.tracking.shopper_views import ShopperMixin
 from dragonrec.tracking.validation import bad_text_error, printable
 
 

@@ -12,4 +12,12 @@ class TrackingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dragonrec.tracking import receivers  # noqa: F401  (connects the login merge)
+        from django.db.models.signals import post_delete, post_save
+
+        from dragonrec.tracking import receivers  # connects the login merge
+        from dragonrec.tracking.models import ApiKey, UserPreference
+
+        for name, signal in (("saved", post_save), ("deleted", post_delete)):
+            uid = f"dragonrec.tracking.{{}}_{name}"
+            signal.connect(receivers.preferences_changed, sender=UserPreference, dispatch_uid=uid.format("preference"))
+            signal.connect(receivers.api_keys_changed, sender=ApiKey, dispatch_uid=uid.format("api_key"))

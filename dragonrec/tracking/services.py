@@ -33,6 +33,7 @@ from dragonrec.tracking.identity import (
 )
 from dragonrec.tracking.models import ApiKey, Event, EventType, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import events_recorded, session_merged
+from dragonrec.tracking.state import events_state_changed, shopper_state_changed
 from dragonrec.tracking.validation import (
     bad_text_error,
     currency_problem,
@@ -167,6 +168,7 @@ def events_record(
                         result.status = DUPLICATE
                 to_create = [event for event in to_create if event.id in inserted]
             created = to_create
+            events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
             transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
     return results
 
@@ -304,6 +306,9 @@ def session_merge_into_user(*, session_id: str, user: Any) -> int:
         return 0
     count = Event.objects.filter(session_id=session_id, user__isnull=True).update(user=user)
     preference_merge_into_user(session_id=session_id, user=user)
+    shopper_state_changed(
+        [shopper_key(user_id=user.pk, session_id=""), shopper_key(user_id=None, session_id=session_id)]
+    )
     if count:
         transaction.on_commit(lambda: session_merged.send(sender=Event, user=user, session_id=session_id, count=count))
     return count
@@ -454,6 +459,7 @@ def shopper_tracking_erase(*, user_id: int | None, session_id: str, requested_by
         keys.append(shopper_key(user_id=None, session_id=session_id))
     for key in keys:
         ShopperErasure.objects.update_or_create(key_hash=shopper_key_hash(key), defaults={"requested_by": requested_by})
+    shopper_state_changed(keys)  # also drops the cached copy of the erased history
     return result
 
 
@@ -593,4 +599,5 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
         report.duplicates += len(events) - len(fresh)
         if fresh:
             created = list(fresh.values())
+            events_state_changed(created)
             transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source="import"))

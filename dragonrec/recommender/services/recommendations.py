@@ -3,6 +3,7 @@ the impression, and ask the teacher (in Celery, never inline) to judge what we s
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.core.cache import cache
+from django_redis import get_redis_connection
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.base import Ranker
@@ -38,18 +40,16 @@ from dragonrec.recommender.core.types import (
 from dragonrec.recommender.models import Impression
 from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.services.experiments import experiment_assignment
-from dragonrec.recommender.services.impressions import (
-    fatigued_ids,
-    impression_record,
-    impression_record_build,
-)
+from dragonrec.recommender.services.fatigue import fatigue_queue, fatigue_resolve
+from dragonrec.recommender.services.impressions import impression_record, impression_record_build
 from dragonrec.recommender.services.rules import merchant_rules_for
 from dragonrec.recommender.services.students import active_student_ranker, version_student_ranker
 from dragonrec.recommender.services.teacher import history_signature, teacher_cache_key
-from dragonrec.recommender.stores import OrmHistoryStore, serving_stores
+from dragonrec.recommender.stores import serving_stores
 from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
-from dragonrec.tracking.selectors import preference_get
+from dragonrec.tracking.state import ShopperState, shopper_state_get, shopper_state_queue, shopper_state_resolve
 
+logger = logging.getLogger(__name__)
 ANCHORED = ("product", *PAGE_LISTS)  # scenarios about one product: product_id required
 
 
@@ -139,15 +139,58 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
 
 def preferences_for(user: Any | None, session_id: str = "") -> Preferences:
     """What the shopper stated: a signed-in user's preferences, else the anonymous session's."""
-    pref = preference_get(user=user, session_id=session_id)
-    if pref is None:
+    return preferences_from(shopper_state_get(shopper_key_for(user=user, session_id=session_id)).preferences)
+
+
+def preferences_from(stated: dict[str, Any] | None) -> Preferences:
+    """A ShopperState's stated preferences as the pipeline's Preferences."""
+    if not stated:
         return Preferences()
     return Preferences(
-        categories=tuple(pref.categories),
-        brands=tuple(pref.brands),
-        price_min=float(pref.price_min) if pref.price_min is not None else None,
-        price_max=float(pref.price_max) if pref.price_max is not None else None,
+        categories=tuple(stated["categories"]),
+        brands=tuple(stated["brands"]),
+        price_min=stated["price_min"],
+        price_max=stated["price_max"],
     )
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What a request's one Redis round trip read for its shopper (tracking.shopper_views + serving_prefetch_*):
+    their state (history, preferences) and the products resting for them (impression fatigue)."""
+
+    key: str
+    state: ShopperState
+    fatigued: frozenset[int] = frozenset()
+
+
+def serving_prefetch_queue(pipe: Any, key: str) -> int:
+    """Queue the reads a list for shopper `key` needs onto `pipe`; how many replies they take."""
+    if not key:
+        return 0
+    return shopper_state_queue(pipe, key) + fatigue_queue(pipe, key)
+
+
+def serving_prefetch_resolve(key: str, replies: list[Any] | None) -> Prefetched:
+    """The replies of `serving_prefetch_queue` (None: Redis unreachable) as a Prefetched."""
+    limit = int(recommender_settings.HISTORY_LENGTH)
+    if not key:
+        return Prefetched(key, ShopperState(limit=limit))
+    state = shopper_state_resolve(key, replies[:2] if replies is not None else None, limit=limit)
+    return Prefetched(key, state, fatigue_resolve(replies[2:4]) if replies is not None else frozenset())
+
+
+def serving_prefetch(key: str) -> Prefetched:
+    """`serving_prefetch_*` in a round trip of its own, for a call outside a prefetching view."""
+    replies: list[Any] | None = None
+    if key:
+        try:
+            pipe = get_redis_connection("default").pipeline(transaction=False)
+            serving_prefetch_queue(pipe, key)
+            replies = pipe.execute()
+        except Exception:
+            logger.warning("shopper state unavailable in Redis; reading the database", exc_info=True)
+    return serving_prefetch_resolve(key, replies)
 
 
 def recommendation_list(
@@ -161,17 +204,21 @@ def recommendation_list(
     request_id: uuid.UUID | None = None,
     preview: Preview | None = None,
     exclude: Iterable[int] = (),
+    prefetched: Prefetched | None = None,
 ) -> ServedList:
     """The recommendations for one request: never calls the LLM inline, always answers. A given `request_id`
     reproduces that request's exploration draw (the same history and catalog then give the same list).
 
     `scenario` is a page's list: `home`, `product`, `cart`, or a product page's own `similar` and `complements`
     (`product_id` required for those and for `product`); `exclude` are the ids already shown on the page (never in
-    the list); `record=False` serves without recording the list (warm-up, previews, requests that must not count).
+    the list); `record=False` serves without recording the list (warm-up, previews, requests that must not count);
+    `prefetched` is the shopper's state as the request's round trip read it (read here when absent or another's).
     The serving policy (core.policy) decides sources, ranker, filters and re-rank for all of them."""
     n = n or recommender_settings.DEFAULT_N
     key = shopper_key_for(user=user, session_id=session_id)
-    history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
+    if prefetched is None or prefetched.key != key:
+        prefetched = serving_prefetch(key)
+    history = [HistoryEvent(product_id=p, event_type=t, timestamp=ts) for p, t, ts in prefetched.state.history]
     if preview is not None:
         record = False
         history = history if preview.history is None else preview.history
@@ -191,7 +238,9 @@ def recommendation_list(
         history=history,
         anchor_ids=anchors,
         preferences=(
-            preview.preferences if preview and preview.preferences is not None else preferences_for(user, session_id)
+            preview.preferences
+            if preview and preview.preferences is not None
+            else preferences_from(prefetched.state.preferences)
         ),
         n=n,
         # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
@@ -204,7 +253,7 @@ def recommendation_list(
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
     # a product page's own lists follow the product page's merchant rules (a blocked product shows in none of them)
     rules_for = "product" if scenario in PAGE_LISTS else scenario
-    rules = replace(merchant_rules_for(scenario=rules_for), rested=fatigued_ids(user_key=key))
+    rules = replace(merchant_rules_for(scenario=rules_for), rested=prefetched.fatigued)
     request_id = request_id or uuid.uuid4()
     exploration = exploration_config(scenario)
     assignment = experiment_assignment(scenario=scenario, user_key=key) if scenario in SCENARIOS else None
