@@ -14,7 +14,7 @@ from dragonrec.recommender.services.recommendations import (
     serving_prefetch_queue,
     serving_prefetch_resolve,
 )
-from dragonrec.tracking.authentication import ApiKeyScopes
+from dragonrec.tracking.authentication import RECOMMENDATIONS_READ, ApiKeyScopes
 from dragonrec.tracking.identity import (
     ShopperMismatch,
     cookie_issued,
@@ -22,7 +22,6 @@ from dragonrec.tracking.identity import (
     shopper_for_request,
     shopper_key,
 )
-from dragonrec.tracking.models import ApiKey
 from dragonrec.tracking.shopper_views import ShopperMixin
 from dragonrec.tracking.state import ShopperState
 
@@ -41,11 +40,15 @@ class ShopperListApi(ShopperMixin, APIView):
     that counts the request (`self.prefetched(request)`)."""
 
     permission_classes = [ApiKeyScopes]
-    required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
+    required_scopes = {"GET": RECOMMENDATIONS_READ}
     throttle_scope = "recommendations"
 
     def prefetch_queue(self, pipe: Any, request: Any) -> int:
-        key, fresh = _expected_key(request)
+        try:  # the session id as the view's input will validate it; invalid: the view answers 400, nothing to read
+            named = self.InputSerializer().fields["session_id"].run_validation(request.query_params.get("session_id"))
+        except (KeyError, serializers.ValidationError):
+            named = ""
+        key, fresh = _expected_key(request, str(named or ""))
         if fresh:  # an id issued by this very request: nobody has any state under it yet
             setattr(request, PREFETCHED_ATTR, Prefetched(key, ShopperState()))
             return 0
@@ -62,11 +65,10 @@ class ShopperListApi(ShopperMixin, APIView):
         return found if isinstance(found, Prefetched) else None
 
 
-def _expected_key(request: Any) -> tuple[str, bool]:
+def _expected_key(request: Any, session_id: str) -> tuple[str, bool]:
     """The shopper key the view will serve, as far as it can be known before the view validates its input (an
-    integration's `session_id` as sent, trimmed like the CharField does; else the browser's own: a view that then
+    integration's `session_id` as its input validates it; else the browser's own: a view that then
     finds another shopper reads that one's state itself), and whether that id was issued by this request."""
-    session_id = str(request.query_params.get("session_id", "")).strip()
     if integration_key(request) is not None:
         return shopper_key(user_id=None, session_id=session_id), False
     try:

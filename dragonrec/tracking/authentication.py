@@ -20,10 +20,12 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.throttling import BaseThrottle
 
+from dragonrec.tracking.models import ApiKey
 from dragonrec.tracking.services import LAST_USED_RESOLUTION, api_key_authenticate
 
 logger = logging.getLogger(__name__)
 KEYWORD = "Api-Key"
+RECOMMENDATIONS_READ = ApiKey.Scope.RECOMMENDATIONS_READ  # the scope of every list endpoint (recommender.api_base)
 
 
 def client_address(request: Any) -> str:
