@@ -35,3 +35,10 @@ def api_keys_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     from dragonrec.tracking.authentication import api_keys_changed as changed
 
     changed()
+
+
+def event_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # post_save of one Event: its shoppers' cached state is stale
+    from dragonrec.tracking.state import events_state_changed
+
+    events_state_changed([instance])

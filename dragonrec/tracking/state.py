@@ -36,6 +36,19 @@ STATE_KEY = "dragonrec:shopper:state:{}"
 # bulk delete by the retention job) can leave stale. Long enough that a browsing shopper is served from the cache.
 STATE_TTL_S = 600
 VERSION_TTL_S = 7 * 86400  # outlives any cached state: a version that expired reads as a mismatch, never a match
+SHOPPER_STATE_PATTERNS = (VERSION_KEY.format("*"), STATE_KEY.format("*"))  # for SCANs: retention, tests
+
+
+def shopper_states_clear() -> int:
+    """Drop every cached state and version (tests whose database rolls back under the cache; an operator who
+    restored a database backup); how many keys went. Shoppers' states are then read from the database again."""
+    client = _redis()
+    removed = 0
+    for pattern in SHOPPER_STATE_PATTERNS:
+        names = list(client.scan_iter(match=pattern, count=1000))
+        if names:
+            removed += int(client.delete(*names))
+    return removed
 
 
 @dataclass(frozen=True)
