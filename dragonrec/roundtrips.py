@@ -52,7 +52,7 @@ class RoundTrips:
         from redis.connection import AbstractConnection
 
         self._wrapper.__exit__(kind, exc, tb)
-        AbstractConnection.send_packed_command = self._original  # type: ignore[method-assign]
+        AbstractConnection.send_packed_command = self._original  # type: ignore[method-assign,assignment]
 
     def _sql(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         self.sql.append(sql)

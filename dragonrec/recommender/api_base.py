@@ -45,7 +45,8 @@ class ShopperListApi(ShopperMixin, APIView):
 
     def prefetch_queue(self, pipe: Any, request: Any) -> int:
         try:  # the session id as the view's input will validate it; invalid: the view answers 400, nothing to read
-            named = self.InputSerializer().fields["session_id"].run_validation(request.query_params.get("session_id"))
+            fields = self.InputSerializer().fields  # type: ignore[attr-defined]  # each subclass declares its input
+            named = fields["session_id"].run_validation(request.query_params.get("session_id"))
         except (KeyError, serializers.ValidationError):
             named = ""
         key, fresh = _expected_key(request, str(named or ""))
