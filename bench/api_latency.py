@@ -17,6 +17,10 @@ Two modes. Without --rate the clients send back to back (closed loop): that meas
 and latency there is queueing by construction (Little's law: mean latency = clients / throughput). With
 --rate R the clients share a fixed schedule of R requests/s (open loop, as a storefront's traffic arrives), and
 latency is measured from each request's scheduled start, so a slow server cannot hide its queue.
+
+--floor interleaves a plain catalog GET (GET /api/products/<id>/) with the recommendation requests, every other
+request on the same connections, and prints both latency distributions and the ratio of their p95s: the issue's
+"recommendations at most 1.5x the floor" bar, measured in one run on one server (issue #27).
 """
 
 from __future__ import annotations
@@ -84,6 +88,14 @@ def build_paths(base: urlparse, n_products: int) -> list[str]:
     return paths
 
 
+def paths_floor(base: urlparse) -> str:
+    """The floor: one product's catalog GET (one query, no shopper, nothing recorded)."""
+    conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+    _, page = get_json(conn, "/api/products/?page=1")
+    conn.close()
+    return f"/api/products/{page['results'][0]['id']}/"  # type: ignore[index]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -92,6 +104,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--rate", type=float, default=0.0, help="total requests/s to offer (0 = back to back)")
+    parser.add_argument("--floor", action="store_true", help="interleave a catalog GET and compare (see above)")
     parser.add_argument(
         "--api-key",
         default=os.environ.get("DRAGONREC_API_KEY", ""),
@@ -105,6 +118,8 @@ def main() -> None:
     HEADERS["Authorization"] = f"Api-Key {args.api_key}"
     base = urlparse(args.url)
     paths = build_paths(base, 40)
+    floor_path = paths_floor(base) if args.floor else ""
+    floor_latencies: list[float] = []
 
     latencies: list[float] = []
     errors: list[str] = []
@@ -121,6 +136,9 @@ def main() -> None:
             if time.monotonic() > deadline:
                 return
             path = paths[(n * 7 + worker) % len(paths)]
+            is_floor = bool(floor_path) and n % 2 == 1
+            if is_floor:
+                path = floor_path
             started = time.perf_counter()
             if args.rate > 0:  # open loop: request n is due at n / rate; latency counts from then
                 due = t0 + n / args.rate
@@ -137,7 +155,11 @@ def main() -> None:
                 continue
             elapsed = time.perf_counter() - started
             with lock:
-                if n >= args.warmup:
+                if n >= args.warmup and is_floor:
+                    floor_latencies.append(elapsed)
+                    if status != 200:
+                        errors.append(f"floor HTTP {status}")
+                elif n >= args.warmup:
                     latencies.append(elapsed)
                     if status != 200:
                         errors.append(f"HTTP {status}")
@@ -163,7 +185,15 @@ def main() -> None:
     mode = f"open loop at {args.rate:.0f} requests/s offered" if args.rate > 0 else "closed loop (back to back)"
     print(f"GET /api/recommendations/  clients={args.clients}  requests={measured} (+{args.warmup} warm-up)  {mode}")
     print(f"latency ms: p50 {q[49]:.1f}  p95 {q[94]:.1f}  p99 {q[98]:.1f}  max {ms[-1]:.1f}")
+    if floor_latencies:
+        measured += len(floor_latencies)
+        rps = measured / (wall * measured / (measured + args.warmup))
     print(f"throughput: {rps:.0f} requests/s   errors: {len(errors)}   rankers: {rankers}")
+    if floor_latencies:
+        fq = statistics.quantiles(sorted(x * 1000 for x in floor_latencies), n=100)
+        print(f"floor GET {floor_path}: p50 {fq[49]:.1f}  p95 {fq[94]:.1f}  p99 {fq[98]:.1f}")
+        print(f"recommendations / floor: p95 {q[94] / fq[94]:.2f}x  p50 {q[49] / fq[49]:.2f}x")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ stand-in is the LLM, a real HTTP server on 127.0.0.1 (tests/llm_server.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -39,6 +40,23 @@ def fresh_process_caches() -> None:
     from dragonrec.recommender.core.caching import process_caches_reset
 
     process_caches_reset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_serving_caches() -> None:
+    """A shopper's cached state (tracking/state.py) is invalidated by writes, and a test's database rolls back
+    without one: drop what an earlier test cached. Likewise the API keys and cookie ids a process keeps."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return  # the Django-free suites (-p no:django) have no cache to clear
+    from dragonrec.tracking import authentication, identity
+    from dragonrec.tracking.state import shopper_states_clear
+
+    authentication._verified.clear()
+    identity._live.clear()
+    with contextlib.suppress(Exception):  # Redis stopped by an earlier test on purpose: nothing is cached then
+        shopper_states_clear()
 
 
 @pytest.fixture

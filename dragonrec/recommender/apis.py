@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
+from dragonrec.recommender.api_base import ShopperListApi, session_id_field
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import SCENARIOS
 from dragonrec.recommender.selectors import products_rendered
@@ -22,9 +23,9 @@ from dragonrec.recommender.services.recommendations import (
     UnknownProductError,
     recommendation_list,
 )
-from dragonrec.tracking.authentication import ApiKeyScopes, ShopperMixin
+from dragonrec.tracking.authentication import ApiKeyScopes
 from dragonrec.tracking.identity import cookie_rotate
-from dragonrec.tracking.models import ApiKey
+from dragonrec.tracking.shopper_views import ShopperMixin
 
 
 def _n_field() -> serializers.IntegerField:
@@ -68,23 +69,18 @@ def _items(rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-class RecommendationListApi(ShopperMixin, APIView):
+class RecommendationListApi(ShopperListApi):
     """Recommendations for the signed-in user, else for the browser's shopper cookie (an API key with
     `recommendations:read` names `session_id` instead; a browser naming anyone else's gets a 403); `ranker` says
     what ordered the list (`teacher`, `student:<version>`, `embedding`, or `trending` for a visitor we know nothing
     about)."""
 
-    permission_classes = [ApiKeyScopes]
-    required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
-
-    throttle_scope = "recommendations"
+    prefetch = True
 
     class InputSerializer(QueryParamsSerializer):
         scenario = serializers.ChoiceField(choices=SCENARIOS, default="home")
         product_id = serializers.IntegerField(required=False, min_value=1)
-        session_id = serializers.CharField(
-            required=False, max_length=128, allow_blank=True, default="", help_text="API-key callers only."
-        )
+        session_id = session_id_field()
         n = _n_field()
         exclude = _exclude_field()
 
@@ -123,6 +119,7 @@ class RecommendationListApi(ShopperMixin, APIView):
                 # a cross-site navigation is served, never recorded (no list, no fatigue): issue #21, repro 12
                 record=self.may_record(request),
                 exclude=_exclude_ids(data["exclude"]),
+                prefetched=self.prefetched(request),
             )
         except UnknownProductError as exc:
             raise NotFound(str(exc)) from exc
@@ -143,15 +140,12 @@ def _served_body(served: ServedList) -> dict[str, Any]:
     }
 
 
-class _ProductListApi(ShopperMixin, APIView):
+class _ProductListApi(ShopperListApi):
     """GET /api/products/{id}/<list>/?n=&exclude= : a product page's own list, served, recorded and attributed like
     recommendations (request_id, reasons, positions), in the same shape. A cross-site GET is served without
     being recorded (`self.may_record`: tests/recommender/api/test_cross_site_get.py)."""
 
-    permission_classes = [ApiKeyScopes]
-    required_scopes = {"GET": ApiKey.Scope.RECOMMENDATIONS_READ}
-
-    throttle_scope = "recommendations"
+    prefetch = True
     scenario = ""
 
     class InputSerializer(QueryParamsSerializer):
@@ -178,6 +172,7 @@ class _ProductListApi(ShopperMixin, APIView):
                 n=data["n"],
                 exclude=_exclude_ids(data["exclude"]),
                 record=self.may_record(request),  # a cross-site navigation is served, never recorded
+                prefetched=self.prefetched(request),
             )
         except UnknownProductError as exc:
             raise NotFound(str(exc)) from exc

@@ -11,10 +11,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
-from dragonrec.recommender.apis import ItemSerializer, RecommendationListApi, _items
+from dragonrec.recommender.api_base import ShopperListApi, session_id_field
+from dragonrec.recommender.apis import ItemSerializer, _items
 from dragonrec.recommender.services.search import (
     MAX_PAGE_SIZE,
     SORTS,
@@ -23,7 +23,6 @@ from dragonrec.recommender.services.search import (
     search_suggest,
 )
 from dragonrec.textsearch import normalize
-from dragonrec.tracking.authentication import ApiKeyScopes, ShopperMixin
 
 MAX_QUERY_CHARS = 200  # a search box; longer is a client bug or an attack on the tsquery
 
@@ -52,15 +51,11 @@ class SearchSuggestionSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(allow_null=True)
 
 
-class SearchApi(ShopperMixin, APIView):
+class SearchApi(ShopperListApi):
     """Ranked product search for the browser's shopper (or an API key's `session_id`): full-text relevance with
     typo correction, semantic recall, and personal re-ranking of the top hits. Recorded as a served list: report clicks
     on results with this `request_id` and the item's `position`. Zero results answer with a `corrected_query` to offer
     and `recommendations` to show instead."""
-
-    permission_classes = [ApiKeyScopes]
-    required_scopes = {"GET": RecommendationListApi.required_scopes["GET"]}  # the same scope as lists
-    throttle_scope = "recommendations"
 
     class InputSerializer(QueryParamsSerializer):
         q = _query_field()
@@ -76,9 +71,7 @@ class SearchApi(ShopperMixin, APIView):
             trim_whitespace=False,
             help_text="A category path prefix ('Electronics > Monitors').",
         )
-        session_id = serializers.CharField(
-            required=False, max_length=128, allow_blank=True, default="", help_text="API-key callers only."
-        )
+        session_id = session_id_field()
 
         def validate_q(self, value: str) -> str:
             return _printable(value)
@@ -152,13 +145,9 @@ class SearchApi(ShopperMixin, APIView):
         )
 
 
-class SearchSuggestApi(ShopperMixin, APIView):
+class SearchSuggestApi(ShopperListApi):
     """Autocomplete for the search box: completed queries, categories and product titles for what was typed so far,
     and its typo correction. Not personal and not recorded."""
-
-    permission_classes = [ApiKeyScopes]
-    required_scopes = {"GET": RecommendationListApi.required_scopes["GET"]}  # the same scope as lists
-    throttle_scope = "recommendations"
 
     class InputSerializer(QueryParamsSerializer):
         q = _query_field()

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dragonrec.throttling import AddressRateThrottle
-from dragonrec.tracking.authentication import ApiKeyScopes, ShopperMixin
+from dragonrec.tracking.authentication import ApiKeyScopes
 from dragonrec.tracking.models import ApiKey, EventType
 from dragonrec.tracking.services import (
     MAX_BATCH,
@@ -30,6 +30,7 @@ from dragonrec.tracking.services import (
     EventLimitExceeded,
     events_record,
 )
+from dragonrec.tracking.shopper_views import ShopperMixin
 from dragonrec.tracking.validation import bad_text_error, printable
 
 

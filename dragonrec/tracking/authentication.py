@@ -4,31 +4,31 @@ wrong passwords, and a locked-out client meets a 429 before its key or password 
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_login_failed
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.throttling import BaseThrottle
 
-from dragonrec.throttling import shopper_ident_for
 from dragonrec.tracking.identity import (
-    Shopper,
-    ShopperMismatch,
-    cookie_apply,
-    cookie_session_id,
-    cross_site,
     integration_key,
-    shopper_for_request,
-    signed_in_user_id,
 )
-from dragonrec.tracking.services import api_key_authenticate
+from dragonrec.tracking.models import ApiKey
+from dragonrec.tracking.services import LAST_USED_RESOLUTION, api_key_authenticate
 
+logger = logging.getLogger(__name__)
 KEYWORD = "Api-Key"
+RECOMMENDATIONS_READ = ApiKey.Scope.RECOMMENDATIONS_READ  # the scope of every list endpoint (recommender.api_base)
 
 
 def client_address(request: Any) -> str:
@@ -102,7 +102,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     Wrong keys are counted per client address by django-axes, like wrong passwords (DRF authenticates before its
     throttles run, so a throttle could not see them): after AXES_FAILURE_LIMIT failures within the cool-off, that
-    address meets a 429 for every API-key request, without its key being looked up, until the cool-off passes."""
+    address meets a 429 for every API-key request, without its key being looked up, until the cool-off passes.
+
+    `deferrable` (the serving views, tracking.identity.ShopperMixin): a key this process verified before is taken
+    from memory, and the request's one Redis round trip then checks that no key changed since and that its address
+    has no failures counted (`api_key_deferred_queue` / `api_key_deferred_resolve`); otherwise the full check runs
+    then, with the answer it would have given here."""
+
+    deferrable = False
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
@@ -110,6 +117,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if keyword.lower() != KEYWORD.lower():
             return None  # not ours: session or basic authentication may still apply
         django_request = getattr(request, "_request", request)
+        if self.deferrable:
+            cached = _verified_get(raw.strip())
+            if cached is not None:  # checked against revocations and lockouts in the request's one Redis round trip
+                setattr(django_request, DEFERRED_ATTR, raw.strip())
+                return AnonymousUser(), cached
         counted = _lockouts_enabled()
         if counted:
             from axes.handlers.proxy import AxesProxyHandler
@@ -125,11 +137,120 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 # django-axes records the failure (and flags the request once the limit is reached: its middleware
                 # then answers this request with the lockout 429 too)
                 user_login_failed.send(sender=type(self), credentials=credentials, request=django_request)
+                _failure_mark(django_request)
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        if self.deferrable:
+            # kept unconfirmed: the next request's round trip reads the token before verifying it again, so a key
+            # revoked while this request read it is never kept as valid
+            _verified_keep(raw.strip(), key, "")
         return AnonymousUser(), key
 
     def authenticate_header(self, request: Any) -> str:
         return KEYWORD  # a 401, not a 403, for a bad key: the caller should fix its credentials
+
+
+class DeferredApiKeyAuthentication(ApiKeyAuthentication):
+    """ApiKeyAuthentication for views that verify the key in their prefetch round trip (ShopperMixin)."""
+
+    deferrable = True
+
+
+# ------------------------------------------------------------------------------------------------ cached keys
+# A key verified once is kept in this process for LAST_USED_RESOLUTION (then verified again, which also records its
+# use); a token in Redis, replaced whenever any key is saved or deleted (a revocation, new scopes), says whether what
+# is kept is still true, and a per-address mark says the address has failures django-axes is counting.
+GENERATION_KEY = "dragonrec:apikeys:generation"
+FAILED_KEY = "dragonrec:apikeys:failed:{}"
+DEFERRED_ATTR = "_dragonrec_api_key_deferred"  # on the HttpRequest: the raw key taken from memory
+_VERIFIED_MAX = 1000  # keys are per integration: a handful; the bound only stops a flood of distinct valid keys
+_verified: dict[str, tuple[Any, str, float]] = {}  # sha256(raw) -> (ApiKey, generation verified under, when)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+
+
+def _verified_get(raw: str) -> Any | None:
+    entry = _verified.get(_digest(raw))
+    if entry is None or time.monotonic() - entry[2] > LAST_USED_RESOLUTION.total_seconds():
+        return None
+    return entry[0]
+
+
+def _redis() -> Any:
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def _failure_mark(request: Any) -> None:
+    try:
+        _redis().set(FAILED_KEY.format(client_address(request)), 1, ex=lockout_retry_after(request))
+    except Exception:  # the axes counter in the database still locks the address out
+        logger.warning("could not mark an API-key failure in Redis", exc_info=True)
+
+
+def api_keys_changed() -> None:
+    """A key was saved or deleted: every process verifies its kept keys again (now and once committed)."""
+    _verified.clear()
+
+    def bump() -> None:
+        try:
+            _redis().set(GENERATION_KEY, uuid.uuid4().hex)
+        except Exception:  # kept keys then live out LAST_USED_RESOLUTION
+            logger.warning("could not announce an API-key change", exc_info=True)
+
+    bump()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(bump)
+
+
+def api_key_deferred_queue(pipe: Any, request: Any) -> int:
+    """Queue the reads that verify a key taken from memory onto `pipe` (the request's round trip); reply count."""
+    raw = getattr(getattr(request, "_request", request), DEFERRED_ATTR, None)
+    if raw is None:
+        return 0
+    pipe.get(GENERATION_KEY)
+    pipe.exists(FAILED_KEY.format(client_address(request)))
+    return 2
+
+
+def api_key_deferred_resolve(request: Any, replies: list[Any] | None) -> None:
+    """Finish authenticating a request whose key came from memory: the full check (the lockout, the database) when
+    its address has failures counted or any key changed since it was kept; raises what `authenticate` would have.
+    `replies` are those of `api_key_deferred_queue` (None: Redis unreachable)."""
+    django_request = getattr(request, "_request", request)
+    raw = getattr(django_request, DEFERRED_ATTR, None)
+    if raw is None:
+        return
+    digest = _digest(raw)
+    generation = replies[0].decode() if replies and replies[0] else ""
+    failures = bool(replies[1]) if replies else True
+    entry = _verified.get(digest)
+    if not failures and generation and entry is not None and entry[1] == generation:
+        return
+    _verified.pop(digest, None)
+    if not generation and replies is not None:
+        # no token yet (a fresh Redis): set one, so keys kept from now on can be checked against it
+        generation = uuid.uuid4().hex
+        try:
+            pipe = _redis().pipeline(transaction=False)
+            pipe.set(GENERATION_KEY, generation, nx=True)
+            pipe.get(GENERATION_KEY)
+            generation = pipe.execute()[1].decode()
+        except Exception:
+            generation = ""
+    delattr(django_request, DEFERRED_ATTR)
+    _, key = ApiKeyAuthentication().authenticate(request) or (None, None)  # read after the token: never stale
+    request.auth = key
+    if key is not None and generation:
+        _verified_keep(raw, key, generation)
+
+
+def _verified_keep(raw: str, key: Any, generation: str) -> None:
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[_digest(raw)] = (key, generation, time.monotonic())
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -165,41 +286,3 @@ class ApiKeyScopes(permissions.BasePermission):
             self.message = f"this API key lacks the '{needed}' scope"
             return False
         return True
-
-
-class ShopperMixin:
-    """For DRF views that act for a shopper: API-key authentication first (then the project's own classes),
-    `self.shopper(request)`, the cookie set on the response when the request issued one, and the shopper the
-    rate limits count (dragonrec.throttling.ShopperRateThrottle asks the view: the root helper knows no app)."""
-
-    def get_authenticators(self) -> list[Any]:
-        others = super().get_authenticators()  # type: ignore[misc]
-        return [ApiKeyAuthentication(), *(a for a in others if not isinstance(a, ApiKeyAuthentication))]
-
-    def shopper(self, request: Any, *, session_id: str = "") -> Shopper:
-        try:
-            return shopper_for_request(request, session_id=session_id)
-        except ShopperMismatch as exc:
-            raise exceptions.PermissionDenied(str(exc)) from exc
-
-    def may_record(self, request: Any) -> bool:
-        """Whether this request may write what a GET records for its shopper (see `cross_site`)."""
-        return not cross_site(request)
-
-    def rate_limit_ident(self, request: Any) -> str:
-        """Who the shopper is for rate purposes: the signed-in user, else the browser's signed shopper cookie, else
-        the `session_id` an API-key caller names; "" when the request names nobody (then only the address limit
-        applies). A browser without a cookie yet counts under its address only: a fresh id per request must not
-        reset limits."""
-        user_id = signed_in_user_id(getattr(request, "user", None))
-        if user_id is not None:
-            return shopper_ident_for(user_id=user_id, session_id="")
-        if integration_key(request) is not None:
-            session_id = request.query_params.get("session_id") or request.headers.get("X-Session-Id") or ""
-        else:
-            session_id = cookie_session_id(request, create=False)
-        return shopper_ident_for(user_id=None, session_id=session_id)
-
-    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        return cookie_apply(request, response)

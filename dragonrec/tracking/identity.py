@@ -130,10 +130,90 @@ def presented_session_id(request: Any) -> str:
         return str(getattr(raw, PRESENTED_ATTR))
     conf = cookie_settings()
     value = str(raw.get_signed_cookie(conf["NAME"], default=None, salt=SALT, max_age=conf["MAX_AGE"]) or "")
-    if value and _retired(value):
+    if value and getattr(raw, DEFER_ATTR, False):
+        setattr(raw, RETIRED_DEFERRED_ATTR, value)  # checked in the request's Redis round trip (retired_resolve)
+    elif value and _retired(value):
         value = ""
     setattr(raw, PRESENTED_ATTR, value)
     return value
+
+
+# ------------------------------------------------------------------------------------------------ retired ids, cached
+# Serving views (ShopperMixin) check a cookie's id against RetiredShopperId once per process, not once per request:
+# the ids are spread over RETIRED_BUCKETS buckets, each with a token in Redis that every retirement in it replaces;
+# an id found live under its bucket's token is live for as long as that token stands. The token is read in the
+# request's one Redis round trip, before the database is asked, so a retirement is never missed: if it committed
+# after the read, the next request reads the new token. A Redis that lost its tokens reads as "changed".
+RETIRED_TOKENS_KEY = "dragonrec:retired:tokens"
+RETIRED_BUCKETS = 1024  # one sign-in makes 1/1024 of the live ids be looked up again, once per process
+DEFER_ATTR = "_dragonrec_defer_checks"  # on the HttpRequest: the view checks retired ids and keys in its round trip
+RETIRED_DEFERRED_ATTR = "_dragonrec_retired_deferred"  # on the HttpRequest: the cookie's id, not checked yet
+_LIVE_MAX = 100_000  # ~10 MB per process; cleared when full (then each id is looked up once more)
+_live: dict[str, str] = {}  # session id -> the token of its bucket when it was found live
+
+
+def _bucket(session_id: str) -> str:
+    return str(int(hashlib.blake2b(session_id.encode(), digest_size=4).hexdigest(), 16) % RETIRED_BUCKETS)
+
+
+def retired_queue(pipe: Any, request: Any) -> int:
+    """Queue the read of the cookie id's bucket token onto `pipe` when its check was deferred; reply count."""
+    if integration_key(request) is None:
+        presented_session_id(request)  # reads the cookie (deferring its check) if nothing did yet
+    value = getattr(_http_request(request), RETIRED_DEFERRED_ATTR, None)
+    if not value:
+        return 0
+    pipe.hget(RETIRED_TOKENS_KEY, _bucket(value))
+    return 1
+
+
+def retired_resolve(request: Any, replies: list[Any] | None) -> None:
+    """Finish the deferred check of the cookie's id: known live under the current token, else looked up (and a
+    retired id replaced by a fresh one, as `presented_session_id` would have). `replies`: those of retired_queue."""
+    raw = _http_request(request)
+    value = getattr(raw, RETIRED_DEFERRED_ATTR, None)
+    if not value:
+        return
+    delattr(raw, RETIRED_DEFERRED_ATTR)
+    token = replies[0].decode() if replies and replies[0] else ""
+    if token and _live.get(value) == token:
+        return
+    if not token and replies is not None:
+        token = _token_ensure(_bucket(value))
+    if _retired(value):
+        _live.pop(value, None)
+        setattr(raw, PRESENTED_ATTR, "")
+        return
+    if token:
+        if len(_live) >= _LIVE_MAX:
+            _live.clear()
+        _live[value] = token
+
+
+def _redis() -> Any:
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def _token_ensure(bucket: str) -> str:
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.hsetnx(RETIRED_TOKENS_KEY, bucket, secrets.token_hex(8))
+        pipe.hget(RETIRED_TOKENS_KEY, bucket)
+        return str(pipe.execute()[1].decode())
+    except Exception:
+        return ""
+
+
+def _token_replace(session_id: str) -> None:
+    _live.pop(session_id, None)
+    try:
+        _redis().hset(RETIRED_TOKENS_KEY, _bucket(session_id), secrets.token_hex(8))
+    except Exception:  # every process then looks the ids of this bucket up until the token is readable again
+        import logging
+
+        logging.getLogger(__name__).warning("could not announce a retired shopper id", exc_info=True)
 
 
 def _retired(session_id: str) -> bool:
@@ -166,8 +246,14 @@ def cookie_session_id(request: Any, *, create: bool = True) -> str:
     return value
 
 
+def cookie_issued(request: Any) -> bool:
+    """Whether this request issued (or rotated to) a new anonymous id, which has no history yet."""
+    return bool(getattr(_http_request(request), PENDING_ATTR, None))
+
+
 def shopper_id_retire(*, session_id: str) -> None:
     """Mark `session_id` dead (see RetiredShopperId), and forget ids retired longer ago than a cookie can live."""
+    from django.db import transaction
     from django.utils import timezone
 
     from dragonrec.tracking.models import RetiredShopperId
@@ -176,6 +262,9 @@ def shopper_id_retire(*, session_id: str) -> None:
     RetiredShopperId.objects.bulk_create(
         [RetiredShopperId(session_id=session_id, retired_at=now)], ignore_conflicts=True
     )
+    _token_replace(session_id)  # now (this connection's reads) and once committed (everyone else's)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _token_replace(session_id))
     horizon = now - timedelta(seconds=int(cookie_settings()["MAX_AGE"]))
     RetiredShopperId.objects.filter(retired_at__lt=horizon).delete()  # index range: a few rows a day at most
 

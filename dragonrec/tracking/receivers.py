@@ -21,3 +21,24 @@ def merge_session_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) 
 def rotate_shopper_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if request is not None:
         shopper_sign_out(request=request)
+
+
+def preferences_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # post_save / post_delete of UserPreference (connected in apps.ready): the shopper's cached state is stale
+    from dragonrec.tracking.state import preference_state_changed
+
+    preference_state_changed(sender, instance)
+
+
+def api_keys_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # post_save / post_delete of ApiKey (a revocation, new scopes): every process's cached keys are stale
+    from dragonrec.tracking.authentication import api_keys_changed as changed
+
+    changed()
+
+
+def event_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # post_save of one Event: its shoppers' cached state is stale
+    from dragonrec.tracking.state import events_state_changed
+
+    events_state_changed([instance])

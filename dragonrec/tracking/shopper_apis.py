@@ -19,11 +19,12 @@ from rest_framework.views import APIView
 
 from dragonrec.api_params import QueryParamsSerializer
 from dragonrec.tracking.apis import PriceField, TextField
-from dragonrec.tracking.authentication import ApiKeyScopes, ShopperMixin, lockout_message, lockout_retry_after
+from dragonrec.tracking.authentication import ApiKeyScopes, lockout_message, lockout_retry_after
 from dragonrec.tracking.identity import cookie_session_id, signed_in
 from dragonrec.tracking.models import ApiKey
 from dragonrec.tracking.selectors import preference_get
 from dragonrec.tracking.services import preference_update, shopper_sign_in
+from dragonrec.tracking.shopper_views import ShopperMixin
 
 SESSION_ID_HELP = (
     "Required with an API key (the shopper whose preferences these are; without it: 400). A browser omits it: "

@@ -20,8 +20,9 @@ from django.db.models import QuerySet
 from django_redis import get_redis_connection
 
 from dragonrec.recommender.models import Impression, ImpressionItem
-from dragonrec.recommender.services.impressions import CLICKED_KEY, SEEN_KEY
+from dragonrec.recommender.services.fatigue import CLICKED_KEY, SEEN_KEY
 from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
+from dragonrec.tracking.state import SHOPPER_STATE_PATTERNS
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def shopper_key_patterns() -> list[str]:
     return [
         SEEN_KEY.format("*"),
         CLICKED_KEY.format("*"),
+        *SHOPPER_STATE_PATTERNS,  # cached history/preferences and their versions (tracking/state.py)
         # written through Django's cache: KEY_PREFIX and version in front
         cache.make_key(teacher_cache_key("*", "*")),
         cache.make_key("dragonrec:throttle:*"),

@@ -16,11 +16,7 @@ Nothing is lost on the way:
   it writes, and the rewards job sweeps recent clicks again (`clicks_attribute_recent`).
 - A record whose product was deleted meanwhile loses that item, not the batch.
 
-Impression fatigue ("shown FATIGUE_IMPRESSIONS+ times in the shopper's last FATIGUE_LOOKBACK lists within
-FATIGUE_DAYS, never clicked") is read on every request, so it is kept in Redis too: the same push appends the list's
-products to a short per-shopper ring, and clicks add to a per-shopper set. One round trip, no query plan that
-depends on how many lists a shopper (or a bot) has seen, and no wait for the flush. Losing it (a Redis restart)
-only means items are shown a few more times.
+Impression fatigue is kept beside the buffer (services/fatigue.py) and pushed in the same round trip.
 """
 
 from __future__ import annotations
@@ -43,9 +39,13 @@ from redis.exceptions import LockError
 from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.services.fatigue import CLICKED_KEY as CLICKED_KEY  # re-exported: privacy erases them
+from dragonrec.recommender.services.fatigue import SEEN_KEY as SEEN_KEY
+from dragonrec.recommender.services.fatigue import fatigue_clicks_record as fatigue_clicks_record
+from dragonrec.recommender.services.fatigue import fatigue_seen_push
+from dragonrec.recommender.services.fatigue import fatigued_ids as fatigued_ids
 from dragonrec.recommender.services.feedback import clicks_attribute_since
 from dragonrec.recommender.task_names import IMPRESSIONS_FLUSH, TEACHER_SCORE, task_send
-from dragonrec.tracking.identity import shopper_key  # one key convention for the whole plugin, tracking's
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,6 @@ FLUSHERS_KEY = "dragonrec:impressions:flushers"  # tokens of flushers that may h
 # batch is better written by someone else: writes are idempotent).
 CLAIM_TTL_S = 300
 LOCK_TIMEOUT_S = 120
-SEEN_KEY = "dragonrec:fatigue:seen:{}"  # per shopper: "<unix time>:<id>,<id>,..." per served list, newest first
-CLICKED_KEY = "dragonrec:fatigue:clicked:{}"  # per shopper: product ids clicked in a served list
 
 
 def _redis() -> Any:
@@ -120,7 +118,7 @@ def impression_record(record: dict[str, Any], *, now: bool = False) -> None:
             pipe.rpush(BUFFER_KEY, json.dumps(record, separators=(",", ":")))
             delay = float(recommender_settings.IMPRESSION_FLUSH_S)
             pipe.set(SCHEDULED_KEY, 1, nx=True, ex=int(delay) + SCHEDULED_TTL_S)
-            _seen_push(pipe, record)
+            fatigue_seen_push(pipe, record)
             length, first = pipe.execute()[:2]  # one round trip
         except Exception:  # the broker/cache being down must not cost the record or the response
             logger.warning("impression buffer unavailable; writing %s inline", record["request_id"], exc_info=True)
@@ -134,66 +132,8 @@ def impression_record(record: dict[str, Any], *, now: bool = False) -> None:
     if now:
         with contextlib.suppress(Exception):  # fatigue is a soft signal: never fail a request for it
             pipe = _redis().pipeline(transaction=False)
-            _seen_push(pipe, record)
+            fatigue_seen_push(pipe, record)
             pipe.execute()
-
-
-def _seen_push(pipe: Any, record: dict[str, Any]) -> None:
-    key = (record.get("context") or {}).get("user_key")
-    if not key or not record["items"]:
-        return
-    seen = SEEN_KEY.format(key)
-    entry = f"{int(timezone.now().timestamp())}:" + ",".join(str(int(item[0])) for item in record["items"])
-    pipe.lpush(seen, entry)
-    pipe.ltrim(seen, 0, int(recommender_settings.FATIGUE_LOOKBACK) - 1)
-    pipe.expire(seen, int(recommender_settings.FATIGUE_DAYS * 86400))
-
-
-def fatigued_ids(*, user_key: str) -> frozenset[int]:
-    """Products shown FATIGUE_IMPRESSIONS+ times to this shopper and never clicked, over their last
-    FATIGUE_LOOKBACK lists within FATIGUE_DAYS."""
-    if not user_key:
-        return frozenset()
-    try:
-        pipe = _redis().pipeline(transaction=False)
-        pipe.lrange(SEEN_KEY.format(user_key), 0, -1)
-        pipe.smembers(CLICKED_KEY.format(user_key))
-        lists, clicked = pipe.execute()
-    except Exception:
-        logger.warning("fatigue state unavailable; serving without it", exc_info=True)
-        return frozenset()
-    since = timezone.now().timestamp() - recommender_settings.FATIGUE_DAYS * 86400
-    shown: dict[int, int] = {}
-    for entry in lists:
-        stamp, _, ids = entry.decode().partition(":")
-        if int(stamp) < since:
-            break  # newest first: the rest are older still
-        for pid in ids.split(","):
-            shown[int(pid)] = shown.get(int(pid), 0) + 1
-    threshold = int(recommender_settings.FATIGUE_IMPRESSIONS)
-    clicked_ids = {int(pid) for pid in clicked}
-    return frozenset(pid for pid, count in shown.items() if count >= threshold and pid not in clicked_ids)
-
-
-def fatigue_clicks_record(*, events: Iterable[Any]) -> None:
-    """Clicks on recommended products: a product the shopper clicked is never rested for them."""
-    clicks: dict[str, set[int]] = {}
-    for event in events:
-        if event.type != "click" or not isinstance(event.context, dict) or not event.context.get("request_id"):
-            continue
-        key = shopper_key(user_id=event.user_id, session_id=event.session_id)
-        if key and event.product_id:
-            clicks.setdefault(key, set()).add(int(event.product_id))
-    if not clicks:
-        return
-    try:
-        pipe = _redis().pipeline(transaction=False)
-        for key, ids in clicks.items():
-            pipe.sadd(CLICKED_KEY.format(key), *ids)
-            pipe.expire(CLICKED_KEY.format(key), int(recommender_settings.FATIGUE_DAYS * 86400))
-        pipe.execute()
-    except Exception:
-        logger.warning("could not record clicks for fatigue", exc_info=True)
 
 
 def _flush_from_request() -> None:

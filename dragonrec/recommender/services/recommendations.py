@@ -3,151 +3,83 @@ the impression, and ask the teacher (in Celery, never inline) to judge what we s
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from django.core.cache import cache
 
 from dragonrec.recommender.conf import recommender_settings
-from dragonrec.recommender.core.base import Ranker
-from dragonrec.recommender.core.exploration import ExplorationConfig, seed_from_request
-from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig, pipeline_config_from_settings
-from dragonrec.recommender.core.pipeline import build_pipeline as core_build_pipeline
+from dragonrec.recommender.core.exploration import seed_from_request
 from dragonrec.recommender.core.policy import (
-    NONE,
     PAGE_LISTS,
-    TEACHER,
-    ServingPolicy,
     choose_ranker,
-    explain,
     page_teacher_key,
 )
-from dragonrec.recommender.core.rankers import EmbeddingRanker, TeacherScoresRanker
 from dragonrec.recommender.core.types import (
-    ADD_TO_CART,
-    PURCHASE,
-    REMOVE_FROM_CART,
     SCENARIOS,
     Context,
     HistoryEvent,
-    Preferences,
     Recommendation,
 )
-from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.services.experiments import experiment_assignment
-from dragonrec.recommender.services.impressions import (
-    fatigued_ids,
-    impression_record,
-    impression_record_build,
-)
+from dragonrec.recommender.services.impressions import impression_record, impression_record_build
 from dragonrec.recommender.services.rules import merchant_rules_for
-from dragonrec.recommender.services.students import active_student_ranker, version_student_ranker
+from dragonrec.recommender.services.served import (  # re-exported: the API, search and the preview import them here
+    Preview as Preview,
+)
+from dragonrec.recommender.services.served import (
+    RecommendationError as RecommendationError,
+)
+from dragonrec.recommender.services.served import (
+    ServedItem as ServedItem,
+)
+from dragonrec.recommender.services.served import (
+    ServedList as ServedList,
+)
+from dragonrec.recommender.services.served import (
+    UnknownProductError as UnknownProductError,
+)
+from dragonrec.recommender.services.served import (
+    build_pipeline as build_pipeline,
+)
+from dragonrec.recommender.services.served import (
+    cart_ids,
+    experiment_served,
+    exploration_config,
+    ranker_for,
+    served_from,
+)
+from dragonrec.recommender.services.served import (
+    local_ranker as local_ranker,
+)
+from dragonrec.recommender.services.served import (
+    pipeline_config as pipeline_config,
+)
+from dragonrec.recommender.services.shopper_state import (
+    Prefetched as Prefetched,
+)
+from dragonrec.recommender.services.shopper_state import (
+    preferences_for as preferences_for,
+)
+from dragonrec.recommender.services.shopper_state import (
+    preferences_from,
+    serving_prefetch,
+)
+from dragonrec.recommender.services.shopper_state import (
+    serving_prefetch_queue as serving_prefetch_queue,
+)
+from dragonrec.recommender.services.shopper_state import (
+    serving_prefetch_resolve as serving_prefetch_resolve,
+)
 from dragonrec.recommender.services.teacher import history_signature, teacher_cache_key
-from dragonrec.recommender.stores import OrmHistoryStore, serving_stores
 from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
-from dragonrec.tracking.selectors import preference_get
 
+logger = logging.getLogger(__name__)
 ANCHORED = ("product", *PAGE_LISTS)  # scenarios about one product: product_id required
-
-
-class RecommendationError(ValueError):
-    """A request the API answers with 400."""
-
-
-class UnknownProductError(RecommendationError):
-    """The request names a product that does not exist (or is not served): the API answers 404."""
-
-
-@dataclass
-class ServedItem:
-    product_id: int
-    score: float
-    source: str
-    reason: str
-    position: int
-    propensity: float = 1.0
-
-
-@dataclass
-class ServedList:
-    request_id: uuid.UUID
-    scenario: str
-    ranker: str
-    model_version: str
-    items: list[ServedItem] = field(default_factory=list)
-    experiment: str | None = None
-    arm: str | None = None
-    relaxed: list[str] = field(default_factory=list)  # what the policy gave up to fill the page ("price")
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A request made for the admin's preview (services.preview): nothing is recorded (no impression, so no
-    fatigue, reward or teacher call); a stated `history` / `preferences` replace the shopper's stored ones, and
-    `assignment` ((experiment, arm)) serves that arm instead of the shopper's own."""
-
-    history: list[HistoryEvent] | None = None
-    preferences: Preferences | None = None
-    assignment: tuple[Any, Any] | None = None
-
-
-def cart_ids(history: list[HistoryEvent]) -> list[int]:
-    """What is in the cart now, by replaying add/remove/purchase events (newest last)."""
-    cart: dict[int, None] = {}
-    for event in history:
-        if event.event_type == ADD_TO_CART:
-            cart[event.product_id] = None
-        elif event.event_type in (REMOVE_FROM_CART, PURCHASE):
-            cart.pop(event.product_id, None)
-    return list(cart)
-
-
-def pipeline_config() -> PipelineConfig:
-    """The served PipelineConfig: the same function the harness's `served` ranker builds its config with."""
-    return pipeline_config_from_settings(recommender_settings.pipeline_settings())
-
-
-def local_ranker(*, products: Any, index: Any) -> Ranker:
-    """This request's ranker over the active student if one is loaded (products newer than the student scored from
-    `index`), else embedding similarity."""
-    student = active_student_ranker(products=products, index=index)
-    if student is not None:
-        return student
-    return EmbeddingRanker(products=products, index=index, embedder=embedder_get())
-
-
-def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
-    """The serving pipeline (core.pipeline.build_pipeline from the RECOMMENDER settings) and the local ranker it
-    falls back to; the active student, if any, also retrieves (what shoppers like you went on to buy)."""
-    embedder = embedder_get()
-    products, index = serving_stores()
-    local = local_ranker(products=products, index=index)
-    pipeline = core_build_pipeline(
-        products=products,
-        index=index,
-        embedder=embedder,
-        ranker=ranker or local,
-        retriever=local,
-        config=pipeline_config(),
-        sources=recommender_settings.CANDIDATE_SOURCES,
-    )
-    return pipeline, pipeline.ranker if ranker is None else local
-
-
-def preferences_for(user: Any | None, session_id: str = "") -> Preferences:
-    """What the shopper stated: a signed-in user's preferences, else the anonymous session's."""
-    pref = preference_get(user=user, session_id=session_id)
-    if pref is None:
-        return Preferences()
-    return Preferences(
-        categories=tuple(pref.categories),
-        brands=tuple(pref.brands),
-        price_min=float(pref.price_min) if pref.price_min is not None else None,
-        price_max=float(pref.price_max) if pref.price_max is not None else None,
-    )
 
 
 def recommendation_list(
@@ -161,17 +93,21 @@ def recommendation_list(
     request_id: uuid.UUID | None = None,
     preview: Preview | None = None,
     exclude: Iterable[int] = (),
+    prefetched: Prefetched | None = None,
 ) -> ServedList:
     """The recommendations for one request: never calls the LLM inline, always answers. A given `request_id`
     reproduces that request's exploration draw (the same history and catalog then give the same list).
 
     `scenario` is a page's list: `home`, `product`, `cart`, or a product page's own `similar` and `complements`
     (`product_id` required for those and for `product`); `exclude` are the ids already shown on the page (never in
-    the list); `record=False` serves without recording the list (warm-up, previews, requests that must not count).
+    the list); `record=False` serves without recording the list (warm-up, previews, requests that must not count);
+    `prefetched` is the shopper's state as the request's round trip read it (read here when absent or another's).
     The serving policy (core.policy) decides sources, ranker, filters and re-rank for all of them."""
     n = n or recommender_settings.DEFAULT_N
     key = shopper_key_for(user=user, session_id=session_id)
-    history = OrmHistoryStore().recent(key, limit=recommender_settings.HISTORY_LENGTH) if key else []
+    if prefetched is None or prefetched.key != key:
+        prefetched = serving_prefetch(key)
+    history = [HistoryEvent(product_id=p, event_type=t, timestamp=ts) for p, t, ts in prefetched.state.history]
     if preview is not None:
         record = False
         history = history if preview.history is None else preview.history
@@ -191,7 +127,9 @@ def recommendation_list(
         history=history,
         anchor_ids=anchors,
         preferences=(
-            preview.preferences if preview and preview.preferences is not None else preferences_for(user, session_id)
+            preview.preferences
+            if preview and preview.preferences is not None
+            else preferences_from(prefetched.state.preferences)
         ),
         n=n,
         # What the shopper already interacted with is excluded, as in the offline protocol the rankers are
@@ -207,7 +145,7 @@ def recommendation_list(
     # rested, not excluded: a shopper who has seen most of a small catalog still gets a full page
     # a product page's own lists follow the product page's merchant rules (a blocked product shows in none of them)
     rules_for = "product" if scenario in PAGE_LISTS else scenario
-    rules = replace(merchant_rules_for(scenario=rules_for), rested=fatigued_ids(user_key=key))
+    rules = replace(merchant_rules_for(scenario=rules_for), rested=prefetched.fatigued)
     request_id = request_id or uuid.uuid4()
     exploration = exploration_config(scenario)
     assignment = experiment_assignment(scenario=scenario, user_key=key) if scenario in SCENARIOS else None
@@ -216,7 +154,7 @@ def recommendation_list(
     policy_extra: dict[str, Any] = {}
     if assignment is not None:
         experiment, arm = assignment
-        served, exploration, policy_extra = _experiment_served(
+        served, exploration, policy_extra = experiment_served(
             experiment, arm, pipeline, local, ctx, rules, exploration, request_id, teacher_scores
         )
     else:
@@ -225,7 +163,7 @@ def recommendation_list(
         result: Recommendation = pipeline.recommend_explored(
             ctx, rules, exploration=exploration, seed=seed_from_request(request_id), policy=policy
         )
-        served = _served(result, teacher_scores, ctx, products, request_id)
+        served = served_from(result, teacher_scores, ctx, products, request_id)
         policy_extra = {"policy": policy.as_dict()}
     if record:
         eligible = page_key is not None or (scenario in SCENARIOS and teacher_eligible(user, history))
@@ -296,125 +234,6 @@ def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str,
     if not recommender_settings.teacher_enabled or not user_key:
         return {}
     return cache.get(teacher_cache_key(user_key, signature)) or {}
-
-
-def _experiment_served(
-    experiment: Any,
-    arm: Any,
-    pipeline: Pipeline,
-    local: Ranker,
-    ctx: Context,
-    rules: Any,
-    exploration: ExplorationConfig,
-    request_id: uuid.UUID,
-    teacher_scores: dict[str, dict[str, Any]],
-) -> tuple[ServedList, ExplorationConfig, dict[str, Any]]:
-    """The list of a shopper inside a running experiment: their arm's policy (A/B), or both arms' rankings
-    interleaved team-draft style (interleaving; exploration off, so each team's picks are its own)."""
-    import numpy as np
-
-    from dragonrec.recommender.core.experiments import team_draft
-
-    products = pipeline.products
-    if arm is None:  # interleaving: every list mixes the two arms
-        a, b = list(experiment.arms.all())[:2]
-        ranked = {}
-        for team, which in (("a", a), ("b", b)):
-            arm_pipeline, policy = _arm_pipeline(which, pipeline, local, ctx, teacher_scores)
-            ranked[team] = arm_pipeline.recommend(ctx, rules, policy=policy)
-        mixed = team_draft(
-            [i.product_id for i in ranked["a"].items],
-            [i.product_id for i in ranked["b"].items],
-            n=ctx.n,
-            rng=np.random.default_rng(seed_from_request(request_id)),
-        )
-        by_id = {i.product_id: i for r in ranked.values() for i in r.items}
-        result = Recommendation(items=[by_id[pid] for pid in mixed.items], ranker=f"interleaved:{a.name}+{b.name}")
-        served = _served(result, teacher_scores, ctx, products, request_id)
-        served.experiment, served.arm = experiment.name, "interleaved"
-        teams = {"a": a.name, "b": b.name}
-        return served, ExplorationConfig(enabled=False), {"teams": [teams[t] for t in mixed.teams]}
-    if arm.policy == NONE:  # the shop's own list: we serve nothing, the storefront shows its list and reports
-        served = ServedList(request_id, ctx.scenario, NONE, "", [], experiment.name, arm.name)
-        return served, ExplorationConfig(enabled=False), {"arm_policy": arm.policy}
-    arm_pipeline, policy = _arm_pipeline(arm, pipeline, local, ctx, teacher_scores)
-    overrides = arm.overrides or {}
-    arm_exploration = (
-        ExplorationConfig.from_dict(overrides["exploration"]) if "exploration" in overrides else exploration
-    )
-    result = arm_pipeline.recommend_explored(
-        ctx, rules, exploration=arm_exploration, seed=seed_from_request(request_id), policy=policy
-    )
-    served = _served(result, teacher_scores, ctx, products, request_id)
-    served.experiment, served.arm = experiment.name, arm.name
-    extra = {"arm_policy": arm.policy, "overrides": arm.overrides, "policy": policy.as_dict()}
-    return served, arm_exploration, extra
-
-
-def _arm_pipeline(
-    arm: Any, pipeline: Pipeline, local: Ranker, ctx: Context, teacher_scores: dict[str, dict[str, Any]]
-) -> tuple[Pipeline, ServingPolicy]:
-    """A copy of the serving pipeline with the arm's ranker, and the arm's serving policy (its overrides apply on
-    every scenario)."""
-    import copy
-
-    arm_pipeline = copy.copy(pipeline)
-    ranker = choose_ranker(arm_policy=arm.policy, teacher_available=bool(teacher_scores))
-    policy = pipeline.policy(ctx, ranker=ranker, overrides=arm.overrides or {})
-    arm_pipeline.ranker = ranker_for(policy.ranker, pipeline=pipeline, local=local, teacher_scores=teacher_scores)
-    return arm_pipeline, policy
-
-
-def ranker_for(name: str, *, pipeline: Pipeline, local: Ranker, teacher_scores: dict[str, dict[str, Any]]) -> Ranker:
-    """The Ranker a policy's ranker name stands for (core.policy.choose_ranker decides the name): the one place
-    that turns a decision into a model."""
-    from dragonrec.recommender.core.rankers import TrendingRanker
-
-    if name == TEACHER:
-        return teacher_ranker(teacher_scores, local) if teacher_scores else local
-    if name == "embedding":
-        return EmbeddingRanker(products=pipeline.products, index=pipeline.index, embedder=embedder_get())
-    if name == "trending":
-        return TrendingRanker(products=pipeline.products)
-    if name.startswith("student:") and name != "student:active":
-        version = version_student_ranker(name.split(":", 1)[1], products=pipeline.products, index=pipeline.index)
-        return version or local
-    return local
-
-
-def teacher_ranker(teacher_scores: dict[str, dict[str, Any]], local: Ranker) -> Ranker:
-    """The cached teacher judgments as a ranker, the local ranker ordering what they did not judge."""
-    return TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
-
-
-def exploration_config(scenario: str) -> ExplorationConfig:
-    """The EXPLORATION setting of a scenario (off when the scenario has none)."""
-    return ExplorationConfig.from_dict(recommender_settings.EXPLORATION.get(scenario))
-
-
-def _served(
-    result: Recommendation,
-    teacher: dict[str, dict[str, Any]],
-    ctx: Context,
-    products: Any,
-    request_id: uuid.UUID | None = None,
-) -> ServedList:
-    ranker_label = result.ranker
-    version = ""
-    if ranker_label.startswith("student:"):
-        version = ranker_label.split(":", 1)[1]
-    wanted = [i.product_id for i in result.items] + [i.anchor for i in result.items if i.anchor is not None]
-    known = products.get_many(dict.fromkeys(wanted))
-    items = []
-    for position, item in enumerate(result.items, start=1):
-        judged = teacher.get(str(item.product_id))
-        reason = (judged or {}).get("reason") or explain(
-            source=item.source, anchor=item.anchor, product=known.get(item.product_id), ctx=ctx, products=known
-        )
-        items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position, item.propensity))
-    served = ServedList(request_id or uuid.uuid4(), ctx.scenario, ranker_label, version, items)
-    served.relaxed = list(result.relaxed)
-    return served
 
 
 def _page_teacher_context(page_key: tuple[str, str], product_id: int) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dragonrec.throttling import Budget, Cost, Refusal, budgets_take, rate_budge
 from dragonrec.tracking.identity import signed_in_user_id
 from dragonrec.tracking.models import Event, EventType
 from dragonrec.tracking.signals import events_recorded
+from dragonrec.tracking.state import events_state_changed
 from dragonrec.tracking.validation import (
     currency_problem,
     event_limits,
@@ -156,6 +157,7 @@ def events_record(
                     result.status = DUPLICATE
             to_create = [event for event in to_create if event.id in inserted]
         created = to_create
+        events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
         # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
         transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
     return results

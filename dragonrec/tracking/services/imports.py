@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from dragonrec.tracking.models import Event, EventType
 from dragonrec.tracking.services.events import product_model
 from dragonrec.tracking.signals import events_recorded
+from dragonrec.tracking.state import events_state_changed
 from dragonrec.tracking.validation import (
     bad_text_error,
     event_limits,
@@ -162,4 +163,5 @@ def _import_batch(batch: list[tuple[int, dict[str, str]]], report: EventImportRe
         report.duplicates += len(events) - len(fresh)
         if fresh:
             created = list(fresh.values())
+            events_state_changed(created)
             transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source="import"))

@@ -12,6 +12,7 @@ from django.db import transaction
 from dragonrec.tracking.identity import cookie_rotate, presented_session_id, shopper_key, shopper_key_hash, signed_in
 from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
 from dragonrec.tracking.signals import session_merged
+from dragonrec.tracking.state import shopper_state_changed
 
 
 @transaction.atomic
@@ -23,6 +24,9 @@ def session_merge_into_user(*, session_id: str, user: Any) -> int:
         return 0
     count = Event.objects.filter(session_id=session_id, user__isnull=True).update(user=user)
     preference_merge_into_user(session_id=session_id, user=user)
+    shopper_state_changed(
+        [shopper_key(user_id=user.pk, session_id=""), shopper_key(user_id=None, session_id=session_id)]
+    )
     if count:
         transaction.on_commit(lambda: session_merged.send(sender=Event, user=user, session_id=session_id, count=count))
     return count
@@ -122,4 +126,5 @@ def shopper_tracking_erase(*, user_id: int | None, session_id: str, requested_by
         keys.append(shopper_key(user_id=None, session_id=session_id))
     for key in keys:
         ShopperErasure.objects.update_or_create(key_hash=shopper_key_hash(key), defaults={"requested_by": requested_by})
+    shopper_state_changed(keys)  # also drops the cached copy of the erased history
     return result

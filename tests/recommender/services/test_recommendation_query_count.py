@@ -14,12 +14,12 @@ from dragonrec.tracking.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
-# A warm request reads only what is the shopper's own and changes per request:
-#   1. their recent events (tracking.selectors.history_recent, one raw SQL statement)
-#   2. their stated preferences (tracking.selectors.preference_get)
-# Catalog, embeddings, trending, complements, merchant rules, running experiments and the active student come
-# from the process caches (core.caching) until their TTL; impressions are buffered in Redis, not written inline.
-WARM_REQUEST_QUERIES = 2
+# A warm request reads nothing from the database: the shopper's own state (recent events, stated preferences) comes
+# from its Redis cache, valid until their next write (tracking/state.py); catalog, embeddings, trending, complements,
+# merchant rules, running experiments and the active student come from the process caches (core.caching) until
+# their TTL; impressions are buffered in Redis, not written inline. The whole request, middleware and
+# authentication included, is pinned in tests/recommender/api/test_request_budget.py.
+WARM_REQUEST_QUERIES = 0
 
 
 @pytest.fixture
