@@ -8,7 +8,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dragonrec_catalog', '0002_product_search_vector'),
         ('dragonrec_recommender', '0009_job_run'),
         migrations.swappable_dependency(settings.DRAGONREC_PRODUCT_MODEL),
     ]

@@ -26,7 +26,7 @@ def test_the_simulator_serves_what_the_harness_serves_from_the_same_settings(tmp
     harness = pipeline_config_from_settings(served_settings(resources))
 
     assert simulated.config == harness != PipelineConfig()
-    assert simulated.config.category_cap == 2 and simulated.config.sources["home"] == (
+    assert simulated.config.rerank.category_cap == 2 and simulated.config.sources["home"] == (
         ("student", 40),
         ("trending", 20),
     )
