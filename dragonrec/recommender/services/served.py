@@ -18,9 +18,9 @@ from dragonrec.recommender.core.policy import (
     TEACHER,
     ServingPolicy,
     choose_ranker,
-    explain,
 )
 from dragonrec.recommender.core.rankers import EmbeddingRanker, TeacherScoresRanker
+from dragonrec.recommender.core.reasons import explain
 from dragonrec.recommender.core.types import (
     ADD_TO_CART,
     PURCHASE,

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from dragonrec.recommender.core.pipeline import Pipeline, PipelineConfig
-from dragonrec.recommender.core.policy import choose_ranker, explain, serving_policy
+from dragonrec.recommender.core.policy import choose_ranker, serving_policy
+from dragonrec.recommender.core.reasons import explain
 from dragonrec.recommender.core.types import PURCHASE, VIEW, Context, HistoryEvent, Preferences
 from tests.recommender.core.synthetic_shop import make_shop
 
