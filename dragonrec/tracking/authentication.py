@@ -109,7 +109,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     has no failures counted (`api_key_deferred_queue` / `api_key_deferred_resolve`); otherwise the full check runs
     then, with the answer it would have given here."""
 
-    deferrable = False
+    def __init__(self, *, deferrable: bool = False) -> None:
+        # an instance flag, not a subclass: the schema's security scheme is keyed by the authenticator's class
+        self.deferrable = deferrable
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
@@ -147,12 +149,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return KEYWORD  # a 401, not a 403, for a bad key: the caller should fix its credentials
-
-
-class DeferredApiKeyAuthentication(ApiKeyAuthentication):
-    """ApiKeyAuthentication for views that verify the key in their prefetch round trip (ShopperMixin)."""
-
-    deferrable = True
 
 
 # ------------------------------------------------------------------------------------------------ cached keys

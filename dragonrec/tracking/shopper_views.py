@@ -16,7 +16,6 @@ from typing import Any
 from dragonrec.throttling import request_throttles_queue, request_throttles_resolve, shopper_ident_for
 from dragonrec.tracking.authentication import (
     ApiKeyAuthentication,
-    DeferredApiKeyAuthentication,
     api_key_deferred_queue,
     api_key_deferred_resolve,
 )
@@ -45,7 +44,7 @@ class ShopperMixin:
 
     def get_authenticators(self) -> list[Any]:
         others = super().get_authenticators()  # type: ignore[misc]
-        ours = DeferredApiKeyAuthentication() if self.prefetch else ApiKeyAuthentication()
+        ours = ApiKeyAuthentication(deferrable=self.prefetch)
         return [ours, *(a for a in others if not isinstance(a, ApiKeyAuthentication))]
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
