@@ -52,7 +52,7 @@ def _exclude_ids(value: str) -> list[int]:
     return [int(part) for part in value.split(",") if part]
 
 
-class ItemSerializer(serializers.Serializer):
+class ItemSerializer(serializers.Serializer[Any]):
     product = serializers.DictField(help_text="The product, as RECOMMENDER['PRODUCT_SERIALIZER'] renders it.")
     score = serializers.FloatField()
     reason = serializers.CharField()
@@ -91,7 +91,7 @@ class RecommendationListApi(ShopperListApi):
                 raise serializers.ValidationError({"n": f"at most {recommender_settings.MAX_N}"})
             return attrs
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[Any]):
         request_id = serializers.UUIDField()
         scenario = serializers.CharField()
         ranker = serializers.CharField()

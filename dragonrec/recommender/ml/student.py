@@ -27,6 +27,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ class Student:
         *,
         skus: Sequence[str] | None = None,
         version: str = "",
-        meta: dict | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         if len(product_ids) != model.n_items:
             raise ValueError(f"{len(product_ids)} product ids for {model.n_items} model items")
@@ -208,7 +209,7 @@ class Student:
         # one history (serving): the memoised vector the candidate source already computed for this request
         U = self.user_vector(histories[0])[None, :] if len(histories) == 1 else self.user_vectors(histories)
         C, ok = self.candidate_matrix(candidate_ids, text_vectors=text_vectors)
-        s = U @ C.T
+        s: np.ndarray = U @ C.T
         s[:, ~ok] = -np.inf
         return s
 
@@ -222,7 +223,8 @@ class Student:
         """One float per candidate (higher is better). Unknown products score -inf, unless `text_vectors`
         (len(candidate_ids), text_dim) is given: then an unknown product with a non-zero row is scored from its
         projected text vector alone, as if it had been added with add_items."""
-        return self.score_matrix([history], candidate_ids, text_vectors=text_vectors)[0]
+        row: np.ndarray = self.score_matrix([history], candidate_ids, text_vectors=text_vectors)[0]
+        return row
 
     @torch.inference_mode()
     def score_all(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:

@@ -344,7 +344,7 @@ def _train(
     )
 
     result = TrainResult(model=model, config=cfg)
-    best_state: dict | None = None
+    best_state: dict[str, torch.Tensor] | None = None
     best = -1.0
     bad = 0
     t0 = time.perf_counter()

@@ -64,7 +64,7 @@ def query_vector(text: str) -> np.ndarray:
         if cached is not None:
             _query_vectors.move_to_end(key)
             return cached
-    vector = embedder.encode([text])[0]
+    vector: np.ndarray = embedder.encode([text])[0]
     with _query_vectors_lock:
         _query_vectors[key] = vector
         while len(_query_vectors) > QUERY_VECTOR_CACHE:
