@@ -49,8 +49,8 @@ from dragonrec.recommender.core.defaults import DEFAULTS
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_right
 from dragonrec.recommender.ml.model import StudentModel
+from dragonrec.recommender.ml.objective import NextItemLoss, resolve_device, use_sampled_softmax
 from dragonrec.recommender.ml.student import Student
-from dragonrec.recommender.ml.train import NextItemLoss, resolve_device, use_sampled_softmax
 
 FORMS = ("naive", "ips", "listwise")
 
