@@ -101,9 +101,7 @@ class SearchApi(ShopperListApi):
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = self.query_params(request)
         shopper = self.shopper(request, session_id=data["session_id"])
         try:
             result = search_products(
@@ -164,13 +162,12 @@ class SearchSuggestApi(ShopperListApi):
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        data = self.query_params(request)
         self.shopper(request)
-        suggestions, corrected = search_suggest(query=params.validated_data["q"], limit=params.validated_data["n"])
+        suggestions, corrected = search_suggest(query=data["q"], limit=data["n"])
         return Response(
             {
-                "query": params.validated_data["q"],
+                "query": data["q"],
                 "corrected_query": corrected,
                 "suggestions": [SearchSuggestionSerializer(s).data for s in suggestions],
             }

@@ -24,7 +24,7 @@ from dragonrec.recommender.core.aggregates import (
     item_complements,
     trending_scores,
 )
-from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorIndex
+from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorFilter, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 
 
@@ -188,23 +188,13 @@ class InMemoryVectorIndex(VectorIndex):
         scores = self._matrix[safe] @ query if len(rows) * 4 < len(self._ids) else (self._matrix @ query)[safe]
         return np.where(rows >= 0, scores, 0.0).astype(np.float32)
 
-    def search(
-        self,
-        query: np.ndarray,
-        *,
-        k: int,
-        exclude: Iterable[ProductId] = (),
-        only_available: bool = True,
-        categories: Sequence[str] = (),
-    ) -> list[tuple[ProductId, float]]:
-        if k <= 0:
-            return []
+    def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         keep = self._has_vector.copy()
-        if only_available:
+        if where.only_available:
             keep &= self._available
-        if categories:
-            keep &= self._masks.mask(categories)
-        excluded = self._rows(list(exclude))
+        if where.categories:
+            keep &= self._masks.mask(where.categories)
+        excluded = self._rows(list(where.exclude))
         keep[excluded[excluded >= 0]] = False
         rows = np.flatnonzero(keep)
         query = np.asarray(query, dtype=np.float32)
