@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -90,16 +89,11 @@ class InMemoryProductStore(ProductStore):
             half_life_s=math.inf if now is None else config.half_life_s,
             weights=config.event_weights,
         )
-        options: dict[str, Any] = dict(window=config.window, min_count=config.min_count, weights=config.event_weights)
         return cls(
             by_id.values(),
             trending=trend,
-            complements=item_complements(
-                sessions, products=by_id, top_k=config.top_k, shrinkage=config.shrinkage, **options
-            ),
-            category_complements=category_complements(
-                sessions, products=by_id, top_k=config.category_top_k, shrinkage=config.shrinkage, **options
-            ),
+            complements=item_complements(sessions, products=by_id, config=config),
+            category_complements=category_complements(sessions, products=by_id, config=config),
         )
 
     def get_many(self, ids: Iterable[ProductId]) -> dict[ProductId, Product]:
