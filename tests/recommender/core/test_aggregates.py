@@ -73,6 +73,24 @@ def test_complements_respect_min_count_and_window() -> None:
     assert 7 not in [pid for pid, _ in comps.get(0, [])]
 
 
+def test_complements_pair_only_products_within_the_window() -> None:
+    # given: a phone bought, three novels browsed, then a case bought (the case 4 steps after the phone), in three
+    # sessions; three other sessions pair shoes with socks, so that the phone and the case are not everywhere
+    products = {p.id: p for p in make_products()}
+    phone, case, novel, shoes, socks = 0, 4, 22, 10, 13
+    far = [HistoryEvent(phone, PURCHASE, 0.0), *(HistoryEvent(novel, VIEW, t) for t in (1.0, 2.0, 3.0))]
+    sessions = [[*far, HistoryEvent(case, PURCHASE, 4.0)]] * 3
+    sessions += [[HistoryEvent(shoes, PURCHASE, 0.0), HistoryEvent(socks, PURCHASE, 1.0)]] * 3
+
+    # when
+    wide = item_complements(sessions, products=products, config=AggregateConfig(window=5, min_count=2))
+    narrow = item_complements(sessions, products=products, config=AggregateConfig(window=2, min_count=2))
+
+    # then: the case goes with the phone only when the window reaches it
+    assert case in [pid for pid, _ in wide[phone]]
+    assert case not in [pid for pid, _ in narrow.get(phone, [])]
+
+
 def test_category_complements_pair_phones_with_cases() -> None:
     products = make_products()
     sessions = make_sessions(products)
