@@ -15,6 +15,8 @@ import numpy as np
 from dragonrec.categories import category_leaf, category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
+from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Context, Product
 from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.stores import CatalogSnapshot
@@ -126,7 +128,7 @@ def lexical_hits(
     query: str,
     *,
     vocabulary: Vocabulary,
-    products: Any,
+    products: ProductStore,
     category: str = "",
     limit: int,
 ) -> tuple[list[int], dict[str, str], set[int]]:
@@ -166,7 +168,7 @@ def personal_rerank(
     ranked: list[int],
     scores: dict[int, float],
     *,
-    ranker: Any,
+    ranker: Ranker,
     ctx: Context,
     tiers: dict[int, int],
     top: int,
