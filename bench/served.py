@@ -92,8 +92,8 @@ def run(
     *,
     split_name: str,
     max_users: int | None,
-    variants: dict,
-    settings: dict,
+    variants: dict[str, dict[str, Any] | None],
+    settings: dict[str, Any],
     cache: Path,
     student_config: Any = None,
 ) -> dict[str, dict[str, float]]:

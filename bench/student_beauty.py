@@ -21,17 +21,19 @@ import json
 import logging
 import time
 from dataclasses import fields
+from typing import Any
 
 import _student_common as common
 import torch
 
+from dragonrec.recommender.evaluation.dataset import Split
 from dragonrec.recommender.evaluation.harness import accuracy, make_task, rank_all
 from dragonrec.recommender.ml import Student, StudentConfig, StudentRanker
 
 PUBLISHED_BEST = {"ndcg@10": 0.0531, "recall@10": None}  # SASRec + sampled softmax, best published on this split
 
 
-def _parse_set(items: list[str]) -> dict:
+def _parse_set(items: list[str]) -> dict[str, Any]:
     types = {f.name: f.type for f in fields(StudentConfig)}
     out = {}
     for it in items:
@@ -48,7 +50,7 @@ def auto_threads() -> int:
     return 2 if os.getloadavg()[0] < 1.0 else 1
 
 
-def _test_metrics(student: Student, split) -> dict[str, float]:
+def _test_metrics(student: Student, split: Split) -> dict[str, float]:
     task = make_task(split, "loo")
     ranks, _ = rank_all(StudentRanker(student), task, split.dataset.n_items)
     return accuracy(ranks)

@@ -42,8 +42,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import _student_common as common
 import numpy as np
@@ -51,14 +52,17 @@ import torch
 
 from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Context, HistoryEvent, Product, ProductId
+from dragonrec.recommender.evaluation.dataset import Split
 from dragonrec.recommender.ml.ann import ItemIndex, RetrievalConfig
 from dragonrec.recommender.ml.candidates import StudentSource
 from dragonrec.recommender.ml.data import EVENT_VOCAB, ParquetSequences, write_sequences
 from dragonrec.recommender.ml.model import StudentConfig, StudentModel
 from dragonrec.recommender.ml.student import Student
+from dragonrec.recommender.ml.train import TrainResult
 
 HIDDEN = 128
 log = logging.getLogger("bench")
+T = TypeVar("T")
 
 
 def load() -> str:
@@ -97,7 +101,7 @@ def user_like_queries(x: np.ndarray, cluster: np.ndarray, n: int, *, seed: int =
         members = order[starts[c] : starts[c + 1]]
         if not len(members):
             members = order[:1]
-        out.append(x[rng.choice(members, 3)].mean(0) * 3 + rng.normal(size=x.shape[1]).astype(np.float32) * 0.05)
+        out.append(x[rng.choice(members, 3)].mean(0) * 3 + rng.normal(size=(x.shape[1],)).astype(np.float32) * 0.05)
     return np.stack(out).astype(np.float32)
 
 
@@ -153,7 +157,7 @@ class Clock:
         self.wall: list[float] = []
         self.cpu: list[float] = []
 
-    def time(self, fn, *args, **kwargs):
+    def time(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         w0, c0 = time.perf_counter(), time.thread_time()
         out = fn(*args, **kwargs)
         self.cpu.append(time.thread_time() - c0)
@@ -265,7 +269,9 @@ def bench_pgvector(x: np.ndarray, queries: np.ndarray, truth: list[np.ndarray], 
             f"WITH (m = {cfg.m}, ef_construction = {cfg.ef_construction})"
         )
         build = time.perf_counter() - t0
-        size_mb = conn.execute("SELECT pg_relation_size('bench_student_vectors_v_idx')").fetchone()[0] / 2**20
+        size_row = conn.execute("SELECT pg_relation_size('bench_student_vectors_v_idx')").fetchone()
+        assert size_row is not None  # pg_relation_size answers one row
+        size_mb = size_row[0] / 2**20
         conn.execute(f"SET hnsw.ef_search = {cfg.ef_search}")
         found = []
         sql = "SELECT id FROM bench_student_vectors ORDER BY v <#> %s LIMIT 200"
@@ -344,7 +350,14 @@ def train_child(args: argparse.Namespace) -> None:
     )
 
 
-def _bounded_train(train_student, data, n_items, text, cfg, steps):
+def _bounded_train(
+    train_student: Callable[..., TrainResult],
+    data: ParquetSequences,
+    n_items: int,
+    text: np.ndarray,
+    cfg: StudentConfig,
+    steps: int,
+) -> dict[str, float]:
     """Train for `steps` optimizer steps: stop the epoch's chunk stream once that many batches went through.
     Times steps only (model creation and the first chunk's read are outside, reported in wall_s)."""
 
@@ -352,9 +365,10 @@ def _bounded_train(train_student, data, n_items, text, cfg, steps):
         def __init__(self) -> None:
             self.__dict__.update(data.__dict__)
             self.count = 0
+            self.sequences = 0
             self.t0 = 0.0
 
-        def chunks(self, rng):
+        def chunks(self, rng: np.random.Generator) -> Iterator[list[tuple[np.ndarray, np.ndarray]]]:
             for chunk in super().chunks(rng):
                 # a chunk of `steps` batches' worth of sequences (windows ~ sequences: they are short)
                 need = (steps - self.count) * cfg.batch_size
@@ -362,7 +376,7 @@ def _bounded_train(train_student, data, n_items, text, cfg, steps):
                     return
                 chunk = chunk[:need]
                 self.count += -(-len(chunk) // cfg.batch_size)
-                self.sequences = getattr(self, "sequences", 0) + len(chunk)
+                self.sequences += len(chunk)
                 if not self.t0:
                     self.t0 = time.perf_counter()
                 yield chunk
@@ -453,7 +467,7 @@ def bench_beauty(args: argparse.Namespace) -> None:
     print("\n".join(rows))
 
 
-def ann_recall_on(student: Student, split, users: list[str]) -> None:
+def ann_recall_on(student: Student, split: Split, users: list[str]) -> None:
     """HNSW recall@10 against exact on a trained student's real item and user vectors (12k items: exact is what
     serving uses there; this says what HNSW would give on vectors shaped by training, not by our generator)."""
     import faiss

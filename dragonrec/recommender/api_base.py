@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from dragonrec.recommender.services.recommendations import (
@@ -42,10 +43,18 @@ class ShopperListApi(ShopperMixin, APIView):
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": RECOMMENDATIONS_READ}
     throttle_scope = "recommendations"
+    InputSerializer: type[serializers.Serializer[Any]]  # each subclass declares its query parameters
+
+    def query_params(self, request: Request) -> dict[str, Any]:
+        """The request's query parameters as the view's InputSerializer validates them (a 400 when they are not)."""
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data: dict[str, Any] = params.validated_data
+        return data
 
     def prefetch_queue(self, pipe: Any, request: Any) -> int:
         try:  # the session id as the view's input will validate it; invalid: the view answers 400, nothing to read
-            fields = self.InputSerializer().fields  # type: ignore[attr-defined]  # each subclass declares its input
+            fields = self.InputSerializer().fields
             named = fields["session_id"].run_validation(request.query_params.get("session_id"))
         except (KeyError, serializers.ValidationError):
             named = ""

@@ -52,7 +52,7 @@ def _exclude_ids(value: str) -> list[int]:
     return [int(part) for part in value.split(",") if part]
 
 
-class ItemSerializer(serializers.Serializer):
+class ItemSerializer(serializers.Serializer[Any]):
     product = serializers.DictField(help_text="The product, as RECOMMENDER['PRODUCT_SERIALIZER'] renders it.")
     score = serializers.FloatField()
     reason = serializers.CharField()
@@ -91,7 +91,7 @@ class RecommendationListApi(ShopperListApi):
                 raise serializers.ValidationError({"n": f"at most {recommender_settings.MAX_N}"})
             return attrs
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[Any]):
         request_id = serializers.UUIDField()
         scenario = serializers.CharField()
         ranker = serializers.CharField()
@@ -105,27 +105,46 @@ class RecommendationListApi(ShopperListApi):
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        shopper = self.shopper(request, session_id=data["session_id"])
-        try:
-            served = recommendation_list(
-                scenario=data["scenario"],
-                user=shopper.user,
-                session_id=shopper.session_id,
-                product_id=data.get("product_id"),
-                n=data["n"],
-                # a cross-site navigation is served, never recorded (no list, no fatigue): issue #21, repro 12
-                record=self.may_record(request),
-                exclude=_exclude_ids(data["exclude"]),
-                prefetched=self.prefetched(request),
-            )
-        except UnknownProductError as exc:
-            raise NotFound(str(exc)) from exc
-        except RecommendationError as exc:
-            raise ValidationError({"product_id": str(exc)}) from exc
-        return Response(_served_body(served))
+        data = self.query_params(request)
+        return _served_response(
+            self,
+            request,
+            data,
+            scenario=data["scenario"],
+            product_id=data.get("product_id"),
+            session_id=data["session_id"],
+        )
+
+
+def _served_response(
+    view: ShopperListApi,
+    request: Request,
+    data: dict[str, Any],
+    *,
+    scenario: str,
+    product_id: int | None,
+    session_id: str = "",
+) -> Response:
+    """A list served to the request's shopper (`session_id`: the one an API key names), in the list shape: the
+    recommendations endpoint and a product page's own lists answer alike."""
+    shopper = view.shopper(request, session_id=session_id)
+    try:
+        served = recommendation_list(
+            scenario=scenario,
+            user=shopper.user,
+            session_id=shopper.session_id,
+            product_id=product_id,
+            n=data["n"],
+            # a cross-site navigation is served, never recorded (no list, no fatigue): issue #21, repro 12
+            record=view.may_record(request),
+            exclude=_exclude_ids(data["exclude"]),
+            prefetched=view.prefetched(request),
+        )
+    except UnknownProductError as exc:
+        raise NotFound(str(exc)) from exc
+    except RecommendationError as exc:
+        raise ValidationError({"product_id": str(exc)}) from exc
+    return Response(_served_body(served))
 
 
 def _served_body(served: ServedList) -> dict[str, Any]:
@@ -159,26 +178,8 @@ class _ProductListApi(ShopperListApi):
 
     @extend_schema(parameters=[InputSerializer], responses=RecommendationListApi.OutputSerializer)
     def get(self, request: Request, product_id: int) -> Response:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        shopper = self.shopper(request)
-        try:
-            served = recommendation_list(
-                scenario=self.scenario,
-                user=shopper.user,
-                session_id=shopper.session_id,
-                product_id=product_id,
-                n=data["n"],
-                exclude=_exclude_ids(data["exclude"]),
-                record=self.may_record(request),  # a cross-site navigation is served, never recorded
-                prefetched=self.prefetched(request),
-            )
-        except UnknownProductError as exc:
-            raise NotFound(str(exc)) from exc
-        except RecommendationError as exc:
-            raise ValidationError({"product_id": str(exc)}) from exc
-        return Response(_served_body(served))
+        data = self.query_params(request)
+        return _served_response(self, request, data, scenario=self.scenario, product_id=product_id)
 
 
 class ProductSimilarApi(_ProductListApi):

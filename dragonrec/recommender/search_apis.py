@@ -39,13 +39,13 @@ def _printable(value: str) -> str:
     return normalize(value) if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value) else value
 
 
-class SearchRecommendationsSerializer(serializers.Serializer):
+class SearchRecommendationsSerializer(serializers.Serializer[Any]):
     request_id = serializers.UUIDField()
     ranker = serializers.CharField()
     items = ItemSerializer(many=True)
 
 
-class SearchSuggestionSerializer(serializers.Serializer):
+class SearchSuggestionSerializer(serializers.Serializer[Any]):
     text = serializers.CharField()
     kind = serializers.ChoiceField(choices=["query", "category", "product"])
     product_id = serializers.IntegerField(allow_null=True)
@@ -80,7 +80,7 @@ class SearchApi(ShopperListApi):
             return "".join(ch for ch in value if ord(ch) >= 32 and not 0xD800 <= ord(ch) <= 0xDFFF).strip()
 
     @extend_schema_serializer(component_name="SearchResults")  # one "Output" component per API would collide
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[Any]):
         request_id = serializers.UUIDField(help_text="the served list's id: send it with clicks on these results")
         query = serializers.CharField()
         corrected_query = serializers.CharField(
@@ -101,9 +101,7 @@ class SearchApi(ShopperListApi):
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = self.query_params(request)
         shopper = self.shopper(request, session_id=data["session_id"])
         try:
             result = search_products(
@@ -157,20 +155,19 @@ class SearchSuggestApi(ShopperListApi):
             return _printable(value)
 
     @extend_schema_serializer(component_name="SearchSuggestions")
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[Any]):
         query = serializers.CharField()
         corrected_query = serializers.CharField(allow_null=True)
         suggestions = SearchSuggestionSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        data = self.query_params(request)
         self.shopper(request)
-        suggestions, corrected = search_suggest(query=params.validated_data["q"], limit=params.validated_data["n"])
+        suggestions, corrected = search_suggest(query=data["q"], limit=data["n"])
         return Response(
             {
-                "query": params.validated_data["q"],
+                "query": data["q"],
                 "corrected_query": corrected,
                 "suggestions": [SearchSuggestionSerializer(s).data for s in suggestions],
             }

@@ -18,7 +18,7 @@ from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapte
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
-from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorIndex
+from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorFilter, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 from dragonrec.recommender.models import CategoryComplement, ProductComplement, ProductEmbedding, TrendingScore
 from dragonrec.tracking.selectors import history_recent
@@ -205,32 +205,20 @@ class PgVectorIndex(VectorIndex):
             mask[i] = True
         return matrix, mask
 
-    def search(
-        self,
-        query: np.ndarray,
-        *,
-        k: int,
-        exclude: Iterable[ProductId] = (),
-        only_available: bool = True,
-        categories: Sequence[str] = (),
-    ) -> list[tuple[ProductId, float]]:
-        if k <= 0:
-            return []
+    def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         if self.in_memory:
             assert self.snapshot is not None
-            return self.snapshot.index.search(
-                query, k=k, exclude=exclude, only_available=only_available, categories=categories
-            )
+            return self.snapshot.index.top(query, k, where)
         qs = ProductEmbedding.objects.filter(model_name=self.model_name)
-        if only_available:
+        if where.only_available:
             qs = qs.filter(product__in=self.adapter.available().values("pk"))
-        if categories:
+        if where.categories:
             qs = qs.filter(
                 product__in=self.adapter.queryset()
-                .filter(category_q(self.adapter.category_path_field, categories))
+                .filter(category_q(self.adapter.category_path_field, where.categories))
                 .values("pk")
             )
-        excluded = list(exclude)
+        excluded = list(where.exclude)
         if excluded:
             qs = qs.exclude(product_id__in=excluded)
         vector = [float(x) for x in np.asarray(query, dtype=np.float32).ravel()]

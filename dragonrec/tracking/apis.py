@@ -73,7 +73,7 @@ PLAIN_DECIMAL = re.compile(r"\d{1,10}(?:\.\d{1,2})?\Z")  # what the DecimalField
 MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigger is not tracking context
 
 
-class EventItemSerializer(serializers.Serializer):
+class EventItemSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     type = serializers.CharField(max_length=32)  # checked in the service, so the reason lists the valid types
     product_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
@@ -138,7 +138,7 @@ class EventItemSerializer(serializers.Serializer):
         return data
 
 
-class RawItemField(serializers.Field):
+class RawItemField(serializers.Field[Any, Any, Any, Any]):  # a raw JSON value in, the same out
     """An item of the batch as sent: checked one by one by EventItemSerializer, which rejects a bad item alone."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -178,7 +178,7 @@ class EventCreateApi(ShopperMixin, APIView):
 
     throttle_scope = "event_requests"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[Any]):
         """The body: `{"events": [...]}` or one event object. Only its shape is checked here; each item is checked
         on its own below, so one bad item is rejected alone instead of failing the request."""
 
@@ -200,7 +200,7 @@ class EventCreateApi(ShopperMixin, APIView):
                 raise ValidationError({"events": [BODY_SHAPE]})
             return super().to_internal_value(data)
 
-    class ResultSerializer(serializers.Serializer):
+    class ResultSerializer(serializers.Serializer[Any]):
         id = serializers.CharField()
         status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
         error = serializers.CharField(required=False)

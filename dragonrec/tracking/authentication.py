@@ -48,7 +48,8 @@ def _lockouts_enabled() -> bool:
 def _cool_off(request: Any) -> timedelta | None:
     from axes.helpers import get_cool_off
 
-    return get_cool_off(request)
+    cool_off: timedelta | None = get_cool_off(request)  # axes is unannotated
+    return cool_off
 
 
 def lockout_retry_after(request: Any) -> int:

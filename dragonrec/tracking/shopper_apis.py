@@ -48,7 +48,7 @@ class PreferenceApi(ShopperMixin, APIView):
     permission_classes = [ApiKeyScopes]
     required_scopes = {"GET": ApiKey.Scope.PREFERENCES_WRITE, "PUT": ApiKey.Scope.PREFERENCES_WRITE}
 
-    class PreferenceSerializer(serializers.Serializer):
+    class PreferenceSerializer(serializers.Serializer[Any]):
         categories = serializers.ListField(
             child=TextField(max_length=1000, allow_blank=True), max_length=50, default=list
         )
@@ -74,7 +74,7 @@ class PreferenceApi(ShopperMixin, APIView):
             max_length=128, required=False, allow_blank=True, default="", help_text=SESSION_ID_HELP
         )
 
-    class PreferenceErrorSerializer(serializers.Serializer):
+    class PreferenceErrorSerializer(serializers.Serializer[Any]):
         """The 400s this endpoint gives besides a malformed field: OpenAPI cannot state that a parameter is
         required for one kind of caller only, nor that one field bounds another, so the answer is described."""
 
@@ -142,7 +142,7 @@ class SessionMergeApi(ShopperMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    class SessionMergeInputSerializer(serializers.Serializer):
+    class SessionMergeInputSerializer(serializers.Serializer[Any]):
         session_id = TextField(max_length=128, required=False, allow_blank=True, default="")
 
     @extend_schema(
@@ -159,7 +159,7 @@ class SessionMergeApi(ShopperMixin, APIView):
 # ------------------------------------------------------------------------------------------ storefront sign-in
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     username = serializers.CharField()
 
@@ -195,7 +195,7 @@ class AuthLoginApi(ShopperMixin, APIView):
     permission_classes = [AllowAny]
     throttle_scope = "signin"  # per address, whatever the usernames (config/settings/base.py THROTTLE_RATES)
 
-    class LoginInputSerializer(serializers.Serializer):
+    class LoginInputSerializer(serializers.Serializer[Any]):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=4096, trim_whitespace=False)
 

@@ -5,8 +5,9 @@ harness calls them with the training part of a dataset. Same function, same numb
 
     >>> trending = trending_scores([(1, "purchase", now - 3600), (2, "view", now)], now=now, half_life_s=86400,
     ...                            weights=DEFAULT_EVENT_WEIGHTS)
-    >>> comps = item_complements(sessions, products=products, window=5, min_count=2, top_k=20)
-    >>> cats = category_complements(sessions, products=products, window=5, min_count=2, top_k=10)
+    >>> config = AggregateConfig(window=5, min_count=2, top_k=20, category_top_k=10)
+    >>> comps = item_complements(sessions, products=products, config=config)
+    >>> cats = category_complements(sessions, products=products, config=config)
 """
 
 from __future__ import annotations
@@ -87,13 +88,11 @@ def cooccurrence_pmi(
     *,
     key_of: Callable[[ProductId], K | None],
     related: Callable[[K, K], bool],
-    window: int,
-    min_count: int,
     top_k: int,
-    weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
-    shrinkage: float = AggregateConfig.shrinkage,
+    config: AggregateConfig,
 ) -> dict[K, list[tuple[K, float]]]:
-    """Pairs of keys that co-occur within `window` events of a session more than their popularity explains.
+    """Pairs of keys that co-occur within `config.window` events of a session more than their popularity explains
+    (in at least `config.min_count` sessions), the `top_k` strongest per key.
 
     Each session counts a key or a pair at most once, weighted by intent (strongest event, normalised to the
     largest weight, so a purchase-purchase pair counts 1 and a view-view pair 0.2). The association is pointwise
@@ -103,6 +102,7 @@ def cooccurrence_pmi(
     al. SIGIR 1999; shrinkage as in Koren, KDD 2008). Only positive PMI is kept. Pairs with `related(a, b)` true
     (e.g. same leaf category: substitutes, not complements) are dropped.
     """
+    window, min_count, shrinkage, weights = config.window, config.min_count, config.shrinkage, config.event_weights
     max_weight = max(weights.values(), default=1.0) or 1.0
     key_count: dict[K, float] = defaultdict(float)
     pair_count: dict[tuple[K, K], float] = defaultdict(float)
@@ -150,13 +150,10 @@ def item_complements(
     sessions: Iterable[Sequence[HistoryEvent]],
     *,
     products: Mapping[ProductId, Product],
-    window: int = AggregateConfig.window,
-    min_count: int = AggregateConfig.min_count,
-    top_k: int = AggregateConfig.top_k,
-    weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
-    shrinkage: float = AggregateConfig.shrinkage,
+    config: AggregateConfig | None = None,
 ) -> dict[ProductId, list[tuple[ProductId, float]]]:
-    """Products bought/viewed together (see `cooccurrence_pmi`), excluding pairs in the same leaf category.
+    """Products bought/viewed together (see `cooccurrence_pmi`), excluding pairs in the same leaf category; the
+    `config.top_k` strongest per product.
 
     Same-category pairs are alternatives (two shampoos), which the embedding "similar" source already finds;
     complements are what goes *with* a product (a conditioner). Products missing from `products` are skipped;
@@ -170,31 +167,19 @@ def item_complements(
         category = products[a].category
         return bool(category) and category == products[b].category
 
-    return cooccurrence_pmi(
-        sessions,
-        key_of=key_of,
-        related=same_leaf,
-        window=window,
-        min_count=min_count,
-        top_k=top_k,
-        weights=weights,
-        shrinkage=shrinkage,
-    )
+    config = config or AggregateConfig()
+    return cooccurrence_pmi(sessions, key_of=key_of, related=same_leaf, top_k=config.top_k, config=config)
 
 
 def category_complements(
     sessions: Iterable[Sequence[HistoryEvent]],
     *,
     products: Mapping[ProductId, Product],
-    window: int = AggregateConfig.window,
-    min_count: int = AggregateConfig.min_count,
-    top_k: int = AggregateConfig.category_top_k,
-    weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
-    shrinkage: float = AggregateConfig.shrinkage,
-    min_share: float = AggregateConfig.category_min_share,
+    config: AggregateConfig | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
-    """Leaf categories (full paths) that go together, by the same PMI at category level, each category's list cut
-    where a partner falls below `min_share` of its strongest (AggregateConfig.category_min_share says why).
+    """Leaf categories (full paths) that go together, by the same PMI at category level (the `category_top_k`
+    strongest per category), each category's list cut where a partner falls below `config.category_min_share` of
+    its strongest (AggregateConfig says why).
 
     Category pairs have far more data than product pairs, so they exist from day one for a new product: the
     complement candidate source reaches a brand-new phone case through "Phones -> Phone Cases".
@@ -204,16 +189,11 @@ def category_complements(
         product = products.get(product_id)
         return product.category if product is not None and product.category else None
 
+    config = config or AggregateConfig()
     found = cooccurrence_pmi(
-        sessions,
-        key_of=key_of,
-        related=lambda a, b: False,
-        window=window,
-        min_count=min_count,
-        top_k=top_k,
-        weights=weights,
-        shrinkage=shrinkage,
+        sessions, key_of=key_of, related=lambda a, b: False, top_k=config.category_top_k, config=config
     )
+    min_share = config.category_min_share
     return {
         category: [(other, score) for other, score in partners if score >= min_share * partners[0][1]]
         for category, partners in found.items()

@@ -20,7 +20,7 @@ import numpy as np
 
 from dragonrec.recommender.core.base import CandidateSource
 from dragonrec.recommender.core.embedder import Embedder
-from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, profile_vector
+from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, context_profile
 from dragonrec.recommender.core.rerank import BOUGHT_EVENT_TYPES, bought_ids
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, Product, ProductId
@@ -98,13 +98,7 @@ class EmbeddingSource(StoreSource):
         self.restrict_to_preferences = restrict_to_preferences
 
     def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
-        query = profile_vector(
-            ctx.history,
-            index=self.index,
-            embedder=self.embedder,
-            preferences=ctx.preferences,
-            config=self.profile_config,
-        )
+        query = context_profile(ctx, index=self.index, embedder=self.embedder, config=self.profile_config)
         if query is None or k <= 0:
             return []
         exclude = self._bought_excludes(ctx)

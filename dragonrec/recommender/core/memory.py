@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from dragonrec.recommender.core.aggregates import (
     item_complements,
     trending_scores,
 )
-from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorIndex
+from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorFilter, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 
 
@@ -90,16 +89,11 @@ class InMemoryProductStore(ProductStore):
             half_life_s=math.inf if now is None else config.half_life_s,
             weights=config.event_weights,
         )
-        options: dict[str, Any] = dict(window=config.window, min_count=config.min_count, weights=config.event_weights)
         return cls(
             by_id.values(),
             trending=trend,
-            complements=item_complements(
-                sessions, products=by_id, top_k=config.top_k, shrinkage=config.shrinkage, **options
-            ),
-            category_complements=category_complements(
-                sessions, products=by_id, top_k=config.category_top_k, shrinkage=config.shrinkage, **options
-            ),
+            complements=item_complements(sessions, products=by_id, config=config),
+            category_complements=category_complements(sessions, products=by_id, config=config),
         )
 
     def get_many(self, ids: Iterable[ProductId]) -> dict[ProductId, Product]:
@@ -188,23 +182,13 @@ class InMemoryVectorIndex(VectorIndex):
         scores = self._matrix[safe] @ query if len(rows) * 4 < len(self._ids) else (self._matrix @ query)[safe]
         return np.where(rows >= 0, scores, 0.0).astype(np.float32)
 
-    def search(
-        self,
-        query: np.ndarray,
-        *,
-        k: int,
-        exclude: Iterable[ProductId] = (),
-        only_available: bool = True,
-        categories: Sequence[str] = (),
-    ) -> list[tuple[ProductId, float]]:
-        if k <= 0:
-            return []
+    def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         keep = self._has_vector.copy()
-        if only_available:
+        if where.only_available:
             keep &= self._available
-        if categories:
-            keep &= self._masks.mask(categories)
-        excluded = self._rows(list(exclude))
+        if where.categories:
+            keep &= self._masks.mask(where.categories)
+        excluded = self._rows(list(where.exclude))
         keep[excluded[excluded >= 0]] = False
         rows = np.flatnonzero(keep)
         query = np.asarray(query, dtype=np.float32)

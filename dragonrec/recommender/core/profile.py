@@ -26,6 +26,7 @@ from dragonrec.recommender.core.types import (
     REMOVE_FROM_CART,
     SEARCH,
     VIEW,
+    Context,
     HistoryEvent,
     Preferences,
 )
@@ -124,3 +125,11 @@ def profile_vector(
     combined = preference if vector is None else vector + preference
     norm = float(np.linalg.norm(combined))
     return (combined / norm).astype(np.float32) if norm > 1e-9 else vector
+
+
+def context_profile(
+    ctx: Context, *, index: VectorIndex, embedder: Embedder | None, config: ProfileConfig
+) -> np.ndarray | None:
+    """`profile_vector` of a request's shopper: their history and stated preferences (the embedding candidate
+    source and the embedding ranker ask the same question)."""
+    return profile_vector(ctx.history, index=index, embedder=embedder, preferences=ctx.preferences, config=config)

@@ -14,7 +14,7 @@ import numpy as np
 
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.embedder import Embedder
-from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, profile_vector
+from dragonrec.recommender.core.profile import DEFAULT_PROFILE_CONFIG, ProfileConfig, context_profile
 from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Context, ProductId
 
@@ -45,13 +45,7 @@ class EmbeddingRanker(Ranker):
         self.anchor_weight = anchor_weight
 
     def query(self, ctx: Context) -> np.ndarray | None:
-        vector = profile_vector(
-            ctx.history,
-            index=self.index,
-            embedder=self.embedder,
-            preferences=ctx.preferences,
-            config=self.profile_config,
-        )
+        vector = context_profile(ctx, index=self.index, embedder=self.embedder, config=self.profile_config)
         if ctx.anchor_ids:
             anchors, found = self.index.vectors(ctx.anchor_ids)
             if found.any():

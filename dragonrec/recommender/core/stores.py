@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,6 +42,15 @@ class HistoryStore(ABC):
         """The most recent `limit` events of a user ("u:<pk>") or session ("s:<id>"), oldest first."""
 
 
+@dataclass(frozen=True)
+class VectorFilter:
+    """Which products a vector search may return."""
+
+    exclude: tuple[ProductId, ...] = ()
+    only_available: bool = True  # only products the shop sells now
+    categories: tuple[str, ...] = ()  # category-path prefixes (any of them); empty: every category
+
+
 class VectorIndex(ABC):
     """Unit-normalised product embeddings with nearest-neighbour search (cosine similarity)."""
 
@@ -50,7 +60,6 @@ class VectorIndex(ABC):
     def vectors(self, ids: Sequence[ProductId]) -> tuple[np.ndarray, np.ndarray]:
         """(matrix of shape (len(ids), dim), boolean mask of which ids have a vector); rows without one are 0."""
 
-    @abstractmethod
     def search(
         self,
         query: np.ndarray,
@@ -62,6 +71,13 @@ class VectorIndex(ABC):
     ) -> list[tuple[ProductId, float]]:
         """Top-k (id, cosine similarity) for a query vector, best first, never returning `exclude`d ids, and
         still returning k rows when filters remove some (over-fetch or iterative scan)."""
+        if k <= 0:
+            return []
+        return self.top(query, k, VectorFilter(tuple(exclude), only_available, tuple(categories)))
+
+    @abstractmethod
+    def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
+        """`search` for k >= 1, its filters in one value: what an implementation provides."""
 
     def similarity(self, query: np.ndarray, ids: Sequence[ProductId]) -> np.ndarray:
         """Cosine similarity of `query` to each id (0 where an id has no vector), shape (len(ids),).

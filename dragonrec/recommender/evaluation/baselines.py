@@ -44,7 +44,8 @@ class PopularityRanker(Ranker):
                 self.counts[event.product_id] += 1.0
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return self.counts[_column_ids(candidate_ids)]
+        counts: np.ndarray = self.counts[_column_ids(candidate_ids)]
+        return counts
 
     def score_batch(self, contexts: Sequence[Context], candidate_ids: Sequence[ProductId]) -> np.ndarray:
         return np.broadcast_to(
@@ -96,11 +97,12 @@ class ItemKNNRanker(Ranker):
         return sp.csr_matrix((values, (rows, cols)), shape=(len(contexts), self.n_items), dtype=np.float32)
 
     def score_batch(self, contexts: Sequence[Context], candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        scores = (self._history_matrix(contexts) @ self.similarity).toarray()
+        scores: np.ndarray = (self._history_matrix(contexts) @ self.similarity).toarray()  # scipy is unannotated
         return scores[:, _column_ids(candidate_ids)]
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return self.score_batch([ctx], candidate_ids)[0]
+        row: np.ndarray = self.score_batch([ctx], candidate_ids)[0]
+        return row
 
 
 class MeanEmbeddingRanker(Ranker):
@@ -121,10 +123,12 @@ class MeanEmbeddingRanker(Ranker):
         return normalize_rows(queries)
 
     def score_batch(self, contexts: Sequence[Context], candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return self.queries(contexts) @ self.vectors[_column_ids(candidate_ids)].T
+        scores: np.ndarray = self.queries(contexts) @ self.vectors[_column_ids(candidate_ids)].T
+        return scores
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return self.score_batch([ctx], candidate_ids)[0]
+        row: np.ndarray = self.score_batch([ctx], candidate_ids)[0]
+        return row
 
 
 def _uniform_hash(ids: np.ndarray, key: int) -> np.ndarray:
@@ -163,7 +167,8 @@ class OracleRanker(Ranker):
         self.targets = targets
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return (_column_ids(candidate_ids) == self.targets.get(ctx.user_key, -1)).astype(np.float32)
+        hits: np.ndarray = (_column_ids(candidate_ids) == self.targets.get(ctx.user_key, -1)).astype(np.float32)
+        return hits
 
 
 class PipelineRanker(Ranker):

@@ -56,7 +56,7 @@ class RetrievalConfig:
     ef_search: int = DEFAULTS["STUDENT_ANN"]["ef_search"]
     build_threads: int = 0  # threads while building (0 = what faiss/OpenMP has)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

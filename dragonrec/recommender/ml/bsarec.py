@@ -39,7 +39,8 @@ def lowpass_kernel(window: int, c: int) -> torch.Tensor:
     spectrum = torch.fft.rfft(eye, dim=0, norm="ortho")
     spectrum[c // 2 + 1 :] = 0
     matrix = torch.fft.irfft(spectrum, n=window, dim=0, norm="ortho")  # column j: the filter's response to step j
-    return matrix[window - 1].float()
+    kernel: torch.Tensor = matrix[window - 1].float()
+    return kernel
 
 
 class FrequencyFilter(nn.Module):
@@ -63,7 +64,8 @@ class FrequencyFilter(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         low = self.lowpass(x)
         out = low + self.sqrt_beta**2 * (x - low)
-        return self.norm(self.dropout(out) + x)
+        y: torch.Tensor = self.norm(self.dropout(out) + x)  # nn.Module.__call__ returns Any
+        return y
 
 
 class CausalAttention(nn.Module):
@@ -83,7 +85,8 @@ class CausalAttention(nn.Module):
         a = F.scaled_dot_product_attention(
             q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0
         )
-        return self.norm(self.dropout(self.out(a.transpose(1, 2).reshape(B, L, d))) + x)
+        y: torch.Tensor = self.norm(self.dropout(self.out(a.transpose(1, 2).reshape(B, L, d))) + x)
+        return y
 
 
 class BSARecBlock(nn.Module):
@@ -111,7 +114,8 @@ class BSARecBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.alpha * self.filter(x) + (1 - self.alpha) * self.attention(x)
-        return self.norm(self.dropout(self.ffn_out(F.gelu(self.ffn_in(h)))) + h)
+        y: torch.Tensor = self.norm(self.dropout(self.ffn_out(F.gelu(self.ffn_in(h)))) + h)
+        return y
 
 
 class BSARecBackbone(nn.Module):

@@ -12,7 +12,8 @@ the softmax in float32. Same maths as F.cross_entropy(h @ M.T, targets, reductio
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 
@@ -58,7 +59,9 @@ def full_softmax_ce(
     h: torch.Tensor, M: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, *, bf16: bool = False
 ) -> torch.Tensor:
     """sum_i weights[i] * CE(softmax(h[i] @ M.T), targets[i]). h: (N, d), M: (n, d), targets: (N,) in [0, n)."""
-    return _FullSoftmaxCE.apply(h, M, targets, weights.float(), bf16)
+    # autograd.Function.apply is unannotated in torch; _FullSoftmaxCE.forward says what it returns
+    apply = cast(Callable[..., torch.Tensor], _FullSoftmaxCE.apply)
+    return apply(h, M, targets, weights.float(), bf16)
 
 
 def sampled_softmax_ce(

@@ -100,11 +100,11 @@ class StudentConfig:
     distill_weight: float = 1.0  # lambda: loss = CE + lambda * confidence-weighted KL(teacher || student)
     distill_temperature: float = 1.0  # tau in softmax(teacher_score / tau); teacher scores are on a 0-10 scale
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> StudentConfig:
+    def from_dict(cls, d: dict[str, Any]) -> StudentConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -235,7 +235,7 @@ class StudentModel(nn.Module):
         only the rows of its batch and its sampled candidates (row 0 = padding -> zeros)."""
         if self._frozen_items is not None and not self.training:
             return self._frozen_items[rows]
-        m = self.id_emb(rows) + self.text_proj(self.text_vectors[rows])
+        m: torch.Tensor = self.id_emb(rows) + self.text_proj(self.text_vectors[rows])  # Module.__call__ is Any
         return m * (rows != PAD).unsqueeze(-1)
 
     def freeze_items(self) -> None:
@@ -272,7 +272,8 @@ class StudentModel(nn.Module):
         pos = torch.arange(L, device=items.device).unsqueeze(0) + (self.cfg.max_len - lengths).unsqueeze(1)
         pos = pos.clamp(0, self.cfg.max_len - 1)
         out = self.backbone(inputs_embeds=x, position_ids=pos, use_cache=False)
-        return out.last_hidden_state
+        hidden: torch.Tensor = out.last_hidden_state
+        return hidden
 
     def user_vectors(
         self, items: torch.Tensor, events: torch.Tensor, lengths: torch.Tensor, item_matrix: torch.Tensor | None = None

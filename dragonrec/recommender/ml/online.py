@@ -24,7 +24,7 @@ the shown page for the listwise form), summed into one loss:
    Purchases weigh `purchase_weight` clicks.
 New products are added first (text path, zero id embedding) so the update can learn their id embeddings.
 
-Scale: the next-item and "ips"/"naive" terms go through train.NextItemLoss, so the update takes the nightly
+Scale: the next-item and "ips"/"naive" terms go through objective.NextItemLoss, so the update takes the nightly
 training's path: full softmax on a small catalogue, logQ-corrected sampled softmax above `sampled_above_items`
 (the student's config), on the student's `device`. The item index is rebuilt for the tuned weights when the new
 version is saved (every item vector moves with the text projection), and `inactive` products are left out of it.
@@ -49,8 +49,8 @@ from dragonrec.recommender.core.defaults import DEFAULTS
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.data import encode_histories, make_windows, pad_right
 from dragonrec.recommender.ml.model import StudentModel
+from dragonrec.recommender.ml.objective import NextItemLoss, resolve_device, use_sampled_softmax
 from dragonrec.recommender.ml.student import Student
-from dragonrec.recommender.ml.train import NextItemLoss, resolve_device, use_sampled_softmax
 
 FORMS = ("naive", "ips", "listwise")
 

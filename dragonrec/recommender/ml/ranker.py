@@ -55,7 +55,8 @@ class StudentRanker(Ranker):
         return self.student.item_support(candidate_ids)
 
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
-        return self.score_batch([ctx], candidate_ids)[0]
+        row: np.ndarray = self.score_batch([ctx], candidate_ids)[0]
+        return row
 
     def score_batch(self, contexts: Sequence[Context], candidate_ids: Sequence[ProductId]) -> np.ndarray:
         """One forward pass for all histories, one matrix product against the candidates' item vectors."""

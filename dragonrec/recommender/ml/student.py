@@ -9,39 +9,28 @@
     >>> student.retrieve(history, k=200)             # (product ids, scores): its top items, from its item index
     >>> student.set_inactive([17, 42])               # deactivated products: never retrieved
 
-Artifact directory (everything needed to score, nothing else):
-    backbone/                  GPT-2 backbone, transformers save_pretrained (config.json + model.safetensors)
-    item_tables.safetensors    id embeddings (n_items + 1 rows, row 0 = padding), text projection weight/bias,
-                               event-type embeddings
-    text_vectors.npy           the frozen (n_items, 384) text vectors the model was trained with (dense-id order)
-    item_index.json            dense id -> shop product id (and optional sku), event vocabulary
-    student.json               StudentConfig, format version, model version, training summary
-    ann_index.faiss            the HNSW graph over the item vectors (ml/ann.py), when the catalogue is above the
-                               exact-search size; missing or stale: rebuilt at first use
-    ann_hidden.npy             dense ids of products left out of retrieval (deactivated when the version was made)
+The artifact's files on disk: ml/artifact.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
-from transformers import GPT2Model
 
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.ann import ItemIndex, RetrievalConfig
-from dragonrec.recommender.ml.data import EVENT_VOCAB, Step, TeacherLabel, encode_histories, event_index
+from dragonrec.recommender.ml.artifact import artifact_read, artifact_write, training_summary
+from dragonrec.recommender.ml.data import Step, TeacherLabel, encode_histories, event_index
+from dragonrec.recommender.ml.ids import DenseIds
 from dragonrec.recommender.ml.model import StudentConfig, StudentModel
 from dragonrec.recommender.ml.train import TrainResult, train_student
 
 log = logging.getLogger(__name__)
-
-FORMAT_VERSION = 1
 
 
 class Student:
@@ -54,7 +43,7 @@ class Student:
         *,
         skus: Sequence[str] | None = None,
         version: str = "",
-        meta: dict | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         if len(product_ids) != model.n_items:
             raise ValueError(f"{len(product_ids)} product ids for {model.n_items} model items")
@@ -78,14 +67,9 @@ class Student:
 
     # ----- ids -----
     def _reindex(self) -> None:
-        self.dense_of: dict[ProductId, int] = {p: i for i, p in enumerate(self.product_ids)}
-        if len(self.dense_of) != len(self.product_ids):
-            raise ValueError("duplicate product ids in the item index")
-        # Sorted-array lookup: maps a whole catalogue of ids to dense ids in one vectorised call.
-        pids = np.asarray(self.product_ids, dtype=np.int64)
-        self._pids = pids  # dense id -> product id, as an array: retrieval maps hundreds of ids per request
-        self._order = np.argsort(pids, kind="stable")
-        self._sorted = pids[self._order]
+        self._ids = DenseIds(self.product_ids)
+        self.dense_of = self._ids.dense_of
+        self._pids = self._ids.pids
 
     @property
     def n_items(self) -> int:
@@ -97,23 +81,12 @@ class Student:
 
     def dense_ids(self, product_ids: Sequence[ProductId] | np.ndarray) -> np.ndarray:
         """Dense id of each product id, -1 where the model does not know it."""
-        q = np.asarray(product_ids, dtype=np.int64).reshape(-1)
-        if not len(self._sorted) or not len(q):
-            return np.full(len(q), -1, dtype=np.int64)
-        pos = np.searchsorted(self._sorted, q).clip(0, len(self._sorted) - 1)
-        found = self._sorted[pos] == q
-        return np.where(found, self._order[pos], -1)
+        return self._ids.dense(product_ids)
 
     def _steps(self, history: Iterable[HistoryEvent | Step]) -> list[Step]:
         """History as dense steps; products the model does not know are skipped (they carry no id and, here, no
         text vector — call add_items first to make them count)."""
-        steps: list[Step] = []
-        for ev in history:
-            pid, et = (ev.product_id, ev.event_type) if isinstance(ev, HistoryEvent) else (ev[0], ev[1])
-            d = self.dense_of.get(int(pid))
-            if d is not None:
-                steps.append((d, et))
-        return steps
+        return self._ids.steps(history)
 
     def item_support(self, product_ids: Sequence[ProductId] | np.ndarray) -> np.ndarray:
         """Training interactions behind each product's learned vector: 0 for products added after training (or
@@ -208,7 +181,7 @@ class Student:
         # one history (serving): the memoised vector the candidate source already computed for this request
         U = self.user_vector(histories[0])[None, :] if len(histories) == 1 else self.user_vectors(histories)
         C, ok = self.candidate_matrix(candidate_ids, text_vectors=text_vectors)
-        s = U @ C.T
+        s: np.ndarray = U @ C.T
         s[:, ~ok] = -np.inf
         return s
 
@@ -222,7 +195,8 @@ class Student:
         """One float per candidate (higher is better). Unknown products score -inf, unless `text_vectors`
         (len(candidate_ids), text_dim) is given: then an unknown product with a non-zero row is scored from its
         projected text vector alone, as if it had been added with add_items."""
-        return self.score_matrix([history], candidate_ids, text_vectors=text_vectors)[0]
+        row: np.ndarray = self.score_matrix([history], candidate_ids, text_vectors=text_vectors)[0]
+        return row
 
     @torch.inference_mode()
     def score_all(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
@@ -313,31 +287,8 @@ class Student:
     ) -> Student:
         """Train on shop product ids: `product_ids[i]` is the product whose text vector is `text_vectors[i]`.
         Events and teacher candidates on products outside `product_ids` are dropped."""
-        tmp = cls.__new__(cls)
-        tmp.product_ids = [int(p) for p in product_ids]
-        tmp._reindex()
-        seqs = [tmp._steps(s) for s in sequences]
-        val = []
-        for h, t in valid or []:
-            d = tmp.dense_of.get(int(t))
-            if d is not None:
-                val.append((tmp._steps(h), d))
-        labels = []
-        for lb in teacher_labels:
-            keep = [
-                (tmp.dense_of[int(c)], s)
-                for c, s in zip(lb.candidate_ids, lb.scores, strict=True)
-                if int(c) in tmp.dense_of
-            ]
-            if keep:
-                labels.append(
-                    TeacherLabel(
-                        history=[HistoryEvent(p, e, float(i)) for i, (p, e) in enumerate(tmp._steps(lb.history))],
-                        candidate_ids=[c for c, _ in keep],
-                        scores=[s for _, s in keep],
-                        confidence=lb.confidence,
-                    )
-                )
+        ids = DenseIds(product_ids)  # duplicate ids fail here, before any training
+        seqs, val, labels = ids.training_data(sequences, valid or (), teacher_labels)
         result = train_student(
             sequences=seqs,
             n_items=len(product_ids),
@@ -362,88 +313,29 @@ class Student:
         skus: Sequence[str] | None = None,
         version: str = "",
     ) -> Student:
-        meta = {
-            "best_valid_ndcg10": result.best_valid_ndcg10,
-            "best_epoch": result.best_epoch,
-            "train_seconds": round(result.train_seconds, 1),
-            "stopped_because": result.stopped_because,
-            # the training curve the registry stores on the version (ModelVersion.training_log)
-            "history": [
-                {"epoch": h.epoch, "loss": h.loss, "valid_ndcg10": (h.valid or {}).get("ndcg@10"), "seconds": h.seconds}
-                for h in result.history
-            ],
-        }
-        return cls(result.model, product_ids, skus=skus, version=version, meta=meta)
+        return cls(result.model, product_ids, skus=skus, version=version, meta=training_summary(result))
 
     # ----- persistence -----
     def save(self, directory: str | Path) -> Path:
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        m = self.model
-        if not isinstance(m.backbone, GPT2Model):
-            # the artifact format holds a transformers backbone; BSARec is an offline baseline (harness) only
-            raise ValueError(f"only the gpt2 backbone can be saved as an artifact, not {m.cfg.backbone!r}")
-        m.backbone.save_pretrained(d / "backbone")
-        save_file(
-            {
-                "id_emb": m.id_emb.weight.detach().contiguous(),
-                "text_proj.weight": m.text_proj.weight.detach().contiguous(),
-                "text_proj.bias": m.text_proj.bias.detach().contiguous(),
-                "event_emb": m.event_emb.weight.detach().contiguous(),
-            },
-            str(d / "item_tables.safetensors"),
+        d = artifact_write(
+            directory,
+            model=self.model,
+            product_ids=self.product_ids,
+            skus=self.skus,
+            train_counts=self.train_counts,
+            version=self.version,
+            meta=self.meta,
         )
-        np.save(d / "text_vectors.npy", m.text_vectors[1:].numpy())
         # the retrieval index travels with the version: serving processes load the graph instead of building it
         self.item_index().save(d)
-        (d / "item_index.json").write_text(
-            json.dumps(
-                {
-                    "product_ids": self.product_ids,
-                    "skus": self.skus,
-                    "event_vocab": list(EVENT_VOCAB),
-                    "train_counts": None if self.train_counts is None else self.train_counts.astype(int).tolist(),
-                }
-            )
-        )
-        (d / "student.json").write_text(
-            json.dumps(
-                {"format": FORMAT_VERSION, "version": self.version, "config": m.cfg.to_dict(), "meta": self.meta},
-                indent=2,
-            )
-        )
         return d
 
     @classmethod
     def load(cls, directory: str | Path) -> Student:
         d = Path(directory)
-        info = json.loads((d / "student.json").read_text())
-        if info.get("format") != FORMAT_VERSION:
-            raise ValueError(f"unsupported student artifact format {info.get('format')!r} in {d}")
-        index = json.loads((d / "item_index.json").read_text())
-        if list(index.get("event_vocab", EVENT_VOCAB)) != list(EVENT_VOCAB):
-            raise ValueError("the artifact was trained with another event vocabulary")
-        cfg = StudentConfig.from_dict(info["config"])
-        tables = load_file(str(d / "item_tables.safetensors"))
-        text_vectors = np.load(d / "text_vectors.npy")
-        backbone = GPT2Model.from_pretrained(d / "backbone")
-        model = StudentModel(
-            cfg,
-            n_items=len(text_vectors),
-            text_vectors=text_vectors,
-            n_event_types=tables["event_emb"].shape[0],
-            backbone=backbone,
-        )
-        with torch.no_grad():
-            model.id_emb.weight.copy_(tables["id_emb"])
-            model.text_proj.weight.copy_(tables["text_proj.weight"])
-            model.text_proj.bias.copy_(tables["text_proj.bias"])
-            model.event_emb.weight.copy_(tables["event_emb"])
-        student = cls(
-            model, index["product_ids"], skus=index.get("skus"), version=info.get("version", ""), meta=info.get("meta")
-        )
-        if index.get("train_counts") is not None:
-            student.train_counts = np.asarray(index["train_counts"], dtype=np.float64)
+        saved = artifact_read(d)
+        student = cls(saved.model, saved.product_ids, skus=saved.skus, version=saved.version, meta=saved.meta)
+        student.train_counts = saved.train_counts
         student._index_dir = d
         hidden = d / "ann_hidden.npy"
         if hidden.exists():

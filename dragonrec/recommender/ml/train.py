@@ -46,14 +46,20 @@ from dragonrec.recommender.ml.data import (
     TeacherLabel,
     TrainWindows,
     as_steps,
-    encode_histories,
     length_bucketed_batches,
     pad_right,
     windows_from_arrays,
 )
-from dragonrec.recommender.ml.losses import full_softmax_ce, mixed_sample_log_q, sampled_softmax_ce
 from dragonrec.recommender.ml.metrics import RankingEvalSet
 from dragonrec.recommender.ml.model import StudentConfig, StudentModel
+from dragonrec.recommender.ml.objective import (
+    NextItemLoss,
+    TeacherBatches,
+    bf16_available,
+    kd_loss,
+    resolve_device,
+    use_sampled_softmax,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,116 +85,10 @@ class TrainResult:
     stopped_because: str = ""
 
 
-def bf16_available(device: torch.device | None = None) -> bool:
-    if device is not None and device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # pragma: no cover - older builds
-        return False
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """ "auto": the first CUDA GPU when torch sees one, else the CPU. A named CUDA device that is not there falls
-    back to the CPU with a warning: a training job scheduled on a machine without its GPU still trains."""
-    if name in ("", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        log.warning("student device %r asked for but torch sees no GPU: training on the CPU", name)
-        return torch.device("cpu")
-    return device
-
-
-def use_sampled_softmax(cfg: StudentConfig, n_items: int) -> bool:
-    if cfg.loss not in ("full", "sampled", "auto"):
-        raise ValueError(f"StudentConfig.loss must be 'full', 'sampled' or 'auto', not {cfg.loss!r}")
-    return cfg.loss == "sampled" or (cfg.loss == "auto" and n_items > cfg.sampled_above_items)
-
-
-class NextItemLoss:
-    """The next-item CE of one step, full or sampled (use_sampled_softmax), shared by training and the online
-    update so the hourly job takes the same path as the nightly one."""
-
-    def __init__(
-        self,
-        cfg: StudentConfig,
-        *,
-        n_items: int,
-        target_counts: np.ndarray | None,
-        device: torch.device,
-        seed: int,
-        bf16: bool | None = None,
-    ) -> None:
-        self.sampled = use_sampled_softmax(cfg, n_items)
-        self.n_items = n_items
-        self.n_negatives = min(cfg.n_negatives, n_items)
-        self.bf16 = (cfg.bf16 if bf16 is None else bf16) and bf16_available(device)
-        counts = torch.as_tensor(np.zeros(n_items) if target_counts is None else target_counts, dtype=torch.float64)
-        self.target_share = (counts / counts.sum().clamp(min=1)).to(device)
-        self.generator = torch.Generator(device=device)
-        self.generator.manual_seed(seed)
-        self.device = device
-
-    def __call__(
-        self, model: StudentModel, h: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, M: torch.Tensor | None
-    ) -> torch.Tensor:
-        """sum_i weights[i] * CE(h[i] -> targets[i]) (targets are dense ids). M: the full item matrix (full softmax
-        only; None for sampled, which computes the candidates' rows itself)."""
-        if not self.sampled:
-            assert M is not None
-            return full_softmax_ce(h, M[1:], targets, weights, bf16=self.bf16)
-        uniform = torch.randint(
-            self.n_items, (self.n_negatives,), generator=self.generator, device=self.device, dtype=torch.long
-        )
-        candidates = torch.unique(torch.cat([targets, uniform]))  # sorted, so a target's row is a binary search
-        log_q = mixed_sample_log_q(
-            self.target_share[candidates], n_targets=len(targets), n_uniform=self.n_negatives, n_items=self.n_items
-        )
-        return sampled_softmax_ce(
-            h, model.item_rows(candidates + 1), torch.searchsorted(candidates, targets), weights, log_q=log_q
-        )
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-class _TeacherBatches:
-    """Teacher judgments as padded tensors, handed out so that each is used once per epoch."""
-
-    def __init__(self, labels: Sequence[TeacherLabel], *, max_len: int, n_items: int, tau: float) -> None:
-        labels = [lb for lb in labels if lb.candidate_ids and lb.history]
-        self.n = len(labels)
-        if not self.n:
-            return
-        self.items, self.events, self.lengths = encode_histories(
-            [as_steps(lb.history) for lb in labels], max_len=max_len
-        )
-        cand = [np.asarray(lb.candidate_ids, dtype=np.int64) for lb in labels]
-        if any(((c < 0) | (c >= n_items)).any() for c in cand):
-            raise ValueError("teacher candidate ids must be dense ids in [0, n_items)")
-        self.cands = pad_right([c + 1 for c in cand])  # model rows, 0 = padding
-        scores = torch.zeros(self.cands.shape)
-        for i, lb in enumerate(labels):
-            scores[i, : len(lb.scores)] = torch.tensor(lb.scores, dtype=torch.float32)
-        mask = self.cands != 0
-        self.mask = mask
-        # Teacher distribution, computed once: softmax(score / tau) over the real candidates.
-        self.p = torch.softmax((scores / tau).masked_fill(~mask, float("-inf")), dim=1)
-        self.conf = torch.tensor([float(lb.confidence) for lb in labels], dtype=torch.float32)
-
-    def to(self, device: torch.device) -> None:
-        for name in ("items", "events", "lengths", "cands", "mask", "p", "conf"):
-            setattr(self, name, getattr(self, name).to(device))
-
-    def epoch_slices(self, n_steps: int, rng: np.random.Generator) -> list[np.ndarray]:
-        if not self.n:
-            return [np.zeros(0, dtype=np.int64)] * n_steps
-        order = rng.permutation(self.n)
-        return np.array_split(order, n_steps)
 
 
 @contextlib.contextmanager
@@ -218,21 +118,6 @@ def _chunk_batches(
             continue
         win_lengths = np.array([len(x) for x in windows.items])
         yield windows, win_lengths, list(length_bucketed_batches(win_lengths, cfg.batch_size, rng))
-
-
-def _kd_loss(model: StudentModel, tb: _TeacherBatches, idx: np.ndarray, M: torch.Tensor | None) -> torch.Tensor:
-    """M: the full item matrix, or None to compute only the rows used (sampled training)."""
-    t = torch.from_numpy(idx).to(tb.lengths.device)
-    lengths = tb.lengths[t]
-    L = int(lengths.max())
-    u = model.user_vectors(tb.items[t, :L], tb.events[t, :L], lengths, M)
-    cands = tb.cands[t]
-    vectors = M[cands] if M is not None else model.item_rows(cands)
-    s = torch.einsum("bd,bcd->bc", u, vectors).masked_fill(~tb.mask[t], float("-inf"))
-    log_q = torch.log_softmax(s, dim=1)
-    p = tb.p[t]
-    kl = (torch.xlogy(p, p) - p * log_q.masked_fill(~tb.mask[t], 0.0)).sum(1)
-    return (kl * tb.conf[t]).sum()
 
 
 def train_student(
@@ -288,7 +173,7 @@ def _train(
 
     model = StudentModel(cfg, n_items=n_items, text_vectors=item_text_vectors, n_event_types=len(EVENT_VOCAB))
     model.to(device)
-    tb = _TeacherBatches(teacher_labels, max_len=cfg.max_len, n_items=n_items, tau=cfg.distill_temperature)
+    tb = TeacherBatches(teacher_labels, max_len=cfg.max_len, n_items=n_items, tau=cfg.distill_temperature)
     use_kd = tb.n > 0 and cfg.distill_weight > 0
     if use_kd and device.type != "cpu":
         tb.to(device)
@@ -344,7 +229,7 @@ def _train(
     )
 
     result = TrainResult(model=model, config=cfg)
-    best_state: dict | None = None
+    best_state: dict[str, torch.Tensor] | None = None
     best = -1.0
     bad = 0
     t0 = time.perf_counter()
@@ -375,7 +260,7 @@ def _train(
                 kd = torch.zeros((), device=device)
                 kd_step = kd_slices[min(step, len(kd_slices) - 1)] if kd_slices is not None else None
                 if kd_step is not None and len(kd_step):  # not None exactly when use_kd
-                    kd_sum = _kd_loss(model, tb, kd_step, M)
+                    kd_sum = kd_loss(model, tb, kd_step, M)
                     # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
                     # weighted targets): lambda keeps its meaning whatever the ratio of judgments to sequences.
                     loss = ce + cfg.distill_weight * kd_sum / w.sum()

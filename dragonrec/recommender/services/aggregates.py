@@ -74,12 +74,9 @@ def complements_recompute() -> tuple[int, int]:
     )
     sessions = _sessions(rows)
     products: dict[int, Product] = products_from_db({r[0] for r in rows})
-    pairs = aggregates.item_complements(
-        sessions, products=products, min_count=s.COMPLEMENTS_MIN_COUNT, weights=s.EVENT_WEIGHTS
-    )
-    categories = aggregates.category_complements(
-        sessions, products=products, min_count=s.COMPLEMENTS_MIN_COUNT, weights=s.EVENT_WEIGHTS
-    )
+    config = aggregates.AggregateConfig(min_count=s.COMPLEMENTS_MIN_COUNT, event_weights=s.EVENT_WEIGHTS)
+    pairs = aggregates.item_complements(sessions, products=products, config=config)
+    categories = aggregates.category_complements(sessions, products=products, config=config)
     ProductComplement.objects.all().delete()
     ProductComplement.objects.bulk_create(
         [

@@ -111,7 +111,8 @@ def _due(task: Any, after: datetime, now: datetime) -> datetime | None:
         schedule = task.schedule
         if getattr(schedule, "nowfun", None) is not None:  # django-celery-beat's: "now" must be ours
             schedule.nowfun = lambda: now
-        return now + schedule.remaining_estimate(after)
+        remaining: timedelta = schedule.remaining_estimate(after)  # the task row (and so its schedule) is Any
+        return now + remaining
     except Exception:  # an odd schedule (solar, clocked) must not break the page
         logger.debug("no next run for %s", task.name, exc_info=True)
         return None

@@ -15,12 +15,16 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.types import Context, HistoryEvent, ProductId
 from dragonrec.recommender.models import ModelVersion
+
+if TYPE_CHECKING:  # the student (torch) is imported only when a report is computed
+    from dragonrec.recommender.ml.student import Student
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +73,10 @@ def _dense(
 
 
 Pairs = Sequence[tuple[Sequence[HistoryEvent], ProductId]]
+Fitted = tuple[Ranker, dict[ProductId, int]]  # a baseline fitted on dense ids, and the product id -> dense id map
 
 
-def _ndcg10(ranker: Any, pairs: Pairs, index: dict[ProductId, int]) -> float:
+def _ndcg10(ranker: Ranker, pairs: Pairs, index: dict[ProductId, int]) -> float:
     from dragonrec.recommender.core.metrics import ranking_metrics, target_ranks
 
     n_items = len(index)
@@ -118,7 +123,10 @@ def gate_baselines(
 
 
 def gate_slices(
-    *, student: Any, gate: Sequence[tuple[Sequence[HistoryEvent], ProductId]], baselines: dict[str, Any] | None = None
+    *,
+    student: Student,
+    gate: Sequence[tuple[Sequence[HistoryEvent], ProductId]],
+    baselines: dict[str, Fitted] | None = None,
 ) -> list[dict[str, Any]]:
     """The student's (and, given fitted rankers, the baselines') NDCG@10 per slice of gate shoppers by history
     length: a model that only helps regulars shows it here."""
@@ -139,7 +147,7 @@ def gate_slices(
 def version_quality_record(
     *,
     version: ModelVersion,
-    student: Any,
+    student: Student,
     train: Sequence[Sequence[HistoryEvent]],
     gate: Sequence[tuple[Sequence[HistoryEvent], ProductId]],
 ) -> ModelVersion:
@@ -151,7 +159,7 @@ def version_quality_record(
         product_ids = list(student.product_ids)
         version.metrics["baselines"] = gate_baselines(train=train, gate=gate, product_ids=product_ids)
         index, sequences = _dense(train, product_ids)
-        fitted: dict[str, Any] = {"popularity": (PopularityRanker(sequences, n_items=len(index)), index)}
+        fitted: dict[str, Fitted] = {"popularity": (PopularityRanker(sequences, n_items=len(index)), index)}
         if "item_knn" in version.metrics["baselines"]:
             fitted["item_knn"] = (ItemKNNRanker(sequences, n_items=len(index)), index)
         version.metrics["slices"] = gate_slices(student=student, gate=gate, baselines=fitted)

@@ -11,7 +11,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.utils import timezone
@@ -22,6 +22,9 @@ from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion, ProductEmbedding
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.recommender.services.students import load_student
+
+if TYPE_CHECKING:  # the student (torch) is loaded only when a check runs
+    from dragonrec.recommender.ml.student import Student
 
 OFFPOLICY_SALT = "dragonrec-offpolicy-v1"  # changing it reshuffles which lists are held out for the check
 
@@ -82,7 +85,9 @@ def offpolicy_log(*, since: datetime, limit: int) -> list[LoggedList]:
     return out
 
 
-def page_orders(student: Any, lists: list[LoggedList], text_vectors: dict[ProductId, np.ndarray]) -> list[list[int]]:
+def page_orders(
+    student: Student, lists: list[LoggedList], text_vectors: dict[ProductId, np.ndarray]
+) -> list[list[int]]:
     """Each list's items re-ranked by `student` from the list's history (products it does not know are scored from
     their text, as serving does; ties keep the logged order)."""
     union = sorted({pid for lst in lists for pid in lst.items})
@@ -99,7 +104,9 @@ def page_orders(student: Any, lists: list[LoggedList], text_vectors: dict[Produc
     return orders
 
 
-def offpolicy_estimate(student: Any, lists: list[LoggedList], text_vectors: dict[ProductId, np.ndarray]) -> Any:
+def offpolicy_estimate(
+    student: Student, lists: list[LoggedList], text_vectors: dict[ProductId, np.ndarray]
+) -> offpolicy.Estimate:
     """SNIPS estimate (core.offpolicy.snips) of the click rate per slot of `student`'s order of the logged pages:
     target propensity 1 where it puts the logged item in the logged position, else 0."""
     orders = page_orders(student, lists, text_vectors)
@@ -119,7 +126,7 @@ def _text_vectors(lists: list[LoggedList]) -> dict[ProductId, np.ndarray]:
     return {int(p): np.asarray(v, dtype=np.float32) for p, v in rows.values_list("product_id", "vector")}
 
 
-def offpolicy_passes(*, version: ModelVersion, active: ModelVersion, students: dict[int, Any]) -> tuple[bool, str]:
+def offpolicy_passes(*, version: ModelVersion, active: ModelVersion, students: dict[int, Student]) -> tuple[bool, str]:
     """The off-policy check: the candidate's SNIPS click-rate estimate on the held-out recent lists must be at least
     (1 - offpolicy_tolerance) x the active version's. Recorded in `version.metrics["offpolicy"]`; with no held-out
     list in the window there is nothing to be worse on, and the check passes (saying so)."""
@@ -149,7 +156,7 @@ def offpolicy_passes(*, version: ModelVersion, active: ModelVersion, students: d
     )
 
 
-def _student(version: ModelVersion, students: dict[int, Any]) -> Any:
+def _student(version: ModelVersion, students: dict[int, Student]) -> Student:
     student = students.get(version.pk)
     if student is None:
         student = students[version.pk] = load_student(version)

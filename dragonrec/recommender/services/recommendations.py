@@ -75,7 +75,7 @@ from dragonrec.recommender.services.shopper_state import (
 from dragonrec.recommender.services.shopper_state import (
     serving_prefetch_resolve as serving_prefetch_resolve,
 )
-from dragonrec.recommender.services.teacher import history_signature, teacher_cache_key
+from dragonrec.recommender.services.teacher import TeacherScores, history_signature, teacher_cache_key
 from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
 
 logger = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def teacher_eligible(user: Any | None, history: list[HistoryEvent]) -> bool:
     return len({e.product_id for e in history}) >= max(1, int(needed))
 
 
-def _cached_teacher_scores(user_key: str, signature: str) -> dict[str, dict[str, Any]]:
+def _cached_teacher_scores(user_key: str, signature: str) -> TeacherScores:
     if not recommender_settings.teacher_enabled or not user_key:
         return {}
     return cache.get(teacher_cache_key(user_key, signature)) or {}

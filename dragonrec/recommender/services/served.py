@@ -21,6 +21,8 @@ from dragonrec.recommender.core.policy import (
 )
 from dragonrec.recommender.core.rankers import EmbeddingRanker, TeacherScoresRanker
 from dragonrec.recommender.core.reasons import explain
+from dragonrec.recommender.core.rerank import RerankRules
+from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import (
     ADD_TO_CART,
     PURCHASE,
@@ -30,8 +32,10 @@ from dragonrec.recommender.core.types import (
     Preferences,
     Recommendation,
 )
+from dragonrec.recommender.models import Arm, Experiment
 from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.services.students import active_student_ranker, version_student_ranker
+from dragonrec.recommender.services.teacher import TeacherScores
 from dragonrec.recommender.stores import serving_stores
 
 
@@ -73,7 +77,7 @@ class Preview:
 
     history: list[HistoryEvent] | None = None
     preferences: Preferences | None = None
-    assignment: tuple[Any, Any] | None = None
+    assignment: tuple[Experiment, Arm | None] | None = None
 
 
 def cart_ids(history: list[HistoryEvent]) -> list[int]:
@@ -92,7 +96,7 @@ def pipeline_config() -> PipelineConfig:
     return pipeline_config_from_settings(recommender_settings.pipeline_settings())
 
 
-def local_ranker(*, products: Any, index: Any) -> Ranker:
+def local_ranker(*, products: ProductStore, index: VectorIndex) -> Ranker:
     """This request's ranker over the active student if one is loaded (products newer than the student scored from
     `index`), else embedding similarity."""
     student = active_student_ranker(products=products, index=index)
@@ -120,15 +124,15 @@ def build_pipeline(ranker: Ranker | None = None) -> tuple[Pipeline, Ranker]:
 
 
 def experiment_served(
-    experiment: Any,
-    arm: Any,
+    experiment: Experiment,
+    arm: Arm | None,
     pipeline: Pipeline,
     local: Ranker,
     ctx: Context,
-    rules: Any,
+    rules: RerankRules,
     exploration: ExplorationConfig,
     request_id: uuid.UUID,
-    teacher_scores: dict[str, dict[str, Any]],
+    teacher_scores: TeacherScores,
 ) -> tuple[ServedList, ExplorationConfig, dict[str, Any]]:
     """The list of a shopper inside a running experiment: their arm's policy (A/B), or both arms' rankings
     interleaved team-draft style (interleaving; exploration off, so each team's picks are its own)."""
@@ -173,7 +177,7 @@ def experiment_served(
 
 
 def _arm_pipeline(
-    arm: Any, pipeline: Pipeline, local: Ranker, ctx: Context, teacher_scores: dict[str, dict[str, Any]]
+    arm: Arm, pipeline: Pipeline, local: Ranker, ctx: Context, teacher_scores: TeacherScores
 ) -> tuple[Pipeline, ServingPolicy]:
     """A copy of the serving pipeline with the arm's ranker, and the arm's serving policy (its overrides apply on
     every scenario)."""
@@ -186,7 +190,7 @@ def _arm_pipeline(
     return arm_pipeline, policy
 
 
-def ranker_for(name: str, *, pipeline: Pipeline, local: Ranker, teacher_scores: dict[str, dict[str, Any]]) -> Ranker:
+def ranker_for(name: str, *, pipeline: Pipeline, local: Ranker, teacher_scores: TeacherScores) -> Ranker:
     """The Ranker a policy's ranker name stands for (core.policy.choose_ranker decides the name): the one place
     that turns a decision into a model."""
     from dragonrec.recommender.core.rankers import TrendingRanker
@@ -203,7 +207,7 @@ def ranker_for(name: str, *, pipeline: Pipeline, local: Ranker, teacher_scores: 
     return local
 
 
-def teacher_ranker(teacher_scores: dict[str, dict[str, Any]], local: Ranker) -> Ranker:
+def teacher_ranker(teacher_scores: TeacherScores, local: Ranker) -> Ranker:
     """The cached teacher judgments as a ranker, the local ranker ordering what they did not judge."""
     return TeacherScoresRanker({int(k): v["score"] for k, v in teacher_scores.items()}, local)
 
@@ -215,9 +219,9 @@ def exploration_config(scenario: str) -> ExplorationConfig:
 
 def served_from(
     result: Recommendation,
-    teacher: dict[str, dict[str, Any]],
+    teacher: TeacherScores,
     ctx: Context,
-    products: Any,
+    products: ProductStore,
     request_id: uuid.UUID | None = None,
 ) -> ServedList:
     ranker_label = result.ranker
@@ -229,7 +233,7 @@ def served_from(
     items = []
     for position, item in enumerate(result.items, start=1):
         judged = teacher.get(str(item.product_id))
-        reason = (judged or {}).get("reason") or explain(
+        reason = (judged["reason"] if judged else "") or explain(
             source=item.source, anchor=item.anchor, product=known.get(item.product_id), ctx=ctx, products=known
         )
         items.append(ServedItem(item.product_id, round(item.score, 6), item.source, reason, position, item.propensity))

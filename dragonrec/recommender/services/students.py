@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.caching import ProcessCache
+from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.models import ModelVersion
 from dragonrec.recommender.services.artifacts import artifact_local_path
 
@@ -25,7 +26,7 @@ _active: ProcessCache[str, tuple[str, Student | None] | None] = ProcessCache(
 _versions: ProcessCache[str, Student] = ProcessCache("experiment arm students")
 
 
-def active_student_ranker(*, products: Any, index: Any) -> Ranker | None:
+def active_student_ranker(*, products: ProductStore, index: VectorIndex) -> Ranker | None:
     """A ranker over the active version's student, reloaded when another version becomes active (checked every
     MODEL_REFRESH_S seconds per process, so serving processes switch without a restart). The student is shared by
     the process; the ranker is this request's, scoring products newer than the student from `index`'s text."""
@@ -95,7 +96,7 @@ class _NoArtifact(LookupError):
     """An arm names a version without an artifact: nothing is cached, so the arm picks it up once it exists."""
 
 
-def version_student_ranker(version: str, *, products: Any, index: Any) -> Ranker | None:
+def version_student_ranker(version: str, *, products: ProductStore, index: VectorIndex) -> Ranker | None:
     """A given (not necessarily active) version's ranker, its student loaded once per process: an experiment arm's
     model."""
 
@@ -113,7 +114,7 @@ def version_student_ranker(version: str, *, products: Any, index: Any) -> Ranker
     return _ranker(student, version=version, index=index)
 
 
-def _ranker(student: Student, *, version: str, index: Any) -> Ranker:
+def _ranker(student: Student, *, version: str, index: VectorIndex) -> Ranker:
     from dragonrec.recommender.ml.ranker import StudentRanker
 
     return StudentRanker(student, index=index, version=version)

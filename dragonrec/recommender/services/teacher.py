@@ -7,7 +7,7 @@ import hashlib
 import json
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.cache import cache
 from django_redis import get_redis_connection
@@ -118,7 +118,17 @@ def teacher_judge(*, payload: dict[str, Any], source: str = "serving") -> Teache
     return result
 
 
-def serving_scores(result: TeacherResult) -> dict[str, dict[str, Any]]:
+class ServingJudgment(TypedDict):
+    """One product's teacher judgment as serving reads it from the cache (`serving_scores` writes it)."""
+
+    score: float  # 0-10
+    reason: str  # plain text, fit to show a shopper
+
+
+TeacherScores = dict[str, ServingJudgment]  # product id (as text: the cache stores JSON) -> its judgment
+
+
+def serving_scores(result: TeacherResult) -> TeacherScores:
     """What serving may use of a judgment: products whose text tried to instruct the model are left to the local
     ranker (their score may be the injection's), and reasons become plain, short text fit to show a shopper."""
     flagged = set(result.flagged_ids)

@@ -6,6 +6,7 @@ import pytest
 
 from dragonrec.recommender.core.aggregates import (
     DEFAULT_EVENT_WEIGHTS,
+    AggregateConfig,
     category_complements,
     item_complements,
     trending_scores,
@@ -47,7 +48,7 @@ def test_complements_beat_a_popular_but_unrelated_item() -> None:
     novel = next(p for p in products if p.category == "Books > Fiction")
 
     # when
-    comps = item_complements(sessions, products=by_id, window=5, min_count=2, top_k=10)
+    comps = item_complements(sessions, products=by_id, config=AggregateConfig(window=5, min_count=2, top_k=10))
 
     # then: the phone's complements are cases/chargers, ranked above the novel (if it appears at all)
     ranked = [pid for pid, _ in comps[phone.id]]
@@ -65,16 +66,37 @@ def test_complements_respect_min_count_and_window() -> None:
     far_apart = [[HistoryEvent(0, PURCHASE, 0.0)] + [HistoryEvent(20, VIEW, t) for t in range(1, 5)]] * 3
     far_apart = [[*s, HistoryEvent(7, PURCHASE, 9.0)] for s in far_apart]
 
-    assert item_complements(one_session, products=products, window=5, min_count=2, top_k=5) == {}
-    comps = item_complements(far_apart, products=products, window=2, min_count=2, top_k=5)
+    assert (
+        item_complements(one_session, products=products, config=AggregateConfig(window=5, min_count=2, top_k=5)) == {}
+    )
+    comps = item_complements(far_apart, products=products, config=AggregateConfig(window=2, min_count=2, top_k=5))
     assert 7 not in [pid for pid, _ in comps.get(0, [])]
+
+
+def test_complements_pair_only_products_within_the_window() -> None:
+    # given: a phone bought, three novels browsed, then a case bought (the case 4 steps after the phone), in three
+    # sessions; three other sessions pair shoes with socks, so that the phone and the case are not everywhere
+    products = {p.id: p for p in make_products()}
+    phone, case, novel, shoes, socks = 0, 4, 22, 10, 13
+    far = [HistoryEvent(phone, PURCHASE, 0.0), *(HistoryEvent(novel, VIEW, t) for t in (1.0, 2.0, 3.0))]
+    sessions = [[*far, HistoryEvent(case, PURCHASE, 4.0)]] * 3
+    sessions += [[HistoryEvent(shoes, PURCHASE, 0.0), HistoryEvent(socks, PURCHASE, 1.0)]] * 3
+
+    # when
+    wide = item_complements(sessions, products=products, config=AggregateConfig(window=5, min_count=2))
+    narrow = item_complements(sessions, products=products, config=AggregateConfig(window=2, min_count=2))
+
+    # then: the case goes with the phone only when the window reaches it
+    assert case in [pid for pid, _ in wide[phone]]
+    assert case not in [pid for pid, _ in narrow.get(phone, [])]
 
 
 def test_category_complements_pair_phones_with_cases() -> None:
     products = make_products()
     sessions = make_sessions(products)
 
-    cats = category_complements(sessions, products={p.id: p for p in products}, window=5, min_count=2, top_k=3)
+    config = AggregateConfig(window=5, min_count=2, category_top_k=3)
+    cats = category_complements(sessions, products={p.id: p for p in products}, config=config)
 
     top = [c for c, _ in cats["Electronics > Phones"]]
     assert set(top[:2]) == {"Electronics > Phone Cases", "Electronics > Chargers"}

@@ -13,7 +13,8 @@ from dragonrec.recommender.ml import StudentConfig
 from dragonrec.recommender.ml.data import EVENT_VOCAB, ParquetSequences, make_windows, write_sequences
 from dragonrec.recommender.ml.losses import full_softmax_ce, mixed_sample_log_q, sampled_softmax_ce
 from dragonrec.recommender.ml.metrics import full_ranking_metrics
-from dragonrec.recommender.ml.train import resolve_device, train_student, use_sampled_softmax
+from dragonrec.recommender.ml.objective import resolve_device, use_sampled_softmax
+from dragonrec.recommender.ml.train import train_student
 
 
 def test_sampled_softmax_over_every_item_without_correction_is_the_full_softmax() -> None:

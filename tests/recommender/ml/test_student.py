@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from dragonrec.recommender.core.stores import VectorIndex
+from dragonrec.recommender.core.stores import VectorFilter, VectorIndex
 from dragonrec.recommender.core.types import Context, HistoryEvent, ProductId
 from dragonrec.recommender.ml import Student, StudentRanker
 
@@ -54,7 +54,7 @@ class _DictIndex(VectorIndex):
                 out[i], mask[i] = self._v[p], True
         return out, mask
 
-    def search(self, query, *, k: int, exclude: Iterable[ProductId] = (), only_available=True, categories=()):
+    def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         raise NotImplementedError
 
 

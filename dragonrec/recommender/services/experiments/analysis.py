@@ -49,7 +49,8 @@ def experiment_results(*, experiment: Experiment, refresh: bool = False) -> dict
         ).exists()
     ):
         experiment_aggregates_update(experiment=experiment)
-    return _json_safe(_results(experiment))
+    results: dict[str, Any] = _json_safe(_results(experiment))
+    return results
 
 
 def _json_safe(value: Any) -> Any:

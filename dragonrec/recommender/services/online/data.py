@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from dragonrec.tracking.selectors import (
     recent_shoppers,
     shoppers_product_events,
 )
+
+if TYPE_CHECKING:  # torch is imported when an update runs, not with this module
+    from dragonrec.recommender.ml.online import RewardExample
 
 
 def data_cutoff(version: ModelVersion) -> datetime:
@@ -86,7 +89,7 @@ def recent_sequences(
 
 def reward_examples(
     *, since: datetime, gate_targets: dict[str, ProductId], limit: int, with_pages: bool = False
-) -> list[Any]:
+) -> list[RewardExample]:
     """One RewardExample per item clicked (then perhaps carted or bought) since `since` on a served list that is
     not held out for the off-policy check, newest first: as the simulator builds them from its reward log.
     `with_pages`: each with the items of its list in served order (the listwise form's negatives; one more query)."""

@@ -6,17 +6,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import ModelVersion
 from dragonrec.recommender.services.registry.selectors import Pairs, training_sequences, training_split
 from dragonrec.recommender.services.students import load_student
 
+if TYPE_CHECKING:  # torch is imported where a student is loaded, not with this module
+    from dragonrec.recommender.ml.student import Student
+
 logger = logging.getLogger(__name__)
 
 
-def ndcg10(student: Any, pairs: Pairs) -> float:
+def ndcg10(student: Student, pairs: Pairs) -> float:
     """Full-ranking NDCG@10 of the held-out events (core.metrics: ties count against the target)."""
     from dragonrec.recommender.ml.metrics import student_ranking_metrics
 
@@ -28,7 +31,7 @@ class GateScorer:
     training data (rebuilt from the events received by then), so the candidate and whichever version is active at
     promotion time are compared on the same pairs, which neither was early-stopped on."""
 
-    def __init__(self, candidate: ModelVersion, *, students: dict[int, Any] | None = None) -> None:
+    def __init__(self, candidate: ModelVersion, *, students: dict[int, Student] | None = None) -> None:
         self.candidate = candidate
         self.students = dict(students or {})
         self._pairs: Pairs | None = None

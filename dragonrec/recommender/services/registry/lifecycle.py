@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.models import ModelVersion
 from dragonrec.recommender.services.artifacts import artifact_save
 from dragonrec.recommender.services.model_report import version_quality_record
@@ -33,6 +34,9 @@ from dragonrec.recommender.services.offpolicy_check import offpolicy_passes
 from dragonrec.recommender.services.registry.gate import GateScorer, gate_passes, gate_reason
 from dragonrec.recommender.services.registry.selectors import Pairs
 from dragonrec.recommender.services.registry.versions import model_version_activate
+
+if TYPE_CHECKING:  # torch is imported where a student is built or loaded, not with this module
+    from dragonrec.recommender.ml.student import Student
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +48,8 @@ class Built:
     """What a run (a training, an update) built: the student and what to record with it. `train` and `gate` are the
     split its quality figures are computed on (the gate shoppers as of its data cutoff)."""
 
-    student: Any
-    train: list[Any]
+    student: Student
+    train: list[list[HistoryEvent]]
     gate: Pairs
     metrics: dict[str, Any] = field(default_factory=dict)
     training_log: list[dict[str, Any]] = field(default_factory=list)
@@ -80,7 +84,7 @@ def candidate_store(*, version: ModelVersion, build: Callable[[], Built]) -> Bui
 
 
 def lifecycle_run(
-    *, version: ModelVersion, build: Callable[[], Built], promote: bool, students: dict[int, Any] | None = None
+    *, version: ModelVersion, build: Callable[[], Built], promote: bool, students: dict[int, Student] | None = None
 ) -> ModelVersion:
     """The whole lifecycle of a run: build and store the candidate, record its gate figures beside popularity and
     item-kNN for the owner's page, then (with `promote`) the promotion decision. `students` are versions already
@@ -98,7 +102,7 @@ def model_version_promote_if_better(
     *,
     version: ModelVersion,
     scorer: Callable[[ModelVersion], float | None] | None = None,
-    students: dict[int, Any] | None = None,
+    students: dict[int, Student] | None = None,
 ) -> bool:
     """The promotion decision: activate `version` only if it beats the version active *now* (locked until the
     decision) by STUDENT_PROMOTION_MARGIN on the gate split, both scored there by `scorer` (default: GateScorer, the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.utils import timezone
@@ -21,6 +21,9 @@ from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEm
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.selectors import erased_key_hashes, product_events
+
+if TYPE_CHECKING:  # torch (ml.data) is imported when labels are read, not with this module
+    from dragonrec.recommender.ml.data import TeacherLabel
 
 MIN_VALID_HISTORY = 3  # a user needs 2+ input events and a held-out last one to count in validation or the gate
 GATE_SHARE = 0.2  # of the shoppers with a held-out event: their last events judge promotion, not early stopping
@@ -75,7 +78,7 @@ def item_table() -> tuple[list[ProductId], np.ndarray]:
     return ids, (np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32))
 
 
-def teacher_labels() -> list[Any]:
+def teacher_labels() -> list[TeacherLabel]:
     from dragonrec.recommender.ml.data import TeacherLabel
 
     labels = []
@@ -111,7 +114,7 @@ REWARD_CONFIDENCE = 0.5  # one shopper's click is noisier than a teacher's judgm
 REWARD_WINDOW_DAYS = 90
 
 
-def reward_labels() -> list[Any]:
+def reward_labels() -> list[TeacherLabel]:
     """Served lists with at least one click/cart/purchase as listwise labels: the rewarded items against what was
     shown and ignored (exposure-aware implicit feedback), in the same form as teacher judgments."""
     from dragonrec.recommender.ml.data import TeacherLabel

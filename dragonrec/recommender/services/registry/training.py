@@ -4,7 +4,7 @@ through the one model lifecycle (registry.lifecycle)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import ModelVersion
@@ -26,11 +26,14 @@ from dragonrec.recommender.services.students import (
 )
 from dragonrec.tracking.selectors import events_span
 
+if TYPE_CHECKING:  # torch is imported when a training runs, not with this module
+    from dragonrec.recommender.ml.model import StudentConfig
+
 logger = logging.getLogger(__name__)
 
 
 def student_train_and_register(
-    *, promote: bool = True, notes: str = "", seed: int = 0, config: Any = None, progress: bool = False
+    *, promote: bool = True, notes: str = "", seed: int = 0, config: StudentConfig | None = None, progress: bool = False
 ) -> ModelVersion | None:
     """Train a new version on all tracking events (+ teacher judgments), register it as a candidate, and promote
     it when it beats the active version on the same validation data. Returns None when there is too little data."""

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from dragonrec.recommender.conf import recommender_settings
+from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Context, HistoryEvent, Preferences, Product
 from dragonrec.recommender.services.experiments import experiment_assignment
 from dragonrec.recommender.services.impressions import impression_record, impression_record_build
@@ -240,7 +241,7 @@ def search_products(
     return result
 
 
-def _did_you_mean(text: str, *, vocabulary: Vocabulary, products: Any, category: str) -> str | None:
+def _did_you_mean(text: str, *, vocabulary: Vocabulary, products: ProductStore, category: str) -> str | None:
     """A query that finds something, for a zero-result one: its words the catalog knows (corrected), dropping the
     rest; or the single known word that finds the most."""
     known = [vocabulary.correct(w) or w for w in words(text)]

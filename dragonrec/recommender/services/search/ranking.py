@@ -15,6 +15,8 @@ import numpy as np
 from dragonrec.categories import category_leaf, category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
+from dragonrec.recommender.core.base import Ranker
+from dragonrec.recommender.core.stores import ProductStore
 from dragonrec.recommender.core.types import Context, Product
 from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.stores import CatalogSnapshot
@@ -64,7 +66,7 @@ def query_vector(text: str) -> np.ndarray:
         if cached is not None:
             _query_vectors.move_to_end(key)
             return cached
-    vector = embedder.encode([text])[0]
+    vector: np.ndarray = embedder.encode([text])[0]
     with _query_vectors_lock:
         _query_vectors[key] = vector
         while len(_query_vectors) > QUERY_VECTOR_CACHE:
@@ -126,7 +128,7 @@ def lexical_hits(
     query: str,
     *,
     vocabulary: Vocabulary,
-    products: Any,
+    products: ProductStore,
     category: str = "",
     limit: int,
 ) -> tuple[list[int], dict[str, str], set[int]]:
@@ -166,7 +168,7 @@ def personal_rerank(
     ranked: list[int],
     scores: dict[int, float],
     *,
-    ranker: Any,
+    ranker: Ranker,
     ctx: Context,
     tiers: dict[int, int],
     top: int,
