@@ -220,7 +220,8 @@ class EventCreateApi(ShopperMixin, APIView):
                             "id": "3f0c1f8e-7b1a-4c55-9d7e-0d6b1b0f8a11",
                             "type": "view",
                             "product_id": 12,
-                            "timestamp": "2026-11-26T10:00:00Z",
+                            # no fixed timestamp: one older than the 30-day bound is rejected, and an example must
+                            # stay valid whenever it is tried (the server stamps an event without one)
                         },
                         {
                             "id": "9a1d2e3f-4b5c-4d6e-8f70-1a2b3c4d5e6f",
