@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dragonrec.recommender.core.defaults import EXPLORATION_DEFAULTS
 from dragonrec.recommender.core.pipeline import Pipeline
 from dragonrec.recommender.core.types import HistoryEvent, Product
 from dragonrec.recommender.evaluation.dataset import Dataset
@@ -35,9 +36,8 @@ class SimSettings:
     p_advance: float = 0.5
     new_item_share: float = 0.1
     new_items_round: int = 3
-    exploration: dict[str, Any] = field(
-        default_factory=lambda: {"enabled": True, "deterministic_slots": 3, "pool": 10, "temperature": 0.05}
-    )
+    # the home page's exploration as served (the one default, core.defaults)
+    exploration: dict[str, Any] = field(default_factory=lambda: dict(EXPLORATION_DEFAULTS))
     # the off-policy check's log: this many independent visits of every shopper to the exploring policy in the
     # last round's state (a shop estimates from hours of logs; one visit each leaves ~100 clicks, and a relative
     # error dominated by the click noise of the log rather than by the estimator)
