@@ -1,5 +1,5 @@
-"""Layering as /work/shared/ARCHITECTURE.md draws it, counting every import (module level, inside functions, under
-`if TYPE_CHECKING:`): who may import whom.
+"""Layering as ARCHITECTURE.md (in the shared folder beside the project) draws it, counting every import (module
+level, inside functions, under `if TYPE_CHECKING:`): who may import whom.
 
 - shared helpers at the package root (`dragonrec/*.py`) import no app: an app passes them what they need (the
   throttle asks the view for its shopper; text validation lives at the root for the catalog and tracking alike);
