@@ -11,28 +11,15 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import override_settings
 
 from dragonrec.catalog.factories import ProductFactory
 from dragonrec.tracking.models import Event, EventType
+from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
+from tests.throttle_rates import rates
 
 pytestmark = pytest.mark.django_db
 URL = "/api/events/"
-
-
-def rates(**overrides: str):  # type: ignore[no-untyped-def]
-    base = {key: "1000000/min" for key in settings.THROTTLE_RATES}
-    return override_settings(
-        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**base, **overrides}}
-    )
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():  # type: ignore[no-untyped-def]
-    cache.clear()  # counters from other tests (or an earlier run within the same hour)
-    yield
-    cache.clear()
 
 
 @pytest.fixture

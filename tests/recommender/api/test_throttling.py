@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.core.cache import cache
-from django.test import override_settings
+
+from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
+from tests.throttle_rates import rates
 
 pytestmark = pytest.mark.django_db
 URL = "/api/recommendations/"
-
-
-def rates(**overrides: str):  # type: ignore[no-untyped-def]
-    base = {key: "1000000/min" for key in settings.THROTTLE_RATES}
-    return override_settings(
-        REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**base, **overrides}}
-    )
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():  # type: ignore[no-untyped-def]
-    cache.clear()  # counters from other tests (or an earlier run within the same minute)
-    yield
-    cache.clear()
 
 
 def test_a_flood_from_one_address_gets_429_with_retry_after(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
