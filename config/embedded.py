@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
+from config import embedded_replica
 from config.embedded_redis import (
     DEFAULT_REDIS_PORT,
     EmbeddedServiceError,
@@ -42,6 +44,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DRAGONREC_VAR_DIR", BASE_DIR / "var")).resolve()
 PG_DIR = VAR_DIR / "pg"
 REDIS_DIR = VAR_DIR / "redis"
+REPLICA_DIR = VAR_DIR / "pg-replica"  # a streaming read replica, when one is started (config/embedded_replica.py)
 STATE_FILE = VAR_DIR / "services.json"
 LOCK_FILE = VAR_DIR / "services.lock"
 
@@ -105,6 +108,7 @@ def stop() -> None:
     with _lock():
         state = _read_state()
         redis_stop(state)
+        _replica_stop()
         _stop_postgres()
         state.pop("redis_pid", None)
         _write_state(state)
@@ -198,6 +202,32 @@ def _stop_postgres() -> None:
     server.stop()
 
 
+def replica_start(directory: Path = REPLICA_DIR) -> str:
+    """Start a streaming read replica of the running embedded PostgreSQL in `directory` (a fresh base backup of
+    the whole cluster) and return its URL, for DATABASE_REPLICA_URLS. Not for an external DATABASE_URL server:
+    a real deployment's replicas are its database's business (docs/scaling.md)."""
+    info = _postmaster_info()
+    if os.environ.get("DATABASE_URL") or info is None:
+        raise EmbeddedServiceError("no embedded PostgreSQL runs to replicate: python -m config.embedded start")
+    socket_dir = embedded_replica.start(primary_dir=PG_DIR, primary_socket=info[1], directory=directory)
+    return _pg_url(socket_dir)
+
+
+def replica_available() -> bool:
+    """Whether a replica can be started here: the embedded primary runs and ships pg_basebackup."""
+    return not os.environ.get("DATABASE_URL") and _postgres_running() and embedded_replica.available(PG_DIR)
+
+
+def _replica_stop(directory: Path = REPLICA_DIR) -> None:
+    embedded_replica.stop(primary_dir=PG_DIR, directory=directory)
+
+
+def replica_stop(directory: Path = REPLICA_DIR) -> None:
+    """Stop the replica in `directory` and remove its data."""
+    _replica_stop(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 # ------------------------------------------------------------------- Redis (its process: config.embedded_redis)
 
 
@@ -264,11 +294,19 @@ def main(argv: list[str]) -> int:
     elif action == "stop":
         stop()
         print("embedded services stopped")
+    elif action == "replica-start":
+        print(replica_start())
+    elif action == "replica-stop":
+        replica_stop()
+        print("replica stopped")
     elif action == "status":
         for name, info in status().items():
             print(f"{name:9} {info['mode']:9} running={info['running']} {info['url']}")
     else:
-        print("usage: python -m config.embedded start|stop|status|run -- COMMAND...", file=sys.stderr)
+        print(
+            "usage: python -m config.embedded start|stop|status|replica-start|replica-stop|run -- COMMAND...",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -114,12 +114,33 @@ TEMPLATES = [
     }
 ]
 
+
 # Persistent connections, health-checked once per request before reuse: after a PostgreSQL restart (or a failover,
 # or an idle timeout in a pooler) a dead connection is replaced instead of failing the request that finds it
 # (measured: 5 of 16 requests answered 500 after pg_terminate_backend without the check). The check is one
 # trivial round trip per request only on a connection idle since the previous request.
+def _replica_urls() -> list[str]:
+    return [url.strip() for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if url.strip()]
+
+
 DATABASES = {"default": dj_database_url.parse(embedded.database_url(), conn_max_age=60, conn_health_checks=True)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Streaming read replicas (docs/scaling.md): DATABASE_REPLICA_URLS="postgres://...,postgres://..." adds aliases
+# replica_1, replica_2, ... and the router of dragonrec/db_routing.py: a request's reads go to a replica (round
+# robin), writes and everything outside a request (Celery, commands, migrations) to the primary, and a browser that
+# wrote reads the primary for DATABASE_REPLICA_PIN_SECONDS (a cookie), longer than the replica's replay lag.
+# Unset: no router, no middleware, every query on `default` as before.
+REPLICA_DATABASES = [f"replica_{n}" for n, _ in enumerate(_replica_urls(), start=1)]
+for _alias, _url in zip(REPLICA_DATABASES, _replica_urls(), strict=True):
+    DATABASES[_alias] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+if REPLICA_DATABASES:
+    DATABASE_ROUTERS = ["dragonrec.db_routing.ReplicaRouter"]
+    # first, so that no middleware reads the database before the request is marked as one
+    MIDDLEWARE.insert(0, "dragonrec.db_routing.ReplicaPinningMiddleware")
+MULTIDB_PINNING_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 15)
+MULTIDB_PINNING_COOKIE = "dragonrec_pin"
+MULTIDB_PINNING_COOKIE_HTTPONLY = True  # the storefront's scripts have no use for it
 
 REDIS_URL = embedded.redis_url()
 
