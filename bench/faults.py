@@ -446,7 +446,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `kill` cleans up too: the stack, the scratch database
 
-    from config import embedded
+    from config import embedded, queues
     from config.supervisor import Child, Supervisor, SupervisorGaveUp
     from tests.databases import libpq_dsn
 
@@ -469,7 +469,7 @@ def main() -> int:
     os.environ.update(DJANGO_SETTINGS_MODULE="config.settings.dev", DATABASE_URL=env["DATABASE_URL"])
     log = open(REPO / "var" / "bench-faults.log", "ab")  # noqa: SIM115
     web = [PY, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
-    worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher", "-c", "2", "-l", "warning"]
+    worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", queues.ALL, "-c", "2", "-l", "warning"]
     worker += ["--without-gossip", "--without-mingle"]  # as scripts/demo.py runs it
     supervisor = Supervisor(
         [Child("web", web, env), Child("worker", worker, env)],

@@ -1,4 +1,5 @@
-"""The Celery app. Workers: `celery -A config worker -Q default,teacher,training`; beat: `celery -A config beat`."""
+"""The Celery app. Workers: `celery -A config worker -Q default,impressions,teacher,maintenance,training` (one worker
+for every queue of config/queues.py, or one per queue); beat: `celery -A config beat`."""
 
 from __future__ import annotations
 

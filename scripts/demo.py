@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from config import embedded, frontend  # noqa: E402
+from config import embedded, frontend, queues  # noqa: E402
 from config.supervisor import Child, Supervisor, SupervisorGaveUp  # noqa: E402
 
 PY = sys.executable
@@ -51,7 +51,7 @@ def main() -> int:
         manage("collectstatic", "--no-input", "-v", "0")
         manage("dragonrec_demo_data")
         frontend.ensure_built()
-        worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher,training", "-c", "2"]
+        worker = [PY, "-m", "celery", "-A", "config", "worker", "-Q", queues.ALL, "-c", "2"]
         # gossip and mingle only coordinate several workers; each broker restart logged a Gossip error and waited a
         # second for mingle's replies before consuming again
         worker += ["--without-gossip", "--without-mingle"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from config import embedded
+from config import embedded, queues
 from tests.llm_server import llm_server  # noqa: F401  (fixture: the fake OpenAI-compatible server)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,57 +122,62 @@ def worker_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db: None, worker_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery worker` process on the test database and the test broker (not eager mode).
-
-    Tests using it must use `transactional_db` data: the worker sees only committed rows.
-    """
-    from django.conf import settings
-
-    env = dict(os.environ, **worker_env)
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    env["DRAGONREC_WORKER_USE_TEST_DB"] = settings.DATABASES["default"]["NAME"]
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "-Q",
-        "default,teacher,training",
-        "-c",
-        "1",
-        "--pool",
-        "solo",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "warning",
-    ]
+def celery_workers_start(env: dict[str, str], workers: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    """Start real `celery worker` processes on the test broker (and the database `env` names), one per
+    `hostname: queues` entry, side by side; returns once each answers a ping."""
     from config.celery import app
 
-    app.control.purge()  # messages queued by earlier tests' on_commit hooks would only slow the worker down
-    # ...and state in the cache that promises those messages (e.g. "an impression flush is scheduled") goes too
-    from django_redis import get_redis_connection
-
-    get_redis_connection("default").flushdb()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
-
+    procs = []
+    for hostname, consumed in workers.items():
+        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", consumed, "-c", "1", "--pool", "solo"]
+        cmd += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", hostname]
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env))
+    waiting = set(workers)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
+    while waiting and time.monotonic() < deadline:
+        waiting -= {host for reply in app.control.ping(timeout=0.5, destination=list(waiting)) for host in reply}
+        if any(proc.poll() is not None for proc in procs):
             break
-        if proc.poll() is not None:
-            raise RuntimeError("celery worker exited at start")
-    else:
-        proc.terminate()
-        raise RuntimeError("celery worker did not answer a ping within 60 s")
-    yield proc
+    if waiting:
+        for proc in procs:
+            celery_worker_stop(proc)
+        raise RuntimeError(f"celery workers {sorted(waiting)} did not start within 60 s")
+    return procs
+
+
+def celery_worker_stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def celery_worker_env(transactional_db: None, worker_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a worker process on the test database, with the broker emptied of earlier tests'
+    messages (queued by their on_commit hooks: they would only slow the worker down) and the cache of the state
+    that promises them (e.g. "an impression flush is scheduled")."""
+    from django.conf import settings
+    from django_redis import get_redis_connection
+
+    from config.celery import app
+
+    env = dict(os.environ, **worker_env)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    env["DRAGONREC_WORKER_USE_TEST_DB"] = settings.DATABASES["default"]["NAME"]
+    app.control.purge()
+    get_redis_connection("default").flushdb()
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on the test database and the test broker (not eager mode), consuming every
+    queue.
+
+    Tests using it must use `transactional_db` data: the worker sees only committed rows.
+    """
+    (proc,) = celery_workers_start(celery_worker_env, {"worker@dragonrec-test": queues.ALL})
+    yield proc
+    celery_worker_stop(proc)

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from config import embedded
 from dragonrec.catalog.factories import ProductFactory
-from dragonrec.db_routing import ReplicaRouter, use_primary_db
+from dragonrec.db_routing import ReplicaRouter, primary_reads
 
 ALIAS = "replica_1"
 PIN_COOKIE = "dragonrec_pin"
@@ -139,6 +139,5 @@ def test_work_outside_a_request_reads_the_primary(replica) -> None:  # type: ign
     router = ReplicaRouter()
     product = ProductFactory()
     assert router.db_for_read(type(product)) == "default"
-    with use_primary_db:
-        assert router.db_for_read(type(product)) == "default"
+    assert primary_reads(router.db_for_read)(type(product)) == "default"
     assert router.allow_migrate(ALIAS, "dragonrec_catalog") is False  # migrations never run on a replica

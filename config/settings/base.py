@@ -12,7 +12,7 @@ from typing import Any
 import dj_database_url
 from csp.constants import NONCE
 
-from config import embedded
+from config import embedded, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -306,16 +306,13 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task hands the task back; ou
 # ...including when the worker process itself dies (SIGKILL, OOM): without this Celery acks such a task as failed.
 # Training opts out (dragonrec/recommender/tasks.py): a run that kills its worker must not be redelivered forever.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long training tasks must not hoard the queue
-CELERY_TASK_DEFAULT_QUEUE = "default"
-# Teacher judgments get their own queue: a flood of them (paid calls, seconds each) never delays flushes, embeddings
-# or beat jobs on `default`, and a shop can give them their own, small worker (`-Q teacher -c 2`).
-CELERY_TASK_ROUTES = {
-    "dragonrec.recommender.tasks.student_train": {"queue": "training"},
-    "dragonrec.recommender.tasks.student_update": {"queue": "training"},
-    "dragonrec.recommender.tasks.teacher_score": {"queue": "teacher"},
-    "dragonrec.recommender.tasks.teacher_judge_payload": {"queue": "teacher"},
-}
+# A worker reserves one message per process beyond the one it runs: a training run or a teacher call must not
+# hoard the next message of its queue while it works for minutes (a per-queue worker may raise it for short jobs).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+# One queue per kind of job (config/queues.py): impression flushes, teacher calls, training and aggregate
+# maintenance each get workers of their own in production (docs/scaling.md); `make demo` runs one worker on all.
+CELERY_TASK_ROUTES = queues.ROUTES
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a request (a flush, a teacher judgment) gives up within ~1 s when the broker is down; the callers

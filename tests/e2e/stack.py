@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config import embedded
+from config import embedded, queues
 from tests.databases import libpq_dsn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def start() -> Iterator[Stack]:
         base = embedded.redis_url().rsplit("/", 1)[0]
         for db in (int(E2E_REDIS_DB), int(E2E_REDIS_DB) + 1):
             redis.Redis.from_url(f"{base}/{db}").flushdb()
-        worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,teacher,training", "-c", "1"]
+        worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues.ALL, "-c", "1"]
         worker += ["--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"]
         stack.procs.append(subprocess.Popen(worker, cwd=REPO, env=env))
         web = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]

@@ -36,6 +36,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import LockError
 
+from dragonrec.db_routing import primary_reads
 from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import Impression, ImpressionItem
@@ -276,6 +277,7 @@ def impressions_buffer_state() -> BufferState:
     return BufferState(depth=impressions_buffered(), oldest_at=min(times) if times else None)
 
 
+@primary_reads  # a request may write inline (Redis down, back-pressure): what exists is read where it is written
 def impressions_write(records: list[dict[str, Any]]) -> None:
     """Store impression records (idempotent), attribute clicks that already arrived for them, and queue the
     teacher judgments they ask for after the commit."""
