@@ -128,6 +128,9 @@ def test_a_shopper_reads_their_own_writes_from_the_primary_and_others_read_the_r
         # ...while another shopper's reads are served by the replica, which has not replayed the new product yet
         assert other.get(f"/api/products/{shown.id}/").status_code == 200
         assert other.get(f"/api/products/{added.id}/").status_code == 404
+        # a recommendation request reads and writes nothing in the database (its served list is buffered in Redis):
+        # it leaves the shopper on the replica
+        assert other.get("/api/recommendations/", {"n": 3}).status_code == 200
         assert PIN_COOKIE not in other.cookies
     # and: once the replica has replayed, every shopper sees the product
     replayed(replica)
