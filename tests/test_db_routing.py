@@ -144,3 +144,27 @@ def test_work_outside_a_request_reads_the_primary(replica) -> None:  # type: ign
     assert router.db_for_read(type(product)) == "default"
     assert primary_reads(router.db_for_read)(type(product)) == "default"
     assert router.allow_migrate(ALIAS, "dragonrec_catalog") is False  # migrations never run on a replica
+
+
+def test_a_get_that_writes_reads_the_primary_for_the_rest_of_the_request_and_pins_the_browser(replica) -> None:  # type: ignore[no-untyped-def]
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from dragonrec.db_routing import ReplicaPinningMiddleware
+
+    router, product = ReplicaRouter(), type(ProductFactory())
+    middleware = ReplicaPinningMiddleware(lambda request: HttpResponse())
+    request = RequestFactory().get("/api/recommendations/")
+    # given: a GET, which reads the replica
+    middleware.process_request(request)
+    assert router.db_for_read(product) == ALIAS
+    # when: it writes
+    assert router.db_for_write(product) == "default"
+    # then: its later reads go to the primary, and the browser is pinned by the response's cookie
+    assert router.db_for_read(product) == "default"
+    response = middleware.process_response(request, HttpResponse())
+    assert PIN_COOKIE in response.cookies
+    # ...and the thread's next request starts from its own cookies
+    middleware.process_request(RequestFactory().get("/api/products/"))
+    assert router.db_for_read(product) == ALIAS
+    middleware.process_response(request, HttpResponse())
