@@ -151,8 +151,9 @@ class Refusal:
 
 Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 
-# KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then the item count, then for each item its
-# cost count and (key index, units) pairs. Returns per item 0 (granted) or the index of the first full counter, and
+# KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then ONE string of space-separated integers:
+# the item count, then for each item its cost count and (key index, units) pairs (one argument, not one per
+# number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns per item 0 (granted) or the index of the first full counter, and
 # per key the seconds left in its window. Units are whole numbers (values in cents), so INCRBY takes them as
 # integers ("%d": Lua would print 1e+14 otherwise).
 _TAKE = """
@@ -162,14 +163,14 @@ for i = 1, nk do
   used[i] = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
   added[i] = 0
 end
-local pos = 2 * nk + 1
-local n = tonumber(ARGV[pos]); pos = pos + 1
+local stream = string.gmatch(ARGV[2 * nk + 1], '%-?%d+')
+local n = tonumber(stream())
 local refused = {}
 for item = 1, n do
-  local m = tonumber(ARGV[pos]); pos = pos + 1
+  local m = tonumber(stream())
   local costs, full = {}, 0
   for c = 1, m do
-    local k, units = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1]); pos = pos + 2
+    local k, units = tonumber(stream()), tonumber(stream())
     costs[c] = {k, units}
     if full == 0 and used[k] + added[k] + units > tonumber(ARGV[2 * k - 1]) then full = k end
   end
@@ -236,13 +237,18 @@ def _take_redis(
     return [int(r) for r in refused], [int(t) for t in ttls]
 
 
-def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int]:
-    args: list[int] = [value for budget in budgets for value in (budget.limit, budget.period)]
-    args.append(len(items))
+def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int | str]:
+    args: list[int | str] = [value for budget in budgets for value in (budget.limit, budget.period)]
+    stream: list[int] = [len(items)]
+    encoded: dict[int, list[int]] = {}  # items of one shopper share one cost list: encode it once
     for costs in items:
-        args.append(len(costs))
-        for budget, units in costs:
-            args += [index[budget] + 1, int(units)]
+        part = encoded.get(id(costs))
+        if part is None:
+            part = encoded[id(costs)] = [len(costs)]
+            for budget, units in costs:
+                part += [index[budget] + 1, int(units)]
+        stream += part
+    args.append(" ".join(map(str, stream)))
     return args
 
 
