@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -153,9 +153,10 @@ Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 
 # KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then ONE string of space-separated integers:
 # the item count, then for each item its cost count and (key index, units) pairs (one argument, not one per
-# number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns per item 0 (granted) or the index of the first full counter, and
-# per key the seconds left in its window. Units are whole numbers (values in cents), so INCRBY takes them as
-# integers ("%d": Lua would print 1e+14 otherwise).
+# number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns two such strings (one
+# reply each, not one per item): per item 0 (granted) or the index of the first full counter, and per key the
+# seconds left in its window. Units are whole numbers (values in cents), so INCRBY takes them as integers ("%d": Lua
+# would print 1e+14 otherwise).
 _TAKE = """
 local nk = #KEYS
 local used, added = {}, {}
@@ -187,7 +188,7 @@ for i = 1, nk do
   end
   ttls[i] = redis.call('TTL', KEYS[i])
 end
-return {refused, ttls}
+return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 """
 
 
@@ -205,7 +206,9 @@ def budgets_take(items: Sequence[Sequence[Cost]]) -> list[Refusal | None]:
     """Grant `items` in order, each only if every budget it draws on still has room for its units; count what was
     granted. One entry per item: None (granted) or the Refusal. The cache being down grants everything (like the
     request throttles: an outage must not take ingestion with it), with a warning."""
-    budgets = list(dict.fromkeys(budget for costs in items for budget, _ in costs))
+    # items of one shopper share one cost list (events_record builds it once): walk each distinct list once
+    distinct = {id(costs): costs for costs in items}.values()
+    budgets = list(dict.fromkeys(budget for costs in distinct for budget, _ in costs))
     if not budgets:
         return [None] * len(items)
     index = {budget: i for i, budget in enumerate(budgets)}
@@ -233,8 +236,10 @@ def _take_redis(
     from django_redis import get_redis_connection
 
     client = get_redis_connection("default")
-    refused, ttls = client.register_script(_TAKE)(keys=[b.key for b in budgets], args=_take_args(budgets, index, items))
-    return [int(r) for r in refused], [int(t) for t in ttls]
+    make_key = caches["default"].make_key  # once: `cache.make_key` resolves the connection on every call
+    keys = [make_key(b.cache_key) for b in budgets]
+    refused, ttls = client.register_script(_TAKE)(keys=keys, args=_take_args(budgets, index, items))
+    return [int(r) for r in refused.split()], [int(t) for t in ttls.split()]
 
 
 def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int | str]:
@@ -282,7 +287,7 @@ def request_throttles_resolve(budgets: list[Any], replies: list[Any] | None) -> 
     """The waits of the windows that refused the request (empty: allowed). Redis unreachable: allowed."""
     if not budgets or not replies:
         return []
-    refused, ttls = replies[0]
+    refused, ttls = (reply.split() for reply in replies[0])
     full = int(refused[0])
     if not full:
         return []
