@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -217,14 +217,16 @@ def serve(bind: str) -> subprocess.Popen[bytes]:
     raise SystemExit("gunicorn did not answer within 60 s")
 
 
-def hammer(bind: str, requests: list[tuple[str, str, str | None]], *, clients: int, headers: dict[str, str]) -> float:
+def hammer(
+    bind: str, requests: Sequence[tuple[str, str, str | None]], *, clients: int, headers: dict[str, str]
+) -> float:
     """Send `requests` (method, path, body) from `clients` threads, each on its own keep-alive connection; requests
     per second. Anything but a 200 whose events are all accepted fails the run."""
     host, _, port = bind.rpartition(":")
     chunks = [requests[i::clients] for i in range(clients)]
     failures: list[str] = []
 
-    def run(chunk: list[tuple[str, str, str | None]]) -> None:
+    def run(chunk: Sequence[tuple[str, str, str | None]]) -> None:
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         for method, path, body in chunk:
             conn.request(method, path, body=body, headers=headers)
@@ -256,7 +258,9 @@ def single(args: argparse.Namespace, products: list[tuple[int, float]], key: str
     try:
         floor_path = [("GET", f"/api/products/{pid}/", None) for pid, _ in products]
         warm = event_items(4 * args.clients, products, now=now)
-        hammer(args.bind, [("POST", "/api/events/", json.dumps(i)) for i in warm], clients=args.clients, headers=headers)
+        hammer(
+            args.bind, [("POST", "/api/events/", json.dumps(i)) for i in warm], clients=args.clients, headers=headers
+        )
         hammer(args.bind, floor_path[: 4 * args.clients], clients=args.clients, headers=headers)
         sent = len(warm)
         for round_ in range(2):
