@@ -228,14 +228,16 @@ def _events_within_budget(
     costs: list[list[Cost]] = []
     # A batch is a handful of shoppers: each one's costs are built once and shared by its items (the script reads
     # them, nothing writes them).
-    shopper_costs: dict[str, list[Cost]] = {}
+    shoppers: dict[str, tuple[str, list[Cost]]] = {}  # by session id (the batch has one user at most)
     for event in events:
-        shopper = shopper_ident_for(user_id=user_id, session_id=event.session_id)
-        item = shopper_costs.get(shopper)
-        if item is None:
-            item = shopper_costs[shopper] = [
-                (b, 1) for b in (rate_budget("events", "shopper", shopper), address_budget) if b
-            ]
+        known = shoppers.get(event.session_id)
+        if known is None:
+            shopper = shopper_ident_for(user_id=user_id, session_id=event.session_id)  # a hash: once per shopper
+            known = shoppers[event.session_id] = (
+                shopper,
+                [(b, 1) for b in (rate_budget("events", "shopper", shopper), address_budget) if b],
+            )
+        shopper, item = known
         if event.type == EventType.PURCHASE and shopper:
             item = list(item)
             if per_hour is not None:
