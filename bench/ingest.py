@@ -41,8 +41,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from _scratch import drop_database, load, scratch_database  # noqa: E402
+from serving_profile import _current as _spent  # noqa: E402  # the serving profile's stage timer
+from serving_profile import _timed  # noqa: E402
 
 DB_NAME = "dragonrec_bench_ingest"
 TYPES = ["view", "view", "view", "add_to_cart", "purchase"]
@@ -147,20 +148,6 @@ STAGES = [
     ("shopper state bump (one Lua call)", "state"),
     ("receivers: attribution, fatigue", "receivers"),
 ]
-_spent: dict[str, float] = defaultdict(float)
-
-
-def _timed(owner: Any, name: str, stage: str) -> None:
-    original: Callable[..., Any] = getattr(owner, name)
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            _spent[stage] += time.perf_counter() - started
-
-    setattr(owner, name, wrapper)
 
 
 def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
