@@ -155,13 +155,15 @@ Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 # the item count, then for each item its cost count and (key index, units) pairs (one argument, not one per
 # number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns two such strings (one
 # reply each, not one per item): per item 0 (granted) or the index of the first full counter, and per key the
-# seconds left in its window. Units are whole numbers (values in cents), so INCRBY takes them as integers ("%d": Lua
-# would print 1e+14 otherwise).
+# seconds left in its window (-3 for a key that refused nothing: its TTL is not read). Units are whole numbers
+# (values in cents), so INCRBY takes them as integers ("%d": Lua would print 1e+14 otherwise).
 _TAKE = """
 local nk = #KEYS
-local used, added = {}, {}
+local used, added, fresh, full_keys = {}, {}, {}, {}
 for i = 1, nk do
-  used[i] = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  local raw = redis.call('GET', KEYS[i])
+  fresh[i] = not raw
+  used[i] = tonumber(raw or '0') or 0
   added[i] = 0
 end
 local stream = string.gmatch(ARGV[2 * nk + 1], '%-?%d+')
@@ -179,14 +181,16 @@ for item = 1, n do
     for c = 1, m do added[costs[c][1]] = added[costs[c][1]] + costs[c][2] end
   end
   refused[item] = full
+  if full > 0 then full_keys[full] = true end
 end
 local ttls = {}
 for i = 1, nk do
   if added[i] > 0 then
     redis.call('INCRBY', KEYS[i], string.format('%d', added[i]))
-    if redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
+    -- a new window gets its expiry; an old one is asked (a counter left without one would never reset)
+    if fresh[i] or redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
   end
-  ttls[i] = redis.call('TTL', KEYS[i])
+  ttls[i] = full_keys[i] and redis.call('TTL', KEYS[i]) or -3  -- read only where an item was refused
 end
 return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 """
