@@ -1,18 +1,24 @@
-"""Event ingest against the machine's own floor (issue #24): the same rows written three ways, in one run.
+"""Event ingest against the machine's own floor (issue #24): the same rows written several ways, in one run.
 
-    .venv/bin/python bench/ingest.py                 # 20,000 events, batches of 500, 2,000 single events
-    .venv/bin/python bench/ingest.py --events 50000 --single 5000
+    .venv/bin/python bench/ingest.py                          # 20,000 events in 4 rounds, batches of 500
+    .venv/bin/python bench/ingest.py --profile                # + where a batch's time goes, stage by stage
+    .venv/bin/python bench/ingest.py --single 2000 --clients 16   # + single events over HTTP (gunicorn)
 
 1. raw COPY: the rows straight into the events table (psycopg's COPY, one transaction): the physical limit;
 2. batched API: POST /api/events/ with `--batch` events per request, as an integration (API key, each event
    naming its shopper), through Django's test client in this process: the whole view, validation, throttles (the
    rates raised so nothing is refused, but every budget is still counted in Redis), the service and its receivers,
-   without the network and gunicorn's HTTP parsing;
-3. single events: one event per POST, the same way.
+   without the network and gunicorn's HTTP parsing. A 200 means the rows are committed: the insert is the
+   request's own transaction, and after each round the bench counts the rows in the table;
+3. `--single N`: gunicorn (config/gunicorn.py, the demo's 2 workers x 4 threads) on `--bind`, `--clients` threads
+   each on a keep-alive connection: first the floor, a plain catalog GET (GET /api/products/<id>/), then one event
+   per POST with the API key; twice, alternating, and the events counted in the table at the end.
 
-Reported: events/s of each and the ratio of (2) to (1) (bar: at least 50%) and the single rate (bar: 1,000/s).
-Each method gets the same number of distinct new rows into a table that was emptied before it. Runs in a scratch
-database of its own (`dragonrec_bench_ingest`, dropped at the end); the load average is printed beside the figures.
+(1) and (2) alternate over `--rounds` rounds of `--events / rounds` rows each, into the same table with the same
+indexes, emptied and analysed before each, so a change in the machine's load hits both alike; the ratio is of the
+summed times. Any refused item, non-200 answer or missing row fails the run (exit 1): only stored rows count.
+Runs in a scratch database of its own (`dragonrec_bench_ingest`, dropped at the end); the load average is printed
+beside the figures (the bench's own clients share the machine's cores with the server).
 """
 
 from __future__ import annotations
@@ -27,10 +33,15 @@ os.environ["DRAGONREC_THROTTLE_RATES"] = ",".join(
 )
 
 import argparse
+import http.client
 import json
+import statistics
+import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +51,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from _scratch import drop_database, load, scratch_database  # noqa: E402
+from serving_profile import _current as _spent  # noqa: E402  # the serving profile's stage timer
+from serving_profile import _timed  # noqa: E402
 
 DB_NAME = "dragonrec_bench_ingest"
 TYPES = ["view", "view", "view", "add_to_cart", "purchase"]
@@ -101,9 +114,7 @@ def api(items: list[dict[str, Any]], *, batch: int, key: str) -> float:
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
-    bodies = [
-        json.dumps({"events": items[i : i + batch]} if batch > 1 else items[i]) for i in range(0, len(items), batch)
-    ]
+    bodies = [json.dumps({"events": items[i : i + batch]}) for i in range(0, len(items), batch)]
     start = time.perf_counter()
     for body in bodies:
         response = client.post("/api/events/", body, content_type="application/json")
@@ -116,11 +127,155 @@ def api(items: list[dict[str, Any]], *, batch: int, key: str) -> float:
     return time.perf_counter() - start
 
 
+def stored(expected: int, what: str) -> None:
+    """The rows are in the table, all of them: what a 200 promised."""
+    from dragonrec.tracking.models import Event
+
+    count = Event.objects.count()
+    if count != expected:
+        raise SystemExit(f"{what}: {count:,} rows in the table, {expected:,} expected")
+
+
+# --------------------------------------------------------------------------------------------- --profile
+STAGES = [
+    ("JSON parse", "parse"),
+    ("auth + throttles (one Redis round trip)", "checks"),
+    ("body shape (InputSerializer)", "shape"),
+    ("item validation (quick / DRF / text)", "items"),
+    ("lookup: products + stored ids (SQL)", "known"),
+    ("event limits (one Lua call)", "limits"),
+    ("INSERT .. json_to_recordset (SQL)", "insert"),
+    ("shopper state bump (one Lua call)", "state"),
+    ("receivers: attribution, fatigue", "receivers"),
+]
+
+
+def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
+    """Wall time per stage of a batch (wrappers around each stage's function; the rest is Django's and DRF's
+    request handling, the view's and the service's own loops, the response)."""
+    from rest_framework.views import APIView
+
+    from config.api import BoundedJSONParser
+    from dragonrec.tracking import apis
+    from dragonrec.tracking.services import events
+    from dragonrec.tracking.shopper_views import ShopperMixin
+    from dragonrec.tracking.signals import events_recorded
+
+    _timed(BoundedJSONParser, "parse", "parse")
+    _timed(APIView, "perform_authentication", "checks")
+    _timed(ShopperMixin, "check_throttles", "checks")
+    _timed(apis.EventCreateApi.InputSerializer, "is_valid", "shape")
+    _timed(apis.EventItemSerializer, "quick", "items")
+    _timed(apis.EventItemSerializer, "run_validation", "items")
+    _timed(apis, "bad_text_error", "items")
+    _timed(events, "_known", "known")
+    _timed(events, "_events_within_budget", "limits")
+    _timed(events, "_events_insert_new", "insert")
+    _timed(events, "events_state_changed", "state")
+    _timed(events_recorded, "send", "receivers")
+    total = api(items, batch=batch, key=key)
+    batches = len(items) / batch
+    print(f"profile: {len(items):,} events in batches of {batch}, {total / batches * 1000:.1f} ms a batch")
+    for label, stage in STAGES:
+        ms = _spent[stage] / batches * 1000
+        print(f"  {label:<42} {ms:6.2f} ms  {_spent[stage] / total:4.0%}")
+    rest = total - sum(_spent.values())
+    print(f"  {'the rest (Django/DRF, loops, response)':<42} {rest / batches * 1000:6.2f} ms  {rest / total:4.0%}")
+
+
+# ----------------------------------------------------------------------------------- --single (over HTTP)
+def serve(bind: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
+    env = {**os.environ, "DRAGONREC_BIND": bind}
+    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    host, _, port = bind.rpartition(":")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited: {server.stderr.read()[-2000:] if server.stderr else b''!r}")
+        try:
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            conn.request("GET", "/api/products/?page=1")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def hammer(
+    bind: str, requests: Sequence[tuple[str, str, str | None]], *, clients: int, headers: dict[str, str]
+) -> float:
+    """Send `requests` (method, path, body) from `clients` threads, each on its own keep-alive connection; requests
+    per second. Anything but a 200 whose events are all accepted fails the run."""
+    host, _, port = bind.rpartition(":")
+    chunks = [requests[i::clients] for i in range(clients)]
+    failures: list[str] = []
+
+    def run(chunk: Sequence[tuple[str, str, str | None]]) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        for method, path, body in chunk:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200 or (body and b'"rejected"' in data) or (body and b'"duplicate"' in data):
+                failures.append(f"{method} {path}: {response.status} {data[:200]!r}")
+                return
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"{len(failures)} clients failed; first: {failures[0]}")
+    return len(requests) / elapsed
+
+
+def single(args: argparse.Namespace, products: list[tuple[int, float]], key: str, now: datetime) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    server = serve(args.bind)
+    headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json", "Accept": "application/json"}
+    try:
+        floor_path = [("GET", f"/api/products/{pid}/", None) for pid, _ in products]
+        warm = event_items(4 * args.clients, products, now=now)
+        hammer(
+            args.bind, [("POST", "/api/events/", json.dumps(i)) for i in warm], clients=args.clients, headers=headers
+        )
+        hammer(args.bind, floor_path[: 4 * args.clients], clients=args.clients, headers=headers)
+        sent = len(warm)
+        for round_ in range(2):
+            gets = (floor_path * (args.single // len(floor_path) + 1))[: args.single]
+            floor = hammer(args.bind, gets, clients=args.clients, headers=headers)
+            posts = [("POST", "/api/events/", json.dumps(i)) for i in event_items(args.single, products, now=now)]
+            rate = hammer(args.bind, posts, clients=args.clients, headers=headers)
+            sent += args.single
+            print(
+                f"HTTP, {args.clients} clients, round {round_ + 1}: floor GET /api/products/<id>/ {floor:6,.0f}/s; "
+                f"single events {rate:6,.0f}/s = {rate / floor:.0%} of the floor (bar 1,000/s)  (load {load()})",
+                flush=True,
+            )
+        stored(sent, "single events")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=4, help="COPY and API alternate this many times")
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--single", type=int, default=2_000, help="events sent one per request")
+    parser.add_argument("--profile", action="store_true", help="time each stage of a batch (after the rounds)")
+    parser.add_argument("--single", type=int, default=0, help="events sent one per request over HTTP, per round")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients for --single")
+    parser.add_argument("--bind", default=os.environ.get("DRAGONREC_BIND", "127.0.0.1:8413"), help="for gunicorn")
     parser.add_argument("--keep", action="store_true", help=f"keep the scratch database {DB_NAME}")
     args = parser.parse_args()
 
@@ -143,24 +298,37 @@ def main() -> None:
         print(f"load average at start {load()}", flush=True)
 
         reset()
-        copy_s = raw_copy(event_items(args.events, products, now=now))
-        copy_rate = args.events / copy_s
-        print(f"raw COPY          {args.events:>7,} events in {copy_s:6.2f} s = {copy_rate:9,.0f}/s  (load {load()})")
-        reset()
         api(event_items(args.batch, products, now=now), batch=args.batch, key=key)  # warm-up: imports, caches
-        reset()
-        batch_s = api(event_items(args.events, products, now=now), batch=args.batch, key=key)
-        batch_rate = args.events / batch_s
+        per_round = args.events // args.rounds
+        copy_s: list[float] = []
+        api_s: list[float] = []
+        for round_ in range(args.rounds):
+            reset()
+            copy_s.append(raw_copy(event_items(per_round, products, now=now)))
+            stored(per_round, "raw COPY")
+            reset()
+            api_s.append(api(event_items(per_round, products, now=now), batch=args.batch, key=key))
+            stored(per_round, "API batches")
+            print(
+                f"round {round_ + 1}: raw COPY {per_round / copy_s[-1]:9,.0f}/s, API batches of {args.batch} "
+                f"{per_round / api_s[-1]:9,.0f}/s = {copy_s[-1] / api_s[-1]:.0%}  (load {load()})",
+                flush=True,
+            )
+        total = per_round * args.rounds
+        copy_rate, batch_rate = total / sum(copy_s), total / sum(api_s)
         print(
-            f"API batches of {args.batch:<3} {args.events:>7,} events in {batch_s:6.2f} s = {batch_rate:9,.0f}/s "
-            f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%)  (load {load()})"
+            f"raw COPY          {total:>7,} events in {sum(copy_s):6.2f} s = {copy_rate:9,.0f}/s\n"
+            f"API batches of {args.batch:<3} {total:>7,} events in {sum(api_s):6.2f} s = {batch_rate:9,.0f}/s "
+            f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median "
+            f"{statistics.median(c / a for c, a in zip(copy_s, api_s, strict=True)):.0%})  (load {load()})",
+            flush=True,
         )
-        reset()
-        single_s = api(event_items(args.single, products, now=now), batch=1, key=key)
-        print(
-            f"API single events {args.single:>7,} events in {single_s:6.2f} s = {args.single / single_s:9,.0f}/s "
-            f"(bar 1,000/s)  (load {load()})"
-        )
+        if args.profile:
+            reset()
+            profile(event_items(per_round, products, now=now), batch=args.batch, key=key)
+        if args.single:
+            reset()
+            single(args, products, key, now)
     finally:
         if not args.keep:
             drop_database(DB_NAME)

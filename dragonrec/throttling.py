@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -151,25 +151,29 @@ class Refusal:
 
 Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 
-# KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then the item count, then for each item its
-# cost count and (key index, units) pairs. Returns per item 0 (granted) or the index of the first full counter, and
-# per key the seconds left in its window. Units are whole numbers (values in cents), so INCRBY takes them as
-# integers ("%d": Lua would print 1e+14 otherwise).
+# KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then ONE string of space-separated integers:
+# the item count, then for each item its cost count and (key index, units) pairs (one argument, not one per
+# number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns two such strings (one
+# reply each, not one per item): per item 0 (granted) or the index of the first full counter, and per key the
+# seconds left in its window (-3 for a key that refused nothing: its TTL is not read). Units are whole numbers
+# (values in cents), so INCRBY takes them as integers ("%d": Lua would print 1e+14 otherwise).
 _TAKE = """
 local nk = #KEYS
-local used, added = {}, {}
+local used, added, fresh, full_keys = {}, {}, {}, {}
 for i = 1, nk do
-  used[i] = tonumber(redis.call('GET', KEYS[i]) or '0') or 0
+  local raw = redis.call('GET', KEYS[i])
+  fresh[i] = not raw
+  used[i] = tonumber(raw or '0') or 0
   added[i] = 0
 end
-local pos = 2 * nk + 1
-local n = tonumber(ARGV[pos]); pos = pos + 1
+local stream = string.gmatch(ARGV[2 * nk + 1], '%-?%d+')
+local n = tonumber(stream())
 local refused = {}
 for item = 1, n do
-  local m = tonumber(ARGV[pos]); pos = pos + 1
+  local m = tonumber(stream())
   local costs, full = {}, 0
   for c = 1, m do
-    local k, units = tonumber(ARGV[pos]), tonumber(ARGV[pos + 1]); pos = pos + 2
+    local k, units = tonumber(stream()), tonumber(stream())
     costs[c] = {k, units}
     if full == 0 and used[k] + added[k] + units > tonumber(ARGV[2 * k - 1]) then full = k end
   end
@@ -177,16 +181,18 @@ for item = 1, n do
     for c = 1, m do added[costs[c][1]] = added[costs[c][1]] + costs[c][2] end
   end
   refused[item] = full
+  if full > 0 then full_keys[full] = true end
 end
 local ttls = {}
 for i = 1, nk do
   if added[i] > 0 then
     redis.call('INCRBY', KEYS[i], string.format('%d', added[i]))
-    if redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
+    -- a new window gets its expiry; an old one is asked (a counter left without one would never reset)
+    if fresh[i] or redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
   end
-  ttls[i] = redis.call('TTL', KEYS[i])
+  ttls[i] = full_keys[i] and redis.call('TTL', KEYS[i]) or -3  -- read only where an item was refused
 end
-return {refused, ttls}
+return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 """
 
 
@@ -204,7 +210,9 @@ def budgets_take(items: Sequence[Sequence[Cost]]) -> list[Refusal | None]:
     """Grant `items` in order, each only if every budget it draws on still has room for its units; count what was
     granted. One entry per item: None (granted) or the Refusal. The cache being down grants everything (like the
     request throttles: an outage must not take ingestion with it), with a warning."""
-    budgets = list(dict.fromkeys(budget for costs in items for budget, _ in costs))
+    # items of one shopper share one cost list (events_record builds it once): walk each distinct list once
+    distinct = {id(costs): costs for costs in items}.values()
+    budgets = list(dict.fromkeys(budget for costs in distinct for budget, _ in costs))
     if not budgets:
         return [None] * len(items)
     index = {budget: i for i, budget in enumerate(budgets)}
@@ -232,17 +240,24 @@ def _take_redis(
     from django_redis import get_redis_connection
 
     client = get_redis_connection("default")
-    refused, ttls = client.register_script(_TAKE)(keys=[b.key for b in budgets], args=_take_args(budgets, index, items))
-    return [int(r) for r in refused], [int(t) for t in ttls]
+    make_key = caches["default"].make_key  # once: `cache.make_key` resolves the connection on every call
+    keys = [make_key(b.cache_key) for b in budgets]
+    refused, ttls = client.register_script(_TAKE)(keys=keys, args=_take_args(budgets, index, items))
+    return [int(r) for r in refused.split()], [int(t) for t in ttls.split()]
 
 
-def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int]:
-    args: list[int] = [value for budget in budgets for value in (budget.limit, budget.period)]
-    args.append(len(items))
+def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int | str]:
+    args: list[int | str] = [value for budget in budgets for value in (budget.limit, budget.period)]
+    stream: list[int] = [len(items)]
+    encoded: dict[int, list[int]] = {}  # items of one shopper share one cost list: encode it once
     for costs in items:
-        args.append(len(costs))
-        for budget, units in costs:
-            args += [index[budget] + 1, int(units)]
+        part = encoded.get(id(costs))
+        if part is None:
+            part = encoded[id(costs)] = [len(costs)]
+            for budget, units in costs:
+                part += [index[budget] + 1, int(units)]
+        stream += part
+    args.append(" ".join(map(str, stream)))
     return args
 
 
@@ -276,7 +291,7 @@ def request_throttles_resolve(budgets: list[Any], replies: list[Any] | None) -> 
     """The waits of the windows that refused the request (empty: allowed). Redis unreachable: allowed."""
     if not budgets or not replies:
         return []
-    refused, ttls = replies[0]
+    refused, ttls = (reply.split() for reply in replies[0])
     full = int(refused[0])
     if not full:
         return []

@@ -71,6 +71,7 @@ class TextField(serializers.CharField):
 
 PLAIN_DECIMAL = re.compile(r"\d{1,10}(?:\.\d{1,2})?\Z")  # what the DecimalField below takes as it is
 MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigger is not tracking context
+MAYBE_BAD_TEXT = re.compile(r"\\u(?:0000|d[89a-f])")  # in a json.dumps (ASCII) text; see EventItemSerializer.quick
 
 
 class EventItemSerializer(serializers.Serializer[Any]):
@@ -91,8 +92,9 @@ class EventItemSerializer(serializers.Serializer[Any]):
 
     def quick(self, raw: dict[str, Any]) -> dict[str, Any] | None:
         """What `run_validation` returns, for the usual well-formed item (plain JSON types, an ISO timestamp with
-        its zone, a price as a decimal string), at a fraction of its cost (DRF's field machinery was most of a
-        batch's time); None for anything else, which then goes through `run_validation` and its messages."""
+        its zone, a price as a decimal string, no text that `bad_text_error` could refuse), at a fraction of its
+        cost (DRF's field machinery was most of a batch's time); None for anything else, which then goes through
+        `bad_text_error`, `run_validation` and their messages."""
         data: dict[str, Any] = {}
         ident, kind = raw.get("id"), raw.get("type")
         if not isinstance(ident, str) or not isinstance(kind, str) or not 0 < len(kind) <= 32 or kind != kind.strip():
@@ -132,7 +134,14 @@ class EventItemSerializer(serializers.Serializer[Any]):
                 value = Decimal(value)
             data["value"] = value
         context = raw.get("context", {})
-        if not isinstance(context, dict) or len(json.dumps(context, default=str)) > MAX_CONTEXT_BYTES:
+        if not isinstance(context, dict):
+            return None
+        # One dump of the whole item screens it for text no column can hold (NUL, a lone surrogate: escaped as
+        # \u0000 / \udXXX here; a real emoji's surrogate pair is a false alarm, sent to the exact check) and
+        # bounds its context (a part of the item, so never longer): the per-string walk of `bad_text_error` and a
+        # second dump of the context were a fifth of a batch.
+        blob = json.dumps(raw)
+        if len(blob) > MAX_CONTEXT_BYTES or MAYBE_BAD_TEXT.search(blob):
             return None
         data["context"] = context
         return data
@@ -175,6 +184,9 @@ class EventCreateApi(ShopperMixin, APIView):
 
     permission_classes = [ApiKeyScopes]
     required_scopes = {"POST": ApiKey.Scope.EVENTS_WRITE}
+    # one Redis round trip before the view: both request windows, a kept API key's check, the cookie's retired-id
+    # check (tracking.shopper_views); a single event was several round trips and a database read of the key
+    prefetch = True
 
     throttle_scope = "event_requests"
 
@@ -252,19 +264,22 @@ class EventCreateApi(ShopperMixin, APIView):
         # the cost of a 500-event batch.
         checker = EventItemSerializer()
         for index, raw in enumerate(raw_items):
-            item_id = printable(raw.get("id", "")) if isinstance(raw, dict) else ""
             if not isinstance(raw, dict):
                 results[index] = {"id": "", "status": "rejected", "error": "an event must be a JSON object"}
                 continue
-            text_error = bad_text_error(raw)  # NUL / lone surrogates: storable nowhere, so rejected per item
-            if text_error:
-                results[index] = {"id": item_id, "status": "rejected", "error": text_error}
-                continue
-            try:
-                item = EventInput(**(checker.quick(raw) or checker.run_validation(raw)))
-            except ValidationError as invalid:
-                results[index] = {"id": item_id, "status": "rejected", "error": _first_error(invalid.detail)}
-                continue
+            data = checker.quick(raw)
+            if data is None:  # not the usual item: the full checks, and their messages
+                item_id = printable(raw.get("id", ""))
+                text_error = bad_text_error(raw)  # NUL / lone surrogates: storable nowhere, so rejected per item
+                if text_error:
+                    results[index] = {"id": item_id, "status": "rejected", "error": text_error}
+                    continue
+                try:
+                    data = checker.run_validation(raw)
+                except ValidationError as invalid:
+                    results[index] = {"id": item_id, "status": "rejected", "error": _first_error(invalid.detail)}
+                    continue
+            item = EventInput(**data)
             if not shopper.is_integration:
                 item.session_id = shopper.session_id
             valid.append((index, item))

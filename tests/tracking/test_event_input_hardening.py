@@ -131,3 +131,59 @@ def test_concurrent_replays_of_one_id_are_accepted_exactly_once() -> None:
     assert not errors
     assert sorted(statuses) == ["accepted"] + ["duplicate"] * 7
     assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_text_the_quick_screen_cannot_clear_is_checked_exactly_and_stored(client) -> None:  # type: ignore[no-untyped-def]
+    # given storable text that looks like unstorable text once escaped: an emoji (a surrogate pair on the wire),
+    # the six characters "\u0000" typed by a shopper, accented text, and a context just under the size bound
+    product = ProductFactory()
+    contexts = [{"page": "/p/😀"}, {"query": "\\u0000"}, {"page": "/café"}, {"note": "x" * 4000}]
+    items = [event(product.id, context=context) for context in contexts]
+    # when
+    response = post_raw(client, json.dumps({"events": items}))
+    # then every item is stored, its context exactly as sent
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["accepted"] * 4
+    stored = dict(Event.objects.values_list("id", "context"))
+    assert [stored[uuid.UUID(str(i["id"]))] for i in items] == contexts
+
+
+def test_the_quick_validator_agrees_with_the_serializer_on_usual_items() -> None:
+    # the fast path (EventItemSerializer.quick) must mean what DRF's fields mean, or it silently stores other rows
+    from dragonrec.tracking.apis import EventItemSerializer
+
+    checker = EventItemSerializer()
+    ident = str(uuid.uuid4())
+    usual: list[dict[str, object]] = [
+        {"id": ident, "type": "view", "product_id": 3},
+        {"id": ident, "type": "purchase", "product_id": 3, "session_id": "s-9", "value": "19.90", "quantity": 2},
+        {
+            "id": ident,
+            "type": "click",
+            "product_id": 7,
+            "timestamp": "2026-12-01T10:00:00+01:00",
+            "context": {"request_id": ident, "position": 3},
+        },
+        {
+            "id": ident.upper(),
+            "type": "search",
+            "product_id": None,
+            "timestamp": None,
+            "value": None,
+            "context": {"query": "röd mössa"},
+        },
+    ]
+    for raw in usual:
+        quick = checker.quick(raw)
+        assert quick is not None, raw
+        assert quick == checker.run_validation(raw), raw
+    # and anything it is not sure of goes to the serializer (and its messages)
+    for odd in [
+        {"id": ident, "type": " view"},
+        {"id": ident, "type": "view", "value": 19.9},
+        {"id": ident, "type": "view", "timestamp": "2026-12-01T10:00:00"},
+        {"id": ident, "type": "view", "product_id": True},
+        {"id": ident, "type": "view", "context": {"k": "\u0000"}},
+    ]:
+        assert checker.quick(odd) is None, odd
