@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from dragonrec.recommender.core.base import CandidateSource, Ranker
+from dragonrec.recommender.core.caching import TtlMemo
 from dragonrec.recommender.core.candidates import (
     ComplementSource,
     EmbeddingSource,
@@ -37,6 +38,8 @@ from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, ProductId, Recommendation, ScoredItem
 
 TRENDING = "trending"
+# Ranked lists (before exploration) by everything they are computed from: see Pipeline.recommend_explored.
+RankedMemo = TtlMemo[tuple[Any, ...], Recommendation]
 
 
 def _sources(rows_by_scenario: Mapping[str, Sequence[Sequence[Any]]]) -> dict[str, tuple[tuple[str, int], ...]]:
@@ -234,16 +237,41 @@ class Pipeline:
         exploration: ExplorationConfig,
         seed: int,
         policy: ServingPolicy | None = None,
+        memo: RankedMemo | None = None,
     ) -> Recommendation:
-        """`recommend`, then the exploration step of the re-rank: the page is drawn from a slightly longer ranked
-        list (core.exploration), each item carrying its propensity. Serving and the simulator both call this, with
-        the request id as the seed, so a served list can be reproduced exactly."""
+        """`recommend` (through `memo` when given: `recommend_memoised`), then the exploration step of the re-rank:
+        the page is drawn from a slightly longer ranked list (core.exploration), each item carrying its propensity.
+        Serving and the simulator both call this, with the request id as the seed, so a served list can be
+        reproduced exactly."""
         if not exploration.enabled:
-            return self.recommend(ctx, rules, policy=policy)
+            return self.recommend_memoised(ctx, rules, policy=policy, memo=memo)
         # a page longer than the pool needs no extra items, but its tail is still drawn
-        longer = self.recommend(replace(ctx, n=ctx.n + pool_size(exploration, ctx.n)), rules, policy=policy)
+        longer_ctx = replace(ctx, n=ctx.n + pool_size(exploration, ctx.n))
+        longer = self.recommend_memoised(longer_ctx, rules, policy=policy, memo=memo)
         items = explore_page(longer.items, n=ctx.n, config=exploration, seed=seed)
         return replace(longer, items=items)
+
+    def recommend_memoised(
+        self,
+        ctx: Context,
+        rules: RerankRules | None = None,
+        *,
+        policy: ServingPolicy | None = None,
+        memo: RankedMemo | None = None,
+    ) -> Recommendation:
+        """`recommend`, from `memo` when the same ranked list was computed within its time-to-live. The key holds
+        every input of the list: the request (scenario, history with timestamps, anchors, statements, page size,
+        exclusions, shopper), the rules (fatigue and merchant rules included), the serving policy (which already
+        weighed the clock: purchase horizons), the pipeline's settings and sources, and the ranker's label (a
+        student's names its version); the memo itself belongs to one catalog snapshot (products, vectors,
+        aggregates). So a hit is the list a fresh computation would give, and what varies per request (the
+        exploration draw, its propensities, the request id, the impression) is never memoised. A ranker built from
+        per-request data (the teacher's cached judgments) is not memoised."""
+        if memo is None or isinstance(self.ranker, TeacherScoresRanker):
+            return self.recommend(ctx, rules, policy=policy)
+        policy = policy or self.policy(ctx)
+        key = ranked_key(ctx, rules, policy, self)
+        return memo.get(key, lambda: self.recommend(ctx, rules, policy=policy))
 
     def candidates(
         self, ctx: Context, policy: ServingPolicy | None = None
@@ -315,6 +343,36 @@ class Pipeline:
         if rules.stated_price_min is not None or rules.stated_price_max is not None or rules.avoid_categories:
             limit *= 4  # filters that drop a good part of the catalog: fetch more before relaxing them
         return [ScoredItem(product_id=pid, score=s, source=TRENDING) for pid, s in self.products.trending(limit=limit)]
+
+
+def ranked_key(ctx: Context, rules: RerankRules | None, policy: ServingPolicy, pipeline: Pipeline) -> tuple[Any, ...]:
+    """Everything `Pipeline.recommend` reads besides the stores, as a hashable key (see `recommend_memoised`)."""
+    return (
+        ctx.scenario,
+        tuple(ctx.history),  # frozen HistoryEvents: product, type and timestamp
+        tuple(ctx.anchor_ids),
+        ctx.preferences,
+        ctx.n,
+        frozenset(ctx.exclude_ids),
+        ctx.user_key,
+        ctx.now,
+        _rules_key(rules),
+        repr(policy),
+        repr(pipeline.config),
+        tuple(pipeline.sources),
+        type(pipeline.ranker).__qualname__,
+        pipeline.ranker.label,
+    )
+
+
+def _rules_key(rules: RerankRules | None) -> tuple[Any, ...]:
+    if rules is None:
+        return ()
+    values = []
+    for name in rules.__dataclass_fields__:
+        value = getattr(rules, name)
+        values.append(tuple(sorted(value.items())) if isinstance(value, Mapping) else value)
+    return tuple(values)
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:
