@@ -211,9 +211,9 @@ def main() -> int:
     from dragonrec.recommender.stores import current_snapshot
 
     snapshot = current_snapshot()
-    memo = snapshot.ranked if snapshot is not None else None
-    if memo is not None:  # RANKED_LIST_TTL_S: the share of lists this run served from the memo
-        print(f"\nranked-list memo: {memo.hits} hits, {memo.misses} misses (warm-up included)")
+    memo = snapshot.scored if snapshot is not None else None
+    if memo is not None:  # SCORED_CANDIDATES_TTL_S: the share of lists this run served from the memo
+        print(f"\nscored-candidates memo: {memo.hits} hits, {memo.misses} misses (warm-up included)")
     if profiler is not None:
         print()
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.cprofile)

@@ -112,8 +112,8 @@ class ProcessCache(Generic[K, V]):
 
 class TtlMemo(Generic[K, V]):
     """A bounded, thread-safe memo of values that are exact for their key but may go stale with time: each lives
-    `ttl_s` seconds at most, the least recently used go first past `max_entries`. The ranked lists of serving
-    (core.pipeline.RankedMemo) live in one, held by the catalog snapshot they were computed from, so new catalog
+    `ttl_s` seconds at most, the least recently used go first past `max_entries`. Serving's scored candidates
+    (core.pipeline.ScoredMemo) live in one, held by the catalog snapshot they were computed from, so new catalog
     data drops them all at once. Two threads that miss the same key both compute it (a list is milliseconds): no
     waiting, no lock held during a build."""
 

@@ -76,7 +76,7 @@ from dragonrec.recommender.services.shopper_state import (
     serving_prefetch_resolve as serving_prefetch_resolve,
 )
 from dragonrec.recommender.services.teacher import TeacherScores, history_signature, teacher_cache_key
-from dragonrec.recommender.stores import ranked_memo
+from dragonrec.recommender.stores import scored_memo
 from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def recommendation_list(
             exploration=exploration,
             seed=seed_from_request(request_id),
             policy=policy,
-            memo=ranked_memo(products),
+            memo=scored_memo(products),
         )
         served = served_from(result, teacher_scores, ctx, products, request_id)
         policy_extra = {"policy": policy.as_dict()}
