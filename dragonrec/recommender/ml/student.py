@@ -124,6 +124,18 @@ class Student:
                 vector.setflags(write=False)
                 self._remembered[tuple(self._steps(history))[-self.config.max_len :]] = vector
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (the online update deep-copies a student to tune it) start with no memoised vectors and their own
+        lock: a lock cannot be copied, and the vectors are the original weights' answers."""
+        state = self.__dict__.copy()
+        state["_recent_users"] = OrderedDict()
+        del state["_recent_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._recent_lock = threading.Lock()
+
     def forget_user_vectors(self) -> None:
         with self._recent_lock:
             self._recent_users.clear()
