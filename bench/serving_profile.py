@@ -46,6 +46,7 @@ for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 STAGES = ["middleware", "authentication", "round trip", "shopper state", "pipeline", "serialization", "impression"]
 _current: dict[str, float] = defaultdict(float)
+_clock: Callable[[], float] = time.perf_counter  # --clock cpu: time.thread_time, what this thread spent on a core
 
 
 def _timed(owner: Any, name: str, stage: str) -> None:
@@ -54,11 +55,11 @@ def _timed(owner: Any, name: str, stage: str) -> None:
     original: Callable[..., Any] = getattr(owner, name)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started = _clock()
         try:
             return original(*args, **kwargs)
         finally:
-            _current[stage] += time.perf_counter() - started
+            _current[stage] += _clock() - started
 
     setattr(owner, name, wrapper)
 
@@ -122,7 +123,17 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=240)
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--shoppers", type=int, default=8)
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="cpu: stage times in this thread's CPU time (steady on a loaded machine; excludes waiting on servers)",
+    )
+    parser.add_argument("--cprofile", type=int, default=0, help="also print the N functions with most own time")
+    parser.add_argument("--sort", default="tottime", help="the cProfile sort key (tottime, cumulative, ...)")
     args = parser.parse_args()
+    global _clock
+    _clock = time.thread_time if args.clock == "cpu" else time.perf_counter
 
     import django
 
@@ -140,6 +151,10 @@ def main() -> int:
     rows: dict[str, list[float]] = defaultdict(list)
     sql: dict[str, list[int]] = defaultdict(list)
     redis: dict[str, list[int]] = defaultdict(list)
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile(_clock) if args.cprofile else None
     for i in range(args.warmup + args.requests):
         identity, headers, params = clients[i % len(clients)]
         kind = kinds[(i // len(clients)) % len(kinds)]
@@ -151,10 +166,14 @@ def main() -> int:
             if kind == "product":
                 query["product_id"] = str(pid)
         _current.clear()
-        started = time.perf_counter()
+        if profiler is not None and i >= args.warmup:
+            profiler.enable()
+        started = _clock()
         with RoundTrips() as trips:
             response = client.get(path, query, **cast("dict[str, Any]", headers))
-        total = time.perf_counter() - started
+        total = _clock() - started
+        if profiler is not None:
+            profiler.disable()
         if response.status_code != 200:
             raise SystemExit(f"{path} {query} answered {response.status_code}: {response.content[:300]!r}")
         if i < args.warmup:
@@ -172,7 +191,10 @@ def main() -> int:
         redis[label].append(len(trips.redis))
 
     load = os.getloadavg()
-    print(f"{args.requests} warm requests, {args.shoppers} shoppers; load average {load[0]:.2f} {load[1]:.2f}")
+    print(
+        f"{args.requests} warm requests, {args.shoppers} shoppers, {args.clock} clock; "
+        f"load average {load[0]:.2f} {load[1]:.2f}"
+    )
     print(f"{'stage':<16}{'mean ms':>10}{'p95 ms':>10}{'share':>8}")
     total_mean = statistics.fmean(rows["total"])
     for key in [*STAGES, "view, other", "total"]:
@@ -186,6 +208,15 @@ def main() -> int:
             f"{label:<26}{max(sql[label]):>8}{statistics.fmean(sql[label]):>10.2f}"
             f"{max(redis[label]):>10}{statistics.fmean(redis[label]):>11.2f}"
         )
+    from dragonrec.recommender.stores import current_snapshot
+
+    snapshot = current_snapshot()
+    memo = snapshot.scored if snapshot is not None else None
+    if memo is not None:  # SCORED_CANDIDATES_TTL_S: the share of lists this run served from the memo
+        print(f"\nscored-candidates memo: {memo.hits} hits, {memo.misses} misses (warm-up included)")
+    if profiler is not None:
+        print()
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.cprofile)
     return 0
 
 

@@ -2,8 +2,8 @@
 
 `make demo` uses it; a production deployment can too (every value reads an environment variable). Defaults are
 for a 2-core machine: one process per core (each holds the GIL while it ranks) and a few threads each to overlap
-the database and Redis round trips. Measured with bench/api_latency.py, 16 clients: 2x4 saturates at ~305-340
-requests/s, 3x4 at ~200 and 4x4 at ~170 (more processes only contend for the same two cores).
+the database and Redis round trips. Measured with bench/api_latency.py, 16 clients, at load 7-9: 2x4 145
+requests/s, 2x2 92, 4x2 113, 1x8 92 (more processes only contend for the same two cores; docs/operations.md).
 
 Slow clients: gunicorn's own threads (`DRAGONREC_WEB_IO_THREADS`, 32 a process) read requests and buffer their bodies;
 only then does one of the `DRAGONREC_WEB_THREADS` application threads run Django on it (config/gunicorn_buffering.py).
@@ -13,6 +13,7 @@ proxy in front (docs/operations.md, "Slow clients").
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any
@@ -52,3 +53,8 @@ def post_worker_init(worker: Any) -> None:
         serving_warmup()
     except Exception:  # a cold worker still serves; it just pays the loading on its first requests
         logging.getLogger(__name__).exception("serving warm-up failed")
+    # What is loaded by now (Django, the models, the catalog snapshot: a few hundred thousand objects) lives as long
+    # as the worker: out of the collector's sight, so a full collection no longer walks it in the middle of a
+    # request (measured: one pause of 242 ms in a 1.7 s ingest run).
+    gc.collect()
+    gc.freeze()

@@ -71,6 +71,7 @@ class DatabaseCollector:
         yield info
         yield from _buffer()
         yield from _jobs()
+        yield from _scored_memo()
 
 
 def _jobs() -> Iterator[Any]:
@@ -121,6 +122,23 @@ def _buffer() -> Iterator[Any]:
     yield GaugeMetricFamily(
         "dragonrec_impression_flush_lag_seconds", "Age of the oldest buffered impression", state.lag_s(timezone.now())
     )
+
+
+def _scored_memo() -> Iterator[Any]:
+    """How often this process served a list's scored candidates from its memo (SCORED_CANDIDATES_TTL_S): the share
+    of lists that skipped candidate generation and ranking. Counts restart with each catalog snapshot."""
+    from dragonrec.recommender.stores import current_snapshot
+
+    snapshot = current_snapshot()
+    memo = snapshot.scored if snapshot is not None else None
+    if memo is None:
+        return
+    found = CounterMetricFamily(
+        "dragonrec_scored_memo_lookups", "Scored-candidate memo lookups (this process)", labels=["result"]
+    )
+    found.add_metric(["hit"], memo.hits)
+    found.add_metric(["miss"], memo.misses)
+    yield found
 
 
 REGISTRY.register(DatabaseCollector())

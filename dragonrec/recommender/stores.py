@@ -18,6 +18,7 @@ from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapte
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.caching import ProcessCache
 from dragonrec.recommender.core.memory import InMemoryProductStore, InMemoryVectorIndex
+from dragonrec.recommender.core.pipeline import ScoredMemo
 from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorFilter, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 from dragonrec.recommender.models import CategoryComplement, ProductComplement, ProductEmbedding, TrendingScore
@@ -61,6 +62,11 @@ class CatalogSnapshot:
         # API renderings of products (PRODUCT_SERIALIZER output), filled on first use: they go stale exactly when
         # the snapshot does, so they live and die with it.
         self.rendered: dict[ProductId, Any] = {}
+        # Scored candidates computed from this snapshot (core.pipeline.Pipeline.scored): dropped with it.
+        ttl = float(recommender_settings.SCORED_CANDIDATES_TTL_S)
+        self.scored: ScoredMemo | None = (
+            ScoredMemo(ttl_s=ttl, max_entries=int(recommender_settings.SCORED_CANDIDATES_MAX)) if ttl > 0 else None
+        )
 
 
 # One thread checks and, if the catalog changed, rebuilds; meanwhile the other threads keep serving the previous
@@ -109,6 +115,11 @@ def current_snapshot() -> CatalogSnapshot | None:
     """The process's snapshot as last refreshed (by this request's pipeline), without a version check."""
     cached = _snapshots.peek(SNAPSHOT_KEY)
     return cached[1] if cached is not None else None
+
+
+def scored_memo(products: ProductStore) -> ScoredMemo | None:
+    """The memo of scored candidates of the snapshot behind serving's product store (None: another store, or off)."""
+    return products.snapshot.scored if isinstance(products, OrmProductStore) else None
 
 
 def products_from_db(ids: Iterable[ProductId]) -> dict[ProductId, Product]:

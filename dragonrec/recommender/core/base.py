@@ -24,6 +24,10 @@ class CandidateSource(ABC):
     """Proposes up to k products for a context; cheap, recall-oriented."""
 
     name: str = ""
+    # Whether `candidates` may depend on who the shopper is (ctx.user_key) beyond their history and statements.
+    # Serving shares scored candidates between shoppers with the same inputs (a new visitor's home page) only
+    # when no part of the pipeline reads it (core.pipeline.scored_key); True, the safe answer, unless declared.
+    reads_shopper: bool = True
 
     @abstractmethod
     def candidates(self, ctx: Context, *, k: int) -> list[Candidate]:
@@ -35,6 +39,7 @@ class Ranker(ABC):
 
     name: str = ""
     version: str = ""  # model version for rankers backed by a trained artifact
+    reads_shopper: bool = True  # as CandidateSource.reads_shopper: whether `score` reads ctx.user_key
 
     @property
     def label(self) -> str:

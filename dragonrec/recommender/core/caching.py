@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -107,6 +108,42 @@ class ProcessCache(Generic[K, V]):
         with self._lock:
             self._entries.clear()
             self._generation += 1
+
+
+class TtlMemo(Generic[K, V]):
+    """A bounded, thread-safe memo of values that are exact for their key but may go stale with time: each lives
+    `ttl_s` seconds at most, the least recently used go first past `max_entries`. Serving's scored candidates
+    (core.pipeline.ScoredMemo) live in one, held by the catalog snapshot they were computed from, so new catalog
+    data drops them all at once. Two threads that miss the same key both compute it (a list is milliseconds): no
+    waiting, no lock held during a build."""
+
+    def __init__(self, *, ttl_s: float, max_entries: int) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K, build: Callable[[], V]) -> V:
+        now = time.monotonic()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and now - found[0] < self.ttl_s:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found[1]
+            self.misses += 1
+        value = build()
+        with self._lock:
+            self._entries[key] = (now, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 _registry: weakref.WeakSet[ProcessCache[Any, Any]] = weakref.WeakSet()

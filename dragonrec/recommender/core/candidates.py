@@ -36,6 +36,8 @@ EVIDENCE_WEIGHT = 0.3
 class StoreSource(CandidateSource):
     """Base for sources reading the product store and vector index."""
 
+    reads_shopper = False  # a function of the history, statements and catalog only
+
     def __init__(self, *, products: ProductStore, index: VectorIndex, embedder: Embedder | None = None) -> None:
         self.products = products
         self.index = index

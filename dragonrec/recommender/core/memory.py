@@ -145,7 +145,9 @@ class InMemoryVectorIndex(VectorIndex):
         if self._matrix.shape[0] != len(self._ids):
             raise ValueError(f"{len(self._ids)} ids but {self._matrix.shape[0]} vectors")
         self.dim = int(self._matrix.shape[1])
-        self._row = {int(i): r for r, i in enumerate(self._ids)}
+        # ids in order and their rows: a request's lookups are one searchsorted, not a dict lookup per id
+        self._by_id = np.argsort(self._ids, kind="stable")
+        self._sorted_ids = self._ids[self._by_id]
         # Dense ids (evaluation: product i is row i) let lookups skip the dict.
         self._dense = bool(np.array_equal(self._ids, np.arange(len(self._ids))))
         self._has_vector = np.linalg.norm(self._matrix, axis=1) > 0
@@ -163,7 +165,11 @@ class InMemoryVectorIndex(VectorIndex):
         if self._dense:
             rows = np.asarray(ids, dtype=np.int64).reshape(-1)
             return np.where((rows >= 0) & (rows < len(self._ids)), rows, -1)
-        return np.fromiter((self._row.get(int(i), -1) for i in ids), dtype=np.int64, count=len(ids))
+        wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not len(self._ids) or not len(wanted):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted_ids, wanted), len(self._ids) - 1)
+        return np.where(self._sorted_ids[at] == wanted, self._by_id[at], -1)
 
     def vectors(self, ids: Sequence[ProductId]) -> tuple[np.ndarray, np.ndarray]:
         rows = self._rows(ids)

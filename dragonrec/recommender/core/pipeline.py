@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from dragonrec.recommender.core.base import CandidateSource, Ranker
+from dragonrec.recommender.core.caching import TtlMemo
 from dragonrec.recommender.core.candidates import (
     ComplementSource,
     EmbeddingSource,
@@ -37,6 +38,8 @@ from dragonrec.recommender.core.stores import ProductStore, VectorIndex
 from dragonrec.recommender.core.types import Candidate, Context, ProductId, Recommendation, ScoredItem
 
 TRENDING = "trending"
+# Scored candidates by everything they are computed from: see Pipeline.scored.
+ScoredMemo = TtlMemo[tuple[Any, ...], list[ScoredItem]]
 
 
 def _sources(rows_by_scenario: Mapping[str, Sequence[Sequence[Any]]]) -> dict[str, tuple[tuple[str, int], ...]]:
@@ -202,22 +205,26 @@ class Pipeline:
         return serving_policy(ctx, self.config, products=self.products, ranker=ranker, overrides=overrides)
 
     def recommend(
-        self, ctx: Context, rules: RerankRules | None = None, *, policy: ServingPolicy | None = None
+        self,
+        ctx: Context,
+        rules: RerankRules | None = None,
+        *,
+        policy: ServingPolicy | None = None,
+        memo: ScoredMemo | None = None,
     ) -> Recommendation:
         """Up to ctx.n items (exactly n whenever the catalog has n allowed products and the policy fills). `rules`
         carries the business side (pins, boosts, blocks, fatigue, restrictions); the policy (built from ctx and the
-        settings unless given) adds exclusions, purchases, statements and the re-rank."""
+        settings unless given) adds exclusions, purchases, statements and the re-rank. `memo` keeps the scored
+        candidates for the same inputs (see `scored`)."""
         policy = policy or self.policy(ctx)
-        candidates, trend_prior = self.candidates(ctx, policy)
-        alpha = policy.personal_weight
-        scored = self.score(ctx, candidates, trend_prior, alpha, policy)
+        scored = self.scored(ctx, policy, memo)
         rules = self.rules(ctx, rules or RerankRules(), policy)
         fallback = self.fallback(ctx, rules) if policy.fill else []
         wanted = [i.product_id for i in scored] + [i.product_id for i in fallback] + list(rules.pins)
         products = self.products.get_many(dict.fromkeys(wanted))
         items = rerank(scored, products=products, index=self.index, rules=rules, n=ctx.n, fallback=fallback)
         scored_ids = {item.product_id for item in scored}
-        personalised = alpha > 0 and any(item.product_id in scored_ids for item in items)
+        personalised = policy.personal_weight > 0 and any(item.product_id in scored_ids for item in items)
         relaxed: tuple[str, ...] = ()
         if (rules.stated_price_min is not None or rules.stated_price_max is not None) and any(
             not within_stated_price(products[i.product_id], rules) for i in items if i.product_id in products
@@ -225,6 +232,24 @@ class Pipeline:
             relaxed = ("price",)
         label = policy.ranker if policy.order_by_source else self.ranker.label if personalised else TRENDING
         return Recommendation(items=items, ranker=label, relaxed=relaxed)
+
+    def scored(self, ctx: Context, policy: ServingPolicy, memo: ScoredMemo | None = None) -> list[ScoredItem]:
+        """The policy's candidates scored by the ranker, best first: most of a list's cost, and independent of the
+        rules (fatigue, merchant rules), which only the re-rank reads. With `memo`, kept for the same inputs within
+        its time-to-live: the request (scenario, history with timestamps, anchors, statements, page size,
+        exclusions, shopper), the serving policy (which already weighed the clock: purchase horizons), the
+        pipeline's settings and sources, and the ranker's label (a student's names its version); a memo belongs to
+        one catalog snapshot (products, vectors, aggregates). So a hit is what a fresh computation would give, and
+        the re-rank with this request's rules, the exploration draw, its propensities and the recorded impression
+        stay per request. A ranker built from per-request data (the teacher's cached judgments) is not memoised."""
+
+        def compute() -> list[ScoredItem]:
+            candidates, trend_prior = self.candidates(ctx, policy)
+            return self.score(ctx, candidates, trend_prior, policy.personal_weight, policy)
+
+        if memo is None or isinstance(self.ranker, TeacherScoresRanker):
+            return compute()
+        return memo.get(scored_key(ctx, policy, self), compute)
 
     def recommend_explored(
         self,
@@ -234,14 +259,15 @@ class Pipeline:
         exploration: ExplorationConfig,
         seed: int,
         policy: ServingPolicy | None = None,
+        memo: ScoredMemo | None = None,
     ) -> Recommendation:
-        """`recommend`, then the exploration step of the re-rank: the page is drawn from a slightly longer ranked
-        list (core.exploration), each item carrying its propensity. Serving and the simulator both call this, with
-        the request id as the seed, so a served list can be reproduced exactly."""
+        """`recommend` (with `memo`: see `scored`), then the exploration step of the re-rank: the page is drawn
+        from a slightly longer ranked list (core.exploration), each item carrying its propensity. Serving and the
+        simulator both call this, with the request id as the seed, so a served list can be reproduced exactly."""
         if not exploration.enabled:
-            return self.recommend(ctx, rules, policy=policy)
+            return self.recommend(ctx, rules, policy=policy, memo=memo)
         # a page longer than the pool needs no extra items, but its tail is still drawn
-        longer = self.recommend(replace(ctx, n=ctx.n + pool_size(exploration, ctx.n)), rules, policy=policy)
+        longer = self.recommend(replace(ctx, n=ctx.n + pool_size(exploration, ctx.n)), rules, policy=policy, memo=memo)
         items = explore_page(longer.items, n=ctx.n, config=exploration, seed=seed)
         return replace(longer, items=items)
 
@@ -315,6 +341,31 @@ class Pipeline:
         if rules.stated_price_min is not None or rules.stated_price_max is not None or rules.avoid_categories:
             limit *= 4  # filters that drop a good part of the catalog: fetch more before relaxing them
         return [ScoredItem(product_id=pid, score=s, source=TRENDING) for pid, s in self.products.trending(limit=limit)]
+
+
+def scored_key(ctx: Context, policy: ServingPolicy, pipeline: Pipeline) -> tuple[Any, ...]:
+    """Everything `Pipeline.scored` reads besides the stores, as a hashable key."""
+    return (
+        ctx.scenario,
+        tuple(ctx.history),  # frozen HistoryEvents: product, type and timestamp
+        tuple(ctx.anchor_ids),
+        ctx.preferences,
+        ctx.n,
+        frozenset(ctx.exclude_ids),
+        # who the shopper is, only when some part reads it: new visitors' identical home pages share one entry
+        ctx.user_key if _reads_shopper(pipeline, policy) else "",
+        ctx.now,
+        repr(policy),
+        repr(pipeline.config),
+        tuple(pipeline.sources),
+        type(pipeline.ranker).__qualname__,
+        pipeline.ranker.label,
+    )
+
+
+def _reads_shopper(pipeline: Pipeline, policy: ServingPolicy) -> bool:
+    used = [pipeline.sources[name] for name, _ in policy.sources if name in pipeline.sources]
+    return pipeline.ranker.reads_shopper or any(source.reads_shopper for source in used)
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:

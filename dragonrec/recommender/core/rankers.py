@@ -27,6 +27,8 @@ class EmbeddingRanker(Ranker):
     every score is 0 (the pipeline then orders by trending).
     """
 
+    reads_shopper = False  # a function of the history, statements and catalog only
+
     name = "embedding"
 
     def __init__(
@@ -87,6 +89,10 @@ class BlendRanker(Ranker):
         self.parts = list(parts)
         self.name = name
 
+    @property
+    def reads_shopper(self) -> bool:  # type: ignore[override]
+        return any(ranker.reads_shopper for ranker, _ in self.parts)
+
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
         total = np.zeros(len(candidate_ids))
         for ranker, weight in self.parts:
@@ -121,6 +127,10 @@ class SupportBlendRanker(Ranker):
         self.name = main.name
         self.version = main.version
 
+    @property
+    def reads_shopper(self) -> bool:  # type: ignore[override]
+        return self.main.reads_shopper or self.content.reads_shopper
+
     def score(self, ctx: Context, candidate_ids: Sequence[ProductId]) -> np.ndarray:
         main = standardize(self.main.score(ctx, candidate_ids))
         content = standardize(self.content.score(ctx, candidate_ids))
@@ -132,6 +142,8 @@ class SupportBlendRanker(Ranker):
 class TrendingRanker(Ranker):
     """Orders candidates by the store's trending score alone: the non-personalised baseline an experiment arm can
     serve ("does personalisation sell more than what is popular?")."""
+
+    reads_shopper = False  # a function of the history, statements and catalog only
 
     name = "trending"
 

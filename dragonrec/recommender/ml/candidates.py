@@ -28,6 +28,8 @@ ANN_MARGIN = 0.25
 class StudentSource(CandidateSource):
     name = "student"
 
+    reads_shopper = False  # a function of the history, statements and catalog only
+
     def __init__(self, *, student: Student, products: ProductStore) -> None:
         self.student = student
         self.products = products

@@ -24,6 +24,8 @@ class StudentRanker(Ranker):
     them, and get -inf otherwise. Nothing is excluded here: filtering (history, stock, rules) is the pipeline's job.
     """
 
+    reads_shopper = False  # a function of the history, statements and catalog only
+
     name = "student"
 
     def __init__(self, student: Student, *, index: VectorIndex | None = None, version: str | None = None) -> None:

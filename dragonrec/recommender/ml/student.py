@@ -15,6 +15,8 @@ The artifact's files on disk: ml/artifact.py.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from dragonrec.recommender.ml.model import StudentConfig, StudentModel
 from dragonrec.recommender.ml.train import TrainResult, train_student
 
 log = logging.getLogger(__name__)
+RECENT_USERS = 4096  # user vectors memoised per student (a 128-float vector and its history: about 1 KB each)
 
 
 class Student:
@@ -54,7 +57,10 @@ class Student:
         self.meta = meta or {}
         # training interactions per dense item (what its learned id vector rests on); None for old artifacts
         self.train_counts: np.ndarray | None = None
-        self._last_user: tuple[tuple[Step, ...], np.ndarray] | None = None
+        # the user vectors of the latest histories (a shopper's lists on one page, and their next page before a new
+        # event, share one forward pass); bounded, shared by a serving process's threads
+        self._recent_users: OrderedDict[tuple[Step, ...], np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
         # user vectors computed ahead in batches (remember_user_vectors): offline loops that serve many histories
         self._remembered: dict[tuple[Step, ...], np.ndarray] = {}
         # retrieval over the item vectors (ml/ann.py), built or loaded at first use; `retrieval` says how
@@ -118,20 +124,35 @@ class Student:
                 vector.setflags(write=False)
                 self._remembered[tuple(self._steps(history))[-self.config.max_len :]] = vector
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (the online update deep-copies a student to tune it) start with no memoised vectors and their own
+        lock: a lock cannot be copied, and the vectors are the original weights' answers."""
+        state = self.__dict__.copy()
+        state["_recent_users"] = OrderedDict()
+        del state["_recent_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._recent_lock = threading.Lock()
+
     def forget_user_vectors(self) -> None:
-        self._last_user = None
+        with self._recent_lock:
+            self._recent_users.clear()
         self._remembered = {}
 
     def user_vector(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
         """(hidden,) float32: the last hidden state. score(product) = user_vector @ item_vector(product).
 
-        The last answer is memoised: one request asks twice (the student candidate source, then the ranker), and
-        the forward pass is most of the student's serving cost."""
+        The latest RECENT_USERS answers are memoised: one request asks twice (the student candidate source, then
+        the ranker), a page asks for several lists, and the forward pass is most of the student's serving cost."""
         history = list(history)
         steps = tuple(self._steps(history))[-self.config.max_len :]
-        last = self._last_user
-        if last is not None and last[0] == steps:
-            return last[1]
+        with self._recent_lock:
+            recent = self._recent_users.get(steps)
+            if recent is not None:
+                self._recent_users.move_to_end(steps)
+                return recent
         remembered = self._remembered.get(steps)
         if remembered is not None:
             return remembered
@@ -143,7 +164,10 @@ class Student:
         else:
             vector = self.user_vectors([history])[0]
         vector.setflags(write=False)
-        self._last_user = (steps, vector)
+        with self._recent_lock:
+            self._recent_users[steps] = vector
+            if len(self._recent_users) > RECENT_USERS:
+                self._recent_users.popitem(last=False)
         return vector
 
     @torch.inference_mode()

@@ -76,6 +76,7 @@ from dragonrec.recommender.services.shopper_state import (
     serving_prefetch_resolve as serving_prefetch_resolve,
 )
 from dragonrec.recommender.services.teacher import TeacherScores, history_signature, teacher_cache_key
+from dragonrec.recommender.stores import scored_memo
 from dragonrec.tracking.identity import shopper_key_for, signed_in_user_id
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,12 @@ def recommendation_list(
         policy = pipeline.policy(ctx, ranker=choose_ranker(arm_policy=None, teacher_available=bool(teacher_scores)))
         pipeline.ranker = ranker_for(policy.ranker, pipeline=pipeline, local=local, teacher_scores=teacher_scores)
         result: Recommendation = pipeline.recommend_explored(
-            ctx, rules, exploration=exploration, seed=seed_from_request(request_id), policy=policy
+            ctx,
+            rules,
+            exploration=exploration,
+            seed=seed_from_request(request_id),
+            policy=policy,
+            memo=scored_memo(products),
         )
         served = served_from(result, teacher_scores, ctx, products, request_id)
         policy_extra = {"policy": policy.as_dict()}

@@ -36,7 +36,7 @@ from dragonrec.recommender.models import Arm, Experiment
 from dragonrec.recommender.services.embeddings import embedder_get
 from dragonrec.recommender.services.students import active_student_ranker, version_student_ranker
 from dragonrec.recommender.services.teacher import TeacherScores
-from dragonrec.recommender.stores import serving_stores
+from dragonrec.recommender.stores import scored_memo, serving_stores
 
 
 class RecommendationError(ValueError):
@@ -146,7 +146,7 @@ def experiment_served(
         ranked = {}
         for team, which in (("a", a), ("b", b)):
             arm_pipeline, policy = _arm_pipeline(which, pipeline, local, ctx, teacher_scores)
-            ranked[team] = arm_pipeline.recommend(ctx, rules, policy=policy)
+            ranked[team] = arm_pipeline.recommend(ctx, rules, policy=policy, memo=scored_memo(products))
         mixed = team_draft(
             [i.product_id for i in ranked["a"].items],
             [i.product_id for i in ranked["b"].items],
@@ -168,7 +168,12 @@ def experiment_served(
         ExplorationConfig.from_dict(overrides["exploration"]) if "exploration" in overrides else exploration
     )
     result = arm_pipeline.recommend_explored(
-        ctx, rules, exploration=arm_exploration, seed=seed_from_request(request_id), policy=policy
+        ctx,
+        rules,
+        exploration=arm_exploration,
+        seed=seed_from_request(request_id),
+        policy=policy,
+        memo=scored_memo(products),
     )
     served = served_from(result, teacher_scores, ctx, products, request_id)
     served.experiment, served.arm = experiment.name, arm.name

@@ -41,7 +41,13 @@ def test_a_recommendation_costs_at_most_k_times_a_catalog_get(
 
     # given the serving settings (a catalog snapshot reused for SNAPSHOT_TTL_S, as in production) and two returning
     # shoppers, a browser and an integration's
-    settings.RECOMMENDER = {**settings.RECOMMENDER, "SNAPSHOT_TTL_S": DEFAULTS["SNAPSHOT_TTL_S"]}
+    # and every list computed in full: the same four lists repeat here, so the scored-candidate memo would serve
+    # them and hide a slower candidate source or ranker (a miss is what the guard must price)
+    settings.RECOMMENDER = {
+        **settings.RECOMMENDER,
+        "SNAPSHOT_TTL_S": DEFAULTS["SNAPSHOT_TTL_S"],
+        "SCORED_CANDIDATES_TTL_S": 0,
+    }
     for session_id in ("c-guard-browser", "c-guard-backend"):
         for key in ("shoe_road", "shoe_trail", "monitor", "keyboard"):
             EventFactory(session_id=session_id, product=tiny_shop[key], type="view")

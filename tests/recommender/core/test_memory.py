@@ -67,3 +67,22 @@ def test_an_index_of_no_products_answers_that_it_has_no_vectors() -> None:
     index = InMemoryVectorIndex([], np.zeros((0, 4), dtype=np.float32))
     matrix, found = index.vectors([7, 8])
     assert matrix.shape == (2, 4) and not found.any()
+
+
+def test_vectors_of_unsorted_sparse_ids_come_back_in_the_asked_order_and_unknown_ones_empty() -> None:
+    import numpy as np
+
+    from dragonrec.recommender.core.memory import InMemoryVectorIndex
+
+    ids = [907, 12, 450]  # shop ids: sparse, not in order
+    matrix = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    index = InMemoryVectorIndex(ids, matrix)
+
+    vectors, found = index.vectors([450, 5, 907, 12, 10_000])
+
+    assert found.tolist() == [True, False, True, True, False]
+    np.testing.assert_allclose(vectors[0], np.array([1.0, 1.0]) / np.sqrt(2), rtol=1e-6)
+    np.testing.assert_allclose(vectors[2], [1.0, 0.0])
+    np.testing.assert_allclose(vectors[3], [0.0, 1.0])
+    assert not vectors[1].any() and not vectors[4].any()
+    assert not InMemoryVectorIndex([], np.zeros((0, 2), dtype=np.float32)).vectors([1])[1].any()

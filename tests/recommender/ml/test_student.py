@@ -183,3 +183,22 @@ def test_item_support_counts_training_interactions_and_is_zero_for_products_adde
         assert support[0] > 0 and support[1] > 0 and support[2] == 0 and support[3] == 0
     assert loaded.item_support(pids).sum() == 200 * 8
     assert StudentRanker(loaded).item_support([5000]).tolist() == [0.0]
+
+
+def test_user_vectors_of_recent_histories_are_memoised_exactly_and_boundedly(
+    tiny_config, clustered_text_vectors, monkeypatch
+):
+    """A serving process's threads interleave shoppers: each history's vector comes from its own forward pass
+    (or its own memoised one), never from another shopper's, and the memo keeps RECENT_USERS of them."""
+    from dragonrec.recommender.ml import student as student_module
+
+    student, pids, _ = _train(tiny_config, clustered_text_vectors)
+    monkeypatch.setattr(student_module, "RECENT_USERS", 2)
+    histories = [_events(pids[:3]), _events(pids[3:7]), _events(pids[7:9]), _events(pids[:3])]
+    expected = student.user_vectors(histories)
+
+    for _ in range(2):
+        for history, vector in zip(histories, expected, strict=True):
+            np.testing.assert_allclose(student.user_vector(history), vector, rtol=1e-5, atol=1e-6)
+
+    assert len(student._recent_users) == 2
