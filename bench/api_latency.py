@@ -200,6 +200,8 @@ def main() -> None:
         print(f"floor GET {floor_path}: p50 {fq[49]:.1f}  p95 {fq[94]:.1f}  p99 {fq[98]:.1f}")
         print(f"recommendations / floor: p95 {q[94] / fq[94]:.2f}x  p50 {q[49] / fq[49]:.2f}x")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if errors:  # a refused or failed request is not a fast one: the figures above do not stand
+        raise SystemExit(f"{len(errors)} requests failed (first: {errors[0]}); the run does not count")
 
 
 if __name__ == "__main__":
