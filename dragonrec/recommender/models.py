@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
@@ -147,6 +148,117 @@ class ImpressionItem(models.Model):
         if self.carted_at:
             return 0.5
         return 0.2 if self.clicked_at else 0.0
+
+
+# Fixed codes for the candidate source of a served item (ServedList.sources): two bytes per item instead of a string
+# per row. Append only: stored lists keep their codes. A source not listed (a host's own candidate source) is stored
+# as OTHER_SOURCE.
+SOURCE_CODES: dict[str, int] = {
+    "": 0,
+    "embedding": 1,
+    "trending": 2,
+    "complements": 3,
+    "similar": 4,
+    "pinned": 5,
+    "lexical": 6,
+    "semantic": 7,
+    "lexical+semantic": 8,
+    "cart": 9,
+    "teacher": 10,
+    "student": 11,
+    "search": 12,
+    "similarity": 13,
+}
+OTHER_SOURCE = 99
+SOURCE_NAMES: dict[int, str] = {code: name for name, code in SOURCE_CODES.items()} | {OTHER_SOURCE: "other"}
+
+
+class ServingPolicy(models.Model):
+    """What served lists, once per distinct policy (ranker, model version, experiment arm, exploration settings):
+    a served list keeps a 4-byte reference instead of repeating the same JSON on every row. `digest` is PostgreSQL's
+    md5 of the canonical jsonb of all five fields (computed in SQL by the flush, so the two sides always agree)."""
+
+    id = models.AutoField(primary_key=True)  # 4 bytes on every served list
+    digest = models.CharField(max_length=32, unique=True)
+    ranker = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=100, blank=True)
+    experiment = models.CharField(max_length=100, blank=True)
+    arm = models.CharField(max_length=100, blank=True)
+    policy = models.JSONField(default=dict, blank=True, help_text="ranker, model version, exploration settings")
+
+    class Meta:
+        verbose_name_plural = "serving policies"
+        indexes = [models.Index(fields=["experiment"], name="dragonrec_policy_experiment")]
+
+    def __str__(self) -> str:
+        return f"{self.ranker} {self.model_version} {self.experiment}/{self.arm}".strip()
+
+
+class ServedList(models.Model):
+    """One served list in one row: its items, scores, propensities and sources as arrays (position = index + 1).
+
+    The table is range-partitioned by day on `served_at` (migration 0011, services/partitions.py): retention drops
+    whole days. PostgreSQL's primary key is (request_id, served_at), the partition key being part of every unique
+    constraint of a partitioned table; Django knows `request_id` alone as the key (unique in practice: a uuid4).
+    `propensities` NULL means all 1.0 (deterministic slots only). `context` is kept only for lists waiting for the
+    teacher (its payload needs the preferences it was made for); the history for exports is read back from events
+    (tracking.selectors.history_recent with `before`), which outlive served lists (730 vs 180 days)."""
+
+    request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    served_at = models.DateTimeField(default=timezone.now, editable=False)
+    # no database constraint: a foreign key from a partitioned table costs a trigger per partition; the flush keeps
+    # only users that exist, and erasure/user deletion go through services/deletion.py
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    session_id = models.CharField(max_length=128, blank=True)
+    scenario = models.CharField(max_length=16)
+    policy = models.ForeignKey(ServingPolicy, on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    anchor_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
+    item_ids = ArrayField(models.BigIntegerField())
+    scores = ArrayField(models.FloatField())  # real[] in the database: 4 bytes an item is precision enough to rank
+    propensities = ArrayField(models.FloatField(), null=True, blank=True)  # real[]; NULL: all 1.0
+    sources = ArrayField(models.SmallIntegerField())  # SOURCE_CODES
+    context = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        managed = True
+        ordering = ["-served_at"]
+
+    def __str__(self) -> str:
+        return f"{self.scenario} list {self.request_id}"
+
+    def source_names(self) -> list[str]:
+        return [SOURCE_NAMES.get(code, "other") for code in self.sources]
+
+    def propensity_list(self) -> list[float]:
+        return list(self.propensities) if self.propensities else [1.0] * len(self.item_ids)
+
+
+class ServedOutcome(models.Model):
+    """What came of a served item: one row per click, add to cart or purchase (not one per shown item), partitioned
+    by the list's `served_at` so that a day of lists and its outcomes are dropped together. The database's key is
+    (request_id, position, kind, served_at): the first of each kind is kept."""
+
+    class Kind(models.IntegerChoices):
+        CLICK = 1, "click"
+        CART = 2, "add to cart"
+        PURCHASE = 3, "purchase"
+
+    pk = models.CompositePrimaryKey("request_id", "position", "kind")
+    request_id = models.UUIDField()
+    served_at = models.DateTimeField()
+    position = models.SmallIntegerField()  # 1-based, as shown
+    kind = models.SmallIntegerField(choices=Kind.choices)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.position} of {self.request_id}"
 
 
 class TrendingScore(models.Model):

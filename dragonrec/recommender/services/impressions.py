@@ -45,6 +45,7 @@ from dragonrec.recommender.services.fatigue import fatigue_clicks_record as fati
 from dragonrec.recommender.services.fatigue import fatigue_seen_push
 from dragonrec.recommender.services.fatigue import fatigued_ids as fatigued_ids
 from dragonrec.recommender.services.feedback import clicks_attribute_since
+from dragonrec.recommender.services.served_lists import served_lists_write
 from dragonrec.recommender.task_names import IMPRESSIONS_FLUSH, TEACHER_SCORE, task_send
 
 logger = logging.getLogger(__name__)
@@ -321,6 +322,7 @@ def impressions_write(records: list[dict[str, Any]]) -> None:
     with transaction.atomic():
         Impression.objects.bulk_create(impressions, ignore_conflicts=True, batch_size=1000)
         ImpressionItem.objects.bulk_create(items, ignore_conflicts=True, batch_size=2000)
+        served_lists_write(records, existing_users=existing_users)
         teach = [r["request_id"] for r in records if r.get("teach")]
         if teach:
             transaction.on_commit(lambda: _teacher_queue(teach))

@@ -1,0 +1,171 @@
+"""Writing served lists in their compact form (models.ServedList / ServedOutcome / ServingPolicy): the flush side.
+
+One row per list, arrays for its items (position = array index, 1-based as in PostgreSQL), policies deduplicated
+by digest. A batch of records costs four statements whatever its size: the partition check (a catalog read; a
+CREATE only on a new day), the policy upsert, the policy ids, the list insert.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+
+from dragonrec.recommender.models import OTHER_SOURCE, SOURCE_CODES, ServedList, ServedOutcome, ServingPolicy
+from dragonrec.recommender.services.partitions import served_partitions_for
+
+# The digest of a policy: PostgreSQL's md5 of the canonical jsonb text (sorted keys, fixed spacing), so the flush and
+# the conversion migration name the same policy the same way without agreeing on a Python serialisation.
+_POLICY_INPUT = """
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[]) WITH ORDINALITY
+        AS p(ranker, model_version, experiment, arm, policy, ord)
+"""
+_DIGEST = (
+    "md5(jsonb_build_object('ranker', p.ranker, 'model_version', p.model_version, 'experiment', p.experiment,"
+    " 'arm', p.arm, 'policy', p.policy)::text)"
+)
+
+
+def source_code(name: str) -> int:
+    return SOURCE_CODES.get(name, OTHER_SOURCE)
+
+
+def _policy_ids(records: list[dict[str, Any]]) -> list[int]:
+    """The ServingPolicy id of each record (inserting the new ones): two statements for the batch."""
+    columns = [
+        [str(r["ranker"]) for r in records],
+        [str(r.get("model_version", "")) for r in records],
+        [str(r.get("experiment", "")) for r in records],
+        [str(r.get("arm", "")) for r in records],
+        [json.dumps(r.get("policy") or {}) for r in records],
+    ]
+    table = ServingPolicy._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (digest, ranker, model_version, experiment, arm, policy) "
+            f"SELECT DISTINCT ON (1) {_DIGEST}, p.ranker, p.model_version, p.experiment, p.arm, p.policy "
+            f"{_POLICY_INPUT} ON CONFLICT (digest) DO NOTHING",
+            columns,
+        )
+        # a second statement: its snapshot sees rows another flusher committed while the insert waited on them
+        cursor.execute(
+            f"SELECT pol.id {_POLICY_INPUT} JOIN {table} AS pol ON pol.digest = {_DIGEST} ORDER BY p.ord", columns
+        )
+        ids = [int(row[0]) for row in cursor.fetchall()]
+    if len(ids) != len(records):  # cannot happen: every digest was inserted or present
+        raise RuntimeError("a served list's policy went missing")
+    return ids
+
+
+def _propensities(items: list[list[Any]]) -> list[float] | None:
+    # records buffered before propensities were logged carry four fields: deterministic then
+    values = [float(item[4]) if len(item) > 4 else 1.0 for item in items]
+    return None if all(v == 1.0 for v in values) else values
+
+
+def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterable[int]) -> int:
+    """Store impression records (the Redis buffer's shape, services/impressions.py) as compact served lists;
+    idempotent (a record written twice keeps its first row). Items keep their shown order and positions; a product
+    deleted meanwhile keeps its id in the array (no foreign key: positions must not shift under the outcomes)."""
+    if not records:
+        return 0
+    users = set(existing_users)
+    served = [datetime.fromisoformat(r["created_at"]) for r in records]
+    served_partitions_for(when.astimezone(UTC).date() for when in served)  # records carry aware UTC times
+    policies = _policy_ids(records)
+    rows: list[Any] = []
+    for record, when, policy_id in zip(records, served, policies, strict=True):
+        items = sorted(record["items"], key=lambda item: int(item[1]))
+        anchors = [int(a) for a in record.get("anchor_ids") or []]
+        rows += [
+            uuid.UUID(record["request_id"]),
+            when,
+            record.get("user_id") if record.get("user_id") in users else None,
+            record.get("session_id", ""),
+            record["scenario"],
+            policy_id,
+            anchors or None,
+            [int(item[0]) for item in items],
+            [float(item[2]) for item in items],
+            _propensities(items),
+            [source_code(str(item[3])) for item in items],
+            json.dumps(record["context"]) if record.get("teach") and record.get("context") else None,
+        ]
+    row = "(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s::real[], %s::real[], %s::smallint[], %s::jsonb)"
+    values = ",".join([row] * len(records))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ServedList._meta.db_table} (request_id, served_at, user_id, session_id, scenario, "
+            f"policy_id, anchor_ids, item_ids, scores, propensities, sources, context) VALUES {values} "
+            "ON CONFLICT DO NOTHING",
+            rows,
+        )
+        written: int = cursor.rowcount
+    return written
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    """An item of a stored list with what came of it: the per-item view consumers read."""
+
+    position: int  # 1-based, as shown
+    product_id: int
+    score: float
+    source: str
+    propensity: float
+    clicked_at: datetime | None = None
+    carted_at: datetime | None = None
+    purchased_at: datetime | None = None
+
+    @property
+    def reward(self) -> float:
+        """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
+        if self.purchased_at:
+            return 1.0
+        if self.carted_at:
+            return 0.5
+        return 0.2 if self.clicked_at else 0.0
+
+
+_OUTCOME_FIELD = {
+    ServedOutcome.Kind.CLICK: "clicked_at",
+    ServedOutcome.Kind.CART: "carted_at",
+    ServedOutcome.Kind.PURCHASE: "purchased_at",
+}
+
+
+def served_items(lists: Iterable[ServedList]) -> dict[uuid.UUID, list[ServedItem]]:
+    """The items of stored lists in shown order, with their outcomes: one query for the outcomes of all of them
+    (pruned to the lists' days by `served_at`)."""
+    lists = list(lists)
+    if not lists:
+        return {}
+    times: dict[tuple[uuid.UUID, int], dict[str, datetime]] = {}
+    outcomes = ServedOutcome.objects.filter(
+        request_id__in=[sl.request_id for sl in lists],
+        served_at__gte=min(sl.served_at for sl in lists),
+        served_at__lte=max(sl.served_at for sl in lists),
+    ).values_list("request_id", "position", "kind", "at")
+    for request_id, position, kind, at in outcomes:
+        times.setdefault((request_id, position), {})[_OUTCOME_FIELD[ServedOutcome.Kind(kind)]] = at
+    out: dict[uuid.UUID, list[ServedItem]] = {}
+    for sl in lists:
+        propensities = sl.propensity_list()
+        names = sl.source_names()
+        out[sl.request_id] = [
+            ServedItem(
+                position=i + 1,
+                product_id=int(product_id),
+                score=float(sl.scores[i]),
+                source=names[i],
+                propensity=float(propensities[i]),
+                **times.get((sl.request_id, i + 1), {}),
+            )
+            for i, product_id in enumerate(sl.item_ids)
+        ]
+    return out
