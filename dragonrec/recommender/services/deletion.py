@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django_redis import get_redis_connection
 
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import Impression, ImpressionItem, ServedList, ServedOutcome
 from dragonrec.recommender.services.fatigue import CLICKED_KEY, SEEN_KEY
 from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
 from dragonrec.tracking.state import SHOPPER_STATE_PATTERNS
@@ -57,6 +57,13 @@ def rows_delete(queryset: QuerySet[Any], *, limit: int | None = None) -> int:
             return 0
     if model is Impression:
         ImpressionItem.objects.filter(impression_id__in=ids).delete()
+    if model is ServedList:
+        # a served list's outcomes (no foreign key across partitioned tables), and, while consumers move to the compact
+        # storage (issue #24), the same list's rows in the old tables, which the flush still writes beside it
+        ids = list(ids)
+        ServedOutcome.objects.filter(request_id__in=ids).delete()
+        ImpressionItem.objects.filter(impression_id__in=ids).delete()
+        Impression.objects.filter(pk__in=ids).delete()
     return int(model._default_manager.filter(pk__in=ids).delete()[1].get(model._meta.label, 0))
 
 

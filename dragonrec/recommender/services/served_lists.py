@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 
-from dragonrec.recommender.models import OTHER_SOURCE, SOURCE_CODES, ServedList, ServedOutcome, ServingPolicy
+from dragonrec.recommender.models import OTHER_SOURCE, SOURCE_CODES, ServedList, ServingPolicy
 from dragonrec.recommender.services.partitions import served_partitions_for
 
 # The digest of a policy: PostgreSQL's md5 of the canonical jsonb text (sorted keys, fixed spacing), so the flush and
@@ -107,65 +106,3 @@ def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterabl
         )
         written: int = cursor.rowcount
     return written
-
-
-@dataclass(frozen=True)
-class ServedItem:
-    """An item of a stored list with what came of it: the per-item view consumers read."""
-
-    position: int  # 1-based, as shown
-    product_id: int
-    score: float
-    source: str
-    propensity: float
-    clicked_at: datetime | None = None
-    carted_at: datetime | None = None
-    purchased_at: datetime | None = None
-
-    @property
-    def reward(self) -> float:
-        """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
-        if self.purchased_at:
-            return 1.0
-        if self.carted_at:
-            return 0.5
-        return 0.2 if self.clicked_at else 0.0
-
-
-_OUTCOME_FIELD = {
-    ServedOutcome.Kind.CLICK: "clicked_at",
-    ServedOutcome.Kind.CART: "carted_at",
-    ServedOutcome.Kind.PURCHASE: "purchased_at",
-}
-
-
-def served_items(lists: Iterable[ServedList]) -> dict[uuid.UUID, list[ServedItem]]:
-    """The items of stored lists in shown order, with their outcomes: one query for the outcomes of all of them
-    (pruned to the lists' days by `served_at`)."""
-    lists = list(lists)
-    if not lists:
-        return {}
-    times: dict[tuple[uuid.UUID, int], dict[str, datetime]] = {}
-    outcomes = ServedOutcome.objects.filter(
-        request_id__in=[sl.request_id for sl in lists],
-        served_at__gte=min(sl.served_at for sl in lists),
-        served_at__lte=max(sl.served_at for sl in lists),
-    ).values_list("request_id", "position", "kind", "at")
-    for request_id, position, kind, at in outcomes:
-        times.setdefault((request_id, position), {})[_OUTCOME_FIELD[ServedOutcome.Kind(kind)]] = at
-    out: dict[uuid.UUID, list[ServedItem]] = {}
-    for sl in lists:
-        propensities = sl.propensity_list()
-        names = sl.source_names()
-        out[sl.request_id] = [
-            ServedItem(
-                position=i + 1,
-                product_id=int(product_id),
-                score=float(sl.scores[i]),
-                source=names[i],
-                propensity=float(propensities[i]),
-                **times.get((sl.request_id, i + 1), {}),
-            )
-            for i, product_id in enumerate(sl.item_ids)
-        ]
-    return out
