@@ -14,8 +14,13 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
-from dragonrec.recommender.models import Impression, ImpressionItem, TeacherJudgment
-from dragonrec.recommender.services.impressions import SEEN_KEY, impressions_flush
+from dragonrec.recommender.models import Impression, ImpressionItem, ServedList, TeacherJudgment
+from dragonrec.recommender.services.impressions import (
+    SEEN_KEY,
+    impression_record_build,
+    impressions_flush,
+    impressions_write,
+)
 from dragonrec.recommender.services.recommendations import teacher_cache_key
 from dragonrec.recommender.services.registry import reward_labels, teacher_labels, training_sequences
 from dragonrec.tracking.factories import EventFactory
@@ -96,6 +101,7 @@ def test_erasure_removes_everything_of_the_shopper_and_nothing_of_others(tiny_sh
     assert erased["events"] == 3 and erased["impressions"] == 1 and erased["judgments"] == 1
     assert not Event.objects.filter(session_id=mine[2:]).exists()
     assert not UserPreference.objects.filter(session_id=mine[2:]).exists()
+    assert not ServedList.objects.filter(session_id=mine[2:]).exists()
     assert not Impression.objects.filter(session_id=mine[2:]).exists()
     assert not redis.exists(SEEN_KEY.format(mine)) and cache.get(teacher_cache_key(mine, "sig")) is None
     # the other shopper keeps everything
@@ -132,14 +138,16 @@ def test_erasing_a_shopper_with_10000_events_takes_under_a_minute(tiny_shop) -> 
         )
         for i in range(10_000)
     )
-    Impression.objects.bulk_create(
-        Impression(request_id=uuid.uuid4(), session_id="s-heavy", scenario="home", ranker="embedding")
-        for _ in range(1_000)
-    )
-    ImpressionItem.objects.bulk_create(
-        ImpressionItem(impression=imp, product=products[0], position=1, score=1.0)
-        for imp in Impression.objects.filter(session_id="s-heavy")
-    )
+    impressions_write(
+        [
+            impression_record_build(
+                request_id=uuid.uuid4(), user_id=None, session_id="s-heavy", scenario="home", anchor_ids=[],
+                ranker="embedding", model_version="", context={}, items=[(products[0].pk, 1, 1.0, "", 1.0)],
+            )
+            for _ in range(1_000)
+        ]
+    )  # fmt: skip
+    assert ServedList.objects.count() == 1_000
     # when
     started = time.monotonic()
     call_command("dragonrec_forget", "--session", "s-heavy", stdout=_Null())
@@ -147,6 +155,7 @@ def test_erasing_a_shopper_with_10000_events_takes_under_a_minute(tiny_shop) -> 
     # then
     assert elapsed < 60, elapsed
     assert not Event.objects.filter(session_id="s-heavy").exists()
+    assert not ServedList.objects.exists()
     assert not ImpressionItem.objects.exists() and not Impression.objects.exists()
 
 

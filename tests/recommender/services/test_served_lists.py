@@ -20,6 +20,7 @@ from dragonrec.recommender.services.partitions import served_partitions, served_
 from dragonrec.recommender.services.privacy import shopper_data_erase
 from dragonrec.recommender.services.retention import retention_apply
 from dragonrec.tracking.factories import EventFactory
+from tests.served_lists import stored_list as served
 
 pytestmark = pytest.mark.django_db
 
@@ -27,29 +28,17 @@ DAY = timedelta(days=1)
 
 
 def stored_list(shop: Any, *, session_id: str, age: timedelta = timedelta(0), experiment: str = "") -> uuid.UUID:
-    """A list of four served `age` ago through the flush's write: mixed sources, two explored slots."""
-    request_id = uuid.uuid4()
-    record = impression_record_build(
-        request_id=request_id,
-        user_id=None,
-        session_id=session_id,
-        scenario="home",
-        anchor_ids=[],
-        ranker="student",
-        model_version="v3",
-        context={"user_key": f"s:{session_id}"},
-        items=[
-            (shop["monitor"].pk, 1, 0.9, "embedding", 1.0),
-            (shop["keyboard"].pk, 2, 0.7, "complements", 1.0),
-            (shop["kettle"].pk, 3, 0.5, "trending", 0.25),
-            (shop["pan"].pk, 4, 0.25, "my-own-source", 0.5),
-        ],
-        experiment=experiment,
+    """A list of four: mixed sources (one a host's own), two explored slots."""
+    items = [
+        (shop["monitor"].pk, 0.9, "embedding", 1.0),
+        (shop["keyboard"].pk, 0.7, "complements", 1.0),
+        (shop["kettle"].pk, 0.5, "trending", 0.25),
+        (shop["pan"].pk, 0.25, "my-own-source", 0.5),
+    ]
+    return served(
+        items, session_id=session_id, age=age, ranker="student", model_version="v3", experiment=experiment,
         arm="a" if experiment else "",
-    )
-    record["created_at"] = (timezone.now() - age).isoformat()
-    impressions_write([record])
-    return request_id
+    )  # fmt: skip
 
 
 def test_a_stored_list_round_trips_items_scores_propensities_sources_and_outcomes(tiny_shop) -> None:  # type: ignore[no-untyped-def]
