@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
+from dragonrec.recommender.models import ImpressionItem, ServedList, ServedOutcome
 from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
 
 
@@ -44,3 +45,23 @@ def stored_list(
     record["created_at"] = (timezone.now() - age).isoformat()
     impressions_write([record])
     return request_id
+
+
+def served_outcomes(
+    request_id: uuid.UUID | str,
+    position: int,
+    *,
+    clicked_at: datetime | None = None,
+    carted_at: datetime | None = None,
+    purchased_at: datetime | None = None,
+) -> None:
+    """Record what came of the item at `position` (1-based) of a stored list, as attribution does."""
+    served = ServedList.objects.get(request_id=request_id)
+    for kind, at in ((1, clicked_at), (2, carted_at), (3, purchased_at)):
+        if at is not None:
+            ServedOutcome.objects.create(
+                request_id=served.request_id, served_at=served.served_at, position=position, kind=kind, at=at
+            )
+    ImpressionItem.objects.filter(impression_id=request_id, position=position).update(
+        **{k: v for k, v in (("clicked_at", clicked_at), ("carted_at", carted_at), ("purchased_at", purchased_at)) if v}
+    )
