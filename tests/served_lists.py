@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dragonrec.recommender.models import ImpressionItem, ServedList, ServedOutcome
 from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
+from dragonrec.tracking.factories import EventFactory
 
 
 def stored_list(
@@ -26,9 +27,16 @@ def stored_list(
     experiment: str = "",
     arm: str = "",
     context: dict[str, Any] | None = None,
+    request_id: uuid.UUID | None = None,
+    history: Sequence[int] = (),
 ) -> uuid.UUID:
-    """Store a list served `age` ago; `items` are (product id, score, source, propensity) in shown order."""
-    request_id = uuid.uuid4()
+    """Store a list served `age` ago; `items` are (product id, score, source, propensity) in shown order;
+    `history`: products the shopper viewed just before (view events, oldest first: what the list was made from)."""
+    request_id = request_id or uuid.uuid4()
+    served_at = timezone.now() - age
+    for back, product_id in enumerate(reversed(history), start=1):
+        EventFactory(user_id=user_id, session_id=session_id, product_id=product_id, type="view",
+                     timestamp=served_at - timedelta(seconds=back))  # fmt: skip
     record = impression_record_build(
         request_id=request_id,
         user_id=user_id,
@@ -42,7 +50,7 @@ def stored_list(
         experiment=experiment,
         arm=arm,
     )
-    record["created_at"] = (timezone.now() - age).isoformat()
+    record["created_at"] = served_at.isoformat()
     impressions_write([record])
     return request_id
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from dragonrec.recommender.adapters import product_adapter
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.models import ServedList, ServedOutcome, TeacherJudgment
 from dragonrec.tracking.identity import shopper_key
-from dragonrec.tracking.selectors import shopper_tracking_export
+from dragonrec.tracking.selectors import histories_before, shopper_tracking_export
 
 
 def products_by_ids(ids: list[int]) -> dict[int, Any]:
@@ -188,3 +188,45 @@ def served_items(lists: Iterable[ServedList]) -> dict[uuid.UUID, list[ServedItem
             for i, product_id in enumerate(sl.item_ids)
         ]
     return out
+
+
+# The shopper's events a request recorded with each list (services/recommendations.py keeps the last 20): what an
+# export or a learner reads back from events as the list's history (histories_before), since no list stores it.
+HISTORY_SHOWN = 20
+_PAGE = 500  # lists a round trip: a few hundred KB of arrays
+
+
+@dataclass(frozen=True)
+class ServedPage:
+    """A stored list read back for learning: its items with outcomes and the history it was made from."""
+
+    served: ServedList
+    items: list[ServedItem]
+    history: list[tuple[int, str]]
+
+
+def served_pages(lists: Iterable[ServedList]) -> Iterator[ServedPage]:
+    """`lists` (a queryset or any iterable, in the order wanted) with items, outcomes and histories: three
+    statements per _PAGE lists."""
+    chunk: list[ServedList] = []
+
+    def drain() -> Iterator[ServedPage]:
+        items = served_items(chunk)
+        histories = histories_before([(sl.user_id, sl.session_id, sl.served_at) for sl in chunk], limit=HISTORY_SHOWN)
+        for sl, history in zip(chunk, histories, strict=True):
+            yield ServedPage(served=sl, items=items[sl.request_id], history=history)
+        chunk.clear()
+
+    for served in lists:
+        chunk.append(served)
+        if len(chunk) >= _PAGE:
+            yield from drain()
+    if chunk:
+        yield from drain()
+
+
+def clicked_lists(*, since: datetime, newest_first: bool = True) -> Any:
+    """Lists with a click after `since` (a ServedList queryset; a subquery on the outcomes, pruned by time)."""
+    clicked = ServedOutcome.objects.filter(kind=ServedOutcome.Kind.CLICK, at__gt=since).values("request_id")
+    lists = ServedList.objects.filter(request_id__in=clicked).defer("context")
+    return lists.order_by("-served_at" if newest_first else "served_at", "request_id")

@@ -25,11 +25,9 @@ from typing import IO, Any
 
 from dragonrec.recommender.adapters import product_adapter
 from dragonrec.recommender.models import ServedList
-from dragonrec.recommender.selectors import served_items
+from dragonrec.recommender.selectors import served_pages
 from dragonrec.tracking.identity import shopper_key
-from dragonrec.tracking.selectors import histories_before
 
-HISTORY_SHOWN = 20  # the request recorded the shopper's last 20 events with each list (services/recommendations.py)
 CHUNK = 500  # lists per round trip: ~5k items, a few MB of rows at most
 FORMATS = ("seed", "jsonl")
 ACTIONS = (("purchased_at", "purchased {}"), ("carted_at", "added {} to cart"), ("clicked_at", "clicked {}"))
@@ -37,7 +35,7 @@ ACTIONS = (("purchased_at", "purchased {}"), ("carted_at", "added {} to cart"), 
 
 def reward_log_rows(*, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
     """Served lists (oldest first) with their items and outcomes, as plain dicts, fetched CHUNK lists at a time
-    by keyset pagination on (served_at, request_id); three statements a chunk (lists, outcomes, histories)."""
+    by keyset pagination on (served_at, request_id); four statements a chunk (lists, outcomes, histories)."""
     qs = ServedList.objects.select_related("policy").order_by("served_at", "request_id")
     if since is not None:
         qs = qs.filter(served_at__gte=since)
@@ -52,11 +50,8 @@ def reward_log_rows(*, since: datetime | None = None, until: datetime | None = N
         lists = list(page[:CHUNK])
         if not lists:
             return
-        items = served_items(lists)
-        # the history each list was made from: the shopper's events before it was served (HISTORY_SHOWN of them,
-        # as the request recorded them), read back from events instead of being stored with every list
-        histories = histories_before([(sl.user_id, sl.session_id, sl.served_at) for sl in lists], limit=HISTORY_SHOWN)
-        for served, history in zip(lists, histories, strict=True):
+        for page_ in served_pages(lists):
+            served = page_.served
             yield {
                 "request_id": served.request_id,
                 "created_at": served.served_at,
@@ -65,8 +60,8 @@ def reward_log_rows(*, since: datetime | None = None, until: datetime | None = N
                 "model_version": served.policy.model_version,
                 "policy": served.policy.policy,
                 "shopper": shopper_key(user_id=served.user_id, session_id=served.session_id),
-                "history": history,
-                "items": [asdict(item) for item in items[served.request_id]],
+                "history": page_.history,
+                "items": [asdict(item) for item in page_.items],
             }
         last = (lists[-1].served_at, lists[-1].request_id)
 
