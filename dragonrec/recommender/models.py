@@ -3,6 +3,7 @@ compute for serving, merchant rules and the student model registry."""
 
 from __future__ import annotations
 
+import struct
 import uuid
 
 from django.conf import settings
@@ -173,6 +174,16 @@ OTHER_SOURCE = 99
 SOURCE_NAMES: dict[int, str] = {code: name for name, code in SOURCE_CODES.items()} | {OTHER_SOURCE: "other"}
 
 
+def floats_pack(values: list[float]) -> bytes:
+    """float4 little-endian, 4 bytes a value: what ServedList keeps its scores and propensities in."""
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def floats_unpack(packed: bytes | memoryview) -> list[float]:
+    raw = bytes(packed)
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+
+
 class ServingPolicy(models.Model):
     """What served lists, once per distinct policy (ranker, model version, experiment arm, exploration settings):
     a served list keeps a 4-byte reference instead of repeating the same JSON on every row. `digest` is PostgreSQL's
@@ -198,8 +209,9 @@ class ServedList(models.Model):
     """One served list in one row: its items, scores, propensities and sources as arrays (position = index + 1).
 
     The table is range-partitioned by day on `served_at` (migration 0011, services/partitions.py): retention drops
-    whole days. PostgreSQL's primary key is (request_id, served_at), the partition key being part of every unique
-    constraint of a partitioned table; Django knows `request_id` alone as the key (unique in practice: a uuid4).
+    whole days. The database has no primary key (a unique constraint would have to include the partition key; a hash
+    index on request_id serves the lookups); Django knows `request_id` as the key (unique in practice: a uuid4, and
+    the flush writes a list once).
     `propensities` NULL means all 1.0 (deterministic slots only). `context` is kept only for lists waiting for the
     teacher (its payload needs the preferences it was made for); the history for exports is read back from events
     (tracking.selectors.history_recent with `before`), which outlive served lists (730 vs 180 days)."""
@@ -220,10 +232,12 @@ class ServedList(models.Model):
     scenario = models.CharField(max_length=16)
     policy = models.ForeignKey(ServingPolicy, on_delete=models.PROTECT, db_constraint=False, related_name="+")
     anchor_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
-    item_ids = ArrayField(models.BigIntegerField())
-    scores = ArrayField(models.FloatField())  # real[] in the database: 4 bytes an item is precision enough to rank
-    propensities = ArrayField(models.FloatField(), null=True, blank=True)  # real[]; NULL: all 1.0
-    sources = ArrayField(models.SmallIntegerField())  # SOURCE_CODES
+    item_ids = ArrayField(models.BigIntegerField())  # an array SQL can join on (attribution: item_ids[position])
+    # packed, one entry per item (migration 0011 says why): float4 little-endian; NULL propensities: all 1.0;
+    # sources one byte each (SOURCE_CODES). Read them with scores_list() / propensity_list() / source_names().
+    scores = models.BinaryField()
+    propensities = models.BinaryField(null=True, blank=True)
+    sources = models.BinaryField()
     context = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -234,10 +248,13 @@ class ServedList(models.Model):
         return f"{self.scenario} list {self.request_id}"
 
     def source_names(self) -> list[str]:
-        return [SOURCE_NAMES.get(code, "other") for code in self.sources]
+        return [SOURCE_NAMES.get(code, "other") for code in bytes(self.sources)]
+
+    def scores_list(self) -> list[float]:
+        return floats_unpack(self.scores)
 
     def propensity_list(self) -> list[float]:
-        return list(self.propensities) if self.propensities else [1.0] * len(self.item_ids)
+        return floats_unpack(self.propensities) if self.propensities else [1.0] * len(self.item_ids)
 
 
 class ServedOutcome(models.Model):

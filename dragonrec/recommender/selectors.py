@@ -175,12 +175,13 @@ def served_items(lists: Iterable[ServedList]) -> dict[uuid.UUID, list[ServedItem
     out: dict[uuid.UUID, list[ServedItem]] = {}
     for sl in lists:
         propensities = sl.propensity_list()
+        scores = sl.scores_list()
         names = sl.source_names()
         out[sl.request_id] = [
             ServedItem(
                 position=i + 1,
                 product_id=int(product_id),
-                score=float(sl.scores[i]),
+                score=scores[i],
                 source=names[i],
                 propensity=float(propensities[i]),
                 **times.get((sl.request_id, i + 1), {}),

@@ -19,22 +19,28 @@ POLICIES = "dragonrec_recommender_servingpolicy"
 OLD_LISTS = "dragonrec_recommender_impression"
 OLD_ITEMS = "dragonrec_recommender_impressionitem"
 
+# Columns ordered widest-aligned first (no padding). scores / propensities are packed float4 (little-endian) and
+# sources one byte per item: 41 + 41 + 11 bytes for ten items where real[] / smallint[] cost 61 + 61 + 41 (an
+# array's 24-byte header each); item_ids stay bigint[] because SQL joins on them (attribution: item_ids[position]).
+# No primary key: a unique index would have to include served_at (PostgreSQL requires the partition key), and a
+# btree on (uuid, timestamptz) costs ~65 bytes a list with random uuids; a hash index on request_id (~27) serves
+# every lookup by request id, and the flush writes idempotently under a lock instead (services/served_lists.py).
 CREATE = f"""
 CREATE TABLE {LISTS} (
-    request_id uuid NOT NULL,
     served_at timestamptz NOT NULL,
     user_id bigint NULL,
+    request_id uuid NOT NULL,
+    policy_id integer NOT NULL,
     session_id varchar(128) NOT NULL,
     scenario varchar(16) NOT NULL,
-    policy_id integer NOT NULL,
-    anchor_ids bigint[] NULL,
     item_ids bigint[] NOT NULL,
-    scores real[] NOT NULL,
-    propensities real[] NULL,
-    sources smallint[] NOT NULL,
-    context jsonb NULL,
-    PRIMARY KEY (request_id, served_at)
+    anchor_ids bigint[] NULL,
+    scores bytea NOT NULL,
+    propensities bytea NULL,
+    sources bytea NOT NULL,
+    context jsonb NULL
 ) PARTITION BY RANGE (served_at);
+CREATE INDEX dragonrec_served_request ON {LISTS} USING hash (request_id);
 -- erasure: a signed-in shopper's lists, an anonymous session's lists (the only lookups besides the request id;
 -- experiments, guardrail, dashboard and exports read whole days, which partition pruning narrows)
 CREATE INDEX dragonrec_served_user ON {LISTS} (user_id) WHERE user_id IS NOT NULL;
@@ -42,9 +48,9 @@ CREATE INDEX dragonrec_served_session ON {LISTS} (session_id) WHERE user_id IS N
 CREATE TABLE {OUTCOMES} (
     request_id uuid NOT NULL,
     served_at timestamptz NOT NULL,
+    at timestamptz NOT NULL,
     position smallint NOT NULL,
     kind smallint NOT NULL,
-    at timestamptz NOT NULL,
     PRIMARY KEY (request_id, position, kind, served_at)
 ) PARTITION BY RANGE (served_at);
 """
@@ -79,6 +85,12 @@ SOURCES = (
     " WHEN 'lexical+semantic' THEN 8 WHEN 'cart' THEN 9 WHEN 'teacher' THEN 10 WHEN 'student' THEN 11"
     " WHEN 'search' THEN 12 WHEN 'similarity' THEN 13 ELSE 99 END"
 )
+# A float8 as the 4 little-endian bytes of its float4 (services/served_lists.py packs with struct "<f"): the bits
+# of the float4 read as an int4 (float4send gives them big-endian), reversed.
+FLOAT4 = (
+    "(SELECT set_byte(set_byte(set_byte(set_byte('\\x00000000'::bytea, 0, get_byte(b, 3)), 1, get_byte(b, 2)),"
+    " 2, get_byte(b, 1)), 3, get_byte(b, 0)) FROM float4send(({v})::real) AS b)"
+)
 # Positions become array indexes: a list that lost an item (its product was deleted before the flush) closes the
 # gap, and its outcomes move with their items (row_number), so an outcome still names the item it happened to.
 CONVERT = f"""
@@ -96,14 +108,14 @@ INSERT INTO {LISTS} (request_id, served_at, user_id, session_id, scenario, polic
     propensities, sources, context)
 SELECT imp.request_id, imp.created_at, imp.user_id, imp.session_id, imp.scenario, p.id,
     NULLIF(ARRAY(SELECT jsonb_array_elements_text(imp.anchor_ids)::bigint), '{{}}'),
-    COALESCE(it.ids, '{{}}'), COALESCE(it.scores, '{{}}'), it.propensities, COALESCE(it.sources, '{{}}'), NULL
+    COALESCE(it.ids, '{{}}'), COALESCE(it.scores, ''::bytea), it.propensities, COALESCE(it.sources, ''::bytea), NULL
 FROM {OLD_LISTS} AS imp
 JOIN {POLICIES} AS p ON p.digest = {DIGEST.format(a="imp")}
 LEFT JOIN LATERAL (
-    SELECT array_agg(product_id ORDER BY pos) AS ids, array_agg(score::real ORDER BY pos) AS scores,
+    SELECT array_agg(product_id ORDER BY pos) AS ids, string_agg({FLOAT4.format(v="score")}, '' ORDER BY pos) AS scores,
         CASE WHEN bool_and(propensity = 1.0) THEN NULL
-            ELSE array_agg(propensity::real ORDER BY pos) END AS propensities,
-        array_agg(({SOURCES})::smallint ORDER BY pos) AS sources
+            ELSE string_agg({FLOAT4.format(v="propensity")}, '' ORDER BY pos) END AS propensities,
+        string_agg(set_byte('\\x00'::bytea, 0, {SOURCES}), '' ORDER BY pos) AS sources
     FROM dragonrec_old_items WHERE impression_id = imp.request_id
 ) AS it ON TRUE
 ON CONFLICT DO NOTHING;
@@ -192,22 +204,9 @@ class Migration(migrations.Migration):
                             "item_ids",
                             django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None),
                         ),
-                        (
-                            "scores",
-                            django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), size=None),
-                        ),
-                        (
-                            "propensities",
-                            django.contrib.postgres.fields.ArrayField(
-                                base_field=models.FloatField(), blank=True, null=True, size=None
-                            ),
-                        ),
-                        (
-                            "sources",
-                            django.contrib.postgres.fields.ArrayField(
-                                base_field=models.SmallIntegerField(), size=None
-                            ),
-                        ),
+                        ("scores", models.BinaryField()),
+                        ("propensities", models.BinaryField(blank=True, null=True)),
+                        ("sources", models.BinaryField()),
                         ("context", models.JSONField(blank=True, null=True)),
                         (
                             "user",

@@ -1,8 +1,8 @@
 """Writing served lists in their compact form (models.ServedList / ServedOutcome / ServingPolicy): the flush side.
 
-One row per list, arrays for its items (position = array index, 1-based as in PostgreSQL), policies deduplicated
-by digest. A batch of records costs four statements whatever its size: the partition check (a catalog read; a
-CREATE only on a new day), the policy upsert, the policy ids, the list insert.
+One row per list, its items in shown order (position = index + 1; item_ids[position] in SQL), policies
+deduplicated by digest. A batch of records costs five statements whatever its size: the partition check (a catalog
+read; a CREATE only on a new day), the policy upsert, the policy ids, the write lock, the list insert.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-from dragonrec.recommender.models import OTHER_SOURCE, SOURCE_CODES, ServedList, ServingPolicy
+from dragonrec.recommender.models import OTHER_SOURCE, SOURCE_CODES, ServedList, ServingPolicy, floats_pack
 from dragonrec.recommender.services.partitions import served_partitions_for
 
 # The digest of a policy: PostgreSQL's md5 of the canonical jsonb text (sorted keys, fixed spacing), so the flush and
@@ -41,7 +41,7 @@ def _policy_ids(records: list[dict[str, Any]]) -> list[int]:
         [str(r.get("model_version", "")) for r in records],
         [str(r.get("experiment", "")) for r in records],
         [str(r.get("arm", "")) for r in records],
-        [json.dumps(r.get("policy") or {}) for r in records],
+        [json.dumps(shop_policy(r.get("policy") or {})) for r in records],
     ]
     table = ServingPolicy._meta.db_table
     with connection.cursor() as cursor:
@@ -61,10 +61,25 @@ def _policy_ids(records: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
-def _propensities(items: list[list[Any]]) -> list[float] | None:
+def _propensities(items: list[list[Any]]) -> bytes | None:
     # records buffered before propensities were logged carry four fields: deterministic then
     values = [float(item[4]) if len(item) > 4 else 1.0 for item in items]
-    return None if all(v == 1.0 for v in values) else values
+    return None if all(v == 1.0 for v in values) else floats_pack(values)
+
+
+# Keys of a serving policy that are one shopper's, not the shop's: their stated preferences and what their purchases
+# rule out. Kept in the deduplicated policy row they would make it one row per shopper state (283 policies for 1,000
+# lists on the generated shop); they are derived from what tracking keeps (preferences, purchase events).
+SHOPPER_POLICY_KEYS = ("avoid_categories", "prefer_categories", "prefer_brands", "price_min", "price_max")
+
+
+def shop_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """`policy` (the record's: ranker, model version, exploration, and the pipeline's policy under "policy") without
+    the shopper's own filters."""
+    inner = policy.get("policy")
+    if not isinstance(inner, dict):
+        return policy
+    return {**policy, "policy": {k: v for k, v in inner.items() if k not in SHOPPER_POLICY_KEYS}}
 
 
 def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterable[int]) -> int:
@@ -90,18 +105,25 @@ def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterabl
             policy_id,
             anchors or None,
             [int(item[0]) for item in items],
-            [float(item[2]) for item in items],
+            floats_pack([float(item[2]) for item in items]),
             _propensities(items),
-            [source_code(str(item[3])) for item in items],
+            bytes(source_code(str(item[3])) for item in items),
             json.dumps(record["context"]) if record.get("teach") and record.get("context") else None,
         ]
-    row = "(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s::real[], %s::real[], %s::smallint[], %s::jsonb)"
+    row = "(%s::uuid, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::int, %s::bigint[], %s::bigint[], "
+    row += "%s::bytea, %s::bytea, %s::bytea, %s::jsonb)"
     values = ",".join([row] * len(records))
+    table = ServedList._meta.db_table
+    columns = "request_id, served_at, user_id, session_id, scenario, policy_id, anchor_ids, item_ids, scores, "
+    columns += "propensities, sources, context"
     with connection.cursor() as cursor:
+        # Idempotent without a unique index (the table has none: see migration 0011): flushers take turns on this
+        # lock for the rest of their transaction, so the NOT EXISTS below sees every list another one wrote.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dragonrec.served_lists_write'))")
         cursor.execute(
-            f"INSERT INTO {ServedList._meta.db_table} (request_id, served_at, user_id, session_id, scenario, "
-            f"policy_id, anchor_ids, item_ids, scores, propensities, sources, context) VALUES {values} "
-            "ON CONFLICT DO NOTHING",
+            f"INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {values}) AS v({columns}) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS l WHERE l.request_id = v.request_id "
+            "AND l.served_at = v.served_at)",
             rows,
         )
         written: int = cursor.rowcount
