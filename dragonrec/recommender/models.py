@@ -238,6 +238,9 @@ class ServedList(models.Model):
     scores = models.BinaryField()
     propensities = models.BinaryField(null=True, blank=True)
     sources = models.BinaryField()
+    # interleaved lists: per position, whose pick it was, as an index into the policy's "team_names" (a list's own
+    # draft kept out of the deduplicated policy)
+    teams = models.BinaryField(null=True, blank=True)
     context = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -249,6 +252,11 @@ class ServedList(models.Model):
 
     def source_names(self) -> list[str]:
         return [SOURCE_NAMES.get(code, "other") for code in bytes(self.sources)]
+
+    def team_list(self) -> list[str]:
+        """The arm that placed each item of an interleaved list (reads the policy: select_related("policy"))."""
+        names = (self.policy.policy or {}).get("team_names") or []
+        return [names[i] for i in bytes(self.teams)] if self.teams else []
 
     def scores_list(self) -> list[float]:
         return floats_unpack(self.scores)

@@ -38,6 +38,7 @@ CREATE TABLE {LISTS} (
     scores bytea NOT NULL,
     propensities bytea NULL,
     sources bytea NOT NULL,
+    teams bytea NULL,
     context jsonb NULL
 ) PARTITION BY RANGE (served_at);
 CREATE INDEX dragonrec_served_request ON {LISTS} USING hash (request_id);
@@ -207,6 +208,7 @@ class Migration(migrations.Migration):
                         ("scores", models.BinaryField()),
                         ("propensities", models.BinaryField(blank=True, null=True)),
                         ("sources", models.BinaryField()),
+                        ("teams", models.BinaryField(blank=True, null=True)),
                         ("context", models.JSONField(blank=True, null=True)),
                         (
                             "user",

@@ -148,6 +148,28 @@ WHERE item.id = credit.id
 """
 
 
+# Per served list `l` (a ServedList row), its outcome counts and the value of its attributed purchases (the purchase
+# event of the item's product at the credited time; the storefront sends price x quantity), as `out.clicks`,
+# `out.carts`, `out.purchases`, `out.revenue`: one definition for experiment results and the dashboard.
+LIST_OUTCOMES_JOIN = """
+LEFT JOIN LATERAL (
+    SELECT COUNT(*) FILTER (WHERE o.kind = 1) AS clicks, COUNT(*) FILTER (WHERE o.kind = 2) AS carts,
+        COUNT(*) FILTER (WHERE o.kind = 3) AS purchases, COALESCE(SUM(buy.value), 0) AS revenue
+    FROM {outcomes} AS o
+    LEFT JOIN LATERAL (
+        SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
+        WHERE o.kind = 3 AND e.type = 'purchase' AND e.product_id = l.item_ids[o.position] AND e.timestamp = o.at
+        LIMIT 1
+    ) AS buy ON TRUE
+    WHERE o.request_id = l.request_id AND o.served_at = l.served_at
+) AS out ON TRUE
+"""
+
+
+def list_outcomes_join() -> str:
+    return LIST_OUTCOMES_JOIN.format(outcomes=ServedOutcome._meta.db_table, events=events_table())
+
+
 # The value of the purchase event that credited an impression item (`item`; the storefront sends price x quantity),
 # as `buy.value`: one definition of "revenue attributed" for experiment results and the dashboard.
 PURCHASE_VALUE_JOIN = """

@@ -74,12 +74,24 @@ SHOPPER_POLICY_KEYS = ("avoid_categories", "prefer_categories", "prefer_brands",
 
 
 def shop_policy(policy: dict[str, Any]) -> dict[str, Any]:
-    """`policy` (the record's: ranker, model version, exploration, and the pipeline's policy under "policy") without
-    the shopper's own filters."""
+    """`policy` (the record's: ranker, model version, exploration, the pipeline's policy under "policy", an
+    interleaved list's "teams") without what is the list's or the shopper's own: the shopper's filters are dropped,
+    the teams become the arms' names ("team_names"; the list keeps an index per position, `teams_pack`)."""
+    out = {k: v for k, v in policy.items() if k != "teams"}
+    if policy.get("teams"):
+        out["team_names"] = sorted(set(policy["teams"]))
     inner = policy.get("policy")
-    if not isinstance(inner, dict):
-        return policy
-    return {**policy, "policy": {k: v for k, v in inner.items() if k not in SHOPPER_POLICY_KEYS}}
+    if isinstance(inner, dict):
+        out["policy"] = {k: v for k, v in inner.items() if k not in SHOPPER_POLICY_KEYS}
+    return out
+
+
+def teams_pack(policy: dict[str, Any]) -> bytes | None:
+    teams = policy.get("teams")
+    if not teams:
+        return None
+    names = sorted(set(teams))
+    return bytes(names.index(team) for team in teams)
 
 
 def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterable[int]) -> int:
@@ -108,14 +120,15 @@ def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterabl
             floats_pack([float(item[2]) for item in items]),
             _propensities(items),
             bytes(source_code(str(item[3])) for item in items),
+            teams_pack(record.get("policy") or {}),
             json.dumps(record["context"]) if record.get("teach") and record.get("context") else None,
         ]
     row = "(%s::uuid, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::int, %s::bigint[], %s::bigint[], "
-    row += "%s::bytea, %s::bytea, %s::bytea, %s::jsonb)"
+    row += "%s::bytea, %s::bytea, %s::bytea, %s::bytea, %s::jsonb)"
     values = ",".join([row] * len(records))
     table = ServedList._meta.db_table
     columns = "request_id, served_at, user_id, session_id, scenario, policy_id, anchor_ids, item_ids, scores, "
-    columns += "propensities, sources, context"
+    columns += "propensities, sources, teams, context"
     with connection.cursor() as cursor:
         # Idempotent without a unique index (the table has none: see migration 0011): flushers take turns on this
         # lock for the rest of their transaction, so the NOT EXISTS below sees every list another one wrote.
