@@ -1,5 +1,5 @@
-"""Served lists for tests, written the way the flush writes them (services.impressions.impressions_write): the
-compact storage and, while consumers move to it (issue #24), the old per-item tables."""
+"""Served lists for tests, written the way the flush writes them (services.impressions.impressions_write), and read
+back item by item."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from dragonrec.recommender.models import ImpressionItem, ServedList, ServedOutcome
+from dragonrec.recommender.models import ServedList, ServedOutcome
+from dragonrec.recommender.selectors import ServedItem, served_items
 from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
 from dragonrec.tracking.factories import EventFactory
 
@@ -70,6 +71,9 @@ def served_outcomes(
             ServedOutcome.objects.create(
                 request_id=served.request_id, served_at=served.served_at, position=position, kind=kind, at=at
             )
-    ImpressionItem.objects.filter(impression_id=request_id, position=position).update(
-        **{k: v for k, v in (("clicked_at", clicked_at), ("carted_at", carted_at), ("purchased_at", purchased_at)) if v}
-    )
+
+
+def served_item(request_id: uuid.UUID | str, position: int) -> ServedItem:
+    """The item at `position` (1-based) of a stored list, with its outcomes."""
+    served = ServedList.objects.get(request_id=request_id)
+    return served_items([served])[served.request_id][position - 1]

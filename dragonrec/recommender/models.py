@@ -84,73 +84,6 @@ class TeacherJudgment(models.Model):
         return f"judgment {self.pk} ({self.model}, {self.error or 'ok'})"
 
 
-class Impression(models.Model):
-    """One served list. A later click/cart/purchase event carrying its request id is attributed to it."""
-
-    request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # when the list was served (not when the buffered row reached the database), hence a default, not auto_now_add
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    session_id = models.CharField(max_length=128, blank=True)
-    scenario = models.CharField(max_length=16)
-    anchor_ids = models.JSONField(default=list, blank=True)
-    ranker = models.CharField(max_length=100)
-    model_version = models.CharField(max_length=100, blank=True)
-    experiment = models.CharField(max_length=100, blank=True)
-    arm = models.CharField(max_length=100, blank=True)
-    policy = models.JSONField(
-        default=dict, blank=True, help_text="What served it: ranker, model version, exploration settings."
-    )
-    context = models.JSONField(
-        default=dict, blank=True, help_text="What the list was made from: history, preferences, history signature."
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["user", "-created_at"], name="dragonrec_imp_user"),
-            models.Index(fields=["session_id", "-created_at"], name="dragonrec_imp_session"),
-            models.Index(fields=["experiment", "created_at"], name="dragonrec_imp_experiment"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.scenario} list {self.request_id} by {self.ranker}"
-
-
-class ImpressionItem(models.Model):
-    """A product at a position of a served list, with what came of it (the reward signal)."""
-
-    impression = models.ForeignKey(Impression, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
-    position = models.PositiveSmallIntegerField()  # 1-based, as shown
-    score = models.FloatField()
-    source = models.CharField(max_length=64, blank=True)
-    # P(this item at this position | the request) under the serving policy: 1.0 for deterministic slots
-    propensity = models.FloatField(default=1.0)
-    clicked_at = models.DateTimeField(null=True, blank=True)
-    carted_at = models.DateTimeField(null=True, blank=True)
-    purchased_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["impression", "position"]
-        constraints = [models.UniqueConstraint(fields=["impression", "position"], name="dragonrec_impitem_unique_pos")]
-        indexes = [models.Index(fields=["product", "impression"], name="dragonrec_impitem_product")]
-
-    def __str__(self) -> str:
-        return f"#{self.position} {self.product_id} in {self.impression_id}"
-
-    @property
-    def reward(self) -> float:
-        """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
-        if self.purchased_at:
-            return 1.0
-        if self.carted_at:
-            return 0.5
-        return 0.2 if self.clicked_at else 0.0
-
-
 # Fixed codes for the candidate source of a served item (ServedList.sources): two bytes per item instead of a string
 # per row. Append only: stored lists keep their codes. A source not listed (a host's own candidate source) is stored
 # as OTHER_SOURCE.
@@ -190,7 +123,7 @@ class ServingPolicy(models.Model):
     md5 of the canonical jsonb of all five fields (computed in SQL by the flush, so the two sides always agree)."""
 
     id = models.AutoField(primary_key=True)  # 4 bytes on every served list
-    digest = models.CharField(max_length=32, unique=True)
+    digest = models.UUIDField(unique=True)  # an md5 is 128 bits: 16 bytes, and no second (pattern) index
     ranker = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     experiment = models.CharField(max_length=100, blank=True)
@@ -198,8 +131,8 @@ class ServingPolicy(models.Model):
     policy = models.JSONField(default=dict, blank=True, help_text="ranker, model version, exploration settings")
 
     class Meta:
+        # no index on experiment: one row per distinct policy, a handful per experiment arm and model version
         verbose_name_plural = "serving policies"
-        indexes = [models.Index(fields=["experiment"], name="dragonrec_policy_experiment")]
 
     def __str__(self) -> str:
         return f"{self.ranker} {self.model_version} {self.experiment}/{self.arm}".strip()
@@ -212,9 +145,10 @@ class ServedList(models.Model):
     whole days. The database has no primary key (a unique constraint would have to include the partition key; a hash
     index on request_id serves the lookups); Django knows `request_id` as the key (unique in practice: a uuid4, and
     the flush writes a list once).
-    `propensities` NULL means all 1.0 (deterministic slots only). `context` is kept only for lists waiting for the
-    teacher (its payload needs the preferences it was made for); the history for exports is read back from events
-    (tracking.selectors.history_recent with `before`), which outlive served lists (730 vs 180 days)."""
+    `propensities` NULL means all 1.0 (deterministic slots only). `context` holds what a request asked for (a
+    search's query, sort, page) and, for lists waiting for the teacher, the whole context its judgment is made from;
+    the history for exports and learning is read back from events (tracking.selectors.histories_before), which
+    outlive served lists (730 vs 180 days)."""
 
     request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     served_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -78,7 +78,7 @@ END $$;
 
 DIGEST = (
     "md5(jsonb_build_object('ranker', {a}.ranker, 'model_version', {a}.model_version, 'experiment', {a}.experiment,"
-    " 'arm', {a}.arm, 'policy', {a}.policy)::text)"
+    " 'arm', {a}.arm, 'policy', {a}.policy)::text)::uuid"
 )
 SOURCES = (
     "CASE source WHEN '' THEN 0 WHEN 'embedding' THEN 1 WHEN 'trending' THEN 2 WHEN 'complements' THEN 3"
@@ -142,7 +142,7 @@ class Migration(migrations.Migration):
             name="ServingPolicy",
             fields=[
                 ("id", models.AutoField(primary_key=True, serialize=False)),
-                ("digest", models.CharField(max_length=32, unique=True)),
+                ("digest", models.UUIDField(unique=True)),
                 ("ranker", models.CharField(max_length=100)),
                 ("model_version", models.CharField(blank=True, max_length=100)),
                 ("experiment", models.CharField(blank=True, max_length=100)),
@@ -152,10 +152,7 @@ class Migration(migrations.Migration):
                     models.JSONField(blank=True, default=dict, help_text="ranker, model version, exploration settings"),
                 ),
             ],
-            options={
-                "verbose_name_plural": "serving policies",
-                "indexes": [models.Index(fields=["experiment"], name="dragonrec_policy_experiment")],
-            },
+            options={"verbose_name_plural": "serving policies"},
         ),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunSQL(CREATE, DROP)],

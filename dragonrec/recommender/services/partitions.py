@@ -79,16 +79,31 @@ def served_partitions_ensure(*, today: date | None = None, ahead: int = DAYS_AHE
     return served_partitions_for(today + timedelta(days=i) for i in range(ahead + 1))
 
 
-def served_partitions_drop_before(*, before: date, keep: Iterable[date] = ()) -> list[date]:
+# Below this many rows (PostgreSQL's estimate) a dropped day's lists are counted exactly for the report; above it the
+# estimate is reported: counting a big day would read all of it just before it is thrown away.
+EXACT_COUNT_BELOW = 100_000
+
+
+def served_partitions_drop_before(*, before: date, keep: Iterable[date] = ()) -> tuple[list[date], int]:
     """Drop the partitions of days entirely before `before` (both tables), except the days in `keep`; returns
-    the days dropped."""
+    the days dropped and how many lists they held."""
     kept = set(keep)
     dropped: set[date] = set()
+    lists = 0
+    lists_table = ServedList._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('dragonrec.served_partitions'))")
         for table, days in served_partitions().items():
             for day in days:
                 if day < before and day not in kept:
-                    cursor.execute(f'DROP TABLE IF EXISTS "{_name(table, day)}"')
+                    name = _name(table, day)
+                    if table == lists_table:
+                        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [name])
+                        estimate = int(max(cursor.fetchone()[0], 0))
+                        if estimate < EXACT_COUNT_BELOW:
+                            cursor.execute(f'SELECT count(*) FROM "{name}"')
+                            estimate = int(cursor.fetchone()[0])
+                        lists += estimate
+                    cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
                     dropped.add(day)
-    return sorted(dropped)
+    return sorted(dropped), lists

@@ -2,9 +2,9 @@
 
 Served lists (models.ServedList and its outcomes) are retired a whole day at a time: their day partitions older
 than `impressions_days` are dropped (services/partitions.py), except days holding a running experiment's lists.
-Events, the old per-item impression tables and teacher judgments older than their configured age are deleted, in
-batches of `batch_size` rows, each its own short transaction: a first run over years of data never holds a long
-lock on the tables the request path writes to, and a run that is stopped (time budget, worker restart) loses
+Events and teacher judgments older than their configured age are deleted, in batches of `batch_size` rows, each
+its own short transaction: a first run over years of data never holds a long lock on the tables the request path
+writes to, and a run that is stopped (time budget, worker restart) loses
 nothing, the next one carries on. Nothing needs anonymising instead: what outlives the windows (trending scores,
 complements, model versions, experiment results) holds no per-shopper data, and the lists of a running experiment,
 whose figures are computed per shopper, are kept until it stops.
@@ -27,7 +27,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
-from dragonrec.recommender.models import Experiment, Impression, ServedList, TeacherJudgment
+from dragonrec.recommender.models import Experiment, ServedList, TeacherJudgment
 from dragonrec.recommender.services.deletion import DeletionReport, recorded_rows_delete, shopper_keys_expire
 from dragonrec.recommender.services.partitions import served_partitions_drop_before
 from dragonrec.tracking.selectors import events_before
@@ -70,23 +70,25 @@ def retention_apply(*, now: datetime | None = None, budget_s: float = RUN_BUDGET
     batch_size = max(1, int(conf["batch_size"]))
     running = Experiment.objects.filter(status=Experiment.Status.RUNNING).values_list("name", flat=True)
     targets: list[tuple[str, QuerySet[Any]]] = []
+    served_dropped = 0
     if (events_cutoff := _cutoff(now, conf["events_days"])) is not None:
         targets.append(("events", events_before(before=events_cutoff)))
     if (impressions_before := _cutoff(now, conf["impressions_days"])) is not None:
-        old = Impression.objects.filter(created_at__lt=impressions_before).exclude(experiment__in=running)
-        targets.append(("impressions", old))  # the old per-item tables, while the flush still writes them
-        dropped = served_partitions_drop_before(
+        days, served_dropped = served_partitions_drop_before(
             before=impressions_before.astimezone(UTC).date(),
             keep=_days_of_running_experiments(running=list(running), before=impressions_before),
         )
-        if dropped:
-            logger.info(
-                "retention: dropped the served lists of %s days (%s..%s)", len(dropped), dropped[0], dropped[-1]
-            )
+        if days:
+            logger.info("retention: dropped the served lists of %s days (%s..%s)", len(days), days[0], days[-1])
+        # a day kept for a running experiment loses its other lists row by row (rare: an experiment older than the
+        # retention), through the one deletion path
+        rest = ServedList.objects.filter(served_at__lt=impressions_before).exclude(policy__experiment__in=running)
+        targets.append(("impressions", rest))
     if (judgments_before := _cutoff(now, conf["judgments_days"])) is not None:
         targets.append(("judgments", TeacherJudgment.objects.filter(created_at__lt=judgments_before)))
 
     report = recorded_rows_delete(targets, report=DeletionReport(), batch_size=batch_size, budget_s=budget_s)
+    report.impressions += served_dropped
     report.redis_keys = shopper_keys_expire(ttl_s=int(conf["redis_key_max_ttl_s"]))
     logger.info("retention: %s", report.as_dict())
     return report

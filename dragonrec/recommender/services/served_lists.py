@@ -26,7 +26,7 @@ _POLICY_INPUT = """
 """
 _DIGEST = (
     "md5(jsonb_build_object('ranker', p.ranker, 'model_version', p.model_version, 'experiment', p.experiment,"
-    " 'arm', p.arm, 'policy', p.policy)::text)"
+    " 'arm', p.arm, 'policy', p.policy)::text)::uuid"
 )
 
 
@@ -94,6 +94,18 @@ def teams_pack(policy: dict[str, Any]) -> bytes | None:
     return bytes(names.index(team) for team in teams)
 
 
+# What a request asked for that nothing else records (a search's query, category, sort, page): kept with the list.
+# The rest of a record's context (the shopper's history, preferences, key) is read back from tracking when needed,
+# except for a list waiting for the teacher, whose judgment is made from its whole context.
+REQUEST_CONTEXT_KEYS = ("query", "corrected_query", "category", "sort", "page")
+
+
+def _context(record: dict[str, Any]) -> str | None:
+    context = record.get("context") or {}
+    kept = context if record.get("teach") else {k: context[k] for k in REQUEST_CONTEXT_KEYS if k in context}
+    return json.dumps(kept) if kept else None
+
+
 def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterable[int]) -> int:
     """Store impression records (the Redis buffer's shape, services/impressions.py) as compact served lists;
     idempotent (a record written twice keeps its first row). Items keep their shown order and positions; a product
@@ -121,7 +133,7 @@ def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterabl
             _propensities(items),
             bytes(source_code(str(item[3])) for item in items),
             teams_pack(record.get("policy") or {}),
-            json.dumps(record["context"]) if record.get("teach") and record.get("context") else None,
+            _context(record),
         ]
     row = "(%s::uuid, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::int, %s::bigint[], %s::bigint[], "
     row += "%s::bytea, %s::bytea, %s::bytea, %s::bytea, %s::jsonb)"
