@@ -94,6 +94,9 @@ class StudentConfig:
     sampled_above_items: int = DEFAULTS["STUDENT_TRAINING"]["sampled_above_items"]
     # uniform negatives per step, shared by every position of the batch
     n_negatives: int = DEFAULTS["STUDENT_TRAINING"]["negatives"]
+    # which logits of the sampled softmax the logQ correction applies to: "all" (every candidate, the row's own
+    # target included: Yi et al. 2019) or "negatives" (the target's logit as is: Khrylchenko et al. 2025)
+    logq_correction: str = "all"
     # "auto": cuda when torch sees a GPU, else cpu; or "cpu", "cuda", "cuda:1"
     device: str = DEFAULTS["STUDENT_TRAINING"]["device"]
     # --- distillation from teacher judgments (DLLM2Rec, Cui et al., RecSys 2024) ---
