@@ -330,7 +330,13 @@ def train_child(args: argparse.Namespace) -> None:
     batch = 256
     # one epoch = n_windows / batch steps; train `steps` of them (max_epochs=1 on a prefix-sized budget)
     cfg = StudentConfig(
-        loss=args.loss, max_epochs=1, time_budget_s=None, num_threads=args.threads, ema_epochs=None, batch_size=batch
+        loss=args.loss,
+        max_epochs=1,
+        time_budget_s=None,
+        num_threads=args.threads,
+        ema_epochs=None,
+        batch_size=batch,
+        sparse_ids=not args.dense_ids,
     )
     started = time.perf_counter()
     result = _bounded_train(train_student, data, args.items, text, cfg, args.steps)
@@ -481,6 +487,7 @@ def bench_train(args: argparse.Namespace) -> None:
                 str(args.steps if loss == "sampled" else args.full_steps),
                 "--threads",
                 str(args.threads),
+                *(["--dense-ids"] if args.dense_ids else []),
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
@@ -575,6 +582,7 @@ def main() -> None:
     t.add_argument("--losses", default="sampled", type=lambda s: s.split(","))
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--parquet", default="", help="train on this file (e.g. from `export`) instead of generated data")
+    t.add_argument("--dense-ids", action="store_true", help="StudentConfig.sparse_ids=False: dense AdamW on the ids")
     e = sub.add_parser("export")
     e.add_argument("--database", required=True, help="PostgreSQL URL of a shop (its events and products tables)")
     e.add_argument("--out", required=True, help="the Parquet file to write")
@@ -584,6 +592,7 @@ def main() -> None:
     c.add_argument("--loss", required=True)
     c.add_argument("--steps", type=int, required=True)
     c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--dense-ids", action="store_true")
     b = sub.add_parser("beauty")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--losses", default="full,sampled", type=lambda s: s.split(","))
