@@ -268,7 +268,7 @@ class Verdict:
 
 def inject_loss(ledger: Ledger, what: str) -> str:
     """The documented hook: delete one acknowledged row, as a bug that loses data would."""
-    from dragonrec.recommender.models import Impression
+    from dragonrec.recommender.models import ServedList
     from dragonrec.tracking.models import Event
 
     if what == "event":
@@ -276,7 +276,7 @@ def inject_loss(ledger: Ledger, what: str) -> str:
         Event.objects.filter(id=victim).delete()
     else:
         victim = sorted(ledger.served)[0]
-        Impression.objects.filter(request_id=victim).delete()
+        ServedList.objects.filter(request_id=victim).delete()
     return f"injected: deleted {what} {victim}"
 
 
@@ -293,7 +293,7 @@ def stored_counts(model: Any, column: str, ids: list[str]) -> Counter[str]:
 
 def verify(ledger: Ledger, *, inject: str | None = None) -> Verdict:
     """Hold the database to what the clients were told."""
-    from dragonrec.recommender.models import Impression
+    from dragonrec.recommender.models import ServedList
     from dragonrec.tracking.models import Event
 
     lines = []
@@ -305,7 +305,7 @@ def verify(ledger: Ledger, *, inject: str | None = None) -> Verdict:
     doubled_events = [i for i in acked if events[i] > 1]
     served_twice = [i for i, n in Counter(ledger.served).items() if n > 1]
     unique_served = sorted(set(ledger.served))
-    lists = stored_counts(Impression, "request_id", unique_served)
+    lists = stored_counts(ServedList, "request_id", unique_served)
     lost_lists = [i for i in unique_served if lists[i] == 0]
     doubled_lists = [i for i in unique_served if lists[i] > 1]
 

@@ -1,6 +1,8 @@
-"""Bytes per stored served list (issue #24's "before" figure for the compact storage): serve --lists lists of 10
-through the real serving path (`recommendation_list`, recorded: the Redis buffer, then `impressions_flush` into the
-impression tables), and divide the growth of those tables (heap, indexes, TOAST) by the number of lists.
+"""Bytes per stored served list (issue #24): serve --lists lists of 10 through the real serving path
+(`recommendation_list`, recorded: the Redis buffer, then `impressions_flush`), click one list in --click-every
+(attributed as the ingest path does), and divide the growth of the served-list tables (ServedList and
+ServedOutcome, every day partition, and ServingPolicy; heap, indexes, TOAST) by the number of lists. The old layout
+(one Impression row + one ImpressionItem row per item, before migration 0012) measured 4,489-4,567 bytes a list.
 
     .venv/bin/python bench/served_bytes.py --lists 2000
 
@@ -31,20 +33,34 @@ DB_NAME = "dragonrec_bench_served_bytes"
 
 
 def table_bytes(tables: list[str]) -> dict[str, int]:
+    """pg_total_relation_size of each table, summed over its partitions for a partitioned one (its parent holds
+    nothing); 0 for a table that does not exist."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("CHECKPOINT")
         sizes = {}
         for table in tables:
-            cursor.execute("SELECT pg_total_relation_size(%s)", [table])
-            sizes[table] = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT COALESCE((SELECT SUM(pg_total_relation_size(relid)) FROM pg_partition_tree(to_regclass(%s))),"
+                " pg_total_relation_size(to_regclass(%s)), 0)",
+                [table, table],
+            )
+            sizes[table] = int(cursor.fetchone()[0])
     return sizes
+
+
+def report(name: str, tables: list[str], before: dict[str, int], after: dict[str, int], lists: int) -> None:
+    growth = sum(after[t] - before[t] for t in tables)
+    print(f"{name}: {growth / max(lists, 1):,.0f} bytes per stored list of 10 (tables + indexes + TOAST)")
+    for table in tables:
+        print(f"  {table}: +{(after[table] - before[table]) / max(lists, 1):,.0f} bytes per list")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lists", type=int, default=2000)
+    parser.add_argument("--click-every", type=int, default=10, help="one list in this many gets a click")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     scratch_database(DB_NAME)
@@ -57,27 +73,48 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         call_command("dragonrec_generate", products=2000, shoppers=1000, events=20_000, seed=0, stdout=io.StringIO())
         call_command("recommender_aggregates", stdout=io.StringIO())
-        from dragonrec.recommender.models import Impression, ImpressionItem
+        from django.utils import timezone
+
+        from dragonrec.recommender.models import ServedList, ServedOutcome, ServingPolicy
+        from dragonrec.recommender.services.feedback import clicks_attribute
         from dragonrec.recommender.services.impressions import impressions_flush
         from dragonrec.recommender.services.recommendations import recommendation_list
+        from dragonrec.tracking.models import Event
 
-        tables = [Impression._meta.db_table, ImpressionItem._meta.db_table]
+        tables = [ServedList._meta.db_table, ServedOutcome._meta.db_table, ServingPolicy._meta.db_table]
         recommendation_list(scenario="home", session_id="gen0-0", n=10, record=False)  # warm: snapshot, models
+
+        def serve(first: int, count: int) -> None:
+            clicks = []
+            for i in range(first, first + count):
+                session = f"gen0-{i % 1000}"
+                served = recommendation_list(scenario="home", session_id=session, n=10)
+                if args.click_every and i % args.click_every == 0 and served.items:
+                    item = served.items[i % len(served.items)]
+                    context = {"request_id": str(served.request_id), "position": item.position}
+                    clicks.append(Event(type="click", session_id=session, product_id=item.product_id,
+                                        timestamp=timezone.now(), context=context))  # fmt: skip
+                if i % 200 == 199:
+                    impressions_flush(reschedule=False)
+            impressions_flush(reschedule=False)
+            clicks_attribute(events=clicks)
+
+        # Two halves: the whole growth over all lists (first pages of empty tables and indexes included, as the
+        # "before" figure was measured), and the second half's growth over its lists (what each further list costs).
         before = table_bytes(tables)
         start = time.perf_counter()
-        for i in range(args.lists):
-            recommendation_list(scenario="home", session_id=f"gen0-{i % 1000}", n=10)
-            if i % 200 == 199:
-                impressions_flush(reschedule=False)
-        impressions_flush(reschedule=False)
-        served = time.perf_counter() - start
+        half = args.lists // 2
+        serve(0, half)
+        middle = table_bytes(tables)
+        serve(half, args.lists - half)
+        served_s = time.perf_counter() - start
         after = table_bytes(tables)
-        lists, items = Impression.objects.count(), ImpressionItem.objects.count()
-        growth = sum(after.values()) - sum(before.values())
-        print(f"{lists:,} lists, {items:,} items stored ({items / max(lists, 1):.1f} per list) in {served:.1f} s")
-        for table in tables:
-            print(f"  {table}: +{(after[table] - before[table]) / max(lists, 1):,.0f} bytes per list")
-        print(f"bytes per stored list of 10: {growth / max(lists, 1):,.0f} (tables + indexes + TOAST); load {load()}")
+        lists = ServedList.objects.count()
+        outcomes = ServedOutcome.objects.count()
+        policies = ServingPolicy.objects.count()
+        print(f"{lists:,} lists, {outcomes:,} outcomes, {policies} policies stored in {served_s:.1f} s; load {load()}")
+        report("all lists", tables, before, after, lists)
+        report(f"the second {args.lists - half:,} lists", tables, middle, after, args.lists - half)
     finally:
         if not args.keep:
             drop_database(DB_NAME)

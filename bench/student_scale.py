@@ -3,6 +3,8 @@ softmax), on generated data; and the sampled-softmax student's quality on amazon
 
     .venv/bin/python bench/student_scale.py retrieval --sizes 10000,100000,1000000 [--pgvector-max 100000]
     .venv/bin/python bench/student_scale.py train --items 1000000 --events 10000000 --steps 60
+    .venv/bin/python bench/student_scale.py export --database postgresql://...  --out /tmp/events.parquet
+    .venv/bin/python bench/student_scale.py train --items 1000000 --parquet /tmp/events.parquet --steps 60
     .venv/bin/python bench/student_scale.py beauty --seed 0              # full vs sampled softmax, same seed
 
 retrieval: per size, item vectors are generated (hidden 128; clustered like a trained student's: 1 cluster per 200
@@ -20,6 +22,8 @@ train: a Parquet file of generated sequences (Zipf popularity, geometric lengths
     ParquetSequences; a bounded number of steps of the default config (batch 256), sampled softmax, in a child
     process so its peak RSS is training's alone; sequences/s and the epoch time they imply. With --full, the full
     softmax too (only sizes where a step fits in a few seconds).
+export: a shop's events (PostgreSQL) -> that Parquet file, streamed (see bench_export); `train --parquet FILE`
+    then trains on the shop's real sequences instead of generated ones.
 beauty: trains the default student twice on amazon_beauty (leave-one-out, early stopping on valid NDCG@10): loss
     "full" and loss "sampled" with the same seed; test N@10 / R@10 through the harness's ranking code.
 Every figure is printed with the load average beside it: 2 cores shared by several people.
@@ -326,7 +330,13 @@ def train_child(args: argparse.Namespace) -> None:
     batch = 256
     # one epoch = n_windows / batch steps; train `steps` of them (max_epochs=1 on a prefix-sized budget)
     cfg = StudentConfig(
-        loss=args.loss, max_epochs=1, time_budget_s=None, num_threads=args.threads, ema_epochs=None, batch_size=batch
+        loss=args.loss,
+        max_epochs=1,
+        time_budget_s=None,
+        num_threads=args.threads,
+        ema_epochs=None,
+        batch_size=batch,
+        sparse_ids=not args.dense_ids,
     )
     started = time.perf_counter()
     result = _bounded_train(train_student, data, args.items, text, cfg, args.steps)
@@ -386,15 +396,81 @@ def _bounded_train(
     return {"steps": bounded.count, "sequences": bounded.sequences, "seconds": time.perf_counter() - bounded.t0}
 
 
+EXPORT_SQL = """
+    COPY (
+        SELECT coalesce('u:' || user_id::text, 's:' || session_id), product_id, type
+        FROM dragonrec_tracking_event WHERE product_id IS NOT NULL
+        ORDER BY 1, "timestamp", id
+    ) TO STDOUT (FORMAT csv)
+"""
+
+
+def bench_export(args: argparse.Namespace) -> None:
+    """A shop's event table -> the training Parquet file, streamed: PostgreSQL sorts the events by (shopper, time)
+    and COPYs them out as CSV, which is read back in blocks (pyarrow's streaming CSV reader) and grouped into
+    sequences by data.sequences_from_sorted_rows; write_sequences writes a row group per 20k shoppers. This
+    process holds one block and one row group, never the history. Peak RSS printed."""
+    import psycopg
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from dragonrec.recommender.ml.data import event_index, sequences_from_sorted_rows
+
+    print(f"# export: {args.database} -> {args.out}, load average {load()}")
+    t0 = time.perf_counter()
+    with psycopg.connect(args.database) as conn, tempfile.TemporaryDirectory(dir=Path(args.out).parent) as tmp:
+        product_ids = np.array(
+            [r[0] for r in conn.execute("SELECT id FROM dragonrec_catalog_product ORDER BY id")], dtype=np.int64
+        )
+        conn.execute("SET work_mem = '256MB'")
+        csv_path = Path(tmp) / "events.csv"
+        with conn.cursor() as cur, cur.copy(EXPORT_SQL) as copy, open(csv_path, "wb") as fh:
+            for block in copy:
+                fh.write(block)
+        t_copy = time.perf_counter() - t0
+        print(f"# COPY sorted by (shopper, time): {t_copy:.0f}s, {csv_path.stat().st_size / 2**20:.0f} MB of CSV")
+        reader = pacsv.open_csv(
+            csv_path,
+            read_options=pacsv.ReadOptions(column_names=["shopper", "product", "type"], block_size=32 << 20),
+            convert_options=pacsv.ConvertOptions(
+                column_types={
+                    "shopper": pa.string(),
+                    "product": pa.int64(),
+                    "type": pa.dictionary(pa.int32(), pa.string()),
+                }
+            ),
+        )
+
+        def blocks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            for batch in reader:
+                kinds = batch.column(2)
+                codes = np.array([event_index(k) for k in kinds.dictionary.to_pylist()], dtype=np.int64)
+                yield (
+                    batch.column(0).to_numpy(zero_copy_only=False),
+                    np.searchsorted(product_ids, batch.column(1).to_numpy()),
+                    codes[kinds.indices.to_numpy()],
+                )
+
+        write_sequences(args.out, sequences_from_sorted_rows(blocks()))
+    data = ParquetSequences(args.out)
+    print(
+        f"# {len(data):,} sequences, {int(data.lengths().sum()):,} events over {len(product_ids):,} products "
+        f"written in {time.perf_counter() - t0:.0f}s ({Path(args.out).stat().st_size / 2**20:.0f} MB); "
+        f"peak RSS {rss_mb():.0f} MB; load average {load()}"
+    )
+
+
 def bench_train(args: argparse.Namespace) -> None:
-    print(f"# training: {args.items:,} items, {args.events:,} generated events, load average {load()}")
+    source = f"Parquet {args.parquet}" if args.parquet else f"{args.events:,} generated events"
+    print(f"# training: {args.items:,} items, {source}, load average {load()}")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "sequences.parquet"
+        path = Path(args.parquet or Path(tmp) / "sequences.parquet")
         t0 = time.perf_counter()
-        write_sequences(path, generated_sequences(args.items, args.events))
+        if not args.parquet:
+            write_sequences(path, generated_sequences(args.items, args.events))
         print(
-            f"# wrote {len(ParquetSequences(path)):,} sequences to Parquet in {time.perf_counter() - t0:.0f}s "
-            f"({path.stat().st_size / 2**20:.0f} MB), load average {load()}"
+            f"# {len(ParquetSequences(path)):,} sequences in Parquet ({time.perf_counter() - t0:.0f}s to write), "
+            f"{path.stat().st_size / 2**20:.0f} MB, load average {load()}"
         )
         for loss in args.losses:
             cmd = [
@@ -411,6 +487,7 @@ def bench_train(args: argparse.Namespace) -> None:
                 str(args.steps if loss == "sampled" else args.full_steps),
                 "--threads",
                 str(args.threads),
+                *(["--dense-ids"] if args.dense_ids else []),
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
@@ -504,12 +581,18 @@ def main() -> None:
     t.add_argument("--full-steps", type=int, default=3)
     t.add_argument("--losses", default="sampled", type=lambda s: s.split(","))
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--parquet", default="", help="train on this file (e.g. from `export`) instead of generated data")
+    t.add_argument("--dense-ids", action="store_true", help="StudentConfig.sparse_ids=False: dense AdamW on the ids")
+    e = sub.add_parser("export")
+    e.add_argument("--database", required=True, help="PostgreSQL URL of a shop (its events and products tables)")
+    e.add_argument("--out", required=True, help="the Parquet file to write")
     c = sub.add_parser("train-child")
     c.add_argument("--parquet", required=True)
     c.add_argument("--items", type=int, required=True)
     c.add_argument("--loss", required=True)
     c.add_argument("--steps", type=int, required=True)
     c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--dense-ids", action="store_true")
     b = sub.add_parser("beauty")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--losses", default="full,sampled", type=lambda s: s.split(","))
@@ -521,9 +604,8 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO if args.what == "beauty" else logging.WARNING, format="%(asctime)s %(message)s"
     )
-    {"retrieval": bench_retrieval, "train": bench_train, "train-child": train_child, "beauty": bench_beauty}[args.what](
-        args
-    )
+    benches = {"retrieval": bench_retrieval, "train": bench_train, "train-child": train_child, "beauty": bench_beauty}
+    {**benches, "export": bench_export}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -46,14 +46,15 @@ class DatabaseCollector:
         return []
 
     def collect(self) -> Iterator[Any]:
-        from dragonrec.recommender.models import Impression, ModelVersion, TeacherJudgment
+        from dragonrec.recommender.models import ModelVersion, ServedList, TeacherJudgment
 
         since = timezone.now() - WINDOW
         lists = GaugeMetricFamily(
             "dragonrec_lists_served_last_hour", "Lists served in the last hour", labels=["ranker"]
         )
-        for row in Impression.objects.filter(created_at__gte=since).values("ranker").annotate(n=Count("pk")):
-            lists.add_metric([row["ranker"]], row["n"])
+        served = ServedList.objects.filter(served_at__gte=since).values("policy__ranker").annotate(n=Count("pk"))
+        for row in served.order_by():
+            lists.add_metric([row["policy__ranker"]], row["n"])
         yield lists
         teacher = TeacherJudgment.objects.filter(created_at__gte=since).aggregate(
             calls=Count("id", filter=Q(cache_hit=False)), errors=Count("id", filter=~Q(error="")), cost=Sum("cost_usd")

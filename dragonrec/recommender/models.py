@@ -3,9 +3,11 @@ compute for serving, merchant rules and the student model registry."""
 
 from __future__ import annotations
 
+import struct
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
@@ -82,71 +84,140 @@ class TeacherJudgment(models.Model):
         return f"judgment {self.pk} ({self.model}, {self.error or 'ok'})"
 
 
-class Impression(models.Model):
-    """One served list. A later click/cart/purchase event carrying its request id is attributed to it."""
+# Fixed codes for the candidate source of a served item (ServedList.sources): two bytes per item instead of a string
+# per row. Append only: stored lists keep their codes. A source not listed (a host's own candidate source) is stored
+# as OTHER_SOURCE.
+SOURCE_CODES: dict[str, int] = {
+    "": 0,
+    "embedding": 1,
+    "trending": 2,
+    "complements": 3,
+    "similar": 4,
+    "pinned": 5,
+    "lexical": 6,
+    "semantic": 7,
+    "lexical+semantic": 8,
+    "cart": 9,
+    "teacher": 10,
+    "student": 11,
+    "search": 12,
+    "similarity": 13,
+}
+OTHER_SOURCE = 99
+SOURCE_NAMES: dict[int, str] = {code: name for name, code in SOURCE_CODES.items()} | {OTHER_SOURCE: "other"}
 
-    request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # when the list was served (not when the buffered row reached the database), hence a default, not auto_now_add
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    session_id = models.CharField(max_length=128, blank=True)
-    scenario = models.CharField(max_length=16)
-    anchor_ids = models.JSONField(default=list, blank=True)
+
+def floats_pack(values: list[float]) -> bytes:
+    """float4 little-endian, 4 bytes a value: what ServedList keeps its scores and propensities in."""
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def floats_unpack(packed: bytes | memoryview) -> list[float]:
+    raw = bytes(packed)
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+
+
+class ServingPolicy(models.Model):
+    """What served lists, once per distinct policy (ranker, model version, experiment arm, exploration settings):
+    a served list keeps a 4-byte reference instead of repeating the same JSON on every row. `digest` is PostgreSQL's
+    md5 of the canonical jsonb of all five fields (computed in SQL by the flush, so the two sides always agree)."""
+
+    id = models.AutoField(primary_key=True)  # 4 bytes on every served list
+    digest = models.UUIDField(unique=True)  # an md5 is 128 bits: 16 bytes, and no second (pattern) index
     ranker = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     experiment = models.CharField(max_length=100, blank=True)
     arm = models.CharField(max_length=100, blank=True)
-    policy = models.JSONField(
-        default=dict, blank=True, help_text="What served it: ranker, model version, exploration settings."
-    )
-    context = models.JSONField(
-        default=dict, blank=True, help_text="What the list was made from: history, preferences, history signature."
-    )
+    policy = models.JSONField(default=dict, blank=True, help_text="ranker, model version, exploration settings")
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["user", "-created_at"], name="dragonrec_imp_user"),
-            models.Index(fields=["session_id", "-created_at"], name="dragonrec_imp_session"),
-            models.Index(fields=["experiment", "created_at"], name="dragonrec_imp_experiment"),
-        ]
+        # no index on experiment: one row per distinct policy, a handful per experiment arm and model version
+        verbose_name_plural = "serving policies"
 
     def __str__(self) -> str:
-        return f"{self.scenario} list {self.request_id} by {self.ranker}"
+        return f"{self.ranker} {self.model_version} {self.experiment}/{self.arm}".strip()
 
 
-class ImpressionItem(models.Model):
-    """A product at a position of a served list, with what came of it (the reward signal)."""
+class ServedList(models.Model):
+    """One served list in one row: its items, scores, propensities and sources as arrays (position = index + 1).
 
-    impression = models.ForeignKey(Impression, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(settings.DRAGONREC_PRODUCT_MODEL, on_delete=models.CASCADE, related_name="+")
-    position = models.PositiveSmallIntegerField()  # 1-based, as shown
-    score = models.FloatField()
-    source = models.CharField(max_length=64, blank=True)
-    # P(this item at this position | the request) under the serving policy: 1.0 for deterministic slots
-    propensity = models.FloatField(default=1.0)
-    clicked_at = models.DateTimeField(null=True, blank=True)
-    carted_at = models.DateTimeField(null=True, blank=True)
-    purchased_at = models.DateTimeField(null=True, blank=True)
+    The table is range-partitioned by day on `served_at` (migration 0011, services/partitions.py): retention drops
+    whole days. The database has no primary key (a unique constraint would have to include the partition key; a hash
+    index on request_id serves the lookups); Django knows `request_id` as the key (unique in practice: a uuid4, and
+    the flush writes a list once).
+    `propensities` NULL means all 1.0 (deterministic slots only). `context` holds what a request asked for (a
+    search's query, sort, page) and, for lists waiting for the teacher, the whole context its judgment is made from;
+    the history for exports and learning is read back from events (tracking.selectors.histories_before), which
+    outlive served lists (730 vs 180 days)."""
+
+    request_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    served_at = models.DateTimeField(default=timezone.now, editable=False)
+    # no database constraint: a foreign key from a partitioned table costs a trigger per partition; the flush keeps
+    # only users that exist, and erasure/user deletion go through services/deletion.py
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    session_id = models.CharField(max_length=128, blank=True)
+    scenario = models.CharField(max_length=16)
+    policy = models.ForeignKey(ServingPolicy, on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    anchor_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
+    item_ids = ArrayField(models.BigIntegerField())  # an array SQL can join on (attribution: item_ids[position])
+    # packed, one entry per item (migration 0011 says why): float4 little-endian; NULL propensities: all 1.0;
+    # sources one byte each (SOURCE_CODES). Read them with scores_list() / propensity_list() / source_names().
+    scores = models.BinaryField()
+    propensities = models.BinaryField(null=True, blank=True)
+    sources = models.BinaryField()
+    # interleaved lists: per position, whose pick it was, as an index into the policy's "team_names" (a list's own
+    # draft kept out of the deduplicated policy)
+    teams = models.BinaryField(null=True, blank=True)
+    context = models.JSONField(null=True, blank=True)
 
     class Meta:
-        ordering = ["impression", "position"]
-        constraints = [models.UniqueConstraint(fields=["impression", "position"], name="dragonrec_impitem_unique_pos")]
-        indexes = [models.Index(fields=["product", "impression"], name="dragonrec_impitem_product")]
+        managed = True
+        ordering = ["-served_at"]
 
     def __str__(self) -> str:
-        return f"#{self.position} {self.product_id} in {self.impression_id}"
+        return f"{self.scenario} list {self.request_id}"
 
-    @property
-    def reward(self) -> float:
-        """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
-        if self.purchased_at:
-            return 1.0
-        if self.carted_at:
-            return 0.5
-        return 0.2 if self.clicked_at else 0.0
+    def source_names(self) -> list[str]:
+        return [SOURCE_NAMES.get(code, "other") for code in bytes(self.sources)]
+
+    def team_list(self) -> list[str]:
+        """The arm that placed each item of an interleaved list (reads the policy: select_related("policy"))."""
+        names = (self.policy.policy or {}).get("team_names") or []
+        return [names[i] for i in bytes(self.teams)] if self.teams else []
+
+    def scores_list(self) -> list[float]:
+        return floats_unpack(self.scores)
+
+    def propensity_list(self) -> list[float]:
+        return floats_unpack(self.propensities) if self.propensities else [1.0] * len(self.item_ids)
+
+
+class ServedOutcome(models.Model):
+    """What came of a served item: one row per click, add to cart or purchase (not one per shown item), partitioned
+    by the list's `served_at` so that a day of lists and its outcomes are dropped together. The database's key is
+    (request_id, position, kind, served_at): the first of each kind is kept."""
+
+    class Kind(models.IntegerChoices):
+        CLICK = 1, "click"
+        CART = 2, "add to cart"
+        PURCHASE = 3, "purchase"
+
+    pk = models.CompositePrimaryKey("request_id", "position", "kind")
+    request_id = models.UUIDField()
+    served_at = models.DateTimeField()
+    position = models.SmallIntegerField()  # 1-based, as shown
+    kind = models.SmallIntegerField(choices=Kind.choices)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.position} of {self.request_id}"
 
 
 class TrendingScore(models.Model):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
 
 from dragonrec.recommender.adapters import product_adapter
 from dragonrec.recommender.conf import recommender_settings
-from dragonrec.recommender.models import Impression, TeacherJudgment
+from dragonrec.recommender.models import ServedList, ServedOutcome, TeacherJudgment
 from dragonrec.tracking.identity import shopper_key
-from dragonrec.tracking.selectors import shopper_tracking_export
+from dragonrec.tracking.selectors import histories_before, shopper_tracking_export
 
 
 def products_by_ids(ids: list[int]) -> dict[int, Any]:
@@ -41,16 +44,16 @@ def products_rendered(ids: list[int]) -> dict[int, Any]:
 
 def teacher_payload(*, request_id: uuid.UUID | str) -> dict[str, Any] | None:
     """What the teacher judges for a served list: its items as candidates, in the context it was made for."""
-    impression = Impression.objects.filter(request_id=request_id).first()
-    if impression is None:
+    served = ServedList.objects.filter(request_id=request_id).only("request_id", "item_ids", "context").first()
+    if served is None:
         return None
-    candidates = list(impression.items.order_by("position").values_list("product_id", flat=True))
+    context = served.context or {}  # kept for the lists that asked for a judgment (ServedList's docstring)
     return {
-        **impression.context,
+        **context,
         # a per-product list (goes well with) is judged in its page's context, not the shopper's
-        **impression.context.get("teacher", {}),
-        "request_id": str(impression.request_id),
-        "candidates": candidates[: recommender_settings.TEACHER_CANDIDATES],
+        **context.get("teacher", {}),
+        "request_id": str(served.request_id),
+        "candidates": list(served.item_ids)[: recommender_settings.TEACHER_CANDIDATES],
     }
 
 
@@ -69,34 +72,39 @@ def shopper_impressions(*, user_id: int | None, session_id: str) -> Any:
         # anonymous lists only: a signed-in shopper's lists carry their browser's id as well, and belong to the
         # account, not to whoever presents that id
         owner |= Q(session_id=session_id, user__isnull=True)
-    return Impression.objects.filter(owner)
+    return ServedList.objects.filter(owner)
 
 
 def shopper_data_export(*, user_id: int | None, session_id: str) -> dict[str, Any]:
     """Everything DragonRec holds about one shopper, as JSON-able data."""
     keys = shopper_keys(user_id=user_id, session_id=session_id)
-    impressions = []
-    for impression in (
-        shopper_impressions(user_id=user_id, session_id=session_id).prefetch_related("items").order_by("created_at")
-    ):
-        impressions.append(
-            {
-                "request_id": str(impression.request_id),
-                "created_at": impression.created_at.isoformat(),
-                "scenario": impression.scenario,
-                "ranker": impression.ranker,
-                "items": [
-                    {
-                        "product_id": item.product_id,
-                        "position": item.position,
-                        "clicked_at": item.clicked_at.isoformat() if item.clicked_at else None,
-                        "carted_at": item.carted_at.isoformat() if item.carted_at else None,
-                        "purchased_at": item.purchased_at.isoformat() if item.purchased_at else None,
-                    }
-                    for item in impression.items.all()
-                ],
-            }
-        )
+    lists = list(
+        shopper_impressions(user_id=user_id, session_id=session_id).select_related("policy").order_by("served_at")
+    )
+    items = served_items(lists)
+
+    def when(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    impressions = [
+        {
+            "request_id": str(served.request_id),
+            "created_at": served.served_at.isoformat(),
+            "scenario": served.scenario,
+            "ranker": served.policy.ranker,
+            "items": [
+                {
+                    "product_id": item.product_id,
+                    "position": item.position,
+                    "clicked_at": when(item.clicked_at),
+                    "carted_at": when(item.carted_at),
+                    "purchased_at": when(item.purchased_at),
+                }
+                for item in items[served.request_id]
+            ],
+        }
+        for served in lists
+    ]
     judgments = [
         {
             "created_at": row["created_at"].isoformat(),
@@ -118,3 +126,108 @@ def shopper_data_export(*, user_id: int | None, session_id: str) -> dict[str, An
         "impressions": impressions,
         "judgments": judgments,
     }
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    """An item of a stored list with what came of it: the per-item view consumers read."""
+
+    position: int  # 1-based, as shown
+    product_id: int
+    score: float
+    source: str
+    propensity: float
+    clicked_at: datetime | None = None
+    carted_at: datetime | None = None
+    purchased_at: datetime | None = None
+
+    @property
+    def reward(self) -> float:
+        """Purchase 1.0 > add to cart 0.5 > click 0.2 > nothing 0: what fine-tuning optimises."""
+        if self.purchased_at:
+            return 1.0
+        if self.carted_at:
+            return 0.5
+        return 0.2 if self.clicked_at else 0.0
+
+
+_OUTCOME_FIELD = {
+    ServedOutcome.Kind.CLICK: "clicked_at",
+    ServedOutcome.Kind.CART: "carted_at",
+    ServedOutcome.Kind.PURCHASE: "purchased_at",
+}
+
+
+def served_items(lists: Iterable[ServedList]) -> dict[uuid.UUID, list[ServedItem]]:
+    """The items of stored lists in shown order, with their outcomes: one query for the outcomes of all of them
+    (pruned to the lists' days by `served_at`)."""
+    lists = list(lists)
+    if not lists:
+        return {}
+    times: dict[tuple[uuid.UUID, int], dict[str, datetime]] = {}
+    outcomes = ServedOutcome.objects.filter(
+        request_id__in=[sl.request_id for sl in lists],
+        served_at__gte=min(sl.served_at for sl in lists),
+        served_at__lte=max(sl.served_at for sl in lists),
+    ).values_list("request_id", "position", "kind", "at")
+    for request_id, position, kind, at in outcomes:
+        times.setdefault((request_id, position), {})[_OUTCOME_FIELD[ServedOutcome.Kind(kind)]] = at
+    out: dict[uuid.UUID, list[ServedItem]] = {}
+    for sl in lists:
+        propensities = sl.propensity_list()
+        scores = sl.scores_list()
+        names = sl.source_names()
+        out[sl.request_id] = [
+            ServedItem(
+                position=i + 1,
+                product_id=int(product_id),
+                score=scores[i],
+                source=names[i],
+                propensity=float(propensities[i]),
+                **times.get((sl.request_id, i + 1), {}),
+            )
+            for i, product_id in enumerate(sl.item_ids)
+        ]
+    return out
+
+
+# The shopper's events a request recorded with each list (services/recommendations.py keeps the last 20): what an
+# export or a learner reads back from events as the list's history (histories_before), since no list stores it.
+HISTORY_SHOWN = 20
+_PAGE = 500  # lists a round trip: a few hundred KB of arrays
+
+
+@dataclass(frozen=True)
+class ServedPage:
+    """A stored list read back for learning: its items with outcomes and the history it was made from."""
+
+    served: ServedList
+    items: list[ServedItem]
+    history: list[tuple[int, str]]
+
+
+def served_pages(lists: Iterable[ServedList]) -> Iterator[ServedPage]:
+    """`lists` (a queryset or any iterable, in the order wanted) with items, outcomes and histories: three
+    statements per _PAGE lists."""
+    chunk: list[ServedList] = []
+
+    def drain() -> Iterator[ServedPage]:
+        items = served_items(chunk)
+        histories = histories_before([(sl.user_id, sl.session_id, sl.served_at) for sl in chunk], limit=HISTORY_SHOWN)
+        for sl, history in zip(chunk, histories, strict=True):
+            yield ServedPage(served=sl, items=items[sl.request_id], history=history)
+        chunk.clear()
+
+    for served in lists:
+        chunk.append(served)
+        if len(chunk) >= _PAGE:
+            yield from drain()
+    if chunk:
+        yield from drain()
+
+
+def clicked_lists(*, since: datetime, newest_first: bool = True) -> Any:
+    """Lists with a click after `since` (a ServedList queryset; a subquery on the outcomes, pruned by time)."""
+    clicked = ServedOutcome.objects.filter(kind=ServedOutcome.Kind.CLICK, at__gt=since).values("request_id")
+    lists = ServedList.objects.filter(request_id__in=clicked).defer("context")
+    return lists.order_by("-served_at" if newest_first else "served_at", "request_id")

@@ -177,6 +177,15 @@ def worker_started() -> None:
 RETENTION_REQUEUE_COUNTDOWN_S = 5  # let the tasks queued meanwhile run before the next round of deletes
 
 
+@shared_task(acks_late=True, expires=6 * 3600)
+def served_partitions_ensure() -> int:
+    """Create the day partitions of the served-list tables for today and the next days (the flush creates a missing
+    one on demand too: this keeps that off the flush's path)."""
+    from dragonrec.recommender.services.partitions import served_partitions_ensure as ensure
+
+    return ensure()
+
+
 @shared_task(bind=True, max_retries=3, acks_late=True, expires=6 * 3600)
 def retention_apply(self: Any) -> dict[str, Any]:
     """Delete events, served lists and judgments past their RETENTION age; re-queued while old rows are left."""

@@ -71,13 +71,15 @@ class TextField(serializers.CharField):
 
 PLAIN_DECIMAL = re.compile(r"\d{1,10}(?:\.\d{1,2})?\Z")  # what the DecimalField below takes as it is
 MAX_CONTEXT_BYTES = 4096  # page, referrer, request id, position: anything bigger is not tracking context
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
 MAYBE_BAD_TEXT = re.compile(r"\\u(?:0000|d[89a-f])")  # in a json.dumps (ASCII) text; see EventItemSerializer.quick
 
 
 class EventItemSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     type = serializers.CharField(max_length=32)  # checked in the service, so the reason lists the valid types
-    product_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    # a product id is a database bigint: a larger number is a per-item 400, not a failed statement
+    product_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID, default=None)
     session_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
     timestamp = serializers.DateTimeField(required=False, allow_null=True)
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1)
@@ -105,7 +107,7 @@ class EventItemSerializer(serializers.Serializer[Any]):
             return None
         data["type"] = kind
         product_id = raw.get("product_id")
-        if product_id is not None and (type(product_id) is not int or product_id < 1):
+        if product_id is not None and (type(product_id) is not int or not 1 <= product_id <= MAX_ID):
             return None
         data["product_id"] = product_id
         session_id = raw.get("session_id", "")

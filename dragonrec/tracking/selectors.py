@@ -45,6 +45,42 @@ def history_recent(
     return rows
 
 
+# What a served list was made from, read back for exports (the compact served-list storage keeps no history per
+# list): each shopper's most recent product events before the list's serving time, all lists of a page in one
+# statement. The two owner branches each use their index (dragonrec_ev_user_ts / dragonrec_ev_session_ts).
+_HISTORIES_SQL = """
+SELECT l.ord, h.product_id, h.type
+FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) WITH ORDINALITY AS l(user_id, session_id, before, ord)
+CROSS JOIN LATERAL (
+    (SELECT e.product_id, e.type, e.timestamp FROM {events} AS e
+     WHERE l.user_id IS NOT NULL AND e.user_id = l.user_id AND e.product_id IS NOT NULL AND e.timestamp < l.before
+     ORDER BY e.timestamp DESC LIMIT %s)
+    UNION ALL
+    (SELECT e.product_id, e.type, e.timestamp FROM {events} AS e
+     WHERE l.user_id IS NULL AND l.session_id <> '' AND e.session_id = l.session_id AND e.user_id IS NULL
+        AND e.product_id IS NOT NULL AND e.timestamp < l.before
+     ORDER BY e.timestamp DESC LIMIT %s)
+) AS h
+ORDER BY l.ord, h.timestamp
+"""
+
+
+def histories_before(
+    shoppers: list[tuple[int | None, str, datetime]], *, limit: int = HISTORY_LIMIT
+) -> list[list[tuple[int, str]]]:
+    """For each (user id, session id, time): the shopper's last `limit` product events before that time, oldest
+    first, as (product id, event type); one statement for all of them."""
+    if not shoppers:
+        return []
+    out: list[list[tuple[int, str]]] = [[] for _ in shoppers]
+    users, sessions, times = (list(column) for column in zip(*shoppers, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_HISTORIES_SQL.format(events=events_table()), [users, sessions, times, limit, limit])
+        for ordinal, product_id, kind in cursor.fetchall():
+            out[int(ordinal) - 1].append((int(product_id), str(kind)))
+    return out
+
+
 def preference_get(*, user: Any | None = None, session_id: str = "") -> UserPreference | None:
     """The signed-in user's stated preferences, else the anonymous session's."""
     if signed_in(user) is not None:

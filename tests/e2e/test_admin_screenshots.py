@@ -28,10 +28,11 @@ def a_week_of_experiment_traffic() -> Any:
     from django.utils import timezone
 
     from dragonrec.catalog.factories import CategoryFactory, ProductFactory
-    from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion, TeacherJudgment
+    from dragonrec.recommender.models import ModelVersion, TeacherJudgment
     from dragonrec.recommender.services import experiments as svc
     from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
     from dragonrec.tracking.factories import EventFactory
+    from tests.served_lists import served_outcomes
 
     rng = np.random.default_rng(7)
     now = timezone.now()
@@ -71,20 +72,20 @@ def a_week_of_experiment_traffic() -> Any:
                         arm=arm,
                     )
                 )
+        for record in records:
+            record["created_at"] = served_at.isoformat()
         impressions_write(records)
-        Impression.objects.filter(request_id__in=[r["request_id"] for r in records]).update(created_at=served_at)
         for record in records:
             for product_id, position, *_ in record["items"]:
                 if rng.random() >= CLICK[record["arm"]]:
                     continue
-                item = ImpressionItem.objects.filter(impression_id=record["request_id"], position=position)
                 if rng.random() < BUY:
                     bought_at = served_at + timedelta(minutes=5)
                     EventFactory(type="purchase", product=by_id[product_id], session_id=record["session_id"],
                                  timestamp=bought_at, value=Decimal(25))  # fmt: skip
-                    item.update(clicked_at=served_at, purchased_at=bought_at)
+                    served_outcomes(record["request_id"], position, clicked_at=served_at, purchased_at=bought_at)
                 else:
-                    item.update(clicked_at=served_at)
+                    served_outcomes(record["request_id"], position, clicked_at=served_at)
         for k in range(int(rng.integers(20, 40))):
             judgment = TeacherJudgment.objects.create(
                 prompt_version="v1",

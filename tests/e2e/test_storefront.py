@@ -136,13 +136,12 @@ def test_clicking_a_recommendation_is_credited_to_the_list_item(visitor: Any, sh
     assert click["context"]["request_id"] == answer["request_id"] and click["context"]["position"] == 2
     # the worker flushes the served list; the click is then on its item
     rows = shop.wait_for(
-        "SELECT ii.clicked_at FROM dragonrec_recommender_impressionitem ii "
-        "WHERE ii.impression_id = %s AND ii.position = 2 AND ii.clicked_at IS NOT NULL",
+        "SELECT at FROM dragonrec_recommender_servedoutcome WHERE request_id = %s AND position = 2 AND kind = 1",
         (answer["request_id"],),
         timeout=60,
     )
     listed = shop.sql(
-        "SELECT count(*) FROM dragonrec_recommender_impression WHERE request_id = %s", (answer["request_id"],)
+        "SELECT count(*) FROM dragonrec_recommender_servedlist WHERE request_id = %s", (answer["request_id"],)
     )
     stored = shop.sql("SELECT session_id, context FROM dragonrec_tracking_event WHERE id = %s", (click["id"],))
     assert rows, f"the impression item was not marked clicked (list flushed: {listed}, click stored: {stored})"
@@ -174,16 +173,14 @@ def test_cart_complements_and_an_attributed_checkout(visitor: Any, shop: stack_m
     # once the click is on its list item (the flush of the list may still be on its way), the rewards job (beat,
     # every 30 min; run here) credits the purchase to that item
     clicked = shop.wait_for(
-        "SELECT clicked_at FROM dragonrec_recommender_impressionitem "
-        "WHERE impression_id = %s AND position = 1 AND clicked_at IS NOT NULL",
+        "SELECT at FROM dragonrec_recommender_servedoutcome WHERE request_id = %s AND position = 1 AND kind = 1",
         (answer["request_id"],),
         timeout=60,
     )
     assert clicked, "the click on the list item was never recorded"
     shop_manage(shop, "from dragonrec.recommender.services.feedback import rewards_attribute; rewards_attribute()")
     credited = shop.wait_for(
-        "SELECT purchased_at FROM dragonrec_recommender_impressionitem "
-        "WHERE impression_id = %s AND position = 1 AND purchased_at IS NOT NULL",
+        "SELECT at FROM dragonrec_recommender_servedoutcome WHERE request_id = %s AND position = 1 AND kind = 3",
         (answer["request_id"],),
     )
     assert credited, "the purchase was not credited to the list it came from"

@@ -112,7 +112,7 @@ def test_a_host_shop_migrates_and_serves_its_own_products(host_python: Path, hos
         env=host_env,
     )
     assert "catalog_category" in tables and "catalog_product" in tables  # the shop's own
-    assert "dragonrec_tracking_event" in tables and "dragonrec_recommender_impression" in tables
+    assert "dragonrec_tracking_event" in tables and "dragonrec_recommender_servedlist" in tables
     assert "dragonrec_catalog_product" not in tables  # DragonRec's product model is swapped out for shop.Product
 
     run([*manage, "shop_seed"], env=host_env)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from dragonrec.recommender.models import Experiment
@@ -98,8 +100,9 @@ def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(adm
 
     from django.utils import timezone
 
-    from dragonrec.recommender.models import Experiment, ExperimentResult, ImpressionItem
+    from dragonrec.recommender.models import Experiment, ExperimentResult
     from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
+    from tests.served_lists import served_outcomes
 
     experiment = svc.experiment_create(
         name="mixpage",
@@ -121,11 +124,9 @@ def test_interleaving_results_page_shows_the_win_rate_and_each_lists_credits(adm
             model_version="", context={}, items=[(pid, pos, 1.0, "x", 1.0) for pos, pid in enumerate(p, 1)],
             policy={"teams": ["emb", "trend", "trend", "emb"]}, experiment="mixpage", arm="interleaved",
         )])  # fmt: skip
-        ImpressionItem.objects.filter(impression_id=request_id, position=2 if k < 9 else 1).update(
-            clicked_at="2026-11-30T10:00:00Z"
-        )
+        served_outcomes(request_id, 2 if k < 9 else 1, clicked_at=datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
     # the last list's clicked item was bought too: marked, and counted as one more credit
-    ImpressionItem.objects.filter(impression_id=request_id, position=1).update(purchased_at="2026-11-30T10:05:00Z")
+    served_outcomes(request_id, 1, purchased_at=datetime(2026, 11, 30, 10, 5, tzinfo=UTC))
     page = admin_client.get(url).content.decode()
     assert "12 interleaved lists: emb won 3, trend won 9, 0 tied or had no click." in page
     assert "<strong>emb*</strong>$" in page and "<td>2</td><td>0</td><td>emb</td>" in page

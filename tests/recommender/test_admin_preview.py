@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dragonrec.recommender.models import Impression
+from dragonrec.recommender.models import ServedList
 from dragonrec.recommender.services import experiments as svc
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.tracking.factories import EventFactory
@@ -64,7 +64,7 @@ def test_the_preview_shows_exactly_the_list_the_api_serves_and_records_nothing(
     assert _listed(page) == [i["product"]["id"] for i in api_product.json()["items"]]
     # only the API's two lists were recorded
     impressions_flush()
-    assert Impression.objects.filter(session_id=shopper).count() == 2
+    assert ServedList.objects.filter(session_id=shopper).count() == 2
 
 
 def test_the_preview_takes_a_stated_history_and_shows_what_each_arm_would_serve(admin_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +75,7 @@ def test_the_preview_takes_a_stated_history_and_shows_what_each_arm_would_serve(
     )
     svc.experiment_start(experiment=experiment)
     impressions_flush()  # whatever an earlier test left buffered in Redis
-    before = Impression.objects.count()
+    before = ServedList.objects.count()
     history = f"{tiny_shop['monitor'].id}, {tiny_shop['cable'].id}:add_to_cart"
     page = admin_client.get(URL, {"scenario": "home", "history": history, "n": 4}).content.decode()
     assert len(_listed(page)) == 4
@@ -84,4 +84,4 @@ def test_the_preview_takes_a_stated_history_and_shows_what_each_arm_would_serve(
     bad = admin_client.get(URL, {"scenario": "home", "history": "12:bought", "n": 4}).content.decode()
     assert "&#x27;12:bought&#x27;: write a product id" in bad
     impressions_flush()
-    assert Impression.objects.count() == before
+    assert ServedList.objects.count() == before

@@ -159,7 +159,7 @@ def test_a_new_visitor_gets_no_browsing_reason(shopper) -> None:  # type: ignore
 
 # ------------------------------------------------------------------------------------------- one page, one set
 def test_a_product_page_asked_in_page_order_shows_no_item_twice_and_every_list_is_recorded(shopper) -> None:  # type: ignore[no-untyped-def]
-    from dragonrec.recommender.models import Impression
+    from dragonrec.recommender.models import ServedList
     from dragonrec.recommender.services.impressions import impressions_flush
 
     client = shopper()
@@ -182,10 +182,10 @@ def test_a_product_page_asked_in_page_order_shows_no_item_twice_and_every_list_i
     assert [b["scenario"] for b in bodies] == ["complements", "similar", "product"]
     assert bodies[1]["items"][0]["reason"] == f"Similar to {monitor.title}"
     impressions_flush()
-    recorded = Impression.objects.filter(request_id__in=[b["request_id"] for b in bodies])
+    recorded = ServedList.objects.filter(request_id__in=[b["request_id"] for b in bodies])
     assert sorted(recorded.values_list("scenario", flat=True)) == ["complements", "product", "similar"]
     complements = recorded.get(scenario="complements")
-    assert list(complements.items.order_by("position").values_list("product_id", flat=True)) == shown[:8]
+    assert complements.item_ids == shown[:8]
 
 
 def test_a_cart_page_asked_in_page_order_shows_no_item_twice(shopper) -> None:  # type: ignore[no-untyped-def]

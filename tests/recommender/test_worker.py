@@ -45,12 +45,12 @@ def test_worker_embeds_a_new_product_and_recomputes_trending(celery_worker_proce
 
 
 def test_worker_writes_buffered_impressions(celery_worker_process, tiny_shop) -> None:  # type: ignore[no-untyped-def]
-    from dragonrec.recommender.models import Impression
+    from dragonrec.recommender.models import ServedList
     from dragonrec.recommender.services.recommendations import recommendation_list
 
     EventFactory(product=tiny_shop["shoe_road"], type="view", session_id="s-worker")
     # when: a list is served (its impression goes to the Redis buffer, and a flush is scheduled for the worker)
     served = recommendation_list(scenario="home", session_id="s-worker", n=3)
     # then
-    assert wait_for(lambda: Impression.objects.filter(request_id=served.request_id).exists()), "no flush"
-    assert Impression.objects.get(request_id=served.request_id).items.count() == 3
+    assert wait_for(lambda: ServedList.objects.filter(request_id=served.request_id).exists()), "no flush"
+    assert len(ServedList.objects.get(request_id=served.request_id).item_ids) == 3

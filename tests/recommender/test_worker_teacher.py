@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 
-from dragonrec.recommender.models import Impression, TeacherJudgment
+from dragonrec.recommender.models import ServedList, TeacherJudgment
 from dragonrec.recommender.services.recommendations import recommendation_list
 from dragonrec.tracking.factories import EventFactory
 from tests.recommender.test_worker import wait_for
@@ -36,7 +36,7 @@ def test_the_worker_judges_a_served_list_and_the_next_request_uses_it(
         # when: a list is served (local ranker), and the worker flushes it and asks the teacher
         first = recommendation_list(scenario="home", session_id="s-e2e", n=5)
         assert first.ranker != "teacher"
-        assert wait_for(lambda: Impression.objects.filter(request_id=first.request_id).exists()), "no flush"
+        assert wait_for(lambda: ServedList.objects.filter(request_id=first.request_id).exists()), "no flush"
         assert wait_for(lambda: TeacherJudgment.objects.filter(request_id=first.request_id).exists()), "no judgment"
         judgment = TeacherJudgment.objects.get(request_id=first.request_id)
         assert judgment.error == "" and judgment.scores and llm_server.request_count >= 1

@@ -194,3 +194,11 @@ def test_the_import_can_be_given_a_past_limit(tmp_path: Path) -> None:
     assert "is too old: events must be at most 365 days old (DRAGONREC_EVENT_LIMITS['IMPORT_MAX_AGE_DAYS'])" in (
         report.errors[0].reason
     )
+
+
+def test_a_product_id_beyond_the_database_range_is_a_per_item_error(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    """Found by the schema fuzzer: an id above PostgreSQL's bigint failed the batch's statement (a 500)."""
+    results = answer(api_client, [item(2**63), item(9566636480059221537667973906432), item(product.id)])
+
+    assert [status for status, _ in results] == ["rejected", "rejected", "accepted"]
+    assert results[0][1].startswith("product_id:")

@@ -8,17 +8,19 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Avg, Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
 
 from dragonrec.recommender.models import (
     CategoryComplement,
-    Impression,
-    ImpressionItem,
     MerchantRule,
     ProductComplement,
     ProductEmbedding,
+    ServedList,
+    ServingPolicy,
     TeacherJudgment,
     TrendingScore,
 )
+from dragonrec.recommender.selectors import served_items
 
 
 @admin.register(ProductEmbedding)
@@ -72,23 +74,61 @@ class TeacherJudgmentAdmin(admin.ModelAdmin):
         return response
 
 
-class ImpressionItemInline(admin.TabularInline):
-    model = ImpressionItem
-    extra = 0
-    raw_id_fields = ["product"]
-    readonly_fields = ["product", "position", "score", "source", "clicked_at", "carted_at", "purchased_at"]
-    can_delete = False
+@admin.register(ServedList)
+class ServedListAdmin(admin.ModelAdmin):
+    """Served lists, read-only: one row per list; its items with their outcomes shown as a table on its page."""
+
+    list_display = ["served_at", "scenario", "ranker", "user", "session_id", "length"]
+    list_filter = ["scenario", "policy__ranker", "policy__model_version"]
+    search_fields = ["=request_id", "=session_id"]
+    fields = ["request_id", "served_at", "scenario", "policy", "user", "session_id", "anchor_ids", "items_table"]
+    readonly_fields = ["request_id", "served_at", "scenario", "policy", "user", "session_id", "anchor_ids"]
+    readonly_fields += ["items_table"]
+    date_hierarchy = "served_at"
+    show_full_result_count = False  # a count over every partition is slow; the paginator is enough
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("policy", "user").defer("context")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="ranker", ordering="policy__ranker")
+    def ranker(self, obj: ServedList) -> str:
+        return str(obj.policy)
+
+    @admin.display(description="items")
+    def length(self, obj: ServedList) -> int:
+        return len(obj.item_ids)
+
+    @admin.display(description="items and outcomes")
+    def items_table(self, obj: ServedList) -> str:
+        rows = [
+            (i.position, i.product_id, f"{i.score:.3f}", i.source, f"{i.propensity:.3f}",
+             i.clicked_at or "", i.carted_at or "", i.purchased_at or "")
+            for i in served_items([obj])[obj.request_id]
+        ]  # fmt: skip
+        head = ["position", "product", "score", "source", "propensity", "clicked", "carted", "purchased"]
+        return format_html(
+            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in head)),
+            format_html_join(
+                "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows)
+            ),
+        )
 
 
-@admin.register(Impression)
-class ImpressionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "scenario", "ranker", "model_version", "user", "session_id"]
-    list_filter = ["scenario", "ranker", "model_version"]
-    search_fields = ["request_id", "session_id", "user__username"]
-    raw_id_fields = ["user"]
-    inlines = [ImpressionItemInline]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
+@admin.register(ServingPolicy)
+class ServingPolicyAdmin(admin.ModelAdmin):
+    list_display = ["id", "ranker", "model_version", "experiment", "arm"]
+    list_filter = ["ranker", "experiment"]
+    readonly_fields = ["digest", "ranker", "model_version", "experiment", "arm", "policy"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(TrendingScore)

@@ -7,6 +7,7 @@ dense id + 1 (row 0 = padding). `Student` maps shop product ids to dense ids.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -235,6 +236,35 @@ def write_sequences(
         if buffer:
             flush(writer)
     return path
+
+
+def sequences_from_sorted_rows(
+    batches: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per shopper, (dense ids, event indices), from event rows sorted by (shopper, time) and read in batches of
+    (shopper keys, dense ids, event indices) arrays: what a `COPY (... ORDER BY shopper, timestamp)` gives when read
+    a block at a time. A shopper whose rows straddle two batches comes out once, whole; nothing but the current
+    batch and one unfinished shopper is held, so write_sequences(path, sequences_from_sorted_rows(...)) turns the
+    event table into a training file in memory that follows the batch, not the history."""
+    carry: tuple[Any, np.ndarray, np.ndarray] | None = None  # the last shopper of the previous batch, unfinished
+    for keys, dense, events in batches:
+        if not len(keys):
+            continue
+        keys, dense, events = np.asarray(keys), np.asarray(dense, dtype=np.int64), np.asarray(events, dtype=np.int64)
+        if carry is not None:
+            same = np.flatnonzero(keys != carry[0])
+            head = int(same[0]) if len(same) else len(keys)  # rows still belonging to the carried shopper
+            carry = (carry[0], np.concatenate([carry[1], dense[:head]]), np.concatenate([carry[2], events[:head]]))
+            if head == len(keys):
+                continue
+            yield carry[1], carry[2]
+            keys, dense, events = keys[head:], dense[head:], events[head:]
+        starts = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
+        for a, b in itertools.pairwise(starts):
+            yield dense[a:b], events[a:b]
+        carry = (keys[starts[-1]], dense[starts[-1] :], events[starts[-1] :])
+    if carry is not None:
+        yield carry[1], carry[2]
 
 
 class ParquetSequences(SequenceData):

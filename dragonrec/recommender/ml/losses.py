@@ -71,6 +71,7 @@ def sampled_softmax_ce(
     weights: torch.Tensor,
     *,
     log_q: torch.Tensor | None = None,
+    correct_positive: bool = True,
 ) -> torch.Tensor:
     """sum_i weights[i] * CE over a sampled candidate set instead of the whole catalogue.
 
@@ -81,10 +82,21 @@ def sampled_softmax_ce(
     the sample more often than the others (popular ones, drawn in-batch as other positions' targets) are pushed
     down once per draw, and the model learns to under-rank them. Without log_q (or with a constant one) and the
     whole catalogue as candidates, this is exactly the full softmax.
+
+    correct_positive=False leaves each row's own target uncorrected ("Correcting the LogQ Correction", Khrylchenko
+    et al., RecSys 2025): the target is in the row's candidates because it is the target, not because it was
+    drawn, so dividing its term by its inclusion probability counts a rare target as 1 / q times its own mass in
+    both numerator and denominator; its probability is overestimated and its gradient fades before the model ranks it
+    high. The negatives keep their correction (an estimate of the rest of the partition sum).
     """
     logits = (h @ candidates.T).float()
     if log_q is not None:
-        logits = logits - log_q.float()[None, :]
+        log_q = log_q.float()
+        logits = logits - log_q[None, :]
+        if not correct_positive:
+            # in place on a fresh tensor: the subtraction's backward does not need its output
+            rows = torch.arange(len(target_index), device=logits.device)
+            logits[rows, target_index] += log_q[target_index]
     ce = torch.nn.functional.cross_entropy(logits, target_index, reduction="none")
     return (ce * weights.float()).sum()
 

@@ -62,6 +62,9 @@ class NextItemLoss:
         self.sampled = use_sampled_softmax(cfg, n_items)
         self.n_items = n_items
         self.n_negatives = min(cfg.n_negatives, n_items)
+        if cfg.logq_correction not in ("all", "negatives"):
+            raise ValueError(f"StudentConfig.logq_correction must be 'all' or 'negatives', not {cfg.logq_correction!r}")
+        self.correct_positive = cfg.logq_correction == "all"
         self.bf16 = (cfg.bf16 if bf16 is None else bf16) and bf16_available(device)
         counts = torch.as_tensor(np.zeros(n_items) if target_counts is None else target_counts, dtype=torch.float64)
         self.target_share = (counts / counts.sum().clamp(min=1)).to(device)
@@ -85,7 +88,12 @@ class NextItemLoss:
             self.target_share[candidates], n_targets=len(targets), n_uniform=self.n_negatives, n_items=self.n_items
         )
         return sampled_softmax_ce(
-            h, model.item_rows(candidates + 1), torch.searchsorted(candidates, targets), weights, log_q=log_q
+            h,
+            model.item_rows(candidates + 1),
+            torch.searchsorted(candidates, targets),
+            weights,
+            log_q=log_q,
+            correct_positive=self.correct_positive,
         )
 
 

@@ -193,7 +193,7 @@ def _train(
     no_decay: list[torch.nn.Parameter] = []
     sparse_ids: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
-        if sampled and name == "id_emb.weight":
+        if sampled and cfg.sparse_ids and name == "id_emb.weight":
             # Sampled: a step touches a few thousand of the catalogue's id rows. Sparse gradients and a sparse Adam
             # update those rows only; dense AdamW would rewrite every row's weights and moments at every step
             # (3 x 512 MB at 1M products and hidden 128).

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django_redis import get_redis_connection
 
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import ServedList, ServedOutcome
 from dragonrec.recommender.services.fatigue import CLICKED_KEY, SEEN_KEY
 from dragonrec.recommender.services.teacher import teacher_cache_key, teacher_config
 from dragonrec.tracking.state import SHOPPER_STATE_PATTERNS
@@ -36,7 +36,7 @@ class DeletionReport:
 
     events: int = 0
     preferences: int = 0
-    impressions: int = 0  # served lists, each with its items
+    impressions: int = 0  # served lists, each with its outcomes
     judgments: int = 0
     redis_keys: int = 0
     more: bool = False
@@ -48,15 +48,15 @@ class DeletionReport:
 
 def rows_delete(queryset: QuerySet[Any], *, limit: int | None = None) -> int:
     """Delete the rows of `queryset` (the first `limit` of them, or all), one statement per table; how many. A served
-    list's items go first, in one DELETE: the cascade would otherwise load them to delete them one list at a time."""
+    list's outcomes go first, in one DELETE."""
     model = queryset.model
     ids: Any = queryset.order_by().values_list("pk", flat=True)
     if limit is not None:
         ids = list(ids[:limit])
         if not ids:
             return 0
-    if model is Impression:
-        ImpressionItem.objects.filter(impression_id__in=ids).delete()
+    if model is ServedList:  # a served list's outcomes first (no foreign key between partitioned tables)
+        ServedOutcome.objects.filter(request_id__in=ids).delete()
     return int(model._default_manager.filter(pk__in=ids).delete()[1].get(model._meta.label, 0))
 
 

@@ -1,4 +1,4 @@
-"""Turning what shoppers did after seeing a list into rewards on the impression items."""
+"""Turning what shoppers did after seeing a list into its outcomes (models.ServedOutcome): clicks, carts, purchases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import ServedList, ServedOutcome
 from dragonrec.tracking.selectors import clicks_since, events_table
 
 ATTRIBUTION_WINDOW = timedelta(days=1)  # a cart/purchase within a day of a click on the item is credited to it
@@ -42,19 +42,17 @@ def clicks_attribute(*, events: list[Any]) -> int:
         return updated
 
 
+# One outcome row per clicked item of a served list of the same shopper: the item at that position must be the
+# clicked product; the key includes the kind, so a later click of the same item does nothing.
 _CLICK_SQL = """
-UPDATE {items} AS item SET clicked_at = click.at
-FROM (
-    SELECT DISTINCT ON (c.request_id, c.position, c.product_id) c.request_id, c.position, c.product_id, c.at
-    FROM unnest(%s::uuid[], %s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
-        AS c(request_id, position, product_id, user_id, session_id, at)
-    JOIN {impressions} AS imp ON imp.request_id = c.request_id
-        AND ((c.user_id IS NOT NULL AND imp.user_id = c.user_id)
-            OR (c.session_id <> '' AND imp.session_id = c.session_id))
-    ORDER BY c.request_id, c.position, c.product_id, c.at
-) AS click
-WHERE item.impression_id = click.request_id AND item.position = click.position AND item.product_id = click.product_id
-    AND item.clicked_at IS NULL
+INSERT INTO {outcomes} (request_id, served_at, position, kind, at)
+SELECT DISTINCT ON (c.request_id, c.position) c.request_id, l.served_at, c.position, 1, c.at
+FROM unnest(%s::uuid[], %s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
+    AS c(request_id, position, product_id, user_id, session_id, at)
+JOIN {lists} AS l ON l.request_id = c.request_id AND l.item_ids[c.position] = c.product_id
+    AND ((c.user_id IS NOT NULL AND l.user_id = c.user_id) OR (c.session_id <> '' AND l.session_id = c.session_id))
+ORDER BY c.request_id, c.position, c.at
+ON CONFLICT DO NOTHING
 """
 
 
@@ -75,50 +73,60 @@ def rewards_attribute(*, since: timedelta = timedelta(days=2)) -> int:
     first matching event's time is written, items already credited are left alone; idempotent."""
     start = timezone.now() - since
     updated = 0
-    for column, event_type in (("carted_at", "add_to_cart"), ("purchased_at", "purchase")):
+    for kind, event_type in ((ServedOutcome.Kind.CART, "add_to_cart"), (ServedOutcome.Kind.PURCHASE, "purchase")):
         with connection.cursor() as cursor:
             # psycopg sends a timedelta as an interval; django-stubs' parameter type leaves timedelta out.
-            cursor.execute(_REWARD_SQL.format(column=column, **_tables()), [event_type, ATTRIBUTION_WINDOW, start])  # type: ignore[list-item]
+            params = [int(kind), event_type, ATTRIBUTION_WINDOW, start]
+            cursor.execute(_REWARD_SQL.format(**_tables()), params)  # type: ignore[arg-type]
             updated += cursor.rowcount
     return updated
 
 
 def _tables() -> dict[str, str]:
     return {
-        "items": ImpressionItem._meta.db_table,
-        "impressions": Impression._meta.db_table,
+        "lists": ServedList._meta.db_table,
+        "outcomes": ServedOutcome._meta.db_table,
         "events": events_table(),
     }
 
 
-# The impression's owner is its user when it had one, else its anonymous session (events of that session made
-# before sign-in; after sign-in they were merged to the user and the impression row keeps the session).
+# A cart/purchase outcome for a clicked item of a served list, from the first matching event of the list's owner:
+# its user when it had one, else its anonymous session (events of that session made before sign-in; after sign-in
+# they were merged to the user and the list keeps the session).
 _REWARD_SQL = """
-UPDATE {items} AS item SET {column} = credit.first_at
-FROM (
-    SELECT i.id, MIN(e.timestamp) AS first_at
-    FROM {items} AS i
-    JOIN {impressions} AS imp ON imp.request_id = i.impression_id
-    JOIN {events} AS e ON e.product_id = i.product_id AND e.type = %s
-        AND e.timestamp >= i.clicked_at AND e.timestamp <= i.clicked_at + %s
-        AND (
-            (imp.user_id IS NOT NULL AND e.user_id = imp.user_id)
-            OR (imp.user_id IS NULL AND imp.session_id <> '' AND e.session_id = imp.session_id)
-        )
-    WHERE i.clicked_at >= %s AND i.{column} IS NULL
-    GROUP BY i.id
-) AS credit
-WHERE item.id = credit.id
+INSERT INTO {outcomes} (request_id, served_at, position, kind, at)
+SELECT o.request_id, o.served_at, o.position, %s, MIN(e.timestamp)
+FROM {outcomes} AS o
+JOIN {lists} AS l ON l.request_id = o.request_id AND l.served_at = o.served_at
+JOIN {events} AS e ON e.product_id = l.item_ids[o.position] AND e.type = %s
+    AND e.timestamp >= o.at AND e.timestamp <= o.at + %s
+    AND (
+        (l.user_id IS NOT NULL AND e.user_id = l.user_id)
+        OR (l.user_id IS NULL AND l.session_id <> '' AND e.session_id = l.session_id)
+    )
+WHERE o.kind = 1 AND o.at >= %s
+GROUP BY o.request_id, o.served_at, o.position
+ON CONFLICT DO NOTHING
 """
 
 
-# The value of the purchase event that credited an impression item (`item`; the storefront sends price x quantity),
-# as `buy.value`: one definition of "revenue attributed" for experiment results and the dashboard.
-PURCHASE_VALUE_JOIN = """
+# Per served list `l` (a ServedList row), its outcome counts and the value of its attributed purchases (the purchase
+# event of the item's product at the credited time; the storefront sends price x quantity), as `out.clicks`,
+# `out.carts`, `out.purchases`, `out.revenue`: one definition for experiment results and the dashboard.
+LIST_OUTCOMES_JOIN = """
 LEFT JOIN LATERAL (
-    SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
-    WHERE item.purchased_at IS NOT NULL AND e.type = 'purchase' AND e.product_id = item.product_id
-      AND e.timestamp = item.purchased_at
-    LIMIT 1
-) AS buy ON TRUE
+    SELECT COUNT(*) FILTER (WHERE o.kind = 1) AS clicks, COUNT(*) FILTER (WHERE o.kind = 2) AS carts,
+        COUNT(*) FILTER (WHERE o.kind = 3) AS purchases, COALESCE(SUM(buy.value), 0) AS revenue
+    FROM {outcomes} AS o
+    LEFT JOIN LATERAL (
+        SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
+        WHERE o.kind = 3 AND e.type = 'purchase' AND e.product_id = l.item_ids[o.position] AND e.timestamp = o.at
+        LIMIT 1
+    ) AS buy ON TRUE
+    WHERE o.request_id = l.request_id AND o.served_at = l.served_at
+) AS out ON TRUE
 """
+
+
+def list_outcomes_join() -> str:
+    return LIST_OUTCOMES_JOIN.format(outcomes=ServedOutcome._meta.db_table, events=events_table())

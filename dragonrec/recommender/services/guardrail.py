@@ -20,12 +20,12 @@ from django.utils import timezone
 
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core.guardrail import proportion_worse
-from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion
+from dragonrec.recommender.models import ModelVersion, ServedList, ServedOutcome
 from dragonrec.recommender.services.registry import decision_record, model_version_rollback
 
 logger = logging.getLogger(__name__)
 
-OUTCOMES = (("click_rate", "clicked_at"), ("purchase_rate", "purchased_at"))
+OUTCOMES = (("click_rate", ServedOutcome.Kind.CLICK), ("purchase_rate", ServedOutcome.Kind.PURCHASE))
 
 
 def guardrail_settings() -> dict[str, Any]:
@@ -36,14 +36,19 @@ def guardrail_settings() -> dict[str, Any]:
 def served_outcomes(*, version: str, start: datetime, end: datetime, settle: timedelta) -> dict[str, int]:
     """Lists served by `version` in [start, end) outside experiments and at least `settle` old, and how many of
     them got a click / a purchase within `settle` of being served (any time, when `settle` is zero). One query."""
-    lists = Impression.objects.filter(
-        model_version=version, experiment="", created_at__gte=start, created_at__lt=min(end, timezone.now() - settle)
+    lists = ServedList.objects.filter(
+        policy__model_version=version,
+        policy__experiment="",
+        served_at__gte=start,
+        served_at__lt=min(end, timezone.now() - settle),
     )
     counted: dict[str, Count] = {"lists": Count("pk")}
-    for name, column in OUTCOMES:
-        outcome = ImpressionItem.objects.filter(impression=OuterRef("pk"), **{f"{column}__isnull": False})
+    for name, kind in OUTCOMES:
+        outcome = ServedOutcome.objects.filter(
+            request_id=OuterRef("request_id"), served_at=OuterRef("served_at"), kind=kind
+        )
         if settle:
-            delay = ExpressionWrapper(F(column) - OuterRef("created_at"), output_field=DurationField())
+            delay = ExpressionWrapper(F("at") - OuterRef("served_at"), output_field=DurationField())
             outcome = outcome.alias(delay=delay).filter(delay__lte=settle)
         counted[name] = Count("pk", filter=Exists(outcome))
     return {key: int(value or 0) for key, value in lists.aggregate(**counted).items()}

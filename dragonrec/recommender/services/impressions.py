@@ -8,13 +8,13 @@ after ranking; a batch of a hundred costs about what one did.
 Nothing is lost on the way:
 - Redis unreachable at push time: the record is written to the database inline instead.
 - The flush moves a batch atomically (one Lua script) from the buffer to a list of its own, writes it idempotently
-  (request ids are primary keys, item positions are unique) and only then deletes that list. Two flushers (a lock
+  (services/served_lists.py writes a list once) and only then deletes that list. Two flushers (a lock
   that expired mid-flush, a request flushing for back-pressure) therefore never take the same records, and a
   flusher killed mid-batch leaves its list behind with an expiring "alive" mark: once the mark is gone, the next
   flush puts the records back on the buffer (a batch written twice is harmless, one never written is not).
 - A click can arrive before its impression is flushed: the flush attributes clicks already recorded for the lists
   it writes, and the rewards job sweeps recent clicks again (`clicks_attribute_recent`).
-- A record whose product was deleted meanwhile loses that item, not the batch.
+- A record whose product was deleted meanwhile keeps that item's id (served lists hold ids, not foreign keys).
 
 Impression fatigue is kept beside the buffer (services/fatigue.py) and pushed in the same round trip.
 """
@@ -37,15 +37,14 @@ from django_redis import get_redis_connection
 from redis.exceptions import LockError
 
 from dragonrec.db_routing import primary_reads
-from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.conf import recommender_settings
-from dragonrec.recommender.models import Impression, ImpressionItem
 from dragonrec.recommender.services.fatigue import CLICKED_KEY as CLICKED_KEY  # re-exported: privacy erases them
 from dragonrec.recommender.services.fatigue import SEEN_KEY as SEEN_KEY
 from dragonrec.recommender.services.fatigue import fatigue_clicks_record as fatigue_clicks_record
 from dragonrec.recommender.services.fatigue import fatigue_seen_push
 from dragonrec.recommender.services.fatigue import fatigued_ids as fatigued_ids
 from dragonrec.recommender.services.feedback import clicks_attribute_since
+from dragonrec.recommender.services.served_lists import served_lists_write
 from dragonrec.recommender.task_names import IMPRESSIONS_FLUSH, TEACHER_SCORE, task_send
 
 logger = logging.getLogger(__name__)
@@ -279,50 +278,14 @@ def impressions_buffer_state() -> BufferState:
 
 @primary_reads  # a request may write inline (Redis down, back-pressure): what exists is read where it is written
 def impressions_write(records: list[dict[str, Any]]) -> None:
-    """Store impression records (idempotent), attribute clicks that already arrived for them, and queue the
-    teacher judgments they ask for after the commit."""
+    """Store impression records as compact served lists (idempotent), attribute clicks that already arrived for
+    them, and queue the teacher judgments they ask for after the commit."""
     if not records:
         return
-    product_ids = {int(item[0]) for record in records for item in record["items"]}
     user_ids = {int(r["user_id"]) for r in records if r.get("user_id")}
-    existing_products = set(product_model()._base_manager.filter(pk__in=product_ids).values_list("pk", flat=True))
     existing_users = set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
-    impressions = []
-    items = []
-    for record in records:
-        request_id = uuid.UUID(record["request_id"])
-        impressions.append(
-            Impression(
-                request_id=request_id,
-                created_at=datetime.fromisoformat(record["created_at"]),
-                user_id=record.get("user_id") if record.get("user_id") in existing_users else None,
-                session_id=record.get("session_id", ""),
-                scenario=record["scenario"],
-                anchor_ids=record.get("anchor_ids", []),
-                ranker=record["ranker"],
-                model_version=record.get("model_version", ""),
-                policy=record.get("policy", {}),
-                experiment=record.get("experiment", ""),
-                arm=record.get("arm", ""),
-                context=record.get("context", {}),
-            )
-        )
-        items += [
-            ImpressionItem(
-                impression_id=request_id,
-                product_id=int(item[0]),
-                position=int(item[1]),
-                score=float(item[2]),
-                source=item[3],
-                # records buffered before propensities were logged carry four fields: deterministic then
-                propensity=float(item[4]) if len(item) > 4 else 1.0,
-            )
-            for item in record["items"]
-            if int(item[0]) in existing_products
-        ]
     with transaction.atomic():
-        Impression.objects.bulk_create(impressions, ignore_conflicts=True, batch_size=1000)
-        ImpressionItem.objects.bulk_create(items, ignore_conflicts=True, batch_size=2000)
+        served_lists_write(records, existing_users=existing_users)
         teach = [r["request_id"] for r in records if r.get("teach")]
         if teach:
             transaction.on_commit(lambda: _teacher_queue(teach))

@@ -8,7 +8,6 @@ update (registry.lifecycle); the update itself leaves the held-out lists out of 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,8 @@ from django.utils import timezone
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core import offpolicy
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
-from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion, ProductEmbedding
+from dragonrec.recommender.models import ModelVersion, ProductEmbedding, ServedList
+from dragonrec.recommender.selectors import served_pages
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.recommender.services.students import load_student
 
@@ -59,27 +59,19 @@ def offpolicy_log(*, since: datetime, limit: int) -> list[LoggedList]:
     # the held-out share is drawn by hash, so read a few times the lists it should yield (at least 20% are held
     # out by default; fewer only if the setting was lowered, and then the check reads fewer lists)
     share = max(float(online_settings()["offpolicy_share"]), 1e-3)
-    recent = Impression.objects.filter(created_at__gte=since).order_by("-created_at")
+    recent = ServedList.objects.filter(served_at__gte=since).order_by("-served_at").defer("context")
     scan = int(limit / share * 1.5) + 10
-    lists = [(rid, ctx) for rid, ctx in recent.values_list("request_id", "context")[:scan] if is_offpolicy_list(rid)]
-    lists = lists[:limit]
-    items: dict[Any, list[tuple[int, int, float, bool]]] = defaultdict(list)
-    rows = ImpressionItem.objects.filter(impression_id__in=[rid for rid, _ in lists]).values_list(
-        "impression_id", "position", "product_id", "propensity", "clicked_at"
-    )
-    for rid, position, product_id, propensity, clicked_at in rows.iterator(chunk_size=5000):
-        items[rid].append((position, int(product_id), float(propensity), clicked_at is not None))
+    lists = [sl for sl in recent[:scan] if is_offpolicy_list(sl.request_id)][:limit]
     out = []
-    for rid, context in lists:
-        shown = sorted(items.get(rid, []))
-        if len(shown) < 2:  # a one-item list has no order to judge
+    for page in served_pages(lists):  # the history read back from events before each list was served
+        if len(page.items) < 2:  # a one-item list has no order to judge
             continue
         out.append(
             LoggedList(
-                history=logged_history((context or {}).get("history") or []),
-                items=[pid for _, pid, _, _ in shown],
-                propensities=[p for _, _, p, _ in shown],
-                clicked=[c for _, _, _, c in shown],
+                history=logged_history(page.history),
+                items=[item.product_id for item in page.items],
+                propensities=[item.propensity for item in page.items],
+                clicked=[item.clicked_at is not None for item in page.items],
             )
         )
     return out

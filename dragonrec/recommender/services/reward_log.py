@@ -18,12 +18,15 @@ Streams in chunks (a month of traffic does not need memory); erased shoppers' li
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from datetime import datetime
 from typing import IO, Any
 
 from dragonrec.recommender.adapters import product_adapter
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import ServedList
+from dragonrec.recommender.selectors import served_pages
+from dragonrec.tracking.identity import shopper_key
 
 CHUNK = 500  # lists per round trip: ~5k items, a few MB of rows at most
 FORMATS = ("seed", "jsonl")
@@ -32,41 +35,35 @@ ACTIONS = (("purchased_at", "purchased {}"), ("carted_at", "added {} to cart"), 
 
 def reward_log_rows(*, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
     """Served lists (oldest first) with their items and outcomes, as plain dicts, fetched CHUNK lists at a time
-    by keyset pagination on (created_at, request_id)."""
-    qs = Impression.objects.order_by("created_at", "request_id")
+    by keyset pagination on (served_at, request_id); four statements a chunk (lists, outcomes, histories)."""
+    qs = ServedList.objects.select_related("policy").order_by("served_at", "request_id")
     if since is not None:
-        qs = qs.filter(created_at__gte=since)
+        qs = qs.filter(served_at__gte=since)
     if until is not None:
-        qs = qs.filter(created_at__lt=until)
-    fields = ["request_id", "created_at", "scenario", "ranker", "model_version", "policy", "context"]
+        qs = qs.filter(served_at__lt=until)
+    qs = qs.defer("context")
     last: tuple[datetime, Any] | None = None
     while True:
         page = qs
         if last is not None:
-            page = page.filter(created_at__gte=last[0]).exclude(created_at=last[0], request_id__lte=last[1])
-        lists = list(page.values(*fields)[:CHUNK])
+            page = page.filter(served_at__gte=last[0]).exclude(served_at=last[0], request_id__lte=last[1])
+        lists = list(page[:CHUNK])
         if not lists:
             return
-        items = ImpressionItem.objects.filter(impression_id__in=[row["request_id"] for row in lists]).order_by(
-            "impression_id", "position"
-        )
-        by_list: dict[Any, list[Mapping[str, Any]]] = {}
-        for item in items.values(
-            "impression_id",
-            "position",
-            "product_id",
-            "score",
-            "source",
-            "propensity",
-            "clicked_at",
-            "carted_at",
-            "purchased_at",
-        ):
-            by_list.setdefault(item["impression_id"], []).append(item)
-        for row in lists:
-            row["items"] = by_list.get(row["request_id"], [])
-            yield row
-        last = (lists[-1]["created_at"], lists[-1]["request_id"])
+        for page_ in served_pages(lists):
+            served = page_.served
+            yield {
+                "request_id": served.request_id,
+                "created_at": served.served_at,
+                "scenario": served.scenario,
+                "ranker": served.policy.ranker,
+                "model_version": served.policy.model_version,
+                "policy": served.policy.policy,
+                "shopper": shopper_key(user_id=served.user_id, session_id=served.session_id),
+                "history": page_.history,
+                "items": [asdict(item) for item in page_.items],
+            }
+        last = (lists[-1].served_at, lists[-1].request_id)
 
 
 def _skus(product_ids: Iterable[int]) -> dict[int, str]:
@@ -80,7 +77,7 @@ def _skus(product_ids: Iterable[int]) -> dict[int, str]:
 
 
 def _history(row: dict[str, Any]) -> list[tuple[int, str]]:
-    return [(int(pid), str(kind)) for pid, kind in (row.get("context") or {}).get("history", [])]
+    return list(row.get("history") or [])
 
 
 def user_action(items: list[dict[str, Any]], sku: dict[int, str]) -> str:
@@ -103,12 +100,11 @@ def jsonl_line(row: dict[str, Any], sku: dict[int, str]) -> dict[str, Any]:
     def when(value: Any) -> str | None:
         return value.isoformat() if value else None
 
-    context = row.get("context") or {}
     return {
         "request_id": str(row["request_id"]),
         "created_at": row["created_at"].isoformat(),
         "scenario": row["scenario"],
-        "shopper": context.get("user_key", ""),
+        "shopper": row.get("shopper", ""),
         "policy": row.get("policy") or {"ranker": row["ranker"], "model_version": row["model_version"]},
         "history": [{"product": sku[pid], "product_id": pid, "type": kind} for pid, kind in _history(row)],
         "items": [

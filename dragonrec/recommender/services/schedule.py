@@ -36,6 +36,12 @@ SCHEDULE: dict[str, tuple[str, dict[str, int | str], int]] = {
     ),
     "dragonrec: nightly student training": ("dragonrec.recommender.tasks.student_train", {"crontab": "30 3"}, 6 * 3600),
     # after training (03:30) has read its data; quiet hours for a shop's database
+    # served lists are written into day partitions: today's and the next three exist before they are needed
+    "dragonrec: served-list partitions": (
+        "dragonrec.recommender.tasks.served_partitions_ensure",
+        {"every": 6, "period": "hours"},
+        6 * 3600,
+    ),
     "dragonrec: retention": ("dragonrec.recommender.tasks.retention_apply", {"crontab": "15 5"}, 6 * 3600),
 }
 

@@ -374,6 +374,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             type: string;
+            /** Format: int64 */
             product_id?: number | null;
             /** @default  */
             session_id?: string;

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from dragonrec.recommender.models import Impression
+from dragonrec.recommender.models import ServedList
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.tracking.models import Event, RetiredShopperId
 
@@ -46,7 +46,7 @@ def bob(**extra: object):  # type: ignore[no-untyped-def]
 
 def assert_copy_gets_nothing(copy: APIClient, user) -> None:  # type: ignore[no-untyped-def]
     """The copy sees an empty anonymous shopper, is nobody signed in, and its erasure leaves the account whole."""
-    events, lists = Event.objects.filter(user=user).count(), Impression.objects.filter(user=user).count()
+    events, lists = Event.objects.filter(user=user).count(), ServedList.objects.filter(user=user).count()
     assert events > 0
     held = shopper_id(copy)
     first = copy.get("/api/auth/session/")
@@ -57,7 +57,7 @@ def assert_copy_gets_nothing(copy: APIClient, user) -> None:  # type: ignore[no-
     erased = copy.delete(ME).json()["erased"]
     assert erased["events"] == 0 and erased["impressions"] == 0
     assert Event.objects.filter(user=user).count() == events
-    assert Impression.objects.filter(user=user).count() == lists
+    assert ServedList.objects.filter(user=user).count() == lists
 
 
 def test_a_cookie_copied_before_storefront_sign_in_gets_nothing_of_the_account(tiny_shop) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ def test_a_cookie_copied_before_storefront_sign_in_gets_nothing_of_the_account(t
     # then: his pre-sign-in view became his, the browser got a new id, and the old one is dead
     assert shopper_id(browser) != before and RetiredShopperId.objects.filter(session_id=before).exists()
     assert sorted(Event.objects.filter(user=user).values_list("type", flat=True)) == ["purchase", "view"]
-    assert Impression.objects.filter(user=user).count() == 1
+    assert ServedList.objects.filter(user=user).count() == 1
     assert_copy_gets_nothing(copy, user)
     # and what the copy records later stays its own, even when bob signs out and in again
     track(copy, tiny_shop["cable"].id)
@@ -153,10 +153,10 @@ def test_anonymous_export_and_erasure_reach_only_rows_without_a_user(tiny_shop, 
     track(anonymous, tiny_shop["monitor"].id)
     impressions_flush()
     assert Event.objects.filter(session_id="c-shared").count() == 2
-    assert Impression.objects.filter(session_id="c-shared", user=user).count() == 1
+    assert ServedList.objects.filter(session_id="c-shared", user=user).count() == 1
     # when / then: the anonymous holder of the id sees and erases its own row only
     data = anonymous.get(ME).json()
     assert [e["type"] for e in data["events"]] == ["view"] and data["impressions"] == []
     assert anonymous.delete(ME).json()["erased"]["events"] == 1
     assert Event.objects.filter(user=user).count() == 1
-    assert Impression.objects.filter(user=user).count() == 1
+    assert ServedList.objects.filter(user=user).count() == 1

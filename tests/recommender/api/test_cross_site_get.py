@@ -10,7 +10,7 @@ import pytest
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
-from dragonrec.recommender.models import Impression
+from dragonrec.recommender.models import ServedList
 from dragonrec.recommender.services.impressions import SEEN_KEY, impressions_flush
 from dragonrec.tracking.factories import EventFactory
 
@@ -31,7 +31,7 @@ def shopper(tiny_shop, shopper_cookie) -> APIClient:  # type: ignore[no-untyped-
 def recorded() -> tuple[int, bool]:
     """(served lists stored for the visitor, whether their impression-fatigue state exists)."""
     impressions_flush()
-    return Impression.objects.filter(session_id=VISITOR).count(), bool(
+    return ServedList.objects.filter(session_id=VISITOR).count(), bool(
         get_redis_connection("default").exists(SEEN_KEY.format(f"s:{VISITOR}"))
     )
 

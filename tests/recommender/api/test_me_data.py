@@ -14,12 +14,18 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
-from dragonrec.recommender.models import Impression, ImpressionItem, TeacherJudgment
-from dragonrec.recommender.services.impressions import SEEN_KEY, impressions_flush
+from dragonrec.recommender.models import ServedList, TeacherJudgment
+from dragonrec.recommender.services.impressions import (
+    SEEN_KEY,
+    impression_record_build,
+    impressions_flush,
+    impressions_write,
+)
 from dragonrec.recommender.services.recommendations import teacher_cache_key
 from dragonrec.recommender.services.registry import reward_labels, teacher_labels, training_sequences
 from dragonrec.tracking.factories import EventFactory
 from dragonrec.tracking.models import Event, ShopperErasure, UserPreference
+from tests.served_lists import served_outcomes, stored_list
 
 pytestmark = pytest.mark.django_db
 URL = "/api/me/data/"
@@ -96,7 +102,7 @@ def test_erasure_removes_everything_of_the_shopper_and_nothing_of_others(tiny_sh
     assert erased["events"] == 3 and erased["impressions"] == 1 and erased["judgments"] == 1
     assert not Event.objects.filter(session_id=mine[2:]).exists()
     assert not UserPreference.objects.filter(session_id=mine[2:]).exists()
-    assert not Impression.objects.filter(session_id=mine[2:]).exists()
+    assert not ServedList.objects.filter(session_id=mine[2:]).exists()
     assert not redis.exists(SEEN_KEY.format(mine)) and cache.get(teacher_cache_key(mine, "sig")) is None
     # the other shopper keeps everything
     assert Event.objects.filter(session_id=theirs[2:]).count() == 3
@@ -115,7 +121,7 @@ def test_a_signed_in_user_erases_their_account_data_and_their_browsers(tiny_shop
     data = client.get(URL).json()
     assert data["user_id"] == user.id and len(data["events"]) == 4
     client.delete(URL)
-    assert not Event.objects.filter(user=user).exists() and not Impression.objects.filter(user=user).exists()
+    assert not Event.objects.filter(user=user).exists() and not ServedList.objects.filter(user=user).exists()
     assert ShopperErasure.objects.count() == 2  # the account and the browser's anonymous id
 
 
@@ -132,14 +138,16 @@ def test_erasing_a_shopper_with_10000_events_takes_under_a_minute(tiny_shop) -> 
         )
         for i in range(10_000)
     )
-    Impression.objects.bulk_create(
-        Impression(request_id=uuid.uuid4(), session_id="s-heavy", scenario="home", ranker="embedding")
-        for _ in range(1_000)
-    )
-    ImpressionItem.objects.bulk_create(
-        ImpressionItem(impression=imp, product=products[0], position=1, score=1.0)
-        for imp in Impression.objects.filter(session_id="s-heavy")
-    )
+    impressions_write(
+        [
+            impression_record_build(
+                request_id=uuid.uuid4(), user_id=None, session_id="s-heavy", scenario="home", anchor_ids=[],
+                ranker="embedding", model_version="", context={}, items=[(products[0].pk, 1, 1.0, "", 1.0)],
+            )
+            for _ in range(1_000)
+        ]
+    )  # fmt: skip
+    assert ServedList.objects.count() == 1_000
     # when
     started = time.monotonic()
     call_command("dragonrec_forget", "--session", "s-heavy", stdout=_Null())
@@ -147,7 +155,7 @@ def test_erasing_a_shopper_with_10000_events_takes_under_a_minute(tiny_shop) -> 
     # then
     assert elapsed < 60, elapsed
     assert not Event.objects.filter(session_id="s-heavy").exists()
-    assert not ImpressionItem.objects.exists() and not Impression.objects.exists()
+    assert not ServedList.objects.exists()
 
 
 def test_forget_by_user_for_support_staff(tiny_shop) -> None:  # type: ignore[no-untyped-def]
@@ -170,17 +178,8 @@ def test_erased_shoppers_are_left_out_of_later_training_data(tiny_shop) -> None:
     judgment_for("s:s-gone")
     judgment_for("s:s-keep")
     for session in ["s-keep", "s-gone"]:
-        imp = Impression.objects.create(
-            session_id=session, scenario="home", ranker="embedding", context={"history": [[1, "view"]]}
-        )
-        for position, key in enumerate(["monitor", "mouse"], start=1):
-            ImpressionItem.objects.create(
-                impression=imp,
-                product=tiny_shop[key],
-                position=position,
-                score=1.0,
-                clicked_at=timezone.now() if position == 1 else None,
-            )
+        shown = [(tiny_shop[key].pk, 1.0, "embedding", 1.0) for key in ["monitor", "mouse"]]
+        served_outcomes(stored_list(shown, session_id=session, ranker="embedding"), 1, clicked_at=timezone.now())
     # then: the builders leave the erased shopper out
     assert set(training_sequences()) == {"s:s-keep"}
     assert len(teacher_labels()) == 1

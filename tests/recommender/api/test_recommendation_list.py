@@ -4,9 +4,10 @@ import uuid
 
 import pytest
 
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import ServedList
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.tracking.factories import EventFactory
+from tests.served_lists import served_item
 
 pytestmark = pytest.mark.django_db
 URL = "/api/recommendations/"
@@ -53,17 +54,16 @@ def test_each_served_list_is_an_impression_and_clicks_are_attributed(
     EventFactory(session_id="s-imp", product=tiny_shop["monitor"], type="view")
     body = shopper_cookie(api_client, "s-imp").get(URL, {"scenario": "home", "n": 4}).json()
     # served lists are buffered in Redis and written in batches (by a Celery task; here, the service it runs)
-    assert not Impression.objects.filter(request_id=body["request_id"]).exists()
+    assert not ServedList.objects.filter(request_id=body["request_id"]).exists()
     assert impressions_flush() >= 1
-    impression = Impression.objects.get(request_id=body["request_id"])
-    assert impression.ranker == body["ranker"] and impression.session_id == "s-imp"
-    items = list(impression.items.order_by("position"))
-    assert [i.product_id for i in items] == [it["product"]["id"] for it in body["items"]]
+    impression = ServedList.objects.select_related("policy").get(request_id=body["request_id"])
+    assert impression.policy.ranker == body["ranker"] and impression.session_id == "s-imp"
+    assert impression.item_ids == [it["product"]["id"] for it in body["items"]]
     # when: a click on position 2 is reported (attribution runs when the event's transaction commits)
     with django_capture_on_commit_callbacks(execute=True):
         clicked = report_click(api_client, body, 2)
     # then
-    item = ImpressionItem.objects.get(impression=impression, position=2)
+    item = served_item(impression.request_id, 2)
     assert item.clicked_at is not None and item.product_id == clicked
 
 
@@ -75,10 +75,10 @@ def test_a_click_that_arrives_before_its_list_is_written_is_still_attributed(
     # when: the click is recorded while the list is still in the buffer
     with django_capture_on_commit_callbacks(execute=True):
         clicked = report_click(api_client, body, 1)
-    assert not ImpressionItem.objects.filter(impression_id=body["request_id"]).exists()
+    assert not ServedList.objects.filter(request_id=body["request_id"]).exists()
     impressions_flush()
     # then: the flush credits it
-    item = ImpressionItem.objects.get(impression_id=body["request_id"], position=1)
+    item = served_item(body["request_id"], 1)
     assert item.clicked_at is not None and item.product_id == clicked
 
 
@@ -91,7 +91,7 @@ def test_impressions_are_written_inline_when_redis_is_down(tiny_shop) -> None:  
     unreachable = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
     with override_settings(CACHES=unreachable):
         served = recommendation_list(scenario="home", session_id="s-down", n=3)
-    assert Impression.objects.get(request_id=served.request_id).items.count() == 3
+    assert len(ServedList.objects.get(request_id=served.request_id).item_ids) == 3
 
 
 @pytest.mark.parametrize(
@@ -153,4 +153,4 @@ def test_a_full_buffer_is_flushed_by_the_requests_themselves(api_client, tiny_sh
         ids = [api_client.get(URL, {"n": 3}).json()["request_id"] for _ in range(3)]
     # then: the third request found 3 > 2 buffered and wrote them
     assert impressions_buffered() == 0
-    assert Impression.objects.filter(request_id__in=ids).count() == 3
+    assert ServedList.objects.filter(request_id__in=ids).count() == 3

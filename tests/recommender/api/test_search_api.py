@@ -12,7 +12,8 @@ import pytest
 from django.test import override_settings
 
 import dragonrec.catalog.demo as demo
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import ServedList
+from tests.served_lists import served_item
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +178,7 @@ def test_a_click_on_a_result_is_attributed_to_the_search_and_in_the_reward_log(
 
     body = search(api_client, "coffee maker")
     impressions_flush()
-    listed = Impression.objects.get(request_id=body["request_id"])
+    listed = ServedList.objects.get(request_id=body["request_id"])
     assert listed.scenario == "search" and listed.context["query"] == "coffee maker"
     clicked = body["items"][1]
     # when: the storefront reports the click with the list's request_id and the item's position (the receivers run
@@ -199,7 +200,7 @@ def test_a_click_on_a_result_is_attributed_to_the_search_and_in_the_reward_log(
         )
     assert response.json()["results"][0]["status"] == "accepted"
     # then
-    item = ImpressionItem.objects.get(impression_id=body["request_id"], position=2)
+    item = served_item(body["request_id"], 2)
     assert item.clicked_at is not None and item.product_id == clicked["product"]["id"]
     row = next(r for r in reward_log_rows() if str(r["request_id"]) == body["request_id"])
     assert row["scenario"] == "search"
@@ -249,5 +250,5 @@ def test_an_ab_test_splits_shoppers_between_personalised_and_plain_search(api_cl
     assert set(seen) == {"personal", "plain"}
     assert seen["personal"]["personalised"] and not seen["plain"]["personalised"]
     impressions_flush()
-    stored = Impression.objects.get(request_id=seen["plain"]["request_id"])
-    assert (stored.experiment, stored.arm, stored.scenario) == ("search-personalised", "plain", "search")
+    stored = ServedList.objects.select_related("policy").get(request_id=seen["plain"]["request_id"])
+    assert (stored.policy.experiment, stored.policy.arm, stored.scenario) == ("search-personalised", "plain", "search")

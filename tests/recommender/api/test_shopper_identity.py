@@ -45,8 +45,8 @@ def test_an_integration_with_a_key_may_name_any_shopper(api_client, api_key, tin
 
 
 def test_a_click_on_someone_elses_list_is_not_credited(api_client, tiny_shop, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
-    from dragonrec.recommender.models import ImpressionItem
     from dragonrec.recommender.services.impressions import impressions_flush
+    from tests.served_lists import served_item
 
     # given: a list served to the victim, whose request id leaked
     EventFactory(session_id="s-victim", product=tiny_shop["monitor"], type="view")
@@ -64,7 +64,7 @@ def test_a_click_on_someone_elses_list_is_not_credited(api_client, tiny_shop, sh
 
     clicks_attribute_recent()
     # then: the victim's list is not credited (the rewards the models learn from stay the victim's own)
-    assert ImpressionItem.objects.get(impression_id=body["request_id"], position=1).clicked_at is None
+    assert served_item(body["request_id"], 1).clicked_at is None
 
 
 def test_stating_a_preference_changes_an_anonymous_visitors_home_list(api_client, tiny_shop) -> None:  # type: ignore[no-untyped-def]

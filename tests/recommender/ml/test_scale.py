@@ -83,6 +83,26 @@ def test_logq_correction_keeps_the_full_softmax_optimum() -> None:
     assert np.abs(corrected).max() < 0.03
 
 
+def test_the_negatives_only_correction_leaves_each_rows_target_uncorrected() -> None:
+    # given one row whose target (candidate 0) is rarely drawn, among 4 candidates
+    torch.manual_seed(0)
+    h, C = torch.randn(1, 8), torch.randn(4, 8)
+    target, w = torch.tensor([0]), torch.ones(1)
+
+    def loss(target_log_q: float, *, correct_positive: bool) -> float:
+        log_q = torch.tensor([target_log_q, -0.1, -0.2, -0.3])
+        return float(sampled_softmax_ce(h, C, target, w, log_q=log_q, correct_positive=correct_positive))
+
+    # then with "negatives" the row's loss does not move with how often its own target is drawn (it is in the
+    # candidates because it is the target) ...
+    assert loss(-5.0, correct_positive=False) == pytest.approx(loss(-0.01, correct_positive=False))
+    # ... and equals the softmax with the target's logit as scored and the negatives' logits corrected
+    logits = h @ C.T - torch.tensor([0.0, -0.1, -0.2, -0.3])
+    assert loss(-5.0, correct_positive=False) == pytest.approx(float(torch.logsumexp(logits, 1) - logits[0, 0]))
+    # while "all" counts a rarely drawn target as 1/q of itself: its loss shrinks the rarer it is
+    assert loss(-5.0, correct_positive=True) < loss(-0.01, correct_positive=True) / 10
+
+
 def _sequences(n: int, seed: int = 0) -> list[list[tuple[int, str]]]:
     rng = np.random.default_rng(seed)
     kinds = ["view", "click", "add_to_cart", "purchase", "wishlist"]  # "wishlist": a shop's own event (<unk>)
@@ -118,6 +138,26 @@ def test_streamed_parquet_sequences_give_the_in_memory_windows(tmp_path: Path) -
     assert len(data) == len(memory) == 50
     assert data.n_windows(6) == memory.n_windows(6) == len(streamed)
     np.testing.assert_array_equal(data.target_counts(40), memory.target_counts(40))
+
+
+def test_sorted_event_rows_read_in_blocks_become_one_sequence_per_shopper() -> None:
+    from dragonrec.recommender.ml.data import sequences_from_sorted_rows
+
+    # given event rows sorted by (shopper, time), one shopper with 9 events among shoppers with 1-3
+    rng = np.random.default_rng(0)
+    lengths = [2, 1, 9, 3, 1, 2, 3]
+    keys = np.repeat([f"s:{i}" for i in range(len(lengths))], lengths)
+    dense = rng.integers(100, size=len(keys))
+    events = rng.integers(len(EVENT_VOCAB), size=len(keys))
+    # when they are read in blocks of 4 rows (so the long shopper spans three blocks, one of them wholly his)
+    blocks = [(keys[s : s + 4], dense[s : s + 4], events[s : s + 4]) for s in range(0, len(keys), 4)]
+    got = list(sequences_from_sorted_rows(iter(blocks)))
+    # then each shopper comes out once, whole and in order
+    bounds = np.cumsum([0, *lengths])
+    assert [len(d) for d, _ in got] == lengths
+    for (d, e), a, b in zip(got, bounds[:-1], bounds[1:], strict=True):
+        np.testing.assert_array_equal(d, dense[a:b])
+        np.testing.assert_array_equal(e, events[a:b])
 
 
 def _cycle_sequences(n_items: int, n_users: int, seed: int = 0) -> list[list[tuple[int, str]]]:

@@ -43,15 +43,13 @@ def test_the_dashboard_reads_at_a_glance_names_days_currency_and_the_teacher_off
     from django.test import override_settings
     from django.utils import timezone
 
-    from dragonrec.recommender.models import Impression, ImpressionItem
+    from tests.served_lists import stored_list
 
     # given: lists served two days ago and today by the personal model v1 and by trending
     today = timezone.now().replace(hour=12, minute=0)
     for when, ranker, version in ((today - timedelta(days=2), "student:v1", "v1"), (today, "trending", "")):
-        imp = Impression.objects.create(
-            created_at=when, scenario="home", ranker=ranker, model_version=version, session_id="s"
-        )
-        ImpressionItem.objects.create(impression=imp, product=tiny_shop["monitor"], position=1, score=1.0)
+        item = (tiny_shop["monitor"].pk, 1.0, "trending", 1.0)
+        stored_list([item], session_id="s", ranker=ranker, model_version=version, age=timezone.now() - when)
     with override_settings(RECOMMENDER={"CURRENCY": "EUR"}):
         page = admin_client.get("/admin/dragonrec_recommender/experiment/dashboard/").content.decode()
     # then: owner-facing names, the currency beside revenue, the teacher's empty state with what to set

@@ -3,31 +3,27 @@ judgments the same way, and answer the same report."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from dragonrec.recommender.models import Impression, ImpressionItem, TeacherJudgment
+from dragonrec.recommender.models import ServedList, ServedOutcome, TeacherJudgment
 from dragonrec.recommender.services.privacy import shopper_data_erase
 from dragonrec.recommender.services.retention import retention_apply
 from tests.recommender.services.test_retention import retention
+from tests.served_lists import stored_list
 
 pytestmark = pytest.mark.django_db
 
 DAY = timedelta(days=1)
 
 
-def served_list(tiny_shop: Any, *, session_id: str, age: timedelta) -> Impression:
-    impression = Impression.objects.create(
-        created_at=timezone.now() - age, session_id=session_id, scenario="home", ranker="trending"
-    )
-    for position, key in enumerate(("pan", "kettle"), start=1):
-        ImpressionItem.objects.create(
-            impression=impression, product=tiny_shop[key], position=position, score=1.0, source="trending"
-        )
-    return impression
+def served_list(tiny_shop: Any, *, session_id: str, age: timedelta) -> uuid.UUID:
+    items = [(tiny_shop[key].pk, 1.0, "trending", 1.0) for key in ("pan", "kettle")]
+    return stored_list(items, session_id=session_id, age=age)
 
 
 def judgment(*, user_key: str, age: timedelta) -> TeacherJudgment:
@@ -54,6 +50,6 @@ def test_erasure_and_retention_delete_alike_and_answer_the_same_report(tiny_shop
     assert (aged.impressions, aged.judgments, aged.more) == (1, 1, False)
     assert (erased.impressions, erased.judgments, erased.more) == (1, 1, False)
     # and each list went with its items, the other shopper's list untouched
-    assert list(Impression.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert set(ImpressionItem.objects.values_list("impression_id", flat=True)) == {kept.pk}
+    assert list(ServedList.objects.values_list("pk", flat=True)) == [kept]
+    assert set(ServedOutcome.objects.values_list("request_id", flat=True)) <= {kept}
     assert not TeacherJudgment.objects.exists()

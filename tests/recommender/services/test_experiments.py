@@ -4,14 +4,18 @@ fixture, the staff-only results API, interleaving."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from dragonrec.recommender.models import Experiment, Impression, ImpressionItem
+from dragonrec.recommender.models import Experiment, ServedList
 from dragonrec.recommender.services import experiments as svc
 from dragonrec.recommender.services.impressions import impression_record_build, impressions_flush, impressions_write
 from dragonrec.tracking.factories import EventFactory
+from tests.served_lists import served_outcomes
+
+CLICKED_AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +52,9 @@ def test_a_running_experiment_serves_each_shopper_their_arm_and_records_it(
             assert body["ranker"] == "trending"
     assert set(seen.values()) == {"control", "treatment"}
     impressions_flush()
-    recorded = dict(Impression.objects.filter(experiment=experiment.name).values_list("request_id", "arm"))
+    recorded = dict(
+        ServedList.objects.filter(policy__experiment=experiment.name).values_list("request_id", "policy__arm")
+    )
     assert {str(k): v for k, v in recorded.items()} | seen == {str(k): v for k, v in recorded.items()}
     # a product page is not in the experiment
     other = shopper_cookie(api_client.__class__(), "s-x0").get(
@@ -81,7 +87,13 @@ def test_one_running_experiment_per_scenario_and_clear_errors() -> None:
 
 
 def _log(
-    experiment: str, arm: str, shopper: str, items: list[int], clicks: set[int], teams: list[str] | None = None
+    experiment: str,
+    arm: str,
+    shopper: str,
+    items: list[int],
+    clicks: set[int],
+    teams: list[str] | None = None,
+    served_at: datetime | None = None,
 ) -> uuid.UUID:
     request_id = uuid.uuid4()
     record = impression_record_build(
@@ -89,11 +101,11 @@ def _log(
         model_version="", context={}, items=[(pid, pos, 1.0, "x", 1.0) for pos, pid in enumerate(items, 1)],
         experiment=experiment, arm=arm, **({"policy": {"teams": teams}} if teams else {}),
     )  # fmt: skip
+    if served_at is not None:
+        record["created_at"] = served_at.isoformat()
     impressions_write([record])
-    if clicks:
-        ImpressionItem.objects.filter(impression_id=request_id, position__in=clicks).update(
-            clicked_at="2026-11-30T10:00:00Z"
-        )
+    for position in clicks:
+        served_outcomes(request_id, position, clicked_at=CLICKED_AT)
     return request_id
 
 
@@ -127,14 +139,12 @@ def test_interleaving_mixes_both_rankers_and_credits_clicks_to_a_team(api_client
     body = shopper_cookie(api_client, "s-mix").get("/api/recommendations/", {"scenario": "home", "n": 4}).json()
     assert body["experiment"] == "mix" and body["arm"] == "interleaved"
     impressions_flush()
-    impression = Impression.objects.get(request_id=body["request_id"])
-    teams = impression.policy["teams"]
+    impression = ServedList.objects.select_related("policy").get(request_id=body["request_id"])
+    teams = impression.team_list()
     assert len(teams) == 4 and set(teams) <= {"a", "b"}
     b_position = teams.index("b") + 1 if "b" in teams else None
     if b_position:
-        ImpressionItem.objects.filter(impression=impression, position=b_position).update(
-            clicked_at="2026-11-30T10:00:00Z"
-        )
+        served_outcomes(impression.request_id, b_position, clicked_at=CLICKED_AT)
         result = svc.experiment_results(experiment=experiment)["interleaving"]
         assert result["wins_b"] == 1 and result["wins_a"] == 0
 
@@ -151,7 +161,7 @@ def test_interleaving_results_treat_each_shopper_as_one_unit_and_credit_purchase
         _log("units", "interleaved", f"once-{k}", p, {1}, teams=["a", "b"])
     # and a list where both picks are clicked but b's is bought: the purchase's extra credit gives it to b
     bought = _log("units", "interleaved", "buyer", p, {1, 2}, teams=["a", "b"])
-    ImpressionItem.objects.filter(impression_id=bought, position=2).update(purchased_at="2026-11-30T10:05:00Z")
+    served_outcomes(bought, 2, purchased_at=CLICKED_AT + timedelta(minutes=5))
     # when
     result = svc.experiment_results(experiment=experiment)["interleaving"]
     # then: 11 lists won by b, 5 by a, over 7 shoppers
@@ -185,9 +195,7 @@ def test_incremental_results_equal_a_full_recomputation_and_leave_settled_days_a
     now = timezone.now()
 
     def served(days_ago: int, arm: str, shopper: str, clicks: set[int]) -> uuid.UUID:
-        request_id = _log("incr", arm, shopper, p, clicks)
-        Impression.objects.filter(request_id=request_id).update(created_at=now - timedelta(days=days_ago))
-        return request_id
+        return _log("incr", arm, shopper, p, clicks, served_at=now - timedelta(days=days_ago))
 
     # given a month of lists, aggregated once
     for day in (30, 20, 10):
@@ -200,7 +208,7 @@ def test_incremental_results_equal_a_full_recomputation_and_leave_settled_days_a
     served(0, "treatment", "t1", set())
     late = served(1, "control", "c1", set())
     first = svc.experiment_aggregates_update(experiment=experiment)
-    ImpressionItem.objects.filter(impression_id=late, position=2).update(clicked_at=now)
+    served_outcomes(late, 2, clicked_at=now)
     svc.experiment_results_refresh()
     # then only the unsettled days were recomputed ...
     assert first == (now - svc.SETTLE).astimezone(UTC).date()
@@ -212,8 +220,9 @@ def test_incremental_results_equal_a_full_recomputation_and_leave_settled_days_a
     assert _figures(experiment) == incremental
     # a list served before the settled window is not read again: a click written straight into it shows only
     # after a rebuild, which proves the refresh did not rescan the month
-    ImpressionItem.objects.filter(impression__experiment="incr", impression__created_at__lt=now - timedelta(days=25),
-                                  position=4).update(clicked_at=now)  # fmt: skip
+    old = ServedList.objects.filter(policy__experiment="incr", served_at__lt=now - timedelta(days=25))
+    for request_id in old.values_list("request_id", flat=True):
+        served_outcomes(request_id, 4, clicked_at=now)
     svc.experiment_aggregates_update(experiment=experiment)
     assert _figures(experiment) == incremental
     svc.experiment_aggregates_update(experiment=experiment, rebuild=True)

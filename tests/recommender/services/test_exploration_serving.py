@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from dragonrec.recommender.models import Impression
+from dragonrec.recommender.models import ServedList
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.recommender.services.recommendations import recommendation_list
 from dragonrec.tracking.factories import EventFactory
@@ -26,13 +26,13 @@ def test_the_reward_log_records_propensities_and_the_policy(tiny_shop, exploring
     EventFactory(session_id="s-explore", product=tiny_shop["monitor"], type="view")
     served = recommendation_list(scenario="home", session_id="s-explore", n=5)
     impressions_flush()
-    impression = Impression.objects.get(request_id=served.request_id)
-    assert impression.policy["exploration"] == EXPLORE
-    assert impression.policy["ranker"] == served.ranker
-    propensities = list(impression.items.order_by("position").values_list("propensity", flat=True))
+    impression = ServedList.objects.select_related("policy").get(request_id=served.request_id)
+    assert impression.policy.policy["exploration"] == EXPLORE
+    assert impression.policy.policy["ranker"] == served.ranker
+    propensities = impression.propensity_list()
     assert propensities[:2] == [1.0, 1.0]  # the deterministic head
     assert all(0 < p < 1 for p in propensities[2:])
-    assert propensities == [item.propensity for item in served.items]
+    assert propensities == pytest.approx([item.propensity for item in served.items], rel=1e-6)  # stored as float4
 
 
 def test_a_reproduced_list_equals_the_served_one(tiny_shop, exploring) -> None:  # type: ignore[no-untyped-def]

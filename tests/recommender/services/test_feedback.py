@@ -7,11 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dragonrec.recommender.models import ImpressionItem
+from dragonrec.recommender.models import ServedList
+from dragonrec.recommender.selectors import served_items
 from dragonrec.recommender.services.feedback import clicks_attribute_recent
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.recommender.services.recommendations import recommendation_list
 from dragonrec.tracking.factories import EventFactory
+from tests.served_lists import served_item, served_outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,7 @@ def test_the_sweep_credits_a_click_that_neither_the_receiver_nor_the_flush_saw(t
     # when
     assert clicks_attribute_recent() == 1
     # then: credited once; a second sweep changes nothing
-    item = ImpressionItem.objects.get(impression_id=served.request_id, position=2)
+    item = served_item(served.request_id, 2)
     assert item.clicked_at is not None and item.product_id == clicked.product_id
     assert clicks_attribute_recent() == 0
 
@@ -46,7 +48,7 @@ def test_carts_and_purchases_are_credited_to_the_clicked_item_of_the_same_shoppe
     served = recommendation_list(scenario="home", session_id="s-buy", n=3)
     impressions_flush()
     clicked_at = timezone.now() - timedelta(hours=2)
-    ImpressionItem.objects.filter(impression_id=served.request_id, position=1).update(clicked_at=clicked_at)
+    served_outcomes(served.request_id, 1, clicked_at=clicked_at)
     product = served.items[0].product_id
     other = served.items[1].product_id
     # given: the shopper carts and buys the clicked product; someone else buys it too; a cart of another item
@@ -61,10 +63,10 @@ def test_carts_and_purchases_are_credited_to_the_clicked_item_of_the_same_shoppe
     with django_assert_num_queries(2):
         assert rewards_attribute() == 2
     # then: the first cart and the first purchase after the click, on the clicked item only
-    item = ImpressionItem.objects.get(impression_id=served.request_id, position=1)
+    item = served_item(served.request_id, 1)
     assert item.carted_at == clicked_at + timedelta(minutes=5)
     assert item.purchased_at == clicked_at + timedelta(minutes=9)
-    assert ImpressionItem.objects.get(impression_id=served.request_id, position=2).carted_at is None
+    assert served_item(served.request_id, 2).carted_at is None
     assert rewards_attribute() == 0  # idempotent
 
 
@@ -102,7 +104,10 @@ def test_a_batch_of_clicks_is_attributed_with_one_statement_to_its_own_shoppers_
     with django_assert_num_queries(1):
         credited = clicks_attribute(events=events)
     # then
-    clicked = dict(ImpressionItem.objects.filter(impression_id=served.request_id).values_list("position", "clicked_at"))
+    clicked = {
+        i.position: i.clicked_at
+        for i in served_items([ServedList.objects.get(request_id=served.request_id)])[served.request_id]
+    }
     assert credited == 2
     assert clicked[1] == now - timedelta(minutes=9) and clicked[3] == now  # the first click's time
     assert clicked[2] is None and clicked[4] is None

@@ -15,7 +15,7 @@ from django.db import connections
 from django.test import override_settings
 from django_redis import get_redis_connection
 
-from dragonrec.recommender.models import Impression, ImpressionItem
+from dragonrec.recommender.models import ServedList
 from dragonrec.recommender.services import impressions as buffer
 from dragonrec.recommender.services.impressions import impression_record, impression_record_build, impressions_flush
 from dragonrec.tracking.factories import EventFactory
@@ -76,8 +76,8 @@ def test_two_flushers_with_a_lock_shorter_than_the_flush_write_each_record_once(
     assert not errors
     assert all(count > 0 for count in written), written  # they really overlapped
     assert sum(written) == 3000
-    assert Impression.objects.filter(request_id__in=ids).count() == 3000
-    assert ImpressionItem.objects.filter(impression_id__in=ids).count() == 3000
+    assert ServedList.objects.filter(request_id__in=ids).count() == 3000
+    assert sum(len(i) for i in ServedList.objects.filter(request_id__in=ids).values_list("item_ids", flat=True)) == 3000
     assert buffer.impressions_buffered() == 0
     assert not redis.keys(buffer.PROCESSING_KEY.format("*"))
 
@@ -106,7 +106,7 @@ def test_a_batch_claimed_by_a_flusher_that_died_is_written_by_the_next_flush(red
     redis.delete(buffer.ALIVE_KEY.format(token))  # what the expiry does
     # when the next flush runs, then nothing was lost
     assert impressions_flush() == 6
-    assert Impression.objects.filter(request_id__in=ids).count() == 10
+    assert ServedList.objects.filter(request_id__in=ids).count() == 10
     assert buffer.impressions_buffered() == 0
 
 
@@ -128,7 +128,7 @@ def test_with_redis_down_and_the_teacher_on_requests_are_served_and_impressions_
     assert [r.status_code for r in responses] == [200, 200, 200] and anonymous.status_code == 200
     assert all(r.json()["items"] for r in responses)
     ids = [r.json()["request_id"] for r in [*responses, anonymous]]
-    assert Impression.objects.filter(request_id__in=ids).count() == 4
+    assert ServedList.objects.filter(request_id__in=ids).count() == 4
 
 
 @pytest.mark.django_db(transaction=True)

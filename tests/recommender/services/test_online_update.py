@@ -15,7 +15,7 @@ from django.utils import timezone
 from dragonrec.catalog.factories import ProductFactory
 from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml.student import Student
-from dragonrec.recommender.models import Impression, ImpressionItem, ModelVersion
+from dragonrec.recommender.models import ModelVersion, ServedList
 from dragonrec.recommender.services.artifacts import artifact_local_path, artifact_save
 from dragonrec.recommender.services.embeddings import product_embeddings_refresh
 from dragonrec.recommender.services.feedback import clicks_attribute
@@ -32,6 +32,7 @@ from dragonrec.recommender.services.registry import model_version_promote_if_bet
 from dragonrec.recommender.tasks import student_update as student_update_task
 from dragonrec.tracking.factories import EventFactory
 from tests.recommender.services.conftest import SETTINGS
+from tests.served_lists import served_outcomes, stored_list
 
 pytestmark = pytest.mark.django_db
 
@@ -91,24 +92,14 @@ def log_lists(tiny_shop, *, logger: Student, other: Student) -> int:  # type: ig
         if order[0] == their_order[0]:
             continue
         for shopper in range(5):
-            impression = Impression.objects.create(
-                request_id=held_out_request_id(),
+            request_id = stored_list(
+                [(pid, 1.0 / position, "embedding", 1.0) for position, pid in enumerate(order, start=1)],
                 session_id=f"s-log-{logged}-{shopper}",
-                scenario="home",
                 ranker="student",
-                context={"history": [[e.product_id, e.event_type] for e in lst.history]},
+                request_id=held_out_request_id(),
+                history=[e.product_id for e in lst.history],
             )
-            ImpressionItem.objects.bulk_create(
-                ImpressionItem(
-                    impression=impression,
-                    product_id=pid,
-                    position=position,
-                    score=1.0 / position,
-                    propensity=1.0,
-                    clicked_at=timezone.now() if position == 1 else None,
-                )
-                for position, pid in enumerate(order, start=1)
-            )
+            served_outcomes(request_id, 1, clicked_at=timezone.now())
         logged += 1
     return logged
 
@@ -237,9 +228,6 @@ def test_rewards_carry_their_page_in_served_order_for_the_listwise_form(tiny_sho
     # when
     examples = reward_examples(since=since, gate_targets={}, limit=100, with_pages=True)
     # then: every click comes with the list it was made on, as served (the held-out share aside)
-    served = {
-        tuple(ImpressionItem.objects.filter(impression=i).order_by("position").values_list("product_id", flat=True))
-        for i in Impression.objects.filter(created_at__gte=since)
-    }
+    served = {tuple(ids) for ids in ServedList.objects.filter(served_at__gte=since).values_list("item_ids", flat=True)}
     assert examples and all(e.shown in served and e.product_id == e.shown[0] for e in examples)
     assert all(e.shown == () for e in reward_examples(since=since, gate_targets={}, limit=100))

@@ -18,6 +18,7 @@ from dragonrec.recommender.services.registry import (
     student_train_and_register,
 )
 from dragonrec.tracking.factories import EventFactory
+from tests.served_lists import served_outcomes, stored_list
 
 pytestmark = pytest.mark.django_db
 
@@ -219,18 +220,12 @@ def test_admin_compares_versions(admin_client) -> None:  # type: ignore[no-untyp
 
 
 def test_clicked_impressions_become_listwise_reward_labels(tiny_shop) -> None:  # type: ignore[no-untyped-def]
-    from dragonrec.recommender.models import Impression, ImpressionItem
     from dragonrec.recommender.services.registry import reward_labels
 
-    impression = Impression.objects.create(
-        scenario="home", ranker="embedding", context={"history": [[tiny_shop["monitor"].id, "view"]]}
-    )
-    for position, key in enumerate(["cable", "pan", "keyboard"], start=1):
-        ImpressionItem.objects.create(impression=impression, product=tiny_shop[key], position=position, score=1.0)
-    ImpressionItem.objects.filter(impression=impression, position=3).update(
-        clicked_at=timezone.now(), purchased_at=timezone.now()
-    )
-    Impression.objects.create(scenario="home", ranker="embedding")  # never clicked: no label
+    shown = [(tiny_shop[key].id, 1.0, "embedding", 1.0) for key in ["cable", "pan", "keyboard"]]
+    clicked = stored_list(shown, session_id="s-rl", history=[tiny_shop["monitor"].id])
+    served_outcomes(clicked, 3, clicked_at=timezone.now(), purchased_at=timezone.now())
+    stored_list(shown, session_id="s-rl-2", history=[tiny_shop["monitor"].id])  # never clicked: no label
     (label,) = reward_labels()
     assert [e.product_id for e in label.history] == [tiny_shop["monitor"].id]
     assert label.candidate_ids == [tiny_shop["cable"].id, tiny_shop["pan"].id, tiny_shop["keyboard"].id]

@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from dragonrec.catalog.factories import ProductFactory
-from dragonrec.recommender.models import ImpressionItem
 from dragonrec.recommender.services import reward_log
 from dragonrec.recommender.services.impressions import impression_record_build, impressions_write
+from dragonrec.tracking.factories import EventFactory
+from tests.served_lists import served_outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +40,21 @@ def logged():  # type: ignore[no-untyped-def]
             items=[(ids[s], pos, 1.0 / pos, "student", 1.0 if pos == 1 else 0.25) for pos, s in enumerate(shown, 1)],
             policy={"ranker": "student:v3", "model_version": "v3", "exploration": {"enabled": True}},
         )
-        record["created_at"] = (timezone.now() - timedelta(minutes=10 - k)).isoformat()
+        served_at = timezone.now() - timedelta(minutes=10 - k)
+        record["created_at"] = served_at.isoformat()
+        # what the list was made from: the shopper's events before it (an event after it is not part of it)
+        for ago, h in enumerate(reversed(history), start=1):
+            EventFactory(
+                session_id=f"s-{k}", product_id=ids[h], type="view", timestamp=served_at - timedelta(seconds=ago)
+            )
+        EventFactory(session_id=f"s-{k}", product_id=ids[52], type="view", timestamp=served_at + timedelta(seconds=1))
         lists.append(record)
     impressions_write(lists)
     now = timezone.now()
     first, second = lists[0]["request_id"], lists[1]["request_id"]
-    ImpressionItem.objects.filter(impression_id=first, position=2).update(clicked_at=now, purchased_at=now)
-    ImpressionItem.objects.filter(impression_id=first, position=1).update(clicked_at=now)
-    ImpressionItem.objects.filter(impression_id=second, position=1).update(clicked_at=now, carted_at=now)
+    served_outcomes(first, 2, clicked_at=now, purchased_at=now)
+    served_outcomes(first, 1, clicked_at=now)
+    served_outcomes(second, 1, clicked_at=now, carted_at=now)
     return lists
 
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from dragonrec.recommender.conf import recommender_settings
-from dragonrec.recommender.models import Impression, TeacherJudgment
+from dragonrec.recommender.models import ServedList, TeacherJudgment
 from dragonrec.recommender.selectors import teacher_payload
 from dragonrec.recommender.services.impressions import impressions_flush
 from dragonrec.recommender.services.recommendations import recommendation_list, teacher_cache_key
@@ -122,14 +122,14 @@ def test_a_request_that_waits_for_the_teacher_writes_its_impression_at_once(teac
         served = recommendation_list(scenario="home", session_id="s-t", n=5)
         # no worker runs the judgment here: the request gives up after its budget and serves the local ranking
         assert time.monotonic() - started < 1.0 and served.ranker == "embedding"
-    assert Impression.objects.filter(request_id=served.request_id).exists()
+    assert ServedList.objects.filter(request_id=served.request_id).exists()
 
 
 def _queued_judgments(served_request_id: Any, django_capture_on_commit_callbacks: Any) -> int:
     """How many teacher judgments the flush of the buffered lists asks for (one on-commit call per flush)."""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         impressions_flush()
-    assert Impression.objects.filter(request_id=served_request_id).exists()
+    assert ServedList.objects.filter(request_id=served_request_id).exists()
     return len(callbacks)
 
 

@@ -16,13 +16,14 @@ from dragonrec.recommender.adapters import product_model
 from dragonrec.recommender.models import (
     Experiment,
     ExperimentShopperDay,
-    Impression,
-    ImpressionItem,
     ModelVersion,
+    ServedList,
+    ServedOutcome,
+    ServingPolicy,
     TeacherJudgment,
 )
-from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
-from dragonrec.tracking.selectors import events_table
+from dragonrec.recommender.selectors import served_items
+from dragonrec.recommender.services.feedback import list_outcomes_join
 
 COVERAGE_DAYS = 7  # catalog coverage looks at a week: long enough for slow sellers to get a chance to show
 Z95 = 1.96
@@ -35,16 +36,19 @@ def interleaving_credits(*, experiment: Experiment, limit: int = CREDIT_LISTS) -
     clicked and bought, each arm's credit (a click one, a purchase one more, as the results count it) and who won
     the list."""
     arms = [a.name for a in experiment.arms.all()][:2]
-    clicked_lists = (
-        Impression.objects.filter(experiment=experiment.name, items__clicked_at__isnull=False)
-        .distinct()
-        .order_by("-created_at")[:limit]
+    clicked = ServedOutcome.objects.filter(kind=ServedOutcome.Kind.CLICK).values("request_id")
+    latest = list(
+        ServedList.objects.filter(policy__experiment=experiment.name, request_id__in=clicked)
+        .select_related("policy")
+        .defer("context")
+        .order_by("-served_at")[:limit]
     )
     rows = []
-    for impression in clicked_lists.prefetch_related("items"):
-        items = {item.position: item for item in impression.items.all()}
-        teams = (impression.policy or {}).get("teams", [])
-        slots = [
+    outcomes = served_items(latest)
+    for impression in latest:
+        items = {item.position: item for item in outcomes[impression.request_id]}
+        teams = impression.team_list()
+        slots: list[dict[str, Any]] = [
             {
                 "arm": team,
                 "clicked": k + 1 in items and items[k + 1].clicked_at is not None,
@@ -57,7 +61,7 @@ def interleaving_credits(*, experiment: Experiment, limit: int = CREDIT_LISTS) -
         leaders = [arm for arm, c in credit.items() if c == best]
         rows.append(
             {
-                "served_at": impression.created_at,
+                "served_at": impression.served_at,
                 "slots": slots,
                 "credit": [credit[arm] for arm in arms],
                 "winner": leaders[0] if len(leaders) == 1 else "tie",
@@ -105,8 +109,8 @@ def _rate(k: int, n: int) -> tuple[float, float, float]:
 # one row per ranker and version: serving's label already names a student's version ("student:v3" with model
 # version v3), an older or hand-made row may not ("student" with v3)
 _RANKER = (
-    "CASE WHEN imp.model_version <> '' AND imp.ranker NOT LIKE '%%:' || imp.model_version "
-    "THEN imp.ranker || ':' || imp.model_version ELSE imp.ranker END"
+    "CASE WHEN p.model_version <> '' AND p.ranker NOT LIKE '%%:' || p.model_version "
+    "THEN p.ranker || ':' || p.model_version ELSE p.ranker END"
 )
 
 RANKER_NAMES = {
@@ -127,17 +131,17 @@ def ranker_name(ranker: str) -> str:
 
 
 _PER_DAY_RANKER_SQL = """
-SELECT date_trunc('day', imp.created_at) AS day,
+SELECT date_trunc('day', l.served_at) AS day,
        {ranker} AS ranker,
-       COUNT(DISTINCT imp.request_id) AS lists,
-       COUNT(item.id) AS shown,
-       COUNT(item.clicked_at) AS clicks,
-       COUNT(item.purchased_at) AS purchases,
-       COALESCE(SUM(buy.value), 0) AS revenue
-FROM {impressions} AS imp
-LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
-{purchase_value_join}
-WHERE imp.created_at >= %s
+       COUNT(*) AS lists,
+       COALESCE(SUM(cardinality(l.item_ids)), 0) AS shown,
+       COALESCE(SUM(out.clicks), 0) AS clicks,
+       COALESCE(SUM(out.purchases), 0) AS purchases,
+       COALESCE(SUM(out.revenue), 0) AS revenue
+FROM {lists} AS l
+JOIN {policies} AS p ON p.id = l.policy_id
+{list_outcomes_join}
+WHERE l.served_at >= %s
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
@@ -146,9 +150,9 @@ ORDER BY 1, 2
 def served_per_day(since: Any) -> list[dict[str, Any]]:
     sql = _PER_DAY_RANKER_SQL.format(
         ranker=_RANKER,
-        impressions=Impression._meta.db_table,
-        items=ImpressionItem._meta.db_table,
-        purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
+        lists=ServedList._meta.db_table,
+        policies=ServingPolicy._meta.db_table,
+        list_outcomes_join=list_outcomes_join(),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [since])
@@ -235,9 +239,10 @@ def catalog_coverage(*, days: int = COVERAGE_DAYS) -> dict[str, Any]:
     since = timezone.now() - timedelta(days=days)
     active = product_model()._default_manager.filter(is_active=True)
     total = active.count()
-    shown = (
-        active.filter(pk__in=ImpressionItem.objects.filter(impression__created_at__gte=since).values("product_id"))
-        .values("pk")
-        .count()
-    )
+    with connection.cursor() as cursor:  # the distinct products of the period's lists, unnested in the database
+        cursor.execute(
+            f"SELECT DISTINCT unnest(item_ids) FROM {ServedList._meta.db_table} WHERE served_at >= %s", [since]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    shown = active.filter(pk__in=ids).count()
     return {"days": days, "active": total, "shown": shown, "share": shown / total if total else 0.0}

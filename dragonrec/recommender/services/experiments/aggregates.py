@@ -7,14 +7,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
-from dragonrec.recommender.models import Experiment, ExperimentResult, ExperimentShopperDay, Impression, ImpressionItem
-from dragonrec.recommender.services.feedback import PURCHASE_VALUE_JOIN
+from dragonrec.recommender.models import (
+    Experiment,
+    ExperimentResult,
+    ExperimentShopperDay,
+    ServedList,
+    ServedOutcome,
+    ServingPolicy,
+)
+from dragonrec.recommender.services.feedback import list_outcomes_join
 from dragonrec.tracking.identity import shopper_key, shopper_key_sql
-from dragonrec.tracking.selectors import events_table
 
 # A list's figures change until its clicks are in (the flush, the rewards job's 1-hour click sweep) and its carts and
 # purchases are credited (feedback.rewards_attribute looks back 2 days of clicks, each within a 1-day window): the
@@ -31,21 +36,21 @@ _SHOPPER_DAYS_SQL = """
 INSERT INTO {aggregates} (experiment_id, day, arm, shopper, lists, shown, clicks, carts, purchases, clicked_lists,
                           revenue, wins_a, wins_b, ties)
 SELECT %s,
-       (imp.created_at AT TIME ZONE 'UTC')::date AS day,
-       imp.arm,
+       (l.served_at AT TIME ZONE 'UTC')::date AS day,
+       p.arm,
        {shopper_key} AS shopper,
-       COUNT(DISTINCT imp.request_id),
-       COUNT(item.id),
-       COUNT(item.clicked_at),
-       COUNT(item.carted_at),
-       COUNT(item.purchased_at),
-       COUNT(DISTINCT CASE WHEN item.clicked_at IS NOT NULL THEN imp.request_id END),
-       COALESCE(SUM(buy.value), 0),
+       COUNT(*),
+       COALESCE(SUM(cardinality(l.item_ids)), 0),
+       COALESCE(SUM(out.clicks), 0),
+       COALESCE(SUM(out.carts), 0),
+       COALESCE(SUM(out.purchases), 0),
+       COUNT(*) FILTER (WHERE out.clicks > 0),
+       COALESCE(SUM(out.revenue), 0),
        0, 0, 0
-FROM {impressions} AS imp
-LEFT JOIN {items} AS item ON item.impression_id = imp.request_id
-{purchase_value_join}
-WHERE imp.experiment = %s AND imp.created_at >= %s
+FROM {lists} AS l
+JOIN {policies} AS p ON p.id = l.policy_id
+{list_outcomes_join}
+WHERE p.experiment = %s AND l.served_at >= %s
 GROUP BY 2, 3, 4
 """
 
@@ -78,10 +83,10 @@ def experiment_aggregates_update(*, experiment: Experiment, rebuild: bool = Fals
         cursor.execute(
             _SHOPPER_DAYS_SQL.format(
                 aggregates=ExperimentShopperDay._meta.db_table,
-                impressions=Impression._meta.db_table,
-                items=ImpressionItem._meta.db_table,
-                purchase_value_join=PURCHASE_VALUE_JOIN.format(events=events_table()),
-                shopper_key=shopper_key_sql(user_column="imp.user_id", session_column="imp.session_id"),
+                lists=ServedList._meta.db_table,
+                policies=ServingPolicy._meta.db_table,
+                list_outcomes_join=list_outcomes_join(),
+                shopper_key=shopper_key_sql(user_column="l.user_id", session_column="l.session_id"),
             ),
             [experiment.pk, experiment.name, start],
         )
@@ -98,23 +103,25 @@ def _interleaving_credit(*, experiment: Experiment, start: datetime) -> None:
     arms = [a.name for a in experiment.arms.all()][:2]
     if len(arms) < 2:
         return
-    lists = Impression.objects.filter(experiment=experiment.name, created_at__gte=start).values_list(
-        "request_id", "policy", "created_at", "arm", "user_id", "session_id"
+    lists = (
+        ServedList.objects.filter(policy__experiment=experiment.name, served_at__gte=start, teams__isnull=False)
+        .select_related("policy")
+        .only("request_id", "served_at", "user_id", "session_id", "teams", "policy__arm", "policy__policy")
     )
     clicked: dict[Any, set[int]] = {}
     purchased: dict[Any, set[int]] = {}
-    for rid, position, click, bought in ImpressionItem.objects.filter(
-        Q(clicked_at__isnull=False) | Q(purchased_at__isnull=False),
-        impression__experiment=experiment.name,
-        impression__created_at__gte=start,
-    ).values_list("impression_id", "position", "clicked_at", "purchased_at"):
-        if click is not None:
-            clicked.setdefault(rid, set()).add(position)
-        if bought is not None:
-            purchased.setdefault(rid, set()).add(position)
+    outcomes = ServedOutcome.objects.filter(
+        request_id__in=lists.values("request_id"),
+        served_at__gte=start,
+        kind__in=[ServedOutcome.Kind.CLICK, ServedOutcome.Kind.PURCHASE],
+    )
+    for rid, position, kind in outcomes.values_list("request_id", "position", "kind"):
+        (clicked if kind == ServedOutcome.Kind.CLICK else purchased).setdefault(rid, set()).add(position)
     credit: dict[tuple[date, str, str], dict[str, int]] = {}
-    for rid, policy, created_at, arm, user_id, session_id in lists.iterator(chunk_size=2000):
-        teams = (policy or {}).get("teams", [])
+    for served in lists.iterator(chunk_size=2000):
+        rid, created_at, arm = served.request_id, served.served_at, served.policy.arm
+        user_id, session_id = served.user_id, served.session_id
+        teams = served.team_list()
         if not teams:
             continue
         marks = ["a" if t == arms[0] else "b" for t in teams]

@@ -9,11 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import Sum
+from django.db.models import F, Func, Sum
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
-from dragonrec.recommender.models import Experiment, ExperimentResult, ExperimentShopperDay, ImpressionItem
+from dragonrec.recommender.models import Experiment, ExperimentResult, ExperimentShopperDay, ServedList, ServedOutcome
 from dragonrec.recommender.services.experiments.aggregates import _COLUMNS, FRESH, METRICS, experiment_aggregates_update
 
 
@@ -174,9 +174,13 @@ def experiment_readiness(*, results: dict[str, Any], lift: float = DETECTABLE_LI
 
 def _shop_ctr() -> float | None:
     since = timezone.now() - timedelta(days=BASELINE_DAYS)
-    items = ImpressionItem.objects.filter(impression__created_at__gte=since)
-    shown = items.count()
-    clicks = items.filter(clicked_at__isnull=False).count()
+    shown = int(
+        ServedList.objects.filter(served_at__gte=since).aggregate(n=Sum(Func(F("item_ids"), function="cardinality")))[
+            "n"
+        ]
+        or 0
+    )
+    clicks = ServedOutcome.objects.filter(served_at__gte=since, kind=ServedOutcome.Kind.CLICK).count()
     return clicks / shown if shown and 0 < clicks < shown else None
 
 

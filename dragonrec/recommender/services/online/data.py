@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
-from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding
+from dragonrec.recommender.models import ModelVersion, ProductEmbedding
+from dragonrec.recommender.selectors import clicked_lists, served_pages
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.recommender.services.offpolicy_check import is_offpolicy_list, logged_history
 from dragonrec.recommender.services.registry.selectors import MIN_VALID_HISTORY, is_gate_shopper
@@ -95,52 +96,35 @@ def reward_examples(
     `with_pages`: each with the items of its list in served order (the listwise form's negatives; one more query)."""
     from dragonrec.recommender.ml.online import RewardExample
 
-    rows = (
-        ImpressionItem.objects.filter(clicked_at__gt=since)
-        .order_by("-clicked_at")
-        .values_list(
-            "impression_id",
-            "product_id",
-            "propensity",
-            "purchased_at",
-            "impression__context",
-            "impression__user_id",
-            "impression__session_id",
-        )
-    )
     erased = erased_key_hashes()
-    examples = []
-    for request_id, product_id, propensity, purchased_at, context, user_id, session_id in rows.iterator(
-        chunk_size=2000
-    ):
-        if is_offpolicy_list(request_id):
+    examples: list[tuple[list[ProductId], RewardExample]] = []
+    lists = (sl for sl in clicked_lists(since=since) if not is_offpolicy_list(sl.request_id))
+    for page in served_pages(lists):
+        served = page.served
+        key = shopper_key(user_id=served.user_id, session_id=served.session_id)
+        if key and erased and shopper_key_hash(key) in erased:
             continue
-        key = shopper_key(user_id=user_id, session_id=session_id)
-        if key and ((erased and shopper_key_hash(key) in erased) or gate_targets.get(key) == product_id):
-            continue
-        history = logged_history((context or {}).get("history") or [])
+        history = logged_history(page.history)
         if not history:
             continue
-        examples.append(
-            (
-                request_id,
-                RewardExample(
-                    history=history,
-                    product_id=int(product_id),
-                    propensity=float(propensity),
-                    purchased=purchased_at is not None,
-                ),
+        shown = [item.product_id for item in page.items]
+        # newest click first within a list as across lists (lists come newest first)
+        for item in sorted(page.items, key=lambda i: i.clicked_at or since, reverse=True):
+            if item.clicked_at is None or item.clicked_at <= since or gate_targets.get(key) == item.product_id:
+                continue
+            example = RewardExample(
+                history=history,
+                product_id=item.product_id,
+                propensity=item.propensity,
+                purchased=item.purchased_at is not None,
             )
-        )
+            examples.append((shown, example))
         if len(examples) >= limit:
             break
+    examples = examples[:limit]
     if not with_pages:
         return [example for _, example in examples]
-    pages: dict[Any, list[ProductId]] = defaultdict(list)
-    shown = ImpressionItem.objects.filter(impression_id__in={rid for rid, _ in examples}).order_by("position")
-    for request_id, product_id in shown.values_list("impression_id", "product_id").iterator(chunk_size=5000):
-        pages[request_id].append(int(product_id))
-    return [replace(example, shown=tuple(pages[rid])) for rid, example in examples]
+    return [replace(example, shown=tuple(shown)) for shown, example in examples]
 
 
 def new_products(known: set[ProductId]) -> tuple[list[ProductId], np.ndarray]:

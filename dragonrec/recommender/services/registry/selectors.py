@@ -17,7 +17,8 @@ import numpy as np
 from django.utils import timezone
 
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
-from dragonrec.recommender.models import ImpressionItem, ModelVersion, ProductEmbedding, TeacherJudgment
+from dragonrec.recommender.models import ModelVersion, ProductEmbedding, TeacherJudgment
+from dragonrec.recommender.selectors import clicked_lists, served_pages
 from dragonrec.recommender.services.embeddings import embedding_model_name
 from dragonrec.tracking.identity import shopper_key, shopper_key_hash
 from dragonrec.tracking.selectors import erased_key_hashes, product_events
@@ -120,30 +121,24 @@ def reward_labels() -> list[TeacherLabel]:
     from dragonrec.recommender.ml.data import TeacherLabel
 
     since = timezone.now() - timedelta(days=REWARD_WINDOW_DAYS)
-    clicked = ImpressionItem.objects.filter(impression__created_at__gte=since, clicked_at__isnull=False)
-    rewarded = set(clicked.values_list("impression_id", flat=True).distinct()[:50_000])
-    by_impression: dict[Any, list[ImpressionItem]] = defaultdict(list)
-    for item in ImpressionItem.objects.filter(impression_id__in=rewarded).select_related("impression"):
-        by_impression[item.impression_id].append(item)
     labels = []
     erased = erased_key_hashes()
-    for rows in by_impression.values():
-        impression = rows[0].impression
-        key = shopper_key(user_id=impression.user_id, session_id=impression.session_id)
+    rewarded = clicked_lists(since=since).filter(served_at__gte=since)[:50_000]
+    for page in served_pages(rewarded):  # the history read back from events before each list was served
+        key = shopper_key(user_id=page.served.user_id, session_id=page.served.session_id)
         if erased and key and shopper_key_hash(key) in erased:
             continue
-        history = impression.context.get("history") or []
-        if not history or len(rows) < 2:
+        if not page.history or len(page.items) < 2:
             continue
         events = [
-            HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i)) for i, (p, e) in enumerate(history)
+            HistoryEvent(product_id=int(p), event_type=str(e), timestamp=float(i))
+            for i, (p, e) in enumerate(page.history)
         ]
-        rows.sort(key=lambda r: r.position)
         labels.append(
             TeacherLabel(
                 history=events,
-                candidate_ids=[r.product_id for r in rows],
-                scores=[10.0 * r.reward for r in rows],
+                candidate_ids=[item.product_id for item in page.items],
+                scores=[10.0 * item.reward for item in page.items],
                 confidence=REWARD_CONFIDENCE,
             )
         )
