@@ -151,6 +151,11 @@ class InMemoryVectorIndex(VectorIndex):
         # Dense ids (evaluation: product i is row i) let lookups skip the dict.
         self._dense = bool(np.array_equal(self._ids, np.arange(len(self._ids))))
         self._has_vector = np.linalg.norm(self._matrix, axis=1) > 0
+        # the matrix and its mask with one zero row after the last, which row -1 (an unknown id) reads; the matrix
+        # itself is a view of it (no second copy)
+        self._padded = np.vstack([self._matrix, np.zeros((1, self.dim), dtype=self._matrix.dtype)])
+        self._matrix = self._padded[:-1]
+        self._padded_has = np.append(self._has_vector, False)
         by_id = {p.id: p for p in products or ()}
         rows = [by_id.get(int(i)) for i in self._ids]
         self._available = np.array([p is None or (p.is_active and p.in_stock) for p in rows], dtype=bool)
@@ -172,13 +177,8 @@ class InMemoryVectorIndex(VectorIndex):
         return np.where(self._sorted_ids[at] == wanted, self._by_id[at], -1)
 
     def vectors(self, ids: Sequence[ProductId]) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._rows(ids)
-        found = rows >= 0
-        matrix = np.zeros((len(rows), self.dim), dtype=np.float32)
-        matrix[found] = self._matrix[rows[found]]
-        has = np.zeros(len(rows), dtype=bool)
-        has[found] = self._has_vector[rows[found]]  # only found rows: an index of no products has no row 0
-        return matrix, has
+        rows = self._rows(ids)  # -1 (unknown) picks the padding row: zeros, no vector; one gather, no mask copies
+        return self._padded[rows], self._padded_has[rows]
 
     def similarity(self, query: np.ndarray, ids: Sequence[ProductId]) -> np.ndarray:
         rows = self._rows(ids)
