@@ -183,14 +183,20 @@ def recommendation_list(
             anchor_ids=anchors,
             ranker=served.ranker,
             model_version=served.model_version,
-            context={
-                "user_key": key,
-                "signature": signature,
-                "preferences": asdict(ctx.preferences),
-                "history": [[e.product_id, e.event_type] for e in history[-20:]],
-                # what the teacher judges instead, for a list judged per product: its items for the product alone
-                **({"teacher": _page_teacher_context(page_key, anchors[0])} if page_key else {}),
-            },
+            # What the teacher judges the list in; only a list that asks for a judgment carries it (the flush keeps
+            # the context of those alone: other lists' history is read back from the events when needed)
+            context=(
+                {
+                    "user_key": key,
+                    "signature": signature,
+                    "preferences": asdict(ctx.preferences),
+                    "history": [[e.product_id, e.event_type] for e in history[-20:]],
+                    # what the teacher judges instead, for a list judged per product: its items for the product alone
+                    **({"teacher": _page_teacher_context(page_key, anchors[0])} if page_key else {}),
+                }
+                if teach
+                else {"user_key": key}  # impression fatigue counts the list under its shopper (services/fatigue.py)
+            ),
             items=((i.product_id, i.position, i.score, i.source, i.propensity) for i in served.items),
             teach=teach,
             policy={
