@@ -94,10 +94,19 @@ def _subset_tables(m: int) -> tuple[np.ndarray, list[np.ndarray]]:
 
 def plackett_luce_marginals(weights: np.ndarray, slots: int) -> np.ndarray:
     """P(item i is drawn k-th) for k < slots, sampling without replacement with probability proportional to
-    `weights`: a (slots, len(weights)) matrix, exact. Dynamic programming over the subsets already drawn."""
+    `weights`: a (slots, len(weights)) matrix, exact (read-only). Dynamic programming over the subsets already
+    drawn; remembered for the latest pools, since a list served again (the scored-candidate memo) draws from the
+    same pool scores."""
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    if len(weights) > MAX_POOL:
+        raise ValueError(f"pool of {len(weights)} exceeds MAX_POOL={MAX_POOL}")
+    return _marginals(weights.tobytes(), slots)
+
+
+@functools.lru_cache(maxsize=4096)
+def _marginals(weights_bytes: bytes, slots: int) -> np.ndarray:
+    weights = np.frombuffer(weights_bytes, dtype=np.float64)
     m = len(weights)
-    if m > MAX_POOL:
-        raise ValueError(f"pool of {m} exceeds MAX_POOL={MAX_POOL}")
     slots = min(slots, m)
     members, by_size = _subset_tables(m)
     # the weight left after drawing S, summed directly (total minus drawn would cancel to noise when the first
@@ -116,6 +125,7 @@ def plackett_luce_marginals(weights: np.ndarray, slots: int) -> np.ndarray:
         marginals[k] = step.sum(axis=0)
         if k + 1 < slots:
             np.add.at(reach, (live[:, None] | bits[None, :]).ravel(), step.ravel())
+    marginals.setflags(write=False)  # shared by every caller with the same pool
     return marginals
 
 
