@@ -114,8 +114,9 @@ class TtlMemo(Generic[K, V]):
     """A bounded, thread-safe memo of values that are exact for their key but may go stale with time: each lives
     `ttl_s` seconds at most, the least recently used go first past `max_entries`. Serving's scored candidates
     (core.pipeline.ScoredMemo) live in one, held by the catalog snapshot they were computed from, so new catalog
-    data drops them all at once. Two threads that miss the same key both compute it (a list is milliseconds): no
-    waiting, no lock held during a build."""
+    data drops them all at once; a student's latest user vectors live in one that never expires (ml.student).
+    Two threads that miss the same key both compute it (a list is milliseconds): no waiting, no lock held during a
+    build."""
 
     def __init__(self, *, ttl_s: float, max_entries: int) -> None:
         self.ttl_s = ttl_s
@@ -141,6 +142,18 @@ class TtlMemo(Generic[K, V]):
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return value
+
+    def __getstate__(self) -> dict[str, float]:
+        """A copy (deepcopy, pickle) is an empty memo with the same bounds: a lock cannot be copied, and what the
+        memo holds answers the original's owner (a student copied to be tuned has other weights)."""
+        return {"ttl_s": self.ttl_s, "max_entries": self.max_entries}
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        self.__init__(ttl_s=state["ttl_s"], max_entries=int(state["max_entries"]))  # type: ignore[misc]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -15,8 +15,6 @@ The artifact's files on disk: ml/artifact.py.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dragonrec.recommender.core.caching import TtlMemo
 from dragonrec.recommender.core.types import HistoryEvent, ProductId
 from dragonrec.recommender.ml.ann import ItemIndex, RetrievalConfig
 from dragonrec.recommender.ml.artifact import artifact_read, artifact_write, training_summary
@@ -34,6 +33,11 @@ from dragonrec.recommender.ml.train import TrainResult, train_student
 
 log = logging.getLogger(__name__)
 RECENT_USERS = 4096  # user vectors memoised per student (a 128-float vector and its history: about 1 KB each)
+
+
+def _user_memo() -> TtlMemo[tuple[Step, ...], np.ndarray]:
+    """The latest RECENT_USERS user vectors by history: deterministic for the weights, so they never expire."""
+    return TtlMemo(ttl_s=float("inf"), max_entries=RECENT_USERS)
 
 
 class Student:
@@ -59,8 +63,7 @@ class Student:
         self.train_counts: np.ndarray | None = None
         # the user vectors of the latest histories (a shopper's lists on one page, and their next page before a new
         # event, share one forward pass); bounded, shared by a serving process's threads
-        self._recent_users: OrderedDict[tuple[Step, ...], np.ndarray] = OrderedDict()
-        self._recent_lock = threading.Lock()
+        self._recent_users = _user_memo()
         # user vectors computed ahead in batches (remember_user_vectors): offline loops that serve many histories
         self._remembered: dict[tuple[Step, ...], np.ndarray] = {}
         # retrieval over the item vectors (ml/ann.py), built or loaded at first use; `retrieval` says how
@@ -124,21 +127,8 @@ class Student:
                 vector.setflags(write=False)
                 self._remembered[tuple(self._steps(history))[-self.config.max_len :]] = vector
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Copies (the online update deep-copies a student to tune it) start with no memoised vectors and their own
-        lock: a lock cannot be copied, and the vectors are the original weights' answers."""
-        state = self.__dict__.copy()
-        state["_recent_users"] = OrderedDict()
-        del state["_recent_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._recent_lock = threading.Lock()
-
     def forget_user_vectors(self) -> None:
-        with self._recent_lock:
-            self._recent_users.clear()
+        self._recent_users.clear()
         self._remembered = {}
 
     def user_vector(self, history: Iterable[HistoryEvent | Step]) -> np.ndarray:
@@ -148,11 +138,9 @@ class Student:
         the ranker), a page asks for several lists, and the forward pass is most of the student's serving cost."""
         history = list(history)
         steps = tuple(self._steps(history))[-self.config.max_len :]
-        with self._recent_lock:
-            recent = self._recent_users.get(steps)
-            if recent is not None:
-                self._recent_users.move_to_end(steps)
-                return recent
+        return self._recent_users.get(steps, lambda: self._user_vector(history, steps))
+
+    def _user_vector(self, history: list[HistoryEvent | Step], steps: tuple[Step, ...]) -> np.ndarray:
         remembered = self._remembered.get(steps)
         if remembered is not None:
             return remembered
@@ -164,10 +152,6 @@ class Student:
         else:
             vector = self.user_vectors([history])[0]
         vector.setflags(write=False)
-        with self._recent_lock:
-            self._recent_users[steps] = vector
-            if len(self._recent_users) > RECENT_USERS:
-                self._recent_users.popitem(last=False)
         return vector
 
     @torch.inference_mode()

@@ -192,8 +192,8 @@ def test_user_vectors_of_recent_histories_are_memoised_exactly_and_boundedly(
     (or its own memoised one), never from another shopper's, and the memo keeps RECENT_USERS of them."""
     from dragonrec.recommender.ml import student as student_module
 
-    student, pids, _ = _train(tiny_config, clustered_text_vectors)
     monkeypatch.setattr(student_module, "RECENT_USERS", 2)
+    student, pids, _ = _train(tiny_config, clustered_text_vectors)
     histories = [_events(pids[:3]), _events(pids[3:7]), _events(pids[7:9]), _events(pids[:3])]
     expected = student.user_vectors(histories)
 
