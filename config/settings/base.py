@@ -265,6 +265,7 @@ REST_FRAMEWORK = {
         "config.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.renderers.ContentNegotiation",  # JSON asked for: no parsing
     "DEFAULT_THROTTLE_CLASSES": [
         "dragonrec.throttling.ShopperRateThrottle",
         "dragonrec.throttling.AddressRateThrottle",

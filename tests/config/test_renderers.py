@@ -8,11 +8,16 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from django.utils.translation import gettext_lazy
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 from rest_framework.utils.serializer_helpers import ReturnDict
 
-from config.renderers import FastJSONRenderer
+from config.renderers import ContentNegotiation, FastJSONRenderer
 
 
 @dataclasses.dataclass
@@ -58,3 +63,31 @@ def test_what_orjson_cannot_write_is_rendered_by_drf() -> None:
     assert renderer.render(None) == b""
     indented = renderer.render({"a": 1}, "application/json; indent=4")
     assert indented == JSONRenderer().render({"a": 1}, "application/json; indent=4")
+
+
+@pytest.mark.parametrize(
+    "accept,query",
+    [
+        ("application/json", ""),
+        ("*/*", ""),
+        (None, ""),
+        ("text/html", ""),
+        ("application/json; indent=4", ""),
+        ("text/html,application/xhtml+xml,*/*;q=0.8", ""),
+        ("application/json", "?format=api"),
+        ("*/*", "?format=json"),
+    ],
+)
+def test_content_negotiation_answers_as_drf_does(accept: str | None, query: str) -> None:
+    headers = {"HTTP_ACCEPT": accept} if accept is not None else {}
+    request = Request(APIRequestFactory().get(f"/api/recommendations/{query}", **headers))
+    renderers = [FastJSONRenderer(), BrowsableAPIRenderer()]
+
+    def outcome(negotiation: DefaultContentNegotiation) -> object:
+        try:
+            renderer, media_type = negotiation.select_renderer(request, renderers)
+        except NotAcceptable:
+            return NotAcceptable  # JSON asked for, the browsable API named: refused by both
+        return type(renderer), media_type
+
+    assert outcome(ContentNegotiation()) == outcome(DefaultContentNegotiation())
