@@ -6,7 +6,7 @@ back half-initialised.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -54,8 +54,9 @@ class ContentNegotiation(DefaultContentNegotiation):
     PLAIN = frozenset({"application/json", "*/*"})
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
         if (
             renderers
             and not format_suffix
@@ -64,4 +65,5 @@ class ContentNegotiation(DefaultContentNegotiation):
             and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
         ):
             return renderers[0], "application/json"
-        return super().select_renderer(request, renderers, format_suffix)
+        chosen: tuple[BaseRenderer, str] = super().select_renderer(request, renderers, format_suffix)
+        return chosen
