@@ -196,12 +196,12 @@ def mmr_select(
     taken = np.zeros(count)
     per_category: dict[str, int] = {}
     picked: list[int] = []
-    bonus_codes: np.ndarray | None = None
+    members: dict[str, list[int]] = {}
     item_bonus: np.ndarray | None = None
     if category_bonus > 0 and categories is not None:
-        # each item's leaf category as a code: an item's bonus goes when its category gets on the page
-        _, codes = np.unique(np.asarray(categories, dtype=object).astype(str), return_inverse=True)
-        bonus_codes = codes.reshape(-1)
+        # the items of each leaf category: an item's bonus goes when its category gets on the page
+        for position, name in enumerate(categories):
+            members.setdefault(name, []).append(position)
         item_bonus = np.full(count, category_bonus)
     left = count
     while len(picked) < n and left:
@@ -226,8 +226,8 @@ def mmr_select(
         picked.append(best)
         if category:
             per_category[category] = per_category.get(category, 0) + 1
-            if item_bonus is not None and bonus_codes is not None:
-                item_bonus[bonus_codes == bonus_codes[best]] = 0.0
+            if item_bonus is not None:
+                item_bonus[members[category]] = 0.0
         if diversity > 0:
             np.maximum(max_similarity, vectors @ vectors[best], out=max_similarity)
     return picked
