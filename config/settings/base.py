@@ -260,6 +260,12 @@ REST_FRAMEWORK = {
     # JSON only: every API takes JSON, and form parsers would accept bodies (and advertise media types in the
     # schema) that no endpoint is designed for.
     "DEFAULT_PARSER_CLASSES": ["config.api.BoundedJSONParser"],
+    # DRF's two (JSON, the browsable API), the JSON one encoding with orjson (config.renderers.FastJSONRenderer)
+    "DEFAULT_RENDERER_CLASSES": [
+        "config.renderers.FastJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.renderers.ContentNegotiation",  # JSON asked for: no parsing
     "DEFAULT_THROTTLE_CLASSES": [
         "dragonrec.throttling.ShopperRateThrottle",
         "dragonrec.throttling.AddressRateThrottle",

@@ -4,6 +4,7 @@ shopper of the request, and for the recommendation lists the request's one Redis
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rest_framework import serializers
@@ -54,8 +55,7 @@ class ShopperListApi(ShopperMixin, APIView):
 
     def prefetch_queue(self, pipe: Any, request: Any) -> int:
         try:  # the session id as the view's input will validate it; invalid: the view answers 400, nothing to read
-            fields = self.InputSerializer().fields
-            named = fields["session_id"].run_validation(request.query_params.get("session_id"))
+            named = _session_id_field(self.InputSerializer).run_validation(request.query_params.get("session_id"))
         except (KeyError, serializers.ValidationError):
             named = ""
         key, fresh = _expected_key(request, str(named or ""))
@@ -73,6 +73,13 @@ class ShopperListApi(ShopperMixin, APIView):
     def prefetched(self, request: Any) -> Prefetched | None:
         found = getattr(request, PREFETCHED_ATTR, None)
         return found if isinstance(found, Prefetched) else None
+
+
+@functools.cache
+def _session_id_field(serializer: type[serializers.Serializer[Any]]) -> serializers.Field[Any, Any, Any, Any]:
+    """The view's `session_id` field, bound once per view class: validating a value keeps no state on the field,
+    and a serializer built per request only to reach it was ~3% of a served list's CPU. KeyError: no such field."""
+    return serializer().fields["session_id"]
 
 
 def _expected_key(request: Any, session_id: str) -> tuple[str, bool]:

@@ -60,6 +60,7 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str | None = None) -> None:
         self._model_arg = model
         self._model: Any = None
+        self._dim: int | None = None
         self._load_lock = threading.Lock()  # web threads racing to the first use would each load the model
 
     @property
@@ -88,9 +89,13 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def dim(self) -> int:
-        model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(getter())
+        # read once: a loaded model's dimension never changes, and asking sentence-transformers walks its modules
+        # (every served list reads it)
+        if self._dim is None:
+            model = self._load()
+            getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dim = int(getter())
+        return self._dim
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:

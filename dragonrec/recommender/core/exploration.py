@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -182,19 +182,19 @@ def explore_page(page: list[ScoredItem], *, n: int, config: ExplorationConfig, s
     tail = free_slots - head
     pool = min(config.pool, MAX_POOL, len(free) - head)
     if tail <= 0 or pool <= 1:
-        chosen = [replace(i, propensity=1.0) for i in free[:free_slots]]
+        chosen = [i.with_propensity(1.0) for i in free[:free_slots]]
     else:
         drawn = min(tail, pool)  # a page longer than head + pool: the slots past the pool stay the ranker's
         scores = np.array([item.score for item in free[head : head + pool]], dtype=np.float64)
         weights = softmax_weights(scores, config.temperature)
         order = plackett_luce_sample(scores / config.temperature, np.random.default_rng(seed))[:drawn]
         marginals = plackett_luce_marginals(weights, drawn)
-        chosen = [replace(i, propensity=1.0) for i in free[:head]]
+        chosen = [i.with_propensity(1.0) for i in free[:head]]
         for slot, k in enumerate(order):
             item = free[head + k]
-            chosen.append(replace(item, propensity=float(marginals[slot, k])))
+            chosen.append(item.with_propensity(float(marginals[slot, k])))
         rest = free[head + pool : head + pool + tail - drawn]
-        chosen += [replace(i, propensity=1.0) for i in rest]
+        chosen += [i.with_propensity(1.0) for i in rest]
     for position, item in pins:
-        chosen.insert(position, replace(item, propensity=1.0))
+        chosen.insert(position, item.with_propensity(1.0))
     return chosen[:n]

@@ -219,9 +219,14 @@ class Pipeline:
         policy = policy or self.policy(ctx)
         scored = self.scored(ctx, policy, memo)
         rules = self.rules(ctx, rules or RerankRules(), policy)
-        fallback = self.fallback(ctx, rules) if policy.fill else []
-        wanted = [i.product_id for i in scored] + [i.product_id for i in fallback] + list(rules.pins)
-        products = self.products.get_many(dict.fromkeys(wanted))
+        products = self.products.get_many(dict.fromkeys([*(i.product_id for i in scored), *rules.pins]))
+
+        def fallback() -> list[ScoredItem]:
+            # called by the re-rank only when the candidates leave the page short
+            items = self.fallback(ctx, rules) if policy.fill else []
+            products.update(self.products.get_many([i.product_id for i in items if i.product_id not in products]))
+            return items
+
         items = rerank(scored, products=products, index=self.index, rules=rules, n=ctx.n, fallback=fallback)
         scored_ids = {item.product_id for item in scored}
         personalised = policy.personal_weight > 0 and any(item.product_id in scored_ids for item in items)

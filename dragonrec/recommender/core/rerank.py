@@ -16,7 +16,7 @@ Order of operations and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,27 +187,38 @@ def mmr_select(
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(count)
     vectors = np.asarray(vectors, dtype=np.float32)
     max_similarity = np.zeros(count)
-    available = np.ones(count, dtype=bool)
+    # Per pick, a handful of whole-array operations (a list of 20 is ~200 of them, most of the re-rank's CPU), so
+    # what does not change between picks is computed once: the relevance part of the gain, each item's category
+    # bonus (zeroed when its category reaches the page), and -inf where an item is taken. The arithmetic is the
+    # same as the textbook form, operation for operation, so the picks are identical.
+    relevant = (1.0 - diversity) * relevance
+    spread_above = max(1.0 - threshold, 1e-9)
+    taken = np.zeros(count)
     per_category: dict[str, int] = {}
     picked: list[int] = []
-    bonus_codes: np.ndarray | None = None
+    members: dict[str, list[int]] = {}
+    item_bonus: np.ndarray | None = None
     if category_bonus > 0 and categories is not None:
-        # each item's leaf category as a code, and which codes are on the page: the bonus is one vector operation
-        # per pick instead of a Python loop over every item
-        names, codes = np.unique(np.asarray(categories, dtype=object).astype(str), return_inverse=True)
-        bonus_codes = codes.reshape(-1)
-        on_page = np.zeros(len(names), dtype=bool)
-    while len(picked) < n and available.any():
+        # the items of each leaf category: an item's bonus goes when its category gets on the page
+        for position, name in enumerate(categories):
+            members.setdefault(name, []).append(position)
+        item_bonus = np.full(count, category_bonus)
+    left = count
+    while len(picked) < n and left:
         if len(picked) < keep_top:
-            gain = relevance.copy()
+            gain = relevance + taken
         else:
-            redundancy = np.clip((max_similarity - threshold) / max(1.0 - threshold, 1e-9), 0.0, None)
-            gain = (1.0 - diversity) * relevance - diversity * redundancy if diversity > 0 else relevance.copy()
-            if bonus_codes is not None:
-                gain += category_bonus * ~on_page[bonus_codes]
-        gain[~available] = -np.inf
+            if diversity > 0:
+                redundancy = np.maximum((max_similarity - threshold) / spread_above, 0.0)
+                gain = relevant - diversity * redundancy
+            else:
+                gain = relevance.copy()
+            if item_bonus is not None:
+                gain += item_bonus
+            gain += taken
         best = int(np.argmax(gain))  # first maximum: ties keep the ranker's order
-        available[best] = False
+        taken[best] = -np.inf
+        left -= 1
         category = categories[best] if categories is not None else ""
         cap = category_caps.get(category, category_cap) if category_caps else category_cap
         if cap is not None and category and per_category.get(category, 0) >= cap:
@@ -215,10 +226,10 @@ def mmr_select(
         picked.append(best)
         if category:
             per_category[category] = per_category.get(category, 0) + 1
-            if bonus_codes is not None:
-                on_page[bonus_codes[best]] = True
+            if item_bonus is not None:
+                item_bonus[members[category]] = 0.0
         if diversity > 0:
-            max_similarity = np.maximum(max_similarity, vectors @ vectors[best])
+            np.maximum(max_similarity, vectors @ vectors[best], out=max_similarity)
     return picked
 
 
@@ -272,11 +283,14 @@ def rerank(
     index: VectorIndex | None,
     rules: RerankRules,
     n: int,
-    fallback: Sequence[ScoredItem] = (),
+    fallback: Sequence[ScoredItem] | Callable[[], Sequence[ScoredItem]] = (),
 ) -> list[ScoredItem]:
     """The final page of up to `n` items (see the module docstring for the order of operations).
 
-    `products` must contain every id in `items`, `fallback` and `rules.pins`; unknown ids are dropped.
+    `products` must contain every id in `items`, `fallback` and `rules.pins`; unknown ids are dropped. `fallback`
+    may be a function, called only when the candidates leave the page short (most pages never need it: building
+    a few hundred trending items and looking them up was ~5% of a served list's CPU); it must return its items'
+    products in `products` by then (serving's pipeline adds them to the same dict).
     """
     soft = rules
     if rules.rested:
@@ -314,30 +328,37 @@ def rerank(
     else:
         page = ranked[:free]
     if len(page) < free:
+        # The page is short: only now are the fallback and the relaxations worth their cost (each step below is a
+        # no-op on a full page, so skipping them there changes nothing).
+        if callable(fallback):
+            fallback = fallback()
+            category_of = {pid: product.category for pid, product in products.items()}
+            caps = _preferred_caps(products, rules)  # a preferred category may show up in the fallback alone
         extra = apply_rules([i for i in fallback if i.product_id not in rules.pins], products, rules)
         page = _fill(
             page, [extra], n=free, category_of=category_of, category_cap=rules.category_cap, category_caps=caps
         )
         # Still short: relax the cap rather than show a half-empty page.
         page = _fill(page, [ranked, extra], n=free, category_of=category_of, category_cap=None)
-    unpinned = [i for i in [*items, *fallback] if i.product_id not in soft.pins]
-    if len(page) < free and soft.rested:
-        # Fatigue is a preference, not a rule: rested items come back (best first) before a page goes short.
-        tired = [i for i in unpinned if i.product_id in soft.rested]
-        page = _fill(page, [apply_rules(tired, products, soft)], n=free, category_of=category_of, category_cap=None)
-    # Then substitutes of a recent purchase, and last of all what lies outside the stated price range: the
-    # shopper's own statement holds longest (the caller sees it was relaxed: an item outside the range is shown).
-    previous = soft
-    for relaxed in (
-        replace(soft, avoid_categories=frozenset()),
-        replace(soft, avoid_categories=frozenset(), stated_price_min=None, stated_price_max=None),
-    ):
-        if len(page) >= free:
-            break
-        if relaxed != previous:
-            pool = apply_rules(unpinned, products, relaxed)
-            page = _fill(page, [pool], n=free, category_of=category_of, category_cap=None)
-        previous = relaxed
+        unpinned = [i for i in [*items, *fallback] if i.product_id not in soft.pins]
+        if len(page) < free and soft.rested:
+            # Fatigue is a preference, not a rule: rested items come back (best first) before a page goes short.
+            tired = [i for i in unpinned if i.product_id in soft.rested]
+            page = _fill(page, [apply_rules(tired, products, soft)], n=free, category_of=category_of, category_cap=None)
+        # Then substitutes of a recent purchase, and last of all what lies outside the stated price range: the
+        # shopper's own statement holds longest (the caller sees it was relaxed: an item outside the range is
+        # shown).
+        previous = soft
+        for relaxed in (
+            replace(soft, avoid_categories=frozenset()),
+            replace(soft, avoid_categories=frozenset(), stated_price_min=None, stated_price_max=None),
+        ):
+            if len(page) >= free:
+                break
+            if relaxed != previous:
+                pool = apply_rules(unpinned, products, relaxed)
+                page = _fill(page, [pool], n=free, category_of=category_of, category_cap=None)
+            previous = relaxed
     return place_pins(page, pins, n=n)
 
 

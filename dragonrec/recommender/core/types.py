@@ -102,6 +102,11 @@ class ScoredItem:
     propensity: float = 1.0
     anchor: ProductId | None = None  # the product its source found it from ("Goes well with <anchor>")
 
+    def with_propensity(self, propensity: float) -> ScoredItem:
+        """A copy with `propensity` set: dataclasses.replace, written out (replace re-reads the fields each call,
+        ~3 us vs ~0.5; exploration copies every item of every served list)."""
+        return ScoredItem(self.product_id, self.score, self.source, self.reason, propensity, self.anchor)
+
 
 @dataclass(slots=True)
 class Recommendation:

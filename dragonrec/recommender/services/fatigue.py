@@ -14,6 +14,7 @@ recommendation views' prefetch) or on its own (`fatigued_ids`); the impression p
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,16 +45,19 @@ def fatigue_resolve(replies: list[Any]) -> frozenset[int]:
     """Products shown FATIGUE_IMPRESSIONS+ times and never clicked, from the replies of `fatigue_queue`."""
     lists, clicked = replies
     since = timezone.now().timestamp() - recommender_settings.FATIGUE_DAYS * 86400
-    shown: dict[int, int] = {}
+    recent: list[bytes] = []
     for entry in lists:
-        stamp, _, ids = entry.decode().partition(":")
+        stamp, _, ids = entry.partition(b":")
         if int(stamp) < since:
             break  # newest first: the rest are older still
-        for pid in ids.split(","):
-            shown[int(pid)] = shown.get(int(pid), 0) + 1
+        recent.append(ids)
+    # the ids are counted as the bytes they were written as (str(int)), in C; only the few past the threshold
+    # become ints (a shopper's 50 lists are ~1,000 ids: parsing each was ~1.5% of a list's CPU)
+    shown = Counter(b",".join(recent).split(b",")) if recent else Counter()
     threshold = int(recommender_settings.FATIGUE_IMPRESSIONS)
     clicked_ids = {int(pid) for pid in clicked}
-    return frozenset(pid for pid, count in shown.items() if count >= threshold and pid not in clicked_ids)
+    tired = (int(pid) for pid, count in shown.items() if count >= threshold)
+    return frozenset(pid for pid in tired if pid not in clicked_ids)
 
 
 def fatigue_seen_push(pipe: Any, record: dict[str, Any]) -> None:

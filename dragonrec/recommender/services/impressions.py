@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -115,7 +116,7 @@ def impression_record(record: dict[str, Any], *, now: bool = False) -> None:
     if not now:
         try:
             pipe = _redis().pipeline(transaction=False)
-            pipe.rpush(BUFFER_KEY, json.dumps(record, separators=(",", ":")))
+            pipe.rpush(BUFFER_KEY, orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY))  # compact JSON, in C
             delay = float(recommender_settings.IMPRESSION_FLUSH_S)
             pipe.set(SCHEDULED_KEY, 1, nx=True, ex=int(delay) + SCHEDULED_TTL_S)
             fatigue_seen_push(pipe, record)

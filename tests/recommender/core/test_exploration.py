@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 
@@ -147,3 +148,14 @@ def test_marginals_stay_finite_at_a_cold_temperature() -> None:
     marginals = plackett_luce_marginals(weights, 7)
     assert np.isfinite(marginals).all()
     np.testing.assert_allclose(marginals[0, 0], 1.0)
+
+
+def test_with_propensity_copies_every_field_as_replace_does() -> None:
+    """Exploration copies items with ScoredItem.with_propensity (replace written out): a field added to ScoredItem
+    and forgotten there would be lost from every explored list."""
+    values = {"product_id": 7, "score": 0.25, "source": "student", "reason": "because", "propensity": 0.5}
+    values["anchor"] = 3
+    assert {f.name for f in dataclasses.fields(ScoredItem)} == set(values)  # a new field: set it here too
+    item = ScoredItem(**values)  # type: ignore[arg-type]
+    assert item.with_propensity(0.125) == dataclasses.replace(item, propensity=0.125)
+    assert item.propensity == 0.5

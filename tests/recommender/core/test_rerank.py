@@ -89,6 +89,34 @@ def test_fallback_fills_the_page_then_relaxes_the_cap() -> None:
     assert len(page) == 5  # then the cap gives way to a full page
 
 
+def test_a_fallback_function_is_called_only_for_a_short_page_and_fills_it_alike() -> None:
+    """Serving hands the fallback over as a function: a page the candidates fill never builds it (most pages), and
+    a short page gets the very page a list of the same items gives, a preferred category found only in the
+    fallback included (its cap is read once the fallback's products are known)."""
+    catalog = {i: Product(id=i, title=str(i), category="A" if i < 8 else "B") for i in range(1, 10)}
+    trending = [ScoredItem(product_id=i, score=10.0 - i, source="trending") for i in range(1, 10)]
+    products = {i: catalog[i] for i in range(1, 6)}  # as serving looks them up: the candidates' products first
+    calls: list[int] = []
+
+    def fallback() -> list[ScoredItem]:
+        calls.append(1)
+        products.update(catalog)  # the fallback's products join the same dict (core.pipeline does this)
+        return trending
+
+    full = [ScoredItem(product_id=i, score=1.0 - i / 10, source="embedding") for i in range(1, 6)]
+    page = rerank(full, products=products, index=None, rules=RerankRules(), n=5, fallback=fallback)
+    assert [i.product_id for i in page] == [1, 2, 3, 4, 5]
+    assert calls == []
+
+    rules = RerankRules(category_cap=1, prefer_categories=("B",), prefer_cap=2)
+    short = [ScoredItem(product_id=1, score=1.0, source="embedding")]
+    lazily = rerank(short, products=products, index=None, rules=rules, n=5, fallback=fallback)
+    eagerly = rerank(short, products=catalog, index=None, rules=rules, n=5, fallback=trending)
+    assert calls == [1]
+    assert [i.product_id for i in lazily] == [i.product_id for i in eagerly]
+    assert [i.product_id for i in lazily][:3] == [1, 8, 9]  # B's own cap (2) read from the fallback's products
+
+
 def test_rested_items_are_left_out_until_the_page_would_be_short() -> None:
     shop = make_shop()
     ids = [p.id for p in shop.products][:8]
