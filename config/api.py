@@ -51,18 +51,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def json_depth_exceeds(value: Any, limit: int) -> bool:
     """Whether containers nest deeper than `limit` levels (a scalar is depth 0, `[]` depth 1). Iterative: the
     value came from a parser that already survived the recursion, this walk must not be the one that fails."""
+    if not isinstance(value, dict | list):
+        return False
+    # only containers are pushed (a batch of 500 events has ~4,000 scalars): a container popped at `depth` nests
+    # depth + 1 levels
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         current, depth = stack.pop()
-        if isinstance(current, dict):
-            children: Any = current.values()
-        elif isinstance(current, list):
-            children = current
-        else:
-            continue
         if depth + 1 > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
 
 
