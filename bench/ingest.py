@@ -147,7 +147,7 @@ STAGES = [
     ("item validation (quick / DRF / text)", "items"),
     ("lookup: products + stored ids (SQL)", "known"),
     ("event limits (one Lua call)", "limits"),
-    ("INSERT .. json_to_recordset (SQL)", "insert"),
+    ("COPY of the rows (SQL)", "insert"),
     ("shopper state bump (one Lua call)", "state"),
     ("receivers: attribution, fatigue", "receivers"),
 ]
