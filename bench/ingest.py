@@ -345,13 +345,17 @@ def main() -> None:
             )
         total = per_round * args.rounds
         copy_rate, batch_rate = total / sum(copy_s), total / sum(api_s)
+        median = statistics.median(c / a for c, a in zip(copy_s, api_s, strict=True))
         print(
             f"raw COPY          {total:>7,} events in {sum(copy_s):6.2f} s = {copy_rate:9,.0f}/s\n"
             f"API batches of {args.batch:<3} {total:>7,} events in {sum(api_s):6.2f} s = {batch_rate:9,.0f}/s "
-            f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median "
-            f"{statistics.median(c / a for c, a in zip(copy_s, api_s, strict=True)):.0%})  (load {load()})",
+            f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median {median:.0%})  (load {load()})",
             flush=True,
         )
+        if not 2 / 3 < (batch_rate / copy_rate) / median < 3 / 2:
+            # one leg of one round stalled (a checkpoint, another job's burst): the summed share is that stall's,
+            # e.g. 45% summed against a 23% median when one raw COPY ran at a tenth of its speed
+            print("  the summed share and the rounds' median disagree by more than 1.5x: a stall hit one round; rerun")
         if args.profile:
             reset()
             profile(event_items(per_round, products, now=now), batch=args.batch, key=key)
