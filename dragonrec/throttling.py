@@ -201,6 +201,7 @@ return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 # and counted (a new window by one SET with its expiry); 0: some counter lacks room, nothing was written, and the
 # caller runs _TAKE, which decides item by item. For a 500-event batch of 100 shoppers (~300 counters) this skips
 # walking the ~2,500-number stream in Lua, about half of _TAKE's time.
+TAKE_ALL_MAX_KEYS = 4000  # MGET's arguments come from Lua's unpack(), bounded by its C stack (8,000 in Redis' Lua)
 _TAKE_ALL = """
 local nk = #KEYS
 local used = redis.call('MGET', unpack(KEYS))
@@ -268,7 +269,7 @@ def _take_redis(
     client = get_redis_connection("default")
     make_key = caches["default"].make_key  # once: `cache.make_key` resolves the connection on every call
     keys = [make_key(b.cache_key) for b in budgets]
-    totals = _totals(budgets, index, items)
+    totals = _totals(budgets, index, items) if len(keys) <= TAKE_ALL_MAX_KEYS else None
     if totals is not None:
         args = [str(v) for b, total in zip(budgets, totals, strict=True) for v in (b.limit, b.period, total)]
         if client.register_script(_TAKE_ALL)(keys=keys, args=args) == 1:

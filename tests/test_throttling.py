@@ -84,3 +84,13 @@ def test_a_batch_that_fits_is_counted_whole_and_every_window_closes() -> None:
     # and a batch one unit too big for a counter is decided item by item: the last item is refused alone
     assert [r is None for r in budgets_take([[(fresh, 40)], [(fresh, 47)], [(fresh, 1)]])] == [True, True, False]
     assert int(redis.get(fresh.key)) == 100
+
+
+def test_a_batch_drawing_on_more_counters_than_one_pass_can_read_is_still_limited() -> None:
+    # given 8,100 counters (more than Lua's unpack() hands to one MGET), each with room for one unit
+    budgets = [Budget(f"test:many:{i}", limit=1, period=60) for i in range(8_100)]
+    # when each is drawn on once, and the first once more
+    refusals = budgets_take([[(budget, 1)] for budget in budgets] + [[(budgets[0], 1)]])
+    # then the counters are checked item by item, not waved through as an unreachable cache would be
+    assert refusals[:-1] == [None] * 8_100
+    assert refusals[-1] is not None and refusals[-1].budget == budgets[0]
