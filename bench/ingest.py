@@ -11,8 +11,10 @@
    without the network and gunicorn's HTTP parsing. A 200 means the rows are committed: the insert is the
    request's own transaction, and after each round the bench counts the rows in the table;
 3. `--single N`: gunicorn (config/gunicorn.py, the demo's 2 workers x 4 threads) on `--bind`, `--clients` threads
-   each on a keep-alive connection: first the floor, a plain catalog GET (GET /api/products/<id>/), then one event
-   per POST with the API key; twice, alternating, and the events counted in the table at the end.
+   each on a keep-alive connection: first the floors, N requests each: a plain Django view and a bare DRF view
+   (bench/ingest_floor_urls.py: what the same server does for nothing) and a catalog GET (GET /api/products/<id>/,
+   one query), then N events, one per POST with the API key; twice, alternating, and the events counted in the
+   table at the end.
 
 (1) and (2) alternate over `--rounds` rounds of `--events / rounds` rows each, into the same table with the same
 indexes, emptied and analysed before each, so a change in the machine's load hits both alike; the ratio is of the
@@ -33,6 +35,7 @@ os.environ["DRAGONREC_THROTTLE_RATES"] = ",".join(
 )
 
 import argparse
+import gc
 import http.client
 import json
 import statistics
@@ -144,7 +147,7 @@ STAGES = [
     ("item validation (quick / DRF / text)", "items"),
     ("lookup: products + stored ids (SQL)", "known"),
     ("event limits (one Lua call)", "limits"),
-    ("INSERT .. json_to_recordset (SQL)", "insert"),
+    ("COPY of the rows (SQL)", "insert"),
     ("shopper state bump (one Lua call)", "state"),
     ("receivers: attribution, fatigue", "receivers"),
 ]
@@ -186,7 +189,13 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
 # ----------------------------------------------------------------------------------- --single (over HTTP)
 def serve(bind: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "config.wsgi:application"]
-    env = {**os.environ, "DRAGONREC_BIND": bind}
+    # the project's settings and URLs plus the floor views (bench/ingest_floor_urls.py)
+    env = {
+        **os.environ,
+        "DRAGONREC_BIND": bind,
+        "DJANGO_SETTINGS_MODULE": "ingest_floor_settings",
+        "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     host, _, port = bind.rpartition(":")
     deadline = time.monotonic() + 60
@@ -243,22 +252,38 @@ def single(args: argparse.Namespace, products: list[tuple[int, float]], key: str
     server = serve(args.bind)
     headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json", "Accept": "application/json"}
     try:
-        floor_path = [("GET", f"/api/products/{pid}/", None) for pid, _ in products]
+        catalog = [("GET", f"/api/products/{pid}/", None) for pid, _ in products]
+        floors = {
+            "Django view": [("GET", "/bench/floor/django/", None)],
+            "DRF view": [("GET", "/bench/floor/drf/", None)],
+            "catalog GET": catalog,
+        }
         warm = event_items(4 * args.clients, products, now=now)
         hammer(
             args.bind, [("POST", "/api/events/", json.dumps(i)) for i in warm], clients=args.clients, headers=headers
         )
-        hammer(args.bind, floor_path[: 4 * args.clients], clients=args.clients, headers=headers)
+        for paths in floors.values():
+            hammer(args.bind, (paths * 4 * args.clients)[: 4 * args.clients], clients=args.clients, headers=headers)
         sent = len(warm)
         for round_ in range(2):
-            gets = (floor_path * (args.single // len(floor_path) + 1))[: args.single]
-            floor = hammer(args.bind, gets, clients=args.clients, headers=headers)
+            rates = {
+                name: hammer(
+                    args.bind,
+                    (paths * (args.single // len(paths) + 1))[: args.single],
+                    clients=args.clients,
+                    headers=headers,
+                )
+                for name, paths in floors.items()
+            }
             posts = [("POST", "/api/events/", json.dumps(i)) for i in event_items(args.single, products, now=now)]
             rate = hammer(args.bind, posts, clients=args.clients, headers=headers)
             sent += args.single
+            floor = rates["Django view"]
             print(
-                f"HTTP, {args.clients} clients, round {round_ + 1}: floor GET /api/products/<id>/ {floor:6,.0f}/s; "
-                f"single events {rate:6,.0f}/s = {rate / floor:.0%} of the floor (bar 1,000/s)  (load {load()})",
+                f"HTTP, {args.clients} clients, round {round_ + 1}: "
+                + ", ".join(f"{name} {value:6,.0f}/s" for name, value in rates.items())
+                + f"; single events {rate:6,.0f}/s = {rate / floor:.0%} of the plain Django view (bar 1,000/s)  "
+                f"(load {load()})",
                 flush=True,
             )
         stored(sent, "single events")
@@ -299,6 +324,10 @@ def main() -> None:
 
         reset()
         api(event_items(args.batch, products, now=now), batch=args.batch, key=key)  # warm-up: imports, caches
+        # as gunicorn does after its warm-up (config/gunicorn.py): what is loaded by now stays out of the collector's
+        # sight, so a full collection does not walk Django's few hundred thousand objects inside a timed batch
+        gc.collect()
+        gc.freeze()
         per_round = args.events // args.rounds
         copy_s: list[float] = []
         api_s: list[float] = []
@@ -316,13 +345,17 @@ def main() -> None:
             )
         total = per_round * args.rounds
         copy_rate, batch_rate = total / sum(copy_s), total / sum(api_s)
+        median = statistics.median(c / a for c, a in zip(copy_s, api_s, strict=True))
         print(
             f"raw COPY          {total:>7,} events in {sum(copy_s):6.2f} s = {copy_rate:9,.0f}/s\n"
             f"API batches of {args.batch:<3} {total:>7,} events in {sum(api_s):6.2f} s = {batch_rate:9,.0f}/s "
-            f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median "
-            f"{statistics.median(c / a for c, a in zip(copy_s, api_s, strict=True)):.0%})  (load {load()})",
+            f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median {median:.0%})  (load {load()})",
             flush=True,
         )
+        if not 2 / 3 < (batch_rate / copy_rate) / median < 3 / 2:
+            # one leg of one round stalled (a checkpoint, another job's burst): the summed share is that stall's,
+            # e.g. 45% summed against a 23% median when one raw COPY ran at a tenth of its speed
+            print("  the summed share and the rounds' median disagree by more than 1.5x: a stall hit one round; rerun")
         if args.profile:
             reset()
             profile(event_items(per_round, products, now=now), batch=args.batch, key=key)

@@ -195,6 +195,33 @@ end
 return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 """
 
+# The usual batch fits: every counter has room for the whole batch's units on it, and then the item-by-item walk
+# above grants every item (units are never negative, so every prefix fits too). This script decides that and grants
+# it in one pass over the keys: KEYS as above, ARGV limit_i, period_i, total units_i for each key. 1: all granted
+# and counted (a new window by one SET with its expiry); 0: some counter lacks room, nothing was written, and the
+# caller runs _TAKE, which decides item by item. For a 500-event batch of 100 shoppers (~300 counters) this skips
+# walking the ~2,500-number stream in Lua, about half of _TAKE's time.
+TAKE_ALL_MAX_KEYS = 4000  # MGET's arguments come from Lua's unpack(), bounded by its C stack (8,000 in Redis' Lua)
+_TAKE_ALL = """
+local nk = #KEYS
+local used = redis.call('MGET', unpack(KEYS))
+for i = 1, nk do
+  if (tonumber(used[i] or '0') or 0) + tonumber(ARGV[3 * i]) > tonumber(ARGV[3 * i - 2]) then return 0 end
+end
+for i = 1, nk do
+  if tonumber(ARGV[3 * i]) > 0 then
+    if used[i] then
+      redis.call('INCRBY', KEYS[i], ARGV[3 * i])
+      -- an old window is asked (a counter left without an expiry would never reset)
+      if redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[3 * i - 1]) end
+    else
+      redis.call('SET', KEYS[i], ARGV[3 * i], 'EX', ARGV[3 * i - 1])
+    end
+  end
+end
+return 1
+"""
+
 
 def rate_budget(scope: str, kind: str, ident: str) -> Budget | None:
     """The REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] entry "<scope>.<kind>" as a budget for `ident`; None when the
@@ -242,8 +269,29 @@ def _take_redis(
     client = get_redis_connection("default")
     make_key = caches["default"].make_key  # once: `cache.make_key` resolves the connection on every call
     keys = [make_key(b.cache_key) for b in budgets]
+    totals = _totals(budgets, index, items) if len(keys) <= TAKE_ALL_MAX_KEYS else None
+    if totals is not None:
+        args = [str(v) for b, total in zip(budgets, totals, strict=True) for v in (b.limit, b.period, total)]
+        if client.register_script(_TAKE_ALL)(keys=keys, args=args) == 1:
+            return [0] * len(items), [-3] * len(budgets)
     refused, ttls = client.register_script(_TAKE)(keys=keys, args=_take_args(budgets, index, items))
     return [int(r) for r in refused.split()], [int(t) for t in ttls.split()]
+
+
+def _totals(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int] | None:
+    """The units all `items` draw from each budget (None when an item gives units back: then only the item-by-item
+    walk is exact)."""
+    shared: dict[int, tuple[Sequence[Cost], int]] = {}  # items of one shopper share one cost list: count them
+    for costs in items:
+        seen = shared.get(id(costs))
+        shared[id(costs)] = (costs, seen[1] + 1 if seen else 1)
+    totals = [0] * len(budgets)
+    for costs, count in shared.values():
+        for budget, units in costs:
+            if units < 0:
+                return None
+            totals[index[budget]] += int(units) * count
+    return totals
 
 
 def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int | str]:

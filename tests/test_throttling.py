@@ -67,3 +67,30 @@ def test_a_cache_without_redis_still_enforces_the_limits() -> None:
         first = budgets_take([[(budget, 1)]] * 2)
         second = budgets_take([[(budget, 1)]] * 2)
     assert [r is None for r in first + second] == [True, True, True, False]
+
+
+def test_a_batch_that_fits_is_counted_whole_and_every_window_closes() -> None:
+    # given a fresh counter and one left without an expiry (written by something else)
+    fresh = Budget("test:fresh", limit=100, period=60)
+    old = Budget("test:old", limit=100, period=60)
+    redis = get_redis_connection("default")
+    redis.set(old.key, 5)
+    # when a batch that fits both is taken (items of one shopper share one cost list, as events_record builds them)
+    shared = [(fresh, 1), (old, 2)]
+    assert budgets_take([shared] * 10 + [[(fresh, 3)]]) == [None] * 11
+    # then each counter holds exactly what the batch drew, and both windows close by themselves
+    assert (int(redis.get(fresh.key)), int(redis.get(old.key))) == (13, 25)
+    assert 0 < redis.ttl(fresh.key) <= 60 and 0 < redis.ttl(old.key) <= 60
+    # and a batch one unit too big for a counter is decided item by item: the last item is refused alone
+    assert [r is None for r in budgets_take([[(fresh, 40)], [(fresh, 47)], [(fresh, 1)]])] == [True, True, False]
+    assert int(redis.get(fresh.key)) == 100
+
+
+def test_a_batch_drawing_on_more_counters_than_one_pass_can_read_is_still_limited() -> None:
+    # given 8,100 counters (more than Lua's unpack() hands to one MGET), each with room for one unit
+    budgets = [Budget(f"test:many:{i}", limit=1, period=60) for i in range(8_100)]
+    # when each is drawn on once, and the first once more
+    refusals = budgets_take([[(budget, 1)] for budget in budgets] + [[(budgets[0], 1)]])
+    # then the counters are checked item by item, not waved through as an unreachable cache would be
+    assert refusals[:-1] == [None] * 8_100
+    assert refusals[-1] is not None and refusals[-1].budget == budgets[0]

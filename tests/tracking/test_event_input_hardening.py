@@ -185,5 +185,8 @@ def test_the_quick_validator_agrees_with_the_serializer_on_usual_items() -> None
         {"id": ident, "type": "view", "timestamp": "2026-12-01T10:00:00"},
         {"id": ident, "type": "view", "product_id": True},
         {"id": ident, "type": "view", "context": {"k": "\u0000"}},
+        {"id": ident, "type": "view", "context": {"k": "\ud800"}},  # a lone surrogate
+        # 1,400 bytes of UTF-8, but 4,212 characters as the serializer measures a context (ASCII escapes)
+        {"id": ident, "type": "view", "context": {"note": "é" * 700}},
     ]:
         assert checker.quick(odd) is None, odd
