@@ -138,7 +138,7 @@ def ids_unpack(packed: bytes | memoryview) -> list[int]:
     return list(struct.unpack(f">{(len(raw) - 1) // width}{'i' if width == 4 else 'q'}", raw[1:]))
 
 
-class PackedIdsField(models.BinaryField):
+class PackedIdsField(models.BinaryField):  # type: ignore[type-arg]  # not subscriptable at run time
     """A list of integer ids in Python, stored as `ids_pack` bytes (bytea); SQL reads it with the functions above."""
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
