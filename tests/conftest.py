@@ -63,6 +63,11 @@ def fresh_serving_caches() -> None:
         redis = get_redis_connection("default")
         for key in redis.scan_iter(authentication.FAILED_KEY.format("*")):
             redis.delete(key)
+        # lists an earlier test served and left in the impression buffer: a flush in this test (an erasure flushes
+        # first) would write them into this test's database
+        from dragonrec.recommender.services import impressions
+
+        redis.delete(impressions.BUFFER_KEY, impressions.SCHEDULED_KEY)
 
 
 @pytest.fixture

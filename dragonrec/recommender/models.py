@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -117,6 +118,46 @@ def floats_unpack(packed: bytes | memoryview) -> list[float]:
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
 
 
+# Item ids of a served list packed as one width byte (4 or 8) and then every id big-endian in that many bytes: 41
+# bytes for ten ids that fit an int4 (a shop's usual ids) where a bigint[] costs 101 (its 20-byte array header and
+# eight bytes an id); an id beyond int4 makes the list's ids 8 bytes each. Big-endian because that is what SQL
+# reads back (int4send/int8send order): the migration that introduced the format (0013) defines the SQL side,
+# dragonrec_item_at(items, position), dragonrec_item_count(items), dragonrec_item_ids(items) and
+# dragonrec_ids_pack(bigint[]).
+_INT4 = range(-(2**31), 2**31)
+
+
+def ids_pack(ids: list[int]) -> bytes:
+    width = 4 if all(i in _INT4 for i in ids) else 8
+    return bytes([width]) + struct.pack(f">{len(ids)}{'i' if width == 4 else 'q'}", *ids)
+
+
+def ids_unpack(packed: bytes | memoryview) -> list[int]:
+    raw = bytes(packed)
+    width = raw[0]
+    return list(struct.unpack(f">{(len(raw) - 1) // width}{'i' if width == 4 else 'q'}", raw[1:]))
+
+
+class PackedIdsField(models.BinaryField):  # type: ignore[type-arg]  # not subscriptable at run time
+    """A list of integer ids in Python, stored as `ids_pack` bytes (bytea); SQL reads it with the functions above."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
+        return None if value is None else ids_unpack(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):  # value_to_string's form (fixtures, dumpdata)
+            return [int(i) for i in value.split(",") if i]
+        return value if value is None or isinstance(value, list) else ids_unpack(value)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if isinstance(value, list | tuple):
+            value = ids_pack([int(i) for i in value])
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return ",".join(str(i) for i in self.value_from_object(obj) or [])
+
+
 class ServingPolicy(models.Model):
     """What served lists, once per distinct policy (ranker, model version, experiment arm, exploration settings):
     a served list keeps a 4-byte reference instead of repeating the same JSON on every row. `digest` is PostgreSQL's
@@ -166,7 +207,8 @@ class ServedList(models.Model):
     scenario = models.CharField(max_length=16)
     policy = models.ForeignKey(ServingPolicy, on_delete=models.PROTECT, db_constraint=False, related_name="+")
     anchor_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
-    item_ids = ArrayField(models.BigIntegerField())  # an array SQL can join on (attribution: item_ids[position])
+    # ids_pack bytes (a list in Python); SQL reads an item with dragonrec_item_at(item_ids, position)
+    item_ids = PackedIdsField()
     # packed, one entry per item (migration 0011 says why): float4 little-endian; NULL propensities: all 1.0;
     # sources one byte each (SOURCE_CODES). Read them with scores_list() / propensity_list() / source_names().
     scores = models.BinaryField()

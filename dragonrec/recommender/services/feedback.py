@@ -49,7 +49,7 @@ INSERT INTO {outcomes} (request_id, served_at, position, kind, at)
 SELECT DISTINCT ON (c.request_id, c.position) c.request_id, l.served_at, c.position, 1, c.at
 FROM unnest(%s::uuid[], %s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
     AS c(request_id, position, product_id, user_id, session_id, at)
-JOIN {lists} AS l ON l.request_id = c.request_id AND l.item_ids[c.position] = c.product_id
+JOIN {lists} AS l ON l.request_id = c.request_id AND dragonrec_item_at(l.item_ids, c.position) = c.product_id
     AND ((c.user_id IS NOT NULL AND l.user_id = c.user_id) OR (c.session_id <> '' AND l.session_id = c.session_id))
 ORDER BY c.request_id, c.position, c.at
 ON CONFLICT DO NOTHING
@@ -98,7 +98,7 @@ INSERT INTO {outcomes} (request_id, served_at, position, kind, at)
 SELECT o.request_id, o.served_at, o.position, %s, MIN(e.timestamp)
 FROM {outcomes} AS o
 JOIN {lists} AS l ON l.request_id = o.request_id AND l.served_at = o.served_at
-JOIN {events} AS e ON e.product_id = l.item_ids[o.position] AND e.type = %s
+JOIN {events} AS e ON e.product_id = dragonrec_item_at(l.item_ids, o.position) AND e.type = %s
     AND e.timestamp >= o.at AND e.timestamp <= o.at + %s
     AND (
         (l.user_id IS NOT NULL AND e.user_id = l.user_id)
@@ -120,7 +120,8 @@ LEFT JOIN LATERAL (
     FROM {outcomes} AS o
     LEFT JOIN LATERAL (
         SELECT COALESCE(e.value, 0) AS value FROM {events} AS e
-        WHERE o.kind = 3 AND e.type = 'purchase' AND e.product_id = l.item_ids[o.position] AND e.timestamp = o.at
+        WHERE o.kind = 3 AND e.type = 'purchase' AND e.product_id = dragonrec_item_at(l.item_ids, o.position)
+            AND e.timestamp = o.at
         LIMIT 1
     ) AS buy ON TRUE
     WHERE o.request_id = l.request_id AND o.served_at = l.served_at

@@ -1,8 +1,9 @@
 """Writing served lists in their compact form (models.ServedList / ServedOutcome / ServingPolicy): the flush side.
 
-One row per list, its items in shown order (position = index + 1; item_ids[position] in SQL), policies
-deduplicated by digest. A batch of records costs five statements whatever its size: the partition check (a catalog
-read; a CREATE only on a new day), the policy upsert, the policy ids, the write lock, the list insert.
+One row per list, its items in shown order (position = index + 1; dragonrec_item_at(item_ids, position) in SQL;
+the ids packed: models.ids_pack), policies deduplicated by digest. A batch of records costs five statements whatever
+its size: the partition check (a catalog read; a CREATE only on a new day), the policy upsert, the policy ids, the
+write lock, the list insert.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any
 
 from django.db import connection
 
-from dragonrec.recommender.models import OTHER_SOURCE, SOURCE_CODES, ServedList, ServingPolicy, floats_pack
+from dragonrec.recommender.models import (
+    OTHER_SOURCE,
+    SOURCE_CODES,
+    ServedList,
+    ServingPolicy,
+    floats_pack,
+    ids_pack,
+)
 from dragonrec.recommender.services.partitions import served_partitions_for
 
 # The digest of a policy: PostgreSQL's md5 of the canonical jsonb text (sorted keys, fixed spacing), so the flush and
@@ -128,14 +136,14 @@ def served_lists_write(records: list[dict[str, Any]], *, existing_users: Iterabl
             record["scenario"],
             policy_id,
             anchors or None,
-            [int(item[0]) for item in items],
+            ids_pack([int(item[0]) for item in items]),
             floats_pack([float(item[2]) for item in items]),
             _propensities(items),
             bytes(source_code(str(item[3])) for item in items),
             teams_pack(record.get("policy") or {}),
             _context(record),
         ]
-    row = "(%s::uuid, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::int, %s::bigint[], %s::bigint[], "
+    row = "(%s::uuid, %s::timestamptz, %s::bigint, %s::text, %s::text, %s::int, %s::bigint[], %s::bytea, "
     row += "%s::bytea, %s::bytea, %s::bytea, %s::bytea, %s::jsonb)"
     values = ",".join([row] * len(records))
     table = ServedList._meta.db_table

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
+from dragonrec.catalog.factories import ProductFactory
 from dragonrec.recommender.models import Experiment, ServedList, ServedOutcome
 from dragonrec.recommender.selectors import served_items
 from dragonrec.recommender.services.feedback import clicks_attribute, rewards_attribute
@@ -73,6 +74,29 @@ def test_a_stored_list_round_trips_items_scores_propensities_sources_and_outcome
     assert items[1].carted_at == clicked_at + DAY / 48 and items[1].purchased_at == clicked_at + DAY / 24
     assert items[2].carted_at is None and [i.reward for i in items] == [0.0, 1.0, 0.2, 0.0]
     assert served.policy.ranker == "student" and served.policy.model_version == "v3"
+
+
+def test_a_list_holding_an_id_beyond_int4_keeps_every_id_and_its_outcomes(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    # given a shop whose product ids outgrew int4, and a list mixing such an id with a usual one (packed 8 bytes an id)
+    big = ProductFactory(id=2**33 + 5, category=tiny_shop["monitor"].category)
+    request_id = served(
+        [(tiny_shop["pan"].pk, 0.5, "trending", 1.0), (big.pk, 0.4, "embedding", 1.0)], session_id="s-big"
+    )
+    # when the shopper clicks and buys the big id's item
+    at = timezone.now()
+    click = EventFactory(session_id="s-big", product=big, type="click", timestamp=at,
+                         context={"request_id": str(request_id), "position": 2})  # fmt: skip
+    clicks_attribute(events=[click])
+    EventFactory(session_id="s-big", product=big, type="purchase", timestamp=at + DAY / 24, value=30)
+    rewards_attribute()
+    # then: the ids read back exactly, and both outcomes name the big id's position
+    served_list = ServedList.objects.get(request_id=request_id)
+    assert served_list.item_ids == [tiny_shop["pan"].pk, 2**33 + 5]
+    items = served_items([served_list])[request_id]
+    assert [(i.product_id, i.clicked_at, i.purchased_at) for i in items] == [
+        (tiny_shop["pan"].pk, None, None),
+        (2**33 + 5, at, at + DAY / 24),
+    ]
 
 
 def test_lists_of_the_same_policy_share_one_policy_row_and_a_rewrite_changes_nothing(tiny_shop) -> None:  # type: ignore[no-untyped-def]

@@ -134,7 +134,7 @@ _PER_DAY_RANKER_SQL = """
 SELECT date_trunc('day', l.served_at) AS day,
        {ranker} AS ranker,
        COUNT(*) AS lists,
-       COALESCE(SUM(cardinality(l.item_ids)), 0) AS shown,
+       COALESCE(SUM(dragonrec_item_count(l.item_ids)), 0) AS shown,
        COALESCE(SUM(out.clicks), 0) AS clicks,
        COALESCE(SUM(out.purchases), 0) AS purchases,
        COALESCE(SUM(out.revenue), 0) AS revenue
@@ -240,8 +240,9 @@ def catalog_coverage(*, days: int = COVERAGE_DAYS) -> dict[str, Any]:
     active = product_model()._default_manager.filter(is_active=True)
     total = active.count()
     with connection.cursor() as cursor:  # the distinct products of the period's lists, unnested in the database
+        table = ServedList._meta.db_table
         cursor.execute(
-            f"SELECT DISTINCT unnest(item_ids) FROM {ServedList._meta.db_table} WHERE served_at >= %s", [since]
+            f"SELECT DISTINCT unnest(dragonrec_item_ids(item_ids)) FROM {table} WHERE served_at >= %s", [since]
         )
         ids = [row[0] for row in cursor.fetchall()]
     shown = active.filter(pk__in=ids).count()

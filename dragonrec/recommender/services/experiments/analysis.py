@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db.models import F, Func, Sum
+from django.db.models import F, Func, IntegerField, Sum
 from django.utils import timezone
 
 from dragonrec.recommender.core import experiments as stats
@@ -174,12 +174,8 @@ def experiment_readiness(*, results: dict[str, Any], lift: float = DETECTABLE_LI
 
 def _shop_ctr() -> float | None:
     since = timezone.now() - timedelta(days=BASELINE_DAYS)
-    shown = int(
-        ServedList.objects.filter(served_at__gte=since).aggregate(n=Sum(Func(F("item_ids"), function="cardinality")))[
-            "n"
-        ]
-        or 0
-    )
+    count = Func(F("item_ids"), function="dragonrec_item_count", output_field=IntegerField())  # migration 0013
+    shown = int(ServedList.objects.filter(served_at__gte=since).aggregate(n=Sum(count))["n"] or 0)
     clicks = ServedOutcome.objects.filter(served_at__gte=since, kind=ServedOutcome.Kind.CLICK).count()
     return clicks / shown if shown and 0 < clicks < shown else None
 
