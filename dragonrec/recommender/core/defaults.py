@@ -98,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "SCORED_CANDIDATES_TTL_S": 60,
     "SCORED_CANDIDATES_MAX": 4000,  # scored lists kept per process (a few KB each)
     "EXACT_SEARCH_MAX_PRODUCTS": 50_000,  # up to this catalog size, exact in-memory search; above, pgvector HNSW
+    "VECTOR_FILE_DIR": "",  # above EXACT_SEARCH_MAX_PRODUCTS: where the shared vector file goes ("": the temp dir)
     "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
     # Pipeline keys (candidate sources per scenario, source bonus, diversity, category cap, content blend): in
     # PIPELINE_DEFAULTS above, merged below.

@@ -48,7 +48,7 @@ def catalog_vocabulary(snapshot: CatalogSnapshot) -> Vocabulary:
 
 
 def _snapshot_products(snapshot: CatalogSnapshot) -> list[Product]:
-    return list(snapshot.products.products.values())
+    return list(snapshot.products.all())
 
 
 # ------------------------------------------------------------------------------------------------ query vectors
