@@ -124,6 +124,9 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file(d
     from dragonrec.recommender import stores
 
     embedder = embedder_get()
+    Product.objects.filter(id__in=list(Product.objects.order_by("id").values_list("id", flat=True))[::4]).update(
+        in_stock=False
+    )
     small, small_index = serving_stores()
     assert not small.snapshot.catalog.lazy and small_index.in_memory
     ids = [*Product.objects.order_by("?").values_list("id", flat=True)[:200], 10**12]  # and an unknown id
@@ -146,3 +149,13 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file(d
     assert (a_mask == b_mask).all() and a_mask[:-1].all() and not a_mask[-1]
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert [p.id for p in large.snapshot.products.all()] == sorted(p.id for p in small.snapshot.products.all())
+
+    # nearest neighbours from the shared file's HNSW graph: the exact index's answers, filters included
+    def same(x: list[tuple[int, float]], y: list[tuple[int, float]]) -> bool:
+        return [p for p, _ in x] == [p for p, _ in y] and np.allclose([v for _, v in x], [v for _, v in y], atol=1e-5)
+
+    for i, pid in enumerate(ids[:20]):
+        assert same(large_index.search(a[i], k=10, exclude=[pid]), small_index.search(a[i], k=10, exclude=[pid]))
+        wide = {"k": 30, "only_available": False, "categories": [category]}
+        assert same(large_index.search(a[i], **wide), small_index.search(a[i], **wide))
+        assert len(large_index.search(a[i], k=10)) == 10

@@ -27,7 +27,7 @@ from dragonrec.recommender.core.stores import HistoryStore, ProductStore, Vector
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 
 
-class _CategoryMasks:
+class CategoryMasks:
     """Boolean masks "row lies under any of these category prefixes", computed once per prefix tuple.
 
     Matching runs over the distinct category paths (hundreds), not the rows (tens of thousands).
@@ -70,9 +70,9 @@ class TrendOrder:
         self._order = np.asarray(ids, dtype=np.int64)[order]
         self._available = np.asarray(available, dtype=bool)[order]
         if isinstance(categories, tuple):
-            self._masks = _CategoryMasks((categories[0], np.asarray(categories[1])[order]))
+            self._masks = CategoryMasks((categories[0], np.asarray(categories[1])[order]))
         else:
-            self._masks = _CategoryMasks([categories[i] for i in order])
+            self._masks = CategoryMasks([categories[i] for i in order])
 
     def top(self, *, limit: int, categories: Sequence[str] = ()) -> list[tuple[ProductId, float]]:
         keep = self._available & self._masks.mask(categories) if categories else self._available
@@ -204,7 +204,7 @@ class InMemoryVectorIndex(VectorIndex):
         by_id = {p.id: p for p in products or ()}
         rows = [by_id.get(int(i)) for i in self._ids]
         self._available = np.array([p is None or (p.is_active and p.in_stock) for p in rows], dtype=bool)
-        self._masks = _CategoryMasks([p.category if p is not None else "" for p in rows])
+        self._masks = CategoryMasks([p.category if p is not None else "" for p in rows])
 
     @property
     def matrix(self) -> np.ndarray:
