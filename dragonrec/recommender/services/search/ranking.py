@@ -17,9 +17,9 @@ from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapte
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.stores import ProductStore
-from dragonrec.recommender.core.types import Context, Product
+from dragonrec.recommender.core.types import Context
 from dragonrec.recommender.services.embeddings import embedder_get
-from dragonrec.recommender.stores import CatalogSnapshot
+from dragonrec.recommender.stores import CatalogProducts, CatalogSnapshot
 from dragonrec.textsearch import SearchFields, Vocabulary, lexical_search, normalize, words
 
 
@@ -31,24 +31,26 @@ def search_settings() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ vocabulary
 
 # The typo path's vocabulary, built from the serving snapshot's products (titles, brands, categories) and kept as
-# long as that snapshot is: it is rebuilt exactly when the snapshot is, i.e. within SNAPSHOT_TTL_S of a product change.
-_vocabularies: weakref.WeakKeyDictionary[CatalogSnapshot, Vocabulary] = weakref.WeakKeyDictionary()
+# long as that snapshot's products part is: rebuilt within SNAPSHOT_TTL_S of a product change, not when only
+# trending or complements change (a million products take a minute to read).
+_vocabularies: weakref.WeakKeyDictionary[CatalogProducts, Vocabulary] = weakref.WeakKeyDictionary()
 _vocabulary_lock = threading.Lock()
 
 
 def catalog_vocabulary(snapshot: CatalogSnapshot) -> Vocabulary:
     with _vocabulary_lock:
-        found = _vocabularies.get(snapshot)
+        found = _vocabularies.get(snapshot.catalog)
         if found is None:
             found = Vocabulary.from_texts(
-                f"{p.title} {p.brand} {p.category.replace('>', ' ')}" for p in _snapshot_products(snapshot)
+                f"{p.title} {p.brand} {p.category.replace('>', ' ')}" for p in snapshot.products.all()
             )
-            _vocabularies[snapshot] = found
+            _vocabularies[snapshot.catalog] = found
         return found
 
 
-def _snapshot_products(snapshot: CatalogSnapshot) -> list[Product]:
-    return list(snapshot.products.all())
+def catalog_category_paths(snapshot: CatalogSnapshot) -> list[str]:
+    """The distinct category paths of the snapshot's products (from its columns: no pass over the products)."""
+    return [str(path) for path in snapshot.catalog.categories[0]]
 
 
 # ------------------------------------------------------------------------------------------------ query vectors
