@@ -8,7 +8,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,13 +34,8 @@ from dragonrec.recommender.core.memory import (
 from dragonrec.recommender.core.pipeline import ScoredMemo
 from dragonrec.recommender.core.stores import HistoryStore, ProductStore, VectorFilter, VectorIndex
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
-from dragonrec.recommender.ml.ann import INDEX_FILE, ItemIndex, RetrievalConfig
 from dragonrec.recommender.models import CategoryComplement, ProductComplement, ProductEmbedding, TrendingScore
 from dragonrec.tracking.selectors import history_recent
-
-# The product vectors' HNSW graph: the student's measured settings (ml.ann; recall@10 0.994 at 1M items), and no
-# exact fallback by size (the graph is only built above EXACT_SEARCH_MAX_PRODUCTS, where exact costs too much).
-ANN_CONFIG = RetrievalConfig(exact_max_items=0)
 
 
 class CatalogProducts:
@@ -117,11 +111,25 @@ class CatalogProducts:
 
 
 class MappedVectors:
-    """The embedding matrix of a large catalog in a file mapped read-only into every serving process: the OS keeps
-    one copy of its pages for all gunicorn workers (and stacks) on the machine, out of the Python heap, and a
-    request's `vectors(ids)` for its few hundred candidates is a gather from it, no round trip. Written once per
-    embedding version (rows unit-normalised, ids sorted) by the first process that needs it; the others wait for
-    it under a file lock. Nearest-neighbour search is not done here: pgvector's HNSW index answers `top`."""
+    """The embedding matrix of a large catalog in files mapped read-only into every serving process: the OS keeps
+    one copy of their pages for all gunicorn workers (and stacks) on the machine, out of the Python heap. A request's
+    `vectors(ids)` for its few hundred candidates is a gather from them, no round trip.
+
+    Nearest neighbours: an inverted-file index (IVF, as faiss's IndexIVFFlat) over the same files. The rows are
+    stored grouped by their nearest of ~sqrt(n) k-means centroids, so a search scores the centroids, then reads the
+    NPROBE closest groups (contiguous slices of the file, ~1% of the catalog), exactly, with any filter as a mask.
+    Why not pgvector's HNSW index: measured here at 1M products, top-100 with the availability filter p50 71 ms,
+    p95 313 ms per query (load ~10), and a list runs several searches. Why not an in-process HNSW graph (faiss, as
+    the student's candidates): its build at 1M x 384 ran for more than 6 minutes at a sixth of a core here without
+    finishing, and each process would hold its own 1.6 GB copy of the vectors.
+
+    Written once per embedding version (rows unit-normalised) by the first process that needs it; the others wait
+    for it under a file lock.
+    """
+
+    NPROBE = 12  # groups read per search (of ~1,000 at 1M products): recall@10 in docs/scaling.md
+    KMEANS_SAMPLE = 64  # training rows per centroid
+    KMEANS_ITERATIONS = 8
 
     def __init__(self, model_name: str, version: tuple[Any, ...], dim: int) -> None:
         directory = Path(recommender_settings.VECTOR_FILE_DIR or Path(tempfile.gettempdir()) / "dragonrec-vectors")
@@ -130,35 +138,33 @@ class MappedVectors:
         # two databases on one machine (two stacks, tests) must not share a file; a new version gets a new one
         owner = hashlib.sha1(repr((db.get("HOST"), db.get("PORT"), db.get("NAME"))).encode()).hexdigest()[:12]
         name = hashlib.sha1(repr((model_name, version)).encode()).hexdigest()[:12]
-        ids_path, matrix_path = directory / f"{owner}-{name}.ids.npy", directory / f"{owner}-{name}.vectors.npy"
-        graph = directory / f"{owner}-{name}.ann"
+        base = directory / f"{owner}-{name}"
+        paths = {part: base.with_suffix(f".{part}.npy") for part in ("ids", "centroids", "offsets", "vectors")}
         with open(directory / f"{owner}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not matrix_path.exists():
-                self._write(model_name, dim, ids_path, matrix_path)
+            if not paths["vectors"].exists():
+                self._write(model_name, dim, paths)
                 for old in directory.glob(f"{owner}-*"):  # a process still mapping one keeps its pages
-                    if old not in (ids_path, matrix_path, graph):
-                        shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-            if not (graph / INDEX_FILE).exists():
-                # the HNSW graph over these vectors (faiss, as the student's candidates use): built once per
-                # embedding version, minutes at 1M products, then read by every process
-                graph.mkdir(exist_ok=True)
-                ItemIndex.build(np.load(matrix_path, mmap_mode="r"), config=ANN_CONFIG).save(graph)
+                    if old not in paths.values() and old.is_file():
+                        old.unlink(missing_ok=True)
         self.dim = dim
-        self.ids = np.load(ids_path, mmap_mode="r")
-        self.matrix = np.load(matrix_path, mmap_mode="r")
-        self._rows = np.arange(len(self.ids), dtype=np.int64)
-        self.ann = ItemIndex.load(graph, self.matrix, config=ANN_CONFIG)
+        self.ids = np.load(paths["ids"], mmap_mode="r")
+        self.matrix = np.load(paths["vectors"], mmap_mode="r")
+        self.centroids = np.load(paths["centroids"])
+        self.offsets = np.load(paths["offsets"])
+        # rows by id: the file is in group order, lookups go through the ids sorted (16 bytes a product per process)
+        self._by_id = np.argsort(self.ids, kind="stable")
+        self._sorted_ids = np.asarray(self.ids)[self._by_id]
 
-    @staticmethod
-    def _write(model_name: str, dim: int, ids_path: Path, matrix_path: Path) -> None:
+    @classmethod
+    def _write(cls, model_name: str, dim: int, paths: dict[str, Path]) -> None:
         from dragonrec.recommender.core.embedder import normalize_rows
 
         table = ProductEmbedding._meta.db_table
         # binary COPY rows are fixed width for one dimension: field count, id, then the vector's own binary form
         row = np.dtype([("fields", ">i2"), ("l_pk", ">i4"), ("pk", ">i8"), ("l_vec", ">i4"), ("dim", ">i2"),
                         ("unused", ">i2"), ("vec", ">f4", (dim,))])  # fmt: skip
-        raw_path = matrix_path.with_suffix(".copy")
+        raw_path = paths["vectors"].with_suffix(".copy")
         with connection.cursor() as cursor, open(raw_path, "wb") as raw:
             query = (
                 f"COPY (SELECT product_id, vector FROM {table} WHERE model_name = %s AND vector_dims(vector) = %s "
@@ -167,67 +173,111 @@ class MappedVectors:
             with cursor.cursor.copy(query, [model_name, dim]) as copy:
                 for data in copy:
                     raw.write(data)
-        size = raw_path.stat().st_size
-        header, trailer = len(PGCOPY_HEADER), len(PGCOPY_TRAILER)
-        rows = np.memmap(
-            raw_path, dtype=row, mode="r", offset=header, shape=((size - header - trailer) // row.itemsize,)
-        )
-        tmp_ids, tmp_matrix = ids_path.with_suffix(".tmp.npy"), matrix_path.with_suffix(".tmp.npy")
-        np.save(tmp_ids, rows["pk"].astype(np.int64))
-        out = np.lib.format.open_memmap(tmp_matrix, mode="w+", dtype=np.float32, shape=(len(rows), dim))
-        for start in range(0, len(rows), 50_000):
-            out[start : start + 50_000] = normalize_rows(rows["vec"][start : start + 50_000].astype(np.float32))
+        size, header = raw_path.stat().st_size, len(PGCOPY_HEADER)
+        n = (size - header - len(PGCOPY_TRAILER)) // row.itemsize
+        rows = np.memmap(raw_path, dtype=row, mode="r", offset=header, shape=(n,))
+
+        def block(start: int, stop: int) -> np.ndarray:
+            return normalize_rows(np.asarray(rows["vec"][start:stop], dtype=np.float32))
+
+        chunk = 50_000
+        # spherical k-means on a sample, then every row to its nearest centroid
+        rng = np.random.default_rng(0)
+        lists = max(1, min(4096, int(np.sqrt(n))))
+        sample = np.sort(rng.choice(n, size=min(n, lists * cls.KMEANS_SAMPLE), replace=False))
+        train = normalize_rows(np.asarray(rows["vec"][sample], dtype=np.float32)) if n else np.zeros((0, dim))
+        centroids = train[rng.choice(len(train), size=lists, replace=False)] if n else np.zeros((1, dim))
+        for _ in range(cls.KMEANS_ITERATIONS if n else 0):
+            nearest = np.argmax(train @ centroids.T, axis=1)
+            sums = np.zeros_like(centroids)
+            np.add.at(sums, nearest, train)
+            empty = ~sums.any(axis=1)
+            sums[empty] = centroids[empty]  # a centroid that lost every row stays where it was
+            centroids = normalize_rows(sums)
+        assign = np.concatenate(
+            [np.argmax(block(i, min(n, i + chunk)) @ centroids.T, axis=1) for i in range(0, n, chunk)] or [[]]
+        ).astype(np.int64)
+        order = np.argsort(assign, kind="stable")  # grouped by centroid, by id within a group
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(assign, minlength=len(centroids)))])
+        tmp = {part: path.with_suffix(".tmp.npy") for part, path in paths.items()}
+        np.save(tmp["ids"], np.asarray(rows["pk"][order], dtype=np.int64))
+        np.save(tmp["centroids"], centroids.astype(np.float32))
+        np.save(tmp["offsets"], offsets.astype(np.int64))
+        out = np.lib.format.open_memmap(tmp["vectors"], mode="w+", dtype=np.float32, shape=(n, dim))
+        for i in range(0, n, chunk):
+            picked = order[i : i + chunk]
+            out[i : i + len(picked)] = normalize_rows(np.asarray(rows["vec"][picked], dtype=np.float32))
         out.flush()
-        del out, rows
-        raw_path.unlink()
-        os.replace(tmp_ids, ids_path)
-        os.replace(tmp_matrix, matrix_path)  # last: its presence says the pair is complete
+        del out
+        raw_path.unlink()  # still mapped by `rows` until this returns: Linux frees it then
+        for part in ("ids", "centroids", "offsets", "vectors"):  # the vectors last: their file says all are there
+            os.replace(tmp[part], paths[part])
+
+    def rows(self, ids: Sequence[ProductId]) -> np.ndarray:
+        return lookup_rows(self._sorted_ids, self._by_id, np.asarray(ids, dtype=np.int64).reshape(-1))
 
     def vectors(self, ids: Sequence[ProductId]) -> tuple[np.ndarray, np.ndarray]:
-        rows = lookup_rows(self.ids, self._rows, np.asarray(ids, dtype=np.int64).reshape(-1))
+        rows = self.rows(ids)
         found = rows >= 0
         matrix = np.zeros((len(rows), self.dim), dtype=np.float32)
         matrix[found] = self.matrix[rows[found]]
         return matrix, found
 
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray, *, nprobe: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the k best `allowed` rows among the nprobe closest groups, widening the probe until k
+        allowed rows were seen (or every group was read)."""
+        nprobe = nprobe or self.NPROBE
+        groups = np.argsort(-(self.centroids @ query))
+        found_rows: list[np.ndarray] = []
+        found_scores: list[np.ndarray] = []
+        seen, read = 0, 0
+        while read < len(groups) and (read < nprobe or seen < k):
+            for g in groups[read : max(nprobe, read * 2)]:
+                a, b = int(self.offsets[g]), int(self.offsets[g + 1])
+                keep = np.flatnonzero(allowed[a:b])
+                if len(keep):
+                    found_rows.append(keep + a)
+                    found_scores.append(np.asarray(self.matrix[a:b][keep]) @ query)
+                    seen += len(keep)
+            read = max(nprobe, read * 2)
+        if not found_rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        rows, scores = np.concatenate(found_rows), np.concatenate(found_scores)
+        if len(rows) > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            rows, scores = rows[top], scores[top]
+        return rows, scores
+
 
 class LargeCatalogSearch:
-    """Nearest neighbours for a large catalog, from the shared vectors and their HNSW graph (MappedVectors) and this
-    snapshot's products (availability, categories): rebuilt when either changes, in a fraction of a second.
-
-    pgvector's HNSW index was measured here at 1M products: top-100 with the availability filter p50 71 ms, p95
-    313 ms per query (load ~10), and a list runs several searches, so the graph is searched in process instead (the
-    student's candidates do the same, ml.ann). A search restricted to categories (a category complement's few
-    thousand products) is exact over that category's rows: HNSW with a filter that narrow finds too few."""
+    """Nearest neighbours for a large catalog: the shared vectors' inverted file (MappedVectors) with this snapshot's
+    products (availability, categories) as masks over its rows; rebuilt when either changes (a fraction of a second).
+    A search restricted to categories (a category complement's few thousand products) is exact over their rows."""
 
     def __init__(self, vectors: MappedVectors, catalog: CatalogProducts) -> None:
         self.vectors = vectors
         rows = lookup_rows(catalog.ids, np.arange(len(catalog.ids), dtype=np.int64), np.asarray(vectors.ids))
-        self.available = np.where(rows >= 0, catalog.available[np.maximum(rows, 0)], False)
-        codes = np.where(rows >= 0, catalog.categories[1][np.maximum(rows, 0)], -1)
+        known = rows >= 0
+        self.every = known
+        self.available = known & catalog.available[np.maximum(rows, 0)]
+        paths, codes = catalog.categories
         self._masks = CategoryMasks(
-            (np.append(catalog.categories[0], ""), np.where(codes >= 0, codes, len(catalog.categories[0])))
+            (np.append(paths, ""), np.where(known, np.asarray(codes)[np.maximum(rows, 0)], len(paths)))
         )
-        # one view of the shared graph per filter; hiding rows only writes the view's own bitmap
-        self._visible = ItemIndex(vectors.matrix, config=ANN_CONFIG, hnsw=vectors.ann._hnsw)
-        self._visible.hide(np.flatnonzero(~self.available))
-        self._every = ItemIndex(vectors.matrix, config=ANN_CONFIG, hnsw=vectors.ann._hnsw)
-        self._every.hide(np.flatnonzero(rows < 0))
 
     def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         excluded = set(where.exclude)
+        allowed = self.available if where.only_available else self.every
         if where.categories:
-            keep = self._masks.mask(where.categories)
-            if where.only_available:
-                keep = keep & self.available
-            rows = np.flatnonzero(keep)
+            rows = np.flatnonzero(self._masks.mask(where.categories) & allowed)
             scores = np.asarray(self.vectors.matrix[rows]) @ query
         else:
-            index = self._visible if where.only_available else self._every
-            rows, scores = index.search(query, k + len(excluded))
+            rows, scores = self.vectors.search(query, k + len(excluded), allowed)
         ids = np.asarray(self.vectors.ids)[rows]
-        order = np.lexsort((rows, -scores))  # best first, ties by row (as the exact in-memory index)
+        order = np.lexsort((ids, -scores))  # best first, ties by id
         found = [(int(ids[i]), float(scores[i])) for i in order if int(ids[i]) not in excluded]
         return found[:k]
 
