@@ -239,7 +239,8 @@ class MappedVectors:
                 keep = np.flatnonzero(allowed[a:b])
                 if len(keep):
                     found_rows.append(keep + a)
-                    found_scores.append(np.asarray(self.matrix[a:b][keep]) @ query)
+                    # the group's rows are contiguous: score them in place, then keep the allowed (no copy)
+                    found_scores.append((self.matrix[a:b] @ query)[keep])
                     seen += len(keep)
             read = max(nprobe, read * 2)
         if not found_rows:
