@@ -150,7 +150,12 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file(d
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert [p.id for p in large.snapshot.products.all()] == sorted(p.id for p in small.snapshot.products.all())
 
-    # nearest neighbours from the shared file's HNSW graph: the exact index's answers, filters included
+    # the search's typo vocabulary, counted by PostgreSQL for a large catalog: the same words
+    from dragonrec.recommender.services.search.ranking import catalog_vocabulary
+
+    assert set(catalog_vocabulary(large.snapshot).counts) == set(catalog_vocabulary(small.snapshot).counts)
+
+    # nearest neighbours from the shared file's inverted index: the exact index's answers, filters included
     def same(x: list[tuple[int, float]], y: list[tuple[int, float]]) -> bool:
         return [p for p, _ in x] == [p for p, _ in y] and np.allclose([v for _, v in x], [v for _, v in y], atol=1e-5)
 
