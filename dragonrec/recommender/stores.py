@@ -267,13 +267,17 @@ class LargeCatalogSearch:
         self._masks = CategoryMasks(
             (np.append(paths, ""), np.where(known, np.asarray(codes)[np.maximum(rows, 0)], len(paths)))
         )
+        self._category_rows: dict[tuple[tuple[str, ...], bool], np.ndarray] = {}
 
     def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         excluded = set(where.exclude)
         allowed = self.available if where.only_available else self.every
         if where.categories:
-            rows = np.flatnonzero(self._masks.mask(where.categories) & allowed)
+            key = (tuple(sorted(set(where.categories))), where.only_available)
+            rows = self._category_rows.get(key)
+            if rows is None:  # a million-row mask per call cost milliseconds: the rows are kept per filter
+                rows = self._category_rows[key] = np.flatnonzero(self._masks.mask(key[0]) & allowed)
             scores = np.asarray(self.vectors.matrix[rows]) @ query
         else:
             rows, scores = self.vectors.search(query, k + len(excluded), allowed)
