@@ -425,8 +425,19 @@ class CatalogSnapshot:
 # One thread checks and, if the catalog changed, rebuilds; meanwhile the other threads keep serving the previous
 # snapshot instead of queueing behind the rebuild (seconds for a large catalog, and a trending recompute changes the
 # version every 15 minutes). Only a process with no snapshot at all makes its requests wait.
+# Above EXACT_SEARCH_MAX_PRODUCTS the version query itself counts a million rows (1.0-1.6 s of PostgreSQL under
+# load): every process checking every 5 s was about half a core at 1M products, so a large catalog checks at most
+# every SNAPSHOT_TTL_LARGE_S. Set from the last snapshot built: the TTL is read under the cache's lock.
+_large_catalog = [False]
+
+
+def _snapshot_ttl() -> float:
+    ttl = float(recommender_settings.SNAPSHOT_TTL_S)
+    return max(ttl, float(recommender_settings.SNAPSHOT_TTL_LARGE_S)) if _large_catalog[0] else ttl
+
+
 _snapshots: ProcessCache[str, tuple[dict[str, tuple[Any, ...]], CatalogSnapshot]] = ProcessCache(
-    "catalog snapshot", ttl_s=lambda: float(recommender_settings.SNAPSHOT_TTL_S), stale_while_refresh=True
+    "catalog snapshot", ttl_s=_snapshot_ttl, stale_while_refresh=True
 )
 SNAPSHOT_KEY = "catalog"  # one snapshot per process: the version names the embedding model it was built for
 
@@ -467,6 +478,7 @@ def catalog_snapshot(*, model_name: str, dim: int) -> CatalogSnapshot:
             versions=version,
             previous=previous[1] if previous is not None else None,
         )
+        _large_catalog[0] = snapshot.catalog.lazy
         return version, snapshot
 
     return _snapshots.get(SNAPSHOT_KEY, refresh)[1]

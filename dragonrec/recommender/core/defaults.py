@@ -93,6 +93,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_N": 10,
     "MAX_N": 100,
     "SNAPSHOT_TTL_S": 5,  # how stale a serving process may be: catalog, stock, new products, merchant rules
+    "SNAPSHOT_TTL_LARGE_S": 60,  # the same above EXACT_SEARCH_MAX_PRODUCTS (the version query counts a million rows)
     # A list's scored candidates are kept this long per process for the same inputs (shopper, history, page,
     # policy, model; see core.pipeline.Pipeline.scored): the re-rank and exploration stay per request; 0 = off.
     "SCORED_CANDIDATES_TTL_S": 60,
