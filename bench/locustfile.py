@@ -27,17 +27,25 @@ from locust import HttpUser, between, task
 WORDS = ["set", "kit", "lamp", "bottle", "mat", "case", "keyboard", "monitor", "mouse", "coffee", "shoes", "cable"]
 
 
-class Shopper(HttpUser):
-    wait_time = between(0.5, 3.0)  # a person reads between clicks
+class ShopperMix:
+    """One shopper's behaviour over an HTTP client (locust's HttpSession): the tasks below, and their state. Requests
+    are named `<prefix><endpoint>`, so bench/load.py can play one mix against two stacks and tell them apart."""
 
-    def on_start(self) -> None:
+    def __init__(self, client: Any, prefix: str = "") -> None:
+        self.client = client
+        self.prefix = prefix
         self.pending: list[dict[str, Any]] = []
         self.cart: list[int] = []
         self.seen: list[int] = []
-        response = self.client.get("/api/auth/session/", name="/api/auth/session/")
+        self.csrf = ""
+        self.categories: list[str] = [""]
+
+    def start(self) -> None:
+        response = self.client.get("/api/auth/session/", name=f"{self.prefix}/api/auth/session/")
         self.csrf = response.cookies.get("csrftoken", "") or self.client.cookies.get("csrftoken", "")
-        categories = self.client.get("/api/categories/", name="/api/categories/").json()
-        self.categories = [c["path"] for c in categories if c.get("product_count")] or [""]
+        categories = self.client.get("/api/categories/", name=f"{self.prefix}/api/categories/")
+        if categories.status_code == 200:
+            self.categories = [c["path"] for c in categories.json() if c.get("product_count")] or [""]
 
     # ----------------------------------------------------------------------------------------------- helpers
     def _event(self, kind: str, product_id: int | None, **extra: Any) -> None:
@@ -61,57 +69,57 @@ class Shopper(HttpUser):
             "/api/events/",
             data=json.dumps(body),
             headers={"Content-Type": "application/json", "X-CSRFToken": self.csrf},
-            name="/api/events/ (batch)",
+            name=f"{self.prefix}/api/events/ (batch)",
         )
 
     def _recommendations(self, scenario: str, product_id: int | None = None) -> list[int]:
-        params = {"scenario": scenario, "n": 10}
+        params: dict[str, Any] = {"scenario": scenario, "n": 10}
         if product_id:
             params["product_id"] = product_id
-        response = self.client.get("/api/recommendations/", params=params, name=f"/api/recommendations/ {scenario}")
+        response = self.client.get(
+            "/api/recommendations/", params=params, name=f"{self.prefix}/api/recommendations/ {scenario}"
+        )
         if response.status_code != 200:
             return []
         return [item["product"]["id"] for item in response.json().get("items", [])]
 
     def _open(self, product_id: int) -> None:
-        self.client.get(f"/api/products/{product_id}/", name="/api/products/{id}/")
-        self.client.get(f"/api/products/{product_id}/complements/", name="/api/products/{id}/complements/")
-        self.client.get(f"/api/products/{product_id}/similar/", name="/api/products/{id}/similar/")
+        p = self.prefix
+        self.client.get(f"/api/products/{product_id}/", name=f"{p}/api/products/{{id}}/")
+        self.client.get(f"/api/products/{product_id}/complements/", name=f"{p}/api/products/{{id}}/complements/")
+        self.client.get(f"/api/products/{product_id}/similar/", name=f"{p}/api/products/{{id}}/similar/")
         self.seen += self._recommendations("product", product_id)
         self._event("view", product_id)
 
     # ------------------------------------------------------------------------------------------------- tasks
-    @task(4)
     def home(self) -> None:
         self.seen += self._recommendations("home")
 
-    @task(5)
     def browse_category(self) -> None:
         category = random.choice(self.categories)
         response = self.client.get(
-            "/api/products/", params={"category": category, "page_size": 24}, name="/api/products/?category"
+            "/api/products/",
+            params={"category": category, "page_size": 24},
+            name=f"{self.prefix}/api/products/?category",
         )
         if response.status_code == 200:
             items = response.json().get("results", [])
             if items:
                 self._open(random.choice(items)["id"])
 
-    @task(6)
     def open_recommended(self) -> None:
         if self.seen:
             self._open(random.choice(self.seen[-30:]))
 
-    @task(2)
     def search(self) -> None:
         query = random.choice(WORDS)
-        response = self.client.get("/api/search/", params={"q": query}, name="/api/search/")
+        response = self.client.get("/api/search/", params={"q": query}, name=f"{self.prefix}/api/search/")
         if response.status_code == 200:
             self._event("search", None, context={"query": query})
             items = response.json().get("items", [])
             if items:
                 self._open(items[0]["product"]["id"])
 
-    @task(2)
     def add_to_cart(self) -> None:
         if self.seen:
             product = random.choice(self.seen[-10:])
@@ -119,12 +127,47 @@ class Shopper(HttpUser):
             self._event("add_to_cart", product)
             self.seen += self._recommendations("cart")
 
-    @task(1)
     def buy(self) -> None:
         for product in self.cart:
             self._event("purchase", product)
         self.cart = []
         self.flush()
 
+
+# The funnel's weights: many views, few purchases (bench/load.py plays the same ones).
+WEIGHTS = {"home": 4, "browse_category": 5, "open_recommended": 6, "search": 2, "add_to_cart": 2, "buy": 1}
+
+
+class Shopper(HttpUser):
+    wait_time = between(0.5, 3.0)  # a person reads between clicks
+
+    def on_start(self) -> None:
+        self.mix = ShopperMix(self.client)
+        self.mix.start()
+
+    @task(WEIGHTS["home"])
+    def home(self) -> None:
+        self.mix.home()
+
+    @task(WEIGHTS["browse_category"])
+    def browse_category(self) -> None:
+        self.mix.browse_category()
+
+    @task(WEIGHTS["open_recommended"])
+    def open_recommended(self) -> None:
+        self.mix.open_recommended()
+
+    @task(WEIGHTS["search"])
+    def search(self) -> None:
+        self.mix.search()
+
+    @task(WEIGHTS["add_to_cart"])
+    def add_to_cart(self) -> None:
+        self.mix.add_to_cart()
+
+    @task(WEIGHTS["buy"])
+    def buy(self) -> None:
+        self.mix.buy()
+
     def on_stop(self) -> None:
-        self.flush()
+        self.mix.flush()

@@ -93,3 +93,78 @@ def test_requests_keep_the_old_snapshot_while_another_thread_refreshes(tiny_shop
     refreshed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
     assert refreshed is not first
     assert refreshed.products.get_many([tiny_shop["kettle"].pk])[tiny_shop["kettle"].pk].title == "Kettle, renamed"
+
+
+def test_a_trending_refresh_rebuilds_only_the_trend_order(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from dragonrec.recommender import stores
+    from dragonrec.recommender.models import TrendingScore
+
+    embedder = embedder_get()
+    first = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)  # SNAPSHOT_TTL_S is 0 in tests
+    kettle = tiny_shop["kettle"]
+    assert first.products.trending(limit=1)[0][0] != kettle.pk
+    # when: the trending job writes new scores (nothing else changed)
+    TrendingScore.objects.update_or_create(product_id=kettle.pk, defaults={"score": 1e6})
+    refreshed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    # then: the new order is served, and the products and vectors are the previous snapshot's, not rebuilt
+    assert refreshed is not first
+    assert refreshed.products.trending(limit=1)[0] == (kettle.pk, 1e6)
+    assert refreshed.built == ("trending",)
+    assert refreshed.catalog is first.catalog and refreshed.vectors is first.vectors
+    assert refreshed.products.complements_part is first.products.complements_part
+    # a product change rebuilds what lists products (products, their trend order, the exact index), not complements
+    kettle.in_stock = False
+    kettle.save()
+    changed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    assert changed.built == ("products", "trending", "vectors")
+    assert kettle.pk not in [pid for pid, _ in changed.products.trending(limit=100)]
+
+
+def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file(  # type: ignore[no-untyped-def]
+    demo_shop, tmp_path, django_assert_num_queries
+) -> None:
+    from dragonrec.recommender import stores
+
+    embedder = embedder_get()
+    Product.objects.filter(id__in=list(Product.objects.order_by("id").values_list("id", flat=True))[::4]).update(
+        in_stock=False
+    )
+    small, small_index = serving_stores()
+    assert not small.snapshot.catalog.lazy and small_index.in_memory
+    ids = [*Product.objects.order_by("?").values_list("id", flat=True)[:200], 10**12]  # and an unknown id
+    with override_settings(
+        RECOMMENDER={"EXACT_SEARCH_MAX_PRODUCTS": 10, "SNAPSHOT_TTL_S": 0, "VECTOR_FILE_DIR": str(tmp_path)}
+    ):
+        large, large_index = serving_stores()
+        # the same snapshot a second time, not even checked (SNAPSHOT_TTL_LARGE_S, while SNAPSHOT_TTL_S is 0): the
+        # version query counts a million rows at 1M products
+        with django_assert_num_queries(0):
+            assert stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim) is large.snapshot
+    assert large.snapshot.catalog.lazy and not large_index.in_memory
+    assert large.snapshot.index is None and isinstance(large.snapshot.vectors, stores.MappedVectors)
+    assert len(list(tmp_path.glob("*.vectors.npy"))) == 1
+    # the products a request reads, the trend order (whole and per category) and the vectors agree
+    assert large.get_many(ids) == small.get_many(ids) and len(small.get_many(ids)) == 200
+    assert large.trending(limit=50) == small.trending(limit=50)
+    category = small.get_many(ids[:1])[ids[0]].category
+    assert large.trending(limit=20, categories=[category]) == small.trending(limit=20, categories=[category])
+    a, a_mask = small_index.vectors(ids)
+    b, b_mask = large_index.vectors(ids)
+    assert (a_mask == b_mask).all() and a_mask[:-1].all() and not a_mask[-1]
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert [p.id for p in large.snapshot.products.all()] == sorted(p.id for p in small.snapshot.products.all())
+
+    # the search's typo vocabulary, counted by PostgreSQL for a large catalog: the same words
+    from dragonrec.recommender.services.search.ranking import catalog_vocabulary
+
+    assert set(catalog_vocabulary(large.snapshot).counts) == set(catalog_vocabulary(small.snapshot).counts)
+
+    # nearest neighbours from the shared file's inverted index: the exact index's answers, filters included
+    def same(x: list[tuple[int, float]], y: list[tuple[int, float]]) -> bool:
+        return [p for p, _ in x] == [p for p, _ in y] and np.allclose([v for _, v in x], [v for _, v in y], atol=1e-5)
+
+    for i, pid in enumerate(ids[:20]):
+        assert same(large_index.search(a[i], k=10, exclude=[pid]), small_index.search(a[i], k=10, exclude=[pid]))
+        wide = {"k": 30, "only_available": False, "categories": [category]}
+        assert same(large_index.search(a[i], **wide), small_index.search(a[i], **wide))
+        assert len(large_index.search(a[i], k=10)) == 10

@@ -93,11 +93,13 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_N": 10,
     "MAX_N": 100,
     "SNAPSHOT_TTL_S": 5,  # how stale a serving process may be: catalog, stock, new products, merchant rules
+    "SNAPSHOT_TTL_LARGE_S": 60,  # the same above EXACT_SEARCH_MAX_PRODUCTS (the version query counts a million rows)
     # A list's scored candidates are kept this long per process for the same inputs (shopper, history, page,
     # policy, model; see core.pipeline.Pipeline.scored): the re-rank and exploration stay per request; 0 = off.
     "SCORED_CANDIDATES_TTL_S": 60,
     "SCORED_CANDIDATES_MAX": 4000,  # scored lists kept per process (a few KB each)
     "EXACT_SEARCH_MAX_PRODUCTS": 50_000,  # up to this catalog size, exact in-memory search; above, pgvector HNSW
+    "VECTOR_FILE_DIR": "",  # above EXACT_SEARCH_MAX_PRODUCTS: where the shared vector file goes ("": the temp dir)
     "HISTORY_LENGTH": 50,  # events read per request (the student's input length)
     # Pipeline keys (candidate sources per scenario, source bonus, diversity, category cap, content blend): in
     # PIPELINE_DEFAULTS above, merged below.

@@ -27,14 +27,18 @@ from dragonrec.recommender.core.stores import HistoryStore, ProductStore, Vector
 from dragonrec.recommender.core.types import HistoryEvent, Product, ProductId
 
 
-class _CategoryMasks:
+class CategoryMasks:
     """Boolean masks "row lies under any of these category prefixes", computed once per prefix tuple.
 
     Matching runs over the distinct category paths (hundreds), not the rows (tens of thousands).
     """
 
-    def __init__(self, categories: Sequence[str]) -> None:
-        self._paths, self._codes = np.unique(np.asarray(list(categories), dtype=object), return_inverse=True)
+    def __init__(self, categories: Sequence[str] | tuple[np.ndarray, np.ndarray]) -> None:
+        # (distinct paths, each row's code into them) when the caller has them already (a million-row catalog)
+        if isinstance(categories, tuple):
+            self._paths, self._codes = categories
+        else:
+            self._paths, self._codes = np.unique(np.asarray(list(categories), dtype=object), return_inverse=True)
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
 
     def mask(self, prefixes: Sequence[str]) -> np.ndarray:
@@ -43,6 +47,54 @@ class _CategoryMasks:
             matching = np.array([category_within(str(path), key) for path in self._paths], dtype=bool)
             self._cache[key] = matching[self._codes] if len(self._paths) else np.zeros(0, dtype=bool)
         return self._cache[key]
+
+
+class TrendOrder:
+    """The whole catalog by trend score, untrended products after (by id), so `trending` can always fill a page.
+
+    Built from columns (ids, availability, category paths or (paths, codes)) rather than Product objects, so a
+    million-product catalog orders in one lexsort and serving can rebuild it alone when only the scores change.
+    """
+
+    def __init__(
+        self,
+        ids: np.ndarray,
+        available: np.ndarray,
+        categories: Sequence[str] | tuple[np.ndarray, np.ndarray],
+        trending: Mapping[ProductId, float],
+    ) -> None:
+        self._trend = dict(trending)
+        get = self._trend.get
+        scores = np.fromiter((get(int(i), 0.0) for i in ids), dtype=np.float64, count=len(ids))
+        order = np.lexsort((ids, -scores))  # best score first, ties by id
+        self._order = np.asarray(ids, dtype=np.int64)[order]
+        self._available = np.asarray(available, dtype=bool)[order]
+        if isinstance(categories, tuple):
+            self._masks = CategoryMasks((categories[0], np.asarray(categories[1])[order]))
+        else:
+            self._masks = CategoryMasks([categories[i] for i in order])
+        self._listed: dict[tuple[str, ...], np.ndarray] = {}
+
+    def top(self, *, limit: int, categories: Sequence[str] = ()) -> list[tuple[ProductId, float]]:
+        key = tuple(sorted(set(categories)))
+        ids = self._listed.get(key)
+        if ids is None:
+            # the available products of these categories in trend order, kept: compacting a million-row mask on
+            # every call cost milliseconds a list (a list asks per category complement)
+            keep = self._available & self._masks.mask(key) if key else self._available
+            ids = self._listed[key] = self._order[keep]
+        return [(int(i), self._trend.get(int(i), 0.0)) for i in ids[:limit]]
+
+    def score(self, product_id: ProductId) -> float:
+        return self._trend.get(product_id, 0.0)
+
+
+def lookup_rows(sorted_ids: np.ndarray, rows_by_id: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Row of each wanted id (-1 when absent), given the ids sorted and the row of each sorted id."""
+    if not len(sorted_ids) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return np.where(sorted_ids[at] == wanted, rows_by_id[at], -1)
 
 
 class InMemoryProductStore(ProductStore):
@@ -57,14 +109,15 @@ class InMemoryProductStore(ProductStore):
         category_complements: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     ) -> None:
         self.products: dict[ProductId, Product] = {p.id: p for p in products}
-        self._trend = dict(trending or {})
         self._complements = {k: list(v) for k, v in (complements or {}).items()}
         self._category_complements = {k: list(v) for k, v in (category_complements or {}).items()}
-        # Whole catalog by trend score, untrended products after (by id), so `trending` can always fill a page.
-        ordered = sorted(self.products.values(), key=lambda p: (-self._trend.get(p.id, 0.0), p.id))
-        self._order = np.array([p.id for p in ordered], dtype=np.int64)
-        self._available = np.array([p.is_active and p.in_stock for p in ordered], dtype=bool)
-        self._masks = _CategoryMasks([p.category for p in ordered])
+        listed = list(self.products.values())
+        self.trend = TrendOrder(
+            np.array([p.id for p in listed], dtype=np.int64),
+            np.array([p.is_active and p.in_stock for p in listed], dtype=bool),
+            [p.category for p in listed],
+            trending or {},
+        )
 
     @classmethod
     def from_sessions(
@@ -100,12 +153,10 @@ class InMemoryProductStore(ProductStore):
         return {i: self.products[i] for i in ids if i in self.products}
 
     def trending(self, *, limit: int, categories: Sequence[str] = ()) -> list[tuple[ProductId, float]]:
-        keep = self._available & self._masks.mask(categories) if categories else self._available
-        ids = self._order[keep][:limit]
-        return [(int(i), self._trend.get(int(i), 0.0)) for i in ids]
+        return self.trend.top(limit=limit, categories=categories)
 
     def trend_score(self, product_id: ProductId) -> float:
-        return self._trend.get(product_id, 0.0)
+        return self.trend.score(product_id)
 
     def complements(self, product_id: ProductId, *, limit: int) -> list[tuple[ProductId, float]]:
         return self._complements.get(product_id, [])[:limit]
@@ -159,7 +210,7 @@ class InMemoryVectorIndex(VectorIndex):
         by_id = {p.id: p for p in products or ()}
         rows = [by_id.get(int(i)) for i in self._ids]
         self._available = np.array([p is None or (p.is_active and p.in_stock) for p in rows], dtype=bool)
-        self._masks = _CategoryMasks([p.category if p is not None else "" for p in rows])
+        self._masks = CategoryMasks([p.category if p is not None else "" for p in rows])
 
     @property
     def matrix(self) -> np.ndarray:
@@ -170,11 +221,7 @@ class InMemoryVectorIndex(VectorIndex):
         if self._dense:
             rows = np.asarray(ids, dtype=np.int64).reshape(-1)
             return np.where((rows >= 0) & (rows < len(self._ids)), rows, -1)
-        wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if not len(self._ids) or not len(wanted):
-            return np.full(len(wanted), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self._sorted_ids, wanted), len(self._ids) - 1)
-        return np.where(self._sorted_ids[at] == wanted, self._by_id[at], -1)
+        return lookup_rows(self._sorted_ids, self._by_id, np.asarray(ids, dtype=np.int64).reshape(-1))
 
     def vectors(self, ids: Sequence[ProductId]) -> tuple[np.ndarray, np.ndarray]:
         rows = self._rows(ids)  # -1 (unknown) picks the padding row: zeros, no vector; one gather, no mask copies

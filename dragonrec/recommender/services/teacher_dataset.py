@@ -59,7 +59,7 @@ def teacher_dataset_histories(*, n: int, edge_share: float = 0.2, seed: int = 0)
     rng = random.Random(seed)
     sequences = [s for s in training_sequences().values() if s]
     pipeline, _ = build_pipeline()
-    catalog = [p for p in pipeline.products.snapshot.products.products.values() if p.is_active]  # type: ignore[attr-defined]
+    catalog = [p for p in pipeline.products.snapshot.products.all() if p.is_active]  # type: ignore[attr-defined]
     if not catalog:
         return []
     # every edge-case kind at least once, then the given share; the rest are real sequence prefixes

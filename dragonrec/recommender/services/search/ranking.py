@@ -6,20 +6,23 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from django.db import connection
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Concat
 
 from dragonrec.categories import category_leaf, category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
 from dragonrec.recommender.conf import DEFAULTS, recommender_settings
 from dragonrec.recommender.core.base import Ranker
 from dragonrec.recommender.core.stores import ProductStore
-from dragonrec.recommender.core.types import Context, Product
+from dragonrec.recommender.core.types import Context
 from dragonrec.recommender.services.embeddings import embedder_get
-from dragonrec.recommender.stores import CatalogSnapshot
+from dragonrec.recommender.stores import CatalogProducts, CatalogSnapshot
 from dragonrec.textsearch import SearchFields, Vocabulary, lexical_search, normalize, words
 
 
@@ -31,24 +34,53 @@ def search_settings() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ vocabulary
 
 # The typo path's vocabulary, built from the serving snapshot's products (titles, brands, categories) and kept as
-# long as that snapshot is: it is rebuilt exactly when the snapshot is, i.e. within SNAPSHOT_TTL_S of a product change.
-_vocabularies: weakref.WeakKeyDictionary[CatalogSnapshot, Vocabulary] = weakref.WeakKeyDictionary()
+# long as that snapshot's products part is: rebuilt within SNAPSHOT_TTL_S of a product change, not when only
+# trending or complements change (a million products take a minute to read).
+_vocabularies: weakref.WeakKeyDictionary[CatalogProducts, Vocabulary] = weakref.WeakKeyDictionary()
 _vocabulary_lock = threading.Lock()
 
 
 def catalog_vocabulary(snapshot: CatalogSnapshot) -> Vocabulary:
     with _vocabulary_lock:
-        found = _vocabularies.get(snapshot)
+        found = _vocabularies.get(snapshot.catalog)
         if found is None:
-            found = Vocabulary.from_texts(
-                f"{p.title} {p.brand} {p.category.replace('>', ' ')}" for p in _snapshot_products(snapshot)
-            )
-            _vocabularies[snapshot] = found
+            if snapshot.catalog.lazy:
+                found = _vocabulary_in_sql(snapshot.catalog.adapter)
+            else:
+                found = Vocabulary.from_texts(
+                    f"{p.title} {p.brand} {p.category.replace('>', ' ')}" for p in snapshot.products.all()
+                )
+            _vocabularies[snapshot.catalog] = found
         return found
 
 
-def _snapshot_products(snapshot: CatalogSnapshot) -> list[Product]:
-    return list(snapshot.products.products.values())
+def _vocabulary_in_sql(adapter: DefaultProductAdapter) -> Vocabulary:
+    """A large catalog's vocabulary: PostgreSQL splits and counts the words of a million products (seconds, and no
+    Python thread holds the GIL for a minute meanwhile, which stalled every request of its process); Python
+    normalises the distinct words. A product counts once per whitespace-separated token, so a word in two tokens
+    of one product ("USB-C usb") counts twice: counts only order corrections of equal distance."""
+    doc = Concat(
+        F(adapter.title_field), Value(" "), F(adapter.brand_field), Value(" "), F(adapter.category_path_field),
+        output_field=TextField(),
+    )  # fmt: skip
+    inner, params = adapter.queryset().annotate(doc=doc).values_list("doc").query.sql_with_params()
+    counts: Counter[str] = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT w.token, count(*) FROM ({inner}) AS p(doc), LATERAL (SELECT DISTINCT token FROM "
+            "regexp_split_to_table(replace(lower(p.doc), '>', ' '), '\\s+') AS token) AS w GROUP BY w.token",
+            params,
+        )
+        for token, n in cursor.fetchall():
+            for word in set(words(token)):
+                if len(word) > 1:
+                    counts[word] += int(n)
+    return Vocabulary(dict(counts))
+
+
+def catalog_category_paths(snapshot: CatalogSnapshot) -> list[str]:
+    """The distinct category paths of the snapshot's products (from its columns: no pass over the products)."""
+    return [str(path) for path in snapshot.catalog.categories[0]]
 
 
 # ------------------------------------------------------------------------------------------------ query vectors

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from dragonrec.categories import category_leaf
 from dragonrec.recommender.adapters import product_adapter
-from dragonrec.recommender.services.search.ranking import _snapshot_products, catalog_vocabulary, search_fields
+from dragonrec.recommender.services.search.ranking import catalog_category_paths, catalog_vocabulary, search_fields
 from dragonrec.recommender.stores import serving_stores
 from dragonrec.textsearch import Vocabulary, lexical_search, normalize, words
 
@@ -64,7 +64,7 @@ def search_suggest(*, query: str, limit: int = 8) -> tuple[list[SearchSuggestion
         completions = [guess]
     for word in completions:
         add(SearchSuggestion(" ".join([*head, word]), "query"))
-    leaves = {category_leaf(p.category) for p in _snapshot_products(index.snapshot)} if index.snapshot else set()
+    leaves = {category_leaf(path) for path in catalog_category_paths(index.snapshot)} if index.snapshot else set()
     for leaf in sorted(leaves):
         leaf_words = words(leaf)
         if any(w.startswith(last) for w in leaf_words) and all(w in leaf_words for w in head):

@@ -1,0 +1,105 @@
+#!/usr/bin/env python
+"""What one serving process pays for a large catalog (issues #24/#25): the catalog snapshot's build time and memory,
+a trending-only rebuild, a request's product and vector lookups, and the large-catalog nearest-neighbour search
+(MappedVectors' inverted file) with its recall@10 against exact search over the same vectors.
+
+    DATABASE_URL='postgres://postgres@%2F<repo>%2Fvar%2Fpg/dragonrec_scale' \
+        nice -n 10 .venv/bin/python bench/catalog_scale.py --queries 200
+
+Run against a generated shop (`manage.py dragonrec_generate`, docs/scaling.md). The first run writes the shared
+vector files (minutes at 1M products); later runs and every serving process map them. Queries are the vectors of
+random products (a product page's "similar items"), top-100 with the availability filter, each query's own product
+excluded. Times are wall clock on this machine: say the load average beside them (printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def rss_mb() -> float:
+    # resident set (private heap and the mapped file pages this process touched; the latter are shared)
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--nprobe", type=int, nargs="*", default=[], help="also measure these probe widths")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    import django
+
+    django.setup()
+    from dragonrec.recommender import stores
+    from dragonrec.recommender.adapters import product_adapter
+    from dragonrec.recommender.core.stores import VectorFilter
+    from dragonrec.recommender.services.embeddings import embedder_get
+
+    print(f"load average before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
+    embedder, adapter = embedder_get(), product_adapter()
+    base = rss_mb()
+    started = time.perf_counter()
+    versions = stores._snapshot_version(adapter, embedder.name)
+    print(f"version query: {1000 * (time.perf_counter() - started):.0f} ms", flush=True)
+    started = time.perf_counter()
+    snapshot = stores.CatalogSnapshot(adapter=adapter, model_name=embedder.name, dim=embedder.dim, versions=versions)
+    print(f"snapshot: {snapshot.size} products, lazy={snapshot.catalog.lazy}, built in "
+          f"{time.perf_counter() - started:.1f} s, RSS +{rss_mb() - base:.0f} MB", flush=True)  # fmt: skip
+    started = time.perf_counter()
+    changed = {**versions, "trending": ("a new trending run",)}
+    again = stores.CatalogSnapshot(
+        adapter=adapter, model_name=embedder.name, dim=embedder.dim, versions=changed, previous=snapshot
+    )
+    print(f"trending-only rebuild: {time.perf_counter() - started:.1f} s, rebuilt {again.built}", flush=True)
+    store = stores.OrmProductStore(again)
+    index = stores.PgVectorIndex(model_name=embedder.name, dim=embedder.dim, snapshot=again, exact_max=0)
+    rng = np.random.default_rng(0)
+    all_ids = np.asarray(snapshot.catalog.ids)
+    picks = [int(i) for i in rng.choice(all_ids, size=min(args.queries, len(all_ids)), replace=False)]
+    for label in ("cold", "warm"):
+        started = time.perf_counter()
+        store.get_many(picks[:200])
+        print(f"get_many(200) {label}: {1000 * (time.perf_counter() - started):.2f} ms")
+    started = time.perf_counter()
+    queries, found = index.vectors(picks)
+    print(f"vectors({len(picks)}): {1000 * (time.perf_counter() - started):.2f} ms, {int(found.sum())} found")
+    search = again.search
+    if search is None:
+        print("(exact in-memory index: nothing more to measure)")
+        return 0
+    mapped = search.vectors
+    matrix = mapped.matrix  # exact reference: one product with the whole (mapped) matrix per query
+    available_rows = np.flatnonzero(search.available)
+    for nprobe in [mapped.NPROBE, *args.nprobe]:
+        times, cpu, recalls = [], [], []
+        for pid, query in zip(picks, queries, strict=True):
+            mapped.NPROBE = nprobe
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            hits = search.top(query, args.k, VectorFilter(exclude=(pid,)))
+            times.append(1000 * (time.perf_counter() - started))
+            cpu.append(1000 * (time.thread_time() - started_cpu))
+            scores = (matrix @ query)[available_rows]
+            best = available_rows[np.argsort(-scores)[:11]]
+            exact = [int(i) for i in np.asarray(mapped.ids)[best] if int(i) != pid][:10]
+            recalls.append(len({p for p, _ in hits[:10]} & set(exact)) / 10)
+        p50, p95 = np.percentile(times, [50, 95])
+        c50, c95 = np.percentile(cpu, [50, 95])
+        print(f"IVF top-{args.k} nprobe {nprobe}: wall p50 {p50:.2f} / p95 {p95:.2f} ms, CPU p50 {c50:.2f} / "
+              f"p95 {c95:.2f} ms; recall@10 vs exact {np.mean(recalls):.3f} ({len(picks)} queries)",
+              flush=True)  # fmt: skip
+    print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

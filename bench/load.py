@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""One load test against two stacks at once (issues #24 and #25): the same shopper mix, at the same rate, played
+against each, interleaved, so the catalog size is the only difference between them.
+
+    # the databases: a 1k-product and a 1M-product shop from the generator (docs/scaling.md)
+    .venv/bin/python bench/load.py --start \
+        --stack "1k=127.0.0.1:8413,postgres://postgres@%2Fpath%2Fvar%2Fpg/dragonrec_1k,6413" \
+        --stack "1M=127.0.0.1:8414,postgres://postgres@%2Fpath%2Fvar%2Fpg/dragonrec_scale,16413" \
+        --rate 10 --users 20 --duration 180 --warmup 30
+
+A stack is `NAME=BIND[,DATABASE_URL,REDIS_PORT]`. With --start, each is started here as `make demo` runs it
+(gunicorn with config/gunicorn.py, a Celery worker on every queue, Celery beat) on its own database and its own
+Redis server (started on REDIS_PORT, or the next free port, with its data under var/load/NAME), with the throttles
+lifted, and everything started is stopped at the end. Without --start, BIND names an already running stack.
+
+The driver is locust (bench/locustfile.py's ShopperMix, as a library): each simulated shopper holds one shopper
+per stack (its own cookies, cart and seen products on each catalog) and plays every task on both, in a random
+order, so both stacks get the same mix at the same moments. --rate is tasks per second per stack (about one
+recommendation list a task). Prints per endpoint and stack the request count, p50/p95/p99 (ms) and throughput, the
+load average, and the ratio of the recommendations' p95 (every scenario together) between the last stack and the
+first: the issues' bar is p95(1M) <= 1.5 x p95(1k). Requests in the first --warmup seconds are not counted. Any
+failed request (an error status, a refused connection, a timeout) makes the run exit 1: its figures do not stand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent  # type: ignore[import-untyped]
+import numpy as np
+from locust import User, constant_throughput, task
+from locust.clients import HttpSession
+from locust.env import Environment
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from locustfile import WEIGHTS, ShopperMix  # noqa: E402
+
+# every throttle scope a shopper's requests pass through, lifted (empty = no limit): a load test measures serving
+UNTHROTTLED = ",".join(
+    f"{scope}.{who}=" for scope in ("recommendations", "events", "event_requests") for who in ("shopper", "address")
+)
+
+
+@dataclass
+class Stack:
+    name: str
+    bind: str
+    database_url: str = ""
+    redis_port: int = 0
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    redis_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.bind}"
+
+    @classmethod
+    def parse(cls, spec: str) -> Stack:
+        name, _, rest = spec.partition("=")
+        parts = rest.split(",")
+        if not name or not parts[0]:
+            raise SystemExit(f"--stack {spec!r}: expected NAME=BIND[,DATABASE_URL,REDIS_PORT]")
+        database_url = parts[1] if len(parts) > 1 else ""
+        return cls(name, parts[0], database_url, int(parts[2]) if len(parts) > 2 else 0)
+
+
+def start_stack(stack: Stack, log_dir: Path) -> None:
+    from config import queues
+    from config.embedded_redis import redis_start
+
+    if not stack.database_url:
+        raise SystemExit(f"--start needs a DATABASE_URL for stack {stack.name}")
+    env = {**os.environ, "DRAGONREC_REDIS_PORT": str(stack.redis_port or 6390)}
+    redis_url = redis_start(stack.redis_state, directory=log_dir / stack.name / "redis")
+    env.update(
+        DATABASE_URL=stack.database_url,
+        REDIS_URL=redis_url,
+        DRAGONREC_BIND=stack.bind,
+        DRAGONREC_THROTTLE_RATES=UNTHROTTLED,
+        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.dev"),
+    )
+    py = sys.executable
+    subprocess.run([py, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=REPO, env=env, check=True)
+    worker = [py, "-m", "celery", "-A", "config", "worker", "-Q", queues.ALL, "-c", "2", "-l", "warning"]
+    beat = [py, "-m", "celery", "-A", "config", "beat", "-l", "warning", "-s", str(log_dir / stack.name / "beat")]
+    # a 1M-product worker builds its catalog snapshot before it serves (tens of seconds on a busy machine):
+    # gunicorn's default 30 s would kill it during that warm-up
+    # and keep-alive past the shoppers' pauses (2 s by default: the server closed idle connections as the client
+    # reused them, a failure that measures the bench, not the stack; a proxy in front keeps its upstreams open)
+    web = [py, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "--timeout", "300", "--keep-alive", "75"]
+    web.append("config.wsgi")
+    commands = {"worker": [*worker, "--without-gossip", "--without-mingle"], "beat": beat, "web": web}
+    for kind, command in commands.items():
+        log = open(log_dir / stack.name / f"{kind}.log", "wb")  # noqa: SIM115 - open for the process's life
+        stack.processes.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log))
+
+
+def stop_stack(stack: Stack) -> None:
+    from config.embedded_redis import redis_stop
+
+    for process in stack.processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in stack.processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    redis_stop(stack.redis_state)
+
+
+def wait_ready(stack: Stack, timeout_s: float) -> None:
+    """Until the stack answers a recommendation list (both gunicorn workers warm up before they accept)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{stack.url}/api/recommendations/?scenario=home", timeout=30) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"stack {stack.name} did not answer within {timeout_s:.0f} s")
+        for process in stack.processes:
+            if process.poll() is not None:
+                raise SystemExit(f"stack {stack.name}: {process.args!r} exited ({process.returncode})")
+        time.sleep(2)
+
+
+def endpoint(name: str) -> tuple[str, str]:
+    """(stack, endpoint) from a request name `<stack> <endpoint>`."""
+    stack, _, rest = name.partition(" ")
+    return stack, rest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", action="append", required=True, help="NAME=BIND[,DATABASE_URL,REDIS_PORT]")
+    parser.add_argument("--start", action="store_true", help="start (and at the end stop) each stack here")
+    parser.add_argument("--rate", type=float, default=10.0, help="shopper tasks per second, per stack")
+    parser.add_argument("--users", type=int, default=20, help="simulated shoppers (each plays on every stack)")
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds of load, warm-up included")
+    parser.add_argument("--warmup", type=float, default=30.0, help="first seconds not counted")
+    parser.add_argument("--ready-timeout", type=float, default=900.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    stacks = [Stack.parse(spec) for spec in args.stack]
+    random.seed(args.seed)
+    log_dir = REPO / "var" / "load"
+    try:
+        if args.start:
+            for stack in stacks:
+                (log_dir / stack.name).mkdir(parents=True, exist_ok=True)
+                start_stack(stack, log_dir)
+        for stack in stacks:
+            started = time.monotonic()
+            wait_ready(stack, args.ready_timeout)
+            print(f"{stack.name}: ready after {time.monotonic() - started:.0f} s", flush=True)
+        return run_load(stacks, args)
+    finally:
+        if args.start:
+            for stack in stacks:
+                stop_stack(stack)
+
+
+def run_load(stacks: list[Stack], args: argparse.Namespace) -> int:
+    times: dict[tuple[str, str], list[float]] = defaultdict(list)
+    failures: list[str] = []
+    counting_from = time.monotonic() + args.warmup
+
+    def on_request(name: str, response_time: float, exception: BaseException | None, **_: Any) -> None:
+        if isinstance(exception, gevent.GreenletExit):
+            return  # a request the driver itself cut short when the time was up
+        if exception is not None:
+            failures.append(f"{name}: {exception!r}"[:300])  # counted in the warm-up too: a failure is a failure
+        elif time.monotonic() >= counting_from:
+            times[endpoint(name)].append(response_time)
+
+    class PairedShopper(User):
+        """One shopper per stack, playing each task on every stack (in a random order)."""
+
+        wait_time = constant_throughput(args.rate / args.users)
+
+        def on_start(self) -> None:
+            self.mixes = [
+                ShopperMix(HttpSession(s.url, self.environment.events.request, self), prefix=f"{s.name} ")
+                for s in stacks
+            ]
+            for mix in self.mixes:
+                mix.start()
+
+        def _play(self, name: str) -> None:
+            for mix in random.sample(self.mixes, len(self.mixes)):
+                getattr(mix, name)()
+
+        @task(WEIGHTS["home"])
+        def home(self) -> None:
+            self._play("home")
+
+        @task(WEIGHTS["browse_category"])
+        def browse_category(self) -> None:
+            self._play("browse_category")
+
+        @task(WEIGHTS["open_recommended"])
+        def open_recommended(self) -> None:
+            self._play("open_recommended")
+
+        @task(WEIGHTS["search"])
+        def search(self) -> None:
+            self._play("search")
+
+        @task(WEIGHTS["add_to_cart"])
+        def add_to_cart(self) -> None:
+            self._play("add_to_cart")
+
+        @task(WEIGHTS["buy"])
+        def buy(self) -> None:
+            self._play("buy")
+
+        def on_stop(self) -> None:
+            for mix in self.mixes:
+                mix.flush()
+
+    env = Environment(user_classes=[PairedShopper])
+    env.events.request.add_listener(on_request)  # type: ignore[no-untyped-call]
+    runner = env.create_local_runner()
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    samples: list[float] = []
+
+    def sample_load() -> None:
+        while True:
+            samples.append(float(Path("/proc/loadavg").read_text().split()[0]))
+            gevent.sleep(10)
+
+    sampler = gevent.spawn(sample_load)
+    runner.start(args.users, spawn_rate=max(1.0, args.users / 5))
+    gevent.spawn_later(args.duration, runner.quit)
+    runner.greenlet.join()
+    sampler.kill()
+    measured_s = max(1e-9, args.duration - args.warmup)
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+
+    print(f"\n{len(stacks)} stacks, {args.users} shoppers, {args.rate:g} tasks/s per stack, {args.duration:.0f} s "
+          f"({args.warmup:.0f} s warm-up not counted)")  # fmt: skip
+    print(f"{'stack':<6} {'endpoint':<44} {'n':>6} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7}")
+    recs: dict[str, list[float]] = defaultdict(list)
+    for (stack_name, name), values in sorted(times.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        print(f"{stack_name:<6} {name:<44} {len(values):>6} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} "
+              f"{len(values) / measured_s:>7.1f}")  # fmt: skip
+        if name.startswith("/api/recommendations/"):
+            recs[stack_name] += values
+    print()
+    for stack in stacks:
+        every = [v for (s, _), values in times.items() if s == stack.name for v in values]
+        rec = recs.get(stack.name, [])
+        if rec:
+            p50, p95, p99 = np.percentile(rec, [50, 95, 99])
+            print(f"{stack.name:<6} recommendations (all scenarios): n {len(rec)}, p50 {p50:.1f} / p95 {p95:.1f} / "
+                  f"p99 {p99:.1f} ms, {len(rec) / measured_s:.1f} lists/s; all requests {len(every) / measured_s:.1f}"
+                  "/s")  # fmt: skip
+    if len(stacks) >= 2 and recs.get(stacks[0].name) and recs.get(stacks[-1].name):
+        ratio = float(np.percentile(recs[stacks[-1].name], 95) / np.percentile(recs[stacks[0].name], 95))
+        print(f"recommendations p95 {stacks[-1].name} / {stacks[0].name}: {ratio:.2f}x (bar: at most 1.5x)")
+    print(f"load average: before {' '.join(load_before)}, after {' '.join(load_after)}, "
+          f"1-min samples during the run {min(samples, default=0):.1f}-{max(samples, default=0):.1f}")  # fmt: skip
+    if failures:
+        print(f"\nFAILED: {len(failures)} requests failed; the figures above do not stand. First ones:")
+        for line in failures[:10]:
+            print(f"  {line}")
+        return 1
+    print("failures: 0")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
