@@ -79,7 +79,8 @@ class NextItemLoss:
         uniform = torch.randint(
             self.n_items, (self.n_negatives,), generator=self.generator, device=self.device, dtype=torch.long
         )
-        return torch.unique(torch.cat([targets, uniform]))  # sorted, so a target's row is a binary search
+        candidates: torch.Tensor = torch.unique(torch.cat([targets, uniform]))  # sorted: a target's row by bisection
+        return candidates
 
     def __call__(
         self,

@@ -255,9 +255,14 @@ def _train(
                 # sampled: the encoder computes its rows itself (model.item_rows), never the whole catalogue
                 M = None if sampled else model.item_matrix()
                 candidates = next_item.draw(targets) if sampled else None
+                kd_step = kd_slices[min(step, len(kd_slices) - 1)] if kd_slices is not None else None
                 if sparse_opt is not None and candidates is not None:
                     # the id rows this step reads, brought to where dense Adam has them before the forward
-                    sparse_opt.catch_up(torch.cat([items.flatten(), candidates + 1]))
+                    rows = [items.flatten(), candidates + 1]
+                    if kd_step is not None and len(kd_step):
+                        t = torch.from_numpy(kd_step).to(tb.items.device)
+                        rows += [tb.items[t].flatten().to(device), tb.cands[t].flatten().to(device)]
+                    sparse_opt.catch_up(torch.cat(rows))
                 with autocast():
                     h = model.encode(items, events, lengths, M)
                 real = torch.arange(items.shape[1], device=device).unsqueeze(0) < lengths.unsqueeze(1)
@@ -265,7 +270,6 @@ def _train(
                 ce = next_item(model, hv, targets, w / w.sum(), M, candidates)
                 loss = ce
                 kd = torch.zeros((), device=device)
-                kd_step = kd_slices[min(step, len(kd_slices) - 1)] if kd_slices is not None else None
                 if kd_step is not None and len(kd_step):  # not None exactly when use_kd
                     kd_sum = kd_loss(model, tb, kd_step, M)
                     # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
