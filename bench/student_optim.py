@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 import _student_common  # noqa: F401  (puts the repository root on sys.path)
 import numpy as np
@@ -78,7 +79,7 @@ def main() -> None:
     )
     print("| optimizer | CPU ms / step, median | p95 | flush ms |")
     print("|---|---:|---:|---:|")
-    kinds: list[tuple[str, type[torch.optim.Optimizer], bool]] = [
+    kinds: list[tuple[str, Callable[..., torch.optim.Optimizer], bool]] = [
         ("SparseAdam (lazy)", torch.optim.SparseAdam, False),
         ("SparseReplayAdam (catch-up + step)", SparseReplayAdam, False),
     ]
