@@ -97,9 +97,10 @@ class StudentConfig:
     # which logits of the sampled softmax the logQ correction applies to: "all" (every candidate, the row's own
     # target included: Yi et al. 2019) or "negatives" (the target's logit as is: Khrylchenko et al. 2025)
     logq_correction: str = "all"
-    # sampled softmax: update the id embeddings with a sparse (lazy) Adam, only the rows a step touches; False: dense
-    # AdamW as the full softmax does (rewrites every row's weights and moments at every step: fine on a small
-    # catalogue, 3 x 512 MB per step at 1M products)
+    # sampled softmax: update the id embeddings with a sparse Adam that works on the rows a step touches and replays
+    # the momentum updates dense Adam makes on the steps that skip a row (ml/optim.py: the same weights as dense Adam
+    # up to eps); False: dense AdamW as the full softmax does (rewrites every row's weights and moments at every
+    # step: fine on a small catalogue, 3 x 512 MB per step at 1M products)
     sparse_ids: bool = True
     # "auto": cuda when torch sees a GPU, else cpu; or "cpu", "cuda", "cuda:1"
     device: str = DEFAULTS["STUDENT_TRAINING"]["device"]

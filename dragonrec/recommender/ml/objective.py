@@ -72,18 +72,33 @@ class NextItemLoss:
         self.generator.manual_seed(seed)
         self.device = device
 
-    def __call__(
-        self, model: StudentModel, h: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, M: torch.Tensor | None
-    ) -> torch.Tensor:
-        """sum_i weights[i] * CE(h[i] -> targets[i]) (targets are dense ids). M: the full item matrix (full softmax
-        only; None for sampled, which computes the candidates' rows itself)."""
-        if not self.sampled:
-            assert M is not None
-            return full_softmax_ce(h, M[1:], targets, weights, bf16=self.bf16)
+    def draw(self, targets: torch.Tensor) -> torch.Tensor:
+        """The sampled softmax's candidates for a step with these targets (dense ids, sorted, unique): the targets
+        plus `n_negatives` uniform draws. Drawn before the forward pass when the caller must know which item rows
+        the step reads (train.py: SparseReplayAdam.catch_up)."""
         uniform = torch.randint(
             self.n_items, (self.n_negatives,), generator=self.generator, device=self.device, dtype=torch.long
         )
-        candidates = torch.unique(torch.cat([targets, uniform]))  # sorted, so a target's row is a binary search
+        candidates: torch.Tensor = torch.unique(torch.cat([targets, uniform]))  # sorted: a target's row by bisection
+        return candidates
+
+    def __call__(
+        self,
+        model: StudentModel,
+        h: torch.Tensor,
+        targets: torch.Tensor,
+        weights: torch.Tensor,
+        M: torch.Tensor | None,
+        candidates: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """sum_i weights[i] * CE(h[i] -> targets[i]) (targets are dense ids). M: the full item matrix (full softmax
+        only; None for sampled, which computes the candidates' rows itself). candidates: draw(targets), when the
+        caller drew them already."""
+        if not self.sampled:
+            assert M is not None
+            return full_softmax_ce(h, M[1:], targets, weights, bf16=self.bf16)
+        if candidates is None:
+            candidates = self.draw(targets)
         log_q = mixed_sample_log_q(
             self.target_share[candidates], n_targets=len(targets), n_uniform=self.n_negatives, n_items=self.n_items
         )

@@ -60,6 +60,7 @@ from dragonrec.recommender.ml.objective import (
     resolve_device,
     use_sampled_softmax,
 )
+from dragonrec.recommender.ml.optim import SparseReplayAdam
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,9 @@ def _train(
         if sampled and cfg.sparse_ids and name == "id_emb.weight":
             # Sampled: a step touches a few thousand of the catalogue's id rows. Sparse gradients and a sparse Adam
             # update those rows only; dense AdamW would rewrite every row's weights and moments at every step
-            # (3 x 512 MB at 1M products and hidden 128).
+            # (3 x 512 MB at 1M products and hidden 128). The sparse Adam replays the momentum updates dense Adam
+            # makes on the steps that skip a row (optim.SparseReplayAdam): a lazy one (torch's SparseAdam) cost
+            # the sampled student 3.8% of Beauty's test NDCG@10 against full softmax.
             sparse_ids.append(p)
             continue
         (decay if p.ndim == 2 and "emb" not in name and "wpe" not in name else no_decay).append(p)
@@ -205,7 +208,7 @@ def _train(
         lr=cfg.lr,
         betas=(0.9, 0.98),
     )
-    sparse_opt = torch.optim.SparseAdam(sparse_ids, lr=cfg.lr, betas=(0.9, 0.98)) if sparse_ids else None
+    sparse_opt = SparseReplayAdam(sparse_ids, lr=cfg.lr, betas=(0.9, 0.98)) if sparse_ids else None
     model.id_emb.sparse = bool(sparse_ids)
     weight_of_event = torch.tensor(
         [cfg.target_weights.get(e, 1.0) for e in EVENT_VOCAB], dtype=torch.float32, device=device
@@ -251,14 +254,22 @@ def _train(
                 w = weight_of_event[torch.from_numpy(np.concatenate([windows.target_events[i] for i in b])).to(device)]
                 # sampled: the encoder computes its rows itself (model.item_rows), never the whole catalogue
                 M = None if sampled else model.item_matrix()
+                candidates = next_item.draw(targets) if sampled else None
+                kd_step = kd_slices[min(step, len(kd_slices) - 1)] if kd_slices is not None else None
+                if sparse_opt is not None and candidates is not None:
+                    # the id rows this step reads, brought to where dense Adam has them before the forward
+                    rows = [items.flatten(), candidates + 1]
+                    if kd_step is not None and len(kd_step):
+                        t = torch.from_numpy(kd_step).to(tb.items.device)
+                        rows += [tb.items[t].flatten().to(device), tb.cands[t].flatten().to(device)]
+                    sparse_opt.catch_up(torch.cat(rows))
                 with autocast():
                     h = model.encode(items, events, lengths, M)
                 real = torch.arange(items.shape[1], device=device).unsqueeze(0) < lengths.unsqueeze(1)
                 hv = h[real].float()  # row-major order matches the concatenated targets
-                ce = next_item(model, hv, targets, w / w.sum(), M)
+                ce = next_item(model, hv, targets, w / w.sum(), M, candidates)
                 loss = ce
                 kd = torch.zeros((), device=device)
-                kd_step = kd_slices[min(step, len(kd_slices) - 1)] if kd_slices is not None else None
                 if kd_step is not None and len(kd_step):  # not None exactly when use_kd
                     kd_sum = kd_loss(model, tb, kd_step, M)
                     # One judgment weighs like distill_weight next-item targets (the CE is a mean over the step's
@@ -286,6 +297,8 @@ def _train(
                 tot_ce += float(ce.detach())
                 tot_kd += float(kd.detach())
         n = max(step, 1)
+        if sparse_opt is not None:
+            sparse_opt.flush()  # every id row where dense Adam has it, before validation reads or keeps them
         entry = EpochLog(epoch=epoch, loss=tot / n, ce=tot_ce / n, kd=tot_kd / n, seconds=0.0)
         stop = ""
         if valid_set is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.max_epochs):
