@@ -355,7 +355,8 @@ class CatalogSnapshot:
     every 15 minutes reorders trending and leaves a million products and their vectors alone.
 
     Above EXACT_SEARCH_MAX_PRODUCTS products the products are columns loaded lazily (CatalogProducts) and the vectors
-    a shared read-only file (MappedVectors); nearest neighbours come from pgvector's HNSW index.
+    a shared read-only file (MappedVectors); nearest neighbours come from the inverted-file index in those files
+    (LargeCatalogSearch). pgvector's HNSW index answers only a PgVectorIndex built without a snapshot.
     """
 
     catalog: CatalogProducts
