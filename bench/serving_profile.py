@@ -131,6 +131,11 @@ def main() -> int:
     )
     parser.add_argument("--cprofile", type=int, default=0, help="also print the N functions with most own time")
     parser.add_argument("--sort", default="tottime", help="the cProfile sort key (tottime, cumulative, ...)")
+    parser.add_argument(
+        "--no-memo",
+        action="store_true",
+        help="SCORED_CANDIDATES_TTL_S=0: every list computes its candidates and scores (a memo miss's cost)",
+    )
     args = parser.parse_args()
     global _clock
     _clock = time.thread_time if args.clock == "cpu" else time.perf_counter
@@ -144,6 +149,10 @@ def main() -> int:
     from dragonrec.roundtrips import RoundTrips
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    if args.no_memo:
+        from django.test import override_settings
+
+        override_settings(RECOMMENDER={**settings.RECOMMENDER, "SCORED_CANDIDATES_TTL_S": 0}).enable()
     clients, ids = _setup(args.shoppers)
     _instrument()
     client = Client()

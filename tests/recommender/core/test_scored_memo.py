@@ -128,3 +128,34 @@ def test_entries_expire_and_the_memo_is_bounded() -> None:
     for n in (5, 6, 7):
         pipeline.recommend(Context(n=n), memo=small)
     assert len(small) == 2
+
+
+def test_a_page_is_kept_for_the_same_rules_and_every_rule_is_in_its_key() -> None:
+    """The re-ranked page is memoised too (`ScoredMemo.pages`): the same request and rules get the page a fresh
+    re-rank gives without re-ranking, and a change to any rule is a new page, the one a fresh computation gives."""
+    shop = make_shop()
+    pipeline, memo = _pipeline(shop), ScoredMemo(ttl_s=60, max_entries=100)
+    ctx = _returning(shop)
+    base = _ids(pipeline.recommend(ctx, memo=memo))
+    again = pipeline.recommend(ctx, memo=memo)
+    assert _ids(again) == base and len(memo.pages) == 1 and (memo.hits, memo.misses) == (1, 1)
+    again.items.clear()  # a caller's list is its own
+    assert _ids(pipeline.recommend(ctx, memo=memo)) == base
+
+    kettle = shop.in_category("Home > Kitchen > Kettles")[0]
+    phones = "Electronics > Phones"
+    variants = [
+        RerankRules(rested=frozenset(base[:2])),
+        RerankRules(exclude=frozenset(base[:1])),
+        RerankRules(pins={kettle: 0}),
+        RerankRules(boosts={base[-1]: 50.0}),
+        RerankRules(categories=(phones,)),
+        RerankRules(avoid_categories=frozenset({phones})),
+    ]
+    for rules in variants:
+        pages = len(memo.pages)
+        served = _ids(pipeline.recommend(ctx, rules, memo=memo))
+        assert served == _ids(pipeline.recommend(ctx, rules)), rules
+        assert served != base, rules  # each variant changes the page, so a stale page would be caught
+        assert len(memo.pages) == pages + 1, rules
+        assert _ids(pipeline.recommend(ctx, rules, memo=memo)) == served
