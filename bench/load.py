@@ -84,7 +84,17 @@ def start_stack(stack: Stack, log_dir: Path) -> None:
     if not stack.database_url:
         raise SystemExit(f"--start needs a DATABASE_URL for stack {stack.name}")
     env = {**os.environ, "DRAGONREC_REDIS_PORT": str(stack.redis_port or 6390)}
-    redis_url = redis_start(stack.redis_state, directory=log_dir / stack.name / "redis")
+    # redis_start reads the port from this process's environment (it took the shell's DRAGONREC_REDIS_PORT + 1,
+    # another engineer's port, instead of the stack's)
+    shell_port = os.environ.get("DRAGONREC_REDIS_PORT")
+    os.environ["DRAGONREC_REDIS_PORT"] = env["DRAGONREC_REDIS_PORT"]
+    try:
+        redis_url = redis_start(stack.redis_state, directory=log_dir / stack.name / "redis")
+    finally:
+        if shell_port is None:
+            os.environ.pop("DRAGONREC_REDIS_PORT", None)
+        else:
+            os.environ["DRAGONREC_REDIS_PORT"] = shell_port
     env.update(
         DATABASE_URL=stack.database_url,
         REDIS_URL=redis_url,
