@@ -168,3 +168,33 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file( 
         wide = {"k": 30, "only_available": False, "categories": [category]}
         assert same(large_index.search(a[i], **wide), small_index.search(a[i], **wide))
         assert len(large_index.search(a[i], k=10)) == 10
+    # the same queries again from other shoppers, who exclude other products: the neighbours the search kept
+    # answer them, the same as the exact index
+    kept = len(large.snapshot.search._neighbours)  # type: ignore[union-attr]
+    for i in range(20):
+        seen = [p for p, _ in small_index.search(a[i], k=4)]
+        assert same(large_index.search(a[i], k=10, exclude=seen), small_index.search(a[i], k=10, exclude=seen))
+    assert len(large.snapshot.search._neighbours) == kept  # type: ignore[union-attr]
+
+
+def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_rows(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    from dragonrec.recommender import stores
+    from dragonrec.recommender.adapters import product_adapter
+
+    embedder = embedder_get()
+    with connection.cursor() as cursor:  # the planner's estimate, as autovacuum keeps it for a real table
+        cursor.execute(f"ANALYZE {Product._meta.db_table}")
+    with override_settings(RECOMMENDER={"SNAPSHOT_TTL_S": 0, "SNAPSHOT_COUNT_MAX_ROWS": 0}):
+        # every table is "large" here: its rows are stood for by PostgreSQL's counters, not counted
+        assert stores._snapshot_version(product_adapter(), embedder.name)["products"][0][0] == "changes"
+        first = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+        # the least recently updated product: its delete leaves the newest timestamp as it was
+        oldest = Product.objects.order_by("updated_at", "pk").first()
+        assert oldest is not None and oldest.pk in first.products.get_many([oldest.pk])
+        Product.objects.filter(pk=oldest.pk).delete()
+        refreshed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    assert refreshed is not first and "products" in refreshed.built
+    assert refreshed.products.get_many([oldest.pk]) == {}
+    assert oldest.pk not in [pid for pid, _ in refreshed.products.trending(limit=100)]
