@@ -37,6 +37,7 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--nprobe", type=int, nargs="*", default=[], help="also measure these probe widths")
     parser.add_argument("--category-k", type=int, default=20, help="k of the searches within a product's category")
+    parser.add_argument("--vocabulary", action="store_true", help="also time the shared typo vocabulary")
     parser.add_argument("--count-before", action="store_true", help="also time the version query's old COUNTs")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
@@ -80,6 +81,19 @@ def main() -> int:
         adapter=adapter, model_name=embedder.name, dim=embedder.dim, versions=changed, previous=snapshot
     )
     print(f"trending-only rebuild: {time.perf_counter() - started:.1f} s, rebuilt {again.built}", flush=True)
+    if args.vocabulary:
+        from django_redis import get_redis_connection
+
+        from dragonrec.recommender.services.search import ranking
+
+        client = get_redis_connection("default")
+        for key in client.scan_iter("dragonrec:vocabulary:*"):  # counted afresh
+            client.delete(key)
+        for label in ("counted in PostgreSQL and stored in Redis", "read from Redis (another process)"):
+            ranking._vocabularies.clear()
+            started = time.perf_counter()
+            words = len(ranking.catalog_vocabulary(again))
+            print(f"typo vocabulary {label}: {time.perf_counter() - started:.2f} s, {words} words", flush=True)
     store = stores.OrmProductStore(again)
     index = stores.PgVectorIndex(model_name=embedder.name, dim=embedder.dim, snapshot=again, exact_max=0)
     rng = np.random.default_rng(0)

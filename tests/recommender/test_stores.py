@@ -158,6 +158,13 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file( 
     from dragonrec.recommender.services.search.ranking import catalog_vocabulary
 
     assert set(catalog_vocabulary(large.snapshot).counts) == set(catalog_vocabulary(small.snapshot).counts)
+    # counted once per products version: another process (this one, forgetting its own) reads it from Redis
+    from dragonrec.recommender.services.search import ranking
+
+    counted = catalog_vocabulary(large.snapshot).counts
+    ranking._vocabularies.clear()
+    with django_assert_num_queries(0):
+        assert catalog_vocabulary(large.snapshot).counts == counted
 
     # nearest neighbours from the shared file's inverted index: the exact index's answers, filters included
     def same(x: list[tuple[int, float]], y: list[tuple[int, float]]) -> bool:
