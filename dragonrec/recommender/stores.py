@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,10 @@ class CatalogProducts:
                 loaded = {int(row["pk"]): self.adapter.to_product(row) for row in rows}
                 with self._lock:
                     if len(self._objects) + len(loaded) > self.LARGE_CATALOG_CACHED:
-                        self._objects = {}
+                        # the first loaded go (a dict keeps insertion order): emptying it all made every worker
+                        # reload its popular products at once, a burst of queries each time it filled up
+                        keep = list(self._objects.items())[len(self._objects) // 4 + len(loaded) :]
+                        self._objects = dict(keep)
                     self._objects.update(loaded)
         objects = self._objects
         return {i: objects[i] for i in ids if i in objects}
@@ -259,6 +263,7 @@ class LargeCatalogSearch:
 
     NEIGHBOURS_MIN = 32  # neighbours kept per query and filter (more when a search asks for more)
     NEIGHBOURS_KEPT = 20_000  # queries whose neighbours a process keeps (~1 KB each at 32)
+    CATEGORY_MATRICES_BYTES = 256 * 2**20  # category filters' vectors kept per process (~6 MB a leaf at 1M)
 
     def __init__(self, vectors: MappedVectors, catalog: CatalogProducts) -> None:
         self.vectors = vectors
@@ -271,6 +276,11 @@ class LargeCatalogSearch:
             (np.append(paths, ""), np.where(known, np.asarray(codes)[np.maximum(rows, 0)], len(paths)))
         )
         self._category_rows: dict[tuple[tuple[str, ...], bool], np.ndarray] = {}
+        self._category_matrices: OrderedDict[tuple[tuple[str, ...], bool], tuple[np.ndarray, np.ndarray]] = (
+            OrderedDict()
+        )
+        self._category_bytes = 0
+        self._lock = threading.Lock()
         self._neighbours: TtlMemo[tuple[bytes, tuple[str, ...], bool, int], list[tuple[ProductId, float]]] = TtlMemo(
             ttl_s=float("inf"), max_entries=self.NEIGHBOURS_KEPT
         )
@@ -288,16 +298,36 @@ class LargeCatalogSearch:
         best = self._neighbours.get(key, lambda: self._top(query, want, categories, where.only_available))
         return [(pid, score) for pid, score in best if pid not in excluded][:k]
 
+    def _category_matrix(self, key: tuple[tuple[str, ...], bool], allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A category filter's rows and their vectors. Gathering a category's few thousand scattered rows from the
+        mapped file was most of such a search (measured at 1M: a third of a complements list's wall time), and
+        complements ask for the same few categories again and again: the most recently used are kept, up to
+        CATEGORY_MATRICES_BYTES per process."""
+        with self._lock:
+            found = self._category_matrices.get(key)
+            if found is not None:
+                self._category_matrices.move_to_end(key)
+                return found
+        rows = self._category_rows.get(key)
+        if rows is None:  # a million-row mask per call cost milliseconds: the rows are kept per filter
+            rows = self._category_rows[key] = np.flatnonzero(self._masks.mask(key[0]) & allowed)
+        matrix = np.asarray(self.vectors.matrix[rows])
+        with self._lock:
+            self._category_matrices[key] = (rows, matrix)
+            self._category_bytes += matrix.nbytes
+            while self._category_bytes > self.CATEGORY_MATRICES_BYTES and len(self._category_matrices) > 1:
+                _, (_, dropped) = self._category_matrices.popitem(last=False)
+                self._category_bytes -= dropped.nbytes
+        return rows, matrix
+
     def _top(
         self, query: np.ndarray, k: int, categories: tuple[str, ...], only_available: bool
     ) -> list[tuple[ProductId, float]]:
         allowed = self.available if only_available else self.every
         if categories:
             key = (categories, only_available)
-            rows = self._category_rows.get(key)
-            if rows is None:  # a million-row mask per call cost milliseconds: the rows are kept per filter
-                rows = self._category_rows[key] = np.flatnonzero(self._masks.mask(categories) & allowed)
-            scores = np.asarray(self.vectors.matrix[rows]) @ query
+            rows, matrix = self._category_matrix(key, allowed)
+            scores = matrix @ query
             if len(rows) > k:  # a category holds thousands: only its best k become Python objects
                 top = np.argpartition(-scores, k - 1)[:k]
                 rows, scores = rows[top], scores[top]
