@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,9 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--nprobe", type=int, nargs="*", default=[], help="also measure these probe widths")
+    parser.add_argument("--category-k", type=int, default=20, help="k of the searches within a product's category")
+    parser.add_argument("--vocabulary", action="store_true", help="also time the shared typo vocabulary")
+    parser.add_argument("--count-before", action="store_true", help="also time the version query's old COUNTs")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     import django
@@ -51,6 +55,22 @@ def main() -> int:
     started = time.perf_counter()
     versions = stores._snapshot_version(adapter, embedder.name)
     print(f"version query: {1000 * (time.perf_counter() - started):.0f} ms", flush=True)
+    if args.count_before:
+        from django.db.models import Count, Max
+
+        from dragonrec.recommender.models import (
+            CategoryComplement,
+            ProductComplement,
+            ProductEmbedding,
+            TrendingScore,
+        )
+
+        started = time.perf_counter()  # what the version query did before: COUNT + MAX over every source table
+        adapter.queryset().aggregate(n=Count("pk"), last=Max(adapter.updated_field))
+        ProductEmbedding.objects.filter(model_name=embedder.name).aggregate(n=Count("id"), last=Max("embedded_at"))
+        for model in (TrendingScore, ProductComplement, CategoryComplement):
+            model.objects.aggregate(n=Count("id"), last=Max("computed_at"))
+        print(f"version query counting every row (before): {1000 * (time.perf_counter() - started):.0f} ms")
     started = time.perf_counter()
     snapshot = stores.CatalogSnapshot(adapter=adapter, model_name=embedder.name, dim=embedder.dim, versions=versions)
     print(f"snapshot: {snapshot.size} products, lazy={snapshot.catalog.lazy}, built in "
@@ -61,6 +81,19 @@ def main() -> int:
         adapter=adapter, model_name=embedder.name, dim=embedder.dim, versions=changed, previous=snapshot
     )
     print(f"trending-only rebuild: {time.perf_counter() - started:.1f} s, rebuilt {again.built}", flush=True)
+    if args.vocabulary:
+        from django_redis import get_redis_connection
+
+        from dragonrec.recommender.services.search import ranking
+
+        client = get_redis_connection("default")
+        for key in client.scan_iter("dragonrec:vocabulary:*"):  # counted afresh
+            client.delete(key)
+        for label in ("counted in PostgreSQL and stored in Redis", "read from Redis (another process)"):
+            ranking._vocabularies.clear()
+            started = time.perf_counter()
+            words = len(ranking.catalog_vocabulary(again))
+            print(f"typo vocabulary {label}: {time.perf_counter() - started:.2f} s, {words} words", flush=True)
     store = stores.OrmProductStore(again)
     index = stores.PgVectorIndex(model_name=embedder.name, dim=embedder.dim, snapshot=again, exact_max=0)
     rng = np.random.default_rng(0)
@@ -80,23 +113,45 @@ def main() -> int:
     mapped = search.vectors
     matrix = mapped.matrix  # exact reference: one product with the whole (mapped) matrix per query
     available_rows = np.flatnonzero(search.available)
-    for nprobe in [mapped.NPROBE, *args.nprobe]:
+    categories = {pid: product.category for pid, product in store.get_many(picks).items()}
+
+    def timed(label: str, run: Any, recall: Any = None) -> None:
         times, cpu, recalls = [], [], []
         for pid, query in zip(picks, queries, strict=True):
-            mapped.NPROBE = nprobe
             started, started_cpu = time.perf_counter(), time.thread_time()
-            hits = search.top(query, args.k, VectorFilter(exclude=(pid,)))
+            hits = run(pid, query)
             times.append(1000 * (time.perf_counter() - started))
             cpu.append(1000 * (time.thread_time() - started_cpu))
-            scores = (matrix @ query)[available_rows]
-            best = available_rows[np.argsort(-scores)[:11]]
-            exact = [int(i) for i in np.asarray(mapped.ids)[best] if int(i) != pid][:10]
-            recalls.append(len({p for p, _ in hits[:10]} & set(exact)) / 10)
+            if recall is not None:
+                recalls.append(recall(pid, query, hits))
         p50, p95 = np.percentile(times, [50, 95])
         c50, c95 = np.percentile(cpu, [50, 95])
-        print(f"IVF top-{args.k} nprobe {nprobe}: wall p50 {p50:.2f} / p95 {p95:.2f} ms, CPU p50 {c50:.2f} / "
-              f"p95 {c95:.2f} ms; recall@10 vs exact {np.mean(recalls):.3f} ({len(picks)} queries)",
-              flush=True)  # fmt: skip
+        quality = f"; recall@10 vs exact {np.mean(recalls):.3f}" if recalls else ""
+        print(f"{label}: wall p50 {p50:.2f} / p95 {p95:.2f} ms, CPU p50 {c50:.2f} / p95 {c95:.2f} ms{quality} "
+              f"({len(picks)} queries)", flush=True)  # fmt: skip
+
+    def exact_recall(pid: int, query: np.ndarray, hits: list[tuple[int, float]]) -> float:
+        scores = (matrix @ query)[available_rows]
+        best = available_rows[np.argsort(-scores)[:11]]
+        exact = [int(i) for i in np.asarray(mapped.ids)[best] if int(i) != pid][:10]
+        return len({p for p, _ in hits[:10]} & set(exact)) / 10
+
+    def plain(pid: int, query: np.ndarray) -> list[tuple[int, float]]:
+        return search.top(query, args.k, VectorFilter(exclude=(pid,)))
+
+    def in_category(pid: int, query: np.ndarray) -> list[tuple[int, float]]:
+        where = VectorFilter(exclude=(pid,), categories=(categories.get(pid, ""),))
+        return search.top(query, args.category_k, where)
+
+    for nprobe in [mapped.NPROBE, *args.nprobe]:
+        mapped.NPROBE = nprobe
+        search._neighbours.clear()  # every query a miss: the search itself
+        timed(f"IVF top-{args.k} nprobe {nprobe}", plain, exact_recall)
+    mapped.NPROBE = type(mapped).NPROBE
+    timed(f"IVF top-{args.k}, the same queries again (kept neighbours)", plain)
+    search._neighbours.clear()
+    timed(f"top-{args.category_k} within the product's category (exact over its rows)", in_category)
+    timed(f"top-{args.category_k} within the category, again (kept neighbours)", in_category)
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
     return 0
 

@@ -18,8 +18,11 @@ per stack (its own cookies, cart and seen products on each catalog) and plays ev
 order, so both stacks get the same mix at the same moments. --rate is tasks per second per stack (about one
 recommendation list a task). Prints per endpoint and stack the request count, p50/p95/p99 (ms) and throughput, the
 load average, and the ratio of the recommendations' p95 (every scenario together) between the last stack and the
-first: the issues' bar is p95(1M) <= 1.5 x p95(1k). Requests in the first --warmup seconds are not counted. Any
-failed request (an error status, a refused connection, a timeout) makes the run exit 1: its figures do not stand.
+first: the issues' bar is p95(1M) <= 1.5 x p95(1k). With --start, the load begins once every stack is warm (each
+gunicorn worker's warm-up done, the search vocabulary counted, no scheduled job running: wait_warm), and the
+scheduled jobs that started inside the measured window are listed; requests in the first --warmup seconds are not
+counted either. Any failed request (an error status, a refused connection, a timeout) makes the run exit 1: its
+figures do not stand.
 """
 
 from __future__ import annotations
@@ -84,7 +87,17 @@ def start_stack(stack: Stack, log_dir: Path) -> None:
     if not stack.database_url:
         raise SystemExit(f"--start needs a DATABASE_URL for stack {stack.name}")
     env = {**os.environ, "DRAGONREC_REDIS_PORT": str(stack.redis_port or 6390)}
-    redis_url = redis_start(stack.redis_state, directory=log_dir / stack.name / "redis")
+    # redis_start reads the port from this process's environment (it took the shell's DRAGONREC_REDIS_PORT + 1,
+    # another engineer's port, instead of the stack's)
+    shell_port = os.environ.get("DRAGONREC_REDIS_PORT")
+    os.environ["DRAGONREC_REDIS_PORT"] = env["DRAGONREC_REDIS_PORT"]
+    try:
+        redis_url = redis_start(stack.redis_state, directory=log_dir / stack.name / "redis")
+    finally:
+        if shell_port is None:
+            os.environ.pop("DRAGONREC_REDIS_PORT", None)
+        else:
+            os.environ["DRAGONREC_REDIS_PORT"] = shell_port
     env.update(
         DATABASE_URL=stack.database_url,
         REDIS_URL=redis_url,
@@ -100,7 +113,14 @@ def start_stack(stack: Stack, log_dir: Path) -> None:
     # gunicorn's default 30 s would kill it during that warm-up
     # and keep-alive past the shoppers' pauses (2 s by default: the server closed idle connections as the client
     # reused them, a failure that measures the bench, not the stack; a proxy in front keeps its upstreams open)
-    web = [py, "-m", "gunicorn", "-c", str(REPO / "config" / "gunicorn.py"), "--timeout", "300", "--keep-alive", "75"]
+    # config/gunicorn.py plus a file per worker once it is warm (bench/load_gunicorn.py; wait_warm reads them)
+    warm_dir = log_dir / stack.name / "warm"
+    warm_dir.mkdir(parents=True, exist_ok=True)
+    for old in warm_dir.glob("warm.*"):
+        old.unlink()
+    env["DRAGONREC_LOAD_WARM_DIR"] = str(warm_dir)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    web = [py, "-m", "gunicorn", "-c", "python:bench.load_gunicorn", "--timeout", "300", "--keep-alive", "75"]
     web.append("config.wsgi")
     commands = {"worker": [*worker, "--without-gossip", "--without-mingle"], "beat": beat, "web": web}
     for kind, command in commands.items():
@@ -143,6 +163,61 @@ def wait_ready(stack: Stack, timeout_s: float) -> None:
         time.sleep(2)
 
 
+def wait_warm(stack: Stack, log_dir: Path, timeout_s: float) -> None:
+    """Until the stack is in its steady state, so that the measured window does not count start-up work: every
+    gunicorn worker done with its warm-up (models and catalog snapshot loaded: a file each, bench/load_gunicorn.py),
+    the search's typo vocabulary counted (one search: it is shared by every process of the stack), and no
+    scheduled job running (JobRun: started after its last outcome; beat runs what is due at its start)."""
+    import urllib.request
+
+    import psycopg
+
+    from config.gunicorn import workers
+
+    started = time.monotonic()
+    deadline = started + timeout_s
+    warm_dir = log_dir / stack.name / "warm"
+    while len(list(warm_dir.glob("warm.*"))) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"stack {stack.name}: {workers} gunicorn workers not warm within {timeout_s:.0f} s")
+        time.sleep(1)
+    warm_s = time.monotonic() - started
+    with urllib.request.urlopen(f"{stack.url}/api/search/?q=shoes", timeout=timeout_s) as response:
+        assert response.status == 200, response.status
+    searched_s = time.monotonic() - started
+    running: list[str] = []
+    quiet = 0
+    while quiet < 2:  # twice in a row, a few seconds apart: beat's first jobs may be on their way to the worker
+        with psycopg.connect(stack.database_url, autocommit=True) as db:
+            running = [
+                task
+                for (task,) in db.execute(
+                    "SELECT task FROM dragonrec_recommender_jobrun WHERE last_started_at > "
+                    "greatest(coalesce(last_success_at, '-infinity'), coalesce(last_failure_at, '-infinity'))"
+                )
+            ]
+        quiet = 0 if running else quiet + 1
+        if time.monotonic() > deadline:
+            raise SystemExit(f"stack {stack.name}: jobs still running after {timeout_s:.0f} s: {running}")
+        time.sleep(3)
+    waited = time.monotonic() - started
+    print(f"{stack.name}: warm ({workers} gunicorn workers warm after {warm_s:.0f} s, typo vocabulary after "
+          f"{searched_s:.0f} s, no scheduled job running after {waited:.0f} s)", flush=True)  # fmt: skip
+
+
+def jobs_started(stack: Stack, since: float) -> list[str]:
+    """The scheduled jobs that started after `since` (a Unix time): work of the stack's own inside the window."""
+    import psycopg
+
+    with psycopg.connect(stack.database_url, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT task, runs FROM dragonrec_recommender_jobrun WHERE last_started_at >= to_timestamp(%s) "
+            "ORDER BY task",
+            [since],
+        ).fetchall()
+    return [f"{task.rsplit('.', 1)[-1]} (last of {runs} runs)" for task, runs in rows]
+
+
 def endpoint(name: str) -> tuple[str, str]:
     """(stack, endpoint) from a request name `<stack> <endpoint>`."""
     stack, _, rest = name.partition(" ")
@@ -172,6 +247,9 @@ def main() -> int:
             started = time.monotonic()
             wait_ready(stack, args.ready_timeout)
             print(f"{stack.name}: ready after {time.monotonic() - started:.0f} s", flush=True)
+        if args.start:
+            for stack in stacks:
+                wait_warm(stack, log_dir, args.ready_timeout)
         return run_load(stacks, args)
     finally:
         if args.start:
@@ -249,6 +327,7 @@ def run_load(stacks: list[Stack], args: argparse.Namespace) -> int:
             gevent.sleep(10)
 
     sampler = gevent.spawn(sample_load)
+    window_start = time.time() + args.warmup
     runner.start(args.users, spawn_rate=max(1.0, args.users / 5))
     gevent.spawn_later(args.duration, runner.quit)
     runner.greenlet.join()
@@ -278,6 +357,10 @@ def run_load(stacks: list[Stack], args: argparse.Namespace) -> int:
     if len(stacks) >= 2 and recs.get(stacks[0].name) and recs.get(stacks[-1].name):
         ratio = float(np.percentile(recs[stacks[-1].name], 95) / np.percentile(recs[stacks[0].name], 95))
         print(f"recommendations p95 {stacks[-1].name} / {stacks[0].name}: {ratio:.2f}x (bar: at most 1.5x)")
+    if args.start:  # what each stack ran besides the requests, inside the measured window
+        for stack in stacks:
+            print(f"{stack.name}: scheduled jobs started in the measured window: "
+                  f"{', '.join(jobs_started(stack, window_start)) or 'none'}")  # fmt: skip
     print(f"load average: before {' '.join(load_before)}, after {' '.join(load_after)}, "
           f"1-min samples during the run {min(samples, default=0):.1f}-{max(samples, default=0):.1f}")  # fmt: skip
     if failures:

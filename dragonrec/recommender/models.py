@@ -30,6 +30,9 @@ class ProductEmbedding(models.Model):
             models.UniqueConstraint(fields=["product", "model_name"], name="dragonrec_embedding_unique_product")
         ]
         indexes = [
+            # the newest embedding of a model is the catalog snapshot's embeddings version (stores._snapshot_version):
+            # read from this index's last entry, not a scan of a million vectors
+            models.Index(fields=["model_name", "embedded_at"], name="dragonrec_embedding_stamp"),
             # HNSW with cosine distance: the ANN behind candidate retrieval (pgvector docs: m=16,
             # ef_construction=64 are the defaults and fine below a few million rows).
             HnswIndex(
@@ -271,6 +274,8 @@ class TrendingScore(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # the newest row is the catalog snapshot's version of this table (stores._snapshot_version)
+        indexes = [models.Index(fields=["computed_at"], name="dragonrec_trending_stamp")]
         ordering = ["-score"]
 
     def __str__(self) -> str:
@@ -286,6 +291,8 @@ class ProductComplement(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # the newest row is the catalog snapshot's version of this table (stores._snapshot_version)
+        indexes = [models.Index(fields=["computed_at"], name="dragonrec_complement_stamp")]
         ordering = ["product", "-score"]
         constraints = [models.UniqueConstraint(fields=["product", "complement"], name="dragonrec_complement_unique")]
 
@@ -303,6 +310,8 @@ class CategoryComplement(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # the newest row is the catalog snapshot's version of this table (stores._snapshot_version)
+        indexes = [models.Index(fields=["computed_at"], name="dragonrec_catcomp_stamp")]
         ordering = ["category_path", "-score"]
         constraints = [
             models.UniqueConstraint(fields=["category_path", "complement_path"], name="dragonrec_catcomp_unique")

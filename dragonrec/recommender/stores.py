@@ -10,20 +10,21 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Model, QuerySet
 from pgvector.django import CosineDistance
 
 from dragonrec.bulk import PGCOPY_HEADER, PGCOPY_TRAILER
 from dragonrec.categories import category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
 from dragonrec.recommender.conf import recommender_settings
-from dragonrec.recommender.core.caching import ProcessCache
+from dragonrec.recommender.core.caching import ProcessCache, TtlMemo
 from dragonrec.recommender.core.memory import (
     CategoryMasks,
     InMemoryProductStore,
@@ -95,7 +96,10 @@ class CatalogProducts:
                 loaded = {int(row["pk"]): self.adapter.to_product(row) for row in rows}
                 with self._lock:
                     if len(self._objects) + len(loaded) > self.LARGE_CATALOG_CACHED:
-                        self._objects = {}
+                        # the first loaded go (a dict keeps insertion order): emptying it all made every worker
+                        # reload its popular products at once, a burst of queries each time it filled up
+                        keep = list(self._objects.items())[len(self._objects) // 4 + len(loaded) :]
+                        self._objects = dict(keep)
                     self._objects.update(loaded)
         objects = self._objects
         return {i: objects[i] for i in ids if i in objects}
@@ -257,6 +261,10 @@ class LargeCatalogSearch:
     products (availability, categories) as masks over its rows; rebuilt when either changes (a fraction of a second).
     A search restricted to categories (a category complement's few thousand products) is exact over their rows."""
 
+    NEIGHBOURS_MIN = 32  # neighbours kept per query and filter (more when a search asks for more)
+    NEIGHBOURS_KEPT = 20_000  # queries whose neighbours a process keeps (~0.6 KB each at 32)
+    CATEGORY_MATRICES_BYTES = 128 * 2**20  # category filters' vectors kept per process (~6 MB a leaf at 1M)
+
     def __init__(self, vectors: MappedVectors, catalog: CatalogProducts) -> None:
         self.vectors = vectors
         rows = lookup_rows(catalog.ids, np.arange(len(catalog.ids), dtype=np.int64), np.asarray(vectors.ids))
@@ -268,23 +276,69 @@ class LargeCatalogSearch:
             (np.append(paths, ""), np.where(known, np.asarray(codes)[np.maximum(rows, 0)], len(paths)))
         )
         self._category_rows: dict[tuple[tuple[str, ...], bool], np.ndarray] = {}
+        self._category_matrices: OrderedDict[tuple[tuple[str, ...], bool], tuple[np.ndarray, np.ndarray]] = (
+            OrderedDict()
+        )
+        self._category_bytes = 0
+        self._lock = threading.Lock()
+        self._neighbours: TtlMemo[tuple[bytes, tuple[str, ...], bool, int], tuple[np.ndarray, np.ndarray]] = TtlMemo(
+            ttl_s=float("inf"), max_entries=self.NEIGHBOURS_KEPT
+        )
 
     def top(self, query: np.ndarray, k: int, where: VectorFilter) -> list[tuple[ProductId, float]]:
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         excluded = set(where.exclude)
-        allowed = self.available if where.only_available else self.every
-        if where.categories:
-            key = (tuple(sorted(set(where.categories))), where.only_available)
-            rows = self._category_rows.get(key)
-            if rows is None:  # a million-row mask per call cost milliseconds: the rows are kept per filter
-                rows = self._category_rows[key] = np.flatnonzero(self._masks.mask(key[0]) & allowed)
-            scores = np.asarray(self.vectors.matrix[rows]) @ query
+        # Lists ask for the same popular products' neighbours again and again (recent browsing, complements of the
+        # same anchors), each shopper excluding their own few items: the best `want` before exclusion are kept per
+        # query and filter for as long as this search lives (rebuilt when the products or the vectors change), and
+        # a shopper's exclusions are taken out of them (want >= k + excluded: the same k as a search of its own).
+        want = max(self.NEIGHBOURS_MIN, 1 << (k + len(excluded) - 1).bit_length())
+        categories = tuple(sorted(set(where.categories)))
+        # the query by a 16-byte digest (its 1.5 KB of bytes as the key made a kept query ~5 KB)
+        key = (hashlib.blake2b(query.tobytes(), digest_size=16).digest(), categories, where.only_available, want)
+        ids, scores = self._neighbours.get(key, lambda: self._top(query, want, categories, where.only_available))
+        found = zip(ids.tolist(), scores.tolist(), strict=True)
+        return [(pid, score) for pid, score in found if pid not in excluded][:k]
+
+    def _category_matrix(self, key: tuple[tuple[str, ...], bool], allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A category filter's rows and their vectors. Gathering a category's few thousand scattered rows from the
+        mapped file was most of such a search (measured at 1M: a third of a complements list's wall time), and
+        complements ask for the same few categories again and again: the most recently used are kept, up to
+        CATEGORY_MATRICES_BYTES per process."""
+        with self._lock:
+            found = self._category_matrices.get(key)
+            if found is not None:
+                self._category_matrices.move_to_end(key)
+                return found
+        rows = self._category_rows.get(key)
+        if rows is None:  # a million-row mask per call cost milliseconds: the rows are kept per filter
+            rows = self._category_rows[key] = np.flatnonzero(self._masks.mask(key[0]) & allowed)
+        matrix = np.asarray(self.vectors.matrix[rows])
+        with self._lock:
+            self._category_matrices[key] = (rows, matrix)
+            self._category_bytes += matrix.nbytes
+            while self._category_bytes > self.CATEGORY_MATRICES_BYTES and len(self._category_matrices) > 1:
+                _, (_, dropped) = self._category_matrices.popitem(last=False)
+                self._category_bytes -= dropped.nbytes
+        return rows, matrix
+
+    def _top(
+        self, query: np.ndarray, k: int, categories: tuple[str, ...], only_available: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the k best, best first, ties by id (arrays: 12 bytes a neighbour kept, not ~100)."""
+        allowed = self.available if only_available else self.every
+        if categories:
+            key = (categories, only_available)
+            rows, matrix = self._category_matrix(key, allowed)
+            scores = matrix @ query
+            if len(rows) > k:  # a category holds thousands: only its best k become Python objects
+                top = np.argpartition(-scores, k - 1)[:k]
+                rows, scores = rows[top], scores[top]
         else:
-            rows, scores = self.vectors.search(query, k + len(excluded), allowed)
+            rows, scores = self.vectors.search(query, k, allowed)
         ids = np.asarray(self.vectors.ids)[rows]
         order = np.lexsort((ids, -scores))  # best first, ties by id
-        found = [(int(ids[i]), float(scores[i])) for i in order if int(ids[i]) not in excluded]
-        return found[:k]
+        return ids[order], scores[order]
 
 
 def _exact_index(model_name: str, dim: int, products: CatalogProducts) -> InMemoryVectorIndex:
@@ -443,21 +497,55 @@ _snapshots: ProcessCache[str, tuple[dict[str, tuple[Any, ...]], CatalogSnapshot]
 SNAPSHOT_KEY = "catalog"  # one snapshot per process: the version names the embedding model it was built for
 
 
+def _table_markers(models: Sequence[type[Model]]) -> dict[str, tuple[float, int]]:
+    """Per table: the planner's row estimate and a change marker (rows inserted + deleted ever, this transaction's
+    included), from the statistics PostgreSQL keeps anyway: one catalog read, nothing scanned."""
+    tables = [m._meta.db_table for m in models]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.reltuples, pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_inserted("
+            "c.oid) + pg_stat_get_tuples_deleted(c.oid) + pg_stat_get_xact_tuples_deleted(c.oid) FROM pg_class c "
+            "WHERE c.oid = ANY(%s::text[]::regclass[])",
+            [tables],
+        )
+        return {name: (float(estimate), int(changes)) for name, estimate, changes in cursor.fetchall()}
+
+
 def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> dict[str, tuple[Any, ...]]:
+    """What each part of a snapshot depends on: per source table the newest timestamp (an index's last entry) and
+    its rows. A small table's rows are counted; counting a large one (above SNAPSHOT_COUNT_MAX_ROWS rows by the
+    planner's estimate) was 1.0-1.6 s of PostgreSQL under load at 1M products, so there the rows are stood for by
+    PostgreSQL's insert + delete counters of the table: an insert or a delete (what a newest timestamp misses)
+    still changes the version, at most a second late (a backend reports its counters when it goes idle, at most
+    once a second). A rolled-back insert or a statistics reset changes it too: one needless rebuild."""
     qs = adapter.queryset()
-    products = qs.aggregate(n=Count("pk"), last=Max(adapter.updated_field))
-    embeddings = ProductEmbedding.objects.filter(model_name=model_name).aggregate(
-        n=Count("id"), last=Max("embedded_at")
-    )
-    trending = TrendingScore.objects.aggregate(n=Count("id"), last=Max("computed_at"))
-    pairs = ProductComplement.objects.aggregate(n=Count("id"), last=Max("computed_at"))
-    categories = CategoryComplement.objects.aggregate(n=Count("id"), last=Max("computed_at"))
-    large = (products["n"] or 0) > int(recommender_settings.EXACT_SEARCH_MAX_PRODUCTS)
+    embeddings_qs = ProductEmbedding.objects.filter(model_name=model_name)
+    sources: dict[str, tuple[type[Model], QuerySet[Any], str]] = {
+        "products": (qs.model, qs, adapter.updated_field),
+        "embeddings": (ProductEmbedding, embeddings_qs, "embedded_at"),
+        "trending": (TrendingScore, TrendingScore.objects.all(), "computed_at"),
+        "pairs": (ProductComplement, ProductComplement.objects.all(), "computed_at"),
+        "categories": (CategoryComplement, CategoryComplement.objects.all(), "computed_at"),
+    }
+    markers = _table_markers([model for model, _, _ in sources.values()])
+    count_max = float(recommender_settings.SNAPSHOT_COUNT_MAX_ROWS)
+    found: dict[str, tuple[Any, Any]] = {}
+    for name, (model, source, stamp) in sources.items():
+        estimate, changes = markers.get(model._meta.db_table, (-1.0, 0))
+        if estimate > count_max:  # -1: never analysed, so counted
+            found[name] = (("changes", changes), source.aggregate(last=Max(stamp))["last"])
+        else:
+            found[name] = tuple(source.aggregate(n=Count("pk"), last=Max(stamp)).values())
+    products_n, _ = found["products"]
+    if isinstance(products_n, tuple):  # estimated: large when the estimate is
+        large = markers[qs.model._meta.db_table][0] > int(recommender_settings.EXACT_SEARCH_MAX_PRODUCTS)
+    else:
+        large = (products_n or 0) > int(recommender_settings.EXACT_SEARCH_MAX_PRODUCTS)
     return {
-        "products": (*products.values(), large),
-        "embeddings": (model_name, *embeddings.values()),
-        "trending": tuple(trending.values()),
-        "complements": (*pairs.values(), *categories.values()),
+        "products": (*found["products"], large),
+        "embeddings": (model_name, *found["embeddings"]),
+        "trending": found["trending"],
+        "complements": (*found["pairs"], *found["categories"]),
     }
 
 

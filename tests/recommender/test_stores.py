@@ -158,6 +158,13 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file( 
     from dragonrec.recommender.services.search.ranking import catalog_vocabulary
 
     assert set(catalog_vocabulary(large.snapshot).counts) == set(catalog_vocabulary(small.snapshot).counts)
+    # counted once per products version: another process (this one, forgetting its own) reads it from Redis
+    from dragonrec.recommender.services.search import ranking
+
+    counted = catalog_vocabulary(large.snapshot).counts
+    ranking._vocabularies.clear()
+    with django_assert_num_queries(0):
+        assert catalog_vocabulary(large.snapshot).counts == counted
 
     # nearest neighbours from the shared file's inverted index: the exact index's answers, filters included
     def same(x: list[tuple[int, float]], y: list[tuple[int, float]]) -> bool:
@@ -168,3 +175,38 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file( 
         wide = {"k": 30, "only_available": False, "categories": [category]}
         assert same(large_index.search(a[i], **wide), small_index.search(a[i], **wide))
         assert len(large_index.search(a[i], k=10)) == 10
+    # the same queries again from other shoppers, who exclude other products: the neighbours the search kept
+    # answer them, the same as a search of its own (a fresh search that kept nothing yet)
+    from dragonrec.recommender.core.stores import VectorFilter
+
+    search = large.snapshot.search
+    assert search is not None
+    hits = search._neighbours.hits
+    for i in range(20):
+        seen = [p for p, _ in small_index.search(a[i], k=4)]
+        own = stores.LargeCatalogSearch(search.vectors, large.snapshot.catalog).top(a[i], 10, VectorFilter(tuple(seen)))
+        assert same(large_index.search(a[i], k=10, exclude=seen), own) and len(own) == 10
+    assert search._neighbours.hits == hits + 20
+
+
+def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_rows(tiny_shop) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    from dragonrec.recommender import stores
+    from dragonrec.recommender.adapters import product_adapter
+
+    embedder = embedder_get()
+    with connection.cursor() as cursor:  # the planner's estimate, as autovacuum keeps it for a real table
+        cursor.execute(f"ANALYZE {Product._meta.db_table}")
+    with override_settings(RECOMMENDER={"SNAPSHOT_TTL_S": 0, "SNAPSHOT_COUNT_MAX_ROWS": 0}):
+        # every table is "large" here: its rows are stood for by PostgreSQL's counters, not counted
+        assert stores._snapshot_version(product_adapter(), embedder.name)["products"][0][0] == "changes"
+        first = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+        # the least recently updated product: its delete leaves the newest timestamp as it was
+        oldest = Product.objects.order_by("updated_at", "pk").first()
+        assert oldest is not None and oldest.pk in first.products.get_many([oldest.pk])
+        Product.objects.filter(pk=oldest.pk).delete()
+        refreshed = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    assert refreshed is not first and "products" in refreshed.built
+    assert refreshed.products.get_many([oldest.pk]) == {}
+    assert oldest.pk not in [pid for pid, _ in refreshed.products.trending(limit=100)]

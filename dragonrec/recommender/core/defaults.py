@@ -93,7 +93,10 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_N": 10,
     "MAX_N": 100,
     "SNAPSHOT_TTL_S": 5,  # how stale a serving process may be: catalog, stock, new products, merchant rules
-    "SNAPSHOT_TTL_LARGE_S": 60,  # the same above EXACT_SEARCH_MAX_PRODUCTS (the version query counts a million rows)
+    "SNAPSHOT_TTL_LARGE_S": 60,  # the same above EXACT_SEARCH_MAX_PRODUCTS (seconds to build a changed part)
+    # Above this many rows (the planner's estimate) the snapshot's version query stops counting a table's rows and
+    # reads PostgreSQL's insert/delete counters for it instead (stores._snapshot_version).
+    "SNAPSHOT_COUNT_MAX_ROWS": 200_000,
     # A list's scored candidates are kept this long per process for the same inputs (shopper, history, page,
     # policy, model; see core.pipeline.Pipeline.scored): the re-rank and exploration stay per request; 0 = off.
     "SCORED_CANDIDATES_TTL_S": 60,

@@ -4,16 +4,23 @@ leaf-category match first, reciprocal-rank fusion, and the personal re-rank insi
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import threading
+import time
 import weakref
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 from django.db import connection
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from dragonrec.categories import category_leaf, category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
@@ -38,6 +45,10 @@ def search_settings() -> dict[str, Any]:
 # trending or complements change (a million products take a minute to read).
 _vocabularies: weakref.WeakKeyDictionary[CatalogProducts, Vocabulary] = weakref.WeakKeyDictionary()
 _vocabulary_lock = threading.Lock()
+# A large catalog's vocabulary is counted once per products version for every process (shared_vocabulary)
+VOCABULARY_KEEP_S = 7 * 24 * 3600  # a products version that stays unchanged keeps its vocabulary this long
+VOCABULARY_BUILD_S = 300  # a builder that died frees the build after this long
+VOCABULARY_WAIT_POLL_S = 0.25
 
 
 def catalog_vocabulary(snapshot: CatalogSnapshot) -> Vocabulary:
@@ -45,13 +56,46 @@ def catalog_vocabulary(snapshot: CatalogSnapshot) -> Vocabulary:
         found = _vocabularies.get(snapshot.catalog)
         if found is None:
             if snapshot.catalog.lazy:
-                found = _vocabulary_in_sql(snapshot.catalog.adapter)
+                found = shared_vocabulary(snapshot.catalog.adapter, snapshot.part_keys["products"])
             else:
                 found = Vocabulary.from_texts(
                     f"{p.title} {p.brand} {p.category.replace('>', ' ')}" for p in snapshot.products.all()
                 )
             _vocabularies[snapshot.catalog] = found
         return found
+
+
+def shared_vocabulary(adapter: DefaultProductAdapter, version: tuple[Any, ...]) -> Vocabulary:
+    """A large catalog's vocabulary, counted by one process per products version and read from Redis by the others.
+
+    Counting it is 20+ s of PostgreSQL at 1M products: every serving process (gunicorn workers, hosts, the stacks
+    of a deploy) counting its own was that much per process on the database after each product change. The first
+    process to need it takes a lock in Redis and counts; the others wait for its result (polling, up to
+    VOCABULARY_BUILD_S, then count themselves: a builder that died must not leave search without typo
+    corrections). Without Redis, each counts its own, as before."""
+    db = connection.settings_dict
+    digest = hashlib.sha1(repr((db.get("HOST"), db.get("PORT"), db.get("NAME"), version)).encode()).hexdigest()
+    key = f"dragonrec:vocabulary:{digest[:20]}"
+    try:
+        client = get_redis_connection("default")
+        deadline = time.monotonic() + VOCABULARY_BUILD_S
+        while True:
+            stored = client.get(key)
+            if stored is not None:
+                return Vocabulary(orjson.loads(zlib.decompress(stored)))
+            if client.set(f"{key}:build", os.getpid(), nx=True, ex=VOCABULARY_BUILD_S):
+                try:
+                    found = _vocabulary_in_sql(adapter)
+                    client.set(key, zlib.compress(orjson.dumps(found.counts)), ex=VOCABULARY_KEEP_S)
+                    return found
+                finally:
+                    client.delete(f"{key}:build")
+            if time.monotonic() > deadline:
+                break
+            time.sleep(VOCABULARY_WAIT_POLL_S)
+    except RedisError:
+        pass
+    return _vocabulary_in_sql(adapter)
 
 
 def _vocabulary_in_sql(adapter: DefaultProductAdapter) -> Vocabulary:
