@@ -1,9 +1,10 @@
 """Event ingest: validate a batch item by item, count it against the event limits, store what passes with one
 statement. One result per item, in order; a batch is never half-written.
 
-Round trips per batch, whatever its size: one query for the known products and the ids already stored, one Redis
-script for the limits, one COPY for the rows (an INSERT .. ON CONFLICT instead only when a concurrent request stored
-one of the ids in between)."""
+Round trips per batch, whatever its size: one query for the known products, one Redis script for the limits, one
+COPY for the rows. The ids are not looked up before: the COPY's unique index finds a replayed id (or one a concurrent
+request stored), the COPY then fails whole and an INSERT .. ON CONFLICT stores the rest and names the taken ids,
+whose counted limits are given back (two more round trips, for a replay only)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,7 +26,15 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from dragonrec.bulk import COPY_NULL, copy_escape, copy_text
-from dragonrec.throttling import Budget, Cost, Refusal, budgets_take, rate_budget, shopper_ident_for
+from dragonrec.throttling import (
+    Budget,
+    Cost,
+    Refusal,
+    budgets_give_back,
+    budgets_take,
+    rate_budget,
+    shopper_ident_for,
+)
 from dragonrec.tracking.identity import signed_in_user_id
 from dragonrec.tracking.models import Event, EventType
 from dragonrec.tracking.signals import events_recorded
@@ -130,36 +140,31 @@ def events_record(
     limits = event_limits()
     oldest = oldest_allowed(now=now, limits=limits, source="import" if source == "import" else "api")
     user_id = signed_in_user_id(user)
-    currencies, existing = _known(
-        product_ids={i.product_id for i in items if i.product_id is not None}, event_ids=[i.id for i in items]
-    )
-
-    results: list[EventResult] = []
-    to_create: list[EventInput] = []
-    seen: set[uuid.UUID] = set()
-    for item in items:
-        key = str(item.id)
-        error = _event_error(item, user_id=user_id, currencies=currencies, now=now, oldest=oldest, limits=limits)
-        if error:
-            results.append(EventResult(key, REJECTED, error))
-            continue
-        if item.id in existing or item.id in seen:
-            results.append(EventResult(key, DUPLICATE))
-            continue
-        seen.add(item.id)
-        to_create.append(item)
-        results.append(EventResult(key, ACCEPTED))
+    currencies = _known_products({i.product_id for i in items if i.product_id is not None})
+    # The ids are not looked up before the write: the COPY's unique index finds a replayed id anyway (then the
+    # COPY fails whole and `_events_insert_skipping` names it), and the lookup was most of the query's time. Only
+    # a batch the limits cut short is looked up first, so a replayed item is a duplicate there, never a refusal.
+    check = partial(_checked, items, user_id=user_id, currencies=currencies, now=now, oldest=oldest, limits=limits)
+    results, to_create = check(existing=set())
+    costs: dict[uuid.UUID, Sequence[Cost]] = {}
     if to_create and budget is not None:
-        to_create = _events_within_budget(to_create, results, user_id=user_id, budget=budget, limits=limits)
+        counted = partial(_events_within_budget, user_id=user_id, budget=budget, limits=limits)
+        granted = counted(to_create, results, exact=False)
+        if granted is None:  # something refused (and given back): decide again knowing the stored ids
+            results, to_create = check(existing=_stored_ids([i.id for i in to_create]))
+            granted = counted(to_create, results, exact=True) if to_create else None
+        if granted is not None:
+            to_create, costs = granted
     if to_create:
         skipped = _events_insert_new(to_create, user_id=user_id, source=source, now=now)
         if skipped:
-            # A concurrent request stored some of these ids between our check and the insert: those are
+            # Some of these ids were stored already (a replay, or a concurrent request meanwhile): those are
             # duplicates, and only the rows this insert created are announced.
             for result in results:
                 if result.status == ACCEPTED and uuid.UUID(result.id) in skipped:
                     result.status = DUPLICATE
             to_create = [item for item in to_create if item.id not in skipped]
+            budgets_give_back([costs[i] for i in skipped if i in costs])  # a duplicate uses no budget
         alias = connection.alias
         created = [
             _stored_event(
@@ -186,6 +191,36 @@ def events_record(
     return results
 
 
+def _checked(
+    items: Sequence[EventInput],
+    *,
+    existing: set[uuid.UUID],
+    user_id: int | None,
+    currencies: dict[int, str | None],
+    now: datetime,
+    oldest: datetime,
+    limits: dict[str, Any],
+) -> tuple[list[EventResult], list[EventInput]]:
+    """One result per item (rejected with its reason, a duplicate of a stored id or of an earlier item, else
+    accepted) and the accepted items, in order."""
+    results: list[EventResult] = []
+    to_create: list[EventInput] = []
+    seen: set[uuid.UUID] = set()
+    for item in items:
+        key = str(item.id)
+        error = _event_error(item, user_id=user_id, currencies=currencies, now=now, oldest=oldest, limits=limits)
+        if error:
+            results.append(EventResult(key, REJECTED, error))
+            continue
+        if item.id in existing or item.id in seen:
+            results.append(EventResult(key, DUPLICATE))
+            continue
+        seen.add(item.id)
+        to_create.append(item)
+        results.append(EventResult(key, ACCEPTED))
+    return results, to_create
+
+
 def _stored_event(values: tuple[Any, ...], alias: str) -> Event:
     """The stored row as an Event, for the receivers, built as a row read back would be (`values` in EVENT_FIELDS
     order) but without Model.__init__'s walk over every field's descriptor: a tenth of a 500-event batch's Python
@@ -197,32 +232,32 @@ def _stored_event(values: tuple[Any, ...], alias: str) -> Event:
     return event
 
 
-def _known(*, product_ids: set[int], event_ids: list[uuid.UUID]) -> tuple[dict[int, str | None], set[uuid.UUID]]:
-    """One round trip: the currency of each known product (None where the product model has no `currency` field)
-    and which of `event_ids` are stored already."""
+def _known_products(product_ids: set[int]) -> dict[int, str | None]:
+    """One round trip: the currency of each known product (None where the product model has no `currency`
+    field)."""
+    if not product_ids:
+        return {}
     model = product_model()
     quote = connection.ops.quote_name
     has_currency = any(f.name == "currency" for f in model._meta.concrete_fields)
     currency = quote(model._meta.get_field("currency").column) if has_currency else "NULL"
     pk = quote(model._meta.pk.column)
-    # The arrays travel as their text forms ('{1,2}'), cast in SQL: the driver's client-side binding would spell
-    # out each element in Python (a batch's 500 ids cost more than the query). bigint also matches an integer key
-    # (a cross-type comparison the key's index serves).
-    sql = (
-        f"SELECT {pk}, {currency}::text, NULL::uuid FROM {quote(model._meta.db_table)} "
-        f"WHERE {pk} = ANY(%s::bigint[]) "
-        f"UNION ALL SELECT NULL, NULL, id FROM {quote(Event._meta.db_table)} WHERE id = ANY(%s::uuid[])"
-    )
-    currencies: dict[int, str | None] = {}
-    existing: set[uuid.UUID] = set()
+    # The array travels as its text form ('{1,2}'), cast in SQL: the driver's client-side binding would spell out
+    # each element in Python. bigint also matches an integer key (a cross-type comparison the key's index serves).
+    sql = f"SELECT {pk}, {currency}::text FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s::bigint[])"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_array_text(product_ids), _array_text(event_ids)])
-        for product_id, product_currency, event_id in cursor.fetchall():
-            if event_id is None:
-                currencies[int(product_id)] = product_currency
-            else:
-                existing.add(event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id)))
-    return currencies, existing
+        cursor.execute(sql, [_array_text(product_ids)])
+        return {int(product_id): product_currency for product_id, product_currency in cursor.fetchall()}
+
+
+def _stored_ids(event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `event_ids` are stored already (one round trip)."""
+    if not event_ids:
+        return set()
+    sql = f"SELECT id FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE id = ANY(%s::uuid[])"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_array_text(event_ids)])
+        return {value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for (value,) in cursor.fetchall()}
 
 
 def _array_text(values: Iterable[int | uuid.UUID]) -> str:
@@ -237,9 +272,13 @@ def _events_within_budget(
     user_id: int | None,
     budget: EventBudget,
     limits: dict[str, Any],
-) -> list[EventInput]:
-    """The events that fit the limits (one Redis round trip for the batch); the others' results become rejections
-    naming the limit. Raises EventLimitExceeded when none fits because of the event-rate limits."""
+    exact: bool = True,
+) -> tuple[list[EventInput], dict[uuid.UUID, Sequence[Cost]]] | None:
+    """The events that fit the limits (one Redis round trip for the batch) and what each was counted for; the
+    others' results become rejections naming the limit. Raises EventLimitExceeded when none fits because of the
+    event-rate limits. Not `exact` (the stored ids were not looked up, so a replayed id may be among `events`):
+    when any event is refused, what was counted is given back and None returned, so that the caller decides
+    again knowing which are duplicates (a replay never uses budget, nor is it refused for lack of it)."""
     address_budget = rate_budget("events", "address", budget.address)
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
@@ -264,19 +303,24 @@ def _events_within_budget(
                 item.append((Budget(f"purchase_value:shopper:{shopper}", value_cents, 3600), int(event.value / CENT)))
         costs.append(item)
     refusals = budgets_take(costs)
+    if not exact and any(refusal is not None for refusal in refusals):
+        budgets_give_back([cost for cost, refusal in zip(costs, refusals, strict=True) if refusal is None])
+        return None
     if all(refusal is not None for refusal in refusals) and all(
         refusal.budget.name.startswith("events:") for refusal in refusals if refusal is not None
     ):
         raise EventLimitExceeded(min(refusal.retry_after for refusal in refusals if refusal is not None))
     by_id = {result.id: result for result in results}
     kept: list[EventInput] = []
-    for event, refusal in zip(events, refusals, strict=True):
+    counted: dict[uuid.UUID, Sequence[Cost]] = {}
+    for event, cost, refusal in zip(events, costs, refusals, strict=True):
         if refusal is None:
             kept.append(event)
+            counted[event.id] = cost
             continue
         result = by_id[str(event.id)]
         result.status, result.error = REJECTED, _limit_error(refusal, limits=limits)
-    return kept
+    return kept, counted
 
 
 def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
@@ -340,12 +384,12 @@ def _insert_sql() -> str:
 
 
 def _events_insert_new(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> set[uuid.UUID]:
-    """Store `events`, whose ids `_known` found new a moment ago; returns the ids it did NOT create (empty but for a
-    race). One COPY (a 500-event batch's write costs what a raw COPY of its rows costs, about half of the INSERT ..
-    json_to_recordset below); it stores every row or none, so a concurrent request that stored one of these ids
-    meanwhile fails it whole (a unique violation; in a savepoint when the caller holds a transaction), and then
-    `_events_insert_skipping` sorts out which ids were taken. The unique index decides either way: a second
-    writer of an id waits for the first's commit."""
+    """Store `events` (ids unique within them); returns the ids it did NOT create because they were stored already
+    (empty but for a replay or a race). One COPY (a 500-event batch's write costs what a raw COPY of its rows costs,
+    about half of the INSERT .. json_to_recordset below); it stores every row or none, so an id stored before (or
+    by a concurrent request meanwhile) fails it whole (a unique violation; in a savepoint when the caller holds a
+    transaction), and then `_events_insert_skipping` sorts out which ids were taken. The unique index decides
+    either way: a second writer of an id waits for the first's commit."""
     received = now.isoformat()
     user = COPY_NULL if user_id is None else str(user_id)
     tail = f"\t{copy_escape(source)}\t{received}\n"
