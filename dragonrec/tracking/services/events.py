@@ -1,10 +1,12 @@
 """Event ingest: validate a batch item by item, count it against the event limits, store what passes with one
 statement. One result per item, in order; a batch is never half-written.
 
-Round trips per batch, whatever its size: one query for the known products, one Redis script for the limits, one
-COPY for the rows. The ids are not looked up before: the COPY's unique index finds a replayed id (or one a concurrent
-request stored), the COPY then fails whole and an INSERT .. ON CONFLICT stores the rest and names the taken ids,
-whose counted limits are given back (two more round trips, for a replay only)."""
+Round trips per batch, whatever its size, as served (autocommit): one Redis script for the limits and one COPY for
+the rows, nothing looked up first: the COPY's own checks (the product foreign key, the id's unique index) find an
+unknown product or a replayed id, and fail it whole; then what was counted is given back and the batch goes the
+exact way: one query for the known products and the ids stored already, the limits, the COPY (an INSERT .. ON
+CONFLICT instead only when a concurrent request stored one of the ids in between). Inside a caller's transaction,
+or when an item states a currency, the exact way only."""
 
 from __future__ import annotations
 
@@ -140,55 +142,85 @@ def events_record(
     limits = event_limits()
     oldest = oldest_allowed(now=now, limits=limits, source="import" if source == "import" else "api")
     user_id = signed_in_user_id(user)
-    currencies = _known_products({i.product_id for i in items if i.product_id is not None})
-    # The ids are not looked up before the write: the COPY's unique index finds a replayed id anyway (then the
-    # COPY fails whole and `_events_insert_skipping` names it), and the lookup was most of the query's time. Only
-    # a batch the limits cut short is looked up first, so a replayed item is a duplicate there, never a refusal.
-    check = partial(_checked, items, user_id=user_id, currencies=currencies, now=now, oldest=oldest, limits=limits)
-    results, to_create = check(existing=set())
+    check = partial(_checked, items, user_id=user_id, now=now, oldest=oldest, limits=limits)
+    counted = partial(_events_within_budget, user_id=user_id, limits=limits)
     costs: dict[uuid.UUID, Sequence[Cost]] = {}
-    if to_create and budget is not None:
-        counted = partial(_events_within_budget, user_id=user_id, budget=budget, limits=limits)
-        granted = counted(to_create, results, exact=False)
-        if granted is None:  # something refused (and given back): decide again knowing the stored ids
-            results, to_create = check(existing=_stored_ids([i.id for i in to_create]))
-            granted = counted(to_create, results, exact=True) if to_create else None
+    if not connection.in_atomic_block and not any("currency" in (item.context or {}) for item in items):
+        # The usual batch, written without a lookup first: every product is taken as known and every id as new.
+        # The COPY's own checks decide (an unknown product fails the event's product foreign key at the COPY's
+        # commit, a stored id its unique index: it is one transaction, in autocommit, so either fails it whole);
+        # then, or when the limits cut the batch short, what was counted is given back and the batch goes the
+        # exact way below. Only in autocommit: inside a caller's transaction the deferred foreign key would be
+        # checked at the caller's commit, too late to reject the item.
+        results, to_create = check(existing=set(), currencies=ANY_PRODUCT)
+        granted = counted(to_create, results, budget=budget, exact=False) if to_create and budget else (to_create, {})
         if granted is not None:
             to_create, costs = granted
+            if not to_create or _events_copy(to_create, user_id=user_id, source=source, now=now):
+                _announce(to_create, user_id=user_id, source=source, now=now)
+                return results
+            budgets_give_back(list(costs.values()))
+    # The exact way: one query for the known products and the ids stored already, then the limits, then the write.
+    currencies, existing = _known(
+        product_ids={i.product_id for i in items if i.product_id is not None}, event_ids=[i.id for i in items]
+    )
+    results, to_create = check(existing=existing, currencies=currencies)
+    if to_create and budget is not None:
+        to_create, costs = counted(to_create, results, budget=budget, exact=True) or ([], {})
     if to_create:
         skipped = _events_insert_new(to_create, user_id=user_id, source=source, now=now)
         if skipped:
-            # Some of these ids were stored already (a replay, or a concurrent request meanwhile): those are
-            # duplicates, and only the rows this insert created are announced.
+            # A concurrent request stored some of these ids between our check and the insert: those are
+            # duplicates, and only the rows this insert created are announced; their counted limits are given back.
             for result in results:
                 if result.status == ACCEPTED and uuid.UUID(result.id) in skipped:
                     result.status = DUPLICATE
             to_create = [item for item in to_create if item.id not in skipped]
-            budgets_give_back([costs[i] for i in skipped if i in costs])  # a duplicate uses no budget
-        alias = connection.alias
-        created = [
-            _stored_event(
-                (
-                    item.id,
-                    item.type,
-                    user_id,
-                    item.session_id,
-                    item.product_id,
-                    item.quantity,
-                    item.value,
-                    item.timestamp or now,
-                    item.context,
-                    source,
-                    now,
-                ),
-                alias,
-            )
-            for item in to_create
-        ]
-        events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
-        # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
-        transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
+            budgets_give_back([costs[i] for i in skipped if i in costs])
+    _announce(to_create, user_id=user_id, source=source, now=now)
     return results
+
+
+class _AnyProduct(dict[int, str | None]):
+    """Every product id is known, its currency unknown (None): the checks of the batch written without a lookup."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: int) -> None:
+        return None
+
+
+ANY_PRODUCT = _AnyProduct()
+
+
+def _announce(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> None:
+    """After the write: the shoppers' cached state is bumped, and the receivers hear of the stored rows."""
+    if not events:
+        return
+    alias = connection.alias
+    created = [
+        _stored_event(
+            (
+                item.id,
+                item.type,
+                user_id,
+                item.session_id,
+                item.product_id,
+                item.quantity,
+                item.value,
+                item.timestamp or now,
+                item.context,
+                source,
+                now,
+            ),
+            alias,
+        )
+        for item in events
+    ]
+    events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
+    # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
+    transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
 
 
 def _checked(
@@ -232,32 +264,32 @@ def _stored_event(values: tuple[Any, ...], alias: str) -> Event:
     return event
 
 
-def _known_products(product_ids: set[int]) -> dict[int, str | None]:
-    """One round trip: the currency of each known product (None where the product model has no `currency`
-    field)."""
-    if not product_ids:
-        return {}
+def _known(*, product_ids: set[int], event_ids: list[uuid.UUID]) -> tuple[dict[int, str | None], set[uuid.UUID]]:
+    """One round trip: the currency of each known product (None where the product model has no `currency` field)
+    and which of `event_ids` are stored already."""
     model = product_model()
     quote = connection.ops.quote_name
     has_currency = any(f.name == "currency" for f in model._meta.concrete_fields)
     currency = quote(model._meta.get_field("currency").column) if has_currency else "NULL"
     pk = quote(model._meta.pk.column)
-    # The array travels as its text form ('{1,2}'), cast in SQL: the driver's client-side binding would spell out
-    # each element in Python. bigint also matches an integer key (a cross-type comparison the key's index serves).
-    sql = f"SELECT {pk}, {currency}::text FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s::bigint[])"
+    # The arrays travel as their text forms ('{1,2}'), cast in SQL: the driver's client-side binding would spell
+    # out each element in Python (a batch's 500 ids cost more than the query). bigint also matches an integer key
+    # (a cross-type comparison the key's index serves).
+    sql = (
+        f"SELECT {pk}, {currency}::text, NULL::uuid FROM {quote(model._meta.db_table)} "
+        f"WHERE {pk} = ANY(%s::bigint[]) "
+        f"UNION ALL SELECT NULL, NULL, id FROM {quote(Event._meta.db_table)} WHERE id = ANY(%s::uuid[])"
+    )
+    currencies: dict[int, str | None] = {}
+    existing: set[uuid.UUID] = set()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_array_text(product_ids)])
-        return {int(product_id): product_currency for product_id, product_currency in cursor.fetchall()}
-
-
-def _stored_ids(event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of `event_ids` are stored already (one round trip)."""
-    if not event_ids:
-        return set()
-    sql = f"SELECT id FROM {connection.ops.quote_name(Event._meta.db_table)} WHERE id = ANY(%s::uuid[])"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_array_text(event_ids)])
-        return {value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for (value,) in cursor.fetchall()}
+        cursor.execute(sql, [_array_text(product_ids), _array_text(event_ids)])
+        for product_id, product_currency, event_id in cursor.fetchall():
+            if event_id is None:
+                currencies[int(product_id)] = product_currency
+            else:
+                existing.add(event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id)))
+    return currencies, existing
 
 
 def _array_text(values: Iterable[int | uuid.UUID]) -> str:
@@ -384,12 +416,20 @@ def _insert_sql() -> str:
 
 
 def _events_insert_new(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> set[uuid.UUID]:
-    """Store `events` (ids unique within them); returns the ids it did NOT create because they were stored already
-    (empty but for a replay or a race). One COPY (a 500-event batch's write costs what a raw COPY of its rows costs,
-    about half of the INSERT .. json_to_recordset below); it stores every row or none, so an id stored before (or
-    by a concurrent request meanwhile) fails it whole (a unique violation; in a savepoint when the caller holds a
-    transaction), and then `_events_insert_skipping` sorts out which ids were taken. The unique index decides
-    either way: a second writer of an id waits for the first's commit."""
+    """Store `events`, whose ids `_known` found new a moment ago; returns the ids it did NOT create (empty but for a
+    race). One COPY; a concurrent request that stored one of these ids meanwhile fails it whole, and then
+    `_events_insert_skipping` sorts out which ids were taken. The unique index decides either way: a second
+    writer of an id waits for the first's commit."""
+    if _events_copy(events, user_id=user_id, source=source, now=now):
+        return set()
+    return _events_insert_skipping(events, user_id=user_id, source=source, now=now)
+
+
+def _events_copy(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> bool:
+    """Store `events` by one COPY (a 500-event batch's write costs what a raw COPY of its rows costs, about half of
+    the INSERT .. json_to_recordset below); True when stored. It stores every row or none: False, nothing stored,
+    when any row broke a constraint (a stored id, an unknown product; in a savepoint when the caller holds a
+    transaction, which stays usable)."""
     received = now.isoformat()
     user = COPY_NULL if user_id is None else str(user_id)
     tail = f"\t{copy_escape(source)}\t{received}\n"
@@ -404,8 +444,8 @@ def _events_insert_new(events: list[EventInput], *, user_id: int | None, source:
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, "".join(lines))
     except IntegrityError:
-        return _events_insert_skipping(events, user_id=user_id, source=source, now=now)
-    return set()
+        return False
+    return True
 
 
 def _json_text(value: Any) -> str:
