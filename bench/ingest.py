@@ -145,7 +145,7 @@ STAGES = [
     ("auth + throttles (one Redis round trip)", "checks"),
     ("body shape (InputSerializer)", "shape"),
     ("item validation (quick / DRF / text)", "items"),
-    ("lookup: products + stored ids (SQL)", "known"),
+    ("lookup: products + stored ids (exact way)", "known"),
     ("event limits (one Lua call)", "limits"),
     ("COPY of the rows (SQL)", "insert"),
     ("shopper state bump (one Lua call)", "state"),
@@ -173,7 +173,7 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
     _timed(apis, "bad_text_error", "items")
     _timed(events, "_known", "known")
     _timed(events, "_events_within_budget", "limits")
-    _timed(events, "_events_insert_new", "insert")
+    _timed(events, "_events_copy", "insert")
     _timed(events, "events_state_changed", "state")
     _timed(events_recorded, "send", "receivers")
     total = api(items, batch=batch, key=key)

@@ -18,6 +18,7 @@ one Redis round trip for a whole batch, atomic against concurrent requests, and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -259,6 +260,45 @@ def budgets_take(items: Sequence[Sequence[Cost]]) -> list[Refusal | None]:
         ttl = ttls[full - 1]
         out.append(Refusal(budget, int(ttl) if ttl and 0 < ttl <= budget.period else budget.period))
     return out
+
+
+# KEYS: counters, ARGV: the units to give back to each. A counter whose window closed meanwhile is left alone (its
+# window, the one that counted the units, is gone; the new one never counted them), so no counter goes below what
+# was really stored in its window.
+_GIVE_BACK = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECRBY', KEYS[i], ARGV[i]) end
+end
+return #KEYS
+"""
+
+
+def budgets_give_back(items: Sequence[Sequence[Cost]]) -> None:
+    """Undo `budgets_take`'s counting of `items` it granted but that were not stored after all (ingest counts a
+    batch before its write, and learns from the write which ids were stored already). One round trip; the cache
+    being down gives nothing back, with a warning (as taking grants everything then)."""
+    totals: dict[Budget, int] = {}
+    for costs in items:
+        for budget, units in costs:
+            totals[budget] = totals.get(budget, 0) + int(units)
+    totals = {budget: units for budget, units in totals.items() if units > 0}
+    if not totals:
+        return
+    from django_redis import get_redis_connection
+
+    try:
+        try:
+            client = get_redis_connection("default")
+        except NotImplementedError:  # not django-redis: the cache API (no atomicity there either)
+            for budget, units in totals.items():
+                with contextlib.suppress(ValueError):  # a closed window: nothing to give back
+                    cache.decr(budget.cache_key, units)
+            return
+        make_key = caches["default"].make_key
+        keys = [make_key(b.cache_key) for b in totals]
+        client.register_script(_GIVE_BACK)(keys=keys, args=[str(u) for u in totals.values()])
+    except Exception:
+        logger.warning("event budget counters unavailable; nothing given back", exc_info=True)
 
 
 def _take_redis(

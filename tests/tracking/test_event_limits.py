@@ -115,6 +115,19 @@ def test_replays_and_invalid_items_use_no_budget(api_client, product) -> None:  
         assert statuses(post(api_client, [item(product.id) for _ in range(3)])) == ["accepted"] * 2 + ["rejected"]
 
 
+def test_a_replay_with_budget_to_spare_is_given_back_what_it_was_counted(api_client, product) -> None:  # type: ignore[no-untyped-def]
+    # given a shopper's batch stored, and its resend (counted before the write, which finds its ids stored)
+    batch = [item(product.id) for _ in range(5)] + [purchase(product.id, value="10.00")]
+    with rates(**{"events.shopper": "12/min"}), override_settings(DRAGONREC_EVENT_LIMITS={"PURCHASES_PER_HOUR": 2}):
+        assert statuses(post(api_client, batch)) == ["accepted"] * 6
+        assert statuses(post(api_client, batch)) == ["duplicate"] * 6
+        # then the resend used nothing: 6 of the 12 events are left, and one of the hour's two purchases
+        after = post(api_client, [item(product.id) for _ in range(4)] + [purchase(product.id) for _ in range(2)])
+    assert statuses(after) == ["accepted"] * 5 + ["rejected"]
+    assert "purchase limit" in after.json()["results"][5]["error"]
+    assert Event.objects.count() == 6 + 5
+
+
 def test_an_integration_is_limited_per_named_shopper(api_client, product, api_key) -> None:  # type: ignore[no-untyped-def]
     api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key(['events:write'])}")
     items = [item(product.id, session_id=name) for name in ["alice", "bob"] for _ in range(4)]

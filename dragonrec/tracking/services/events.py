@@ -1,9 +1,12 @@
 """Event ingest: validate a batch item by item, count it against the event limits, store what passes with one
 statement. One result per item, in order; a batch is never half-written.
 
-Round trips per batch, whatever its size: one query for the known products and the ids already stored, one Redis
-script for the limits, one COPY for the rows (an INSERT .. ON CONFLICT instead only when a concurrent request stored
-one of the ids in between)."""
+Round trips per batch, whatever its size, as served (autocommit): one Redis script for the limits and one COPY for
+the rows, nothing looked up first: the COPY's own checks (the product foreign key, the id's unique index) find an
+unknown product or a replayed id, and fail it whole; then what was counted is given back and the batch goes the
+exact way: one query for the known products and the ids stored already, the limits, the COPY (an INSERT .. ON
+CONFLICT instead only when a concurrent request stored one of the ids in between). Inside a caller's transaction,
+or when an item states a currency, the exact way only."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,7 +28,15 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from dragonrec.bulk import COPY_NULL, copy_escape, copy_text
-from dragonrec.throttling import Budget, Cost, Refusal, budgets_take, rate_budget, shopper_ident_for
+from dragonrec.throttling import (
+    Budget,
+    Cost,
+    Refusal,
+    budgets_give_back,
+    budgets_take,
+    rate_budget,
+    shopper_ident_for,
+)
 from dragonrec.tracking.identity import signed_in_user_id
 from dragonrec.tracking.models import Event, EventType
 from dragonrec.tracking.signals import events_recorded
@@ -130,10 +142,99 @@ def events_record(
     limits = event_limits()
     oldest = oldest_allowed(now=now, limits=limits, source="import" if source == "import" else "api")
     user_id = signed_in_user_id(user)
+    check = partial(_checked, items, user_id=user_id, now=now, oldest=oldest, limits=limits)
+    counted = partial(_events_within_budget, user_id=user_id, limits=limits)
+    costs: dict[uuid.UUID, Sequence[Cost]] = {}
+    if not connection.in_atomic_block and not any("currency" in (item.context or {}) for item in items):
+        # The usual batch, written without a lookup first: every product is taken as known and every id as new.
+        # The COPY's own checks decide (an unknown product fails the event's product foreign key at the COPY's
+        # commit, a stored id its unique index: it is one transaction, in autocommit, so either fails it whole);
+        # then, or when the limits cut the batch short, what was counted is given back and the batch goes the
+        # exact way below. Only in autocommit: inside a caller's transaction the deferred foreign key would be
+        # checked at the caller's commit, too late to reject the item.
+        results, to_create = check(existing=set(), currencies=ANY_PRODUCT)
+        granted = counted(to_create, results, budget=budget, exact=False) if to_create and budget else (to_create, {})
+        if granted is not None:
+            to_create, costs = granted
+            if not to_create or _events_copy(to_create, user_id=user_id, source=source, now=now):
+                _announce(to_create, user_id=user_id, source=source, now=now)
+                return results
+            budgets_give_back(list(costs.values()))
+    # The exact way: one query for the known products and the ids stored already, then the limits, then the write.
     currencies, existing = _known(
         product_ids={i.product_id for i in items if i.product_id is not None}, event_ids=[i.id for i in items]
     )
+    results, to_create = check(existing=existing, currencies=currencies)
+    if to_create and budget is not None:
+        to_create, costs = counted(to_create, results, budget=budget, exact=True) or ([], {})
+    if to_create:
+        skipped = _events_insert_new(to_create, user_id=user_id, source=source, now=now)
+        if skipped:
+            # A concurrent request stored some of these ids between our check and the insert: those are
+            # duplicates, and only the rows this insert created are announced; their counted limits are given back.
+            for result in results:
+                if result.status == ACCEPTED and uuid.UUID(result.id) in skipped:
+                    result.status = DUPLICATE
+            to_create = [item for item in to_create if item.id not in skipped]
+            budgets_give_back([costs[i] for i in skipped if i in costs])
+    _announce(to_create, user_id=user_id, source=source, now=now)
+    return results
 
+
+class _AnyProduct(dict[int, str | None]):
+    """Every product id is known, its currency unknown (None): the checks of the batch written without a lookup."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: int) -> None:
+        return None
+
+
+ANY_PRODUCT = _AnyProduct()
+
+
+def _announce(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> None:
+    """After the write: the shoppers' cached state is bumped, and the receivers hear of the stored rows."""
+    if not events:
+        return
+    alias = connection.alias
+    created = [
+        _stored_event(
+            (
+                item.id,
+                item.type,
+                user_id,
+                item.session_id,
+                item.product_id,
+                item.quantity,
+                item.value,
+                item.timestamp or now,
+                item.context,
+                source,
+                now,
+            ),
+            alias,
+        )
+        for item in events
+    ]
+    events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
+    # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
+    transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
+
+
+def _checked(
+    items: Sequence[EventInput],
+    *,
+    existing: set[uuid.UUID],
+    user_id: int | None,
+    currencies: dict[int, str | None],
+    now: datetime,
+    oldest: datetime,
+    limits: dict[str, Any],
+) -> tuple[list[EventResult], list[EventInput]]:
+    """One result per item (rejected with its reason, a duplicate of a stored id or of an earlier item, else
+    accepted) and the accepted items, in order."""
     results: list[EventResult] = []
     to_create: list[EventInput] = []
     seen: set[uuid.UUID] = set()
@@ -149,41 +250,7 @@ def events_record(
         seen.add(item.id)
         to_create.append(item)
         results.append(EventResult(key, ACCEPTED))
-    if to_create and budget is not None:
-        to_create = _events_within_budget(to_create, results, user_id=user_id, budget=budget, limits=limits)
-    if to_create:
-        skipped = _events_insert_new(to_create, user_id=user_id, source=source, now=now)
-        if skipped:
-            # A concurrent request stored some of these ids between our check and the insert: those are
-            # duplicates, and only the rows this insert created are announced.
-            for result in results:
-                if result.status == ACCEPTED and uuid.UUID(result.id) in skipped:
-                    result.status = DUPLICATE
-            to_create = [item for item in to_create if item.id not in skipped]
-        alias = connection.alias
-        created = [
-            _stored_event(
-                (
-                    item.id,
-                    item.type,
-                    user_id,
-                    item.session_id,
-                    item.product_id,
-                    item.quantity,
-                    item.value,
-                    item.timestamp or now,
-                    item.context,
-                    source,
-                    now,
-                ),
-                alias,
-            )
-            for item in to_create
-        ]
-        events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
-        # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
-        transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
-    return results
+    return results, to_create
 
 
 def _stored_event(values: tuple[Any, ...], alias: str) -> Event:
@@ -237,9 +304,13 @@ def _events_within_budget(
     user_id: int | None,
     budget: EventBudget,
     limits: dict[str, Any],
-) -> list[EventInput]:
-    """The events that fit the limits (one Redis round trip for the batch); the others' results become rejections
-    naming the limit. Raises EventLimitExceeded when none fits because of the event-rate limits."""
+    exact: bool = True,
+) -> tuple[list[EventInput], dict[uuid.UUID, Sequence[Cost]]] | None:
+    """The events that fit the limits (one Redis round trip for the batch) and what each was counted for; the
+    others' results become rejections naming the limit. Raises EventLimitExceeded when none fits because of the
+    event-rate limits. Not `exact` (the stored ids were not looked up, so a replayed id may be among `events`):
+    when any event is refused, what was counted is given back and None returned, so that the caller decides
+    again knowing which are duplicates (a replay never uses budget, nor is it refused for lack of it)."""
     address_budget = rate_budget("events", "address", budget.address)
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
@@ -264,19 +335,24 @@ def _events_within_budget(
                 item.append((Budget(f"purchase_value:shopper:{shopper}", value_cents, 3600), int(event.value / CENT)))
         costs.append(item)
     refusals = budgets_take(costs)
+    if not exact and any(refusal is not None for refusal in refusals):
+        budgets_give_back([cost for cost, refusal in zip(costs, refusals, strict=True) if refusal is None])
+        return None
     if all(refusal is not None for refusal in refusals) and all(
         refusal.budget.name.startswith("events:") for refusal in refusals if refusal is not None
     ):
         raise EventLimitExceeded(min(refusal.retry_after for refusal in refusals if refusal is not None))
     by_id = {result.id: result for result in results}
     kept: list[EventInput] = []
-    for event, refusal in zip(events, refusals, strict=True):
+    counted: dict[uuid.UUID, Sequence[Cost]] = {}
+    for event, cost, refusal in zip(events, costs, refusals, strict=True):
         if refusal is None:
             kept.append(event)
+            counted[event.id] = cost
             continue
         result = by_id[str(event.id)]
         result.status, result.error = REJECTED, _limit_error(refusal, limits=limits)
-    return kept
+    return kept, counted
 
 
 def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
@@ -341,16 +417,25 @@ def _insert_sql() -> str:
 
 def _events_insert_new(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> set[uuid.UUID]:
     """Store `events`, whose ids `_known` found new a moment ago; returns the ids it did NOT create (empty but for a
-    race). One COPY (a 500-event batch's write costs what a raw COPY of its rows costs, about half of the INSERT ..
-    json_to_recordset below); it stores every row or none, so a concurrent request that stored one of these ids
-    meanwhile fails it whole (a unique violation; in a savepoint when the caller holds a transaction), and then
+    race). One COPY; a concurrent request that stored one of these ids meanwhile fails it whole, and then
     `_events_insert_skipping` sorts out which ids were taken. The unique index decides either way: a second
     writer of an id waits for the first's commit."""
+    if _events_copy(events, user_id=user_id, source=source, now=now):
+        return set()
+    return _events_insert_skipping(events, user_id=user_id, source=source, now=now)
+
+
+def _events_copy(events: list[EventInput], *, user_id: int | None, source: str, now: datetime) -> bool:
+    """Store `events` by one COPY (a 500-event batch's write costs what a raw COPY of its rows costs, about half of
+    the INSERT .. json_to_recordset below); True when stored. It stores every row or none: False, nothing stored,
+    when any row broke a constraint (a stored id, an unknown product; in a savepoint when the caller holds a
+    transaction, which stays usable)."""
     received = now.isoformat()
     user = COPY_NULL if user_id is None else str(user_id)
     tail = f"\t{copy_escape(source)}\t{received}\n"
+    # ids as 32 hex digits, which PostgreSQL's uuid input takes as the hyphenated form: a quarter of UUID.__str__'s cost
     lines = [
-        f"{e.id}\t{copy_escape(e.type)}\t{user}\t{copy_escape(e.session_id)}\t"
+        f"{e.id.hex}\t{copy_escape(e.type)}\t{user}\t{copy_escape(e.session_id)}\t"
         f"{COPY_NULL if e.product_id is None else e.product_id}\t{e.quantity}\t"
         f"{COPY_NULL if e.value is None else e.value}\t"
         f"{received if e.timestamp is None else e.timestamp.isoformat()}\t{copy_escape(_json_text(e.context))}{tail}"
@@ -360,8 +445,8 @@ def _events_insert_new(events: list[EventInput], *, user_id: int | None, source:
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, "".join(lines))
     except IntegrityError:
-        return _events_insert_skipping(events, user_id=user_id, source=source, now=now)
-    return set()
+        return False
+    return True
 
 
 def _json_text(value: Any) -> str:
