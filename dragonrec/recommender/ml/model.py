@@ -73,6 +73,7 @@ class StudentConfig:
     id_dropout: float = 0.1  # P(an input step shows only its text part): keeps the text path useful for new products
     # --- training ---
     lr: float = 1e-3
+    adam_beta2: float = 0.98  # Adam's second-moment decay (BSARec's code uses torch's 0.999: bsarec_config)
     weight_decay: float = 0.0  # AdamW decay on matrices (not embeddings/norms/biases); 0.1 changed nothing on Beauty
     batch_size: int = 256  # sequences per step (~1,500 next-item targets on Beauty)
     max_epochs: int = 200
@@ -171,6 +172,11 @@ def bsarec_config(**overrides: object) -> StudentConfig:
         bsarec_c=5,
         bsarec_alpha=0.7,
         lr=5e-4,
+        adam_beta2=0.999,  # its trainer's torch.optim.Adam defaults
+        # ids only: the harness gives it zero text vectors, and a 1-wide zero column keeps the model's text path
+        # without its cost (a 384-wide one spends a (12,101 x 384) @ (384 x 64) product and its gradient on zeros
+        # at every step: as many multiply-adds as the step's full softmax over 256 targets)
+        text_dim=1,
         # BSARec's batch is 256 prefixes, i.e. 256 next-item targets per step (~590 steps per Beauty epoch); ours
         # counts sequences, each a target at every step (~6 on Beauty), so 256 of them would be ~1,500 targets and
         # 7x fewer steps per epoch at the same learning rate: a first run with 256 sat at valid N@10 0.006 after 4
@@ -218,6 +224,11 @@ class StudentModel(nn.Module):
         # SASRec/GPT-2 scale input embeddings by sqrt(d); BSARec adds positions to the raw ones and normalises
         self.input_scale = 1.0 if cfg.backbone == "bsarec" else math.sqrt(d)
         self._reset_item_tables()
+        if cfg.backbone == "bsarec":
+            # BSARec's init (zero biases): the text projection's bias is a constant added to every item row, and
+            # torch's default draws it from U(+-1/sqrt(text_dim)), i.e. +-1 for the ids-only baseline's 1-wide zero
+            # text column, fifty times its N(0, 0.02) item embeddings
+            nn.init.zeros_(self.text_proj.bias)
         self._frozen_items: torch.Tensor | None = None  # cached item matrix for inference (see freeze_items)
 
     def _reset_item_tables(self) -> None:

@@ -206,9 +206,9 @@ def _train(
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
-        betas=(0.9, 0.98),
+        betas=(0.9, cfg.adam_beta2),
     )
-    sparse_opt = SparseReplayAdam(sparse_ids, lr=cfg.lr, betas=(0.9, 0.98)) if sparse_ids else None
+    sparse_opt = SparseReplayAdam(sparse_ids, lr=cfg.lr, betas=(0.9, cfg.adam_beta2)) if sparse_ids else None
     model.id_emb.sparse = bool(sparse_ids)
     weight_of_event = torch.tensor(
         [cfg.target_weights.get(e, 1.0) for e in EVENT_VOCAB], dtype=torch.float32, device=device

@@ -5,6 +5,7 @@ import numpy as np
 from dragonrec.recommender.ml import train_student
 from dragonrec.recommender.ml.data import make_windows
 from dragonrec.recommender.ml.metrics import full_ranking_metrics
+from dragonrec.recommender.ml.model import bsarec_config
 
 
 def _a_then_b_sequences(n_users: int, n_items: int, seed: int = 0) -> list[list[tuple[int, str]]]:
@@ -51,6 +52,22 @@ def test_training_is_deterministic_with_a_seed(tiny_config):
         for _ in range(2)
     ]
     assert [e.loss for e in runs[0].history] == [e.loss for e in runs[1].history]
+
+
+def test_adams_second_moment_decay_is_the_configs(tiny_config):
+    # the BSARec baseline trains with its own trainer's Adam (beta2 0.999), the student with 0.98: the setting must
+    # reach the optimizer, or the baseline silently runs with the student's
+    tiny_config.max_epochs = 2
+    n_items = 30
+    seqs = _a_then_b_sequences(100, n_items)
+    vecs = np.random.default_rng(1).normal(size=(n_items, 384)).astype(np.float32)
+    losses = {}
+    for beta2 in (0.98, 0.5):
+        tiny_config.adam_beta2 = beta2
+        result = train_student(sequences=seqs, n_items=n_items, item_text_vectors=vecs, config=tiny_config, seed=7)
+        losses[beta2] = [e.loss for e in result.history]
+    assert losses[0.98] != losses[0.5]
+    assert bsarec_config().adam_beta2 == 0.999
 
 
 def test_every_position_is_a_training_target_and_long_sequences_are_windowed():
