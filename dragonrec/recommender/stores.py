@@ -520,18 +520,18 @@ def _snapshot_version(adapter: DefaultProductAdapter, model_name: str) -> dict[s
     once a second). A rolled-back insert or a statistics reset changes it too: one needless rebuild."""
     qs = adapter.queryset()
     embeddings_qs = ProductEmbedding.objects.filter(model_name=model_name)
-    sources: dict[str, tuple[type[Model], QuerySet[Any], str]] = {
-        "products": (qs.model, qs, adapter.updated_field),
-        "embeddings": (ProductEmbedding, embeddings_qs, "embedded_at"),
-        "trending": (TrendingScore, TrendingScore.objects.all(), "computed_at"),
-        "pairs": (ProductComplement, ProductComplement.objects.all(), "computed_at"),
-        "categories": (CategoryComplement, CategoryComplement.objects.all(), "computed_at"),
+    sources: dict[str, tuple[QuerySet[Any], str]] = {
+        "products": (qs, adapter.updated_field),
+        "embeddings": (embeddings_qs, "embedded_at"),
+        "trending": (TrendingScore.objects.all(), "computed_at"),
+        "pairs": (ProductComplement.objects.all(), "computed_at"),
+        "categories": (CategoryComplement.objects.all(), "computed_at"),
     }
-    markers = _table_markers([model for model, _, _ in sources.values()])
+    markers = _table_markers([source.model for source, _ in sources.values()])
     count_max = float(recommender_settings.SNAPSHOT_COUNT_MAX_ROWS)
     found: dict[str, tuple[Any, Any]] = {}
-    for name, (model, source, stamp) in sources.items():
-        estimate, changes = markers.get(model._meta.db_table, (-1.0, 0))
+    for name, (source, stamp) in sources.items():
+        estimate, changes = markers.get(source.model._meta.db_table, (-1.0, 0))
         if estimate > count_max:  # -1: never analysed, so counted
             found[name] = (("changes", changes), source.aggregate(last=Max(stamp))["last"])
         else:
