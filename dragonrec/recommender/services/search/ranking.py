@@ -3,9 +3,9 @@ leaf-category match first, reciprocal-rank fusion, and the personal re-rank insi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import os
 import threading
 import time
 import weakref
@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 
 from dragonrec.categories import category_leaf, category_q
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
@@ -83,13 +83,17 @@ def shared_vocabulary(adapter: DefaultProductAdapter, version: tuple[Any, ...]) 
             stored = client.get(key)
             if stored is not None:
                 return Vocabulary(orjson.loads(zlib.decompress(stored)))
-            if client.set(f"{key}:build", os.getpid(), nx=True, ex=VOCABULARY_BUILD_S):
+            # redis-py's lock releases only its own token: a build that outlived VOCABULARY_BUILD_S leaves the
+            # next builder's lock alone
+            build = client.lock(f"{key}:build", timeout=VOCABULARY_BUILD_S, blocking_timeout=0)
+            if build.acquire(blocking=False):
                 try:
                     found = _vocabulary_in_sql(adapter)
                     client.set(key, zlib.compress(orjson.dumps(found.counts)), ex=VOCABULARY_KEEP_S)
                     return found
                 finally:
-                    client.delete(f"{key}:build")
+                    with contextlib.suppress(LockError):  # expired meanwhile: nothing of ours to release
+                        build.release()
             if time.monotonic() > deadline:
                 break
             time.sleep(VOCABULARY_WAIT_POLL_S)
