@@ -34,6 +34,11 @@ def post(client, items: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
     return [r["status"] for r in response.json()["results"]], writes, response
 
 
+def fresh_events(client, product_id: int, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The statuses of `n` new events: what the shopper's budget still takes."""
+    return post(client, [item(product_id) for _ in range(n)])[0]
+
+
 def test_an_unknown_product_is_rejected_alone_and_uses_no_budget(api_client) -> None:  # type: ignore[no-untyped-def]
     product = ProductFactory()
     with rates(**{"events.shopper": "6/min"}):
@@ -44,7 +49,7 @@ def test_an_unknown_product_is_rejected_alone_and_uses_no_budget(api_client) -> 
         assert response.json()["results"][1]["error"] == "unknown product 999999"
         assert sql == ["COPY", "SELECT", "COPY"]
         # and only the 2 stored events were counted: 4 of the 6 are left
-        statuses, sql, _ = post(api_client, [item(product.pk) for _ in range(5)])
+        statuses = fresh_events(api_client, product.pk, 5)
     assert statuses == ["accepted"] * 4 + ["rejected"]
     assert Event.objects.count() == 6
 
@@ -59,7 +64,7 @@ def test_a_replayed_batch_is_named_duplicate_and_uses_no_budget(api_client) -> N
         # then the stored ids are duplicates, the new one stored, and the budget counts 4 of 8
         assert statuses == ["duplicate"] * 3 + ["accepted"]
         assert sql == ["COPY", "SELECT", "COPY"]
-        statuses, _, _ = post(api_client, [item(product.pk) for _ in range(5)])
+        statuses = fresh_events(api_client, product.pk, 5)
     assert statuses == ["accepted"] * 4 + ["rejected"]
     assert Event.objects.count() == 8
 
@@ -72,7 +77,7 @@ def test_a_replay_near_the_limit_is_duplicate_not_refused(api_client) -> None:  
         # when it is resent: counted again it would not fit (8 > 5), but it is all stored already
         statuses, _, _ = post(api_client, batch)
         assert statuses == ["duplicate"] * 4
-        statuses, _, _ = post(api_client, [item(product.pk) for _ in range(2)])
+        statuses = fresh_events(api_client, product.pk, 2)
     assert statuses == ["accepted", "rejected"]
     assert Event.objects.count() == 5
 
