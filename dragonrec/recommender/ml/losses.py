@@ -101,11 +101,14 @@ def sampled_softmax_ce(
     return (ce * weights.float()).sum()
 
 
-def mixed_sample_log_q(target_share: torch.Tensor, *, n_targets: int, n_uniform: int, n_items: int) -> torch.Tensor:
+def mixed_sample_log_q(
+    target_share: torch.Tensor, *, n_targets: int, n_drawn: int, draw_prob: torch.Tensor | float
+) -> torch.Tensor:
     """log P(item j is among a step's candidates) when the candidates are the step's `n_targets` targets (drawn
-    in proportion to `target_share`, each item's share of all training targets) plus `n_uniform` uniform draws
-    from `n_items`: Mixed Negative Sampling (Yang et al., WWW 2020). The probability is
-    1 - (1 - p_j)^n_targets * (1 - 1 / n_items)^n_uniform (uniform draws with replacement), clamped away from 0."""
+    in proportion to `target_share`, each item's share of all training targets) plus `n_drawn` draws with
+    replacement, each of item j with probability `draw_prob` (1 / n_items when uniform): Mixed Negative Sampling
+    (Yang et al., WWW 2020). The probability is 1 - (1 - p_j)^n_targets * (1 - r_j)^n_drawn, clamped away from 0."""
     miss_batch = torch.exp(n_targets * torch.log1p(-target_share.clamp(max=1 - 1e-7)))
-    miss_uniform = (1.0 - 1.0 / max(n_items, 1)) ** n_uniform
-    return torch.log((1.0 - miss_batch * miss_uniform).clamp(min=1e-12))
+    r = torch.as_tensor(draw_prob, dtype=torch.float64, device=target_share.device)
+    miss_drawn = torch.exp(n_drawn * torch.log1p(-r.clamp(max=1 - 1e-7)))
+    return torch.log((1.0 - miss_batch * miss_drawn).clamp(min=1e-12))

@@ -93,8 +93,13 @@ class StudentConfig:
     # does not fit a CPU step (bench/student_scale.py)
     loss: str = DEFAULTS["STUDENT_TRAINING"]["loss"]
     sampled_above_items: int = DEFAULTS["STUDENT_TRAINING"]["sampled_above_items"]
-    # uniform negatives per step, shared by every position of the batch
+    # negatives per step, shared by every position of the batch
     n_negatives: int = DEFAULTS["STUDENT_TRAINING"]["negatives"]
+    # how the negatives are drawn: in proportion to (times the item was a training target + 1) ** power. 0: uniform;
+    # between 0 and 1, popular items (the ones a softmax's partition sum is made of) are drawn more often and rare
+    # ones still can be: a proposal nearer the model's own softmax leaves less of the sampled estimate's error.
+    # Whatever the proposal, the logQ correction uses each candidate's true probability of being drawn
+    negatives_popularity_power: float = 0.0
     # which logits of the sampled softmax the logQ correction applies to: "all" (every candidate, the row's own
     # target included: Yi et al. 2019) or "negatives" (the target's logit as is: Khrylchenko et al. 2025)
     logq_correction: str = "all"

@@ -68,19 +68,43 @@ class NextItemLoss:
         self.bf16 = (cfg.bf16 if bf16 is None else bf16) and bf16_available(device)
         counts = torch.as_tensor(np.zeros(n_items) if target_counts is None else target_counts, dtype=torch.float64)
         self.target_share = (counts / counts.sum().clamp(min=1)).to(device)
+        # the negatives' proposal (StudentConfig.negatives_popularity_power); None = uniform, drawn without a table
+        power = cfg.negatives_popularity_power
+        self.draw_prob: torch.Tensor | None = None
+        self._draw_cdf: torch.Tensor | None = None
+        if self.sampled and power:
+            weights = (counts + 1.0) ** power
+            self.draw_prob = (weights / weights.sum()).to(device)
+            # inverse-CDF draws: K binary searches a step instead of torch.multinomial's pass over the catalogue
+            self._draw_cdf = torch.cumsum(self.draw_prob, 0)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(seed)
         self.device = device
 
     def draw(self, targets: torch.Tensor) -> torch.Tensor:
         """The sampled softmax's candidates for a step with these targets (dense ids, sorted, unique): the targets
-        plus `n_negatives` uniform draws. Drawn before the forward pass when the caller must know which item rows
-        the step reads (train.py: SparseReplayAdam.catch_up)."""
-        uniform = torch.randint(
-            self.n_items, (self.n_negatives,), generator=self.generator, device=self.device, dtype=torch.long
-        )
-        candidates: torch.Tensor = torch.unique(torch.cat([targets, uniform]))  # sorted: a target's row by bisection
+        plus `n_negatives` draws (uniform, or shaped by popularity: StudentConfig.negatives_popularity_power). Drawn
+        before the forward pass when the caller must know which item rows the step reads (train.py:
+        SparseReplayAdam.catch_up)."""
+        if self._draw_cdf is None:
+            drawn = torch.randint(
+                self.n_items, (self.n_negatives,), generator=self.generator, device=self.device, dtype=torch.long
+            )
+        else:
+            u = torch.rand(self.n_negatives, generator=self.generator, device=self.device, dtype=torch.float64)
+            drawn = torch.searchsorted(self._draw_cdf, u * self._draw_cdf[-1]).clamp_(max=self.n_items - 1)
+        candidates: torch.Tensor = torch.unique(torch.cat([targets, drawn]))  # sorted: a target's row by bisection
         return candidates
+
+    def log_q(self, candidates: torch.Tensor, *, n_targets: int) -> torch.Tensor:
+        """log P(each of `candidates` is among a step's candidates), for a step of `n_targets` target positions:
+        the logQ correction of the sampled softmax, for the proposal `draw` uses."""
+        return mixed_sample_log_q(
+            self.target_share[candidates],
+            n_targets=n_targets,
+            n_drawn=self.n_negatives,
+            draw_prob=1.0 / self.n_items if self.draw_prob is None else self.draw_prob[candidates],
+        )
 
     def __call__(
         self,
@@ -99,15 +123,12 @@ class NextItemLoss:
             return full_softmax_ce(h, M[1:], targets, weights, bf16=self.bf16)
         if candidates is None:
             candidates = self.draw(targets)
-        log_q = mixed_sample_log_q(
-            self.target_share[candidates], n_targets=len(targets), n_uniform=self.n_negatives, n_items=self.n_items
-        )
         return sampled_softmax_ce(
             h,
             model.item_rows(candidates + 1),
             torch.searchsorted(candidates, targets),
             weights,
-            log_q=log_q,
+            log_q=self.log_q(candidates, n_targets=len(targets)),
             correct_positive=self.correct_positive,
         )
 

@@ -13,7 +13,7 @@ from dragonrec.recommender.ml import StudentConfig
 from dragonrec.recommender.ml.data import EVENT_VOCAB, ParquetSequences, TeacherLabel, make_windows, write_sequences
 from dragonrec.recommender.ml.losses import full_softmax_ce, mixed_sample_log_q, sampled_softmax_ce
 from dragonrec.recommender.ml.metrics import full_ranking_metrics
-from dragonrec.recommender.ml.objective import resolve_device, use_sampled_softmax
+from dragonrec.recommender.ml.objective import NextItemLoss, resolve_device, use_sampled_softmax
 from dragonrec.recommender.ml.train import train_student
 
 
@@ -42,8 +42,24 @@ def test_the_inclusion_probability_matches_the_sampler() -> None:
         batch = rng.choice(50, size=40, p=share)
         uniform = rng.integers(50, size=15)
         included[np.unique(np.concatenate([batch, uniform]))] += 1
-    q = mixed_sample_log_q(torch.tensor(share), n_targets=40, n_uniform=15, n_items=50).exp().numpy()
+    q = mixed_sample_log_q(torch.tensor(share), n_targets=40, n_drawn=15, draw_prob=1 / 50).exp().numpy()
     np.testing.assert_allclose(included / trials, q, atol=0.03)
+
+
+def test_negatives_drawn_by_popularity_are_corrected_by_the_probability_they_were_drawn_with() -> None:
+    # 15 negatives a step out of 50 items, drawn by (target count + 1) ** 0.7: the popular items are in most steps'
+    # candidates and the rare ones in few, and the step's logQ must say so (a uniform 1 / 50 would say 26% for all)
+    counts = np.random.default_rng(1).zipf(1.6, size=50).astype(np.float64)
+    cfg = StudentConfig(loss="sampled", n_negatives=15, negatives_popularity_power=0.7)
+    loss = NextItemLoss(cfg, n_items=50, target_counts=counts, device=torch.device("cpu"), seed=0)
+    included = np.zeros(50)
+    trials = 4000
+    no_targets = torch.zeros(0, dtype=torch.long)
+    for _ in range(trials):
+        included[loss.draw(no_targets).numpy()] += 1
+    q = loss.log_q(torch.arange(50), n_targets=0).exp().numpy()
+    np.testing.assert_allclose(included / trials, q, atol=0.03)
+    assert q.max() > 0.9 and q.min() < 0.15  # the proposal is far from uniform, so the check above has teeth
 
 
 TRUE = np.array([0.5, 0.2, 0.1, 0.08, 0.05, 0.03, 0.02, 0.01, 0.005, 0.005])  # next-item distribution, one context
@@ -61,7 +77,7 @@ def _mean_gradient(*, correct: bool, draws: int = 400) -> np.ndarray:
     for _ in range(draws):
         targets = torch.from_numpy(rng.choice(10, size=8, p=TRUE))
         candidates = torch.unique(torch.cat([targets, torch.randint(10, (2,), generator=gen)]))
-        log_q = mixed_sample_log_q(share[candidates], n_targets=8, n_uniform=2, n_items=10) if correct else None
+        log_q = mixed_sample_log_q(share[candidates], n_targets=8, n_drawn=2, draw_prob=1 / 10) if correct else None
         loss = sampled_softmax_ce(
             torch.ones(8, 1),
             logits[candidates],
