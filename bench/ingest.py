@@ -141,13 +141,16 @@ def stored(expected: int, what: str) -> None:
 
 # --------------------------------------------------------------------------------------------- --profile
 STAGES = [
+    ("fast lane: decode + screen (msgspec)", "decode"),
+    ("fast lane: batch checks", "fast_checks"),
+    ("fast lane: limit totals (Python)", "fast_costs"),
     ("JSON parse", "parse"),
     ("auth + throttles (one Redis round trip)", "checks"),
     ("body shape (InputSerializer)", "shape"),
     ("item validation (quick / DRF / text)", "items"),
     ("lookup: products + stored ids (exact way)", "known"),
     ("event limits (one Lua call)", "limits"),
-    ("COPY of the rows (SQL)", "insert"),
+    ("COPY of the rows (SQL; lines built before)", "insert"),
     ("shopper state bump (one Lua call)", "state"),
     ("receivers: attribution, fatigue", "receivers"),
 ]
@@ -173,12 +176,22 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
     _timed(apis, "bad_text_error", "items")
     _timed(events, "_known", "known")
     _timed(events, "_events_within_budget", "limits")
-    _timed(events, "_events_copy", "insert")
     _timed(events, "events_state_changed", "state")
+    # the fast lane (tracking.apis.well_formed_events, events.events_record_well_formed)
+    _timed(apis, "well_formed_events", "decode")
+    _timed(events, "_well_formed_problem", "fast_checks")
+    _timed(events, "_well_formed_costs", "fast_costs")
+    _timed(events, "budgets_take_all", "limits")
+    _timed(events, "copy_text", "insert")
+    _timed(events, "shopper_state_changed", "state")
     _timed(events_recorded, "send", "receivers")
     total = api(items, batch=batch, key=key)
     batches = len(items) / batch
-    print(f"profile: {len(items):,} events in batches of {batch}, {total / batches * 1000:.1f} ms a batch")
+    lanes = dict(events.lane_counts)
+    print(
+        f"profile: {len(items):,} events in batches of {batch}, {total / batches * 1000:.1f} ms a batch "
+        f"(batches per lane so far: {lanes})"
+    )
     for label, stage in STAGES:
         ms = _spent[stage] / batches * 1000
         print(f"  {label:<42} {ms:6.2f} ms  {_spent[stage] / total:4.0%}")

@@ -310,12 +310,41 @@ def _take_redis(
     make_key = caches["default"].make_key  # once: `cache.make_key` resolves the connection on every call
     keys = [make_key(b.cache_key) for b in budgets]
     totals = _totals(budgets, index, items) if len(keys) <= TAKE_ALL_MAX_KEYS else None
-    if totals is not None:
-        args = [str(v) for b, total in zip(budgets, totals, strict=True) for v in (b.limit, b.period, total)]
-        if client.register_script(_TAKE_ALL)(keys=keys, args=args) == 1:
-            return [0] * len(items), [-3] * len(budgets)
+    if totals is not None and _take_all(client, keys, budgets, totals):
+        return [0] * len(items), [-3] * len(budgets)
     refused, ttls = client.register_script(_TAKE)(keys=keys, args=_take_args(budgets, index, items))
     return [int(r) for r in refused.split()], [int(t) for t in ttls.split()]
+
+
+def _take_all(client: Any, keys: list[str], budgets: Sequence[Budget], totals: Sequence[int]) -> bool:
+    """_TAKE_ALL: count every total when every budget has room for it; False, nothing counted, otherwise."""
+    args = [str(v) for b, total in zip(budgets, totals, strict=True) for v in (b.limit, b.period, total)]
+    return bool(client.register_script(_TAKE_ALL)(keys=keys, args=args) == 1)
+
+
+def budgets_take_all(totals: dict[Budget, int]) -> bool:
+    """Count the whole of `totals` (units per budget, none negative) when every budget has room for its total, in
+    one round trip; False, nothing counted, when any lacks room (then only `budgets_take`'s item-by-item walk says
+    which items fit) or there are too many budgets for one script. What a batch whose items all fit costs,
+    without naming each item's costs (ingest's fast lane: a shopper's events are one total). The cache being down
+    grants everything, with a warning, as `budgets_take` does; a cache other than django-redis: False."""
+    if not totals:
+        return True
+    if len(totals) > TAKE_ALL_MAX_KEYS:
+        return False
+    from django_redis import get_redis_connection
+
+    try:
+        client = get_redis_connection("default")
+    except NotImplementedError:
+        return False
+    make_key = caches["default"].make_key
+    budgets = list(totals)
+    try:
+        return _take_all(client, [make_key(b.cache_key) for b in budgets], budgets, list(totals.values()))
+    except Exception:
+        logger.warning("event budget counters unavailable; not limiting", exc_info=True)
+        return True
 
 
 def _totals(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int] | None:
