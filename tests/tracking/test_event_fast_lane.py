@@ -1,0 +1,160 @@
+"""The fast lane for well-formed batches (tracking.apis.well_formed_events, services.events_record_well_formed):
+a batch whose body msgspec decodes and whose every item would be accepted is stored in a few operations an event;
+it must store, count and announce exactly what the usual way does, and leave any other batch to the usual way,
+untouched, for its per-item report. These tests commit, as a served request does (inside a test's transaction
+both lanes leave the batch to the exact way)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone as django_timezone
+from django_redis import get_redis_connection
+
+from dragonrec.catalog.factories import ProductFactory
+from dragonrec.throttling import shopper_ident_for
+from dragonrec.tracking.models import Event
+from dragonrec.tracking.services.events import lane_counts
+from dragonrec.tracking.state import VERSION_KEY
+from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/api/events/"
+# An unknown key holding an emoji written as escapes: a body the fast lane leaves to the usual way (it screens
+# escaped surrogates), with the very same items
+USUAL_WAY = '"note": "\\ud83d\\ude00", '
+
+
+def integration(api_client, api_key):  # type: ignore[no-untyped-def]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key(['events:write'])}")
+    return api_client
+
+
+def send(client, items: list[dict[str, Any]], *, usual: bool = False) -> tuple[list[dict[str, str]], Counter[str]]:  # type: ignore[no-untyped-def]
+    """POST the batch; its results and the lanes it took."""
+    body = "{" + (USUAL_WAY if usual else "") + '"events": ' + json.dumps(items, ensure_ascii=False) + "}"
+    before = Counter(lane_counts)
+    response = client.post(URL, body.encode(), content_type="application/json")
+    assert response.status_code == 200, response.content
+    lanes = Counter(lane_counts)
+    lanes.subtract(before)
+    return response.json()["results"], +lanes
+
+
+def shop_batch(session_id: str, product: int, other: int, now: datetime) -> list[dict[str, Any]]:
+    """Every kind of item a tracker sends: stamped in UTC and in another zone or not at all, a quantity, a
+    price, contexts with non-ASCII text, a click, an impression and a search (no product)."""
+    india = timezone(timedelta(hours=5, minutes=30))
+    request_id = "3f0c1f8e-7b1a-4c55-9d7e-0d6b1b0f8a11"
+    items: list[dict[str, Any]] = [
+        {"type": "view", "product_id": product, "timestamp": (now - timedelta(seconds=90)).isoformat()},
+        {
+            "type": "add_to_cart",
+            "product_id": product,
+            "quantity": 3,
+            "timestamp": (now - timedelta(seconds=80)).astimezone(india).isoformat(),
+        },
+        {"type": "purchase", "product_id": product, "quantity": 2, "value": "39.98", "timestamp": None},
+        {
+            "type": "click",
+            "product_id": other,
+            "context": {"request_id": request_id, "position": 3, "page": "/p/été\\x"},
+        },
+        {"type": "impression", "context": {"request_id": request_id, "product_ids": [product, other], "list": "home"}},
+        {"type": "search", "context": {"query": "chaussures d'été", "results": 12.5}},
+        {"type": "view", "product_id": other},
+    ]
+    return [{"id": str(uuid.uuid4()), "session_id": session_id, **item} for item in items]
+
+
+STORED = ["type", "user_id", "product_id", "quantity", "value", "context", "source"]
+
+
+def stored_rows(session_id: str) -> list[dict[str, Any]]:
+    rows = Event.objects.filter(session_id=session_id).order_by("timestamp", "type")
+    return [
+        {
+            **{name: getattr(row, name) for name in STORED},
+            # the server stamps an event sent without a time with its arrival; otherwise the stated instant
+            "timestamp": "arrival" if row.timestamp == row.received_at else row.timestamp,
+        }
+        for row in rows
+    ]
+
+
+def counted(session_id: str) -> list[Any]:
+    """The shopper's limit counters (events, purchases, purchase value in cents) and cached-state version."""
+    ident = shopper_ident_for(user_id=None, session_id=session_id)
+    names = ("events:shopper", "purchases:shopper", "purchase_value:shopper")
+    version = get_redis_connection("default").get(VERSION_KEY.format(f"s:{session_id}"))
+    return [cache.get(f"dragonrec:throttle:{name}:{ident}") for name in names] + [version]
+
+
+def test_a_well_formed_batch_takes_the_fast_lane_and_stores_what_the_usual_way_stores(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product, other = ProductFactory().pk, ProductFactory().pk
+    # when the same items come once as a well-formed body and once as a body the fast lane leaves alone
+    now = django_timezone.now()
+    fast, fast_lanes = send(client, shop_batch("fast-shopper", product, other, now))
+    usual, usual_lanes = send(client, shop_batch("usual-shopper", product, other, now), usual=True)
+    # then the first took the fast lane, the second did not, and both were accepted whole
+    assert fast_lanes == {"stored": 1}
+    assert usual_lanes == {}
+    assert [r["status"] for r in fast] == [r["status"] for r in usual] == ["accepted"] * 7
+    # and the rows, the limit counters and the shoppers' state versions are the same, field by field
+    assert len(stored_rows("fast-shopper")) == 7
+    assert stored_rows("fast-shopper") == stored_rows("usual-shopper")
+    assert counted("fast-shopper") == counted("usual-shopper") == [7, 1, 3998, b"1"]
+
+
+def test_a_batch_with_a_malformed_item_gets_its_per_item_report_and_nothing_else_written(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product = ProductFactory().pk
+
+    def item(**extra: Any) -> dict[str, Any]:
+        return {"id": str(uuid.uuid4()), "type": "view", "product_id": product, "session_id": "s1", **extra}
+
+    old = (django_timezone.now() - timedelta(days=40)).isoformat()
+    # when one item does not decode (quantity 0), and in a second batch one decodes but is too old
+    first, first_lanes = send(client, [item(), item(quantity=0), item()])
+    second, second_lanes = send(client, [item(), item(timestamp=old)])
+    # then each bad item alone is rejected with today's reason, the others stored once, by the usual way
+    assert first[1] == {
+        "id": first[1]["id"],
+        "status": "rejected",
+        "error": "quantity: Ensure this value is greater than or equal to 1.",
+    }
+    assert [r["status"] for r in first] == ["accepted", "rejected", "accepted"]
+    assert [r["status"] for r in second] == ["accepted", "rejected"]
+    assert second[1]["error"].startswith(f"timestamp {old} is too old")
+    assert first_lanes == {} and second_lanes == {"usual": 1}  # the fast lane wrote nothing, counted nothing
+    assert Event.objects.count() == 3
+    assert counted("s1")[0] == 3
+
+
+def test_a_repeated_id_in_a_batch_is_left_to_the_usual_way_which_names_it(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product = ProductFactory().pk
+    same = {"id": str(uuid.uuid4()), "type": "view", "product_id": product, "session_id": "s1"}
+    results, lanes = send(client, [same, dict(same)])
+    assert [r["status"] for r in results] == ["accepted", "duplicate"]
+    assert lanes == {"usual": 1}  # decided before any write: not a COPY refused by the unique index
+    assert Event.objects.count() == 1
+    assert counted("s1")[0] == 1
+
+
+def test_the_fast_lane_takes_every_event_type_and_no_other() -> None:
+    # a type added to EventType but not to the fast lane's list would send its batches the slow way for ever;
+    # one only in the list would be stored without the service's type check
+    from typing import get_args
+
+    from dragonrec.tracking.models import EventType
+    from dragonrec.tracking.validation import EventKind
+
+    assert sorted(get_args(EventKind)) == sorted(EventType.values)
