@@ -82,6 +82,40 @@ def event_items(n: int, products: list[tuple[int, float]], *, now: datetime) -> 
     return items
 
 
+class CpuMeter:
+    """CPU seconds spent on a leg by the three processes that do its work: this one (the view, the service, the
+    client), its PostgreSQL backend and redis-server, read from /proc (`schedstat`: nanoseconds on a CPU) before
+    and after. On a loaded machine wall time also counts waiting for a core; CPU time does not."""
+
+    def __init__(self) -> None:
+        from django_redis import get_redis_connection
+
+        self.redis_pid = int(get_redis_connection("default").info("server")["process_id"])
+
+    @staticmethod
+    def _ran(pid: int) -> float:
+        try:
+            return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    parts: dict[str, float] = {}  # by process ("python", "postgres", "redis") and leg, summed over the rounds
+
+    def now(self) -> tuple[float, float, float]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        return time.process_time(), self._ran(backend), self._ran(self.redis_pid)
+
+    def since(self, before: tuple[float, float, float], leg: str) -> float:
+        after = self.now()
+        for name, start, end in zip(("python", "postgres", "redis"), before, after, strict=True):
+            self.parts[f"{leg} {name}"] = self.parts.get(f"{leg} {name}", 0.0) + end - start
+        return sum(after) - sum(before)
+
+
 def reset() -> None:
     from django.db import connection
 
@@ -92,7 +126,7 @@ def reset() -> None:
         cursor.execute(f"VACUUM ANALYZE {Event._meta.db_table}")
 
 
-def raw_copy(items: list[dict[str, Any]]) -> float:
+def raw_copy(items: list[dict[str, Any]], cpu: CpuMeter, spent: list[float]) -> float:
     from django.db import connection, transaction
 
     from dragonrec.bulk import copy_rows
@@ -105,19 +139,24 @@ def raw_copy(items: list[dict[str, Any]]) -> float:
         for i in items
     )
     columns = "id, type, user_id, session_id, product_id, quantity, value, timestamp, context, source, received_at"
+    before = cpu.now()
     start = time.perf_counter()
     with transaction.atomic():
         copy_rows(Event._meta.db_table, columns, lines)
     elapsed = time.perf_counter() - start
+    spent.append(cpu.since(before, "raw COPY"))
     connection.close()
     return elapsed
 
 
-def api(items: list[dict[str, Any]], *, batch: int, key: str) -> float:
+def api(
+    items: list[dict[str, Any]], *, batch: int, key: str, cpu: CpuMeter | None = None, spent: list[float] | None = None
+) -> float:
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
     bodies = [json.dumps({"events": items[i : i + batch]}) for i in range(0, len(items), batch)]
+    before = cpu.now() if cpu is not None else (0.0, 0.0, 0.0)
     start = time.perf_counter()
     for body in bodies:
         response = client.post("/api/events/", body, content_type="application/json")
@@ -127,7 +166,10 @@ def api(items: list[dict[str, Any]], *, batch: int, key: str) -> float:
         if response.status_code != 200 or any(r["status"] != "accepted" for r in results):
             refused = [r for r in results if r["status"] != "accepted"]
             raise SystemExit(f"the API refused events: {response.status_code} {refused[:3]}")
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if cpu is not None and spent is not None:
+        spent.append(cpu.since(before, "API"))
+    return elapsed
 
 
 def stored(expected: int, what: str) -> None:
@@ -344,16 +386,23 @@ def main() -> None:
         per_round = args.events // args.rounds
         copy_s: list[float] = []
         api_s: list[float] = []
+        cpu = CpuMeter()
+        copy_cpu: list[float] = []
+        api_cpu: list[float] = []
         for round_ in range(args.rounds):
             reset()
-            copy_s.append(raw_copy(event_items(per_round, products, now=now)))
+            copy_s.append(raw_copy(event_items(per_round, products, now=now), cpu, copy_cpu))
             stored(per_round, "raw COPY")
             reset()
-            api_s.append(api(event_items(per_round, products, now=now), batch=args.batch, key=key))
+            api_s.append(
+                api(event_items(per_round, products, now=now), batch=args.batch, key=key, cpu=cpu, spent=api_cpu)
+            )
             stored(per_round, "API batches")
             print(
                 f"round {round_ + 1}: raw COPY {per_round / copy_s[-1]:9,.0f}/s, API batches of {args.batch} "
-                f"{per_round / api_s[-1]:9,.0f}/s = {copy_s[-1] / api_s[-1]:.0%}  (load {load()})",
+                f"{per_round / api_s[-1]:9,.0f}/s = {copy_s[-1] / api_s[-1]:.0%}; CPU an event "
+                f"{copy_cpu[-1] / per_round * 1e6:5.1f} vs {api_cpu[-1] / per_round * 1e6:5.1f} us = "
+                f"{copy_cpu[-1] / api_cpu[-1]:.0%}  (load {load()})",
                 flush=True,
             )
         total = per_round * args.rounds
@@ -363,6 +412,13 @@ def main() -> None:
             f"raw COPY          {total:>7,} events in {sum(copy_s):6.2f} s = {copy_rate:9,.0f}/s\n"
             f"API batches of {args.batch:<3} {total:>7,} events in {sum(api_s):6.2f} s = {batch_rate:9,.0f}/s "
             f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median {median:.0%})  (load {load()})",
+            flush=True,
+        )
+        print(
+            f"CPU (this process + its PostgreSQL backend + redis-server): raw COPY "
+            f"{sum(copy_cpu) / total * 1e6:.1f} us an event, API {sum(api_cpu) / total * 1e6:.1f} us = "
+            f"{sum(copy_cpu) / sum(api_cpu):.0%} of raw COPY\n  by process, us an event: "
+            + ", ".join(f"{name} {spent / total * 1e6:.1f}" for name, spent in cpu.parts.items()),
             flush=True,
         )
         if not 2 / 3 < (batch_rate / copy_rate) / median < 3 / 2:

@@ -322,12 +322,13 @@ def _take_all(client: Any, keys: list[str], budgets: Sequence[Budget], totals: S
     return bool(client.register_script(_TAKE_ALL)(keys=keys, args=args) == 1)
 
 
-def budgets_take_all(totals: dict[Budget, int]) -> bool:
-    """Count the whole of `totals` (units per budget, none negative) when every budget has room for its total, in
-    one round trip; False, nothing counted, when any lacks room (then only `budgets_take`'s item-by-item walk says
-    which items fit) or there are too many budgets for one script. What a batch whose items all fit costs,
-    without naming each item's costs (ingest's fast lane: a shopper's events are one total). The cache being down
-    grants everything, with a warning, as `budgets_take` does; a cache other than django-redis: False."""
+def budgets_take_all(totals: Sequence[Cost]) -> bool:
+    """Count the whole of `totals` (units per budget, each budget once, none negative) when every budget has room
+    for its total, in one round trip; False, nothing counted, when any lacks room (then only `budgets_take`'s
+    item-by-item walk says which items fit) or there are too many budgets for one script. What a batch whose
+    items all fit costs, without naming each item's costs (ingest's fast lane: a shopper's events are one
+    total). The cache being down grants everything, with a warning, as `budgets_take` does; a cache other than
+    django-redis: False."""
     if not totals:
         return True
     if len(totals) > TAKE_ALL_MAX_KEYS:
@@ -339,9 +340,9 @@ def budgets_take_all(totals: dict[Budget, int]) -> bool:
     except NotImplementedError:
         return False
     make_key = caches["default"].make_key
-    budgets = list(totals)
+    budgets = [budget for budget, _ in totals]
     try:
-        return _take_all(client, [make_key(b.cache_key) for b in budgets], budgets, list(totals.values()))
+        return _take_all(client, [make_key(b.cache_key) for b in budgets], budgets, [units for _, units in totals])
     except Exception:
         logger.warning("event budget counters unavailable; not limiting", exc_info=True)
         return True

@@ -37,14 +37,17 @@ def integration(api_client, api_key):  # type: ignore[no-untyped-def]
 
 
 def send(client, items: list[dict[str, Any]], *, usual: bool = False) -> tuple[list[dict[str, str]], Counter[str]]:  # type: ignore[no-untyped-def]
-    """POST the batch; its results and the lanes it took."""
+    """POST the batch; its results (one per item, in order, each naming its id) and the lanes it took."""
     body = "{" + (USUAL_WAY if usual else "") + '"events": ' + json.dumps(items, ensure_ascii=False) + "}"
     before = Counter(lane_counts)
     response = client.post(URL, body.encode(), content_type="application/json")
     assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
     lanes = Counter(lane_counts)
     lanes.subtract(before)
-    return response.json()["results"], +lanes
+    results = response.json()["results"]
+    assert [r["id"] for r in results] == [str(uuid.UUID(i["id"])) for i in items]
+    return results, +lanes
 
 
 def shop_batch(session_id: str, product: int, other: int, now: datetime) -> list[dict[str, Any]]:

@@ -274,32 +274,34 @@ def events_record_well_formed(
     try:
         copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text)
     except IntegrityError:
-        budgets_give_back([list(totals.items())])
+        budgets_give_back([totals])
         return _lane(Lane.EXACT)
     keys = {shopper_key(user_id=user_id, session_id="")} if user_id else set()
     keys.update(shopper_key(user_id=None, session_id=s if session_id is None else session_id) for s in sessions)
     shopper_state_changed(keys)  # what events_state_changed would bump for these rows, once per shopper
     if events_recorded.has_listeners(Event):
-        alias = connection.alias
-        created = [
-            _stored_event(
-                (
-                    e.id,
-                    e.type,
-                    user_id,
-                    e.session_id if session_id is None else session_id,
-                    e.product_id,
-                    e.quantity,
-                    value,
-                    e.timestamp or now,
-                    e.context,
-                    source,
-                    now,
-                ),
-                alias,
-            )
-            for e, value in zip(items, values, strict=True)
-        ]
+        alias, new = connection.alias, Event.__new__
+
+        def stored(e: WellFormedEvent, value: Decimal | None) -> Event:  # as _stored_event, in one dict display
+            event, state = new(Event), ModelState()
+            state.adding, state.db = False, alias
+            event.__dict__ = {
+                "_state": state,
+                "id": e.id,
+                "type": e.type,
+                "user_id": user_id,
+                "session_id": e.session_id if session_id is None else session_id,
+                "product_id": e.product_id,
+                "quantity": e.quantity,
+                "value": value,
+                "timestamp": e.timestamp or now,
+                "context": e.context,
+                "source": source,
+                "received_at": now,
+            }
+            return event
+
+        created = [stored(e, value) for e, value in zip(items, values, strict=True)]
         events_recorded.send(sender=Event, events=created, source=source)  # autocommit: the rows are committed
     return _lane(Lane.STORED)
 
@@ -334,35 +336,40 @@ def _well_formed_costs(
     session_id: str | None,
     budget: EventBudget | None,
     limits: dict[str, Any],
-) -> dict[Budget, int]:
+) -> list[Cost]:
     """What `_events_within_budget` would count for the whole batch, as one total per counter: events per shopper
-    and per address, purchases and purchase value (cents) per shopper per hour."""
+    and per address, purchases and purchase value (cents) per shopper per hour. Counted by shopper in C
+    (Counter), each counter built once."""
     if budget is None:
-        return {}
-    totals: dict[Budget, int] = {}
+        return []
+    totals: list[Cost] = []
     address = rate_budget("events", "address", budget.address)
     if address is not None:
-        totals[address] = len(items)
+        totals.append((address, len(items)))
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
-    owners = Counter([e.session_id if session_id is None else session_id for e in items])
-    idents = {owner: shopper_ident_for(user_id=user_id, session_id=owner) for owner in owners}
-    for owner, count in owners.items():
-        shopper = rate_budget("events", "shopper", idents[owner])
-        if shopper is not None:
-            totals[shopper] = totals.get(shopper, 0) + count  # a user's sessions are one shopper
-    for event, value in zip(items, values, strict=True):
-        if event.type != "purchase":
-            continue
-        shopper_ident = idents[event.session_id if session_id is None else session_id]
-        if not shopper_ident:
-            continue
+    owners = [e.session_id for e in items] if session_id is None else [session_id] * len(items)
+    idents = {owner: shopper_ident_for(user_id=user_id, session_id=owner) for owner in set(owners)}  # a hash each
+    shoppers = [idents[owner] for owner in owners]  # a user's sessions are one shopper
+    purchases: Counter[str] = Counter()
+    cents: Counter[str] = Counter()
+    for event, ident, value in zip(items, shoppers, values, strict=True):
+        if event.type == "purchase" and ident:
+            purchases[ident] += 1
+            if value:
+                cents[ident] += int(value / CENT)
+    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's name below
+    if rate is not None:
+        totals.extend(
+            (Budget(f"events:shopper:{ident}", rate.limit, rate.period), n)
+            for ident, n in Counter(shoppers).items()
+            if ident
+        )
+    for ident, n in purchases.items():
         if per_hour is not None:
-            key = Budget(f"purchases:shopper:{shopper_ident}", int(per_hour), 3600)
-            totals[key] = totals.get(key, 0) + 1
-        if value_per_hour is not None and value:
-            key = Budget(f"purchase_value:shopper:{shopper_ident}", value_cents, 3600)
-            totals[key] = totals.get(key, 0) + int(value / CENT)
+            totals.append((Budget(f"purchases:shopper:{ident}", int(per_hour), 3600), n))
+        if value_per_hour is not None and cents[ident]:
+            totals.append((Budget(f"purchase_value:shopper:{ident}", value_cents, 3600), cents[ident]))
     return totals
 
 
