@@ -181,6 +181,7 @@ class WellFormedBatch(msgspec.Struct):
 
 
 WELL_FORMED_BATCH = msgspec.json.Decoder(WellFormedBatch)
+WELL_FORMED_EVENT = msgspec.json.Decoder(WellFormedEvent)
 # An escaped NUL or UTF-16 surrogate anywhere in the body (a lone one is text no column can hold; a pair, an
 # emoji written as escapes, is fine but rare): the usual way, whose checks name the item and the field.
 MAYBE_BAD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
@@ -195,9 +196,10 @@ def accepted_answer(items: list[WellFormedEvent]) -> bytes:
 
 
 def well_formed_events(request: Request) -> list[WellFormedEvent] | None:
-    """The items of a body that is a well-formed batch (`{"events": [...]}` of WellFormedEvent, UTF-8 JSON),
-    decoded by msgspec in C in one pass; None for any other body, which then goes the usual way (DRF's parser,
-    the serializer per item, the per-item results). A body over the size limit is the usual 413 either way."""
+    """The items of a body that is a well-formed batch (`{"events": [...]}` of WellFormedEvent, UTF-8 JSON) or
+    one well-formed event object, decoded by msgspec in C in one pass; None for any other body, which then goes
+    the usual way (DRF's parser, the serializer per item, the per-item results). A body over the size limit is
+    the usual 413 either way."""
     django_request = request._request
     charset = (django_request.content_params or {}).get("charset", "utf-8").lower()
     if django_request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
@@ -206,6 +208,8 @@ def well_formed_events(request: Request) -> list[WellFormedEvent] | None:
     if MAYBE_BAD_ESCAPE.search(body):
         return None
     try:
+        if b'"events"' not in body:  # one event object, as the tracker's single sends are (no key names a batch)
+            return [WELL_FORMED_EVENT.decode(body)]
         return WELL_FORMED_BATCH.decode(body).events
     except (msgspec.DecodeError, RecursionError):  # anything not well formed (msgspec's ValidationError included)
         return None

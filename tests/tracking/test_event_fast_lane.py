@@ -10,6 +10,7 @@ import json
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -161,3 +162,36 @@ def test_the_fast_lane_takes_every_event_type_and_no_other() -> None:
     from dragonrec.tracking.validation import EventKind
 
     assert sorted(get_args(EventKind)) == sorted(EventType.values)
+
+
+def test_a_browser_batch_is_its_cookies_and_naming_another_shopper_is_a_403(api_client, shopper_cookie) -> None:  # type: ignore[no-untyped-def]
+    client = shopper_cookie(api_client, "cookie-shopper")
+    product = ProductFactory().pk
+
+    def item(**extra: Any) -> dict[str, Any]:
+        return {"id": str(uuid.uuid4()), "type": "view", "product_id": product, **extra}
+
+    # when a browser sends well-formed items without a session id, or naming its own
+    results, lanes = send(client, [item(), item(session_id="cookie-shopper")])
+    assert lanes == {"stored": 1} and [r["status"] for r in results] == ["accepted"] * 2
+    assert set(Event.objects.values_list("session_id", flat=True)) == {"cookie-shopper"}
+    # then naming another shopper's id is refused whole, in the fast lane as in the usual way
+    before = Counter(lane_counts)
+    body = json.dumps({"events": [item(), item(session_id="someone-else")]})
+    response = client.post(URL, body, content_type="application/json")
+    assert response.status_code == 403 and "session_id" in response.json()["detail"]
+    assert Counter(lane_counts) == before and Event.objects.count() == 2
+
+
+def test_one_event_object_takes_the_fast_lane_too(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product = ProductFactory().pk
+    event = {"id": str(uuid.uuid4()), "type": "purchase", "product_id": product, "session_id": "s1", "value": "5.10"}
+    before = Counter(lane_counts)
+    response = client.post(URL, json.dumps(event), content_type="application/json")
+    assert response.json() == {"results": [{"id": event["id"], "status": "accepted"}]}
+    assert lane_counts["stored"] == before["stored"] + 1
+    assert Event.objects.get().value == Decimal("5.10")
+    # and one that names a batch key too is left to the usual way, which refuses the body's shape
+    odd = {**event, "id": str(uuid.uuid4()), "events": "no"}
+    assert client.post(URL, json.dumps(odd), content_type="application/json").status_code == 400
