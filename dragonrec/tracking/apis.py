@@ -176,7 +176,7 @@ class RawItemField(serializers.Field[Any, Any, Any, Any]):  # a raw JSON value i
 BODY_SHAPE = "expected a JSON object with an 'events' list (or one event object)"
 
 
-class WellFormedBatch(msgspec.Struct):
+class WellFormedBatch(msgspec.Struct, gc=False):
     events: Annotated[list[WellFormedEvent], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
