@@ -22,6 +22,7 @@ from dragonrec.catalog.factories import ProductFactory
 from dragonrec.throttling import shopper_ident_for
 from dragonrec.tracking.models import Event
 from dragonrec.tracking.services.events import lane_counts
+from dragonrec.tracking.signals import events_recorded
 from dragonrec.tracking.state import VERSION_KEY
 from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
 
@@ -103,10 +104,20 @@ def counted(session_id: str) -> list[Any]:
 def test_a_well_formed_batch_takes_the_fast_lane_and_stores_what_the_usual_way_stores(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
     client = integration(api_client, api_key)
     product, other = ProductFactory().pk, ProductFactory().pk
+    heard: dict[str, list[dict[str, Any]]] = {}
+
+    def receiver(sender: Any, events: list[Event], source: str, **kwargs: Any) -> None:
+        fields = [*STORED, "id", "session_id", "timestamp", "received_at"]
+        heard.setdefault(events[0].session_id, []).extend({f: getattr(e, f) for f in fields} for e in events)
+
+    events_recorded.connect(receiver, dispatch_uid="test_fast_lane")
     # when the same items come once as a well-formed body and once as a body the fast lane leaves alone
     now = django_timezone.now()
-    fast, fast_lanes = send(client, shop_batch("fast-shopper", product, other, now))
-    usual, usual_lanes = send(client, shop_batch("usual-shopper", product, other, now), usual=True)
+    try:
+        fast, fast_lanes = send(client, shop_batch("fast-shopper", product, other, now))
+        usual, usual_lanes = send(client, shop_batch("usual-shopper", product, other, now), usual=True)
+    finally:
+        events_recorded.disconnect(dispatch_uid="test_fast_lane")
     # then the first took the fast lane, the second did not, and both were accepted whole
     assert fast_lanes == {"stored": 1}
     assert usual_lanes == {}
@@ -115,6 +126,11 @@ def test_a_well_formed_batch_takes_the_fast_lane_and_stores_what_the_usual_way_s
     assert len(stored_rows("fast-shopper")) == 7
     assert stored_rows("fast-shopper") == stored_rows("usual-shopper")
     assert counted("fast-shopper") == counted("usual-shopper") == [7, 1, 3998, b"1"]
+    # and the receivers heard of the stored rows as they are in the table, the same way for both
+    for session_id in ("fast-shopper", "usual-shopper"):
+        rows = {row["id"]: row for row in Event.objects.filter(session_id=session_id).values()}
+        assert len(heard[session_id]) == 7
+        assert all(event == {f: rows[event["id"]][f] for f in event} for event in heard[session_id])
 
 
 def test_a_batch_with_a_malformed_item_gets_its_per_item_report_and_nothing_else_written(api_client, api_key) -> None:  # type: ignore[no-untyped-def]

@@ -271,37 +271,41 @@ def events_record_well_formed(
             for e, stamp, context in zip(items, stamps, contexts, strict=True)
         ]
     )
+    alias, new = connection.alias, Event.__new__
+
+    def stored(e: WellFormedEvent, value: Decimal | None) -> Event:  # as _stored_event, in one dict display
+        event, state = new(Event), ModelState()
+        state.adding, state.db = False, alias
+        event.__dict__ = {
+            "_state": state,
+            "id": e.id,
+            "type": e.type,
+            "user_id": user_id,
+            "session_id": e.session_id if session_id is None else session_id,
+            "product_id": e.product_id,
+            "quantity": e.quantity,
+            "value": value,
+            "timestamp": e.timestamp or now,
+            "context": e.context,
+            "source": source,
+            "received_at": now,
+        }
+        return event
+
+    def announced() -> list[Event]:  # the receivers' rows, built while the server inserts them (dropped if refused)
+        if not events_recorded.has_listeners(Event):
+            return []
+        return [stored(e, value) for e, value in zip(items, values, strict=True)]
+
     try:
-        copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text)
+        created = copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text, meanwhile=announced)
     except IntegrityError:
         budgets_give_back([totals])
         return _lane(Lane.EXACT)
     keys = {shopper_key(user_id=user_id, session_id="")} if user_id else set()
     keys.update(shopper_key(user_id=None, session_id=s if session_id is None else session_id) for s in sessions)
     shopper_state_changed(keys)  # what events_state_changed would bump for these rows, once per shopper
-    if events_recorded.has_listeners(Event):
-        alias, new = connection.alias, Event.__new__
-
-        def stored(e: WellFormedEvent, value: Decimal | None) -> Event:  # as _stored_event, in one dict display
-            event, state = new(Event), ModelState()
-            state.adding, state.db = False, alias
-            event.__dict__ = {
-                "_state": state,
-                "id": e.id,
-                "type": e.type,
-                "user_id": user_id,
-                "session_id": e.session_id if session_id is None else session_id,
-                "product_id": e.product_id,
-                "quantity": e.quantity,
-                "value": value,
-                "timestamp": e.timestamp or now,
-                "context": e.context,
-                "source": source,
-                "received_at": now,
-            }
-            return event
-
-        created = [stored(e, value) for e, value in zip(items, values, strict=True)]
+    if created:
         events_recorded.send(sender=Event, events=created, source=source)  # autocommit: the rows are committed
     return _lane(Lane.STORED)
 
