@@ -25,6 +25,7 @@ from dragonrec.tracking.services.events import lane_counts
 from dragonrec.tracking.signals import events_recorded
 from dragonrec.tracking.state import VERSION_KEY
 from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
+from tests.throttle_rates import rates
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/events/"
@@ -211,3 +212,18 @@ def test_one_event_object_takes_the_fast_lane_too(api_client, api_key) -> None: 
     # and one that names a batch key too is left to the usual way, which refuses the body's shape
     odd = {**event, "id": str(uuid.uuid4()), "events": "no"}
     assert client.post(URL, json.dumps(odd), content_type="application/json").status_code == 400
+
+
+def test_a_batch_short_of_budget_aborts_the_fast_lanes_copy_and_is_decided_item_by_item(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product = ProductFactory().pk
+    items = [{"id": str(uuid.uuid4()), "type": "view", "product_id": product, "session_id": "s1"} for _ in range(5)]
+    with rates(**{"events.shopper": "3/min"}):
+        # when the shopper's limit has room for 3 of the 5 (the limits are counted while the COPY is open)
+        results, lanes = send(client, items)
+    # then the fast lane's COPY stored nothing, and the usual way stored the 3 that fit, refusing the others
+    assert lanes == {"usual": 1}
+    assert [r["status"] for r in results] == ["accepted"] * 3 + ["rejected"] * 2
+    assert "over the event rate limit" in results[3]["error"]
+    assert sorted(map(str, Event.objects.values_list("id", flat=True))) == sorted(i["id"] for i in items[:3])
+    assert counted("s1")[0] == 3

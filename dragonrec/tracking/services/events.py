@@ -255,8 +255,6 @@ def events_record_well_formed(
         return _lane(Lane.USUAL)
     values = [None if e.value is None else Decimal(e.value) for e in items]
     totals = _well_formed_costs(items, values, user_id=user_id, session_id=session_id, budget=budget, limits=limits)
-    if totals and not budgets_take_all(totals):
-        return _lane(Lane.USUAL)  # some counter lacks room for the whole batch: decided item by item
     source = "api"
     received = now.isoformat()
     user = COPY_NULL if user_id is None else str(user_id)
@@ -292,14 +290,21 @@ def events_record_well_formed(
         }
         return event
 
-    def announced() -> list[Event]:  # the receivers' rows, built while the server inserts them (dropped if refused)
+    def meanwhile() -> list[Event]:
+        """While PostgreSQL inserts the rows (sent, not yet committed): the limits, counted in Redis, and the
+        receivers' rows. A limit without room for the whole batch aborts the COPY: nothing stored, nothing
+        counted, and the usual way decides item by item."""
+        if totals and not budgets_take_all(totals):
+            raise _ShortOfBudget
         if not events_recorded.has_listeners(Event):
             return []
         return [stored(e, value) for e, value in zip(items, values, strict=True)]
 
     try:
-        created = copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text, meanwhile=announced)
-    except IntegrityError:
+        created = copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text, meanwhile=meanwhile)
+    except _ShortOfBudget:
+        return _lane(Lane.USUAL)
+    except IntegrityError:  # found at the COPY's end, after the limits counted the batch: given back
         budgets_give_back([totals])
         return _lane(Lane.EXACT)
     keys = {shopper_key(user_id=user_id, session_id="")} if user_id else set()
@@ -308,6 +313,10 @@ def events_record_well_formed(
     if created:
         events_recorded.send(sender=Event, events=created, source=source)  # autocommit: the rows are committed
     return _lane(Lane.STORED)
+
+
+class _ShortOfBudget(Exception):
+    """Raised inside the fast lane's COPY when a limit lacks room for the whole batch: the COPY is aborted."""
 
 
 def _lane(lane: Lane) -> Lane:
