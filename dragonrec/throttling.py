@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache, caches
+from django.core.cache.backends.base import default_key_func
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -314,8 +315,7 @@ def _take_redis(
     from django_redis import get_redis_connection
 
     client = get_redis_connection("default")
-    make_key = caches["default"].make_key  # once: `cache.make_key` resolves the connection on every call
-    keys = [make_key(b.cache_key) for b in budgets]
+    keys = _redis_keys(budgets)
     totals = _totals(budgets, index, items) if len(keys) <= TAKE_ALL_MAX_KEYS else None
     if totals is not None and _take_all(client, keys, budgets, totals):
         return [0] * len(items), [-3] * len(budgets)
@@ -346,13 +346,22 @@ def budgets_take_all(totals: Sequence[Cost]) -> bool:
         client = get_redis_connection("default")
     except NotImplementedError:
         return False
-    make_key = caches["default"].make_key
     budgets = [budget for budget, _ in totals]
     try:
-        return _take_all(client, [make_key(b.cache_key) for b in budgets], budgets, [units for _, units in totals])
+        return _take_all(client, _redis_keys(budgets), budgets, [units for _, units in totals])
     except Exception:
         logger.warning("event budget counters unavailable; not limiting", exc_info=True)
         return True
+
+
+def _redis_keys(budgets: Sequence[Budget]) -> list[str]:
+    """Each budget's key in Redis: the cache's prefix and version before the name, written once for all (Django's
+    default key function; a project's own is called per key)."""
+    backend = caches["default"]
+    if getattr(backend, "key_func", None) is not default_key_func:
+        return [backend.make_key(b.cache_key) for b in budgets]
+    prefix = backend.make_key("dragonrec:throttle:")
+    return [prefix + b.name for b in budgets]
 
 
 def _totals(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int] | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from django.utils import timezone as django_timezone
 from django_redis import get_redis_connection
 
@@ -145,6 +146,9 @@ def test_a_batch_with_a_malformed_item_gets_its_per_item_report_and_nothing_else
     # when one item does not decode (quantity 0), and in a second batch one decodes but is too old
     first, first_lanes = send(client, [item(), item(quantity=0), item()])
     second, second_lanes = send(client, [item(), item(timestamp=old)])
+    third, third_lanes = send(client, [item(quantity=101)])
+    with override_settings(DRAGONREC_EVENT_LIMITS={"PURCHASE_VALUE_PER_HOUR": None}):  # only the line's own bound
+        fourth, fourth_lanes = send(client, [item(type="purchase", value="100000.01")])
     # then each bad item alone is rejected with today's reason, the others stored once, by the usual way
     assert first[1] == {
         "id": first[1]["id"],
@@ -154,7 +158,10 @@ def test_a_batch_with_a_malformed_item_gets_its_per_item_report_and_nothing_else
     assert [r["status"] for r in first] == ["accepted", "rejected", "accepted"]
     assert [r["status"] for r in second] == ["accepted", "rejected"]
     assert second[1]["error"].startswith(f"timestamp {old} is too old")
-    assert first_lanes == {} and second_lanes == {"usual": 1}  # the fast lane wrote nothing, counted nothing
+    assert third[0]["error"].startswith("quantity: at most 100 per event")
+    assert fourth[0]["error"].startswith("value: at most 100000.00 per event")
+    # the fast lane wrote nothing, counted nothing
+    assert first_lanes == {} and second_lanes == third_lanes == fourth_lanes == {"usual": 1}
     assert Event.objects.count() == 3
     assert counted("s1")[0] == 3
 

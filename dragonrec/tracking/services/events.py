@@ -225,13 +225,14 @@ def events_record_well_formed(
     now = timezone.now()
     limits = event_limits()
     user_id = signed_in_user_id(user)
+    values = [None if e.value is None else Decimal(e.value) for e in items]
     named = {e.session_id for e in items}
     sessions = named if session_id is None else {session_id}
     if (
         (user_id is None and "" in sessions)  # nobody to own the event
         or any(s != s.strip() for s in sessions)  # the serializer trims it (the usual way stores it trimmed)
-        or len({e.id for e in items}) != len(items)  # a repeated id: the usual way names the duplicate
-        or _well_formed_problem(items, now=now, limits=limits)
+        or len({e.id.int for e in items}) != len(items)  # a repeated id (UUID's own hash is Python; int's is C)
+        or _well_formed_problem(items, values, now=now, limits=limits)
     ):
         return _lane(Lane.USUAL)
     contexts = ["{}"] * len(items)  # COPY text of each context: the usual item's is empty
@@ -247,13 +248,9 @@ def events_record_well_formed(
             return _lane(Lane.USUAL)
         contexts[index] = copy_escape(text)
     # what only searches and impressions must carry (their context), and a product for every other type
-    if any(
-        (e.product_id is None or e.type in PRODUCTLESS_TYPES)
-        and _kind_error(e.type, product_id=e.product_id, context=e.context)
-        for e in items
-    ):
+    special = [e for e in items if e.product_id is None or e.type in PRODUCTLESS_TYPES]
+    if any(_kind_error(e.type, product_id=e.product_id, context=e.context) for e in special):
         return _lane(Lane.USUAL)
-    values = [None if e.value is None else Decimal(e.value) for e in items]
     totals = _well_formed_costs(items, values, user_id=user_id, session_id=session_id, budget=budget, limits=limits)
     source = "api"
     received = now.isoformat()
@@ -324,7 +321,9 @@ def _lane(lane: Lane) -> Lane:
     return lane
 
 
-def _well_formed_problem(items: Sequence[WellFormedEvent], *, now: datetime, limits: dict[str, Any]) -> bool:
+def _well_formed_problem(
+    items: Sequence[WellFormedEvent], values: list[Decimal | None], *, now: datetime, limits: dict[str, Any]
+) -> bool:
     """Whether any item breaks a bound `_event_error` checks, tested over the batch at once: its earliest and
     latest timestamp, its largest quantity and value (a well-formed value is a plain decimal: finite, not
     negative, at most two places, so only its size can be wrong)."""
@@ -335,9 +334,9 @@ def _well_formed_problem(items: Sequence[WellFormedEvent], *, now: datetime, lim
             max(stamps), now=now, oldest=oldest, limits=limits
         ):
             return True
-    if quantity_problem(max(e.quantity for e in items), limits=limits):
+    if quantity_problem(max([e.quantity for e in items]), limits=limits):
         return True
-    priced = [Decimal(e.value) for e in items if e.value is not None]
+    priced = [value for value in values if value is not None]
     return bool(priced) and bool(value_problem(max(priced), limits=limits))
 
 
