@@ -192,7 +192,7 @@ STAGES = [
     ("item validation (quick / DRF / text)", "items"),
     ("lookup: products + stored ids (exact way)", "known"),
     ("event limits (one Lua call)", "limits"),
-    ("COPY of the rows (SQL; less the limits in it)", "insert"),
+    ("COPY of the rows (less the limits in it)", "insert"),
     ("shopper state bump (one Lua call)", "state"),
     ("receivers: attribution, fatigue", "receivers"),
 ]
