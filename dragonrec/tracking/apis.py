@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import msgspec
 import orjson
 from django.http import HttpResponse, HttpResponseBase
+from django.http.request import RawPostDataException
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
@@ -204,7 +205,10 @@ def well_formed_events(request: Request) -> list[WellFormedEvent] | None:
     charset = (django_request.content_params or {}).get("charset", "utf-8").lower()
     if django_request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
         return None
-    body = django_request.body
+    try:
+        body = django_request.body
+    except RawPostDataException:  # the stream was read already (by a project's middleware): DRF's parser knows how
+        return None
     if MAYBE_BAD_ESCAPE.search(body):
         return None
     try:
