@@ -82,6 +82,40 @@ def event_items(n: int, products: list[tuple[int, float]], *, now: datetime) -> 
     return items
 
 
+class CpuMeter:
+    """CPU seconds spent on a leg by the three processes that do its work: this one (the view, the service, the
+    client), its PostgreSQL backend and redis-server, read from /proc (`schedstat`: nanoseconds on a CPU) before
+    and after. On a loaded machine wall time also counts waiting for a core; CPU time does not."""
+
+    def __init__(self) -> None:
+        from django_redis import get_redis_connection
+
+        self.redis_pid = int(get_redis_connection("default").info("server")["process_id"])
+
+    @staticmethod
+    def _ran(pid: int) -> float:
+        try:
+            return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    parts: dict[str, float] = {}  # by process ("python", "postgres", "redis") and leg, summed over the rounds
+
+    def now(self) -> tuple[float, float, float]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        return time.process_time(), self._ran(backend), self._ran(self.redis_pid)
+
+    def since(self, before: tuple[float, float, float], leg: str) -> float:
+        after = self.now()
+        for name, start, end in zip(("python", "postgres", "redis"), before, after, strict=True):
+            self.parts[f"{leg} {name}"] = self.parts.get(f"{leg} {name}", 0.0) + end - start
+        return sum(after) - sum(before)
+
+
 def reset() -> None:
     from django.db import connection
 
@@ -92,7 +126,7 @@ def reset() -> None:
         cursor.execute(f"VACUUM ANALYZE {Event._meta.db_table}")
 
 
-def raw_copy(items: list[dict[str, Any]]) -> float:
+def raw_copy(items: list[dict[str, Any]], cpu: CpuMeter, spent: list[float]) -> float:
     from django.db import connection, transaction
 
     from dragonrec.bulk import copy_rows
@@ -105,19 +139,24 @@ def raw_copy(items: list[dict[str, Any]]) -> float:
         for i in items
     )
     columns = "id, type, user_id, session_id, product_id, quantity, value, timestamp, context, source, received_at"
+    before = cpu.now()
     start = time.perf_counter()
     with transaction.atomic():
         copy_rows(Event._meta.db_table, columns, lines)
     elapsed = time.perf_counter() - start
+    spent.append(cpu.since(before, "raw COPY"))
     connection.close()
     return elapsed
 
 
-def api(items: list[dict[str, Any]], *, batch: int, key: str) -> float:
+def api(
+    items: list[dict[str, Any]], *, batch: int, key: str, cpu: CpuMeter | None = None, spent: list[float] | None = None
+) -> float:
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
     bodies = [json.dumps({"events": items[i : i + batch]}) for i in range(0, len(items), batch)]
+    before = cpu.now() if cpu is not None else (0.0, 0.0, 0.0)
     start = time.perf_counter()
     for body in bodies:
         response = client.post("/api/events/", body, content_type="application/json")
@@ -127,7 +166,10 @@ def api(items: list[dict[str, Any]], *, batch: int, key: str) -> float:
         if response.status_code != 200 or any(r["status"] != "accepted" for r in results):
             refused = [r for r in results if r["status"] != "accepted"]
             raise SystemExit(f"the API refused events: {response.status_code} {refused[:3]}")
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if cpu is not None and spent is not None:
+        spent.append(cpu.since(before, "API"))
+    return elapsed
 
 
 def stored(expected: int, what: str) -> None:
@@ -141,21 +183,29 @@ def stored(expected: int, what: str) -> None:
 
 # --------------------------------------------------------------------------------------------- --profile
 STAGES = [
+    ("fast lane: decode + screen (msgspec)", "decode"),
+    ("fast lane: batch checks", "fast_checks"),
+    ("fast lane: limit totals (Python)", "fast_costs"),
     ("JSON parse", "parse"),
     ("auth + throttles (one Redis round trip)", "checks"),
     ("body shape (InputSerializer)", "shape"),
     ("item validation (quick / DRF / text)", "items"),
     ("lookup: products + stored ids (exact way)", "known"),
     ("event limits (one Lua call)", "limits"),
-    ("COPY of the rows (SQL)", "insert"),
+    ("COPY of the rows (less the limits in it)", "insert"),
     ("shopper state bump (one Lua call)", "state"),
     ("receivers: attribution, fatigue", "receivers"),
 ]
 
 
-def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
+def profile(items: list[dict[str, Any]], *, batch: int, key: str, cpu: bool = False) -> None:
     """Wall time per stage of a batch (wrappers around each stage's function; the rest is Django's and DRF's
-    request handling, the view's and the service's own loops, the response)."""
+    request handling, the view's and the service's own loops, the response); `cpu`: this thread's CPU time
+    instead (what the Python spends, without the waits for PostgreSQL and Redis)."""
+    import serving_profile
+
+    if cpu:
+        serving_profile._clock = time.thread_time
     from rest_framework.views import APIView
 
     from config.api import BoundedJSONParser
@@ -173,15 +223,31 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str) -> None:
     _timed(apis, "bad_text_error", "items")
     _timed(events, "_known", "known")
     _timed(events, "_events_within_budget", "limits")
-    _timed(events, "_events_copy", "insert")
     _timed(events, "events_state_changed", "state")
+    # the fast lane (tracking.apis.well_formed_events, events.events_record_well_formed)
+    _timed(apis, "well_formed_events", "decode")
+    _timed(events, "_well_formed_problem", "fast_checks")
+    _timed(events, "_well_formed_costs", "fast_costs")
+    _timed(events, "budgets_take_all", "limits")
+    _timed(events, "copy_text", "insert")
+    _timed(events, "shopper_state_changed", "state")
     _timed(events_recorded, "send", "receivers")
+    started = time.thread_time()
     total = api(items, batch=batch, key=key)
+    if cpu:
+        total = time.thread_time() - started
     batches = len(items) / batch
-    print(f"profile: {len(items):,} events in batches of {batch}, {total / batches * 1000:.1f} ms a batch")
+    lanes = dict(events.lane_counts)
+    print(
+        f"profile ({'CPU of this thread' if cpu else 'wall clock'}): {len(items):,} events in batches of {batch}, "
+        f"{total / batches * 1000:.1f} ms a batch "
+        f"(batches per lane so far: {lanes})"
+    )
     for label, stage in STAGES:
         ms = _spent[stage] / batches * 1000
         print(f"  {label:<42} {ms:6.2f} ms  {_spent[stage] / total:4.0%}")
+    if events.lane_counts["stored"]:  # the fast lane counts the limits inside its open COPY: not twice
+        _spent["insert"] -= _spent["limits"]
     rest = total - sum(_spent.values())
     print(f"  {'the rest (Django/DRF, loops, response)':<42} {rest / batches * 1000:6.2f} ms  {rest / total:4.0%}")
 
@@ -298,6 +364,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="COPY and API alternate this many times")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", action="store_true", help="time each stage of a batch (after the rounds)")
+    parser.add_argument("--profile-cpu", action="store_true", help="--profile in this thread's CPU time")
     parser.add_argument("--single", type=int, default=0, help="events sent one per request over HTTP, per round")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients for --single")
     parser.add_argument("--bind", default=os.environ.get("DRAGONREC_BIND", "127.0.0.1:8413"), help="for gunicorn")
@@ -331,16 +398,23 @@ def main() -> None:
         per_round = args.events // args.rounds
         copy_s: list[float] = []
         api_s: list[float] = []
+        cpu = CpuMeter()
+        copy_cpu: list[float] = []
+        api_cpu: list[float] = []
         for round_ in range(args.rounds):
             reset()
-            copy_s.append(raw_copy(event_items(per_round, products, now=now)))
+            copy_s.append(raw_copy(event_items(per_round, products, now=now), cpu, copy_cpu))
             stored(per_round, "raw COPY")
             reset()
-            api_s.append(api(event_items(per_round, products, now=now), batch=args.batch, key=key))
+            api_s.append(
+                api(event_items(per_round, products, now=now), batch=args.batch, key=key, cpu=cpu, spent=api_cpu)
+            )
             stored(per_round, "API batches")
             print(
                 f"round {round_ + 1}: raw COPY {per_round / copy_s[-1]:9,.0f}/s, API batches of {args.batch} "
-                f"{per_round / api_s[-1]:9,.0f}/s = {copy_s[-1] / api_s[-1]:.0%}  (load {load()})",
+                f"{per_round / api_s[-1]:9,.0f}/s = {copy_s[-1] / api_s[-1]:.0%}; CPU an event "
+                f"{copy_cpu[-1] / per_round * 1e6:5.1f} vs {api_cpu[-1] / per_round * 1e6:5.1f} us = "
+                f"{copy_cpu[-1] / api_cpu[-1]:.0%}  (load {load()})",
                 flush=True,
             )
         total = per_round * args.rounds
@@ -352,13 +426,20 @@ def main() -> None:
             f"= {batch_rate / copy_rate:.0%} of raw COPY (bar 50%; rounds: median {median:.0%})  (load {load()})",
             flush=True,
         )
+        print(
+            f"CPU (this process + its PostgreSQL backend + redis-server): raw COPY "
+            f"{sum(copy_cpu) / total * 1e6:.1f} us an event, API {sum(api_cpu) / total * 1e6:.1f} us = "
+            f"{sum(copy_cpu) / sum(api_cpu):.0%} of raw COPY\n  by process, us an event: "
+            + ", ".join(f"{name} {spent / total * 1e6:.1f}" for name, spent in cpu.parts.items()),
+            flush=True,
+        )
         if not 2 / 3 < (batch_rate / copy_rate) / median < 3 / 2:
             # one leg of one round stalled (a checkpoint, another job's burst): the summed share is that stall's,
             # e.g. 45% summed against a 23% median when one raw COPY ran at a tenth of its speed
             print("  the summed share and the rounds' median disagree by more than 1.5x: a stall hit one round; rerun")
-        if args.profile:
+        if args.profile or args.profile_cpu:
             reset()
-            profile(event_items(per_round, products, now=now), batch=args.batch, key=key)
+            profile(event_items(per_round, products, now=now), batch=args.batch, key=key, cpu=args.profile_cpu)
         if args.single:
             reset()
             single(args, products, key, now)

@@ -4,13 +4,14 @@ tables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper
 
+T = TypeVar("T")
 BULK_ROWS = 500_000  # from this many rows into an empty table, indexes are dropped and rebuilt after the load
 
 
@@ -82,21 +83,29 @@ PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(
 PGCOPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
 
 
-def copy_text(table: str, columns: str, payload: str) -> None:
+def copy_text(table: str, columns: str, payload: str, *, meanwhile: Callable[[], T] | None = None) -> T | None:
     """COPY text-format `payload` (whole lines, escaped with `copy_escape`) into `table` as one statement on Django's
     connection, through its execute wrappers and query log like any statement (so round-trip counts and
-    `django_assert_num_queries` see it). One statement: it stores every line or, on any error, none."""
+    `django_assert_num_queries` see it). One statement: it stores every line or, on any error, none.
+
+    `meanwhile`: called once the payload is sent, before the end of the COPY is awaited, so that its Python runs
+    while the server inserts the rows (on another core); its result is returned. Raising in it aborts the COPY."""
     sql = f"COPY {table} ({columns}) FROM STDIN"
+    result: T | None = None
 
     def execute(sql: str, params: Any, many: bool, context: Any) -> None:
+        nonlocal result
         connection.validate_no_broken_transaction()
         with cursor.cursor.copy(sql) as copy:
             copy.write(payload)
+            if meanwhile is not None:
+                result = meanwhile()
 
     with connection.cursor() as cursor:
         logged = cursor.debug_sql(sql) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
         with logged, connection.wrap_database_errors:  # psycopg's errors as Django's (IntegrityError, ...)
             cursor._execute_with_wrappers(sql, None, False, executor=execute)
+    return result
 
 
 COPY_NULL = "\\N"  # NULL in COPY's text format

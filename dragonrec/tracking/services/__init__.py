@@ -20,7 +20,9 @@ from dragonrec.tracking.services.events import (
     EventInput,
     EventLimitExceeded,
     EventResult,
+    Lane,
     events_record,
+    events_record_well_formed,
     product_model,
 )
 from dragonrec.tracking.services.imports import (
@@ -55,11 +57,13 @@ __all__ = [
     "EventLimitExceeded",
     "EventResult",
     "ImportRowError",
+    "Lane",
     "TrackingErasure",
     "api_key_authenticate",
     "api_key_create",
     "api_key_revoke",
     "events_record",
+    "events_record_well_formed",
     "preference_merge_into_user",
     "preference_update",
     "product_model",
