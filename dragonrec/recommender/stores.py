@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Max, Model, QuerySet
+from django.db.models import Count, FloatField, Max, Model, QuerySet
+from django.db.models.functions import Cast
 from pgvector.django import CosineDistance
 
 from dragonrec.bulk import PGCOPY_HEADER, PGCOPY_TRAILER
@@ -45,9 +46,13 @@ class CatalogProducts:
 
     At most EXACT_SEARCH_MAX_PRODUCTS products (not `lazy`) it holds every Product object, as it always did. Above,
     a Python object per product is what made a million-product snapshot slow and large (measured at 1M: ~40 s to
-    build the objects, ~920 MB per process), so it keeps only the columns (13 bytes a product) and loads the few
-    hundred products a request touches from the database, one query for the missing ones, remembering up to
-    LARGE_CATALOG_CACHED of them for as long as this part lives (it is rebuilt when any product changes).
+    build the objects, ~920 MB per process), so it keeps columns instead: with the default adapter, every field a
+    Product has (title and brand as one UTF-8 blob and codes, price, stock, activity, consumable: ~50 bytes a
+    product, ~50 MB at 1M), so `get_many` builds the few hundred products a request touches from memory, as a small
+    catalog reads them, with no query (loading them from the database per list was ~13% of a 1M worker's GIL time).
+    An adapter that maps products its own way (`to_product` / `values_fields` overridden) keeps the old way: the
+    missing ones are loaded by one query. Either way up to LARGE_CATALOG_CACHED objects are remembered for as long
+    as this part lives (it is rebuilt when any product changes).
     """
 
     LARGE_CATALOG_CACHED = 50_000
@@ -55,6 +60,7 @@ class CatalogProducts:
     def __init__(self, adapter: DefaultProductAdapter, *, lazy: bool) -> None:
         self.adapter = adapter
         self.lazy = lazy
+        self.columnar = False  # products built from this part's columns (a large catalog, the default adapter)
         self._objects: dict[ProductId, Product] = {}
         self._lock = threading.Lock()
         if not self.lazy:
@@ -64,15 +70,38 @@ class CatalogProducts:
             self.available = np.array([p.is_active and p.in_stock for p in products], dtype=bool)
             paths, codes = np.unique(np.asarray([p.category for p in products], dtype=object), return_inverse=True)
         else:
-            rows = (
-                adapter.queryset()
-                .order_by("pk")
-                .values_list("pk", adapter.active_field, adapter.in_stock_field, adapter.category_path_field)
+            kind = type(adapter)
+            # the columns stand for to_product's rows only when the adapter maps them the default way
+            self.columnar = (
+                kind.to_product is DefaultProductAdapter.to_product
+                and kind.values_fields is DefaultProductAdapter.values_fields
             )
-            columns = list(zip(*rows.iterator(chunk_size=20_000), strict=True)) or [(), (), (), ()]
+            fields: list[Any] = ["pk", adapter.active_field, adapter.in_stock_field, adapter.category_path_field]
+            if self.columnar:
+                # the price as PostgreSQL's double (numeric -> float8 parses the decimal's text, as float() does)
+                fields += [adapter.title_field, adapter.brand_field, Cast(adapter.price_field, FloatField())]
+                fields += [f"{adapter.attributes_field}__consumable"] if adapter.attributes_field else []
+            rows = adapter.queryset().order_by("pk").values_list(*fields)
+            columns = list(zip(*rows.iterator(chunk_size=20_000), strict=True)) or [()] * len(fields)
             self.ids = np.asarray(columns[0], dtype=np.int64)
-            self.available = np.asarray(columns[1], dtype=bool) & np.asarray(columns[2], dtype=bool)
+            self.is_active = np.asarray(columns[1], dtype=bool)
+            self.in_stock = np.asarray(columns[2], dtype=bool)
+            self.available = self.is_active & self.in_stock
             paths, codes = np.unique(np.asarray([c or "" for c in columns[3]], dtype=object), return_inverse=True)
+            if self.columnar:
+                titles = [str(t or "").encode() for t in columns[4]]
+                self._title_blob = b"".join(titles)
+                self._title_at = np.concatenate([[0], np.cumsum([len(t) for t in titles], dtype=np.int64)])
+                del titles
+                brands, brand_codes = np.unique(np.asarray([str(b or "") for b in columns[5]], dtype=object),
+                                                return_inverse=True)  # fmt: skip
+                self._brands: tuple[list[str], np.ndarray] = (brands.tolist(), brand_codes.astype(np.int32))
+                self._price = np.asarray([np.nan if v is None else v for v in columns[6]], dtype=np.float64)
+                consumable = columns[7] if len(columns) > 7 else [None] * len(self.ids)
+                self._consumable = np.asarray([bool(v) for v in consumable], dtype=bool)
+                self._category_codes = np.asarray(codes, dtype=np.int32)
+                self._paths: list[str] = paths.tolist()
+            del columns
         self.categories: tuple[np.ndarray, np.ndarray] = (paths, codes)
         self._known = np.sort(self.ids)
         # API renderings of products (PRODUCT_SERIALIZER output), filled on first use: they go stale exactly when
@@ -92,8 +121,11 @@ class CatalogProducts:
             at = np.minimum(np.searchsorted(self._known, wanted), max(len(self._known) - 1, 0))
             known = [int(i) for i in wanted[self._known[at] == wanted]] if len(self._known) else []
             if known:
-                rows = self.adapter.queryset().filter(pk__in=known).values(*self.adapter.values_fields())
-                loaded = {int(row["pk"]): self.adapter.to_product(row) for row in rows}
+                if self.columnar:
+                    loaded = self._from_columns(known)
+                else:
+                    rows = self.adapter.queryset().filter(pk__in=known).values(*self.adapter.values_fields())
+                    loaded = {int(row["pk"]): self.adapter.to_product(row) for row in rows}
                 with self._lock:
                     if len(self._objects) + len(loaded) > self.LARGE_CATALOG_CACHED:
                         # the first loaded go (a dict keeps insertion order): emptying it all made every worker
@@ -104,10 +136,35 @@ class CatalogProducts:
         objects = self._objects
         return {i: objects[i] for i in ids if i in objects}
 
+    def _from_columns(self, ids: Sequence[ProductId]) -> dict[ProductId, Product]:
+        """Known products built from the columns: what DefaultProductAdapter.to_product makes of their rows."""
+        rows = np.searchsorted(self.ids, np.asarray(ids, dtype=np.int64)).tolist()  # ids are sorted: pk order
+        blob, at = self._title_blob, self._title_at
+        brands, brand_codes = self._brands
+        found: dict[ProductId, Product] = {}
+        for pid, row in zip(ids, rows, strict=True):
+            price = float(self._price[row])
+            found[pid] = Product(
+                id=pid,
+                title=blob[at[row] : at[row + 1]].decode(),
+                category=self._paths[self._category_codes[row]],
+                brand=brands[brand_codes[row]],
+                price=None if price != price else price,  # NaN: no price
+                in_stock=bool(self.in_stock[row]),
+                is_active=bool(self.is_active[row]),
+                consumable=bool(self._consumable[row]),
+            )
+        return found
+
     def all(self) -> Iterator[Product]:
         """Every product (the search vocabulary, batch jobs): from memory, or streamed from the database."""
         if not self.lazy:
             yield from self._objects.values()
+            return
+        if self.columnar:
+            ids = self.ids.tolist()
+            for start in range(0, len(ids), 5000):
+                yield from self._from_columns(ids[start : start + 5000]).values()
             return
         rows = self.adapter.queryset().order_by("pk").values(*self.adapter.values_fields())
         for row in rows.iterator(chunk_size=5000):

@@ -210,3 +210,36 @@ def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_ro
     assert refreshed is not first and "products" in refreshed.built
     assert refreshed.products.get_many([oldest.pk]) == {}
     assert oldest.pk not in [pid for pid, _ in refreshed.products.trending(limit=100)]
+
+
+def test_a_large_catalog_builds_products_from_its_columns_without_a_query(  # type: ignore[no-untyped-def]
+    tiny_shop, tmp_path, django_assert_num_queries
+) -> None:
+    from dragonrec.recommender import stores
+
+    embedder = embedder_get()
+    # what a column has to carry: no price, a title outside ASCII, a consumable, no brand, no category, inactive
+    Product.objects.filter(pk=tiny_shop["coffee"].pk).update(price=None, title="Café crème 1½ L ☕", brand="")
+    Product.objects.filter(pk=tiny_shop["kettle"].pk).update(attributes={"consumable": True}, category=None)
+    Product.objects.filter(pk=tiny_shop["pan"].pk).update(is_active=False, price="12.30")
+    ids = [*Product.objects.order_by("-pk").values_list("pk", flat=True), 10**12]  # and an unknown id
+    small = stores.products_from_db(ids)
+    assert small[tiny_shop["kettle"].pk].consumable and small[tiny_shop["coffee"].pk].price is None
+    settings = {"EXACT_SEARCH_MAX_PRODUCTS": 3, "VECTOR_FILE_DIR": str(tmp_path)}
+    settings |= {"SNAPSHOT_TTL_S": 0, "SNAPSHOT_TTL_LARGE_S": 0}
+    with override_settings(RECOMMENDER=settings):
+        large = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+        assert large.catalog.lazy and large.catalog.columnar
+        # the same products as the database's, in the order asked, and not one query for them
+        with django_assert_num_queries(0):
+            served = large.products.get_many(ids)
+            assert served == small and list(served) == ids[:-1]
+            assert sorted(large.products.all(), key=lambda p: p.id) == sorted(small.values(), key=lambda p: p.id)
+        # an edit shows with the next snapshot (its version changed): the columns are rebuilt, not patched
+        mouse = tiny_shop["mouse"]
+        mouse.title, mouse.in_stock = "Silent Mouse", False
+        mouse.save()
+        edited = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    assert edited is not large and "products" in edited.built
+    served_mouse = edited.products.get_many([mouse.pk])[mouse.pk]
+    assert (served_mouse.title, served_mouse.in_stock) == ("Silent Mouse", False)
