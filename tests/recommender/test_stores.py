@@ -221,7 +221,9 @@ def test_a_large_catalog_builds_products_from_its_columns_without_a_query(  # ty
     # what a column has to carry: no price, a title outside ASCII, a consumable, no brand, no category, inactive
     Product.objects.filter(pk=tiny_shop["coffee"].pk).update(price=None, title="Café crème 1½ L ☕", brand="")
     Product.objects.filter(pk=tiny_shop["kettle"].pk).update(attributes={"consumable": True}, category=None)
-    Product.objects.filter(pk=tiny_shop["pan"].pk).update(is_active=False, price="12.30")
+    Product.objects.filter(pk=tiny_shop["pan"].pk).update(
+        is_active=False, price="12.30", attributes={"size": [28, 1.5], "note": "ünï"}
+    )
     ids = [*Product.objects.order_by("-pk").values_list("pk", flat=True), 10**12]  # and an unknown id
     small = stores.products_from_db(ids)
     assert small[tiny_shop["kettle"].pk].consumable and small[tiny_shop["coffee"].pk].price is None
@@ -235,6 +237,18 @@ def test_a_large_catalog_builds_products_from_its_columns_without_a_query(  # ty
             served = large.products.get_many(ids)
             assert served == small and list(served) == ids[:-1]
             assert sorted(large.products.all(), key=lambda p: p.id) == sorted(small.values(), key=lambda p: p.id)
+        # the API renders them as the serializer renders the database's rows, with no query either
+        from dragonrec.catalog.apis import ProductOutputSerializer
+        from dragonrec.recommender.selectors import products_rendered
+
+        rows = list(Product.objects.filter(pk__in=ids).select_related("category"))
+        expected = {
+            p.pk: dict(data) for p, data in zip(rows, ProductOutputSerializer(rows, many=True).data, strict=True)
+        }
+        assert expected[tiny_shop["kettle"].pk]["category"] == "" and expected[tiny_shop["pan"].pk]["price"] == "12.30"
+        large.rendered.clear()
+        with django_assert_num_queries(0):
+            assert products_rendered(ids[:-1]) == expected
         # an edit shows with the next snapshot (its version changed): the columns are rebuilt, not patched
         mouse = tiny_shop["mouse"]
         mouse.title, mouse.in_stock = "Silent Mouse", False
