@@ -189,6 +189,47 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file( 
     assert search._neighbours.hits == hits + 20
 
 
+def test_the_8bit_index_answers_as_exact_search_never_returns_a_filtered_product_and_follows_new_vectors(  # type: ignore[no-untyped-def]
+    demo_shop, tmp_path, monkeypatch
+) -> None:
+    from django.utils import timezone
+
+    from dragonrec.recommender import stores
+    from dragonrec.recommender.models import ProductEmbedding
+
+    ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    gone = set(ids[1::3])  # a third deactivated, the way the admin does it (a new products version)
+    Product.objects.filter(id__in=gone).update(is_active=False, updated_at=timezone.now())
+    _, small_index = serving_stores()
+    settings = {"EXACT_SEARCH_MAX_PRODUCTS": 10, "SNAPSHOT_TTL_S": 0, "SNAPSHOT_TTL_LARGE_S": 0}
+    with override_settings(RECOMMENDER={**settings, "VECTOR_FILE_DIR": str(tmp_path)}):
+        large, large_index = serving_stores()
+        assert large.snapshot.search is not None and len(list(tmp_path.glob("*.sq8.faiss"))) == 1
+        queries, _ = small_index.vectors(ids[:40])
+        # recall@10 against exact search, the filter included: the default probe reads every group of this
+        # catalog, so the float re-rank gives exactly the exact answer
+        for query, pid in zip(queries, ids[:40], strict=True):
+            exact = [p for p, _ in small_index.search(query, k=10, exclude=[pid])]
+            assert [p for p, _ in large_index.search(query, k=10, exclude=[pid])] == exact
+        # one group probed (of ~sqrt(n)): the probe widens until k allowed rows came back, none of them filtered
+        monkeypatch.setattr(stores.MappedVectors, "NPROBE", 1)
+        for query in queries[:10]:
+            large.snapshot.search._neighbours.clear()
+            found = [p for p, _ in large_index.search(query, k=60)]
+            assert len(found) == 60 and not gone & set(found)
+            exact = [p for p, _ in small_index.search(query, k=10)]
+            assert len(set(found[:10]) & set(exact)) >= 5
+        monkeypatch.undo()
+        # a product's new vector (re-embedded): a new index beside new vector files, and its search finds it
+        moved = ids[0]
+        target = np.asarray(queries[5], dtype=np.float32)
+        ProductEmbedding.objects.filter(product_id=moved).update(vector=target.tolist(), embedded_at=timezone.now())
+        refreshed, refreshed_index = serving_stores()
+    assert "vectors" in refreshed.snapshot.built and refreshed.snapshot.vectors is not large.snapshot.vectors
+    assert len(list(tmp_path.glob("*.sq8.faiss"))) == 1  # the old version's index removed with its vectors
+    assert refreshed_index.search(target, k=1, exclude=[ids[5]])[0][0] == moved
+
+
 def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_rows(tiny_shop) -> None:  # type: ignore[no-untyped-def]
     from django.db import connection
 
