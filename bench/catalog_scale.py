@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """What one serving process pays for a large catalog (issues #24/#25): the catalog snapshot's build time and memory,
-a trending-only rebuild, a request's product and vector lookups, and the large-catalog nearest-neighbour search
-(MappedVectors' inverted file) with its recall@10 against exact search over the same vectors.
+a trending-only rebuild, a request's product and vector lookups, rendering a list's products (from the snapshot's
+rows, and from a query as before), and the large-catalog nearest-neighbour search (MappedVectors' 8-bit inverted
+file, float re-rank) with its recall@10 against exact search over the same vectors, per probe width (--nprobe).
 
     DATABASE_URL='postgres://postgres@%2F<repo>%2Fvar%2Fpg/dragonrec_scale' \
         nice -n 10 .venv/bin/python bench/catalog_scale.py --queries 200
@@ -103,6 +104,20 @@ def main() -> int:
         started = time.perf_counter()
         store.get_many(picks[:200])
         print(f"get_many(200) {label}: {1000 * (time.perf_counter() - started):.2f} ms")
+    if snapshot.catalog.rows is not None:  # what rendering a list's products costs without a query, and with one
+        from dragonrec.recommender.conf import recommender_settings
+        from dragonrec.recommender.selectors import products_by_ids
+
+        render = recommender_settings.PRODUCT_SERIALIZER
+        for label, load in (
+            ("the snapshot's rows", lambda ids: list(snapshot.catalog.instances(ids).values())),
+            ("a query (before)", lambda ids: list(products_by_ids(ids).values())),
+        ):
+            started = time.perf_counter()
+            for at in range(0, 200, 20):
+                rendered = render(load(picks[at : at + 20]), many=True).data
+                assert len(rendered) == 20
+            print(f"render 20 products from {label}: {1000 * (time.perf_counter() - started) / 10:.2f} ms")
     started = time.perf_counter()
     queries, found = index.vectors(picks)
     print(f"vectors({len(picks)}): {1000 * (time.perf_counter() - started):.2f} ms, {int(found.sum())} found")

@@ -25,20 +25,44 @@ def products_by_ids(ids: list[int]) -> dict[int, Any]:
     return {p.pk: p for p in qs}
 
 
+RENDERED_KEPT = 50_000  # renderings a process keeps of a large catalog (~1-2 KB each)
+_renderers: dict[type, Any] = {}
+
+
+def _product_renderer() -> Any:
+    """One PRODUCT_SERIALIZER per process, its fields built once: a ModelSerializer introspects the model to build
+    them for every new serializer (~7% of a 1M worker's GIL time when each list made one: its products are new to
+    the process). Rendering reads the fields only; no context is passed, as before."""
+    serializer_class = recommender_settings.PRODUCT_SERIALIZER
+    renderer = _renderers.get(serializer_class)
+    if renderer is None:
+        renderer = _renderers[serializer_class] = serializer_class()
+    return renderer
+
+
 def products_rendered(ids: list[int]) -> dict[int, Any]:
     """The API rendering (RECOMMENDER['PRODUCT_SERIALIZER']) of each product, from the serving snapshot's cache;
-    products not rendered yet cost one query and one serializer pass for all of them."""
+    products not rendered yet cost one serializer pass for all of them, over instances from the snapshot's rows (a
+    large catalog: stores.ProductRows) or else from one query."""
     from dragonrec.recommender.stores import current_snapshot
 
     snapshot = current_snapshot()
     cache: dict[int, Any] = snapshot.rendered if snapshot is not None else {}
     missing = [pid for pid in ids if pid not in cache]
     if missing:
-        instances = list(products_by_ids(missing).values())
-        # One serializer for the whole list: DRF builds a ModelSerializer's fields per instance otherwise.
-        rendered = recommender_settings.PRODUCT_SERIALIZER(instances, many=True).data
-        for instance, data in zip(instances, rendered, strict=True):
-            cache[instance.pk] = dict(data)  # plain dict: a ReturnDict would keep the serializer alive
+        held = snapshot.catalog.instances(missing) if snapshot is not None else {}
+        unknown = [pid for pid in missing if pid not in held]
+        instances = [*held.values(), *(products_by_ids(unknown).values() if unknown else ())]
+        renderer = _product_renderer()
+        # plain dicts: the serializer's OrderedDict-like return types are not needed once rendered
+        fresh = {instance.pk: dict(renderer.to_representation(instance)) for instance in instances}
+        if snapshot is not None and snapshot.catalog.lazy and len(cache) >= RENDERED_KEPT:
+            # a large catalog's lists show ever new products: the first rendered go, a quarter at a time (the
+            # product's rows render it again in ~0.1 ms); list() copies the keys at once, whatever other threads do
+            for pid in list(cache)[: len(cache) // 4]:
+                cache.pop(pid, None)
+        cache.update(fresh)
+        return {pid: fresh[pid] if pid in fresh else cache[pid] for pid in ids if pid in fresh or pid in cache}
     return {pid: cache[pid] for pid in ids if pid in cache}
 
 

@@ -189,6 +189,47 @@ def test_a_large_catalog_serves_the_same_from_columns_and_a_shared_vector_file( 
     assert search._neighbours.hits == hits + 20
 
 
+def test_the_8bit_index_answers_as_exact_search_never_returns_a_filtered_product_and_follows_new_vectors(  # type: ignore[no-untyped-def]
+    demo_shop, tmp_path, monkeypatch
+) -> None:
+    from django.utils import timezone
+
+    from dragonrec.recommender import stores
+    from dragonrec.recommender.models import ProductEmbedding
+
+    ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    gone = set(ids[1::3])  # a third deactivated, the way the admin does it (a new products version)
+    Product.objects.filter(id__in=gone).update(is_active=False, updated_at=timezone.now())
+    _, small_index = serving_stores()
+    settings = {"EXACT_SEARCH_MAX_PRODUCTS": 10, "SNAPSHOT_TTL_S": 0, "SNAPSHOT_TTL_LARGE_S": 0}
+    with override_settings(RECOMMENDER={**settings, "VECTOR_FILE_DIR": str(tmp_path)}):
+        large, large_index = serving_stores()
+        assert large.snapshot.search is not None and len(list(tmp_path.glob("*.sq8.faiss"))) == 1
+        queries, _ = small_index.vectors(ids[:40])
+        # recall@10 against exact search, the filter included: the default probe reads every group of this
+        # catalog, so the float re-rank gives exactly the exact answer
+        for query, pid in zip(queries, ids[:40], strict=True):
+            exact = [p for p, _ in small_index.search(query, k=10, exclude=[pid])]
+            assert [p for p, _ in large_index.search(query, k=10, exclude=[pid])] == exact
+        # one group probed (of ~sqrt(n)): the probe widens until k allowed rows came back, none of them filtered
+        monkeypatch.setattr(stores.MappedVectors, "NPROBE", 1)
+        for query in queries[:10]:
+            large.snapshot.search._neighbours.clear()
+            found = [p for p, _ in large_index.search(query, k=60)]
+            assert len(found) == 60 and not gone & set(found)
+            exact = [p for p, _ in small_index.search(query, k=10)]
+            assert len(set(found[:10]) & set(exact)) >= 5
+        monkeypatch.undo()
+        # a product's new vector (re-embedded): a new index beside new vector files, and its search finds it
+        moved = ids[0]
+        target = np.asarray(queries[5], dtype=np.float32)
+        ProductEmbedding.objects.filter(product_id=moved).update(vector=target.tolist(), embedded_at=timezone.now())
+        refreshed, refreshed_index = serving_stores()
+    assert "vectors" in refreshed.snapshot.built and refreshed.snapshot.vectors is not large.snapshot.vectors
+    assert len(list(tmp_path.glob("*.sq8.faiss"))) == 1  # the old version's index removed with its vectors
+    assert refreshed_index.search(target, k=1, exclude=[ids[5]])[0][0] == moved
+
+
 def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_rows(tiny_shop) -> None:  # type: ignore[no-untyped-def]
     from django.db import connection
 
@@ -210,3 +251,50 @@ def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_ro
     assert refreshed is not first and "products" in refreshed.built
     assert refreshed.products.get_many([oldest.pk]) == {}
     assert oldest.pk not in [pid for pid, _ in refreshed.products.trending(limit=100)]
+
+
+def test_a_large_catalog_builds_products_from_its_columns_without_a_query(  # type: ignore[no-untyped-def]
+    tiny_shop, tmp_path, django_assert_num_queries
+) -> None:
+    from dragonrec.recommender import stores
+
+    embedder = embedder_get()
+    # what a column has to carry: no price, a title outside ASCII, a consumable, no brand, no category, inactive
+    Product.objects.filter(pk=tiny_shop["coffee"].pk).update(price=None, title="Café crème 1½ L ☕", brand="")
+    Product.objects.filter(pk=tiny_shop["kettle"].pk).update(attributes={"consumable": True}, category=None)
+    Product.objects.filter(pk=tiny_shop["pan"].pk).update(
+        is_active=False, price="12.30", attributes={"size": [28, 1.5], "note": "ünï"}
+    )
+    ids = [*Product.objects.order_by("-pk").values_list("pk", flat=True), 10**12]  # and an unknown id
+    small = stores.products_from_db(ids)
+    assert small[tiny_shop["kettle"].pk].consumable and small[tiny_shop["coffee"].pk].price is None
+    settings = {"EXACT_SEARCH_MAX_PRODUCTS": 3, "VECTOR_FILE_DIR": str(tmp_path)}
+    settings |= {"SNAPSHOT_TTL_S": 0, "SNAPSHOT_TTL_LARGE_S": 0}
+    with override_settings(RECOMMENDER=settings):
+        large = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+        assert large.catalog.lazy and large.catalog.columnar
+        # the same products as the database's, in the order asked, and not one query for them
+        with django_assert_num_queries(0):
+            served = large.products.get_many(ids)
+            assert served == small and list(served) == ids[:-1]
+            assert sorted(large.products.all(), key=lambda p: p.id) == sorted(small.values(), key=lambda p: p.id)
+        # the API renders them as the serializer renders the database's rows, with no query either
+        from dragonrec.catalog.apis import ProductOutputSerializer
+        from dragonrec.recommender.selectors import products_rendered
+
+        rows = list(Product.objects.filter(pk__in=ids).select_related("category"))
+        expected = {
+            p.pk: dict(data) for p, data in zip(rows, ProductOutputSerializer(rows, many=True).data, strict=True)
+        }
+        assert expected[tiny_shop["kettle"].pk]["category"] == "" and expected[tiny_shop["pan"].pk]["price"] == "12.30"
+        large.rendered.clear()
+        with django_assert_num_queries(0):
+            assert products_rendered(ids[:-1]) == expected
+        # an edit shows with the next snapshot (its version changed): the columns are rebuilt, not patched
+        mouse = tiny_shop["mouse"]
+        mouse.title, mouse.in_stock = "Silent Mouse", False
+        mouse.save()
+        edited = stores.catalog_snapshot(model_name=embedder.name, dim=embedder.dim)
+    assert edited is not large and "products" in edited.built
+    served_mouse = edited.products.get_many([mouse.pk])[mouse.pk]
+    assert (served_mouse.title, served_mouse.in_stock) == ("Silent Mouse", False)
