@@ -24,7 +24,7 @@ from dragonrec.throttling import shopper_ident_for
 from dragonrec.tracking.models import Event
 from dragonrec.tracking.services.events import lane_counts
 from dragonrec.tracking.signals import events_recorded
-from dragonrec.tracking.state import VERSION_KEY
+from dragonrec.tracking.state import VERSION_KEY, shopper_state_get
 from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
 from tests.throttle_rates import rates
 
@@ -234,3 +234,17 @@ def test_a_batch_short_of_budget_aborts_the_fast_lanes_copy_and_is_decided_item_
     assert "over the event rate limit" in results[3]["error"]
     assert sorted(map(str, Event.objects.values_list("id", flat=True))) == sorted(i["id"] for i in items[:3])
     assert counted("s1")[0] == 3
+
+
+def test_a_cached_state_is_not_served_after_a_fast_lane_batch(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    first, second = ProductFactory().pk, ProductFactory().pk
+    view = {"type": "view", "session_id": "cached-shopper"}
+    send(client, [{**view, "id": str(uuid.uuid4()), "product_id": first}])
+    # given the shopper's state was read, and so cached under its version
+    assert [p for p, _, _ in shopper_state_get("s:cached-shopper").history] == [first]
+    # when a new batch of theirs takes the fast lane (which bumps the version and leaves the old state to expire)
+    _, lanes = send(client, [{**view, "id": str(uuid.uuid4()), "product_id": second}])
+    assert lanes == {"stored": 1}
+    # then the next read has the new event: the old state is never served again
+    assert [p for p, _, _ in shopper_state_get("s:cached-shopper").history] == [first, second]

@@ -251,7 +251,6 @@ def events_record_well_formed(
     special = [e for e in items if e.product_id is None or e.type in PRODUCTLESS_TYPES]
     if any(_kind_error(e.type, product_id=e.product_id, context=e.context) for e in special):
         return _lane(Lane.USUAL)
-    totals = _well_formed_costs(items, values, user_id=user_id, session_id=session_id, budget=budget, limits=limits)
     source = "api"
     received = now.isoformat()
     user = COPY_NULL if user_id is None else str(user_id)
@@ -288,10 +287,16 @@ def events_record_well_formed(
         }
         return event
 
+    totals: list[Cost] = []  # what meanwhile() counted: given back if the COPY is refused at its end
+
     def meanwhile() -> list[Event]:
-        """While PostgreSQL inserts the rows (sent, not yet committed): the limits, counted in Redis, and the
-        receivers' rows. A limit without room for the whole batch aborts the COPY: nothing stored, nothing
-        counted, and the usual way decides item by item."""
+        """While PostgreSQL inserts the rows (sent, not yet committed): the limits, totalled and counted in
+        Redis, and the receivers' rows (Python that would otherwise wait before the COPY or after it). A limit
+        without room for the whole batch aborts the COPY: nothing stored, nothing counted, and the usual way
+        decides item by item."""
+        totals.extend(
+            _well_formed_costs(items, values, user_id=user_id, session_id=session_id, budget=budget, limits=limits)
+        )
         if totals and not budgets_take_all(totals):
             raise _ShortOfBudget
         if not events_recorded.has_listeners(Event):
@@ -307,7 +312,9 @@ def events_record_well_formed(
         return _lane(Lane.EXACT)
     keys = {shopper_key(user_id=user_id, session_id="")} if user_id else set()
     keys.update(shopper_key(user_id=None, session_id=s if session_id is None else session_id) for s in sessions)
-    shopper_state_changed(keys)  # what events_state_changed would bump for these rows, once per shopper
+    # what events_state_changed would bump for these rows, once per shopper; new rows only, so the stale cached
+    # states need no DEL (their versions no longer match)
+    shopper_state_changed(keys, forget=False)
     if created:
         events_recorded.send(sender=Event, events=created, source=source)  # autocommit: the rows are committed
     return _lane(Lane.STORED)
