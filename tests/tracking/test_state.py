@@ -6,21 +6,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django_redis import get_redis_connection
 
 from dragonrec.catalog.factories import ProductFactory
 from dragonrec.tracking.services import EventInput, events_record, shopper_tracking_erase
 from dragonrec.tracking.state import STATE_KEY, shopper_state_get
+from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():  # type: ignore[no-untyped-def]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_an_erasure_removes_the_cached_state_from_redis() -> None:
