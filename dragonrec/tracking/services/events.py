@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -257,14 +257,21 @@ def events_record_well_formed(
     tail = f"\t{source}\t{received}\n"
     owner = {s: copy_escape(s if session_id is None else session_id) for s in named}
     stamps = msgspec.to_builtins([e.timestamp for e in items])  # RFC 3339 text, in C
-    text = "".join(
-        [
-            f"{e.id.hex}\t{e.type}\t{user}\t{owner[e.session_id]}\t"
-            f"{COPY_NULL if e.product_id is None else e.product_id}\t{e.quantity}\t{e.value or COPY_NULL}\t"
-            f"{stamp or received}\t{context}{tail}"
-            for e, stamp, context in zip(items, stamps, contexts, strict=True)
-        ]
-    )
+
+    def text() -> Iterator[str]:
+        """The COPY's lines in chunks, made as the COPY sends them: PostgreSQL inserts the first rows while the
+        rest are formatted (a 500-event batch's lines took ~0.5 ms to format before the first was sent)."""
+        for start in range(0, len(items), _COPY_CHUNK):
+            end = start + _COPY_CHUNK
+            yield "".join(
+                [
+                    f"{e.id.int:032x}\t{e.type}\t{user}\t{owner[e.session_id]}\t"  # UUID.hex, without its call
+                    f"{COPY_NULL if e.product_id is None else e.product_id}\t{e.quantity}\t{e.value or COPY_NULL}\t"
+                    f"{stamp or received}\t{context}{tail}"
+                    for e, stamp, context in zip(items[start:end], stamps[start:end], contexts[start:end], strict=True)
+                ]
+            )
+
     alias, new, new_state = connection.alias, Event.__new__, ModelState.__new__
 
     def stored(e: WellFormedEvent, value: Decimal | None) -> Event:
@@ -304,7 +311,7 @@ def events_record_well_formed(
         return [stored(e, value) for e, value in zip(items, values, strict=True)]
 
     try:
-        created = copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text, meanwhile=meanwhile)
+        created = copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text(), meanwhile=meanwhile)
     except _ShortOfBudget:
         return _lane(Lane.USUAL)
     except IntegrityError:  # found at the COPY's end, after the limits counted the batch: given back
@@ -318,6 +325,11 @@ def events_record_well_formed(
     if created:
         events_recorded.send(sender=Event, events=created, source=source)  # autocommit: the rows are committed
     return _lane(Lane.STORED)
+
+
+# Rows per chunk of the fast lane's COPY: the first chunk is sent (libpq flushes every 8 KiB, ~60 rows) while the
+# next is formatted; small enough that PostgreSQL starts early, large enough that the joins stay few.
+_COPY_CHUNK = 100
 
 
 class _ShortOfBudget(Exception):
