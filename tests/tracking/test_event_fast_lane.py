@@ -248,3 +248,26 @@ def test_a_cached_state_is_not_served_after_a_fast_lane_batch(api_client, api_ke
     assert lanes == {"stored": 1}
     # then the next read has the new event: the old state is never served again
     assert [p for p, _, _ in shopper_state_get("s:cached-shopper").history] == [first, second]
+
+
+def test_a_batch_longer_than_a_copy_chunk_is_stored_whole_or_not_at_all(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    products = [ProductFactory().pk for _ in range(3)]
+    # the fast lane sends its COPY in chunks of 100 rows: these batches span three
+    batch = [
+        {"id": str(uuid.uuid4()), "type": "view", "product_id": products[i % 3], "session_id": f"long-{i % 7}"}
+        for i in range(250)
+    ]
+    results, lanes = send(client, batch)
+    # then every item of every chunk is stored, each row as sent
+    assert lanes == {"stored": 1} and {r["status"] for r in results} == {"accepted"}
+    rows = dict(Event.objects.values_list("id", "product_id"))
+    assert rows == {uuid.UUID(i["id"]): i["product_id"] for i in batch}
+    # and a batch whose last chunk names an unknown product stores nothing of its earlier chunks on the fast lane:
+    # the exact way then rejects that item alone
+    bad = [{**item, "id": str(uuid.uuid4())} for item in batch]
+    bad[-1]["product_id"] = 999_999
+    results, lanes = send(client, bad)
+    assert lanes == {"exact": 1}
+    assert [r["status"] for r in results] == ["accepted"] * 249 + ["rejected"]
+    assert Event.objects.count() == 250 + 249
