@@ -258,7 +258,7 @@ def events_record_well_formed(
     owner = {s: copy_escape(s if session_id is None else session_id) for s in named}
     stamps = msgspec.to_builtins([e.timestamp for e in items])  # RFC 3339 text, in C
 
-    def text() -> Iterator[str]:
+    def lines() -> Iterator[str]:
         """The COPY's lines in chunks, made as the COPY sends them: PostgreSQL inserts the first rows while the
         rest are formatted (a 500-event batch's lines took ~0.5 ms to format before the first was sent)."""
         for start in range(0, len(items), _COPY_CHUNK):
@@ -311,7 +311,9 @@ def events_record_well_formed(
         return [stored(e, value) for e, value in zip(items, values, strict=True)]
 
     try:
-        created = copy_text(connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, text(), meanwhile=meanwhile)
+        created = copy_text(
+            connection.ops.quote_name(Event._meta.db_table), _COPY_COLUMNS, lines(), meanwhile=meanwhile
+        )
     except _ShortOfBudget:
         return _lane(Lane.USUAL)
     except IntegrityError:  # found at the COPY's end, after the limits counted the batch: given back
