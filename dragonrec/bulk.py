@@ -83,10 +83,15 @@ PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(
 PGCOPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
 
 
-def copy_text(table: str, columns: str, payload: str, *, meanwhile: Callable[[], T] | None = None) -> T | None:
+def copy_text(
+    table: str, columns: str, payload: str | Iterable[str], *, meanwhile: Callable[[], T] | None = None
+) -> T | None:
     """COPY text-format `payload` (whole lines, escaped with `copy_escape`) into `table` as one statement on Django's
     connection, through its execute wrappers and query log like any statement (so round-trip counts and
     `django_assert_num_queries` see it). One statement: it stores every line or, on any error, none.
+
+    `payload` may be an iterable of chunks (each of whole lines), written as each is made: the server inserts the
+    first rows while Python formats the next (libpq sends each 8 KiB as it fills).
 
     `meanwhile`: called once the payload is sent, before the end of the COPY is awaited, so that its Python runs
     while the server inserts the rows (on another core); its result is returned. Raising in it aborts the COPY."""
@@ -97,7 +102,8 @@ def copy_text(table: str, columns: str, payload: str, *, meanwhile: Callable[[],
         nonlocal result
         connection.validate_no_broken_transaction()
         with cursor.cursor.copy(sql) as copy:
-            copy.write(payload)
+            for chunk in (payload,) if isinstance(payload, str) else payload:
+                copy.write(chunk)
             if meanwhile is not None:
                 result = meanwhile()
 

@@ -134,16 +134,21 @@ def shopper_state_load(key: str, *, limit: int = HISTORY_LIMIT) -> ShopperState:
     return ShopperState(history=[(p, t, ts.timestamp()) for p, t, ts in rows], preferences=preferences, limit=limit)
 
 
-def shopper_state_changed(keys: Iterable[str]) -> None:
+def shopper_state_changed(keys: Iterable[str], *, forget: bool = True) -> None:
     """The state of these shopper keys changed: bump their versions and drop their cached states now (this
     connection reads its own uncommitted rows) and again once the transaction commits (a reader on another
-    connection may have cached the old rows under the first bump meanwhile)."""
+    connection may have cached the old rows under the first bump meanwhile).
+
+    `forget=False` (new events, nothing removed): the versions are bumped, the cached states are left to expire. A
+    state is used only under the version it was built under, and a version only grows while its key lives (each
+    bump renews it for VERSION_TTL_S, far past STATE_TTL_S), so the old state is never read again; skipping its
+    DEL halves the Redis commands of an ingest batch's bump. An erasure must forget: erased history is not kept."""
     wanted = sorted({k for k in keys if k})
     if not wanted:
         return
-    _bump(wanted)
+    _bump(wanted, forget=forget)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _bump(wanted))
+        transaction.on_commit(lambda: _bump(wanted, forget=forget))
 
 
 def events_state_changed(events: Iterable[Any]) -> None:
@@ -172,12 +177,24 @@ for i = 1, #KEYS, 2 do
 end
 return #KEYS / 2
 """
+# The same without forgetting the cached states (shopper_state_changed(forget=False)): the versions only.
+_BUMP_VERSIONS = """
+for i = 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[1])
+end
+return #KEYS
+"""
 
 
-def _bump(keys: list[str]) -> None:
+def _bump(keys: list[str], *, forget: bool = True) -> None:
     try:
-        names = [name for key in keys for name in (VERSION_KEY.format(key), STATE_KEY.format(key))]
-        _redis().register_script(_BUMP)(keys=names, args=[VERSION_TTL_S])
+        if forget:
+            names = [name for key in keys for name in (VERSION_KEY.format(key), STATE_KEY.format(key))]
+            _redis().register_script(_BUMP)(keys=names, args=[VERSION_TTL_S])
+        else:
+            names = [VERSION_KEY.format(key) for key in keys]
+            _redis().register_script(_BUMP_VERSIONS)(keys=names, args=[VERSION_TTL_S])
     except Exception:  # the write itself stands; the cached state is rebuilt within STATE_TTL_S
         logger.warning("could not invalidate the cached state of %s shoppers", len(keys), exc_info=True)
 

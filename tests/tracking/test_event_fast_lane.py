@@ -24,7 +24,7 @@ from dragonrec.throttling import shopper_ident_for
 from dragonrec.tracking.models import Event
 from dragonrec.tracking.services.events import lane_counts
 from dragonrec.tracking.signals import events_recorded
-from dragonrec.tracking.state import VERSION_KEY
+from dragonrec.tracking.state import VERSION_KEY, shopper_state_get
 from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
 from tests.throttle_rates import rates
 
@@ -234,3 +234,40 @@ def test_a_batch_short_of_budget_aborts_the_fast_lanes_copy_and_is_decided_item_
     assert "over the event rate limit" in results[3]["error"]
     assert sorted(map(str, Event.objects.values_list("id", flat=True))) == sorted(i["id"] for i in items[:3])
     assert counted("s1")[0] == 3
+
+
+def test_a_cached_state_is_not_served_after_a_fast_lane_batch(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    first, second = ProductFactory().pk, ProductFactory().pk
+    view = {"type": "view", "session_id": "cached-shopper"}
+    send(client, [{**view, "id": str(uuid.uuid4()), "product_id": first}])
+    # given the shopper's state was read, and so cached under its version
+    assert [p for p, _, _ in shopper_state_get("s:cached-shopper").history] == [first]
+    # when a new batch of theirs takes the fast lane (which bumps the version and leaves the old state to expire)
+    _, lanes = send(client, [{**view, "id": str(uuid.uuid4()), "product_id": second}])
+    assert lanes == {"stored": 1}
+    # then the next read has the new event: the old state is never served again
+    assert [p for p, _, _ in shopper_state_get("s:cached-shopper").history] == [first, second]
+
+
+def test_a_batch_longer_than_a_copy_chunk_is_stored_whole_or_not_at_all(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    products = [ProductFactory().pk for _ in range(3)]
+    # the fast lane sends its COPY in chunks of 100 rows: these batches span three
+    batch = [
+        {"id": str(uuid.uuid4()), "type": "view", "product_id": products[i % 3], "session_id": f"long-{i % 7}"}
+        for i in range(250)
+    ]
+    results, lanes = send(client, batch)
+    # then every item of every chunk is stored, each row as sent
+    assert lanes == {"stored": 1} and {r["status"] for r in results} == {"accepted"}
+    rows = dict(Event.objects.values_list("id", "product_id"))
+    assert rows == {uuid.UUID(i["id"]): i["product_id"] for i in batch}
+    # and a batch whose last chunk names an unknown product stores nothing of its earlier chunks on the fast lane:
+    # the exact way then rejects that item alone
+    bad = [{**item, "id": str(uuid.uuid4())} for item in batch]
+    bad[-1]["product_id"] = 999_999
+    results, lanes = send(client, bad)
+    assert lanes == {"exact": 1}
+    assert [r["status"] for r in results] == ["accepted"] * 249 + ["rejected"]
+    assert Event.objects.count() == 250 + 249
