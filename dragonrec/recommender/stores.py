@@ -604,6 +604,13 @@ class LargeCatalogSearch:
         found = zip(ids.tolist(), scores.tolist(), strict=True)
         return [(pid, score) for pid, score in found if pid not in excluded][:k]
 
+    def category_ordered(self) -> np.ndarray:
+        """The category-ordered copy, mapped on the first category search (written then if no process has yet)."""
+        with self._lock:
+            if self._ordered is None:
+                self._ordered = self.vectors.ordered(self._order)
+            return self._ordered
+
     def _category_ranges(self, categories: tuple[str, ...]) -> list[tuple[int, int]]:
         """The slices [start, stop) of the category-ordered copy under any of these prefixes: the matching paths'
         codes, consecutive ones merged (a prefix's subcategories sort next to it, so usually one slice)."""
@@ -624,19 +631,17 @@ class LargeCatalogSearch:
         self, query: np.ndarray, categories: tuple[str, ...], only_available: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """(file rows, scores) of every allowed row under the categories, exact: a slice of the ordered copy each."""
-        with self._lock:
-            if self._ordered is None:
-                self._ordered = self.vectors.ordered(self._order)
+        ordered = self.category_ordered()
         allowed = self._in_order[only_available]
         rows, scores = [], []
         for start, stop in self._category_ranges(categories):
             keep = np.flatnonzero(allowed[start:stop])
             if len(keep) == stop - start:
-                scores.append(np.asarray(self._ordered[start:stop]) @ query)
+                scores.append(np.asarray(ordered[start:stop]) @ query)
             elif len(keep) * 4 >= stop - start:  # mostly allowed: the whole slice, the others dropped after
-                scores.append((np.asarray(self._ordered[start:stop]) @ query)[keep])
+                scores.append((np.asarray(ordered[start:stop]) @ query)[keep])
             else:
-                scores.append(np.asarray(self._ordered[start + keep]) @ query)
+                scores.append(np.asarray(ordered[start + keep]) @ query)
             rows.append(self._order[start + keep])
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
