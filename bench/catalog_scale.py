@@ -175,7 +175,7 @@ def main() -> int:
     def category_recall(pid: int, query: np.ndarray, hits: list[tuple[int, float]]) -> float:
         # exact by another road: the category's products from the catalog's columns, their rows gathered
         matching = np.flatnonzero([category_within(str(p), [categories.get(pid, "")]) for p in paths])
-        rows = mapped.rows(catalog_ids[np.isin(codes, matching)])
+        rows = mapped.rows(catalog_ids[np.isin(codes, matching)].tolist())
         rows = rows[(rows >= 0) & search.available[np.maximum(rows, 0)]]
         scores = np.asarray(matrix[rows]) @ query
         ranked = np.asarray(mapped.ids)[rows][np.lexsort((np.asarray(mapped.ids)[rows], -scores))]
