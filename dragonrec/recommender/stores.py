@@ -339,7 +339,8 @@ class MappedVectors:
     finishing, and each process would hold its own 1.6 GB copy of the vectors.
 
     Written once per embedding version (rows unit-normalised) by the first process that needs it; the others wait
-    for it under a file lock.
+    for it under a file lock. Beside them, per version and product-category order, a category-ordered copy of the
+    float rows (`ordered`) for category-restricted searches (LargeCatalogSearch).
     """
 
     NPROBE = 48  # groups scanned per search (of ~1,000 at 1M products): recall@10 in docs/scaling.md
