@@ -268,6 +268,18 @@ def test_a_category_restricted_search_is_exact_over_the_category_ordered_copy_an
         where = {"k": 25, "categories": prefixes[:2]}
         assert same(large_index.search(queries[0], **where), small_index.search(queries[0], **where))
         assert len(list(tmp_path.glob("*.order-*.npy"))) == 1  # the category-ordered copy, beside the vectors
+        # a category with almost every product deactivated (its few allowed rows read alone, not the whole slice)
+        leaf = Category.objects.exclude(products=None).order_by("-id").first()
+        assert leaf is not None
+        keep = list(leaf.products.filter(is_active=True, in_stock=True).order_by("id").values_list("id", flat=True))
+        assert len(keep) >= 2
+        leaf.products.exclude(id__in=keep[:1]).update(is_active=False, updated_at=timezone.now())
+        _, sparse_index = serving_stores()
+        allowed = keep[:1]
+        for query in queries:
+            found = sparse_index.search(query, k=10, categories=[leaf.path])
+            assert [p for p, _ in found] == allowed
+            assert np.isclose(found[0][1], float(sparse_index.vectors(allowed)[0][0] @ query), atol=1e-5)
         # a product moved to another category (the same vectors): a new copy in the new order, the old one removed
         moved = ids[0]
         other = Category.objects.exclude(products__id=moved).exclude(products=None).first()
