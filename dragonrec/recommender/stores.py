@@ -13,7 +13,6 @@ import os
 import tempfile
 import threading
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -27,12 +26,11 @@ from django.db.models.functions import Cast
 from pgvector.django import CosineDistance
 
 from dragonrec.bulk import PGCOPY_HEADER, PGCOPY_TRAILER
-from dragonrec.categories import category_q
+from dragonrec.categories import category_q, category_within
 from dragonrec.recommender.adapters import DefaultProductAdapter, product_adapter
 from dragonrec.recommender.conf import recommender_settings
 from dragonrec.recommender.core.caching import ProcessCache, TtlMemo
 from dragonrec.recommender.core.memory import (
-    CategoryMasks,
     InMemoryProductStore,
     InMemoryVectorIndex,
     TrendOrder,
@@ -341,7 +339,8 @@ class MappedVectors:
     finishing, and each process would hold its own 1.6 GB copy of the vectors.
 
     Written once per embedding version (rows unit-normalised) by the first process that needs it; the others wait
-    for it under a file lock.
+    for it under a file lock. Beside them, per version and product-category order, a category-ordered copy of the
+    float rows (`ordered`) for category-restricted searches (LargeCatalogSearch).
     """
 
     NPROBE = 48  # groups scanned per search (of ~1,000 at 1M products): recall@10 in docs/scaling.md
@@ -360,7 +359,8 @@ class MappedVectors:
         base = directory / f"{owner}-{name}"
         paths = {part: base.with_suffix(f".{part}.npy") for part in ("ids", "centroids", "offsets", "vectors")}
         paths["sq8"] = base.with_suffix(".sq8.faiss")
-        with open(directory / f"{owner}.lock", "w") as lock:
+        self._base, self._lock_path = base, directory / f"{owner}.lock"
+        with open(self._lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not paths["vectors"].exists():
                 self._write(model_name, dim, paths)
@@ -472,6 +472,34 @@ class MappedVectors:
         faiss.write_index(index, str(tmp))
         os.replace(tmp, paths["sq8"])
 
+    def ordered(self, order: np.ndarray) -> np.ndarray:
+        """The float rows in `order` (row numbers of this file), as a file of their own mapped read-only: a
+        category-ordered copy makes a category's rows one contiguous slice (LargeCatalogSearch). Named by this
+        version and a digest of the order, written once by the first process that asks for it (under the vector
+        files' lock, beside them); an older order's copy of the same version is removed then (products moved to
+        other categories), a process still mapping it keeps its pages."""
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        digest = hashlib.blake2b(order.tobytes(), digest_size=8).hexdigest()
+        path = self._base.with_name(f"{self._base.name}.order-{digest}.npy")
+        with open(self._lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                tmp = path.with_suffix(".tmp.npy")
+                n, dim = self.matrix.shape
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
+                for i in range(0, n, 50_000):
+                    picked = order[i : i + 50_000]
+                    # read in file order (the order within a category is by file row already, so mostly sequential)
+                    out[i : i + len(picked)] = self.matrix[picked]
+                out.flush()
+                del out
+                for old in self._base.parent.glob(f"{self._base.name}.order-*.npy"):
+                    if old != tmp:
+                        old.unlink(missing_ok=True)
+                os.replace(tmp, path)
+        mapped: np.ndarray = np.load(path, mmap_mode="r")
+        return mapped
+
     def rows(self, ids: Sequence[ProductId]) -> np.ndarray:
         return lookup_rows(self._sorted_ids, self._by_id, np.asarray(ids, dtype=np.int64).reshape(-1))
 
@@ -530,11 +558,17 @@ class MappedVectors:
 class LargeCatalogSearch:
     """Nearest neighbours for a large catalog: the shared vectors' inverted file (MappedVectors) with this snapshot's
     products (availability, categories) as masks over its rows; rebuilt when either changes (a fraction of a second).
-    A search restricted to categories (a category complement's few thousand products) is exact over their rows."""
+
+    A search restricted to categories (a category complement's few thousand products) is exact over their rows, read
+    from a category-ordered copy of the vectors (MappedVectors.ordered: rows sorted by category path, by file row
+    within one), so a category is one contiguous slice of a mapped file: one matrix-vector product, no gather and no
+    per-process copy, its pages shared by every process. Gathering a category's scattered rows from the file was most
+    of such a search (measured at 1M: a third of a complements list's wall time; a 128 MB per-process cache of
+    gathered categories held ~20 of them). The copy follows the order: products moved to another category write a
+    new one (seconds at 1M, once per machine), availability is a mask over the slice, so it never does."""
 
     NEIGHBOURS_MIN = 32  # neighbours kept per query and filter (more when a search asks for more)
     NEIGHBOURS_KEPT = 20_000  # queries whose neighbours a process keeps (~0.6 KB each at 32)
-    CATEGORY_MATRICES_BYTES = 128 * 2**20  # category filters' vectors kept per process (~6 MB a leaf at 1M)
 
     def __init__(self, vectors: MappedVectors, catalog: CatalogProducts) -> None:
         self.vectors = vectors
@@ -543,14 +577,14 @@ class LargeCatalogSearch:
         self.every = known
         self.available = known & catalog.available[np.maximum(rows, 0)]
         paths, codes = catalog.categories
-        self._masks = CategoryMasks(
-            (np.append(paths, ""), np.where(known, np.asarray(codes)[np.maximum(rows, 0)], len(paths)))
-        )
-        self._category_rows: dict[tuple[tuple[str, ...], bool], np.ndarray] = {}
-        self._category_matrices: OrderedDict[tuple[tuple[str, ...], bool], tuple[np.ndarray, np.ndarray]] = (
-            OrderedDict()
-        )
-        self._category_bytes = 0
+        # each file row's category (its path's code; a row without a product: one past the last path)
+        self._paths = np.append(paths, "")
+        row_codes = np.where(known, np.asarray(codes)[np.maximum(rows, 0)], len(paths))
+        self._order = np.argsort(row_codes, kind="stable")  # category-ordered position -> file row
+        self._code_at = np.concatenate([[0], np.cumsum(np.bincount(row_codes, minlength=len(self._paths)))])
+        self._ordered: np.ndarray | None = None  # the category-ordered copy, mapped on the first such search
+        self._in_order = {True: self.available[self._order], False: self.every[self._order]}
+        self._ranges: dict[tuple[str, ...], list[tuple[int, int]]] = {}
         self._lock = threading.Lock()
         self._neighbours: TtlMemo[tuple[bytes, tuple[str, ...], bool, int], tuple[np.ndarray, np.ndarray]] = TtlMemo(
             ttl_s=float("inf"), max_entries=self.NEIGHBOURS_KEPT
@@ -571,42 +605,60 @@ class LargeCatalogSearch:
         found = zip(ids.tolist(), scores.tolist(), strict=True)
         return [(pid, score) for pid, score in found if pid not in excluded][:k]
 
-    def _category_matrix(self, key: tuple[tuple[str, ...], bool], allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A category filter's rows and their vectors. Gathering a category's few thousand scattered rows from the
-        mapped file was most of such a search (measured at 1M: a third of a complements list's wall time), and
-        complements ask for the same few categories again and again: the most recently used are kept, up to
-        CATEGORY_MATRICES_BYTES per process."""
+    def category_ordered(self) -> np.ndarray:
+        """The category-ordered copy, mapped on the first category search (written then if no process has yet)."""
         with self._lock:
-            found = self._category_matrices.get(key)
-            if found is not None:
-                self._category_matrices.move_to_end(key)
-                return found
-        rows = self._category_rows.get(key)
-        if rows is None:  # a million-row mask per call cost milliseconds: the rows are kept per filter
-            rows = self._category_rows[key] = np.flatnonzero(self._masks.mask(key[0]) & allowed)
-        matrix = np.asarray(self.vectors.matrix[rows])
-        with self._lock:
-            self._category_matrices[key] = (rows, matrix)
-            self._category_bytes += matrix.nbytes
-            while self._category_bytes > self.CATEGORY_MATRICES_BYTES and len(self._category_matrices) > 1:
-                _, (_, dropped) = self._category_matrices.popitem(last=False)
-                self._category_bytes -= dropped.nbytes
-        return rows, matrix
+            if self._ordered is None:
+                self._ordered = self.vectors.ordered(self._order)
+            return self._ordered
+
+    def _category_ranges(self, categories: tuple[str, ...]) -> list[tuple[int, int]]:
+        """The slices [start, stop) of the category-ordered copy under any of these prefixes: the matching paths'
+        codes, consecutive ones merged (a prefix's subcategories sort next to it, so usually one slice)."""
+        found = self._ranges.get(categories)
+        if found is None:
+            matching = np.flatnonzero([category_within(str(p), categories) for p in self._paths[:-1]])
+            found = []
+            for code in matching.tolist():
+                start, stop = int(self._code_at[code]), int(self._code_at[code + 1])
+                if found and found[-1][1] == start:
+                    found[-1] = (found[-1][0], stop)
+                elif stop > start:
+                    found.append((start, stop))
+            self._ranges[categories] = found
+        return found
+
+    def _by_category(
+        self, query: np.ndarray, categories: tuple[str, ...], only_available: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(file rows, scores) of every allowed row under the categories, exact: a slice of the ordered copy each."""
+        ordered = self.category_ordered()
+        allowed = self._in_order[only_available]
+        rows, scores = [], []
+        for start, stop in self._category_ranges(categories):
+            keep = np.flatnonzero(allowed[start:stop])
+            if len(keep) == stop - start:
+                scores.append(np.asarray(ordered[start:stop]) @ query)
+            elif len(keep) * 4 >= stop - start:  # mostly allowed: the whole slice, the others dropped after
+                scores.append((np.asarray(ordered[start:stop]) @ query)[keep])
+            else:
+                scores.append(np.asarray(ordered[start + keep]) @ query)
+            rows.append(self._order[start + keep])
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(rows), np.concatenate(scores)
 
     def _top(
         self, query: np.ndarray, k: int, categories: tuple[str, ...], only_available: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of the k best, best first, ties by id (arrays: 12 bytes a neighbour kept, not ~100)."""
-        allowed = self.available if only_available else self.every
         if categories:
-            key = (categories, only_available)
-            rows, matrix = self._category_matrix(key, allowed)
-            scores = matrix @ query
+            rows, scores = self._by_category(query, categories, only_available)
             if len(rows) > k:  # a category holds thousands: only its best k become Python objects
                 top = np.argpartition(-scores, k - 1)[:k]
                 rows, scores = rows[top], scores[top]
         else:
-            rows, scores = self.vectors.search(query, k, allowed)
+            rows, scores = self.vectors.search(query, k, self.available if only_available else self.every)
         ids = np.asarray(self.vectors.ids)[rows]
         order = np.lexsort((ids, -scores))  # best first, ties by id
         return ids[order], scores[order]

@@ -230,6 +230,88 @@ def test_the_8bit_index_answers_as_exact_search_never_returns_a_filtered_product
     assert refreshed_index.search(target, k=1, exclude=[ids[5]])[0][0] == moved
 
 
+def test_a_category_restricted_search_is_exact_over_the_category_ordered_copy_and_follows_changes(  # type: ignore[no-untyped-def]
+    demo_shop, tmp_path
+) -> None:
+    """Complements search within a category: at a large-catalog setting it reads a category-ordered copy of the
+    vectors (a slice per category) and must answer exactly what exact search over the category answers."""
+    from django.utils import timezone
+
+    from dragonrec.catalog.models import Category
+    from dragonrec.recommender.models import ProductEmbedding
+
+    ids = list(Product.objects.order_by("id").values_list("id", flat=True))
+    gone = set(ids[1::3])  # a third deactivated (a new products version)
+    Product.objects.filter(id__in=gone).update(is_active=False, updated_at=timezone.now())
+    _, small_index = serving_stores()
+    leaves = list(Product.objects.exclude(category=None).values_list("category__path", flat=True).distinct())
+    # every leaf, and each top-level prefix (its subcategories: several paths, one slice or more)
+    prefixes = sorted({*leaves, *(p.split(" > ")[0] for p in leaves)})
+    assert len(prefixes) >= 3
+    settings = {"EXACT_SEARCH_MAX_PRODUCTS": 10, "SNAPSHOT_TTL_S": 0, "SNAPSHOT_TTL_LARGE_S": 0}
+
+    def same(x: list[tuple[int, float]], y: list[tuple[int, float]]) -> bool:
+        return [p for p, _ in x] == [p for p, _ in y] and np.allclose([v for _, v in x], [v for _, v in y], atol=1e-5)
+
+    with override_settings(RECOMMENDER={**settings, "VECTOR_FILE_DIR": str(tmp_path)}):
+        large, large_index = serving_stores()
+        assert large.snapshot.search is not None
+        queries, _ = small_index.vectors(ids[:12])
+        for query, pid in zip(queries, ids[:12], strict=True):
+            for prefix in prefixes:
+                for available in (True, False):
+                    where = {"k": 15, "exclude": [pid], "categories": [prefix], "only_available": available}
+                    found = large_index.search(query, **where)
+                    assert found and same(found, small_index.search(query, **where))
+                    assert not available or not gone & {p for p, _ in found}
+        # two prefixes at once
+        where = {"k": 25, "categories": prefixes[:2]}
+        assert same(large_index.search(queries[0], **where), small_index.search(queries[0], **where))
+        assert len(list(tmp_path.glob("*.order-*.npy"))) == 1  # the category-ordered copy, beside the vectors
+        # a category with almost every product deactivated (its few allowed rows read alone, not the whole slice)
+        leaf = Category.objects.exclude(products=None).order_by("-id").first()
+        assert leaf is not None
+        keep = list(leaf.products.filter(is_active=True, in_stock=True).order_by("id").values_list("id", flat=True))
+        assert len(keep) >= 2
+        leaf.products.exclude(id__in=keep[:1]).update(is_active=False, updated_at=timezone.now())
+        _, sparse_index = serving_stores()
+        allowed = keep[:1]
+        for query in queries:
+            found = sparse_index.search(query, k=10, categories=[leaf.path])
+            assert [p for p, _ in found] == allowed
+            assert np.isclose(found[0][1], float(sparse_index.vectors(allowed)[0][0] @ query), atol=1e-5)
+        # a product moved to another category (the same vectors): a new copy in the new order, the old one removed
+        moved = ids[0]
+        other = Category.objects.exclude(products__id=moved).exclude(products=None).first()
+        assert other is not None
+        Product.objects.filter(id=moved).update(category=other, updated_at=timezone.now())
+        recategorised, recategorised_index = serving_stores()
+        assert recategorised.snapshot.vectors is large.snapshot.vectors
+        near = {"k": 500, "categories": [other.path], "only_available": False}  # the whole category, every score
+        # exact over the category as it is now, by hand: its products' vectors (gathered from the vector file)
+        members = list(Product.objects.filter(category=other).order_by("id").values_list("id", flat=True))
+        assert moved in members
+        vectors, _ = recategorised_index.vectors(members)
+        for query in queries:
+            scores = vectors @ query
+            exact = [(members[i], float(scores[i])) for i in np.lexsort((members, -scores))]
+            assert same(recategorised_index.search(query, **near), exact)
+        assert len(list(tmp_path.glob("*.order-*.npy"))) == 1
+        # then re-embedded onto another product's vector: new vector files, and the category's search finds it first
+        target = np.asarray(queries[6], dtype=np.float32)
+        ProductEmbedding.objects.filter(product_id=moved).update(vector=target.tolist(), embedded_at=timezone.now())
+        refreshed, refreshed_index = serving_stores()
+        assert refreshed.snapshot.search is not large.snapshot.search
+        where = {"k": 5, "exclude": [ids[6]], "categories": [other.path], "only_available": False}
+        found = refreshed_index.search(target, **where)
+    assert found[0][0] == moved
+    vectors, _ = refreshed_index.vectors(members)  # exact by hand over the new rows (ids[6] excluded)
+    scores = vectors @ target
+    exact = [(members[i], float(scores[i])) for i in np.lexsort((members, -scores)) if members[i] != ids[6]]
+    assert same(found, exact[:5])
+    assert len(list(tmp_path.glob("*.order-*.npy"))) == 1
+
+
 def test_a_deleted_product_leaves_a_large_table_snapshot_without_counting_its_rows(tiny_shop) -> None:  # type: ignore[no-untyped-def]
     from django.db import connection
 
