@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,17 +27,22 @@ def products_by_ids(ids: list[int]) -> dict[int, Any]:
 
 
 RENDERED_KEPT = 50_000  # renderings a process keeps of a large catalog (~1-2 KB each)
-_renderers: dict[type, Any] = {}
+_renderers = threading.local()
 
 
 def _product_renderer() -> Any:
-    """One PRODUCT_SERIALIZER per process, its fields built once: a ModelSerializer introspects the model to build
+    """One PRODUCT_SERIALIZER per thread, its fields built once: a ModelSerializer introspects the model to build
     them for every new serializer (~7% of a 1M worker's GIL time when each list made one: its products are new to
-    the process). Rendering reads the fields only; no context is passed, as before."""
+    the process). Per thread, not per process: a shop's own serializer may keep state between fields (a method
+    field caching on `self`), which gunicorn's threads must not share. Rendering reads the fields only; no context
+    is passed, as before."""
     serializer_class = recommender_settings.PRODUCT_SERIALIZER
-    renderer = _renderers.get(serializer_class)
+    held: dict[type, Any] | None = getattr(_renderers, "by_class", None)
+    if held is None:
+        held = _renderers.by_class = {}
+    renderer = held.get(serializer_class)
     if renderer is None:
-        renderer = _renderers[serializer_class] = serializer_class()
+        renderer = held[serializer_class] = serializer_class()
     return renderer
 
 
