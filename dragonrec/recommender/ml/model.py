@@ -108,12 +108,6 @@ class StudentConfig:
     # up to eps); False: dense AdamW as the full softmax does (rewrites every row's weights and moments at every
     # step: fine on a small catalogue, 3 x 512 MB per step at 1M products)
     sparse_ids: bool = True
-    # sampled softmax with sparse ids: each id row's step scaled by q ** -power, q the row's probability of being
-    # among a step's candidates. A row that is in the sample a fraction q of the steps gets its softmax gradient
-    # 1 / q times larger when it is (the logQ correction's estimate), so Adam's second moment sees 1 / q times the
-    # full softmax's and its steps come out ~sqrt(q) as long: 0.5 restores the full softmax's step for rarely drawn
-    # rows (always-drawn ones keep theirs). 0: off
-    row_step_power: float = 0.0
     # "auto": cuda when torch sees a GPU, else cpu; or "cpu", "cuda", "cuda:1"
     device: str = DEFAULTS["STUDENT_TRAINING"]["device"]
     # --- distillation from teacher judgments (DLLM2Rec, Cui et al., RecSys 2024) ---

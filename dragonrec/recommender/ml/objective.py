@@ -106,12 +106,6 @@ class NextItemLoss:
             draw_prob=1.0 / self.n_items if self.draw_prob is None else self.draw_prob[candidates],
         )
 
-    def inclusion_probability(self, *, n_targets: int) -> torch.Tensor:
-        """(n_items,) each item's probability of being among the candidates of a step with `n_targets` target
-        positions (what `log_q` corrects by), for every item of the catalogue."""
-        every = torch.arange(self.n_items, device=self.device)
-        return torch.exp(self.log_q(every, n_targets=n_targets))
-
     def __call__(
         self,
         model: StudentModel,

@@ -25,10 +25,6 @@ dense Adam's by the skipped updates: `catch_up(rows)` before the forward, with t
 student's inputs and sampled candidates); `step()` also catches up whatever rows its gradient holds, so a caller
 that skips `catch_up` gets the replay one forward late.
 
-`row_scale` (optional, one factor per row) multiplies each row's learning rate, live and replayed steps alike: the
-student's sampled softmax uses it to give rarely sampled rows the step length dense Adam gives them under the full
-softmax (StudentConfig.row_step_power).
-
 Weight decay is not supported: the student puts embeddings in its no-decay group.
 """
 
@@ -60,14 +56,12 @@ class SparseReplayAdam(torch.optim.Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         horizon: int = 256,
-        row_scale: torch.Tensor | None = None,
     ) -> None:
         b1, b2 = betas
         if not (0.0 <= b1 < 1.0 and 0.0 < b2 < 1.0) or b1 >= math.sqrt(b2):
             # b1 < sqrt(b2): the replayed updates shrink geometrically (r < 1), so a finite horizon holds them
             raise ValueError(f"betas must satisfy 0 <= b1 < sqrt(b2) < 1, not {betas}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "horizon": horizon})
-        self.row_scale = row_scale
 
     @staticmethod
     def _replay_coefficients(start: torch.Tensor, k: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
@@ -96,8 +90,6 @@ class SparseReplayAdam(torch.optim.Optimizer):
         rows, k = rows[behind], k[behind]
         b1, b2 = group["betas"]
         coef = self._replay_coefficients(last[rows], k, group).to(p.dtype)
-        if self.row_scale is not None:
-            coef = coef * self.row_scale[rows].to(p.dtype)
         m, v = state["exp_avg"][rows], state["exp_avg_sq"][rows]
         # m / sqrt(v): where v is 0, m is too (both start at 0 and see the same gradients), so the update is 0
         p.index_add_(0, rows, m.div(v.sqrt().clamp_min(torch.finfo(p.dtype).tiny)).mul_(coef[:, None] * -group["lr"]))
@@ -135,10 +127,7 @@ class SparseReplayAdam(torch.optim.Optimizer):
                 state["exp_avg"][rows] = m
                 state["exp_avg_sq"][rows] = v
                 denom = v.sqrt().div_(math.sqrt(1 - b2**t)).add_(group["eps"])
-                update = m.div(denom).mul_(-group["lr"] / (1 - b1**t))
-                if self.row_scale is not None:
-                    update.mul_(self.row_scale[rows].to(p.dtype)[:, None])
-                p.index_add_(0, rows, update)
+                p.index_add_(0, rows, m.div(denom).mul_(-group["lr"] / (1 - b1**t)))
                 state["last"][rows] = t
         return loss
 

@@ -179,8 +179,9 @@ def _train(
     if use_kd and device.type != "cpu":
         tb.to(device)
     sampled = use_sampled_softmax(cfg, n_items)
-    target_counts = data.target_counts(n_items) if sampled else None
-    next_item = NextItemLoss(cfg, n_items=n_items, target_counts=target_counts, device=device, seed=seed)
+    next_item = NextItemLoss(
+        cfg, n_items=n_items, target_counts=data.target_counts(n_items) if sampled else None, device=device, seed=seed
+    )
 
     params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
     # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
@@ -207,16 +208,7 @@ def _train(
         lr=cfg.lr,
         betas=(0.9, cfg.adam_beta2),
     )
-    row_scale = None
-    if sparse_ids and cfg.row_step_power and target_counts is not None:
-        # id row 0 is padding; a row's chance of being among a step's candidates, at the mean targets per step
-        q = next_item.inclusion_probability(n_targets=max(1, round(int(target_counts.sum()) / steps_per_epoch)))
-        row_scale = torch.cat([torch.ones(1, device=device), q.float().pow(-cfg.row_step_power)])
-    sparse_opt = (
-        SparseReplayAdam(sparse_ids, lr=cfg.lr, betas=(0.9, cfg.adam_beta2), row_scale=row_scale)
-        if sparse_ids
-        else None
-    )
+    sparse_opt = SparseReplayAdam(sparse_ids, lr=cfg.lr, betas=(0.9, cfg.adam_beta2)) if sparse_ids else None
     model.id_emb.sparse = bool(sparse_ids)
     weight_of_event = torch.tensor(
         [cfg.target_weights.get(e, 1.0) for e in EVENT_VOCAB], dtype=torch.float32, device=device

@@ -75,32 +75,3 @@ def test_a_dense_gradient_or_unbounded_betas_are_refused():
     p.sum().backward()
     with pytest.raises(RuntimeError, match="sparse"):
         opt.step()
-
-
-def test_a_row_scale_moves_each_row_as_dense_adam_with_that_rows_learning_rate():
-    # given: rows with learning rates 1x, 2x and 0.5x the group's, each step touching ~10% of them
-    gen = torch.Generator().manual_seed(3)
-    n, d, lr, (b1, b2), eps = 30, 4, 0.01, BETAS, 1e-8
-    scale = torch.tensor([1.0, 2.0, 0.5]).repeat(n // 3)
-    init, target = torch.randn(n, d, generator=gen), torch.randn(n, d, generator=gen)
-    sparse = torch.nn.Embedding(n, d, _weight=init.clone(), sparse=True)
-    opt = SparseReplayAdam(sparse.parameters(), lr=lr, betas=BETAS, row_scale=scale)
-    # dense Adam by hand, each row with its own learning rate (zero gradient on the rows a step skips)
-    w, m, v = init.clone(), torch.zeros(n, d), torch.zeros(n, d)
-    for t in range(1, 41):
-        rows = torch.unique(torch.randint(n, (3,), generator=gen))
-        g = torch.zeros(n, d)
-        g[rows] = 2 * (w[rows] - target[rows])
-        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-        w = w - lr * scale[:, None] * (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps)
-
-        opt.catch_up(rows)
-        opt.zero_grad()
-        ((sparse(rows) - target[rows]) ** 2).sum().backward()
-        opt.step()
-
-    # when
-    opt.flush()
-
-    # then: every row where dense Adam with its learning rate has it
-    assert torch.allclose(sparse.weight.detach(), w, rtol=1e-4, atol=1e-6)
