@@ -72,6 +72,7 @@ def sampled_softmax_ce(
     *,
     log_q: torch.Tensor | None = None,
     correct_positive: bool = True,
+    bf16: bool = False,
 ) -> torch.Tensor:
     """sum_i weights[i] * CE over a sampled candidate set instead of the whole catalogue.
 
@@ -81,7 +82,7 @@ def sampled_softmax_ce(
     Yi et al., RecSys 2019) makes the sampled softmax an estimate of the full one: without it, items that are in
     the sample more often than the others (popular ones, drawn in-batch as other positions' targets) are pushed
     down once per draw, and the model learns to under-rank them. Without log_q (or with a constant one) and the
-    whole catalogue as candidates, this is exactly the full softmax.
+    whole catalogue as candidates, this is exactly the full softmax (with the same `bf16`).
 
     correct_positive=False leaves each row's own target uncorrected ("Correcting the LogQ Correction", Khrylchenko
     et al., RecSys 2025): the target is in the row's candidates because it is the target, not because it was
@@ -89,7 +90,13 @@ def sampled_softmax_ce(
     both numerator and denominator; its probability is overestimated and its gradient fades before the model ranks it
     high. The negatives keep their correction (an estimate of the rest of the partition sum).
     """
-    logits = (h @ candidates.T).float()
+    if bf16:
+        # the (positions x candidates) product in bfloat16, both ways (autograd casts the gradients back), as the
+        # full softmax computes its (positions x catalogue) one: same precision, so the two losses differ only in
+        # what they sum over
+        logits = (h.to(torch.bfloat16) @ candidates.to(torch.bfloat16).T).float()
+    else:
+        logits = (h @ candidates.T).float()
     if log_q is not None:
         log_q = log_q.float()
         logits = logits - log_q[None, :]

@@ -130,6 +130,7 @@ class NextItemLoss:
             weights,
             log_q=self.log_q(candidates, n_targets=len(targets)),
             correct_positive=self.correct_positive,
+            bf16=self.bf16,
         )
 
 

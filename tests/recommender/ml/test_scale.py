@@ -17,15 +17,17 @@ from dragonrec.recommender.ml.objective import NextItemLoss, resolve_device, use
 from dragonrec.recommender.ml.train import train_student
 
 
-def test_sampled_softmax_over_every_item_without_correction_is_the_full_softmax() -> None:
+@pytest.mark.parametrize("bf16", [False, True])
+def test_sampled_softmax_over_every_item_without_correction_is_the_full_softmax(bf16: bool) -> None:
+    # at either precision (StudentConfig.bf16): the two losses differ only in what they sum over
     torch.manual_seed(0)
-    h = torch.randn(12, 8, requires_grad=True)
-    M = torch.randn(30, 8, requires_grad=True)
+    h = torch.randn(12, 64, requires_grad=True)
+    M = torch.randn(30, 64, requires_grad=True)
     targets = torch.randint(30, (12,))
     w = torch.rand(12)
-    full = full_softmax_ce(h, M, targets, w)
+    full = full_softmax_ce(h, M, targets, w, bf16=bf16)
     (g_full_h, g_full_m) = torch.autograd.grad(full, [h, M])
-    sampled = sampled_softmax_ce(h, M, targets, w)
+    sampled = sampled_softmax_ce(h, M, targets, w, bf16=bf16)
     (g_h, g_m) = torch.autograd.grad(sampled, [h, M])
     torch.testing.assert_close(sampled, full)
     torch.testing.assert_close(g_h, g_full_h)
