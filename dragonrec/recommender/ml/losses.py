@@ -90,13 +90,11 @@ def sampled_softmax_ce(
     both numerator and denominator; its probability is overestimated and its gradient fades before the model ranks it
     high. The negatives keep their correction (an estimate of the rest of the partition sum).
     """
-    if bf16:
-        # the (positions x candidates) product in bfloat16, both ways (autograd casts the gradients back), as the
-        # full softmax computes its (positions x catalogue) one: same precision, so the two losses differ only in
-        # what they sum over
-        logits = (h.to(torch.bfloat16) @ candidates.to(torch.bfloat16).T).float()
-    else:
-        logits = (h @ candidates.T).float()
+    # bf16: the (positions x candidates) product in bfloat16, both ways (autograd casts the gradients back), as the
+    # full softmax computes its (positions x catalogue) one: same precision, so the two losses differ only in what
+    # they sum over
+    mm = torch.bfloat16 if bf16 else h.dtype
+    logits = (h.to(mm) @ candidates.to(mm).T).float()
     if log_q is not None:
         log_q = log_q.float()
         logits = logits - log_q[None, :]
