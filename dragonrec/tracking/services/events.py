@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,20 +62,6 @@ ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CENT = Decimal("0.01")
 PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
 EVENT_TYPES = frozenset(EventType.values)
-# Event's concrete fields in Django's order, which `events_record` builds its instances by (a test checks it)
-EVENT_FIELDS = (
-    "id",
-    "type",
-    "user_id",
-    "session_id",
-    "product_id",
-    "quantity",
-    "value",
-    "timestamp",
-    "context",
-    "source",
-    "received_at",
-)  # `EventType.values` builds a new list on every access
 
 
 def product_model() -> Any:
@@ -272,27 +258,7 @@ def events_record_well_formed(
                 ]
             )
 
-    alias, new, new_state = connection.alias, Event.__new__, ModelState.__new__
-
-    def stored(e: WellFormedEvent, value: Decimal | None) -> Event:
-        """As _stored_event, each instance and its state filled by one dict display (a third of the time)."""
-        event, state = new(Event), new_state(ModelState)
-        state.__dict__ = {"adding": False, "db": alias}
-        event.__dict__ = {
-            "_state": state,
-            "id": e.id,
-            "type": e.type,
-            "user_id": user_id,
-            "session_id": e.session_id if session_id is None else session_id,
-            "product_id": e.product_id,
-            "quantity": e.quantity,
-            "value": value,
-            "timestamp": e.timestamp or now,
-            "context": e.context,
-            "source": source,
-            "received_at": now,
-        }
-        return event
+    stored = _stored_events(user_id=user_id, session_id=session_id, source=source, now=now)
 
     totals: list[Cost] = []  # what meanwhile() counted: given back if the COPY is refused at its end
 
@@ -424,26 +390,8 @@ def _announce(events: list[EventInput], *, user_id: int | None, source: str, now
     """After the write: the shoppers' cached state is bumped, and the receivers hear of the stored rows."""
     if not events:
         return
-    alias = connection.alias
-    created = [
-        _stored_event(
-            (
-                item.id,
-                item.type,
-                user_id,
-                item.session_id,
-                item.product_id,
-                item.quantity,
-                item.value,
-                item.timestamp or now,
-                item.context,
-                source,
-                now,
-            ),
-            alias,
-        )
-        for item in events
-    ]
+    stored = _stored_events(user_id=user_id, session_id=None, source=source, now=now)
+    created = [stored(item, item.value) for item in events]
     events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
     # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
     transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
@@ -479,15 +427,37 @@ def _checked(
     return results, to_create
 
 
-def _stored_event(values: tuple[Any, ...], alias: str) -> Event:
-    """The stored row as an Event, for the receivers, built as a row read back would be (`values` in EVENT_FIELDS
-    order) but without Model.__init__'s walk over every field's descriptor: a tenth of a 500-event batch's Python
-    time went into those instances."""
-    event, state = Event.__new__(Event), ModelState.__new__(ModelState)
-    state.__dict__ = {"adding": False, "db": alias}  # ModelState() and two assignments took three times as long
-    event.__dict__.update(zip(EVENT_FIELDS, values, strict=True))
-    event._state = state
-    return event
+def _stored_events(
+    *, user_id: int | None, session_id: str | None, source: str, now: datetime
+) -> Callable[[EventInput | WellFormedEvent, Decimal | None], Event]:
+    """What builds a stored row as an Event for the receivers, from its item and its value (a Decimal), as a row
+    read back would be but without Model.__init__'s walk over every field's descriptor (a tenth of a 500-event
+    batch's Python time went into those instances): each instance and its state filled by one dict display
+    (ModelState() and assignments one by one took three times as long). `session_id`: every item's (a browser's
+    cookie), else each item's own. Every concrete field of Event is named here (a test checks it): one missing
+    would be read back from the database on its first access."""
+    alias, new, new_state = connection.alias, Event.__new__, ModelState.__new__
+
+    def stored(e: EventInput | WellFormedEvent, value: Decimal | None) -> Event:
+        event, state = new(Event), new_state(ModelState)
+        state.__dict__ = {"adding": False, "db": alias}
+        event.__dict__ = {
+            "_state": state,
+            "id": e.id,
+            "type": e.type,
+            "user_id": user_id,
+            "session_id": e.session_id if session_id is None else session_id,
+            "product_id": e.product_id,
+            "quantity": e.quantity,
+            "value": value,
+            "timestamp": e.timestamp or now,
+            "context": e.context,
+            "source": source,
+            "received_at": now,
+        }
+        return event
+
+    return stored
 
 
 def _known(*, product_ids: set[int], event_ids: list[uuid.UUID]) -> tuple[dict[int, str | None], set[uuid.UUID]]:
