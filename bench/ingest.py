@@ -61,7 +61,6 @@ DB_NAME = "dragonrec_bench_ingest"
 SHOPPERS = 2000  # per call of event_items
 TAGS: list[str] = []  # each call's shoppers, whose Redis keys the bench removes at its end
 TYPES = ["view", "view", "view", "add_to_cart", "purchase"]
-LIMITED = ("events", "purchases", "purchase_value")  # the per-shopper counters a batch counts
 
 
 def event_items(n: int, products: list[tuple[int, float]], *, now: datetime) -> list[dict[str, Any]]:
@@ -134,7 +133,7 @@ def redis_forget() -> None:
     for tag in TAGS:
         sessions = [f"bench-{tag}-{n}" for n in range(SHOPPERS)]
         idents = [shopper_ident_for(user_id=None, session_id=s) for s in sessions]
-        names = [cache.make_key(f"dragonrec:throttle:{kind}:shopper:{i}") for kind in LIMITED for i in idents]
+        names = [cache.make_key(f"dragonrec:throttle:shopper:{i}") for i in idents]  # a shopper's counters: one hash
         names += [key.format(f"s:{s}") for key in (VERSION_KEY, STATE_KEY) for s in sessions]
         for start in range(0, len(names), 10_000):
             client.delete(*names[start : start + 10_000])

@@ -348,29 +348,37 @@ def _well_formed_costs(
         totals.append((address, len(items)))
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
-    owners = [e.session_id for e in items] if session_id is None else [session_id] * len(items)
-    idents = {owner: shopper_ident_for(user_id=user_id, session_id=owner) for owner in set(owners)}  # a hash each
-    shoppers = [idents[owner] for owner in owners]  # a user's sessions are one shopper
+    # events per owner counted in C; the rest per shopper (a batch holds a handful) or per purchase
+    per_owner = Counter([e.session_id for e in items]) if session_id is None else {session_id: len(items)}
+    idents = {owner: shopper_ident_for(user_id=user_id, session_id=owner) for owner in per_owner}  # a hash each
+    events: Counter[str] = Counter()
+    for owner, n in per_owner.items():
+        events[idents[owner]] += n  # a user's sessions are one shopper
     purchases: Counter[str] = Counter()
     cents: Counter[str] = Counter()
-    for event, ident, value in zip(items, shoppers, values, strict=True):
-        if event.type == "purchase" and ident:
-            purchases[ident] += 1
-            if value:
-                cents[ident] += int(value / CENT)
-    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's name below
-    if rate is not None:
-        totals.extend(
-            (Budget(f"events:shopper:{ident}", rate.limit, rate.period), n)
-            for ident, n in Counter(shoppers).items()
-            if ident
-        )
-    for ident, n in purchases.items():
-        if per_hour is not None:
-            totals.append((Budget(f"purchases:shopper:{ident}", int(per_hour), 3600), n))
-        if value_per_hour is not None and cents[ident]:
-            totals.append((Budget(f"purchase_value:shopper:{ident}", value_cents, 3600), cents[ident]))
+    for owner, value in [(e.session_id, v) for e, v in zip(items, values, strict=True) if e.type == "purchase"]:
+        ident = idents[owner if session_id is None else session_id]
+        purchases[ident] += 1
+        if value:
+            cents[ident] += int(value / CENT)
+    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's counter below
+    for ident, n in events.items():
+        if not ident:
+            continue
+        if rate is not None:
+            totals.append((shopper_counter(ident, "events", rate.limit, rate.period), n))
+        if ident in purchases:
+            if per_hour is not None:
+                totals.append((shopper_counter(ident, "purchases", int(per_hour), 3600), purchases[ident]))
+            if value_per_hour is not None and cents[ident]:
+                totals.append((shopper_counter(ident, "purchase_value", value_cents, 3600), cents[ident]))
     return totals
+
+
+def shopper_counter(ident: str, kind: str, limit: int, period: int) -> Budget:
+    """A shopper's (`shopper_ident_for`) counter of `kind` ("events", "purchases", "purchase_value"): a field of
+    the one key that holds all three (dragonrec.throttling.Budget), whichever way the batch came."""
+    return Budget(f"shopper:{ident}", limit, period, kind)
 
 
 class _AnyProduct(dict[int, str | None]):
@@ -508,6 +516,8 @@ def _events_within_budget(
     when any event is refused, what was counted is given back and None returned, so that the caller decides
     again knowing which are duplicates (a replay never uses budget, nor is it refused for lack of it)."""
     address_budget = rate_budget("events", "address", budget.address)
+    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's counter below
+    shopper_rate = (rate.limit, rate.period) if rate is not None else None
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
     costs: list[list[Cost]] = []
@@ -518,24 +528,22 @@ def _events_within_budget(
         known = shoppers.get(event.session_id)
         if known is None:
             shopper = shopper_ident_for(user_id=user_id, session_id=event.session_id)  # a hash: once per shopper
-            known = shoppers[event.session_id] = (
-                shopper,
-                [(b, 1) for b in (rate_budget("events", "shopper", shopper), address_budget) if b],
-            )
+            events_budget = shopper_counter(shopper, "events", *shopper_rate) if shopper and shopper_rate else None
+            known = shoppers[event.session_id] = (shopper, [(b, 1) for b in (events_budget, address_budget) if b])
         shopper, item = known
         if event.type == EventType.PURCHASE and shopper:
             item = list(item)
             if per_hour is not None:
-                item.append((Budget(f"purchases:shopper:{shopper}", int(per_hour), 3600), 1))
+                item.append((shopper_counter(shopper, "purchases", int(per_hour), 3600), 1))
             if value_per_hour is not None and event.value:
-                item.append((Budget(f"purchase_value:shopper:{shopper}", value_cents, 3600), int(event.value / CENT)))
+                item.append((shopper_counter(shopper, "purchase_value", value_cents, 3600), int(event.value / CENT)))
         costs.append(item)
     refusals = budgets_take(costs)
     if not exact and any(refusal is not None for refusal in refusals):
         budgets_give_back([cost for cost, refusal in zip(costs, refusals, strict=True) if refusal is None])
         return None
     if all(refusal is not None for refusal in refusals) and all(
-        refusal.budget.name.startswith("events:") for refusal in refusals if refusal is not None
+        _limit_kind(refusal.budget)[0] == "events" for refusal in refusals if refusal is not None
     ):
         raise EventLimitExceeded(min(refusal.retry_after for refusal in refusals if refusal is not None))
     by_id = {result.id: result for result in results}
@@ -551,9 +559,17 @@ def _events_within_budget(
     return kept, counted
 
 
+def _limit_kind(budget: Budget) -> tuple[str, str]:
+    """What an event budget counts and per whom: ("events", "address"), ("purchases", "shopper"), ..."""
+    if budget.field:  # a shopper's counter (shopper_counter)
+        return budget.field, "shopper"
+    kind, who = budget.name.split(":")[:2]
+    return kind, who
+
+
 def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
     budget = refusal.budget
-    kind, who = budget.name.split(":")[:2]
+    kind, who = _limit_kind(budget)
     if kind == "purchases":
         return (
             f"over the purchase limit: at most {budget.limit} purchases per shopper per hour "
