@@ -213,11 +213,12 @@ def events_record_well_formed(
     user_id = signed_in_user_id(user)
     values = [None if e.value is None else Decimal(e.value) for e in items]
     named = {e.session_id for e in items}
+    ids = msgspec.to_builtins([e.id for e in items])  # canonical text, in C (UUID's own hash and str are Python)
     sessions = named if session_id is None else {session_id}
     if (
         (user_id is None and "" in sessions)  # nobody to own the event
         or any(s != s.strip() for s in sessions)  # the serializer trims it (the usual way stores it trimmed)
-        or len({e.id.int for e in items}) != len(items)  # a repeated id (UUID's own hash is Python; int's is C)
+        or len(set(ids)) != len(items)  # a repeated id
         or _well_formed_problem(items, values, now=now, limits=limits)
     ):
         return _lane(Lane.USUAL)
@@ -251,10 +252,12 @@ def events_record_well_formed(
             end = start + _COPY_CHUNK
             yield "".join(
                 [
-                    f"{e.id.int:032x}\t{e.type}\t{user}\t{owner[e.session_id]}\t"  # UUID.hex, without its call
+                    f"{uid}\t{e.type}\t{user}\t{owner[e.session_id]}\t"
                     f"{COPY_NULL if e.product_id is None else e.product_id}\t{e.quantity}\t{e.value or COPY_NULL}\t"
                     f"{stamp or received}\t{context}{tail}"
-                    for e, stamp, context in zip(items[start:end], stamps[start:end], contexts[start:end], strict=True)
+                    for e, uid, stamp, context in zip(
+                        items[start:end], ids[start:end], stamps[start:end], contexts[start:end], strict=True
+                    )
                 ]
             )
 
