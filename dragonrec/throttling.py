@@ -161,12 +161,13 @@ class Refusal:
 
 Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 
-# The counter scripts' common part. KEYS: the distinct keys. ARGV[1]: ONE string, per counter "k field limit
-# period" (k: its key's index in KEYS; field "-": the key itself is the counter), one argument rather than four
-# per counter (redis-py packs each argument on its own). It reads every key with one MGET (in parts: Lua's
-# unpack() is bounded by its C stack), what each counter holds in its open window (`used`; 0 when none is open),
-# and defines count(units), which adds units[i] (whole, not negative) to counter i: a counter without an open
-# window opens one. A key of its own is a number with the window's expiry (SET .. EX); a key of fields holds
+# The counter scripts' common part. KEYS: the distinct keys. ARGV[1]: ONE string, the kinds of counter, "field
+# limit period" each (field "-": the key itself is the counter); ARGV[2]: ONE string, per counter "k j" (its key's
+# index in KEYS, its kind's): two arguments rather than four per counter (redis-py packs each argument on its own,
+# and Lua parsed four tokens a counter in a quarter of the script's time). It reads every key with one MGET (in
+# parts: Lua's unpack() is bounded by its C stack), what each counter holds in its open window (`used`; 0 when none
+# is open), and defines count(units), which adds units[i] (whole, not negative) to counter i: a counter without an
+# open window opens one. A key of its own is a number with the window's expiry (SET .. EX); a key of fields holds
 # "field count end" for each field whose window is open (end: unix seconds, Redis' clock) and lives until the last
 # of them ends, rewritten by one SET .. EX when any changes. A hash would take a read, a write and an expiry per
 # shopper (HGETALL, HSET, EXPIRE); this takes one SET (and a share of the MGET). Units are written with "%d" (Lua
@@ -174,10 +175,16 @@ Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 _COUNTERS = """
 local call = redis.call
 local now = tonumber(call('TIME')[1])
-local ck, key, field, limit, period, nc = {}, {}, {}, {}, {}, 0
-for k, f, l, p in string.gmatch(ARGV[1], '(%d+) (%S+) (%d+) (%d+)') do
-  nc = nc + 1; ck[nc] = tonumber(k); key[nc] = KEYS[ck[nc]]
-  field[nc] = f ~= '-' and f; limit[nc] = tonumber(l); period[nc] = tonumber(p)
+local ck, kind, key, field, limit, period, nc = {}, {}, {}, {}, {}, {}, 0
+-- per kind, its period and a new window's end as text too: numbers written as text cost Lua a sprintf each
+local kfield, klimit, kperiod, kperiod_text, kend_text, nk = {}, {}, {}, {}, {}, 0
+for f, l, p in string.gmatch(ARGV[1], '(%S+) (%d+) (%d+)') do
+  nk = nk + 1; kfield[nk] = f ~= '-' and f; klimit[nk] = tonumber(l); kperiod[nk] = tonumber(p)
+  kperiod_text[nk] = p; kend_text[nk] = string.format('%d', now + kperiod[nk])
+end
+for k, j in string.gmatch(ARGV[2], '(%d+) (%d+)') do
+  nc = nc + 1; k = tonumber(k); j = tonumber(j)
+  ck[nc] = k; kind[nc] = j; key[nc] = KEYS[k]; field[nc] = kfield[j]; limit[nc] = klimit[j]; period[nc] = kperiod[j]
 end
 local raw = {}
 for s = 1, #KEYS, 4000 do
@@ -192,7 +199,7 @@ for i = 1, nc do
     if not pack then
       pack = {}
       if value then
-        for name, c, e in string.gmatch(value, '(%S+) (%d+) (%d+)') do pack[name] = {tonumber(c), tonumber(e)} end
+        for name, c, e in string.gmatch(value, '(%S+) (%d+) (%d+)') do pack[name] = {tonumber(c), tonumber(e), c, e} end
       end
       packs[ck[i]] = pack
     end
@@ -205,33 +212,46 @@ for i = 1, nc do
     used[i] = tonumber(value or '0') or 0
   end
 end
+-- a field's counter: {count, window end, their texts (nil: write the number), the window's period as text}
 local dirty = {}
 local function save()
   for k in pairs(dirty) do
-    local parts, last = {}, now
+    local parts, last, ex = {}, now, nil
     for name, counter in pairs(packs[k]) do
-      if counter[2] > now then
-        parts[#parts + 1] = string.format('%s %d %d', name, counter[1], counter[2])
-        if counter[2] > last then last = counter[2] end
+      local e = counter[2]
+      if e > now then
+        parts[#parts + 1] = name .. ' ' .. (counter[3] or string.format('%d', counter[1])) .. ' '
+          .. (counter[4] or string.format('%d', e))
+        if e > last then last = e; ex = counter[5] end
       end
     end
-    if #parts > 0 then call('SET', KEYS[k], table.concat(parts, ' '), 'EX', last - now) else call('DEL', KEYS[k]) end
+    if #parts > 0 then
+      call('SET', KEYS[k], table.concat(parts, ' '), 'EX', ex or string.format('%d', last - now))
+    else
+      call('DEL', KEYS[k])
+    end
   end
 end
-local function count(units)
+-- texts: units[i] as text, where the caller has it (nil: written from the number)
+local function count(units, texts)
   for i = 1, nc do
     local u = units[i]
     if u > 0 then
       if field[i] then
         local pack = packs[ck[i]]
-        if open[i] then pack[field[i]][1] = used[i] + u else pack[field[i]] = {u, now + period[i]} end
+        if open[i] then
+          local counter = pack[field[i]]
+          counter[1] = used[i] + u; counter[3] = nil
+        else
+          pack[field[i]] = {u, now + period[i], texts and texts[i], kend_text[kind[i]], kperiod_text[kind[i]]}
+        end
         dirty[ck[i]] = true
       elseif open[i] then
         call('INCRBY', key[i], string.format('%d', u))
         -- an old window is asked (a counter left without an expiry would never reset)
         if call('TTL', key[i]) < 0 then call('EXPIRE', key[i], period[i]) end
       else
-        call('SET', key[i], string.format('%d', u), 'EX', period[i])
+        call('SET', key[i], texts and texts[i] or string.format('%d', u), 'EX', kperiod_text[kind[i]])
       end
     end
   end
@@ -239,7 +259,7 @@ local function count(units)
 end
 """
 
-# Grant items in order while every counter they draw on has room. ARGV[2]: ONE string of space-separated integers:
+# Grant items in order while every counter they draw on has room. ARGV[3]: ONE string of space-separated integers:
 # the item count, then for each item its cost count and (counter index, units) pairs (one argument, not one per
 # number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns two such strings (one
 # reply each, not one per item): per item 0 (granted) or the index of the first full counter, and per counter the
@@ -247,7 +267,7 @@ end
 _TAKE = (
     _COUNTERS
     + """
-local stream = string.gmatch(ARGV[2], '%-?%d+')
+local stream = string.gmatch(ARGV[3], '%-?%d+')
 local n = tonumber(stream())
 local added, refused, full_counters = {}, {}, {}
 for i = 1, nc do added[i] = 0 end
@@ -278,19 +298,19 @@ return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 
 # The usual batch fits: every counter has room for the whole batch's units on it, and then the item-by-item walk
 # above grants every item (units are never negative, so every prefix fits too). This script decides that and grants
-# it in one pass over the counters: ARGV[2] ONE string, each counter's total units, none negative. 1: all granted
+# it in one pass over the counters: ARGV[3] ONE string, each counter's total units, none negative. 1: all granted
 # and counted; 0: some counter lacks room, nothing was written, and the caller runs _TAKE, which decides item by
 # item. For a 500-event batch of 100 shoppers (~300 counters) this skips walking the ~2,500-number stream in Lua,
 # about half of _TAKE's time.
 _TAKE_ALL = (
     _COUNTERS
     + """
-local units, n = {}, 0
-for u in string.gmatch(ARGV[2], '%d+') do n = n + 1; units[n] = tonumber(u) end
+local units, texts, n = {}, {}, 0
+for u in string.gmatch(ARGV[3], '%d+') do n = n + 1; units[n] = tonumber(u); texts[n] = u end
 for i = 1, nc do
   if used[i] + units[i] > limit[i] then return 0 end
 end
-count(units)
+count(units, texts)
 return 1
 """
 )
@@ -334,17 +354,18 @@ def budgets_take(items: Sequence[Sequence[Cost]]) -> list[Refusal | None]:
     return out
 
 
-# ARGV[2]: the units to give back to each counter. A counter whose window closed meanwhile is left alone (its
+# ARGV[3]: the units to give back to each counter. A counter whose window closed meanwhile is left alone (its
 # window, the one that counted the units, is gone; the new one never counted them), so no counter goes below what
 # was really stored in its window.
 _GIVE_BACK = (
     _COUNTERS
     + """
 local i = 0
-for u in string.gmatch(ARGV[2], '%d+') do
+for u in string.gmatch(ARGV[3], '%d+') do
   i = i + 1
   if open[i] and field[i] then
-    packs[ck[i]][field[i]][1] = used[i] - tonumber(u)
+    local counter = packs[ck[i]][field[i]]
+    counter[1] = used[i] - tonumber(u); counter[3] = nil  -- its text is stale now
     dirty[ck[i]] = true
   elseif open[i] then
     call('DECRBY', key[i], u)
@@ -378,7 +399,7 @@ def budgets_give_back(items: Sequence[Sequence[Cost]]) -> None:
                     cache.decr(budget.cache_key, units)
             return
         keys, counters = _counters(list(totals))
-        client.register_script(_GIVE_BACK)(keys=keys, args=[counters, " ".join(map(str, totals.values()))])
+        client.register_script(_GIVE_BACK)(keys=keys, args=[*counters, " ".join(map(str, totals.values()))])
     except Exception:
         logger.warning("event budget counters unavailable; nothing given back", exc_info=True)
 
@@ -406,13 +427,13 @@ def _take_redis(
     totals = _totals(budgets, index, items)
     if totals is not None and _take_all(client, keys, counters, totals):
         return [0] * len(items), [-3] * len(budgets)
-    refused, ttls = client.register_script(_TAKE)(keys=keys, args=[counters, _take_stream(index, items)])
+    refused, ttls = client.register_script(_TAKE)(keys=keys, args=[*counters, _take_stream(index, items)])
     return [int(r) for r in refused.split()], [int(t) for t in ttls.split()]
 
 
-def _take_all(client: Any, keys: list[str], counters: str, totals: Sequence[int]) -> bool:
+def _take_all(client: Any, keys: list[str], counters: list[str], totals: Sequence[int]) -> bool:
     """_TAKE_ALL: count every total when every budget has room for it; False, nothing counted, otherwise."""
-    return bool(client.register_script(_TAKE_ALL)(keys=keys, args=[counters, " ".join(map(str, totals))]) == 1)
+    return bool(client.register_script(_TAKE_ALL)(keys=keys, args=[*counters, " ".join(map(str, totals))]) == 1)
 
 
 def budgets_take_all(totals: Sequence[Cost]) -> bool:
@@ -437,14 +458,16 @@ def budgets_take_all(totals: Sequence[Cost]) -> bool:
         return True
 
 
-def _counters(budgets: Sequence[Budget]) -> tuple[list[str], str]:
-    """The counter scripts' KEYS (each key once: a shopper's one key for its three counters) and ARGV[1] (per budget
-    "k field limit period")."""
+def _counters(budgets: Sequence[Budget]) -> tuple[list[str], list[str]]:
+    """The counter scripts' KEYS (each key once: a shopper's one key for its three counters) and ARGV[1] and [2]:
+    the kinds of counter ("field limit period", each once: a batch's 300 counters are three kinds) and per budget
+    "k j" (its key's index in KEYS, its kind's)."""
     names: dict[str, int] = {}
+    kinds: dict[tuple[int, int, str], int] = {}  # (limit, period, field): a Budget's tail
     spec = " ".join(
-        [f"{names.setdefault(b.name, len(names) + 1)} {b.field or '-'} {b.limit} {b.period}" for b in budgets]
+        [f"{names.setdefault(b.name, len(names) + 1)} {kinds.setdefault(b[1:], len(kinds) + 1)}" for b in budgets]
     )
-    return _redis_keys(list(names)), spec
+    return _redis_keys(list(names)), [" ".join(f"{f or '-'} {limit} {period}" for limit, period, f in kinds), spec]
 
 
 def _redis_keys(names: Sequence[str]) -> list[str]:
@@ -474,7 +497,7 @@ def _totals(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Seq
 
 
 def _take_stream(index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> str:
-    """_TAKE's ARGV[2]: the item count, then per item its cost count and (counter index, units) pairs."""
+    """_TAKE's ARGV[3]: the item count, then per item its cost count and (counter index, units) pairs."""
     stream: list[int] = [len(items)]
     encoded: dict[int, list[int]] = {}  # items of one shopper share one cost list: encode it once
     for costs in items:
@@ -508,7 +531,7 @@ def request_throttles_queue(pipe: Any, request: Request, view: Any, throttles: S
         return [], 0
     keys, counters = _counters([b for _, b in budgets])
     item = " ".join(f"{i + 1} 1" for i in range(len(budgets)))
-    pipe.eval(_TAKE, len(keys), *keys, counters, f"1 {len(budgets)} {item}")
+    pipe.eval(_TAKE, len(keys), *keys, *counters, f"1 {len(budgets)} {item}")
     return budgets, 1
 
 
