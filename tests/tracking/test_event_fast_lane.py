@@ -270,3 +270,25 @@ def test_a_batch_longer_than_a_copy_chunk_is_stored_whole_or_not_at_all(api_clie
     assert lanes == {"exact": 1}
     assert [r["status"] for r in results] == ["accepted"] * 249 + ["rejected"]
     assert Event.objects.count() == 250 + 249
+
+
+def test_a_shoppers_purchase_limit_is_one_whichever_lane_counts_it(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product = ProductFactory().pk
+
+    def purchases(n: int) -> list[dict[str, Any]]:
+        return [
+            {"id": str(uuid.uuid4()), "type": "purchase", "product_id": product, "session_id": "s1", "value": "5.00"}
+            for _ in range(n)
+        ]
+
+    with override_settings(DRAGONREC_EVENT_LIMITS={"PURCHASES_PER_HOUR": 4}):
+        # when 2 purchases come by the fast lane, then 3 by the usual way
+        fast, fast_lanes = send(client, purchases(2))
+        usual, _ = send(client, purchases(3), usual=True)
+        # then the usual way finds the 2 counted and grants 2 more; and a fast-lane batch after them is refused
+        last, last_lanes = send(client, purchases(1))
+    assert fast_lanes == {"stored": 1} and last_lanes == {"usual": 1}
+    assert [r["status"] for r in fast + usual + last] == ["accepted"] * 4 + ["rejected"] * 2
+    assert "over the purchase limit" in last[0]["error"]
+    assert counted("s1")[1:3] == [4, 2000]
