@@ -365,7 +365,9 @@ for u in string.gmatch(ARGV[3], '%d+') do
   i = i + 1
   if open[i] and field[i] then
     local counter = packs[ck[i]][field[i]]
-    counter[1] = used[i] - tonumber(u); counter[3] = nil  -- its text is stale now
+    -- never below 0 (a window opened by another request since the units were counted never counted them; the
+    -- count is read back as digits only)
+    counter[1] = math.max(0, used[i] - tonumber(u)); counter[3] = nil  -- its text is stale now
     dirty[ck[i]] = true
   elseif open[i] then
     call('DECRBY', key[i], u)

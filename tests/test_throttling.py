@@ -122,3 +122,6 @@ def test_a_shoppers_counters_are_fields_of_one_key_each_with_its_own_window() ->
     # and what is given back comes off its own counter only
     budgets_give_back([[(purchases, 1)]])
     assert (budget_used(events), budget_used(purchases)) == (10, 1)
+    # and more given back than this window counted (another request opened it meanwhile) stops at nothing
+    budgets_give_back([[(purchases, 5)]])
+    assert (budget_used(events), budget_used(purchases)) == (10, 0)
