@@ -133,7 +133,7 @@ def redis_forget() -> None:
     for tag in TAGS:
         sessions = [f"bench-{tag}-{n}" for n in range(SHOPPERS)]
         idents = [shopper_ident_for(user_id=None, session_id=s) for s in sessions]
-        names = [cache.make_key(f"dragonrec:throttle:shopper:{i}") for i in idents]  # a shopper's counters: one hash
+        names = [cache.make_key(f"dragonrec:throttle:shopper:{i}") for i in idents]  # a shopper's counters: one key
         names += [key.format(f"s:{s}") for key in (VERSION_KEY, STATE_KEY) for s in sessions]
         for start in range(0, len(names), 10_000):
             client.delete(*names[start : start + 10_000])

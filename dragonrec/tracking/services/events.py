@@ -61,7 +61,7 @@ MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CENT = Decimal("0.01")
 PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
-EVENT_TYPES = frozenset(EventType.values)
+EVENT_TYPES = frozenset(EventType.values)  # `EventType.values` builds a new list on every access
 
 
 def product_model() -> Any:
