@@ -23,7 +23,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.base import default_key_func
@@ -124,23 +124,31 @@ class AddressRateThrottle(ScopedRateThrottle):
 # ------------------------------------------------------------------------------------------------ counted budgets
 
 
-@dataclass(frozen=True)
-class Budget:
-    """A counter: at most `limit` units per window of `period` seconds (opened by the first unit counted)."""
+class Budget(NamedTuple):
+    """A counter: at most `limit` units per window of `period` seconds (opened by the first unit counted).
 
-    name: str  # "events:shopper:u:42": the cache key, less its prefix
+    The counter is the key `name` itself, or with a `field`, that field of the key `name`: the counters of one
+    shopper (events, purchases, purchase value) are three fields of one key, written by one command for the three
+    (as three keys, a batch of 100 shoppers cost Redis 300 keys created, each with its expiry). Each field keeps its
+    own window (its end beside its count, unix seconds by Redis' clock) whatever the others do; the key lives until
+    the last of them ends (the scripts' `_COUNTERS`). A named tuple: ingest builds ~300 a batch, each made and
+    hashed in C (a frozen dataclass took three times as long)."""
+
+    name: str  # "events:address:10.0.0.1" or "shopper:u:42": the key in the cache, less its prefix
     limit: int
     period: int
+    field: str = ""  # "events": the counter is this field of the key `name` (no spaces)
 
     @property
     def cache_key(self) -> str:
-        """The key for the cache API (which adds the cache's prefix itself); under the prefix retention sweeps."""
-        return f"dragonrec:throttle:{self.name}"
+        """The counter's key for the cache API (which adds the cache's prefix itself; a field has a key of its own
+        there); under the prefix retention sweeps."""
+        return f"dragonrec:throttle:{self.name}:{self.field}" if self.field else f"dragonrec:throttle:{self.name}"
 
     @property
     def key(self) -> str:
-        """The key in Redis itself."""
-        return cache.make_key(self.cache_key)
+        """The key in Redis itself (a field's: the key of its fields)."""
+        return cache.make_key(f"dragonrec:throttle:{self.name}")
 
 
 @dataclass(frozen=True)
@@ -153,83 +161,159 @@ class Refusal:
 
 Cost = tuple[Budget, int]  # a budget and the units an item draws from it
 
-# KEYS: the distinct counters. ARGV: limit_i, period_i for each key, then ONE string of space-separated integers:
-# the item count, then for each item its cost count and (key index, units) pairs (one argument, not one per
-# number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns two such strings (one
-# reply each, not one per item): per item 0 (granted) or the index of the first full counter, and per key the
-# seconds left in its window (-3 for a key that refused nothing: its TTL is not read). Units are whole numbers
-# (values in cents), so INCRBY takes them as integers ("%d": Lua would print 1e+14 otherwise).
-_TAKE = """
-local nk = #KEYS
-local used, added, fresh, full_keys = {}, {}, {}, {}
-for i = 1, nk do
-  local raw = redis.call('GET', KEYS[i])
-  fresh[i] = not raw
-  used[i] = tonumber(raw or '0') or 0
-  added[i] = 0
+# The counter scripts' common part. KEYS: the distinct keys. ARGV[1]: ONE string, the kinds of counter, "field
+# limit period" each (field "-": the key itself is the counter); ARGV[2]: ONE string, per counter "k j" (its key's
+# index in KEYS, its kind's): two arguments rather than four per counter (redis-py packs each argument on its own,
+# and Lua parsed four tokens a counter in a quarter of the script's time). It reads every key with one MGET (in
+# parts: Lua's unpack() is bounded by its C stack), what each counter holds in its open window (`used`; 0 when none
+# is open), and defines count(units), which adds units[i] (whole, not negative) to counter i: a counter without an
+# open window opens one. A key of its own is a number with the window's expiry (SET .. EX); a key of fields holds
+# "field count end" for each field whose window is open (end: unix seconds, Redis' clock) and lives until the last
+# of them ends, rewritten by one SET .. EX when any changes. A hash would take a read, a write and an expiry per
+# shopper (HGETALL, HSET, EXPIRE); this takes one SET (and a share of the MGET). Units are written with "%d" (Lua
+# would print 1e+14 otherwise).
+_COUNTERS = """
+local call = redis.call
+local now = tonumber(call('TIME')[1])
+local ck, kind, key, field, limit, period, nc = {}, {}, {}, {}, {}, {}, 0
+-- per kind, its period and a new window's end as text too: numbers written as text cost Lua a sprintf each
+local kfield, klimit, kperiod, kperiod_text, kend_text, nk = {}, {}, {}, {}, {}, 0
+for f, l, p in string.gmatch(ARGV[1], '(%S+) (%d+) (%d+)') do
+  nk = nk + 1; kfield[nk] = f ~= '-' and f; klimit[nk] = tonumber(l); kperiod[nk] = tonumber(p)
+  kperiod_text[nk] = p; kend_text[nk] = string.format('%d', now + kperiod[nk])
 end
-local stream = string.gmatch(ARGV[2 * nk + 1], '%-?%d+')
+for k, j in string.gmatch(ARGV[2], '(%d+) (%d+)') do
+  nc = nc + 1; k = tonumber(k); j = tonumber(j)
+  ck[nc] = k; kind[nc] = j; key[nc] = KEYS[k]; field[nc] = kfield[j]; limit[nc] = klimit[j]; period[nc] = kperiod[j]
+end
+local raw = {}
+for s = 1, #KEYS, 4000 do
+  local part = call('MGET', unpack(KEYS, s, math.min(s + 3999, #KEYS)))
+  for j = 1, #part do raw[s + j - 1] = part[j] end
+end
+local packs, used, open, ends = {}, {}, {}, {}
+for i = 1, nc do
+  local f, value = field[i], raw[ck[i]]
+  if f then
+    local pack = packs[ck[i]]
+    if not pack then
+      pack = {}
+      if value then
+        for name, c, e in string.gmatch(value, '(%S+) (%d+) (%d+)') do pack[name] = {tonumber(c), tonumber(e), c, e} end
+      end
+      packs[ck[i]] = pack
+    end
+    local counter = pack[f]
+    open[i] = counter ~= nil and counter[2] > now
+    ends[i] = counter and counter[2] or 0
+    used[i] = open[i] and counter[1] or 0
+  else
+    open[i] = value and true or false
+    used[i] = tonumber(value or '0') or 0
+  end
+end
+-- a field's counter: {count, window end, their texts (nil: write the number), the window's period as text}
+local dirty = {}
+local function save()
+  for k in pairs(dirty) do
+    local parts, last, ex = {}, now, nil
+    for name, counter in pairs(packs[k]) do
+      local e = counter[2]
+      if e > now then
+        parts[#parts + 1] = name .. ' ' .. (counter[3] or string.format('%d', counter[1])) .. ' '
+          .. (counter[4] or string.format('%d', e))
+        if e > last then last = e; ex = counter[5] end
+      end
+    end
+    if #parts > 0 then
+      call('SET', KEYS[k], table.concat(parts, ' '), 'EX', ex or string.format('%d', last - now))
+    else
+      call('DEL', KEYS[k])
+    end
+  end
+end
+-- texts: units[i] as text, where the caller has it (nil: written from the number)
+local function count(units, texts)
+  for i = 1, nc do
+    local u = units[i]
+    if u > 0 then
+      if field[i] then
+        local pack = packs[ck[i]]
+        if open[i] then
+          local counter = pack[field[i]]
+          counter[1] = used[i] + u; counter[3] = nil
+        else
+          pack[field[i]] = {u, now + period[i], texts and texts[i], kend_text[kind[i]], kperiod_text[kind[i]]}
+        end
+        dirty[ck[i]] = true
+      elseif open[i] then
+        call('INCRBY', key[i], string.format('%d', u))
+        -- an old window is asked (a counter left without an expiry would never reset)
+        if call('TTL', key[i]) < 0 then call('EXPIRE', key[i], period[i]) end
+      else
+        call('SET', key[i], texts and texts[i] or string.format('%d', u), 'EX', kperiod_text[kind[i]])
+      end
+    end
+  end
+  save()
+end
+"""
+
+# Grant items in order while every counter they draw on has room. ARGV[3]: ONE string of space-separated integers:
+# the item count, then for each item its cost count and (counter index, units) pairs (one argument, not one per
+# number: redis-py packed each of a 500-event batch's ~2,500 arguments one by one). Returns two such strings (one
+# reply each, not one per item): per item 0 (granted) or the index of the first full counter, and per counter the
+# seconds left in its window (-3 for a counter that refused nothing: its TTL is not read).
+_TAKE = (
+    _COUNTERS
+    + """
+local stream = string.gmatch(ARGV[3], '%-?%d+')
 local n = tonumber(stream())
-local refused = {}
+local added, refused, full_counters = {}, {}, {}
+for i = 1, nc do added[i] = 0 end
 for item = 1, n do
   local m = tonumber(stream())
   local costs, full = {}, 0
   for c = 1, m do
     local k, units = tonumber(stream()), tonumber(stream())
     costs[c] = {k, units}
-    if full == 0 and used[k] + added[k] + units > tonumber(ARGV[2 * k - 1]) then full = k end
+    if full == 0 and used[k] + added[k] + units > limit[k] then full = k end
   end
   if full == 0 then
     for c = 1, m do added[costs[c][1]] = added[costs[c][1]] + costs[c][2] end
   end
   refused[item] = full
-  if full > 0 then full_keys[full] = true end
+  if full > 0 then full_counters[full] = true end
 end
+count(added)
 local ttls = {}
-for i = 1, nk do
-  if added[i] > 0 then
-    redis.call('INCRBY', KEYS[i], string.format('%d', added[i]))
-    -- a new window gets its expiry; an old one is asked (a counter left without one would never reset)
-    if fresh[i] or redis.call('TTL', KEYS[i]) < 0 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
-  end
-  ttls[i] = full_keys[i] and redis.call('TTL', KEYS[i]) or -3  -- read only where an item was refused
+for i = 1, nc do
+  if not full_counters[i] then ttls[i] = -3  -- read only where an item was refused
+  elseif field[i] then ttls[i] = open[i] and ends[i] - now or period[i]
+  else ttls[i] = call('TTL', key[i]) end
 end
 return {table.concat(refused, ' '), table.concat(ttls, ' ')}
 """
+)
 
 # The usual batch fits: every counter has room for the whole batch's units on it, and then the item-by-item walk
 # above grants every item (units are never negative, so every prefix fits too). This script decides that and grants
-# it in one pass over the keys: KEYS as above, ARGV ONE string of space-separated integers, limit_i, period_i and
-# total units_i for each key, none negative (one argument: redis-py packs each argument on its own, ~0.6 us an event
-# of a batch of 100 shoppers' ~300 counters; each number parsed once in Lua: a fifth of the script's time). 1: all
-# granted and counted (a new window by one SET with its expiry); 0: some counter lacks room, nothing was written,
-# and the caller runs _TAKE, which decides item by item. For a 500-event batch of 100 shoppers (~300 counters) this
-# skips walking the ~2,500-number stream in Lua, about half of _TAKE's time.
-TAKE_ALL_MAX_KEYS = 4000  # MGET's arguments come from Lua's unpack(), bounded by its C stack (8,000 in Redis' Lua)
-_TAKE_ALL = """
-local nk = #KEYS
-local limit, period, units, n = {}, {}, {}, 0
-for l, p, u in string.gmatch(ARGV[1], '(%d+) (%d+) (%d+)') do
-  n = n + 1; limit[n] = tonumber(l); period[n] = p; units[n] = u
+# it in one pass over the counters: ARGV[3] ONE string, each counter's total units, none negative. 1: all granted
+# and counted; 0: some counter lacks room, nothing was written, and the caller runs _TAKE, which decides item by
+# item. For a 500-event batch of 100 shoppers (~300 counters) this skips walking the ~2,500-number stream in Lua,
+# about half of _TAKE's time.
+_TAKE_ALL = (
+    _COUNTERS
+    + """
+local units, texts, n = {}, {}, 0
+for u in string.gmatch(ARGV[3], '%d+') do n = n + 1; units[n] = tonumber(u); texts[n] = u end
+for i = 1, nc do
+  if used[i] + units[i] > limit[i] then return 0 end
 end
-local used = redis.call('MGET', unpack(KEYS))
-for i = 1, nk do
-  if (used[i] and tonumber(used[i]) or 0) + tonumber(units[i]) > limit[i] then return 0 end
-end
-local call = redis.call
-for i = 1, nk do
-  if units[i] ~= '0' then
-    if used[i] then
-      call('INCRBY', KEYS[i], units[i])
-      -- an old window is asked (a counter left without an expiry would never reset)
-      if call('TTL', KEYS[i]) < 0 then call('EXPIRE', KEYS[i], period[i]) end
-    else
-      call('SET', KEYS[i], units[i], 'EX', period[i])
-    end
-  end
-end
+count(units, texts)
 return 1
 """
+)
 
 
 def rate_budget(scope: str, kind: str, ident: str) -> Budget | None:
@@ -270,15 +354,29 @@ def budgets_take(items: Sequence[Sequence[Cost]]) -> list[Refusal | None]:
     return out
 
 
-# KEYS: counters, ARGV: the units to give back to each. A counter whose window closed meanwhile is left alone (its
+# ARGV[3]: the units to give back to each counter. A counter whose window closed meanwhile is left alone (its
 # window, the one that counted the units, is gone; the new one never counted them), so no counter goes below what
 # was really stored in its window.
-_GIVE_BACK = """
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECRBY', KEYS[i], ARGV[i]) end
+_GIVE_BACK = (
+    _COUNTERS
+    + """
+local i = 0
+for u in string.gmatch(ARGV[3], '%d+') do
+  i = i + 1
+  if open[i] and field[i] then
+    local counter = packs[ck[i]][field[i]]
+    -- never below 0 (a window opened by another request since the units were counted never counted them; the
+    -- count is read back as digits only)
+    counter[1] = math.max(0, used[i] - tonumber(u)); counter[3] = nil  -- its text is stale now
+    dirty[ck[i]] = true
+  elseif open[i] then
+    call('DECRBY', key[i], u)
+  end
 end
-return #KEYS
+save()
+return i
 """
+)
 
 
 def budgets_give_back(items: Sequence[Sequence[Cost]]) -> None:
@@ -302,11 +400,23 @@ def budgets_give_back(items: Sequence[Sequence[Cost]]) -> None:
                 with contextlib.suppress(ValueError):  # a closed window: nothing to give back
                     cache.decr(budget.cache_key, units)
             return
-        make_key = caches["default"].make_key
-        keys = [make_key(b.cache_key) for b in totals]
-        client.register_script(_GIVE_BACK)(keys=keys, args=[str(u) for u in totals.values()])
+        keys, counters = _counters(list(totals))
+        client.register_script(_GIVE_BACK)(keys=keys, args=[*counters, " ".join(map(str, totals.values()))])
     except Exception:
         logger.warning("event budget counters unavailable; nothing given back", exc_info=True)
+
+
+def budget_used(budget: Budget) -> int:
+    """What `budget`'s open window has counted (0: none open); for operators and tests."""
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection("default")
+    if not budget.field:
+        return int(client.get(budget.key) or 0)
+    words = (client.get(budget.key) or b"").decode().split()  # "field count end" per field
+    counters = {words[i]: (int(words[i + 1]), int(words[i + 2])) for i in range(0, len(words), 3)}
+    count, end = counters.get(budget.field, (0, 0))
+    return count if end > int(client.time()[0]) else 0
 
 
 def _take_redis(
@@ -315,53 +425,61 @@ def _take_redis(
     from django_redis import get_redis_connection
 
     client = get_redis_connection("default")
-    keys = _redis_keys(budgets)
-    totals = _totals(budgets, index, items) if len(keys) <= TAKE_ALL_MAX_KEYS else None
-    if totals is not None and _take_all(client, keys, budgets, totals):
+    keys, counters = _counters(budgets)
+    totals = _totals(budgets, index, items)
+    if totals is not None and _take_all(client, keys, counters, totals):
         return [0] * len(items), [-3] * len(budgets)
-    refused, ttls = client.register_script(_TAKE)(keys=keys, args=_take_args(budgets, index, items))
+    refused, ttls = client.register_script(_TAKE)(keys=keys, args=[*counters, _take_stream(index, items)])
     return [int(r) for r in refused.split()], [int(t) for t in ttls.split()]
 
 
-def _take_all(client: Any, keys: list[str], budgets: Sequence[Budget], totals: Sequence[int]) -> bool:
+def _take_all(client: Any, keys: list[str], counters: list[str], totals: Sequence[int]) -> bool:
     """_TAKE_ALL: count every total when every budget has room for it; False, nothing counted, otherwise."""
-    spec = " ".join([f"{b.limit} {b.period} {int(total)}" for b, total in zip(budgets, totals, strict=True)])
-    return bool(client.register_script(_TAKE_ALL)(keys=keys, args=[spec]) == 1)
+    return bool(client.register_script(_TAKE_ALL)(keys=keys, args=[*counters, " ".join(map(str, totals))]) == 1)
 
 
 def budgets_take_all(totals: Sequence[Cost]) -> bool:
     """Count the whole of `totals` (units per budget, each budget once, none negative) when every budget has room
     for its total, in one round trip; False, nothing counted, when any lacks room (then only `budgets_take`'s
-    item-by-item walk says which items fit) or there are too many budgets for one script. What a batch whose
-    items all fit costs, without naming each item's costs (ingest's fast lane: a shopper's events are one
-    total). The cache being down grants everything, with a warning, as `budgets_take` does; a cache other than
-    django-redis: False."""
+    item-by-item walk says which items fit). What a batch whose items all fit costs, without naming each item's
+    costs (ingest's fast lane: a shopper's events are one total). The cache being down grants everything, with a
+    warning, as `budgets_take` does; a cache other than django-redis: False."""
     if not totals:
         return True
-    if len(totals) > TAKE_ALL_MAX_KEYS:
-        return False
     from django_redis import get_redis_connection
 
     try:
         client = get_redis_connection("default")
     except NotImplementedError:
         return False
-    budgets = [budget for budget, _ in totals]
     try:
-        return _take_all(client, _redis_keys(budgets), budgets, [units for _, units in totals])
+        keys, counters = _counters([budget for budget, _ in totals])
+        return _take_all(client, keys, counters, [int(units) for _, units in totals])
     except Exception:
         logger.warning("event budget counters unavailable; not limiting", exc_info=True)
         return True
 
 
-def _redis_keys(budgets: Sequence[Budget]) -> list[str]:
-    """Each budget's key in Redis: the cache's prefix and version before the name, written once for all (Django's
+def _counters(budgets: Sequence[Budget]) -> tuple[list[str], list[str]]:
+    """The counter scripts' KEYS (each key once: a shopper's one key for its three counters) and ARGV[1] and [2]:
+    the kinds of counter ("field limit period", each once: a batch's 300 counters are three kinds) and per budget
+    "k j" (its key's index in KEYS, its kind's)."""
+    names: dict[str, int] = {}
+    kinds: dict[tuple[int, int, str], int] = {}  # (limit, period, field): a Budget's tail
+    spec = " ".join(
+        [f"{names.setdefault(b.name, len(names) + 1)} {kinds.setdefault(b[1:], len(kinds) + 1)}" for b in budgets]
+    )
+    return _redis_keys(list(names)), [" ".join(f"{f or '-'} {limit} {period}" for limit, period, f in kinds), spec]
+
+
+def _redis_keys(names: Sequence[str]) -> list[str]:
+    """Each budget name's key in Redis: the cache's prefix and version before it, written once for all (Django's
     default key function; a project's own is called per key)."""
     backend = caches["default"]
     if getattr(backend, "key_func", None) is not default_key_func:
-        return [backend.make_key(b.cache_key) for b in budgets]
+        return [backend.make_key(f"dragonrec:throttle:{name}") for name in names]
     prefix = backend.make_key("dragonrec:throttle:")
-    return [prefix + b.name for b in budgets]
+    return [prefix + name for name in names]
 
 
 def _totals(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int] | None:
@@ -380,8 +498,8 @@ def _totals(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Seq
     return totals
 
 
-def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> list[int | str]:
-    args: list[int | str] = [value for budget in budgets for value in (budget.limit, budget.period)]
+def _take_stream(index: dict[Budget, int], items: Sequence[Sequence[Cost]]) -> str:
+    """_TAKE's ARGV[3]: the item count, then per item its cost count and (counter index, units) pairs."""
     stream: list[int] = [len(items)]
     encoded: dict[int, list[int]] = {}  # items of one shopper share one cost list: encode it once
     for costs in items:
@@ -391,8 +509,7 @@ def _take_args(budgets: list[Budget], index: dict[Budget, int], items: Sequence[
             for budget, units in costs:
                 part += [index[budget] + 1, int(units)]
         stream += part
-    args.append(" ".join(map(str, stream)))
-    return args
+    return " ".join(map(str, stream))
 
 
 # ------------------------------------------------------------------------------------------------ one round trip
@@ -414,10 +531,9 @@ def request_throttles_queue(pipe: Any, request: Request, view: Any, throttles: S
                 budgets.append((throttle, budget))
     if not budgets:
         return [], 0
-    keys = [b for _, b in budgets]
-    index = {b: i for i, b in enumerate(keys)}
-    item = [(b, 1) for b in keys]
-    pipe.eval(_TAKE, len(keys), *[b.key for b in keys], *_take_args(keys, index, [item]))
+    keys, counters = _counters([b for _, b in budgets])
+    item = " ".join(f"{i + 1} 1" for i in range(len(budgets)))
+    pipe.eval(_TAKE, len(keys), *keys, *counters, f"1 {len(budgets)} {item}")
     return budgets, 1
 
 

@@ -3,6 +3,7 @@ for what was refused, and every window closes by itself."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from django_redis import get_redis_connection
 
-from dragonrec.throttling import Budget, budgets_take
+from dragonrec.throttling import Budget, budget_used, budgets_give_back, budgets_take
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +95,33 @@ def test_a_batch_drawing_on_more_counters_than_one_pass_can_read_is_still_limite
     # then the counters are checked item by item, not waved through as an unreachable cache would be
     assert refusals[:-1] == [None] * 8_100
     assert refusals[-1] is not None and refusals[-1].budget == budgets[0]
+
+
+def test_a_shoppers_counters_are_fields_of_one_key_each_with_its_own_window() -> None:
+    # given a shopper's event counter (10 a second) and purchase counter (2 an hour) as fields of one key
+    events = Budget("test:shopper:s1", limit=10, period=1, field="events")
+    purchases = Budget("test:shopper:s1", limit=2, period=3600, field="purchases")
+    redis = get_redis_connection("default")
+    # when three purchases arrive (each also an event)
+    refusals = budgets_take([[(events, 1), (purchases, 1)]] * 3)
+    # then the third is refused by the purchase counter, naming its window, and counts on neither
+    assert [r is None for r in refusals] == [True, True, False]
+    refusal = refusals[2]
+    assert refusal is not None and refusal.budget == purchases and 3500 < refusal.retry_after <= 3600
+    assert (budget_used(events), budget_used(purchases)) == (2, 2)
+    assert redis.keys("*test:shopper*") == [events.key.encode()] and redis.ttl(events.key) > 3500  # one key
+    # when the event window closes while the purchase window stays open
+    time.sleep(1.1)
+    # then the events start a new window with the whole rate, and the purchases stay counted in theirs
+    assert budget_used(events) == 0
+    assert budgets_take([[(events, 10)]]) == [None]
+    refused = budgets_take([[(purchases, 1)]])[0]
+    assert refused is not None and refused.budget == purchases
+    assert (budget_used(events), budget_used(purchases)) == (10, 2)
+    assert 3500 < redis.ttl(events.key) <= 3600  # as long as its longest window, no longer
+    # and what is given back comes off its own counter only
+    budgets_give_back([[(purchases, 1)]])
+    assert (budget_used(events), budget_used(purchases)) == (10, 1)
+    # and more given back than this window counted (another request opened it meanwhile) stops at nothing
+    budgets_give_back([[(purchases, 5)]])
+    assert (budget_used(events), budget_used(purchases)) == (10, 0)

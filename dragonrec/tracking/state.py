@@ -168,33 +168,27 @@ def preference_state_changed(sender: Any, instance: UserPreference, **kwargs: An
 
 
 # One command for any number of shoppers: pipelined, INCR + EXPIRE + DEL per shopper cost redis-py three packed
-# commands each (a batch of events from 100 shoppers spent more on packing them than on its INSERT).
+# commands each (a batch of events from 100 shoppers spent more on packing them than on its INSERT). KEYS: the
+# version keys, each followed by its cached state's key when ARGV[2] is "1" (forget: the state is deleted too);
+# ARGV[1]: the versions' lifetime.
 _BUMP = """
-for i = 1, #KEYS, 2 do
+local step = ARGV[2] == '1' and 2 or 1
+for i = 1, #KEYS, step do
   redis.call('INCR', KEYS[i])
   redis.call('EXPIRE', KEYS[i], ARGV[1])
-  redis.call('DEL', KEYS[i + 1])
+  if step == 2 then redis.call('DEL', KEYS[i + 1]) end
 end
-return #KEYS / 2
-"""
-# The same without forgetting the cached states (shopper_state_changed(forget=False)): the versions only.
-_BUMP_VERSIONS = """
-for i = 1, #KEYS do
-  redis.call('INCR', KEYS[i])
-  redis.call('EXPIRE', KEYS[i], ARGV[1])
-end
-return #KEYS
+return #KEYS / step
 """
 
 
 def _bump(keys: list[str], *, forget: bool = True) -> None:
+    if forget:
+        names = [name for key in keys for name in (VERSION_KEY.format(key), STATE_KEY.format(key))]
+    else:
+        names = [VERSION_KEY.format(key) for key in keys]
     try:
-        if forget:
-            names = [name for key in keys for name in (VERSION_KEY.format(key), STATE_KEY.format(key))]
-            _redis().register_script(_BUMP)(keys=names, args=[VERSION_TTL_S])
-        else:
-            names = [VERSION_KEY.format(key) for key in keys]
-            _redis().register_script(_BUMP_VERSIONS)(keys=names, args=[VERSION_TTL_S])
+        _redis().register_script(_BUMP)(keys=names, args=[VERSION_TTL_S, int(forget)])
     except Exception:  # the write itself stands; the cached state is rebuilt within STATE_TTL_S
         logger.warning("could not invalidate the cached state of %s shoppers", len(keys), exc_info=True)
 

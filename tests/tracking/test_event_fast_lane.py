@@ -14,15 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone as django_timezone
 from django_redis import get_redis_connection
 
 from dragonrec.catalog.factories import ProductFactory
-from dragonrec.throttling import shopper_ident_for
+from dragonrec.throttling import budget_used, shopper_ident_for
 from dragonrec.tracking.models import Event
-from dragonrec.tracking.services.events import lane_counts
+from dragonrec.tracking.services.events import lane_counts, shopper_counter
 from dragonrec.tracking.signals import events_recorded
 from dragonrec.tracking.state import VERSION_KEY, shopper_state_get
 from tests.throttle_rates import fresh_counters as fresh_counters  # autouse here
@@ -98,9 +97,9 @@ def stored_rows(session_id: str) -> list[dict[str, Any]]:
 def counted(session_id: str) -> list[Any]:
     """The shopper's limit counters (events, purchases, purchase value in cents) and cached-state version."""
     ident = shopper_ident_for(user_id=None, session_id=session_id)
-    names = ("events:shopper", "purchases:shopper", "purchase_value:shopper")
     version = get_redis_connection("default").get(VERSION_KEY.format(f"s:{session_id}"))
-    return [cache.get(f"dragonrec:throttle:{name}:{ident}") for name in names] + [version]
+    kinds = ("events", "purchases", "purchase_value")
+    return [budget_used(shopper_counter(ident, kind, 1, 1)) for kind in kinds] + [version]
 
 
 def test_a_well_formed_batch_takes_the_fast_lane_and_stores_what_the_usual_way_stores(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
@@ -271,3 +270,25 @@ def test_a_batch_longer_than_a_copy_chunk_is_stored_whole_or_not_at_all(api_clie
     assert lanes == {"exact": 1}
     assert [r["status"] for r in results] == ["accepted"] * 249 + ["rejected"]
     assert Event.objects.count() == 250 + 249
+
+
+def test_a_shoppers_purchase_limit_is_one_whichever_lane_counts_it(api_client, api_key) -> None:  # type: ignore[no-untyped-def]
+    client = integration(api_client, api_key)
+    product = ProductFactory().pk
+
+    def purchases(n: int) -> list[dict[str, Any]]:
+        return [
+            {"id": str(uuid.uuid4()), "type": "purchase", "product_id": product, "session_id": "s1", "value": "5.00"}
+            for _ in range(n)
+        ]
+
+    with override_settings(DRAGONREC_EVENT_LIMITS={"PURCHASES_PER_HOUR": 4}):
+        # when 2 purchases come by the fast lane, then 3 by the usual way
+        fast, fast_lanes = send(client, purchases(2))
+        usual, _ = send(client, purchases(3), usual=True)
+        # then the usual way finds the 2 counted and grants 2 more; and a fast-lane batch after them is refused
+        last, last_lanes = send(client, purchases(1))
+    assert fast_lanes == {"stored": 1} and last_lanes == {"usual": 1}
+    assert [r["status"] for r in fast + usual + last] == ["accepted"] * 4 + ["rejected"] * 2
+    assert "over the purchase limit" in last[0]["error"]
+    assert counted("s1")[1:3] == [4, 2000]

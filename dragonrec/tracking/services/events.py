@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,21 +61,7 @@ MAX_BATCH = 500  # per POST: a storefront flushes every few seconds; 500 bounds 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CENT = Decimal("0.01")
 PRODUCTLESS_TYPES = frozenset({EventType.SEARCH, EventType.IMPRESSION})
-EVENT_TYPES = frozenset(EventType.values)
-# Event's concrete fields in Django's order, which `events_record` builds its instances by (a test checks it)
-EVENT_FIELDS = (
-    "id",
-    "type",
-    "user_id",
-    "session_id",
-    "product_id",
-    "quantity",
-    "value",
-    "timestamp",
-    "context",
-    "source",
-    "received_at",
-)  # `EventType.values` builds a new list on every access
+EVENT_TYPES = frozenset(EventType.values)  # `EventType.values` builds a new list on every access
 
 
 def product_model() -> Any:
@@ -227,11 +213,12 @@ def events_record_well_formed(
     user_id = signed_in_user_id(user)
     values = [None if e.value is None else Decimal(e.value) for e in items]
     named = {e.session_id for e in items}
+    ids = msgspec.to_builtins([e.id for e in items])  # canonical text, in C (UUID's own hash and str are Python)
     sessions = named if session_id is None else {session_id}
     if (
         (user_id is None and "" in sessions)  # nobody to own the event
         or any(s != s.strip() for s in sessions)  # the serializer trims it (the usual way stores it trimmed)
-        or len({e.id.int for e in items}) != len(items)  # a repeated id (UUID's own hash is Python; int's is C)
+        or len(set(ids)) != len(items)  # a repeated id
         or _well_formed_problem(items, values, now=now, limits=limits)
     ):
         return _lane(Lane.USUAL)
@@ -265,34 +252,16 @@ def events_record_well_formed(
             end = start + _COPY_CHUNK
             yield "".join(
                 [
-                    f"{e.id.int:032x}\t{e.type}\t{user}\t{owner[e.session_id]}\t"  # UUID.hex, without its call
+                    f"{uid}\t{e.type}\t{user}\t{owner[e.session_id]}\t"
                     f"{COPY_NULL if e.product_id is None else e.product_id}\t{e.quantity}\t{e.value or COPY_NULL}\t"
                     f"{stamp or received}\t{context}{tail}"
-                    for e, stamp, context in zip(items[start:end], stamps[start:end], contexts[start:end], strict=True)
+                    for e, uid, stamp, context in zip(
+                        items[start:end], ids[start:end], stamps[start:end], contexts[start:end], strict=True
+                    )
                 ]
             )
 
-    alias, new, new_state = connection.alias, Event.__new__, ModelState.__new__
-
-    def stored(e: WellFormedEvent, value: Decimal | None) -> Event:
-        """As _stored_event, each instance and its state filled by one dict display (a third of the time)."""
-        event, state = new(Event), new_state(ModelState)
-        state.__dict__ = {"adding": False, "db": alias}
-        event.__dict__ = {
-            "_state": state,
-            "id": e.id,
-            "type": e.type,
-            "user_id": user_id,
-            "session_id": e.session_id if session_id is None else session_id,
-            "product_id": e.product_id,
-            "quantity": e.quantity,
-            "value": value,
-            "timestamp": e.timestamp or now,
-            "context": e.context,
-            "source": source,
-            "received_at": now,
-        }
-        return event
+    stored = _stored_events(user_id=user_id, session_id=session_id, source=source, now=now)
 
     totals: list[Cost] = []  # what meanwhile() counted: given back if the COPY is refused at its end
 
@@ -382,29 +351,37 @@ def _well_formed_costs(
         totals.append((address, len(items)))
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
-    owners = [e.session_id for e in items] if session_id is None else [session_id] * len(items)
-    idents = {owner: shopper_ident_for(user_id=user_id, session_id=owner) for owner in set(owners)}  # a hash each
-    shoppers = [idents[owner] for owner in owners]  # a user's sessions are one shopper
+    # events per owner counted in C; the rest per shopper (a batch holds a handful) or per purchase
+    per_owner = Counter([e.session_id for e in items]) if session_id is None else {session_id: len(items)}
+    idents = {owner: shopper_ident_for(user_id=user_id, session_id=owner) for owner in per_owner}  # a hash each
+    events: Counter[str] = Counter()
+    for owner, n in per_owner.items():
+        events[idents[owner]] += n  # a user's sessions are one shopper
     purchases: Counter[str] = Counter()
     cents: Counter[str] = Counter()
-    for event, ident, value in zip(items, shoppers, values, strict=True):
-        if event.type == "purchase" and ident:
-            purchases[ident] += 1
-            if value:
-                cents[ident] += int(value / CENT)
-    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's name below
-    if rate is not None:
-        totals.extend(
-            (Budget(f"events:shopper:{ident}", rate.limit, rate.period), n)
-            for ident, n in Counter(shoppers).items()
-            if ident
-        )
-    for ident, n in purchases.items():
-        if per_hour is not None:
-            totals.append((Budget(f"purchases:shopper:{ident}", int(per_hour), 3600), n))
-        if value_per_hour is not None and cents[ident]:
-            totals.append((Budget(f"purchase_value:shopper:{ident}", value_cents, 3600), cents[ident]))
+    for owner, value in [(e.session_id, v) for e, v in zip(items, values, strict=True) if e.type == "purchase"]:
+        ident = idents[owner if session_id is None else session_id]
+        purchases[ident] += 1
+        if value:
+            cents[ident] += int(value / CENT)
+    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's counter below
+    for ident, n in events.items():
+        if not ident:
+            continue
+        if rate is not None:
+            totals.append((shopper_counter(ident, "events", rate.limit, rate.period), n))
+        if ident in purchases:
+            if per_hour is not None:
+                totals.append((shopper_counter(ident, "purchases", int(per_hour), 3600), purchases[ident]))
+            if value_per_hour is not None and cents[ident]:
+                totals.append((shopper_counter(ident, "purchase_value", value_cents, 3600), cents[ident]))
     return totals
+
+
+def shopper_counter(ident: str, kind: str, limit: int, period: int) -> Budget:
+    """A shopper's (`shopper_ident_for`) counter of `kind` ("events", "purchases", "purchase_value"): a field of
+    the one key that holds all three (dragonrec.throttling.Budget), whichever way the batch came."""
+    return Budget(f"shopper:{ident}", limit, period, kind)
 
 
 class _AnyProduct(dict[int, str | None]):
@@ -424,26 +401,8 @@ def _announce(events: list[EventInput], *, user_id: int | None, source: str, now
     """After the write: the shoppers' cached state is bumped, and the receivers hear of the stored rows."""
     if not events:
         return
-    alias = connection.alias
-    created = [
-        _stored_event(
-            (
-                item.id,
-                item.type,
-                user_id,
-                item.session_id,
-                item.product_id,
-                item.quantity,
-                item.value,
-                item.timestamp or now,
-                item.context,
-                source,
-                now,
-            ),
-            alias,
-        )
-        for item in events
-    ]
+    stored = _stored_events(user_id=user_id, session_id=None, source=source, now=now)
+    created = [stored(item, item.value) for item in events]
     events_state_changed(created)  # the shoppers' cached state (tracking/state.py)
     # immediately in autocommit (the INSERT was its own transaction), after the caller's commit inside one
     transaction.on_commit(lambda: events_recorded.send(sender=Event, events=created, source=source))
@@ -479,15 +438,37 @@ def _checked(
     return results, to_create
 
 
-def _stored_event(values: tuple[Any, ...], alias: str) -> Event:
-    """The stored row as an Event, for the receivers, built as a row read back would be (`values` in EVENT_FIELDS
-    order) but without Model.__init__'s walk over every field's descriptor: a tenth of a 500-event batch's Python
-    time went into those instances."""
-    event, state = Event.__new__(Event), ModelState.__new__(ModelState)
-    state.__dict__ = {"adding": False, "db": alias}  # ModelState() and two assignments took three times as long
-    event.__dict__.update(zip(EVENT_FIELDS, values, strict=True))
-    event._state = state
-    return event
+def _stored_events(
+    *, user_id: int | None, session_id: str | None, source: str, now: datetime
+) -> Callable[[EventInput | WellFormedEvent, Decimal | None], Event]:
+    """What builds a stored row as an Event for the receivers, from its item and its value (a Decimal), as a row
+    read back would be but without Model.__init__'s walk over every field's descriptor (a tenth of a 500-event
+    batch's Python time went into those instances): each instance and its state filled by one dict display
+    (ModelState() and assignments one by one took three times as long). `session_id`: every item's (a browser's
+    cookie), else each item's own. Every concrete field of Event is named here (a test checks it): one missing
+    would be read back from the database on its first access."""
+    alias, new, new_state = connection.alias, Event.__new__, ModelState.__new__
+
+    def stored(e: EventInput | WellFormedEvent, value: Decimal | None) -> Event:
+        event, state = new(Event), new_state(ModelState)
+        state.__dict__ = {"adding": False, "db": alias}
+        event.__dict__ = {
+            "_state": state,
+            "id": e.id,
+            "type": e.type,
+            "user_id": user_id,
+            "session_id": e.session_id if session_id is None else session_id,
+            "product_id": e.product_id,
+            "quantity": e.quantity,
+            "value": value,
+            "timestamp": e.timestamp or now,
+            "context": e.context,
+            "source": source,
+            "received_at": now,
+        }
+        return event
+
+    return stored
 
 
 def _known(*, product_ids: set[int], event_ids: list[uuid.UUID]) -> tuple[dict[int, str | None], set[uuid.UUID]]:
@@ -538,6 +519,8 @@ def _events_within_budget(
     when any event is refused, what was counted is given back and None returned, so that the caller decides
     again knowing which are duplicates (a replay never uses budget, nor is it refused for lack of it)."""
     address_budget = rate_budget("events", "address", budget.address)
+    rate = rate_budget("events", "shopper", "-")  # the rate's limit and period; each shopper's counter below
+    shopper_rate = (rate.limit, rate.period) if rate is not None else None
     per_hour, value_per_hour = limits["PURCHASES_PER_HOUR"], limits["PURCHASE_VALUE_PER_HOUR"]
     value_cents = int((Decimal(str(value_per_hour)) / CENT).to_integral_value()) if value_per_hour is not None else 0
     costs: list[list[Cost]] = []
@@ -548,24 +531,22 @@ def _events_within_budget(
         known = shoppers.get(event.session_id)
         if known is None:
             shopper = shopper_ident_for(user_id=user_id, session_id=event.session_id)  # a hash: once per shopper
-            known = shoppers[event.session_id] = (
-                shopper,
-                [(b, 1) for b in (rate_budget("events", "shopper", shopper), address_budget) if b],
-            )
+            events_budget = shopper_counter(shopper, "events", *shopper_rate) if shopper and shopper_rate else None
+            known = shoppers[event.session_id] = (shopper, [(b, 1) for b in (events_budget, address_budget) if b])
         shopper, item = known
         if event.type == EventType.PURCHASE and shopper:
             item = list(item)
             if per_hour is not None:
-                item.append((Budget(f"purchases:shopper:{shopper}", int(per_hour), 3600), 1))
+                item.append((shopper_counter(shopper, "purchases", int(per_hour), 3600), 1))
             if value_per_hour is not None and event.value:
-                item.append((Budget(f"purchase_value:shopper:{shopper}", value_cents, 3600), int(event.value / CENT)))
+                item.append((shopper_counter(shopper, "purchase_value", value_cents, 3600), int(event.value / CENT)))
         costs.append(item)
     refusals = budgets_take(costs)
     if not exact and any(refusal is not None for refusal in refusals):
         budgets_give_back([cost for cost, refusal in zip(costs, refusals, strict=True) if refusal is None])
         return None
     if all(refusal is not None for refusal in refusals) and all(
-        refusal.budget.name.startswith("events:") for refusal in refusals if refusal is not None
+        _limit_kind(refusal.budget)[0] == "events" for refusal in refusals if refusal is not None
     ):
         raise EventLimitExceeded(min(refusal.retry_after for refusal in refusals if refusal is not None))
     by_id = {result.id: result for result in results}
@@ -581,9 +562,17 @@ def _events_within_budget(
     return kept, counted
 
 
+def _limit_kind(budget: Budget) -> tuple[str, str]:
+    """What an event budget counts and per whom: ("events", "address"), ("purchases", "shopper"), ..."""
+    if budget.field:  # a shopper's counter (shopper_counter)
+        return budget.field, "shopper"
+    kind, who = budget.name.split(":")[:2]
+    return kind, who
+
+
 def _limit_error(refusal: Refusal, *, limits: dict[str, Any]) -> str:
     budget = refusal.budget
-    kind, who = budget.name.split(":")[:2]
+    kind, who = _limit_kind(budget)
     if kind == "purchases":
         return (
             f"over the purchase limit: at most {budget.limit} purchases per shopper per hour "
