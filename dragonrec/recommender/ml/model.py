@@ -101,7 +101,8 @@ class StudentConfig:
     # Whatever the proposal, the logQ correction uses each candidate's true probability of being drawn
     negatives_popularity_power: float = 0.0
     # which logits of the sampled softmax the logQ correction applies to: "all" (every candidate, the row's own
-    # target included: Yi et al. 2019) or "negatives" (the target's logit as is: Khrylchenko et al. 2025)
+    # target included: Yi et al. 2019), "negatives" (the target's logit as is: Khrylchenko et al. 2025) or "drawn"
+    # (given the step's batch: every target of the step exact, only the drawn negatives corrected)
     logq_correction: str = "all"
     # sampled softmax: update the id embeddings with a sparse Adam that works on the rows a step touches and replays
     # the momentum updates dense Adam makes on the steps that skip a row (ml/optim.py: the same weights as dense Adam

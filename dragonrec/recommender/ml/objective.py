@@ -62,9 +62,12 @@ class NextItemLoss:
         self.sampled = use_sampled_softmax(cfg, n_items)
         self.n_items = n_items
         self.n_negatives = min(cfg.n_negatives, n_items)
-        if cfg.logq_correction not in ("all", "negatives"):
-            raise ValueError(f"StudentConfig.logq_correction must be 'all' or 'negatives', not {cfg.logq_correction!r}")
+        if cfg.logq_correction not in ("all", "negatives", "drawn"):
+            raise ValueError(
+                f"StudentConfig.logq_correction must be 'all', 'negatives' or 'drawn', not {cfg.logq_correction!r}"
+            )
         self.correct_positive = cfg.logq_correction == "all"
+        self.targets_exact = cfg.logq_correction == "drawn"
         self.bf16 = (cfg.bf16 if bf16 is None else bf16) and bf16_available(device)
         counts = torch.as_tensor(np.zeros(n_items) if target_counts is None else target_counts, dtype=torch.float64)
         self.target_share = (counts / counts.sum().clamp(min=1)).to(device)
@@ -96,15 +99,28 @@ class NextItemLoss:
         candidates: torch.Tensor = torch.unique(torch.cat([targets, drawn]))  # sorted: a target's row by bisection
         return candidates
 
-    def log_q(self, candidates: torch.Tensor, *, n_targets: int) -> torch.Tensor:
+    def log_q(self, candidates: torch.Tensor, *, n_targets: int, targets: torch.Tensor | None = None) -> torch.Tensor:
         """log P(each of `candidates` is among a step's candidates), for a step of `n_targets` target positions:
-        the logQ correction of the sampled softmax, for the proposal `draw` uses."""
-        return mixed_sample_log_q(
-            self.target_share[candidates],
-            n_targets=n_targets,
+        the logQ correction of the sampled softmax, for the proposal `draw` uses.
+
+        With `targets` (logq_correction "drawn"), the probability is taken given the step's batch: its targets are
+        among the candidates for certain (log 1 = 0: their terms of the partition sum are exact), every other
+        candidate is there by the draws alone. Both estimates of the partition sum are unbiased; this one does not
+        divide a target of another position of the same sequence (an item the shopper did buy, close to the
+        query) by its marginal inclusion probability, which weighs it up to ~1 / q times in the sum and pushes the
+        shopper's own items down harder than the full softmax does."""
+        draw_prob = 1.0 / self.n_items if self.draw_prob is None else self.draw_prob[candidates]
+        if targets is None:
+            return mixed_sample_log_q(
+                self.target_share[candidates], n_targets=n_targets, n_drawn=self.n_negatives, draw_prob=draw_prob
+            )
+        drawn = mixed_sample_log_q(
+            torch.zeros(len(candidates), dtype=torch.float64, device=candidates.device),
+            n_targets=0,
             n_drawn=self.n_negatives,
-            draw_prob=1.0 / self.n_items if self.draw_prob is None else self.draw_prob[candidates],
+            draw_prob=draw_prob,
         )
+        return drawn.masked_fill(torch.isin(candidates, targets), 0.0)
 
     def __call__(
         self,
@@ -128,7 +144,7 @@ class NextItemLoss:
             model.item_rows(candidates + 1),
             torch.searchsorted(candidates, targets),
             weights,
-            log_q=self.log_q(candidates, n_targets=len(targets)),
+            log_q=self.log_q(candidates, n_targets=len(targets), targets=targets if self.targets_exact else None),
             correct_positive=self.correct_positive,
             bf16=self.bf16,
         )

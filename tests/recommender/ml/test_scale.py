@@ -272,3 +272,29 @@ def test_sampled_training_with_the_sparse_id_table_ends_where_dense_adam_ends(ti
     # Adam (torch's SparseAdam: no replay)
     apart = (weights[True] - weights[False]).abs() > 1e-4
     assert apart.float().mean() < 0.008
+
+
+@pytest.mark.parametrize("correction", ["negatives", "drawn"])
+def test_the_partition_sum_is_estimated_without_bias_given_the_step(correction: str) -> None:
+    # one row's partition sum over 60 items, estimated from its step's candidates: the step's 12 targets (the same
+    # every trial: one batch) plus 20 uniform draws, each candidate weighed by 1 / its inclusion probability
+    scores = torch.from_numpy(np.random.default_rng(2).normal(0.0, 1.5, size=60))
+    counts = np.random.default_rng(3).zipf(1.8, size=60).astype(np.float64)
+    cfg = StudentConfig(loss="sampled", n_negatives=20, logq_correction=correction)
+    loss = NextItemLoss(cfg, n_items=60, target_counts=counts, device=torch.device("cpu"), seed=0)
+    # the batch's targets: items the shopper's sequence holds, scored high for this row (as a sequence's own items
+    # are), three of them rare ones
+    targets = torch.argsort(scores, descending=True)[:12]
+    estimates = []
+    for _ in range(3000):
+        candidates = loss.draw(targets)
+        log_q = loss.log_q(candidates, n_targets=len(targets), targets=targets if correction == "drawn" else None)
+        estimates.append(float(torch.exp(scores[candidates] - log_q).sum()))
+    z = float(torch.exp(scores).sum())
+    bias = np.mean(estimates) / z - 1
+    if correction == "drawn":
+        assert abs(bias) < 0.02  # unbiased given the batch: its targets' terms exact, the draws' weighed
+    else:
+        # the marginal inclusion probability weighs the batch's high-scoring targets up: the sum comes out too
+        # large, and the row's own sequence's items are pushed down harder than the full softmax pushes them
+        assert bias > 0.2
