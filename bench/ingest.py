@@ -14,7 +14,9 @@
    each on a keep-alive connection: first the floors, N requests each: a plain Django view and a bare DRF view
    (bench/ingest_floor_urls.py: what the same server does for nothing) and a catalog GET (GET /api/products/<id>/,
    one query), then N events, one per POST with the API key; twice, alternating, and the events counted in the
-   table at the end.
+   table at the end. Beside each rate, the server's CPU a request (gunicorn's workers, this cluster's PostgreSQL
+   processes, redis-server, from /proc): less sensitive to the machine's load than the rate. `--single-kinds`
+   sends only some of them (e.g. `--single-kinds events` while py-spy records a worker).
 
 (1) and (2) alternate over `--rounds` rounds of `--events / rounds` rows each, into the same table with the same
 indexes, emptied and analysed before each, so a change in the machine's load hits both alike; the ratio is of the
