@@ -14,7 +14,9 @@
    each on a keep-alive connection: first the floors, N requests each: a plain Django view and a bare DRF view
    (bench/ingest_floor_urls.py: what the same server does for nothing) and a catalog GET (GET /api/products/<id>/,
    one query), then N events, one per POST with the API key; twice, alternating, and the events counted in the
-   table at the end.
+   table at the end. Beside each rate, the server's CPU a request (gunicorn's workers, this cluster's PostgreSQL
+   processes, redis-server, from /proc): less sensitive to the machine's load than the rate. `--single-kinds`
+   sends only some of them (e.g. `--single-kinds events` while py-spy records a worker).
 
 (1) and (2) alternate over `--rounds` rounds of `--events / rounds` rows each, into the same table with the same
 indexes, emptied and analysed before each, so a change in the machine's load hits both alike; the ratio is of the
@@ -83,6 +85,20 @@ def event_items(n: int, products: list[tuple[int, float]], *, now: datetime) -> 
             item["value"] = f"{price:.2f}"
         items.append(item)
     return items
+
+
+def bench_shop() -> tuple[list[tuple[int, float]], str]:
+    """The scratch database's tables, 2,000 products and an API key that may write events: (products, key)."""
+    from django.core.management import call_command
+
+    from dragonrec.catalog.models import Product
+    from dragonrec.tracking.generate import shop_generate
+    from dragonrec.tracking.services import api_key_create
+
+    call_command("migrate", verbosity=0)
+    shop_generate(products=2000, shoppers=1, events=0, seed=0)
+    products = [(pk, float(price or 0)) for pk, price in Product.objects.values_list("pk", "price")]
+    return products, api_key_create(name="bench", scopes=["events:write"])[1]
 
 
 class CpuMeter:
@@ -336,11 +352,43 @@ def hammer(
     return len(requests) / elapsed
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def server_cpu(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of what answers the HTTP requests: gunicorn's workers (the master's children), this
+    cluster's PostgreSQL processes (the postmaster's children: the workers' backends, the writers) and redis-server.
+    Per request, this is less sensitive to the machine's load than requests per second."""
+    from django.db import connection
+    from django_redis import get_redis_connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+        row = cursor.fetchone()
+    postmaster = int(Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()[1]) if row else 0
+    redis_pid = int(get_redis_connection("default").info("server")["process_id"])
+    groups = {"gunicorn": _children(server_pid), "postgres": _children(postmaster), "redis": [redis_pid]}
+    return {name: sum(_ran_threads(pid) for pid in pids) for name, pids in groups.items()}
+
+
+def _ran_threads(pid: int) -> float:
+    """CPU seconds of all of a process's threads (a gunicorn worker runs requests on several)."""
+    try:
+        return sum(CpuMeter._ran(int(t.name)) for t in Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return 0.0
+
+
 def single(args: argparse.Namespace, products: list[tuple[int, float]], key: str, now: datetime) -> None:
     from django.db import connections
 
     connections.close_all()
     server = serve(args.bind)
+    kinds = set(args.single_kinds.split(","))
     headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json", "Accept": "application/json"}
     try:
         catalog = [("GET", f"/api/products/{pid}/", None) for pid, _ in products]
@@ -349,6 +397,7 @@ def single(args: argparse.Namespace, products: list[tuple[int, float]], key: str
             "DRF view": [("GET", "/bench/floor/drf/", None)],
             "catalog GET": catalog,
         }
+        floors = {name: paths for name, paths in floors.items() if name.split()[0].lower() in kinds}
         warm = event_items(4 * args.clients, products, now=now)
         hammer(
             args.bind, [("POST", "/api/events/", json.dumps(i)) for i in warm], clients=args.clients, headers=headers
@@ -357,24 +406,38 @@ def single(args: argparse.Namespace, products: list[tuple[int, float]], key: str
             hammer(args.bind, (paths * 4 * args.clients)[: 4 * args.clients], clients=args.clients, headers=headers)
         sent = len(warm)
         for round_ in range(2):
-            rates = {
-                name: hammer(
-                    args.bind,
-                    (paths * (args.single // len(paths) + 1))[: args.single],
-                    clients=args.clients,
-                    headers=headers,
-                )
-                for name, paths in floors.items()
-            }
-            posts = [("POST", "/api/events/", json.dumps(i)) for i in event_items(args.single, products, now=now)]
-            rate = hammer(args.bind, posts, clients=args.clients, headers=headers)
-            sent += args.single
-            floor = rates["Django view"]
+            rates: dict[str, float] = {}
+            spent: dict[str, dict[str, float]] = {}  # CPU ms a request, by process
+            for name, requests in [
+                *((name, (paths * (args.single // len(paths) + 1))[: args.single]) for name, paths in floors.items()),
+                *(
+                    [
+                        (
+                            "single events",
+                            [
+                                ("POST", "/api/events/", json.dumps(i))
+                                for i in event_items(args.single, products, now=now)
+                            ],
+                        )
+                    ]
+                    if "events" in kinds
+                    else []
+                ),
+            ]:
+                before = server_cpu(server.pid)
+                rates[name] = hammer(args.bind, requests, clients=args.clients, headers=headers)
+                after = server_cpu(server.pid)
+                spent[name] = {part: (after[part] - before[part]) / len(requests) * 1e3 for part in after}
+                sent += len(requests) if name == "single events" else 0
             print(
                 f"HTTP, {args.clients} clients, round {round_ + 1}: "
                 + ", ".join(f"{name} {value:6,.0f}/s" for name, value in rates.items())
-                + f"; single events {rate:6,.0f}/s = {rate / floor:.0%} of the plain Django view (bar 1,000/s)  "
-                f"(load {load()})",
+                + " (bar for single events 1,000/s)"
+                + f"  (load {load()})\n  server CPU a request, ms (gunicorn + postgres + redis): "
+                + "; ".join(
+                    f"{name} {sum(parts.values()):.2f} = " + " + ".join(f"{v:.2f}" for v in parts.values())
+                    for name, parts in spent.items()
+                ),
                 flush=True,
             )
         stored(sent, "single events")
@@ -392,6 +455,11 @@ def main() -> None:
     parser.add_argument("--profile-cpu", action="store_true", help="--profile in this thread's CPU time")
     parser.add_argument("--single", type=int, default=0, help="events sent one per request over HTTP, per round")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients for --single")
+    parser.add_argument(
+        "--single-kinds",
+        default="django,drf,catalog,events",
+        help="which of --single's requests to send (a comma list of django, drf, catalog, events), e.g. to profile one",
+    )
     parser.add_argument("--bind", default=os.environ.get("DRAGONREC_BIND", "127.0.0.1:8413"), help="for gunicorn")
     parser.add_argument("--keep", action="store_true", help=f"keep the scratch database {DB_NAME}")
     args = parser.parse_args()
@@ -400,17 +468,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
 
     try:
-        call_command("migrate", verbosity=0)
-        from dragonrec.catalog.models import Product
-        from dragonrec.tracking.generate import shop_generate
-        from dragonrec.tracking.services import api_key_create
-
-        shop_generate(products=2000, shoppers=1, events=0, seed=0)
-        products = [(pk, float(price or 0)) for pk, price in Product.objects.values_list("pk", "price")]
-        key = api_key_create(name="bench", scopes=["events:write"])[1]
+        products, key = bench_shop()
         now = datetime.now(UTC)
         print(f"load average at start {load()}", flush=True)
 
