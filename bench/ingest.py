@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -189,16 +189,24 @@ def raw_copy(items: list[dict[str, Any]], cpu: CpuMeter, spent: list[float]) -> 
 
 
 def api(
-    items: list[dict[str, Any]], *, batch: int, key: str, cpu: CpuMeter | None = None, spent: list[float] | None = None
+    items: list[dict[str, Any]],
+    *,
+    batch: int,
+    key: str,
+    cpu: CpuMeter | None = None,
+    spent: list[float] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> float:
+    """The seconds (by `clock`) the API took for `items` in batches: the requests only, not the bench's own work of
+    encoding their bodies and reading their answers."""
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
     bodies = [json.dumps({"events": items[i : i + batch]}) for i in range(0, len(items), batch)]
     before = cpu.now() if cpu is not None else (0.0, 0.0, 0.0)
-    start = time.perf_counter()
+    start = clock()
     responses = [client.post("/api/events/", body, content_type="application/json") for body in bodies]
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     if cpu is not None and spent is not None:
         spent.append(cpu.since(before, "API"))
     # the answers are read after the clock stops: parsing 500 results is the client's work, not the API's (it was
@@ -242,7 +250,8 @@ STAGES = [
 def profile(items: list[dict[str, Any]], *, batch: int, key: str, cpu: bool = False) -> None:
     """Wall time per stage of a batch (wrappers around each stage's function; the rest is Django's and DRF's
     request handling, the view's and the service's own loops, the response); `cpu`: this thread's CPU time
-    instead (what the Python spends, without the waits for PostgreSQL and Redis)."""
+    instead (what the Python spends, without the waits for PostgreSQL and Redis). Then the request layer by layer
+    (`layers`): what each layer spends outside the one inside it, from the test client to the service."""
     import serving_profile
 
     if cpu:
@@ -255,6 +264,8 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str, cpu: bool = Fa
     from dragonrec.tracking.shopper_views import ShopperMixin
     from dragonrec.tracking.signals import events_recorded
 
+    inclusive = layers(LAYERS)
+    parts = layers(PARTS)
     _timed(BoundedJSONParser, "parse", "parse")
     _timed(APIView, "perform_authentication", "checks")
     _timed(ShopperMixin, "check_throttles", "checks")
@@ -273,10 +284,22 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str, cpu: bool = Fa
     _timed(events, "copy_text", "insert")
     _timed(events, "shopper_state_changed", "state")
     _timed(events_recorded, "send", "receivers")
-    started = time.thread_time()
-    total = api(items, batch=batch, key=key)
-    if cpu:
-        total = time.thread_time() - started
+    collected = [0.0, 0.0]  # the collector's time in the batches (its start, the sum)
+
+    def collector(phase: str, info: dict[str, Any]) -> None:
+        now = serving_profile._clock()
+        if phase == "start":
+            collected[0] = now
+        else:
+            collected[1] += now - collected[0]
+
+    gc.callbacks.append(collector)
+    try:
+        # the requests only: timing the bench's json.dumps of the bodies and its parsing of the answers too (as this
+        # profile's CPU mode did) put ~0.9 ms of the client's own work into "the rest"
+        total = api(items, batch=batch, key=key, clock=serving_profile._clock)
+    finally:
+        gc.callbacks.remove(collector)
     batches = len(items) / batch
     lanes = dict(events.lane_counts)
     print(
@@ -291,6 +314,68 @@ def profile(items: list[dict[str, Any]], *, batch: int, key: str, cpu: bool = Fa
         print(f"  {label:<42} {ms:6.2f} ms  {_spent[stage] / total:4.0%}")
     rest = total - sum(_spent.values())
     print(f"  {'the rest (Django/DRF, loops, response)':<42} {rest / batches * 1000:6.2f} ms  {rest / total:4.0%}")
+    print("  the request layer by layer (each outside the next; the stages above are inside the last two):")
+    spent = [inclusive.get(label, 0.0) for label, _, _ in LAYERS] + [0.0]
+    for (label, _, _), outer, inner in zip(LAYERS, spent, spent[1:], strict=False):
+        print(f"    {label:<64} {(outer - inner) / batches * 1000:6.2f} ms")
+    for label, _, _ in PARTS:
+        print(f"    {'of it, ' + label:<64} {parts.get(label, 0.0) / batches * 1000:6.2f} ms")
+    print(f"    {'of it, the garbage collector (wherever it ran)':<64} {collected[1] / batches * 1000:6.2f} ms")
+
+
+# The layers of an API batch, outermost first (label, where, what): each one's time less the next one's is its own.
+LAYERS = [
+    ("test client: the WSGI request built, the answer read", "django.test.client:Client", "request"),
+    (
+        "Django's handler and its middleware (settings.MIDDLEWARE)",
+        "django.core.handlers.base:BaseHandler",
+        "get_response",
+    ),
+    ("URL resolution, the view's wrappers", "django.core.handlers.base:BaseHandler", "_get_response"),
+    (
+        "DRF: request, API key, request windows (one Redis round trip), answer",
+        "rest_framework.views:APIView",
+        "dispatch",
+    ),
+    ("the view: decode (msgspec), the shopper, the answer (orjson)", "dragonrec.tracking.apis:EventCreateApi", "post"),
+    (
+        "the service (events_record_well_formed), its stages listed above",
+        "dragonrec.tracking.apis",
+        "events_record_well_formed",
+    ),
+]
+
+
+# Parts of those layers, each timed on its own
+PARTS = [
+    ("django-csp's header (its policy built for each response)", "csp.middleware:CSPMiddleware", "process_response"),
+    ("the answer's bytes (tracking.apis.accepted_answer)", "dragonrec.tracking.apis", "accepted_answer"),
+]
+
+
+def layers(which: list[tuple[str, str, str]]) -> dict[str, float]:
+    """Wrap each function of `which` in a timer (serving_profile's clock: wall, or this thread's CPU): their
+    inclusive times, filled as the batches run."""
+    import importlib
+
+    import serving_profile
+
+    spent: dict[str, float] = {}
+    for label, where, name in which:
+        module, _, attribute = where.partition(":")
+        owner = importlib.import_module(module)
+        owner = getattr(owner, attribute) if attribute else owner
+        original = getattr(owner, name)
+
+        def timed(*args: Any, _original: Any = original, _label: str = label, **kwargs: Any) -> Any:
+            started = serving_profile._clock()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + serving_profile._clock() - started
+
+        setattr(owner, name, timed)
+    return spent
 
 
 # ----------------------------------------------------------------------------------- --single (over HTTP)
