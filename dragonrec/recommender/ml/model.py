@@ -102,8 +102,9 @@ class StudentConfig:
     negatives_popularity_power: float = 0.0
     # which logits of the sampled softmax the logQ correction applies to: "all" (every candidate, the row's own
     # target included: Yi et al. 2019), "negatives" (the target's logit as is: Khrylchenko et al. 2025) or "drawn"
-    # (given the step's batch: every target of the step exact, only the drawn negatives corrected)
-    logq_correction: str = "all"
+    # (given the step's batch: every target of the step exact, only the drawn negatives corrected; the default: on
+    # amazon_beauty it is the best of the three on validation, seeds 0-2, docs/operations.md)
+    logq_correction: str = "drawn"
     # sampled softmax: update the id embeddings with a sparse Adam that works on the rows a step touches and replays
     # the momentum updates dense Adam makes on the steps that skip a row (ml/optim.py: the same weights as dense Adam
     # up to eps); False: dense AdamW as the full softmax does (rewrites every row's weights and moments at every

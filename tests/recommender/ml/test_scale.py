@@ -67,19 +67,24 @@ def test_negatives_drawn_by_popularity_are_corrected_by_the_probability_they_wer
 TRUE = np.array([0.5, 0.2, 0.1, 0.08, 0.05, 0.03, 0.02, 0.01, 0.005, 0.005])  # next-item distribution, one context
 
 
-def _mean_gradient(*, correct: bool, draws: int = 400) -> np.ndarray:
+def _mean_gradient(*, correct: bool, draws: int = 400, given_the_batch: bool = False) -> np.ndarray:
     """The sampled loss's gradient w.r.t. one free logit per item, averaged over `draws` steps, at the full softmax's
     optimum (logits = log of the true distribution). Each step's candidates: its 8 targets (drawn from the true
-    distribution, so popular items are in almost every sample) plus 2 uniform items."""
+    distribution, so popular items are in almost every sample) plus 2 uniform items. given_the_batch: the
+    correction NextItemLoss makes with logq_correction "drawn" (the step's targets exact, the draws corrected)."""
     rng = np.random.default_rng(0)
     gen = torch.Generator().manual_seed(0)
     logits = torch.tensor(np.log(TRUE), dtype=torch.float32)[:, None].requires_grad_(True)
     share = torch.tensor(TRUE)
+    drawn_cfg = StudentConfig(loss="sampled", n_negatives=2, logq_correction="drawn")
+    drawn = NextItemLoss(drawn_cfg, n_items=10, target_counts=TRUE * 1000, device=torch.device("cpu"), seed=0)
     total = torch.zeros(10, 1)
     for _ in range(draws):
         targets = torch.from_numpy(rng.choice(10, size=8, p=TRUE))
         candidates = torch.unique(torch.cat([targets, torch.randint(10, (2,), generator=gen)]))
         log_q = mixed_sample_log_q(share[candidates], n_targets=8, n_drawn=2, draw_prob=1 / 10) if correct else None
+        if given_the_batch:
+            log_q = drawn.log_q(candidates, n_targets=8, targets=targets)
         loss = sampled_softmax_ce(
             torch.ones(8, 1),
             logits[candidates],
@@ -99,6 +104,9 @@ def test_logq_correction_keeps_the_full_softmax_optimum() -> None:
     corrected = _mean_gradient(correct=True)
     assert uncorrected[0] > 0.07
     assert np.abs(corrected).max() < 0.03
+    # so does the correction given the batch ("drawn"): a target of the step is there for certain and weighs as
+    # itself, an item not among the targets is there only when drawn and weighs 1 / its draw probability
+    assert np.abs(_mean_gradient(correct=True, given_the_batch=True)).max() < 0.03
 
 
 def test_the_negatives_only_correction_leaves_each_rows_target_uncorrected() -> None:
