@@ -109,18 +109,13 @@ class NextItemLoss:
         divide a target of another position of the same sequence (an item the shopper did buy, close to the
         query) by its marginal inclusion probability, which weighs it up to ~1 / q times in the sum and pushes the
         shopper's own items down harder than the full softmax does."""
-        draw_prob = 1.0 / self.n_items if self.draw_prob is None else self.draw_prob[candidates]
-        if targets is None:
-            return mixed_sample_log_q(
-                self.target_share[candidates], n_targets=n_targets, n_drawn=self.n_negatives, draw_prob=draw_prob
-            )
-        drawn = mixed_sample_log_q(
-            torch.zeros(len(candidates), dtype=torch.float64, device=candidates.device),
-            n_targets=0,
+        log_q = mixed_sample_log_q(
+            self.target_share[candidates],
+            n_targets=n_targets if targets is None else 0,  # given the batch: the draws alone bring a non-target
             n_drawn=self.n_negatives,
-            draw_prob=draw_prob,
+            draw_prob=1.0 / self.n_items if self.draw_prob is None else self.draw_prob[candidates],
         )
-        return drawn.masked_fill(torch.isin(candidates, targets), 0.0)
+        return log_q if targets is None else log_q.masked_fill(torch.isin(candidates, targets), 0.0)
 
     def __call__(
         self,
