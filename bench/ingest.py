@@ -37,6 +37,7 @@ os.environ["DRAGONREC_THROTTLE_RATES"] = ",".join(
 )
 
 import argparse
+import functools
 import gc
 import http.client
 import json
@@ -199,9 +200,7 @@ def api(
 ) -> float:
     """The seconds (by `clock`) the API took for `items` in batches: the requests only, not the bench's own work of
     encoding their bodies and reading their answers."""
-    from django.test import Client
-
-    client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
+    client = api_client(key)
     bodies = [json.dumps({"events": items[i : i + batch]}) for i in range(0, len(items), batch)]
     before = cpu.now() if cpu is not None else (0.0, 0.0, 0.0)
     start = clock()
@@ -219,6 +218,16 @@ def api(
             refused = [r for r in results if r["status"] != "accepted"]
             raise SystemExit(f"the API refused events: {response.status_code} {refused[:3]}")
     return elapsed
+
+
+@functools.cache
+def api_client(key: str) -> Any:
+    """One test client for the whole run, as gunicorn keeps one handler per worker: a new client builds Django's
+    middleware chain on its first request (whitenoise indexes the static files then, ~10-35 ms), a server's start-up
+    cost that a client made per round put inside each round's timed requests (~1 ms a batch of 500)."""
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
 
 
 def stored(expected: int, what: str) -> None:
