@@ -16,6 +16,11 @@ position of the 50-step window ending at t (steps before the sequence are zeros)
 convolution, so that is one fixed kernel (the last row of the filter's matrix) applied causally. At the last step of
 a history, the one that is scored, the first layer's filter is BSARec's; deeper layers see causal inputs where
 BSARec's see the whole prefix (as SASRec's causal attention differs from a bidirectional one).
+
+With StudentConfig.prefix_targets (one example per target, the loss at its last step) nothing after a step is a
+target, and the backbone is BSARec's own (`circular=True`): the steps left-padded into the 50-step window (the last
+one at position 49), position embeddings on the padding too, the filter an rFFT over the whole window, attention
+causal with the padding keys masked by an additive -10000 (so a padding row attends to everything, as in BSARec).
 """
 
 from __future__ import annotations
@@ -44,10 +49,13 @@ def lowpass_kernel(window: int, c: int) -> torch.Tensor:
 
 
 class FrequencyFilter(nn.Module):
-    """low + beta^2 * (x - low), dropout, residual, LayerNorm; low is the causal low-pass (see the module doc)."""
+    """low + beta^2 * (x - low), dropout, residual, LayerNorm; low is the causal low-pass (see the module doc), or
+    with `circular` BSARec's own rFFT low-pass over the whole window."""
 
-    def __init__(self, hidden: int, *, window: int, c: int, dropout: float) -> None:
+    def __init__(self, hidden: int, *, window: int, c: int, dropout: float, circular: bool = False) -> None:
         super().__init__()
+        self.circular = circular
+        self.keep = c // 2 + 1
         self.register_buffer("kernel", lowpass_kernel(window, c).reshape(1, 1, -1), persistent=True)
         self.sqrt_beta = nn.Parameter(torch.randn(1, 1, hidden))
         self.dropout = nn.Dropout(dropout)
@@ -55,6 +63,11 @@ class FrequencyFilter(nn.Module):
 
     def lowpass(self, x: torch.Tensor) -> torch.Tensor:
         B, L, d = x.shape
+        if self.circular:
+            spectrum = torch.fft.rfft(x.float(), dim=1, norm="ortho")
+            spectrum[:, self.keep :] = 0
+            low: torch.Tensor = torch.fft.irfft(spectrum, n=L, dim=1, norm="ortho")
+            return low.to(x.dtype)
         kernel: torch.Tensor = self.kernel  # type: ignore[assignment]
         k = kernel.shape[-1]
         # one channel per (sequence, dimension); left zero padding of k - 1 steps makes it causal
@@ -78,12 +91,13 @@ class CausalAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(hidden, eps=1e-12)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """mask: None for right-padded rows (a causal mask: no real step attends to padding), else an additive
+        (B, 1, L, L) mask."""
         B, L, d = x.shape
         q, k, v = (t.reshape(B, L, self.heads, -1).transpose(1, 2) for t in self.qkv(x).split(d, dim=2))
-        # right-padded rows + a causal mask: no real step attends to padding
         a = F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, dropout_p=self.attn_dropout if self.training else 0.0
+            q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=self.attn_dropout if self.training else 0.0
         )
         y: torch.Tensor = self.norm(self.dropout(self.out(a.transpose(1, 2).reshape(B, L, d))) + x)
         return y
@@ -101,19 +115,20 @@ class BSARecBlock(nn.Module):
         window: int,
         c: int,
         alpha: float,
+        circular: bool = False,
     ) -> None:
         super().__init__()
         d = hidden
         self.alpha = alpha
-        self.filter = FrequencyFilter(d, window=window, c=c, dropout=dropout)
+        self.filter = FrequencyFilter(d, window=window, c=c, dropout=dropout, circular=circular)
         self.attention = CausalAttention(d, heads=heads, attn_dropout=attn_dropout, dropout=dropout)
         self.ffn_in = nn.Linear(d, ffn_mult * d)
         self.ffn_out = nn.Linear(ffn_mult * d, d)
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d, eps=1e-12)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.alpha * self.filter(x) + (1 - self.alpha) * self.attention(x)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.alpha * self.filter(x) + (1 - self.alpha) * self.attention(x, mask)
         y: torch.Tensor = self.norm(self.dropout(self.ffn_out(F.gelu(self.ffn_in(h)))) + h)
         return y
 
@@ -134,8 +149,11 @@ class BSARecBackbone(nn.Module):
         attn_dropout: float,
         c: int,
         alpha: float,
+        circular: bool = False,
     ) -> None:
         super().__init__()
+        self.window = max_len
+        self.circular = circular
         self.positions = nn.Embedding(max_len, hidden)
         self.norm = nn.LayerNorm(hidden, eps=1e-12)
         self.dropout = nn.Dropout(dropout)
@@ -149,6 +167,7 @@ class BSARecBackbone(nn.Module):
                 window=max_len,
                 c=c,
                 alpha=alpha,
+                circular=circular,
             )
             for _ in range(n_layers)
         )
@@ -159,9 +178,33 @@ class BSARecBackbone(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(
-        self, *, inputs_embeds: torch.Tensor, position_ids: torch.Tensor, use_cache: bool = False
+        self,
+        *,
+        inputs_embeds: torch.Tensor,
+        position_ids: torch.Tensor,
+        use_cache: bool = False,
+        real: torch.Tensor | None = None,
     ) -> BackboneOutput:
-        h = self.dropout(self.norm(inputs_embeds + self.positions(position_ids)))
+        """Right-padded rows in, right-padded rows out. `real` (B, L): which steps are not padding (needed when
+        `circular`); a real step's position id is its place in the left-padded window (StudentModel.encode)."""
+        if not self.circular:
+            h = self.dropout(self.norm(inputs_embeds + self.positions(position_ids)))
+            for block in self.blocks:
+                h = block(h)
+            return BackboneOutput(last_hidden_state=h)
+        B, L, d = inputs_embeds.shape
+        W = self.window
+        if real is None:
+            real = torch.ones(B, L, dtype=torch.bool, device=inputs_embeds.device)
+        rows = torch.arange(B, device=inputs_embeds.device).unsqueeze(1).expand(B, L)
+        x = inputs_embeds.new_zeros(B, W, d)  # padding steps: item row 0 (zeros), as BSARec's padding_idx
+        x[rows[real], position_ids[real]] = inputs_embeds[real]
+        keys = torch.zeros(B, W, dtype=torch.bool, device=x.device)
+        keys[rows[real], position_ids[real]] = True
+        causal = torch.ones(W, W, dtype=torch.bool, device=x.device).tril()
+        # BSARec's (1 - mask) * -10000: a padding row, with no key left, attends to every step alike
+        mask = (~(causal.unsqueeze(0) & keys.unsqueeze(1))).unsqueeze(1).to(x.dtype) * -10000.0
+        h = self.dropout(self.norm(x + self.positions.weight[:W]))
         for block in self.blocks:
-            h = block(h)
-        return BackboneOutput(last_hidden_state=h)
+            h = block(h, mask)
+        return BackboneOutput(last_hidden_state=h[rows, position_ids.clamp(max=W - 1)])

@@ -114,6 +114,23 @@ def windows_from_arrays(sequences: Iterable[tuple[np.ndarray, np.ndarray]], *, m
     return w
 
 
+def prefix_windows_from_arrays(sequences: Iterable[tuple[np.ndarray, np.ndarray]], *, max_len: int) -> TrainWindows:
+    """One example per next-item target, as SASRec's and BSARec's own trainers build them: the last `max_len` steps
+    before the target are the input, the target alone is the example's (StudentConfig.prefix_targets; the loss reads
+    each row's last position). A sequence of n steps gives n - 1 rows where make_windows gives one."""
+    w = TrainWindows([], [], [], [])
+    for dense, event_idx in sequences:
+        items = np.asarray(dense, dtype=np.int64) + 1
+        events = np.asarray(event_idx, dtype=np.int64)
+        for end in range(1, len(items)):
+            start = max(0, end - max_len)
+            w.items.append(items[start:end])
+            w.events.append(events[start:end])
+            w.targets.append(items[end : end + 1] - 1)
+            w.target_events.append(events[end : end + 1])
+    return w
+
+
 def pad_right(rows: Sequence[np.ndarray], *, fill: int = 0) -> torch.Tensor:
     L = max(len(r) for r in rows)
     out = np.full((len(rows), L), fill, dtype=np.int64)

@@ -86,6 +86,11 @@ class StudentConfig:
     num_threads: int | None = None  # torch threads while training; None = torch's setting (see train_student)
     bf16: bool = True  # bfloat16 autocast for the big (positions x catalogue) matmul when the CPU has AMX/AVX512-BF16
     target_weights: dict[str, float] = field(default_factory=_default_target_weights)
+    # True: one example per next-item target (its prefix, the loss at its last step), as SASRec's and BSARec's own
+    # trainers do: each target gets its own dropout masks, and BSARec's filter becomes its own circular FFT over the
+    # left-padded window (ml/bsarec.py), which may read every step of a prefix. False: every position of a sequence
+    # at once (causal), ~1/6 of the work per epoch on Beauty
+    prefix_targets: bool = False
     # --- scale (docs/configuration.md, STUDENT_TRAINING) ---
     # "full": softmax over the whole catalogue at every position; "sampled": over the step's targets plus
     # `n_negatives` uniform items, logQ-corrected (losses.sampled_softmax_ce); "auto": sampled above
@@ -157,6 +162,7 @@ def build_backbone(cfg: StudentConfig) -> nn.Module:
             attn_dropout=cfg.attn_dropout,
             c=cfg.bsarec_c,
             alpha=cfg.bsarec_alpha,
+            circular=cfg.prefix_targets,
         )
     raise ValueError(f"StudentConfig.backbone must be 'gpt2' or 'bsarec', not {cfg.backbone!r}")
 
@@ -297,7 +303,9 @@ class StudentModel(nn.Module):
         L = items.shape[1]
         pos = torch.arange(L, device=items.device).unsqueeze(0) + (self.cfg.max_len - lengths).unsqueeze(1)
         pos = pos.clamp(0, self.cfg.max_len - 1)
-        out = self.backbone(inputs_embeds=x, position_ids=pos, use_cache=False)
+        # BSARec's circular filter reads its window left-padded, so it needs to know which steps are real
+        real = {"real": items != PAD} if isinstance(self.backbone, BSARecBackbone) else {}
+        out = self.backbone(inputs_embeds=x, position_ids=pos, use_cache=False, **real)
         hidden: torch.Tensor = out.last_hidden_state
         return hidden
 

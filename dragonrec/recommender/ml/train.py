@@ -48,6 +48,7 @@ from dragonrec.recommender.ml.data import (
     as_steps,
     length_bucketed_batches,
     pad_right,
+    prefix_windows_from_arrays,
     windows_from_arrays,
 )
 from dragonrec.recommender.ml.metrics import RankingEvalSet
@@ -113,8 +114,9 @@ def _chunk_batches(
 ) -> Iterator[tuple[TrainWindows, np.ndarray, list[np.ndarray]]]:
     """Per chunk of the data: its windows, their lengths and its length-bucketed batches (one chunk in memory at a
     time)."""
+    cut = prefix_windows_from_arrays if cfg.prefix_targets else windows_from_arrays
     for chunk in data.chunks(rng):
-        windows = windows_from_arrays(chunk, max_len=cfg.max_len)
+        windows = cut(chunk, max_len=cfg.max_len)
         if not len(windows):
             continue
         win_lengths = np.array([len(x) for x in windows.items])
@@ -166,7 +168,8 @@ def _train(
     if isinstance(sequences, Mapping):
         sequences = [sequences[k] for k in sorted(sequences)]
     data = sequences if isinstance(sequences, SequenceData) else InMemorySequences(as_steps(s) for s in sequences)
-    n_windows = data.n_windows(cfg.max_len)
+    # with prefix_targets a row per target, so an epoch's steps follow the targets
+    n_windows = int(data.target_counts(n_items).sum()) if cfg.prefix_targets else data.n_windows(cfg.max_len)
     if not n_windows:
         raise ValueError("no sequence has two or more steps: nothing to learn from")
     valid = [(as_steps(h), int(t)) for h, t in (valid or [])]
@@ -265,8 +268,11 @@ def _train(
                     sparse_opt.catch_up(torch.cat(rows))
                 with autocast():
                     h = model.encode(items, events, lengths, M)
-                real = torch.arange(items.shape[1], device=device).unsqueeze(0) < lengths.unsqueeze(1)
-                hv = h[real].float()  # row-major order matches the concatenated targets
+                if cfg.prefix_targets:  # a row's one target follows its last step
+                    hv = h[torch.arange(h.shape[0], device=device), lengths - 1].float()
+                else:
+                    real = torch.arange(items.shape[1], device=device).unsqueeze(0) < lengths.unsqueeze(1)
+                    hv = h[real].float()  # row-major order matches the concatenated targets
                 ce = next_item(model, hv, targets, w / w.sum(), M, candidates)
                 loss = ce
                 kd = torch.zeros((), device=device)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from dragonrec.recommender.core.types import HistoryEvent
 from dragonrec.recommender.ml import Student
-from dragonrec.recommender.ml.bsarec import FrequencyFilter
-from dragonrec.recommender.ml.model import bsarec_config
+from dragonrec.recommender.ml.bsarec import BSARecBackbone, FrequencyFilter
+from dragonrec.recommender.ml.data import prefix_windows_from_arrays
+from dragonrec.recommender.ml.model import StudentConfig, bsarec_config
 
 
 def _bsarec_lowpass(x: torch.Tensor, c: int) -> torch.Tensor:
@@ -60,3 +62,87 @@ def test_bsarec_trains_on_the_student_trainer_and_learns_a_sequence_pattern() ->
     history = [HistoryEvent(p, "purchase", float(i)) for i, p in enumerate([3, 4, 5])]
     scores = student.score(history, list(range(n)))
     assert int(np.argmax(scores)) == 6
+
+
+def _bsarec_forward(backbone: BSARecBackbone, x: torch.Tensor, n_real: int) -> torch.Tensor:
+    """BSARec's own forward (its repository's BSARecModel in eval mode) over ONE history of `n_real` steps, written
+    from its code with the backbone's weights: the steps left-padded into the window, positions added to the padding
+    too, an rFFT low-pass over the whole window, attention with an additive -10000 mask (causal, padding keys off)."""
+    W, d = backbone.window, x.shape[-1]
+    seq = torch.zeros(1, W, d)
+    seq[0, W - n_real :] = x
+    h = backbone.norm(seq + backbone.positions.weight[:W])
+    keys = torch.zeros(W)
+    keys[W - n_real :] = 1
+    mask = (1.0 - keys.view(1, 1, 1, W) * torch.ones(W, W).tril().view(1, 1, W, W)) * -10000.0
+    for block in backbone.blocks:
+        filt = block.filter
+        spectrum = torch.fft.rfft(h, dim=1, norm="ortho")
+        spectrum[:, filt.keep :, :] = 0
+        low = torch.fft.irfft(spectrum, n=W, dim=1, norm="ortho")
+        dsp = filt.norm(low + filt.sqrt_beta**2 * (h - low) + h)
+        att = block.attention
+        q, k, v = (t.view(1, W, att.heads, -1).transpose(1, 2) for t in att.qkv(h).split(d, dim=2))
+        scores = q @ k.transpose(-1, -2) / (d // att.heads) ** 0.5 + mask
+        a = (scores.softmax(-1) @ v).transpose(1, 2).reshape(1, W, d)
+        gsp = att.norm(att.out(a) + h)
+        mixed = block.alpha * dsp + (1 - block.alpha) * gsp
+        ffn = block.ffn_out(torch.nn.functional.gelu(block.ffn_in(mixed)))
+        h = block.norm(ffn + mixed)
+    return h[0, -1]
+
+
+def test_with_prefix_targets_the_backbone_is_bsarecs_own_circular_forward() -> None:
+    torch.manual_seed(0)
+    W, d = 12, 8
+    backbone = BSARecBackbone(
+        d, n_layers=2, max_len=W, ffn_mult=4, heads=2, dropout=0.0, attn_dropout=0.0, c=5, alpha=0.7, circular=True
+    ).eval()
+    lengths = torch.tensor([5, 12, 1])
+    x = torch.randn(3, 12, d)
+    real = torch.arange(12).unsqueeze(0) < lengths.unsqueeze(1)
+    x = x * real.unsqueeze(-1)  # right-padded rows, as StudentModel.encode hands them
+    positions = (torch.arange(12).unsqueeze(0) + (W - lengths).unsqueeze(1)).clamp(0, W - 1)
+    with torch.no_grad():
+        out = backbone(inputs_embeds=x, position_ids=positions, real=real).last_hidden_state
+        for b, n in enumerate(lengths.tolist()):
+            assert torch.allclose(out[b, n - 1], _bsarec_forward(backbone, x[b, :n], n), atol=1e-5)
+    # an earlier step of a prefix reads a later one: the circular filter is not causal (hence prefix targets only)
+    changed = x.clone()
+    changed[1, 11] += 3.0 * torch.randn(d)  # not a constant: the first LayerNorm would remove it
+    with torch.no_grad():
+        moved = backbone(inputs_embeds=changed, position_ids=positions, real=real).last_hidden_state
+    assert not torch.allclose(out[1, 5], moved[1, 5], atol=1e-3)
+
+
+def test_prefix_windows_give_one_row_per_target_with_the_last_steps_before_it() -> None:
+    w = prefix_windows_from_arrays([(np.arange(6), np.arange(6) % 3), (np.array([7]), np.array([0]))], max_len=3)
+    assert len(w) == 5 and w.n_targets == 5  # a one-step sequence has no target
+    assert [r.tolist() for r in w.items] == [[1], [1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]]  # model rows: id + 1
+    assert [t.tolist() for t in w.targets] == [[1], [2], [3], [4], [5]]
+    assert [e.tolist() for e in w.events] == [[0], [0, 1], [0, 1, 2], [1, 2, 0], [2, 0, 1]]
+    assert [e.tolist() for e in w.target_events] == [[1], [2], [0], [1], [2]]
+
+
+@pytest.mark.parametrize("backbone", ["gpt2", "bsarec"])
+def test_prefix_targets_train_on_each_rows_last_step(backbone: str) -> None:
+    # the cycle of the test above: a row's target follows its LAST step (reading another step would predict 4 or 5)
+    rng = np.random.default_rng(0)
+    n = 10
+    seqs = []
+    for _ in range(200):
+        start = int(rng.integers(n))
+        seqs.append([HistoryEvent((start + i) % n, "purchase", float(i)) for i in range(int(rng.integers(4, 9)))])
+    overrides = dict(hidden=16, max_len=10, dropout=0.1, attn_dropout=0.0, lr=1e-2, max_epochs=3, min_epochs=3)
+    cfg = bsarec_config(**overrides, text_dim=8, prefix_targets=True)
+    if backbone == "gpt2":
+        cfg = StudentConfig(**overrides, prefix_targets=True, batch_size=64, ema_epochs=None)
+    student = Student.fit(
+        sequences=seqs,
+        product_ids=list(range(n)),
+        text_vectors=np.zeros((n, cfg.text_dim), np.float32),
+        config=cfg,
+        seed=0,
+    )
+    history = [HistoryEvent(p, "purchase", float(i)) for i, p in enumerate([3, 4, 5])]
+    assert int(np.argmax(student.score(history, list(range(n))))) == 6
