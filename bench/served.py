@@ -4,6 +4,8 @@
     python bench/served.py --datasets amazon_beauty --seeds 0 --split loo --ablations          # the ablation table
     python bench/served.py --datasets amazon_beauty --seeds 0 --set DIVERSITY=0.3 --set DIVERSITY_KEEP_TOP=2
     python bench/served.py --datasets amazon_beauty --seeds 0,1 --exploration    # the accuracy cost of exploring
+    python bench/served.py --datasets amazon_beauty --seeds 0 --student-set prefix_targets=true \
+        --student-set batch_size=1536                       # the split student trained another way
 
 Protocol: the harness's leave-one-out split and rankers (recommender.evaluation.harness). `student` is the bare
 student trained on the train part (early-stopped on the validation targets); `served` is the harness's `served`
@@ -174,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--student-budget", type=float, default=None, help="train the split student for at most this many seconds"
     )
+    parser.add_argument(
+        "--student-set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="a StudentConfig field for the split student, e.g. prefix_targets=true",
+    )
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -182,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         key, value = item.split("=", 1)
         settings[key] = json.loads(value)
     student_config = None
-    if args.student_budget is not None:
+    if args.student_budget is not None or args.student_set:
         from dragonrec.recommender.ml.model import StudentConfig
 
-        student_config = StudentConfig(time_budget_s=args.student_budget)
+        fields = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.student_set)}
+        student_config = StudentConfig(time_budget_s=args.student_budget, **fields)
     variants = dict(ABLATIONS if args.ablations else MAIN)
     if args.exploration:
         from dragonrec.recommender.conf import DEFAULTS
