@@ -4,8 +4,7 @@
     python bench/served.py --datasets amazon_beauty --seeds 0 --split loo --ablations          # the ablation table
     python bench/served.py --datasets amazon_beauty --seeds 0 --set DIVERSITY=0.3 --set DIVERSITY_KEEP_TOP=2
     python bench/served.py --datasets amazon_beauty --seeds 0,1 --exploration    # the accuracy cost of exploring
-    python bench/served.py --datasets amazon_beauty --seeds 0 --student-set prefix_targets=true \
-        --student-set batch_size=1536                       # the split student trained another way
+    python bench/served.py --datasets amazon_beauty --seeds 0 --student-set prefix_targets=true  # another student
 
 Protocol: the harness's leave-one-out split and rankers (recommender.evaluation.harness). `student` is the bare
 student trained on the train part (early-stopped on the validation targets); `served` is the harness's `served`

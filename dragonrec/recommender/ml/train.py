@@ -109,6 +109,11 @@ def _swapped(params: list[torch.Tensor], ema: list[torch.Tensor] | None) -> Iter
             torch._foreach_copy_(params, backup)
 
 
+def _rows_per_step(cfg: StudentConfig) -> int:
+    """Prefixes (one target each) with prefix_targets, else whole sequences (a target at every step)."""
+    return cfg.prefix_batch_size if cfg.prefix_targets else cfg.batch_size
+
+
 def _chunk_batches(
     data: SequenceData, cfg: StudentConfig, rng: np.random.Generator
 ) -> Iterator[tuple[TrainWindows, np.ndarray, list[np.ndarray]]]:
@@ -120,7 +125,7 @@ def _chunk_batches(
         if not len(windows):
             continue
         win_lengths = np.array([len(x) for x in windows.items])
-        yield windows, win_lengths, list(length_bucketed_batches(win_lengths, cfg.batch_size, rng))
+        yield windows, win_lengths, list(length_bucketed_batches(win_lengths, _rows_per_step(cfg), rng))
 
 
 def train_student(
@@ -190,7 +195,7 @@ def _train(
     # Exponential moving average of the weights (Polyak averaging): evaluated and returned instead of the raw
     # weights; smooths the noisy end of training on small, sparse data.
     ema = [p.detach().clone() for p in params] if cfg.ema_epochs else None
-    steps_per_epoch = -(-n_windows // cfg.batch_size)
+    steps_per_epoch = -(-n_windows // _rows_per_step(cfg))
     ema_decay = 1.0 - 1.0 / (cfg.ema_epochs * steps_per_epoch) if cfg.ema_epochs else 0.0
     n_steps = 0
     decay: list[torch.nn.Parameter] = []

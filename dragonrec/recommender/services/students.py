@@ -72,13 +72,14 @@ def student_retrieval_config() -> RetrievalConfig:
 
 
 def student_training_overrides() -> dict[str, Any]:
-    """STUDENT_TRAINING as StudentConfig fields (loss, sampled_above_items, n_negatives, device)."""
+    """STUDENT_TRAINING as StudentConfig fields (loss, sampled_above_items, n_negatives, device, prefix_targets)."""
     conf = {**DEFAULTS["STUDENT_TRAINING"], **recommender_settings.STUDENT_TRAINING}
     return {
         "loss": str(conf["loss"]),
         "sampled_above_items": int(conf["sampled_above_items"]),
         "n_negatives": int(conf["negatives"]),
         "device": str(conf["device"]),
+        "prefix_targets": bool(conf["prefix_targets"]),
     }
 
 

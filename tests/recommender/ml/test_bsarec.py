@@ -134,9 +134,9 @@ def test_prefix_targets_train_on_each_rows_last_step(backbone: str) -> None:
         start = int(rng.integers(n))
         seqs.append([HistoryEvent((start + i) % n, "purchase", float(i)) for i in range(int(rng.integers(4, 9)))])
     overrides = dict(hidden=16, max_len=10, dropout=0.1, attn_dropout=0.0, lr=1e-2, max_epochs=3, min_epochs=3)
-    cfg = bsarec_config(**overrides, text_dim=8, prefix_targets=True)
+    cfg = bsarec_config(**overrides, text_dim=8, prefix_targets=True, prefix_batch_size=40)
     if backbone == "gpt2":
-        cfg = StudentConfig(**overrides, prefix_targets=True, batch_size=64, ema_epochs=None)
+        cfg = StudentConfig(**overrides, prefix_targets=True, prefix_batch_size=64, ema_epochs=None)
     student = Student.fit(
         sequences=seqs,
         product_ids=list(range(n)),
