@@ -44,14 +44,20 @@ def test_the_filter_never_reads_a_later_step() -> None:
     assert not torch.allclose(filt(x)[:, 6:], filt(changed)[:, 6:], atol=1e-3)
 
 
-def test_bsarec_trains_on_the_student_trainer_and_learns_a_sequence_pattern() -> None:
-    # every user walks a cycle 0 -> 1 -> ... -> 9 -> 0 from a random start; the next item is always the successor
+def _cycle_sequences(n: int) -> list[list[HistoryEvent]]:
+    """200 users, each walking the cycle 0 -> 1 -> ... -> n-1 -> 0 for 4-8 steps from a random start."""
     rng = np.random.default_rng(0)
-    n = 10
     seqs = []
     for _ in range(200):
         start = int(rng.integers(n))
         seqs.append([HistoryEvent((start + i) % n, "purchase", float(i)) for i in range(int(rng.integers(4, 9)))])
+    return seqs
+
+
+def test_bsarec_trains_on_the_student_trainer_and_learns_a_sequence_pattern() -> None:
+    # every user walks a cycle 0 -> 1 -> ... -> 9 -> 0 from a random start; the next item is always the successor
+    n = 10
+    seqs = _cycle_sequences(n)
     cfg = bsarec_config(
         hidden=16, max_len=10, dropout=0.1, attn_dropout=0.0, lr=1e-2, max_epochs=12, min_epochs=12, text_dim=8
     )
@@ -127,12 +133,8 @@ def test_prefix_windows_give_one_row_per_target_with_the_last_steps_before_it() 
 @pytest.mark.parametrize("backbone", ["gpt2", "bsarec"])
 def test_prefix_targets_train_on_each_rows_last_step(backbone: str) -> None:
     # the cycle of the test above: a row's target follows its LAST step (reading another step would predict 4 or 5)
-    rng = np.random.default_rng(0)
     n = 10
-    seqs = []
-    for _ in range(200):
-        start = int(rng.integers(n))
-        seqs.append([HistoryEvent((start + i) % n, "purchase", float(i)) for i in range(int(rng.integers(4, 9)))])
+    seqs = _cycle_sequences(n)
     overrides = dict(hidden=16, max_len=10, dropout=0.1, attn_dropout=0.0, lr=1e-2, max_epochs=3, min_epochs=3)
     cfg = bsarec_config(**overrides, text_dim=8, prefix_targets=True, prefix_batch_size=40)
     if backbone == "gpt2":
